@@ -1,0 +1,215 @@
+//! Alerts and their lifecycle: open → acknowledged → resolved (an open alert
+//! may also resolve directly when stock comes back).
+
+use crate::domain::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum AlertKind {
+    Out,
+    Low,
+}
+
+impl AlertKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::Out => "OUT",
+            AlertKind::Low => "LOW",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "OUT" => Some(AlertKind::Out),
+            "LOW" => Some(AlertKind::Low),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertState {
+    Open,
+    Acknowledged,
+    Resolved,
+}
+
+impl AlertState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Open => "open",
+            AlertState::Acknowledged => "acknowledged",
+            AlertState::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "open" => Some(AlertState::Open),
+            "acknowledged" => Some(AlertState::Acknowledged),
+            "resolved" => Some(AlertState::Resolved),
+            _ => None,
+        }
+    }
+}
+
+/// Who acknowledged an alert, when, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acknowledgement {
+    pub by: String,
+    pub at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Short id people type (`stockwatch ack 12`).
+    pub id: String,
+    /// Identity of the change that raised it: the claim key in the ledger.
+    pub change_id: String,
+    pub kind: AlertKind,
+    pub store: String,
+    pub item: String,
+    pub count: u32,
+    pub threshold: u32,
+    /// The snapshot time of the row that raised it.
+    pub as_of: Timestamp,
+    /// The object (uploaded file) the row came from.
+    pub source: String,
+    pub raised_at: Timestamp,
+    pub state: AlertState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<Acknowledgement>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<Timestamp>,
+    /// When the notification went out; `None` for alerts nobody is told of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LifecycleError {
+    #[error("alert {id} was already acknowledged by {by} at {at}")]
+    AlreadyAcknowledged { id: String, by: String, at: String },
+    #[error("alert {id} is already resolved: the stock came back at {at}")]
+    AlreadyResolved { id: String, at: String },
+}
+
+impl Alert {
+    /// Checks that this alert can be acknowledged now.
+    pub fn can_acknowledge(&self) -> Result<(), LifecycleError> {
+        match self.state {
+            AlertState::Open => Ok(()),
+            AlertState::Acknowledged => {
+                let ack = self.acknowledged.as_ref();
+                Err(LifecycleError::AlreadyAcknowledged {
+                    id: self.id.clone(),
+                    by: ack.map_or_else(|| "someone".into(), |a| a.by.clone()),
+                    at: ack.map_or_else(String::new, |a| a.at.to_display()),
+                })
+            }
+            AlertState::Resolved => Err(LifecycleError::AlreadyResolved {
+                id: self.id.clone(),
+                at: self
+                    .resolved_at
+                    .map_or_else(String::new, |t| t.to_display()),
+            }),
+        }
+    }
+
+    pub fn notification(&self) -> Notification {
+        Notification::for_alert(self.kind, &self.store, &self.item, self.count)
+    }
+}
+
+/// What is sent to people: the original system's subject and message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub subject: String,
+    pub message: String,
+}
+
+/// ASCII and under 100 characters, as SNS requires of email subjects.
+pub const ALERT_SUBJECT: &str = "Inventory Alert!";
+
+impl Notification {
+    pub fn for_alert(kind: AlertKind, store: &str, item: &str, count: u32) -> Self {
+        let message = match kind {
+            AlertKind::Out => format!("{store} is out of stock of {item}"),
+            AlertKind::Low => format!("{store} is low on {item}: {count} left"),
+        };
+        Notification {
+            subject: ALERT_SUBJECT.to_string(),
+            message,
+        }
+    }
+}
+
+impl fmt::Display for Alert {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "#{} {} {}",
+            self.id,
+            self.kind.as_str(),
+            self.notification().message
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(state: AlertState) -> Alert {
+        Alert {
+            id: "7".into(),
+            change_id: "c1".into(),
+            kind: AlertKind::Out,
+            store: "Berlin".into(),
+            item: "Echo Plus".into(),
+            count: 0,
+            threshold: 3,
+            as_of: Timestamp(0),
+            source: "k".into(),
+            raised_at: Timestamp(0),
+            state,
+            acknowledged: None,
+            resolved_at: None,
+            published_at: None,
+        }
+    }
+
+    #[test]
+    fn the_message_matches_the_original_system() {
+        let n = alert(AlertState::Open).notification();
+        assert_eq!(n.subject, "Inventory Alert!");
+        assert_eq!(n.message, "Berlin is out of stock of Echo Plus");
+        assert_eq!(
+            Notification::for_alert(AlertKind::Low, "Pusan", "Echo Dot", 2).message,
+            "Pusan is low on Echo Dot: 2 left"
+        );
+    }
+
+    #[test]
+    fn only_open_alerts_can_be_acknowledged() {
+        assert!(alert(AlertState::Open).can_acknowledge().is_ok());
+        let mut acked = alert(AlertState::Acknowledged);
+        acked.acknowledged = Some(Acknowledgement {
+            by: "ana".into(),
+            at: Timestamp(0),
+            note: None,
+        });
+        let err = acked.can_acknowledge().unwrap_err().to_string();
+        assert!(err.contains("already acknowledged by ana"), "{err}");
+        let err = alert(AlertState::Resolved)
+            .can_acknowledge()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("already resolved"), "{err}");
+    }
+}

@@ -1,0 +1,14 @@
+//! The inventory domain: pure types and rules, no I/O and no async.
+//! Every front end and backend uses these, so the rules exist once.
+
+pub mod alert;
+pub mod import;
+pub mod names;
+pub mod rules;
+pub mod time;
+
+pub use alert::{Acknowledgement, Alert, AlertKind, AlertState, Notification};
+pub use import::{Accepted, InventoryRow, Problem, ProblemKind, Rejected, Warning, import};
+pub use names::{MAX_ITEM_BYTES, MAX_STORE_BYTES, escape_for_terminal};
+pub use rules::{DEFAULT_LOW_THRESHOLD, Decision, Level, Thresholds, decide, level};
+pub use time::Timestamp;

@@ -1,0 +1,210 @@
+//! Alert rules: what a change of count means. Decided on the transition
+//! old → new, never on the current value alone, so an unchanged count (or a
+//! replayed change) raises nothing new.
+
+use crate::domain::alert::AlertKind;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+pub const DEFAULT_LOW_THRESHOLD: u32 = 3;
+
+/// Low-stock thresholds: a global default, overridden per item (in every
+/// store) and per store and item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thresholds {
+    default_low: u32,
+    per_item: HashMap<String, u32>,
+    per_store_item: HashMap<(String, String), u32>,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds::new(DEFAULT_LOW_THRESHOLD)
+    }
+}
+
+impl Thresholds {
+    pub fn new(default_low: u32) -> Self {
+        Thresholds {
+            default_low,
+            per_item: HashMap::new(),
+            per_store_item: HashMap::new(),
+        }
+    }
+
+    pub fn default_low(&self) -> u32 {
+        self.default_low
+    }
+
+    /// Sets the threshold of an item, in one store or (with `None`) in all.
+    pub fn set(&mut self, store: Option<&str>, item: &str, low: u32) {
+        match store {
+            Some(store) => {
+                self.per_store_item
+                    .insert((store.to_string(), item.to_string()), low);
+            }
+            None => {
+                self.per_item.insert(item.to_string(), low);
+            }
+        }
+    }
+
+    pub fn low_for(&self, store: &str, item: &str) -> u32 {
+        if !self.per_store_item.is_empty() {
+            if let Some(&low) = self
+                .per_store_item
+                .get(&(store.to_string(), item.to_string()))
+            {
+                return low;
+            }
+        }
+        self.per_item.get(item).copied().unwrap_or(self.default_low)
+    }
+
+    /// The highest threshold in force: no item above it can be low.
+    pub fn highest(&self) -> u32 {
+        self.per_item
+            .values()
+            .chain(self.per_store_item.values())
+            .copied()
+            .fold(self.default_low, u32::max)
+    }
+}
+
+/// How an item stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Count 0. Ordered first: the most urgent.
+    Out,
+    /// At or below the low threshold.
+    Low,
+    Ok,
+}
+
+impl Level {
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Out => "OUT",
+            Level::Low => "LOW",
+            Level::Ok => "ok",
+        }
+    }
+}
+
+pub fn level(count: u32, low_threshold: u32) -> Level {
+    if count == 0 {
+        Level::Out
+    } else if count <= low_threshold {
+        Level::Low
+    } else {
+        Level::Ok
+    }
+}
+
+/// What the checker does with one change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Raise(AlertKind),
+    /// The count rose above the threshold: open alerts of the item resolve.
+    Resolve,
+    Nothing,
+}
+
+/// The transition rules. `None` is an absent row (a new item, or a removal).
+pub fn decide(old: Option<u32>, new: Option<u32>, low_threshold: u32) -> Decision {
+    let Some(new) = new else {
+        // A removed row is not an outage: nobody is told.
+        return Decision::Nothing;
+    };
+    let before = old.map(|count| level(count, low_threshold));
+    match (before, level(new, low_threshold)) {
+        (Some(Level::Out), Level::Out) => Decision::Nothing,
+        (_, Level::Out) => Decision::Raise(AlertKind::Out),
+        (None | Some(Level::Ok), Level::Low) => Decision::Raise(AlertKind::Low),
+        (Some(Level::Out | Level::Low), Level::Ok) => Decision::Resolve,
+        _ => Decision::Nothing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use AlertKind::*;
+    use Decision::*;
+
+    #[test]
+    fn out_of_stock_is_raised_on_the_transition_to_zero_only() {
+        assert_eq!(decide(Some(5), Some(0), 3), Raise(Out));
+        assert_eq!(decide(Some(2), Some(0), 3), Raise(Out));
+        assert_eq!(decide(None, Some(0), 3), Raise(Out), "a new row at zero");
+        assert_eq!(
+            decide(Some(0), Some(0), 3),
+            Nothing,
+            "still out: no second alert"
+        );
+    }
+
+    #[test]
+    fn low_is_raised_when_the_count_drops_to_the_threshold() {
+        assert_eq!(decide(Some(10), Some(3), 3), Raise(Low));
+        assert_eq!(decide(Some(4), Some(1), 3), Raise(Low));
+        assert_eq!(
+            decide(None, Some(2), 3),
+            Raise(Low),
+            "a new row already low"
+        );
+        assert_eq!(decide(Some(3), Some(2), 3), Nothing, "already low");
+        assert_eq!(
+            decide(Some(0), Some(2), 3),
+            Nothing,
+            "restocked a little: the OUT alert stays open"
+        );
+        assert_eq!(decide(Some(10), Some(4), 3), Nothing);
+    }
+
+    #[test]
+    fn rising_above_the_threshold_resolves() {
+        assert_eq!(decide(Some(0), Some(4), 3), Resolve);
+        assert_eq!(decide(Some(3), Some(20), 3), Resolve);
+        assert_eq!(decide(Some(4), Some(20), 3), Nothing);
+        assert_eq!(decide(None, Some(20), 3), Nothing);
+    }
+
+    #[test]
+    fn removals_and_unchanged_counts_raise_nothing() {
+        assert_eq!(decide(Some(5), None, 3), Nothing);
+        assert_eq!(decide(Some(0), None, 3), Nothing);
+        assert_eq!(decide(Some(7), Some(7), 3), Nothing);
+    }
+
+    #[test]
+    fn a_zero_threshold_means_only_out_of_stock_alerts() {
+        assert_eq!(decide(Some(5), Some(1), 0), Nothing);
+        assert_eq!(decide(Some(5), Some(0), 0), Raise(Out));
+        assert_eq!(decide(Some(0), Some(1), 0), Resolve);
+    }
+
+    #[test]
+    fn thresholds_per_store_and_item_override_per_item_and_default() {
+        let mut t = Thresholds::new(3);
+        t.set(None, "Echo Dot", 10);
+        t.set(Some("Berlin"), "Echo Dot", 1);
+        assert_eq!(t.low_for("Pusan", "Echo Dot"), 10);
+        assert_eq!(t.low_for("Berlin", "Echo Dot"), 1);
+        assert_eq!(t.low_for("Berlin", "Echo Show"), 3);
+        assert_eq!(t.highest(), 10);
+        assert_eq!(
+            decide(Some(12), Some(9), t.low_for("Pusan", "Echo Dot")),
+            Raise(Low)
+        );
+    }
+
+    #[test]
+    fn levels_order_most_urgent_first() {
+        assert_eq!(level(0, 3), Level::Out);
+        assert_eq!(level(3, 3), Level::Low);
+        assert_eq!(level(4, 3), Level::Ok);
+        assert!(Level::Out < Level::Low && Level::Low < Level::Ok);
+    }
+}

@@ -1,0 +1,94 @@
+//! Milliseconds since the Unix epoch: the one time type of the system.
+//! As-of times, write times and alert times are all compared as integers.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
+        Timestamp((nanos / 1_000_000) as i64)
+    }
+
+    pub fn millis(self) -> i64 {
+        self.0
+    }
+
+    /// Parses an RFC 3339 time such as `2026-11-26T09:30:00Z` or `2026-11-26T10:30:00+01:00`.
+    pub fn parse_rfc3339(text: &str) -> Result<Self, String> {
+        let parsed = OffsetDateTime::parse(text.trim(), &Rfc3339).map_err(|_| {
+            format!(
+                "`{}` is not an RFC 3339 time; write it like 2026-11-26T09:30:00Z",
+                crate::domain::escape_for_terminal(text)
+            )
+        })?;
+        Ok(Timestamp(
+            (parsed.unix_timestamp_nanos() / 1_000_000) as i64,
+        ))
+    }
+
+    fn to_datetime(self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp_nanos(self.0 as i128 * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// RFC 3339 in UTC with milliseconds, for JSON and logs.
+    pub fn to_rfc3339(self) -> String {
+        self.to_datetime()
+            .format(&Rfc3339)
+            .unwrap_or_else(|_| self.0.to_string())
+    }
+
+    /// `2026-11-26 22:24:33Z`: short enough for a table column, still unambiguous.
+    pub fn to_display(self) -> String {
+        let t = self.to_datetime();
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_utc_and_offsets_to_the_same_instant() {
+        let a = Timestamp::parse_rfc3339("2026-11-26T09:30:00Z").unwrap();
+        let b = Timestamp::parse_rfc3339("2026-11-26T10:30:00+01:00").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.to_rfc3339(), "2026-11-26T09:30:00Z");
+        assert_eq!(a.to_display(), "2026-11-26 09:30:00Z");
+    }
+
+    #[test]
+    fn rejects_words_with_an_example() {
+        let err = Timestamp::parse_rfc3339("yesterday").unwrap_err();
+        assert!(err.contains("2026-11-26T09:30:00Z"), "{err}");
+    }
+
+    #[test]
+    fn keeps_milliseconds() {
+        let t = Timestamp::parse_rfc3339("2026-01-02T03:04:05.678Z").unwrap();
+        assert_eq!(t.millis() % 1000, 678);
+        assert_eq!(t.to_rfc3339(), "2026-01-02T03:04:05.678Z");
+    }
+}

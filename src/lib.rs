@@ -1,0 +1,7 @@
+//! stockwatch: store inventory files in, stock alerts out.
+//!
+//! Layers point one way: `domain` (pure) ← `ports` (async traits) ←
+//! `adapters` (local, aws) ← `pipeline` (loader, checker) ← front ends
+//! (`cli`, console, Lambda handlers).
+
+pub mod domain;
