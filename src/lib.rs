@@ -4,4 +4,10 @@
 //! `adapters` (local, aws) ← `pipeline` (loader, checker) ← front ends
 //! (`cli`, console, Lambda handlers).
 
+pub mod adapters;
+pub mod cli;
+pub mod config;
 pub mod domain;
+pub mod logging;
+pub mod pipeline;
+pub mod ports;

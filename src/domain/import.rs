@@ -8,7 +8,7 @@
 use crate::domain::names::{
     MAX_ITEM_BYTES, MAX_STORE_BYTES, NameProblem, check_name, describe_char, escape_for_terminal,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -26,7 +26,7 @@ pub struct InventoryRow {
     pub line: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Field {
     Store,
@@ -46,15 +46,15 @@ impl Field {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum ProblemKind {
     EmptyFile,
     MissingColumn {
-        name: &'static str,
+        name: Field,
     },
     RepeatedColumn {
-        name: &'static str,
+        name: Field,
         first_column: usize,
     },
     NoDataRows,
@@ -99,7 +99,7 @@ pub enum ProblemKind {
 }
 
 /// A reason the file is rejected, located in the file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     pub line: u64,
     /// 1-based CSV column, where the problem has one.
@@ -154,9 +154,14 @@ fn describe(kind: &ProblemKind) -> String {
         ProblemKind::EmptyFile => {
             "the file is empty; expected a header line `store,item,count`".into()
         }
-        ProblemKind::MissingColumn { name } => format!("the header has no `{name}` column"),
+        ProblemKind::MissingColumn { name } => {
+            format!("the header has no `{}` column", name.name())
+        }
         ProblemKind::RepeatedColumn { name, first_column } => {
-            format!("column `{name}` appears again (first in column {first_column})")
+            format!(
+                "column `{}` appears again (first in column {first_column})",
+                name.name()
+            )
         }
         ProblemKind::NoDataRows => "the file has a header but no data rows".into(),
         ProblemKind::WrongFieldCount { found, expected } => {
@@ -197,7 +202,7 @@ fn describe(kind: &ProblemKind) -> String {
 }
 
 /// Something accepted but worth telling, such as an ignored column.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Warning {
     pub line: u64,
     pub column: Option<usize>,
@@ -422,13 +427,13 @@ impl<R: Read> InventoryReader<R> {
                 Some(r) => break r,
             }
         };
-        if self.lookahead.is_none() {
-            if let Some(quote_line) = self.csv.get_ref().unclosed_quote_line() {
-                self.end
-                    .problems
-                    .push(Problem::new(quote_line, None, ProblemKind::UnclosedQuote));
-                return;
-            }
+        if self.lookahead.is_none()
+            && let Some(quote_line) = self.csv.get_ref().unclosed_quote_line()
+        {
+            self.end
+                .problems
+                .push(Problem::new(quote_line, None, ProblemKind::UnclosedQuote));
+            return;
         }
         let line = self.line_of(&header);
         let mut index: [Option<usize>; 3] = [None; 3];
@@ -451,7 +456,7 @@ impl<R: Read> InventoryReader<R> {
                             line,
                             Some(column),
                             ProblemKind::RepeatedColumn {
-                                name: field.name(),
+                                name: field,
                                 first_column: first + 1,
                             },
                         ));
@@ -474,7 +479,7 @@ impl<R: Read> InventoryReader<R> {
                 self.end.problems.push(Problem::new(
                     line,
                     None,
-                    ProblemKind::MissingColumn { name: field.name() },
+                    ProblemKind::MissingColumn { name: field },
                 ));
             }
         }

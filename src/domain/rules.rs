@@ -14,7 +14,8 @@ pub const DEFAULT_LOW_THRESHOLD: u32 = 3;
 pub struct Thresholds {
     default_low: u32,
     per_item: HashMap<String, u32>,
-    per_store_item: HashMap<(String, String), u32>,
+    /// store → item → threshold: looked up by `&str` without allocating.
+    per_store_item: HashMap<String, HashMap<String, u32>>,
 }
 
 impl Default for Thresholds {
@@ -41,7 +42,9 @@ impl Thresholds {
         match store {
             Some(store) => {
                 self.per_store_item
-                    .insert((store.to_string(), item.to_string()), low);
+                    .entry(store.to_string())
+                    .or_default()
+                    .insert(item.to_string(), low);
             }
             None => {
                 self.per_item.insert(item.to_string(), low);
@@ -50,22 +53,19 @@ impl Thresholds {
     }
 
     pub fn low_for(&self, store: &str, item: &str) -> u32 {
-        if !self.per_store_item.is_empty() {
-            if let Some(&low) = self
-                .per_store_item
-                .get(&(store.to_string(), item.to_string()))
-            {
-                return low;
-            }
-        }
-        self.per_item.get(item).copied().unwrap_or(self.default_low)
+        self.per_store_item
+            .get(store)
+            .and_then(|items| items.get(item))
+            .or_else(|| self.per_item.get(item))
+            .copied()
+            .unwrap_or(self.default_low)
     }
 
     /// The highest threshold in force: no item above it can be low.
     pub fn highest(&self) -> u32 {
         self.per_item
             .values()
-            .chain(self.per_store_item.values())
+            .chain(self.per_store_item.values().flat_map(HashMap::values))
             .copied()
             .fold(self.default_low, u32::max)
     }

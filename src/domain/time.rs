@@ -1,14 +1,35 @@
 //! Milliseconds since the Unix epoch: the one time type of the system.
 //! As-of times, write times and alert times are all compared as integers.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(pub i64);
+
+/// JSON carries RFC 3339 text (what scripts expect); milliseconds are read too.
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_rfc3339())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Text(String),
+            Millis(i64),
+        }
+        match Either::deserialize(deserializer)? {
+            Either::Millis(ms) => Ok(Timestamp(ms)),
+            Either::Text(text) => Timestamp::parse_rfc3339(&text).map_err(serde::de::Error::custom),
+        }
+    }
+}
 
 impl Timestamp {
     pub fn now() -> Self {
@@ -60,6 +81,23 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// `20261126-222433.123`: sortable and safe in file names and object keys.
+    pub fn to_compact(self) -> String {
+        let t = self.to_datetime();
+        format!(
+            "{:04}{:02}{:02}-{:02}{:02}{:02}.{:03}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.millisecond()
+        )
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rfc3339())
@@ -77,12 +115,25 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.to_rfc3339(), "2026-11-26T09:30:00Z");
         assert_eq!(a.to_display(), "2026-11-26 09:30:00Z");
+        assert_eq!(a.to_compact(), "20261126-093000.000");
     }
 
     #[test]
     fn rejects_words_with_an_example() {
         let err = Timestamp::parse_rfc3339("yesterday").unwrap_err();
         assert!(err.contains("2026-11-26T09:30:00Z"), "{err}");
+    }
+
+    #[test]
+    fn json_is_rfc3339_and_reads_back() {
+        let t = Timestamp::parse_rfc3339("2026-11-26T09:30:00.5Z").unwrap();
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(json, "\"2026-11-26T09:30:00.5Z\"");
+        assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), t);
+        assert_eq!(
+            serde_json::from_str::<Timestamp>("1000").unwrap(),
+            Timestamp(1000)
+        );
     }
 
     #[test]

@@ -1,0 +1,284 @@
+//! The SQLite file behind the local backend: schema, pragmas, and running
+//! blocking SQLite calls off the async threads.
+//!
+//! Several processes share one data dir: WAL lets readers run beside the one
+//! writer, every write transaction is `BEGIN IMMEDIATE` (so writers queue on
+//! the busy timeout instead of failing mid-transaction), and ids handed out
+//! inside those transactions are therefore committed in order.
+
+use crate::ports::{PortError, PortResult};
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long a writer waits for another process's transaction before the
+/// attempt counts as a transient failure (and is retried with backoff).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = r#"
+CREATE TABLE inventory (
+    store      TEXT    NOT NULL,
+    item       TEXT    NOT NULL,
+    count      INTEGER NOT NULL CHECK (count >= 0),
+    as_of      INTEGER NOT NULL,  -- ms since epoch: the snapshot this count is from
+    updated_at INTEGER NOT NULL,  -- ms since epoch: when it was written
+    source     TEXT    NOT NULL,  -- object key of the file it came from
+    PRIMARY KEY (store, item)
+) WITHOUT ROWID;
+
+-- The change feed. AUTOINCREMENT: ids never repeat, even after pruning.
+CREATE TABLE changes (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind       TEXT    NOT NULL CHECK (kind IN ('INSERT', 'MODIFY', 'REMOVE')),
+    store      TEXT    NOT NULL,
+    item       TEXT    NOT NULL,
+    old_count  INTEGER, old_as_of INTEGER, old_source TEXT,
+    new_count  INTEGER, new_as_of INTEGER, new_source TEXT,
+    at         INTEGER NOT NULL
+);
+
+-- Triggers write the change in the same statement (so the same transaction)
+-- as the row, whoever writes it. A write that leaves the count alone is no change.
+CREATE TRIGGER inventory_inserted AFTER INSERT ON inventory BEGIN
+    INSERT INTO changes (kind, store, item, new_count, new_as_of, new_source, at)
+    VALUES ('INSERT', NEW.store, NEW.item, NEW.count, NEW.as_of, NEW.source, NEW.updated_at);
+END;
+CREATE TRIGGER inventory_modified AFTER UPDATE ON inventory WHEN OLD.count IS NOT NEW.count BEGIN
+    INSERT INTO changes (kind, store, item, old_count, old_as_of, old_source, new_count, new_as_of, new_source, at)
+    VALUES ('MODIFY', NEW.store, NEW.item, OLD.count, OLD.as_of, OLD.source, NEW.count, NEW.as_of, NEW.source, NEW.updated_at);
+END;
+CREATE TRIGGER inventory_removed AFTER DELETE ON inventory BEGIN
+    INSERT INTO changes (kind, store, item, old_count, old_as_of, old_source, at)
+    VALUES ('REMOVE', OLD.store, OLD.item, OLD.count, OLD.as_of, OLD.source, CAST(unixepoch('subsec') * 1000 AS INTEGER));
+END;
+
+CREATE TABLE objects (
+    key         TEXT    PRIMARY KEY,
+    size        INTEGER NOT NULL,
+    uploaded_at INTEGER NOT NULL,
+    status      TEXT    NOT NULL,
+    report      TEXT             -- the loader's LoadReport as JSON
+);
+CREATE INDEX objects_newest ON objects (uploaded_at DESC, key);
+
+-- The alert ledger. UNIQUE (change_id, kind) is the claim: one transition,
+-- one alert, however many checkers race for it.
+CREATE TABLE alerts (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    change_id    TEXT    NOT NULL,
+    kind         TEXT    NOT NULL,
+    store        TEXT    NOT NULL,
+    item         TEXT    NOT NULL,
+    count        INTEGER NOT NULL,
+    threshold    INTEGER NOT NULL,
+    as_of        INTEGER NOT NULL,
+    source       TEXT    NOT NULL,
+    raised_at    INTEGER NOT NULL,
+    state        TEXT    NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved')),
+    acked_by     TEXT,
+    acked_at     INTEGER,
+    ack_note     TEXT,
+    resolved_at  INTEGER,
+    notify       INTEGER NOT NULL,
+    claim_token  TEXT    NOT NULL,
+    claimed_at   INTEGER NOT NULL,
+    published_at INTEGER,
+    rev          INTEGER NOT NULL,  -- ledger revision of the last change, for followers
+    UNIQUE (change_id, kind)
+);
+CREATE INDEX alerts_item ON alerts (store, item, state);
+CREATE INDEX alerts_rev ON alerts (rev, id);
+CREATE INDEX alerts_source ON alerts (source);
+CREATE INDEX alerts_unpublished ON alerts (claimed_at) WHERE notify = 1 AND published_at IS NULL;
+
+-- Newest restock per item: an alert claimed late for an older snapshot
+-- is born resolved.
+CREATE TABLE restocks (
+    store     TEXT    NOT NULL,
+    item      TEXT    NOT NULL,
+    as_of     INTEGER NOT NULL,
+    change_id TEXT    NOT NULL,
+    PRIMARY KEY (store, item)
+) WITHOUT ROWID;
+
+CREATE TABLE checkpoints (
+    name       TEXT    PRIMARY KEY,
+    position   INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE counters (
+    name  TEXT    PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('ledger_rev', 0);
+"#;
+
+pub const DB_FILE: &str = "stockwatch.db";
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+/// Two connections: one for writes, one for reads, so a long load does not
+/// hold up the reads of the same process.
+#[derive(Clone)]
+pub struct Db(Arc<Inner>);
+
+impl Db {
+    /// Opens (creating if needed) the database in `dir`. Returns whether the
+    /// schema was created by this call.
+    pub fn open(dir: &Path) -> PortResult<(Db, bool)> {
+        let path = dir.join(DB_FILE);
+        let mut writer = connect(&path)?;
+        let created = migrate(&mut writer).map_err(|e| sql_error(&path, e))?;
+        let reader = connect(&path)?;
+        Ok((
+            Db(Arc::new(Inner {
+                path,
+                writer: Mutex::new(writer),
+                reader: Mutex::new(reader),
+            })),
+            created,
+        ))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0.path
+    }
+
+    /// Runs `f` in an immediate (write-locked) transaction, off the async threads.
+    pub async fn write<T, F>(&self, f: F) -> PortResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, PortError> + Send + 'static,
+    {
+        let inner = self.0.clone();
+        run_blocking(move || {
+            let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| sql_error(&inner.path, e))?;
+            let value = f(&tx)?;
+            tx.commit().map_err(|e| sql_error(&inner.path, e))?;
+            Ok(value)
+        })
+        .await
+    }
+
+    /// Runs `f` on the read connection, in one read transaction (one snapshot).
+    pub async fn read<T, F>(&self, f: F) -> PortResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, PortError> + Send + 'static,
+    {
+        let inner = self.0.clone();
+        run_blocking(move || {
+            let mut conn = inner.reader.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = conn.transaction().map_err(|e| sql_error(&inner.path, e))?;
+            f(&tx)
+        })
+        .await
+    }
+}
+
+async fn run_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> PortResult<T> + Send + 'static,
+) -> PortResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| PortError::Permanent(format!("a database task stopped unexpectedly: {e}")))?
+}
+
+fn connect(path: &Path) -> PortResult<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| sql_error(path, e))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| sql_error(path, e))?;
+    // WAL: readers never block the writer; NORMAL: durable at checkpoints,
+    // and a crash can lose at most the last transactions, never corrupt.
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(|e| sql_error(path, e))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(|e| sql_error(path, e))?;
+    // 64 MiB of page cache keeps big loads from thrashing the B-tree.
+    conn.pragma_update(None, "cache_size", -65536)
+        .map_err(|e| sql_error(path, e))?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<bool> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let created = match version {
+        0 => {
+            tx.execute_batch(SCHEMA)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            true
+        }
+        SCHEMA_VERSION => false,
+        newer => {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                Some(format!(
+                    "the data dir was written by a newer stockwatch (schema {newer}, this one knows {SCHEMA_VERSION}); upgrade stockwatch"
+                )),
+            ));
+        }
+    };
+    tx.commit()?;
+    Ok(created)
+}
+
+/// Maps SQLite failures: lock contention is transient, the rest is not.
+pub fn sql_error(path: &Path, error: rusqlite::Error) -> PortError {
+    let code = error.sqlite_error_code();
+    let text = match &error {
+        rusqlite::Error::SqliteFailure(_, Some(message)) => message.clone(),
+        other => other.to_string(),
+    };
+    match code {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => PortError::Transient(format!(
+            "the database {} is busy (another stockwatch is writing): {text}",
+            path.display()
+        )),
+        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied | ErrorCode::CannotOpen) => {
+            PortError::Permanent(format!(
+                "cannot open the database {} for writing: {text}",
+                path.display()
+            ))
+        }
+        Some(ErrorCode::DiskFull) => {
+            PortError::Permanent(format!("the disk holding {} is full", path.display()))
+        }
+        _ => PortError::Permanent(format!("the database {} failed: {text}", path.display())),
+    }
+}
+
+/// Shorthand for mapping errors inside `Db::read`/`Db::write` closures.
+pub trait SqlResultExt<T> {
+    fn db(self, tx: &rusqlite::Transaction<'_>) -> PortResult<T>;
+}
+
+impl<T> SqlResultExt<T> for rusqlite::Result<T> {
+    fn db(self, tx: &rusqlite::Transaction<'_>) -> PortResult<T> {
+        self.map_err(|e| sql_error(Path::new(tx.path().unwrap_or("stockwatch.db")), e))
+    }
+}
+
+/// Takes the next ledger revision; called inside a write transaction.
+pub fn next_ledger_rev(tx: &rusqlite::Transaction<'_>) -> PortResult<i64> {
+    tx.query_row(
+        "UPDATE counters SET value = value + 1 WHERE name = 'ledger_rev' RETURNING value",
+        [],
+        |r| r.get(0),
+    )
+    .db(tx)
+}

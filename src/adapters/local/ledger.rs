@@ -1,0 +1,352 @@
+//! The alert ledger in SQLite. Claims are `INSERT … ON CONFLICT DO NOTHING`
+//! on UNIQUE (change_id, kind); every other transition is an UPDATE whose
+//! WHERE clause is the condition, as a DynamoDB conditional write would be.
+
+use super::db::{Db, SqlResultExt, next_ledger_rev};
+use crate::domain::{Acknowledgement, Alert, AlertKind, AlertState, Timestamp};
+use crate::ports::{
+    AlertClaim, AlertFilter, AlertLedger, ClaimOutcome, LedgerCursor, Page, PageToken, PortError,
+    PortResult, Restock,
+};
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+
+pub struct LocalLedger {
+    db: Db,
+}
+
+impl LocalLedger {
+    pub fn new(db: Db) -> Self {
+        LocalLedger { db }
+    }
+}
+
+const COLUMNS: &str =
+    "id, change_id, kind, store, item, count, threshold, as_of, source, raised_at, state,
+    acked_by, acked_at, ack_note, resolved_at, published_at";
+
+fn alert_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
+    let id: i64 = r.get(0)?;
+    let kind: String = r.get(2)?;
+    let state: String = r.get(10)?;
+    let acked_by: Option<String> = r.get(11)?;
+    let acked_at: Option<i64> = r.get(12)?;
+    Ok(Alert {
+        id: id.to_string(),
+        change_id: r.get(1)?,
+        kind: AlertKind::parse(&kind).unwrap_or(AlertKind::Out),
+        store: r.get(3)?,
+        item: r.get(4)?,
+        count: r.get(5)?,
+        threshold: r.get(6)?,
+        as_of: Timestamp(r.get(7)?),
+        source: r.get(8)?,
+        raised_at: Timestamp(r.get(9)?),
+        state: AlertState::parse(&state).unwrap_or(AlertState::Open),
+        acknowledged: match (acked_by, acked_at) {
+            (Some(by), Some(at)) => Some(Acknowledgement {
+                by,
+                at: Timestamp(at),
+                note: r.get(13)?,
+            }),
+            _ => None,
+        },
+        resolved_at: r.get::<_, Option<i64>>(14)?.map(Timestamp),
+        published_at: r.get::<_, Option<i64>>(15)?.map(Timestamp),
+    })
+}
+
+fn parse_id(id: &str) -> PortResult<i64> {
+    id.trim().trim_start_matches('#').parse().map_err(|_| {
+        PortError::Invalid(format!(
+            "`{}` is not an alert id; ids are numbers such as 12",
+            crate::domain::escape_for_terminal(id)
+        ))
+    })
+}
+
+fn not_found(id: &str) -> PortError {
+    PortError::NotFound(format!(
+        "there is no alert {id}; `stockwatch alerts --all` lists them"
+    ))
+}
+
+fn get_alert(tx: &rusqlite::Transaction<'_>, id: i64) -> PortResult<Option<Alert>> {
+    tx.query_row(
+        &format!("SELECT {COLUMNS} FROM alerts WHERE id = ?1"),
+        [id],
+        alert_from_row,
+    )
+    .optional()
+    .db(tx)
+}
+
+#[async_trait]
+impl AlertLedger for LocalLedger {
+    async fn claim(
+        &self,
+        claims: &[AlertClaim],
+        token: &str,
+        now: Timestamp,
+    ) -> PortResult<Vec<ClaimOutcome>> {
+        if claims.is_empty() {
+            return Ok(Vec::new());
+        }
+        let claims = claims.to_vec();
+        let token = token.to_string();
+        self.db
+            .write(move |tx| {
+                let rev = next_ledger_rev(tx)?;
+                let mut restocked = tx
+                    .prepare_cached("SELECT as_of FROM restocks WHERE store = ?1 AND item = ?2")
+                    .db(tx)?;
+                let mut insert = tx
+                    .prepare_cached(&format!(
+                        "INSERT INTO alerts (change_id, kind, store, item, count, threshold, as_of, source, raised_at,
+                             state, resolved_at, notify, claim_token, claimed_at, rev)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?9, ?14)
+                         ON CONFLICT (change_id, kind) DO NOTHING
+                         RETURNING {COLUMNS}"
+                    ))
+                    .db(tx)?;
+                let mut existing = tx
+                    .prepare_cached(&format!("SELECT {COLUMNS} FROM alerts WHERE change_id = ?1 AND kind = ?2"))
+                    .db(tx)?;
+                let mut outcomes = Vec::with_capacity(claims.len());
+                for c in &claims {
+                    // A restock newer than this snapshot already happened: the
+                    // alert is still recorded (and told), but born resolved.
+                    let restock: Option<i64> =
+                        restocked.query_row(params![c.store, c.item], |r| r.get(0)).optional().db(tx)?;
+                    let resolved = restock.is_some_and(|at| at > c.as_of.0);
+                    let (state, resolved_at) =
+                        if resolved { ("resolved", Some(now.0)) } else { ("open", None) };
+                    let won = insert
+                        .query_row(
+                            params![
+                                c.change_id, c.kind.as_str(), c.store, c.item, c.count, c.threshold, c.as_of.0,
+                                c.source, now.0, state, resolved_at, c.notify, token, rev
+                            ],
+                            alert_from_row,
+                        )
+                        .optional()
+                        .db(tx)?;
+                    outcomes.push(match won {
+                        Some(alert) => ClaimOutcome::Won(alert),
+                        None => ClaimOutcome::Lost(
+                            existing.query_row(params![c.change_id, c.kind.as_str()], alert_from_row).db(tx)?,
+                        ),
+                    });
+                }
+                Ok(outcomes)
+            })
+            .await
+    }
+
+    async fn mark_published(&self, id: &str, token: &str, at: Timestamp) -> PortResult<()> {
+        let id = parse_id(id)?;
+        let token = token.to_string();
+        let updated = self
+            .db
+            .write(move |tx| {
+                let rev = next_ledger_rev(tx)?;
+                tx.execute(
+                    "UPDATE alerts SET published_at = ?3, rev = ?4
+                     WHERE id = ?1 AND claim_token = ?2 AND published_at IS NULL",
+                    params![id, token, at.0, rev],
+                )
+                .db(tx)
+            })
+            .await?;
+        if updated == 0 {
+            return Err(PortError::Conflict(format!(
+                "alert {id} was taken over or published by another checker"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn take_stale(
+        &self,
+        claimed_before: Timestamp,
+        token: &str,
+        now: Timestamp,
+    ) -> PortResult<Vec<Alert>> {
+        let token = token.to_string();
+        self.db
+            .write(move |tx| {
+                let rev = next_ledger_rev(tx)?;
+                let mut stmt = tx
+                    .prepare_cached(&format!(
+                        "UPDATE alerts SET claim_token = ?1, claimed_at = ?2, rev = ?3
+                         WHERE notify = 1 AND published_at IS NULL AND claimed_at < ?4
+                         RETURNING {COLUMNS}"
+                    ))
+                    .db(tx)?;
+                let rows = stmt
+                    .query_map(params![token, now.0, rev, claimed_before.0], alert_from_row)
+                    .db(tx)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
+            })
+            .await
+    }
+
+    async fn resolve(&self, restocks: &[Restock], now: Timestamp) -> PortResult<u64> {
+        if restocks.is_empty() {
+            return Ok(0);
+        }
+        let restocks = restocks.to_vec();
+        self.db
+            .write(move |tx| {
+                let rev = next_ledger_rev(tx)?;
+                let mut mark = tx
+                    .prepare_cached(
+                        "INSERT INTO restocks (store, item, as_of, change_id) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (store, item) DO UPDATE SET as_of = excluded.as_of, change_id = excluded.change_id
+                         WHERE excluded.as_of > restocks.as_of",
+                    )
+                    .db(tx)?;
+                let mut resolve = tx
+                    .prepare_cached(
+                        "UPDATE alerts SET state = 'resolved', resolved_at = ?4, rev = ?5
+                         WHERE store = ?1 AND item = ?2 AND state != 'resolved' AND as_of < ?3",
+                    )
+                    .db(tx)?;
+                let mut resolved = 0u64;
+                for r in &restocks {
+                    mark.execute(params![r.store, r.item, r.as_of.0, r.change_id]).db(tx)?;
+                    resolved += resolve.execute(params![r.store, r.item, r.as_of.0, now.0, rev]).db(tx)? as u64;
+                }
+                Ok(resolved)
+            })
+            .await
+    }
+
+    async fn acknowledge(&self, id: &str, ack: &Acknowledgement) -> PortResult<Alert> {
+        let shown = id.to_string();
+        let id = parse_id(id)?;
+        let ack = ack.clone();
+        self.db
+            .write(move |tx| {
+                let alert = get_alert(tx, id)?.ok_or_else(|| not_found(&shown))?;
+                alert.can_acknowledge().map_err(|e| PortError::Conflict(e.to_string()))?;
+                let rev = next_ledger_rev(tx)?;
+                tx.execute(
+                    "UPDATE alerts SET state = 'acknowledged', acked_by = ?2, acked_at = ?3, ack_note = ?4, rev = ?5
+                     WHERE id = ?1 AND state = 'open'",
+                    params![id, ack.by, ack.at.0, ack.note, rev],
+                )
+                .db(tx)?;
+                get_alert(tx, id)?.ok_or_else(|| not_found(&shown))
+            })
+            .await
+    }
+
+    async fn get(&self, id: &str) -> PortResult<Alert> {
+        let shown = id.to_string();
+        let id = parse_id(id)?;
+        self.db
+            .read(move |tx| get_alert(tx, id)?.ok_or_else(|| not_found(&shown)))
+            .await
+    }
+
+    async fn list(
+        &self,
+        filter: &AlertFilter,
+        page: Option<&PageToken>,
+        limit: usize,
+    ) -> PortResult<Page<Alert>> {
+        let before: i64 = match page {
+            Some(token) => token
+                .0
+                .parse()
+                .map_err(|_| PortError::Invalid("the page token is damaged".into()))?,
+            None => i64::MAX,
+        };
+        let filter = filter.clone();
+        let items = self
+            .db
+            .read(move |tx| {
+                let mut stmt = tx
+                    .prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM alerts
+                         WHERE id < ?1 AND (?2 OR state != 'resolved') AND (?3 IS NULL OR source = ?3)
+                           AND (?4 IS NULL OR state = ?4)
+                         ORDER BY id DESC LIMIT ?5"
+                    ))
+                    .db(tx)?;
+                let rows = stmt
+                    .query_map(
+                        params![
+                            before,
+                            filter.include_resolved,
+                            filter.source,
+                            filter.state.map(AlertState::as_str),
+                            limit as i64
+                        ],
+                        alert_from_row,
+                    )
+                    .db(tx)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
+            })
+            .await?;
+        let next = if items.len() == limit && limit > 0 {
+            items.last().map(|a| PageToken(a.id.clone()))
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn tip(&self) -> PortResult<LedgerCursor> {
+        let (rev, id): (i64, i64) = self
+            .db
+            .read(|tx| {
+                tx.query_row(
+                    "SELECT coalesce(max(rev), 0), coalesce(max(id), 0) FROM alerts",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .db(tx)
+            })
+            .await?;
+        Ok(LedgerCursor(format!("{rev}:{id}")))
+    }
+
+    async fn changes_since(
+        &self,
+        cursor: Option<&LedgerCursor>,
+        limit: usize,
+    ) -> PortResult<(Vec<Alert>, LedgerCursor)> {
+        // Cursor "rev:id": one transaction gives many alerts the same rev.
+        let (rev, id) = match cursor {
+            Some(c) => {
+                c.0.split_once(':')
+                    .and_then(|(r, i)| Some((r.parse::<i64>().ok()?, i.parse::<i64>().ok()?)))
+                    .ok_or_else(|| PortError::Invalid("the ledger cursor is damaged".into()))?
+            }
+            None => (0, 0),
+        };
+        let rows = self
+            .db
+            .read(move |tx| {
+                let mut stmt = tx
+                    .prepare_cached(&format!(
+                        "SELECT {COLUMNS}, rev FROM alerts WHERE (rev, id) > (?1, ?2) ORDER BY rev, id LIMIT ?3"
+                    ))
+                    .db(tx)?;
+                let rows = stmt
+                    .query_map(params![rev, id, limit as i64], |r| Ok((alert_from_row(r)?, r.get::<_, i64>(16)?)))
+                    .db(tx)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
+            })
+            .await?;
+        let cursor = rows.last().map_or(format!("{rev}:{id}"), |(alert, rev)| {
+            format!("{rev}:{}", alert.id)
+        });
+        Ok((
+            rows.into_iter().map(|(a, _)| a).collect(),
+            LedgerCursor(cursor),
+        ))
+    }
+}

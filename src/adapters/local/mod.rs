@@ -1,0 +1,79 @@
+//! The embedded local backend: a data dir holding a SQLite database (the
+//! inventory table, its change log, the alert ledger, the objects list), a
+//! bucket folder of uploaded files and an outbox of notifications.
+
+mod db;
+mod ledger;
+mod objects;
+mod outbox;
+mod table;
+
+pub use db::DB_FILE;
+pub use ledger::LocalLedger;
+pub use outbox::{OUTBOX_FILE, OutboxEntry};
+
+use crate::ports::{Backend, PortError, PortResult};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub const BUCKET_DIR: &str = "bucket";
+const STAGING_DIR: &str = "staging";
+
+/// What opening a data dir found or made, for `stockwatch provision`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    pub data_dir: PathBuf,
+    pub created_database: bool,
+    pub created_bucket: bool,
+}
+
+pub struct LocalBackend {
+    pub backend: Backend,
+    pub ledger: Arc<LocalLedger>,
+    pub opened: Opened,
+}
+
+impl LocalBackend {
+    /// Opens the data dir, creating it and its database when missing.
+    pub fn open(data_dir: &Path) -> PortResult<LocalBackend> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            PortError::Permanent(format!(
+                "cannot create the data dir {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        let bucket = data_dir.join(BUCKET_DIR);
+        let created_bucket = !bucket.is_dir();
+        std::fs::create_dir_all(&bucket).map_err(|e| {
+            PortError::Permanent(format!(
+                "cannot create the bucket folder {}: {e}",
+                bucket.display()
+            ))
+        })?;
+        let (db, created_database) = db::Db::open(data_dir)?;
+        let table = Arc::new(table::LocalTable::new(db.clone()));
+        let ledger = Arc::new(LocalLedger::new(db.clone()));
+        let backend = Backend {
+            objects: Arc::new(objects::LocalObjects::new(
+                db.clone(),
+                bucket,
+                data_dir.join(STAGING_DIR),
+            )),
+            table: table.clone(),
+            feed: table,
+            checkpoints: Arc::new(table::LocalCheckpoints::new(db)),
+            ledger: ledger.clone(),
+            notifier: Arc::new(outbox::Outbox::new(data_dir.join(OUTBOX_FILE))),
+            location: format!("local: {}", data_dir.display()),
+        };
+        Ok(LocalBackend {
+            backend,
+            ledger,
+            opened: Opened {
+                data_dir: data_dir.to_path_buf(),
+                created_database,
+                created_bucket,
+            },
+        })
+    }
+}

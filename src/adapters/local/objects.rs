@@ -1,0 +1,269 @@
+//! The bucket: a folder of files, one per object key, plus a row per object
+//! in `objects` with its load status and report.
+
+use super::db::{Db, SqlResultExt};
+use crate::domain::Timestamp;
+use crate::ports::{
+    LoadReport, ObjectInfo, ObjectKey, ObjectStatus, ObjectStore, Page, PageToken, PortError,
+    PortResult, Progress,
+};
+use async_trait::async_trait;
+use bytes::Bytes;
+use rusqlite::OptionalExtension;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Progress is reported after each chunk written.
+const CHUNK: usize = 1 << 20;
+
+pub struct LocalObjects {
+    db: Db,
+    bucket: PathBuf,
+    staging: PathBuf,
+}
+
+impl LocalObjects {
+    pub fn new(db: Db, bucket: PathBuf, staging: PathBuf) -> Self {
+        LocalObjects {
+            db,
+            bucket,
+            staging,
+        }
+    }
+
+    /// The file of a key. Keys are validated (no `..`, no absolute parts), so
+    /// joining their segments cannot leave the bucket folder.
+    pub fn path_of(&self, key: &ObjectKey) -> PathBuf {
+        let mut path = self.bucket.clone();
+        path.extend(key.segments());
+        debug_assert!(path.starts_with(&self.bucket));
+        path
+    }
+}
+
+fn io_error(what: &str, path: &Path, e: std::io::Error) -> PortError {
+    let message = format!("cannot {what} {}: {e}", path.display());
+    match e.kind() {
+        std::io::ErrorKind::NotFound => PortError::NotFound(message),
+        std::io::ErrorKind::Interrupted
+        | std::io::ErrorKind::WouldBlock
+        | std::io::ErrorKind::TimedOut => PortError::Transient(message),
+        _ => PortError::Permanent(message),
+    }
+}
+
+/// Writes to a staging file, then renames: readers see all of an object or none.
+fn store_file(
+    staging_dir: &Path,
+    target: &Path,
+    body: &[u8],
+    progress: Option<Progress>,
+) -> PortResult<()> {
+    let staged = tempfile_in(staging_dir)?;
+    let mut file = std::fs::File::create(&staged).map_err(|e| io_error("create", &staged, e))?;
+    let total = body.len() as u64;
+    let mut sent = 0u64;
+    if let Some(report) = &progress {
+        report(0, total);
+    }
+    for chunk in body.chunks(CHUNK) {
+        file.write_all(chunk)
+            .map_err(|e| io_error("write", &staged, e))?;
+        sent += chunk.len() as u64;
+        if let Some(report) = &progress {
+            report(sent, total);
+        }
+    }
+    file.sync_all().map_err(|e| io_error("flush", &staged, e))?;
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| io_error("create the folder", parent, e))?;
+    }
+    std::fs::rename(&staged, target).map_err(|e| {
+        let _ = std::fs::remove_file(&staged);
+        io_error("store", target, e)
+    })
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> PortResult<T> + Send + 'static,
+) -> PortResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| PortError::Permanent(format!("a file task stopped unexpectedly: {e}")))?
+}
+
+fn tempfile_in(dir: &Path) -> PortResult<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|e| io_error("create the folder", dir, e))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    Ok(dir.join(format!("upload-{}-{nanos}", std::process::id())))
+}
+
+fn row_to_info(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, i64, i64, String, Option<String>)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+fn info_from(raw: (String, i64, i64, String, Option<String>)) -> PortResult<ObjectInfo> {
+    let (key, size, uploaded_at, status, report) = raw;
+    let report = match report {
+        Some(json) => Some(serde_json::from_str::<LoadReport>(&json).map_err(|e| {
+            PortError::Permanent(format!("the stored report of {key} is unreadable: {e}"))
+        })?),
+        None => None,
+    };
+    Ok(ObjectInfo {
+        key: ObjectKey::parse(&key).map_err(PortError::Permanent)?,
+        size: size.max(0) as u64,
+        uploaded_at: Timestamp(uploaded_at),
+        status: ObjectStatus::parse(&status).unwrap_or(ObjectStatus::Received),
+        report,
+    })
+}
+
+const SELECT_OBJECT: &str = "SELECT key, size, uploaded_at, status, report FROM objects";
+
+#[async_trait]
+impl ObjectStore for LocalObjects {
+    async fn put(
+        &self,
+        key: &ObjectKey,
+        body: Bytes,
+        progress: Option<Progress>,
+    ) -> PortResult<ObjectInfo> {
+        let target = self.path_of(key);
+        let staging = self.staging.clone();
+        let size = body.len() as u64;
+        blocking(move || store_file(&staging, &target, &body, progress)).await?;
+        let info = ObjectInfo {
+            key: key.clone(),
+            size,
+            uploaded_at: Timestamp::now(),
+            status: ObjectStatus::Received,
+            report: None,
+        };
+        let (k, size, at) = (
+            key.as_str().to_string(),
+            info.size as i64,
+            info.uploaded_at.0,
+        );
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO objects (key, size, uploaded_at, status, report) VALUES (?1, ?2, ?3, 'received', NULL)
+                     ON CONFLICT (key) DO UPDATE SET size = excluded.size, uploaded_at = excluded.uploaded_at,
+                         status = 'received', report = NULL",
+                    rusqlite::params![k, size, at],
+                )
+                .db(tx)
+            })
+            .await?;
+        Ok(info)
+    }
+
+    async fn get(&self, key: &ObjectKey) -> PortResult<Bytes> {
+        let path = self.path_of(key);
+        blocking(move || {
+            std::fs::read(&path)
+                .map(Bytes::from)
+                .map_err(|e| io_error("read", &path, e))
+        })
+        .await
+    }
+
+    async fn head(&self, key: &ObjectKey) -> PortResult<ObjectInfo> {
+        let k = key.as_str().to_string();
+        let raw = self
+            .db
+            .read(move |tx| {
+                tx.query_row(
+                    &format!("{SELECT_OBJECT} WHERE key = ?1"),
+                    [&k],
+                    row_to_info,
+                )
+                .optional()
+                .db(tx)
+            })
+            .await?;
+        match raw {
+            Some(raw) => info_from(raw),
+            None => Err(PortError::NotFound(format!(
+                "there is no object {key} in the bucket"
+            ))),
+        }
+    }
+
+    async fn set_report(&self, key: &ObjectKey, report: &LoadReport) -> PortResult<()> {
+        let json = serde_json::to_string(report)
+            .map_err(|e| PortError::Permanent(format!("cannot encode the report: {e}")))?;
+        let (k, status) = (key.as_str().to_string(), report.status.as_str());
+        let updated = self
+            .db
+            .write(move |tx| {
+                tx.execute(
+                    "UPDATE objects SET status = ?2, report = ?3 WHERE key = ?1",
+                    rusqlite::params![k, status, json],
+                )
+                .db(tx)
+            })
+            .await?;
+        if updated == 0 {
+            return Err(PortError::NotFound(format!(
+                "there is no object {key} in the bucket"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn list(&self, page: Option<&PageToken>, limit: usize) -> PortResult<Page<ObjectInfo>> {
+        // Token: "<uploaded_at>/<key>" of the last item of the previous page.
+        let after = match page {
+            Some(token) => {
+                let (at, key) = token.0.split_once('/').ok_or_else(|| {
+                    PortError::Invalid("the page token is not one of this backend's".into())
+                })?;
+                let at: i64 = at
+                    .parse()
+                    .map_err(|_| PortError::Invalid("the page token is damaged".into()))?;
+                Some((at, key.to_string()))
+            }
+            None => None,
+        };
+        let raws = self
+            .db
+            .read(move |tx| {
+                let (at, key) = after.unwrap_or((i64::MAX, String::new()));
+                let mut stmt = tx
+                    .prepare_cached(&format!(
+                        "{SELECT_OBJECT} WHERE (uploaded_at < ?1 OR (uploaded_at = ?1 AND key > ?2))
+                         ORDER BY uploaded_at DESC, key LIMIT ?3"
+                    ))
+                    .db(tx)?;
+                let rows = stmt
+                    .query_map(rusqlite::params![at, key, limit as i64], row_to_info)
+                    .db(tx)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
+            })
+            .await?;
+        let items = raws
+            .into_iter()
+            .map(info_from)
+            .collect::<PortResult<Vec<_>>>()?;
+        let next = (items.len() == limit && limit > 0)
+            .then(|| {
+                items
+                    .last()
+                    .map(|o| PageToken(format!("{}/{}", o.uploaded_at.0, o.key.as_str())))
+            })
+            .flatten();
+        Ok(Page { items, next })
+    }
+}

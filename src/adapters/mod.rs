@@ -1,0 +1,3 @@
+//! Backends: each implements every port.
+
+pub mod local;

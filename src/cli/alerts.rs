@@ -1,0 +1,235 @@
+//! `stockwatch alerts`, `stockwatch ack`, `stockwatch check`.
+
+use super::error::CliError;
+use super::output::{Cell, JsonArray, Table, Tone, use_colour};
+use super::{Context, write_failed};
+use crate::domain::{
+    Acknowledgement, Alert, AlertKind, AlertState, Timestamp, escape_for_terminal,
+};
+use crate::ports::AlertFilter;
+use clap::Args;
+use serde::Serialize;
+use std::io::Write;
+
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    /// Include resolved alerts.
+    #[arg(long)]
+    pub all: bool,
+    /// A JSON array of alerts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn list(ctx: &Context, args: &AlertsArgs) -> Result<(), CliError> {
+    let filter = AlertFilter {
+        include_resolved: args.all,
+        ..AlertFilter::default()
+    };
+    let mut alerts = Vec::new();
+    let mut page = None;
+    loop {
+        let batch = ctx
+            .backend
+            .ledger
+            .list(&filter, page.as_ref(), 1000)
+            .await?;
+        alerts.extend(batch.items);
+        match batch.next {
+            Some(next) => page = Some(next),
+            None => break,
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        let mut json = JsonArray::start(&mut stdout).map_err(write_failed)?;
+        for alert in &alerts {
+            json.push(alert).map_err(write_failed)?;
+        }
+        return json.finish().map_err(write_failed);
+    }
+    if alerts.is_empty() {
+        let text = if args.all {
+            "No alerts yet. They are raised when an upload takes an item to 0 or to its low threshold."
+        } else {
+            "No open alerts. `stockwatch alerts --all` shows resolved ones too."
+        };
+        return writeln!(stdout, "{text}").map_err(write_failed);
+    }
+    let mut table = Table::new(vec![
+        "ID",
+        "KIND",
+        "STATE",
+        "STORE",
+        "ITEM",
+        "COUNT",
+        "RAISED",
+        "ACKNOWLEDGED",
+    ])
+    .align_right(0)
+    .align_right(5);
+    for alert in &alerts {
+        let tone = match (alert.state, alert.kind) {
+            (AlertState::Acknowledged | AlertState::Resolved, _) => Tone::Dim,
+            (AlertState::Open, AlertKind::Out) => Tone::Red,
+            (AlertState::Open, AlertKind::Low) => Tone::Yellow,
+        };
+        table.row(
+            vec![
+                Cell::new(&alert.id),
+                Cell::new(alert.kind.as_str()),
+                Cell::new(alert.state.as_str()),
+                Cell::new(&alert.store),
+                Cell::new(&alert.item),
+                Cell::new(&alert.count.to_string()),
+                Cell::new(&alert.raised_at.to_display()),
+                Cell::new(&acknowledged(alert)),
+            ],
+            tone,
+        );
+    }
+    table
+        .write(&mut stdout, use_colour())
+        .map_err(write_failed)?;
+    let open = alerts
+        .iter()
+        .filter(|a| a.state == AlertState::Open)
+        .count();
+    writeln!(
+        stdout,
+        "\n{open} open, {} acknowledged",
+        alerts
+            .iter()
+            .filter(|a| a.state == AlertState::Acknowledged)
+            .count()
+    )
+    .map_err(write_failed)
+}
+
+fn acknowledged(alert: &Alert) -> String {
+    match &alert.acknowledged {
+        Some(ack) => match &ack.note {
+            Some(note) => format!("{} {} ({note})", ack.by, ack.at.to_display()),
+            None => format!("{} {}", ack.by, ack.at.to_display()),
+        },
+        None => String::new(),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct AckArgs {
+    /// The alert's id, as `stockwatch alerts` lists it.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Why, or what is being done about it.
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+    /// Who acknowledges [default: $USER@host].
+    #[arg(long, env = "STOCKWATCH_USER", value_name = "NAME")]
+    pub by: Option<String>,
+    /// Print the acknowledged alert as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn ack(ctx: &Context, args: &AckArgs) -> Result<(), CliError> {
+    let note = args
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    if let Some(bad) = note.and_then(|n| n.chars().find(|c| c.is_control())) {
+        return Err(CliError::Usage(format!(
+            "the note contains the control character {}; write it on one line",
+            crate::domain::names::describe_char(bad)
+        )));
+    }
+    let ack = Acknowledgement {
+        by: args.by.clone().unwrap_or_else(operator),
+        at: Timestamp::now(),
+        note: note.map(String::from),
+    };
+    let alert = ctx.backend.ledger.acknowledge(&args.id, &ack).await?;
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer(&mut stdout, &alert).map_err(|e| write_failed(e.into()))?;
+        return writeln!(stdout).map_err(write_failed);
+    }
+    writeln!(
+        stdout,
+        "acknowledged #{} {} ({}) as {}",
+        alert.id,
+        alert.kind.as_str(),
+        escape_for_terminal(&alert.notification().message),
+        escape_for_terminal(&ack.by)
+    )
+    .map_err(write_failed)
+}
+
+/// `user@host` of whoever runs the command.
+pub fn operator() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    if host.is_empty() {
+        user
+    } else {
+        format!("{user}@{host}")
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Print what was done as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct CheckJson<'a> {
+    changes: u64,
+    raised: &'a [Alert],
+    resolved: u64,
+    published: u64,
+    unpublished: usize,
+}
+
+pub async fn check(ctx: &Context, args: &CheckArgs) -> Result<(), CliError> {
+    let report = ctx.checker().run_once().await?;
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        let json = CheckJson {
+            changes: report.changes,
+            raised: &report.raised,
+            resolved: report.resolved,
+            published: report.published,
+            unpublished: report.unpublished.len(),
+        };
+        serde_json::to_writer(&mut stdout, &json).map_err(|e| write_failed(e.into()))?;
+        return writeln!(stdout).map_err(write_failed);
+    }
+    writeln!(
+        stdout,
+        "checked {} changes: {} alerts raised, {} resolved, {} notifications sent",
+        report.changes,
+        report.raised.len(),
+        report.resolved,
+        report.published
+    )
+    .map_err(write_failed)?;
+    for alert in &report.raised {
+        writeln!(stdout, "  {}", escape_for_terminal(&alert.to_string())).map_err(write_failed)?;
+    }
+    for (id, error) in &report.unpublished {
+        writeln!(
+            stdout,
+            "  alert {id}: notification failed ({}); it will be retried",
+            escape_for_terminal(error)
+        )
+        .map_err(write_failed)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,221 @@
+//! The headless command line: `upload`, `stock`, `alerts`, `ack`, `watch`,
+//! `uploads`, `check`, `provision`. Thin: it parses, calls the pipeline and
+//! prints.
+
+mod alerts;
+pub mod error;
+pub mod output;
+mod provision;
+mod stock;
+mod upload;
+mod watch;
+
+use crate::adapters::local::LocalBackend;
+use crate::config::{self, ConfigFile};
+use crate::pipeline::{Checker, CheckerConfig, Loader, RetryNotice};
+use crate::ports::Backend;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use error::{CliError, EXIT_CODES_HELP};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stockwatch",
+    version,
+    about = "Store inventory in, stock alerts out: load inventory CSV files, raise out-of-stock and low-stock alerts, follow them live.",
+    long_about = None,
+    after_help = EXIT_CODES_HELP,
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// Without a command, stockwatch follows stock and alerts live (as `watch`).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// SQLite and a bucket folder in the data dir (no account needed).
+    Local,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Where stock is kept [default: local].
+    #[arg(long, env = "STOCKWATCH_BACKEND", value_enum, global = true)]
+    pub backend: Option<BackendKind>,
+    /// Data dir of the local backend [default: the platform's data dir, e.g. ~/.local/share/stockwatch].
+    #[arg(long, env = "STOCKWATCH_DATA_DIR", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Config file [default: the platform's config dir, e.g. ~/.config/stockwatch/config.toml].
+    #[arg(long, env = "STOCKWATCH_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Low-stock threshold for items without their own [default: 3].
+    #[arg(
+        long,
+        env = "STOCKWATCH_LOW_THRESHOLD",
+        global = true,
+        value_name = "N"
+    )]
+    pub low_threshold: Option<u32>,
+    /// Notify LOW alerts too (OUT alerts are always notified).
+    #[arg(long, env = "STOCKWATCH_NOTIFY_LOW", global = true)]
+    pub notify_low: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Upload inventory files and load them; prints a report per file.
+    Upload(upload::UploadArgs),
+    /// List stock by store and item: OUT rows red, LOW rows yellow.
+    Stock(stock::StockArgs),
+    /// List open and acknowledged alerts, newest first.
+    Alerts(alerts::AlertsArgs),
+    /// Acknowledge an alert.
+    Ack(alerts::AckArgs),
+    /// Follow changes and alerts until interrupted (runs the checker too).
+    Watch(watch::WatchArgs),
+    /// List uploaded files with their load status, or show one file's report.
+    Uploads(stock::UploadsArgs),
+    /// Run the checker once: raise and notify alerts for changes not yet checked.
+    Check(alerts::CheckArgs),
+    /// Prepare the backend: create the data dir and its database.
+    Provision(provision::ProvisionArgs),
+}
+
+/// Everything a command needs, resolved from flags, environment and config.
+pub struct Context {
+    pub backend: Backend,
+    pub local: Option<LocalBackend>,
+    pub config: ConfigFile,
+    pub checker_config: CheckerConfig,
+    pub data_dir: PathBuf,
+}
+
+impl Context {
+    pub fn open(global: &GlobalArgs) -> Result<Context, CliError> {
+        let (config_path, must_exist) = match &global.config {
+            Some(path) => (Some(path.clone()), true),
+            None => (config::default_config_path(), false),
+        };
+        let config = match &config_path {
+            Some(path) => config::load(path, must_exist)?,
+            None => ConfigFile::default(),
+        };
+        match (global.backend, config.backend.as_deref()) {
+            (Some(BackendKind::Local), _) | (None, None | Some("local")) => {}
+            (None, Some(other)) => {
+                return Err(CliError::Usage(format!(
+                    "the config file names backend `{}`, which this stockwatch does not know; use `local`",
+                    crate::domain::escape_for_terminal(other)
+                )));
+            }
+        }
+        let data_dir = global
+            .data_dir
+            .clone()
+            .or_else(|| config.data_dir.as_deref().map(config::expand_home))
+            .or_else(config::default_data_dir)
+            .ok_or_else(|| {
+                CliError::Usage(
+                    "no home directory to keep data in; pass --data-dir or set STOCKWATCH_DATA_DIR"
+                        .into(),
+                )
+            })?;
+        let local = LocalBackend::open(&data_dir)?;
+        let checker_config = CheckerConfig {
+            name: config
+                .checker_name
+                .clone()
+                .unwrap_or_else(|| CheckerConfig::default().name),
+            thresholds: config.thresholds(global.low_threshold),
+            notify_low: global.notify_low || config.alerts.notify_low.unwrap_or(false),
+            ..CheckerConfig::default()
+        };
+        Ok(Context {
+            backend: local.backend.clone(),
+            local: Some(local),
+            config,
+            checker_config,
+            data_dir,
+        })
+    }
+
+    pub fn loader(&self) -> Loader {
+        Loader::new(self.backend.clone()).on_retry(Arc::new(show_retry))
+    }
+
+    pub fn checker(&self) -> Checker {
+        Checker::new(self.backend.clone(), self.checker_config.clone())
+            .on_retry(Arc::new(show_retry))
+    }
+}
+
+/// Retries are shown, on stderr so `--json` output stays clean.
+fn show_retry(notice: &RetryNotice) {
+    eprintln!(
+        "stockwatch: {} failed ({}); retrying in {} ms (attempt {} of {})",
+        notice.what,
+        notice.error,
+        notice.delay.as_millis(),
+        notice.attempt + 1,
+        notice.attempts
+    );
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let _log_guard = crate::logging::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("stockwatch: cannot start: {e}");
+            return std::process::ExitCode::from(error::exit::FAILURE);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "command failed");
+            if let Some(message) = e.message() {
+                eprintln!("stockwatch: {message}");
+            }
+            std::process::ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let command = cli
+        .command
+        .unwrap_or(Command::Watch(watch::WatchArgs::default()));
+    if let Command::Provision(args) = &command {
+        return provision::run(&cli.global, args).await;
+    }
+    let ctx = Context::open(&cli.global)?;
+    match command {
+        Command::Upload(args) => upload::run(&ctx, &args).await,
+        Command::Stock(args) => stock::run(&ctx, &args).await,
+        Command::Alerts(args) => alerts::list(&ctx, &args).await,
+        Command::Ack(args) => alerts::ack(&ctx, &args).await,
+        Command::Watch(args) => watch::run(&ctx, &args).await,
+        Command::Uploads(args) => stock::uploads(&ctx, &args).await,
+        Command::Check(args) => alerts::check(&ctx, &args).await,
+        Command::Provision(_) => unreachable!("handled above"),
+    }
+}
+
+/// Broken pipes (`stockwatch stock | head`) end output quietly.
+pub fn write_failed(e: std::io::Error) -> CliError {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        CliError::Reported(error::exit::OK)
+    } else {
+        CliError::Io(format!("cannot write the output: {e}"))
+    }
+}

@@ -1,0 +1,219 @@
+//! `stockwatch upload FILE...`
+
+use super::error::{CliError, exit};
+use super::output::{Tone, json_line, paint, use_colour};
+use super::{Context, write_failed};
+use crate::domain::{Alert, AlertKind, Timestamp, escape_for_terminal};
+use crate::pipeline::LoadOutcome;
+use crate::ports::{AlertFilter, LoadReport, ObjectStatus};
+use bytes::Bytes;
+use clap::Args;
+use serde::Serialize;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Problems listed per file on a terminal; the full list is in the report.
+const SHOWN_PROBLEMS: usize = 50;
+
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// Inventory CSV files (header `store,item,count`).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The time the counts were taken (RFC 3339) [default: the upload time].
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub as_of: Option<Timestamp>,
+    /// Load only; leave raising alerts to a running console or `watch`.
+    #[arg(long)]
+    pub no_check: bool,
+    /// One JSON object per file, one per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_time(text: &str) -> Result<Timestamp, String> {
+    Timestamp::parse_rfc3339(text)
+}
+
+#[derive(Serialize)]
+struct FileResult<'a> {
+    file: String,
+    key: &'a str,
+    #[serde(flatten)]
+    report: &'a LoadReport,
+    alerts: &'a [Alert],
+}
+
+pub async fn run(ctx: &Context, args: &UploadArgs) -> Result<(), CliError> {
+    let loader = ctx.loader();
+    let checker = ctx.checker();
+    let mut failed = 0;
+    let colour = use_colour() && !args.json;
+    let mut stdout = std::io::stdout().lock();
+    for path in &args.files {
+        let shown_path = escape_for_terminal(&path.to_string_lossy()).into_owned();
+        let body = match std::fs::read(path) {
+            Ok(body) => Bytes::from(body),
+            Err(e) => {
+                // Not a rejection of the file's content: nothing reached the bucket.
+                failed += 1;
+                eprintln!("stockwatch: cannot read {shown_path}: {e}; nothing was uploaded for it");
+                continue;
+            }
+        };
+        let name = path
+            .file_name()
+            .map_or_else(|| "upload.csv".into(), |n| n.to_string_lossy().into_owned());
+        let outcome = loader.upload(&name, body, args.as_of, None).await?;
+        let alerts = if outcome.is_loaded() && !args.no_check {
+            checker.run_once().await?;
+            alerts_of(ctx, &outcome).await?
+        } else {
+            Vec::new()
+        };
+        if !outcome.is_loaded() {
+            failed += 1;
+        }
+        if args.json {
+            let result = FileResult {
+                file: path.to_string_lossy().into_owned(),
+                key: outcome.key.as_str(),
+                report: &outcome.report,
+                alerts: &alerts,
+            };
+            json_line(&mut stdout, &result).map_err(write_failed)?;
+        } else {
+            print_outcome(
+                &mut stdout,
+                &shown_path,
+                &outcome,
+                &alerts,
+                args.no_check,
+                colour,
+            )
+            .map_err(write_failed)?;
+        }
+    }
+    if failed > 0 {
+        Err(CliError::Reported(exit::REJECTED))
+    } else {
+        Ok(())
+    }
+}
+
+/// The alerts raised by this file's rows, whoever's checker claimed them.
+async fn alerts_of(ctx: &Context, outcome: &LoadOutcome) -> Result<Vec<Alert>, CliError> {
+    let filter = AlertFilter {
+        include_resolved: true,
+        source: Some(outcome.key.as_str().to_string()),
+        state: None,
+    };
+    let mut alerts = Vec::new();
+    let mut page = None;
+    loop {
+        let batch = ctx.backend.ledger.list(&filter, page.as_ref(), 500).await?;
+        alerts.extend(batch.items);
+        match batch.next {
+            Some(next) => page = Some(next),
+            None => break,
+        }
+    }
+    alerts.reverse(); // oldest first reads like the file
+    Ok(alerts)
+}
+
+fn print_outcome(
+    out: &mut impl Write,
+    path: &str,
+    outcome: &LoadOutcome,
+    alerts: &[Alert],
+    no_check: bool,
+    colour: bool,
+) -> std::io::Result<()> {
+    let r = &outcome.report;
+    match r.status {
+        ObjectStatus::Loaded => {
+            writeln!(
+                out,
+                "{path}: {} {} rows ({} {}): {} changed, {} unchanged, {} older than the table",
+                paint("loaded", Tone::Green, colour),
+                r.rows,
+                r.stores,
+                if r.stores == 1 { "store" } else { "stores" },
+                r.write.changed,
+                r.write.unchanged,
+                r.write.older
+            )?;
+            if no_check {
+                writeln!(out, "  alerts: not checked (--no-check)")?;
+            } else {
+                let out_count = alerts.iter().filter(|a| a.kind == AlertKind::Out).count();
+                writeln!(
+                    out,
+                    "  alerts: {out_count} OUT, {} LOW",
+                    alerts.len() - out_count
+                )?;
+                for alert in alerts {
+                    let tone = if alert.kind == AlertKind::Out {
+                        Tone::Red
+                    } else {
+                        Tone::Yellow
+                    };
+                    let text = format!(
+                        "#{} {} {}",
+                        alert.id,
+                        alert.kind.as_str(),
+                        escape_for_terminal(&alert.notification().message)
+                    );
+                    writeln!(out, "    {}", paint(&text, tone, colour))?;
+                }
+            }
+        }
+        ObjectStatus::Rejected => {
+            writeln!(
+                out,
+                "{path}: {} with {} {}; nothing was written",
+                paint("REJECTED", Tone::Red, colour),
+                r.problems.len(),
+                if r.problems.len() == 1 {
+                    "problem"
+                } else {
+                    "problems"
+                }
+            )?;
+            for problem in r.problems.iter().take(SHOWN_PROBLEMS) {
+                writeln!(out, "  {problem}")?;
+            }
+            if r.problems.len() > SHOWN_PROBLEMS {
+                writeln!(out, "  … and {} more", r.problems.len() - SHOWN_PROBLEMS)?;
+            }
+        }
+        ObjectStatus::Failed | ObjectStatus::Received => {
+            writeln!(
+                out,
+                "{path}: {}: {}",
+                paint("FAILED", Tone::Red, colour),
+                escape_for_terminal(r.failure.as_deref().unwrap_or("the load did not finish"))
+            )?;
+            for failure in r.write.failed.iter().take(SHOWN_PROBLEMS) {
+                writeln!(
+                    out,
+                    "  line {}: {}",
+                    failure.line,
+                    escape_for_terminal(&failure.reason)
+                )?;
+            }
+        }
+    }
+    for warning in &r.warnings {
+        writeln!(out, "  warning: {warning}")?;
+    }
+    if r.status != ObjectStatus::Loaded {
+        writeln!(
+            out,
+            "  kept as {} (full report: stockwatch uploads '{}')",
+            outcome.key, outcome.key
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! `stockwatch watch`: follows the change feed and the alert ledger, and runs
+//! the checker in-process unless told not to.
+
+use super::error::CliError;
+use super::output::{Tone, json_line, paint, use_colour};
+use super::{Context, write_failed};
+use crate::domain::{Alert, AlertState, Timestamp, escape_for_terminal, level};
+use crate::ports::{Change, PortError};
+use clap::Args;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::Duration;
+
+/// How often the feed and ledger are polled: well inside "within a second".
+const POLL: Duration = Duration::from_millis(250);
+/// Longest wait between attempts while the backend is failing.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Default, Args)]
+pub struct WatchArgs {
+    /// One JSON object per line: {"type":"change",…} or {"type":"alert",…}.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not run the checker here (another process raises the alerts).
+    #[arg(long)]
+    pub no_checker: bool,
+    /// Start from the first change ever recorded instead of now.
+    #[arg(long)]
+    pub from_start: bool,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum Event<'a> {
+    Change(&'a Change),
+    Alert {
+        event: &'static str,
+        alert: &'a Alert,
+    },
+}
+
+pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
+    let checker = (!args.no_checker).then(|| ctx.checker());
+    let feed = &ctx.backend.feed;
+    let ledger = &ctx.backend.ledger;
+    let mut feed_cursor = if args.from_start {
+        None
+    } else {
+        Some(feed.tip().await?)
+    };
+    let mut ledger_cursor = if args.from_start {
+        None
+    } else {
+        Some(ledger.tip().await?)
+    };
+    let mut known: HashMap<String, AlertState> = HashMap::new();
+    let colour = use_colour() && !args.json;
+    let thresholds = ctx.checker_config.thresholds.clone();
+    if !args.json {
+        eprintln!(
+            "stockwatch: following {}{}; Ctrl-C to stop",
+            escape_for_terminal(&ctx.backend.location),
+            if checker.is_some() {
+                " (checker running here)"
+            } else {
+                ""
+            }
+        );
+    }
+    let mut stop = Box::pin(shutdown_signal());
+    let mut failures = 0u32;
+    loop {
+        let step = async {
+            if let Some(checker) = &checker {
+                checker.run_once().await?;
+            }
+            let batch = feed.read(feed_cursor.as_ref(), 1000).await?;
+            let (alerts, next_ledger) = ledger.changes_since(ledger_cursor.as_ref(), 1000).await?;
+            Ok::<_, PortError>((batch, alerts, next_ledger))
+        };
+        let result = tokio::select! {
+            _ = &mut stop => return Ok(()),
+            result = step => result,
+        };
+        let busy = match result {
+            Ok((batch, alerts, next_ledger)) => {
+                failures = 0;
+                let mut out = std::io::stdout().lock();
+                for change in &batch.changes {
+                    if args.json {
+                        json_line(&mut out, &Event::Change(change)).map_err(write_failed)?;
+                    } else {
+                        let low = thresholds.low_for(&change.store, &change.item);
+                        writeln!(out, "{}", describe_change(change, low, colour))
+                            .map_err(write_failed)?;
+                    }
+                }
+                for alert in &alerts {
+                    let event = match (known.insert(alert.id.clone(), alert.state), alert.state) {
+                        (Some(before), now) if before == now => continue, // e.g. marked published
+                        (_, AlertState::Open) => "raised",
+                        (_, AlertState::Acknowledged) => "acknowledged",
+                        (_, AlertState::Resolved) => "resolved",
+                    };
+                    if args.json {
+                        json_line(&mut out, &Event::Alert { event, alert })
+                            .map_err(write_failed)?;
+                    } else {
+                        writeln!(out, "{}", describe_alert(event, alert, colour))
+                            .map_err(write_failed)?;
+                    }
+                }
+                out.flush().map_err(write_failed)?;
+                let busy = batch.changes.len() == 1000 || alerts.len() == 1000;
+                feed_cursor = Some(batch.cursor);
+                ledger_cursor = Some(next_ledger);
+                busy
+            }
+            Err(e) => {
+                // Shown and retried with backoff; watch never gives up on its own.
+                failures += 1;
+                let wait = POLL.saturating_mul(1 << failures.min(6)).min(MAX_BACKOFF);
+                eprintln!("stockwatch: {e}; retrying in {} s", wait.as_secs_f32());
+                tokio::select! {
+                    _ = &mut stop => return Ok(()),
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                continue;
+            }
+        };
+        if !busy {
+            tokio::select! {
+                _ = &mut stop => return Ok(()),
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+}
+
+fn time_of_day(t: Timestamp) -> String {
+    let full = t.to_display();
+    full.get(11..).unwrap_or(&full).to_string()
+}
+
+fn describe_change(change: &Change, low: u32, colour: bool) -> String {
+    let name = format!(
+        "{} / {}",
+        escape_for_terminal(&change.store),
+        escape_for_terminal(&change.item)
+    );
+    let (text, tone) = match (&change.old, &change.new) {
+        (old, Some(new)) => {
+            let state = level(new.count, low);
+            let tone = match state {
+                crate::domain::Level::Out => Tone::Red,
+                crate::domain::Level::Low => Tone::Yellow,
+                crate::domain::Level::Ok => Tone::Plain,
+            };
+            let from = old
+                .as_ref()
+                .map_or("new".to_string(), |o| o.count.to_string());
+            (
+                format!("{name}  {from} → {}  {}", new.count, state.label()),
+                tone,
+            )
+        }
+        (_, None) => (format!("{name}  removed"), Tone::Dim),
+    };
+    format!("{}  {}", time_of_day(change.at), paint(&text, tone, colour))
+}
+
+fn describe_alert(event: &str, alert: &Alert, colour: bool) -> String {
+    let message = escape_for_terminal(&alert.notification().message).into_owned();
+    let (text, tone, at) = match event {
+        "raised" => (
+            format!(
+                "ALERT #{} {} raised: {message}",
+                alert.id,
+                alert.kind.as_str()
+            ),
+            Tone::Red,
+            alert.raised_at,
+        ),
+        "acknowledged" => {
+            let ack = alert.acknowledged.as_ref();
+            let by = ack.map_or("someone".into(), |a| {
+                escape_for_terminal(&a.by).into_owned()
+            });
+            let note = ack
+                .and_then(|a| a.note.as_deref())
+                .map(|n| format!(": {}", escape_for_terminal(n)))
+                .unwrap_or_default();
+            let at = ack.map_or(alert.raised_at, |a| a.at);
+            (
+                format!("ALERT #{} acknowledged by {by}{note}", alert.id),
+                Tone::Dim,
+                at,
+            )
+        }
+        _ => (
+            format!(
+                "ALERT #{} resolved: {} / {} is back in stock",
+                alert.id,
+                escape_for_terminal(&alert.store),
+                escape_for_terminal(&alert.item)
+            ),
+            Tone::Green,
+            alert.resolved_at.unwrap_or(alert.raised_at),
+        ),
+    };
+    let tone = if event == "raised" && alert.kind == crate::domain::AlertKind::Low {
+        Tone::Yellow
+    } else {
+        tone
+    };
+    format!("{}  {}", time_of_day(at), paint(&text, tone, colour))
+}
+
+/// Ctrl-C, SIGTERM or SIGHUP (a dropped SSH session) all end a watch cleanly.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).ok();
+        let mut hup = signal(SignalKind::hangup()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { if let Some(s) = term.as_mut() { s.recv().await; } else { std::future::pending::<()>().await } } => {}
+            _ = async { if let Some(s) = hup.as_mut() { s.recv().await; } else { std::future::pending::<()>().await } } => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

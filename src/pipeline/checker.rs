@@ -1,0 +1,236 @@
+//! The checker: reads the change feed from its checkpoint, decides alerts on
+//! each transition, claims them in the ledger and tells people once.
+//!
+//! Exactly once, however many checkers run: a transition becomes an alert
+//! only through the ledger's conditional claim, and only the claimer
+//! publishes. A claimer that dies before publishing leaves the claim
+//! unpublished; after the lease any checker takes it over and publishes.
+
+use super::retry::{RetryHook, RetryPolicy};
+use crate::domain::{Alert, AlertKind, Decision, Thresholds, Timestamp, decide};
+use crate::ports::{AlertClaim, Backend, Change, ClaimOutcome, PortError, Restock};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct CheckerConfig {
+    /// Checkpoint name. Checkers sharing a name share progress (safe: claims
+    /// are idempotent and checkpoints only move forward).
+    pub name: String,
+    pub thresholds: Thresholds,
+    /// Tell people of LOW alerts too (OUT alerts always are).
+    pub notify_low: bool,
+    /// How long a claim may stay unpublished before another checker takes it.
+    pub lease: Duration,
+    /// Changes read per batch.
+    pub batch: usize,
+}
+
+impl Default for CheckerConfig {
+    fn default() -> Self {
+        CheckerConfig {
+            name: "stockwatch".into(),
+            thresholds: Thresholds::default(),
+            notify_low: false,
+            lease: Duration::from_secs(60),
+            batch: 1000,
+        }
+    }
+}
+
+/// What one `run_once` did.
+#[derive(Debug, Clone, Default)]
+pub struct CheckReport {
+    pub changes: u64,
+    /// Alerts this checker claimed (another checker may have claimed more).
+    pub raised: Vec<Alert>,
+    pub resolved: u64,
+    pub published: u64,
+    /// Notifications that failed after retries: left for the lease takeover.
+    pub unpublished: Vec<(String, String)>,
+}
+
+#[derive(Clone)]
+pub struct Checker {
+    backend: Backend,
+    config: CheckerConfig,
+    token: String,
+    retry: RetryPolicy,
+    hook: Option<RetryHook>,
+}
+
+impl Checker {
+    pub fn new(backend: Backend, config: CheckerConfig) -> Self {
+        let nanos = Timestamp::now().0;
+        let token = format!("{}-{}-{nanos}", config.name, std::process::id());
+        Checker {
+            backend,
+            config,
+            token,
+            retry: RetryPolicy::default(),
+            hook: None,
+        }
+    }
+
+    pub fn on_retry(mut self, hook: RetryHook) -> Self {
+        self.hook = Some(hook);
+        self
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn config(&self) -> &CheckerConfig {
+        &self.config
+    }
+
+    /// Catches up with the feed: processes every change after the checkpoint.
+    pub async fn run_once(&self) -> Result<CheckReport, PortError> {
+        let mut report = CheckReport::default();
+        self.take_over_stale(&mut report).await?;
+        let hook = self.hook.as_ref();
+        loop {
+            let cursor = self
+                .retry
+                .run("read the checkpoint", hook, || {
+                    self.backend.checkpoints.load(&self.config.name)
+                })
+                .await?;
+            let batch = self
+                .retry
+                .run("read the change feed", hook, || {
+                    self.backend.feed.read(cursor.as_ref(), self.config.batch)
+                })
+                .await?;
+            if batch.changes.is_empty() {
+                return Ok(report);
+            }
+            self.process(&batch.changes, &mut report).await?;
+            self.retry
+                .run("save the checkpoint", hook, || {
+                    self.backend
+                        .checkpoints
+                        .save(&self.config.name, &batch.cursor)
+                })
+                .await?;
+        }
+    }
+
+    /// Decides, claims and publishes for one batch of changes.
+    pub async fn process(
+        &self,
+        changes: &[Change],
+        report: &mut CheckReport,
+    ) -> Result<(), PortError> {
+        let hook = self.hook.as_ref();
+        let mut claims = Vec::new();
+        let mut restocks = Vec::new();
+        for change in changes {
+            report.changes += 1;
+            let Some(new) = &change.new else { continue };
+            let low = self.config.thresholds.low_for(&change.store, &change.item);
+            match decide(change.old.as_ref().map(|i| i.count), Some(new.count), low) {
+                Decision::Raise(kind) => claims.push(AlertClaim {
+                    change_id: change.id.clone(),
+                    kind,
+                    store: change.store.clone(),
+                    item: change.item.clone(),
+                    count: new.count,
+                    threshold: low,
+                    as_of: new.as_of,
+                    source: new.source.clone(),
+                    notify: kind == AlertKind::Out || self.config.notify_low,
+                }),
+                Decision::Resolve => restocks.push(Restock {
+                    store: change.store.clone(),
+                    item: change.item.clone(),
+                    as_of: new.as_of,
+                    change_id: change.id.clone(),
+                }),
+                Decision::Nothing => {}
+            }
+        }
+        let outcomes = self
+            .retry
+            .run("claim alerts", hook, || {
+                self.backend
+                    .ledger
+                    .claim(&claims, &self.token, Timestamp::now())
+            })
+            .await?;
+        report.resolved += self
+            .retry
+            .run("resolve alerts", hook, || {
+                self.backend.ledger.resolve(&restocks, Timestamp::now())
+            })
+            .await?;
+        for (claim, outcome) in claims.iter().zip(outcomes) {
+            if let ClaimOutcome::Won(alert) = outcome {
+                tracing::info!(alert = %alert, "raised");
+                if claim.notify {
+                    self.publish(&alert, report).await?;
+                }
+                report.raised.push(alert);
+            }
+        }
+        Ok(())
+    }
+
+    async fn take_over_stale(&self, report: &mut CheckReport) -> Result<(), PortError> {
+        let before = Timestamp(Timestamp::now().0 - self.config.lease.as_millis() as i64);
+        let stale = self
+            .retry
+            .run("take over stale claims", self.hook.as_ref(), || {
+                self.backend
+                    .ledger
+                    .take_stale(before, &self.token, Timestamp::now())
+            })
+            .await?;
+        for alert in stale {
+            tracing::warn!(alert = %alert, "publishing a claim whose publisher stopped");
+            self.publish(&alert, report).await?;
+        }
+        Ok(())
+    }
+
+    /// Publishes, then marks published. A publish that keeps failing is not
+    /// dropped: the claim stays unpublished and is taken over after the lease.
+    async fn publish(&self, alert: &Alert, report: &mut CheckReport) -> Result<(), PortError> {
+        let hook = self.hook.as_ref();
+        let notification = alert.notification();
+        match self
+            .retry
+            .run("publish the notification", hook, || {
+                self.backend.notifier.publish(alert, &notification)
+            })
+            .await
+        {
+            Ok(()) => {
+                report.published += 1;
+                let marked = self
+                    .retry
+                    .run("mark the alert published", hook, || {
+                        self.backend
+                            .ledger
+                            .mark_published(&alert.id, &self.token, Timestamp::now())
+                    })
+                    .await;
+                match marked {
+                    Ok(()) => Ok(()),
+                    // Someone took the claim over after our lease ran out: they publish.
+                    Err(PortError::Conflict(reason)) => {
+                        tracing::warn!(alert = %alert, reason, "claim taken over while publishing");
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => {
+                tracing::error!(alert = %alert, error = %e, "notification failed; it will be retried after the lease");
+                report.unpublished.push((alert.id.clone(), e.to_string()));
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The loader: keeps the uploaded bytes, validates them with the one import
+//! module, and writes every row (or, for a rejected file, nothing).
+
+use super::retry::{RetryHook, RetryPolicy};
+use crate::domain::{Timestamp, import};
+use crate::ports::{
+    Backend, LoadReport, ObjectKey, ObjectStatus, PortError, Progress, WriteBatch, WriteSummary,
+};
+use bytes::Bytes;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The result of loading one object.
+#[derive(Debug, Clone)]
+pub struct LoadOutcome {
+    pub key: ObjectKey,
+    pub report: LoadReport,
+}
+
+impl LoadOutcome {
+    pub fn is_loaded(&self) -> bool {
+        self.report.status == ObjectStatus::Loaded
+    }
+}
+
+#[derive(Clone)]
+pub struct Loader {
+    backend: Backend,
+    retry: RetryPolicy,
+    hook: Option<RetryHook>,
+}
+
+impl Loader {
+    pub fn new(backend: Backend) -> Self {
+        Loader {
+            backend,
+            retry: RetryPolicy::default(),
+            hook: None,
+        }
+    }
+
+    /// Announces each retry (front ends show them).
+    pub fn on_retry(mut self, hook: RetryHook) -> Self {
+        self.hook = Some(hook);
+        self
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Stores a file in the bucket under a fresh key, then loads it. The
+    /// as-of time is the upload time unless given.
+    pub async fn upload(
+        &self,
+        file_name: &str,
+        body: Bytes,
+        as_of: Option<Timestamp>,
+        progress: Option<Progress>,
+    ) -> Result<LoadOutcome, PortError> {
+        let key = upload_key(file_name, Timestamp::now());
+        let info = self
+            .retry
+            .run("upload", self.hook.as_ref(), || {
+                self.backend
+                    .objects
+                    .put(&key, body.clone(), progress.clone())
+            })
+            .await?;
+        self.load_bytes(&key, body, as_of.unwrap_or(info.uploaded_at))
+            .await
+    }
+
+    /// Loads an object already in the bucket (an S3 event, a reload).
+    pub async fn load_object(
+        &self,
+        key: &ObjectKey,
+        as_of: Option<Timestamp>,
+    ) -> Result<LoadOutcome, PortError> {
+        let info = self
+            .retry
+            .run("read", self.hook.as_ref(), || {
+                self.backend.objects.head(key)
+            })
+            .await?;
+        let body = self
+            .retry
+            .run("read", self.hook.as_ref(), || self.backend.objects.get(key))
+            .await?;
+        self.load_bytes(key, body, as_of.unwrap_or(info.uploaded_at))
+            .await
+    }
+
+    async fn load_bytes(
+        &self,
+        key: &ObjectKey,
+        body: Bytes,
+        as_of: Timestamp,
+    ) -> Result<LoadOutcome, PortError> {
+        // Parsing a big file takes a while: keep it off the async threads.
+        let imported = tokio::task::spawn_blocking(move || import(&body))
+            .await
+            .map_err(|e| {
+                PortError::Permanent(format!("the import task stopped unexpectedly: {e}"))
+            })?;
+        let mut report = LoadReport {
+            status: ObjectStatus::Loaded,
+            as_of,
+            rows: 0,
+            stores: 0,
+            write: WriteSummary::default(),
+            warnings: Vec::new(),
+            problems: Vec::new(),
+            failure: None,
+            loaded_at: Timestamp::now(),
+        };
+        match imported {
+            Err(rejected) => {
+                report.status = ObjectStatus::Rejected;
+                report.rows = rejected.rows_read;
+                report.problems = rejected.problems;
+                report.warnings = rejected.warnings;
+                tracing::info!(key = %key, problems = report.problems.len(), "rejected");
+            }
+            Ok(accepted) => {
+                report.rows = accepted.rows.len() as u64;
+                report.stores = accepted.stores as u64;
+                report.warnings = accepted.warnings;
+                let batch = WriteBatch {
+                    rows: Arc::new(accepted.rows),
+                    as_of,
+                    source: key.clone(),
+                };
+                let written = self
+                    .retry
+                    .run("write", self.hook.as_ref(), || {
+                        self.backend.table.write(batch.clone())
+                    })
+                    .await;
+                match written {
+                    Ok(summary) => {
+                        if !summary.failed.is_empty() {
+                            report.status = ObjectStatus::Failed;
+                            report.failure = Some(format!(
+                                "{} rows could not be written",
+                                summary.failed.len()
+                            ));
+                        }
+                        report.write = summary;
+                    }
+                    Err(e) => {
+                        report.status = ObjectStatus::Failed;
+                        report.failure = Some(e.to_string());
+                    }
+                }
+                tracing::info!(key = %key, status = report.status.as_str(), rows = report.rows, "loaded");
+            }
+        }
+        report.loaded_at = Timestamp::now();
+        self.retry
+            .run("record the report", self.hook.as_ref(), || {
+                self.backend.objects.set_report(key, &report)
+            })
+            .await?;
+        Ok(LoadOutcome {
+            key: key.clone(),
+            report,
+        })
+    }
+}
+
+/// `uploads/20261126-222433.123-1f2a001/inventory-berlin.csv`: sorted by time,
+/// unique per upload, ending in the name the operator knows.
+pub fn upload_key(file_name: &str, at: Timestamp) -> ObjectKey {
+    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+    let name = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
+    let name: String = name
+        .chars()
+        .map(|c| if c.is_control() { '_' } else { c })
+        .collect();
+    let name = if ObjectKey::parse(&name).is_ok() {
+        name
+    } else {
+        "upload.csv".to_string()
+    };
+    let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed) & 0xfff;
+    let unique = format!("{:x}{sequence:03x}", std::process::id());
+    let key = format!("uploads/{}-{unique}/{name}", at.to_compact());
+    ObjectKey::parse(&key)
+        .unwrap_or_else(|_| ObjectKey::parse("uploads/upload.csv").expect("a valid key"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_keys_keep_the_file_name_and_stay_inside_the_bucket() {
+        let at = Timestamp::parse_rfc3339("2026-11-26T22:24:33.123Z").unwrap();
+        let key = upload_key("samples/inventory-berlin.csv", at);
+        assert!(
+            key.as_str().starts_with("uploads/20261126-222433.123-"),
+            "{key}"
+        );
+        assert_eq!(key.file_name(), "inventory-berlin.csv");
+        assert_eq!(upload_key("..", at).file_name(), "upload.csv");
+        assert_eq!(upload_key("a\u{1b}b.csv", at).file_name(), "a_b.csv");
+        assert_ne!(upload_key("x.csv", at), upload_key("x.csv", at));
+    }
+}

@@ -1,0 +1,375 @@
+//! Ports: what the pipeline needs from a backend, shaped for a networked one.
+//! Reads come in pages, writes report per-row outcomes (partial failure),
+//! and errors say whether a retry can help.
+
+mod key;
+
+pub use key::ObjectKey;
+
+use crate::domain::{
+    Acknowledgement, Alert, AlertKind, AlertState, InventoryRow, Notification, Problem, Timestamp,
+    Warning,
+};
+use async_trait::async_trait;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    /// Worth retrying with backoff: a busy database, throttling, a dropped connection.
+    #[error("{0}")]
+    Transient(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// A conditional write lost: someone else changed the thing first.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    /// Retrying will not help (corrupt data, a missing table, no permission).
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl PortError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, PortError::Transient(_))
+    }
+}
+
+pub type PortResult<T> = Result<T, PortError>;
+
+/// A page of results and the token for the next one, if any.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<PageToken>,
+}
+
+/// Opaque to callers; each backend puts its own continuation in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageToken(pub String);
+
+/// Called with (bytes sent, bytes total) while an object uploads.
+pub type Progress = Arc<dyn Fn(u64, u64) + Send + Sync>;
+
+// ---------- object store (the bucket) ----------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectStatus {
+    /// Stored, not loaded yet (or the loader died while loading).
+    Received,
+    Loaded,
+    Rejected,
+    /// The rows were valid but could not all be written.
+    Failed,
+}
+
+impl ObjectStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectStatus::Received => "received",
+            ObjectStatus::Loaded => "loaded",
+            ObjectStatus::Rejected => "rejected",
+            ObjectStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Received, Self::Loaded, Self::Rejected, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// What the loader concluded about an object, kept beside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadReport {
+    pub status: ObjectStatus,
+    pub as_of: Timestamp,
+    pub rows: u64,
+    pub stores: u64,
+    pub write: WriteSummary,
+    pub warnings: Vec<Warning>,
+    pub problems: Vec<Problem>,
+    /// Why the load failed, when it did (status `failed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    pub loaded_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectInfo {
+    pub key: ObjectKey,
+    pub size: u64,
+    pub uploaded_at: Timestamp,
+    pub status: ObjectStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<LoadReport>,
+}
+
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    /// Stores the bytes under `key`, replacing any object of that key.
+    async fn put(
+        &self,
+        key: &ObjectKey,
+        body: Bytes,
+        progress: Option<Progress>,
+    ) -> PortResult<ObjectInfo>;
+    async fn get(&self, key: &ObjectKey) -> PortResult<Bytes>;
+    async fn head(&self, key: &ObjectKey) -> PortResult<ObjectInfo>;
+    /// Keeps the loader's report with the object.
+    async fn set_report(&self, key: &ObjectKey, report: &LoadReport) -> PortResult<()>;
+    /// Newest first.
+    async fn list(&self, page: Option<&PageToken>, limit: usize) -> PortResult<Page<ObjectInfo>>;
+}
+
+// ---------- inventory table ----------
+
+/// A row as stored, with its snapshot time and origin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockRow {
+    pub store: String,
+    pub item: String,
+    pub count: u32,
+    pub as_of: Timestamp,
+    pub updated_at: Timestamp,
+    pub source: String,
+}
+
+/// One file's rows, to be written as of one time. Shared, not copied: a
+/// file can hold millions of rows.
+#[derive(Debug, Clone)]
+pub struct WriteBatch {
+    pub rows: Arc<Vec<InventoryRow>>,
+    pub as_of: Timestamp,
+    pub source: ObjectKey,
+}
+
+/// What a write did, row by row, summed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteSummary {
+    /// New rows and rows whose count changed (each wrote a change record).
+    pub changed: u64,
+    /// Same count, newer snapshot: the as-of moved on, nothing else.
+    pub unchanged: u64,
+    /// The table already held a newer snapshot of the row: left alone.
+    pub older: u64,
+    /// Rows that could not be written, with the reason (networked backends).
+    pub failed: Vec<RowFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowFailure {
+    pub line: u64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StockFilter {
+    pub store: Option<String>,
+    /// Only rows with a count at or below this.
+    pub count_at_most: Option<u32>,
+}
+
+#[async_trait]
+pub trait InventoryTable: Send + Sync {
+    /// Upserts rows, each only if the table holds no newer snapshot of it.
+    /// A row whose count is unchanged writes no change record.
+    async fn write(&self, batch: WriteBatch) -> PortResult<WriteSummary>;
+    /// Rows in (store, item) order.
+    async fn scan(
+        &self,
+        filter: &StockFilter,
+        page: Option<&PageToken>,
+        limit: usize,
+    ) -> PortResult<Page<StockRow>>;
+}
+
+// ---------- change feed ----------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ChangeKind {
+    Insert,
+    Modify,
+    Remove,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Insert => "INSERT",
+            ChangeKind::Modify => "MODIFY",
+            ChangeKind::Remove => "REMOVE",
+        }
+    }
+}
+
+/// A row's image before or after a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Image {
+    pub count: u32,
+    pub as_of: Timestamp,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Unique identity of the change (the stream record's eventID on AWS).
+    pub id: String,
+    pub kind: ChangeKind,
+    pub store: String,
+    pub item: String,
+    pub old: Option<Image>,
+    pub new: Option<Image>,
+    /// When the change was written.
+    pub at: Timestamp,
+}
+
+/// Where a reader of the feed is; opaque to everyone but its backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedCursor(pub String);
+
+#[derive(Debug, Clone)]
+pub struct FeedBatch {
+    pub changes: Vec<Change>,
+    /// Pass this to the next read; equal to the input when nothing was new.
+    pub cursor: FeedCursor,
+}
+
+#[async_trait]
+pub trait ChangeFeed: Send + Sync {
+    /// Changes after `cursor` (from the beginning when `None`), oldest first.
+    async fn read(&self, cursor: Option<&FeedCursor>, limit: usize) -> PortResult<FeedBatch>;
+    /// A cursor at the newest change: reading from it returns only later ones.
+    async fn tip(&self) -> PortResult<FeedCursor>;
+}
+
+/// Named, durable feed positions, one per checker.
+#[async_trait]
+pub trait Checkpoints: Send + Sync {
+    async fn load(&self, name: &str) -> PortResult<Option<FeedCursor>>;
+    /// Never moves a checkpoint backwards.
+    async fn save(&self, name: &str, cursor: &FeedCursor) -> PortResult<()>;
+}
+
+// ---------- alert ledger ----------
+
+/// A checker's claim on one transition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertClaim {
+    pub change_id: String,
+    pub kind: AlertKind,
+    pub store: String,
+    pub item: String,
+    pub count: u32,
+    pub threshold: u32,
+    pub as_of: Timestamp,
+    pub source: String,
+    /// Whether anyone is told (LOW alerts only when configured).
+    pub notify: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// This caller won the claim: it must publish (when `notify`) and mark it.
+    Won(Alert),
+    /// Another checker claimed this transition first.
+    Lost(Alert),
+}
+
+impl ClaimOutcome {
+    pub fn alert(&self) -> &Alert {
+        match self {
+            ClaimOutcome::Won(a) | ClaimOutcome::Lost(a) => a,
+        }
+    }
+}
+
+/// A restock of an item: alerts raised by older snapshots resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restock {
+    pub store: String,
+    pub item: String,
+    pub as_of: Timestamp,
+    pub change_id: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertFilter {
+    /// Include resolved alerts.
+    pub include_resolved: bool,
+    pub source: Option<String>,
+    pub state: Option<AlertState>,
+}
+
+/// Where a follower of the ledger is; opaque like `FeedCursor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerCursor(pub String);
+
+#[async_trait]
+pub trait AlertLedger: Send + Sync {
+    /// Claims each transition with a conditional insert keyed by
+    /// (change id, kind): however many checkers try, one wins.
+    /// `token` identifies the claimer for `mark_published`.
+    async fn claim(
+        &self,
+        claims: &[AlertClaim],
+        token: &str,
+        now: Timestamp,
+    ) -> PortResult<Vec<ClaimOutcome>>;
+    /// Records that the winner's notification went out.
+    async fn mark_published(&self, id: &str, token: &str, at: Timestamp) -> PortResult<()>;
+    /// Takes over claims whose publisher died: unpublished, claimed before
+    /// `claimed_before`. The caller publishes them under its `token`.
+    async fn take_stale(
+        &self,
+        claimed_before: Timestamp,
+        token: &str,
+        now: Timestamp,
+    ) -> PortResult<Vec<Alert>>;
+    /// Resolves the item's alerts raised by snapshots older than the restock,
+    /// including ones claimed later by a slower checker. Returns how many.
+    async fn resolve(&self, restocks: &[Restock], now: Timestamp) -> PortResult<u64>;
+    /// Conditional: only an open alert can be acknowledged.
+    async fn acknowledge(&self, id: &str, ack: &Acknowledgement) -> PortResult<Alert>;
+    async fn get(&self, id: &str) -> PortResult<Alert>;
+    /// Newest first.
+    async fn list(
+        &self,
+        filter: &AlertFilter,
+        page: Option<&PageToken>,
+        limit: usize,
+    ) -> PortResult<Page<Alert>>;
+    /// A cursor at the newest revision: followers that start from it see only
+    /// what happens next.
+    async fn tip(&self) -> PortResult<LedgerCursor>;
+    /// Alerts raised or changed (acknowledged, resolved) after `cursor`.
+    async fn changes_since(
+        &self,
+        cursor: Option<&LedgerCursor>,
+        limit: usize,
+    ) -> PortResult<(Vec<Alert>, LedgerCursor)>;
+}
+
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    async fn publish(&self, alert: &Alert, notification: &Notification) -> PortResult<()>;
+}
+
+/// Every port of one backend, and where it is, for status lines.
+#[derive(Clone)]
+pub struct Backend {
+    pub objects: Arc<dyn ObjectStore>,
+    pub table: Arc<dyn InventoryTable>,
+    pub feed: Arc<dyn ChangeFeed>,
+    pub checkpoints: Arc<dyn Checkpoints>,
+    pub ledger: Arc<dyn AlertLedger>,
+    pub notifier: Arc<dyn Notifier>,
+    /// e.g. `local: /home/ana/.local/share/stockwatch`.
+    pub location: String,
+}
