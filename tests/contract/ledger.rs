@@ -1,0 +1,303 @@
+//! The alert ledger: claims, lifecycle, resolution, takeover, following.
+
+use stockwatch::domain::{Acknowledgement, AlertKind, AlertState, Timestamp};
+use stockwatch::ports::*;
+
+pub fn claim(change: &str, store: &str, item: &str, as_of: i64) -> AlertClaim {
+    AlertClaim {
+        change_id: change.into(),
+        kind: AlertKind::Out,
+        store: store.into(),
+        item: item.into(),
+        count: 0,
+        threshold: 3,
+        as_of: Timestamp(as_of),
+        source: "k/a.csv".into(),
+        notify: true,
+    }
+}
+
+fn ack(by: &str) -> Acknowledgement {
+    Acknowledgement {
+        by: by.into(),
+        at: Timestamp::now(),
+        note: Some("reordered".into()),
+    }
+}
+
+async fn won(b: &Backend, c: AlertClaim, token: &str) -> stockwatch::domain::Alert {
+    match b
+        .ledger
+        .claim(&[c], token, Timestamp::now())
+        .await
+        .unwrap()
+        .remove(0)
+    {
+        ClaimOutcome::Won(a) => a,
+        ClaimOutcome::Lost(a) => panic!("expected to win the claim, lost to {a:?}"),
+    }
+}
+
+pub async fn a_transition_is_claimed_once(b: &Backend) {
+    let first = won(b, claim("c1", "Berlin", "Dot", 10), "t1").await;
+    assert_eq!(first.state, AlertState::Open);
+    assert_eq!(first.kind, AlertKind::Out);
+    let again = b
+        .ledger
+        .claim(&[claim("c1", "Berlin", "Dot", 10)], "t2", Timestamp::now())
+        .await
+        .unwrap();
+    match &again[0] {
+        ClaimOutcome::Lost(a) => assert_eq!(a.id, first.id),
+        other => panic!("a second claim of the same change won: {other:?}"),
+    }
+    let mut low = claim("c1", "Berlin", "Dot", 10);
+    low.kind = AlertKind::Low;
+    assert!(
+        matches!(
+            b.ledger
+                .claim(&[low], "t2", Timestamp::now())
+                .await
+                .unwrap()[0],
+            ClaimOutcome::Won(_)
+        ),
+        "kind is part of the claim"
+    );
+    assert_eq!(b.ledger.get(&first.id).await.unwrap(), first);
+}
+
+pub async fn acknowledging_follows_the_lifecycle(b: &Backend) {
+    let alert = won(b, claim("c1", "Berlin", "Dot", 10), "t").await;
+    let acked = b.ledger.acknowledge(&alert.id, &ack("ana")).await.unwrap();
+    assert_eq!(acked.state, AlertState::Acknowledged);
+    let by = acked.acknowledged.as_ref().unwrap();
+    assert_eq!(
+        (by.by.as_str(), by.note.as_deref()),
+        ("ana", Some("reordered"))
+    );
+    match b.ledger.acknowledge(&alert.id, &ack("ben")).await {
+        Err(PortError::Conflict(m)) => assert!(m.contains("already acknowledged by ana"), "{m}"),
+        other => panic!("a second acknowledgement was not refused: {other:?}"),
+    }
+    assert!(matches!(
+        b.ledger.acknowledge("999999", &ack("ana")).await,
+        Err(PortError::NotFound(_))
+    ));
+    assert_eq!(
+        b.ledger
+            .get(&alert.id)
+            .await
+            .unwrap()
+            .acknowledged
+            .unwrap()
+            .by,
+        "ana",
+        "the refused ack changed nothing"
+    );
+}
+
+pub async fn restocks_resolve_older_alerts_even_claimed_late(b: &Backend) {
+    let early = won(b, claim("c1", "Berlin", "Dot", 10), "t").await;
+    b.ledger.acknowledge(&early.id, &ack("ana")).await.unwrap();
+    let other = won(b, claim("c2", "Berlin", "Show", 10), "t").await;
+    let restock = Restock {
+        store: "Berlin".into(),
+        item: "Dot".into(),
+        as_of: Timestamp(20),
+        change_id: "c3".into(),
+    };
+    assert_eq!(
+        b.ledger
+            .resolve(&[restock], Timestamp::now())
+            .await
+            .unwrap(),
+        1
+    );
+    let resolved = b.ledger.get(&early.id).await.unwrap();
+    assert_eq!(resolved.state, AlertState::Resolved);
+    assert!(resolved.resolved_at.is_some());
+    assert_eq!(
+        b.ledger.get(&other.id).await.unwrap().state,
+        AlertState::Open,
+        "other items stay open"
+    );
+    // A slower checker claims an outage older than the restock: born resolved.
+    let late = won(b, claim("c0", "Berlin", "Dot", 5), "slow").await;
+    assert_eq!(late.state, AlertState::Resolved);
+    // An outage after the restock is a new, open alert.
+    let newer = won(b, claim("c4", "Berlin", "Dot", 30), "t").await;
+    assert_eq!(newer.state, AlertState::Open);
+    assert!(matches!(
+        b.ledger.acknowledge(&late.id, &ack("ana")).await,
+        Err(PortError::Conflict(_))
+    ));
+}
+
+pub async fn stale_claims_are_taken_over(b: &Backend) {
+    let alert = won(b, claim("c1", "Berlin", "Dot", 10), "dead").await;
+    let mut quiet = claim("c2", "Berlin", "Show", 10);
+    quiet.notify = false;
+    won(b, quiet, "dead").await;
+    let taken = b
+        .ledger
+        .take_stale(Timestamp(0), "alive", Timestamp::now())
+        .await
+        .unwrap();
+    assert!(taken.is_empty(), "nothing is stale before the lease");
+    let later = Timestamp(Timestamp::now().0 + 60_000);
+    let taken = b
+        .ledger
+        .take_stale(later, "alive", Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        taken.iter().map(|a| a.id.clone()).collect::<Vec<_>>(),
+        vec![alert.id.clone()],
+        "only claims that notify"
+    );
+    assert!(matches!(
+        b.ledger
+            .mark_published(&alert.id, "dead", Timestamp::now())
+            .await,
+        Err(PortError::Conflict(_))
+    ));
+    b.ledger
+        .mark_published(&alert.id, "alive", Timestamp::now())
+        .await
+        .unwrap();
+    assert!(
+        b.ledger
+            .get(&alert.id)
+            .await
+            .unwrap()
+            .published_at
+            .is_some()
+    );
+    assert!(
+        b.ledger
+            .take_stale(later, "third", Timestamp::now())
+            .await
+            .unwrap()
+            .is_empty(),
+        "published claims are done"
+    );
+}
+
+pub async fn listing_filters_and_pages(b: &Backend) {
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let mut c = claim(&format!("c{i}"), "Berlin", &format!("item{i}"), 10);
+        c.source = if i % 2 == 0 {
+            "k/even.csv".into()
+        } else {
+            "k/odd.csv".into()
+        };
+        ids.push(won(b, c, "t").await.id);
+    }
+    b.ledger
+        .resolve(
+            &[Restock {
+                store: "Berlin".into(),
+                item: "item0".into(),
+                as_of: Timestamp(20),
+                change_id: "r".into(),
+            }],
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let (mut seen, mut token) = (Vec::new(), None);
+    loop {
+        let page = b
+            .ledger
+            .list(&AlertFilter::default(), token.as_ref(), 2)
+            .await
+            .unwrap();
+        seen.extend(page.items.into_iter().map(|a| a.id));
+        match page.next {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    let mut expected: Vec<_> = ids[1..].to_vec();
+    expected.reverse();
+    assert_eq!(seen, expected, "newest first, resolved left out");
+    let all = b
+        .ledger
+        .list(
+            &AlertFilter {
+                include_resolved: true,
+                ..Default::default()
+            },
+            None,
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.items.len(), 5);
+    let even = b
+        .ledger
+        .list(
+            &AlertFilter {
+                include_resolved: true,
+                source: Some("k/even.csv".into()),
+                state: None,
+            },
+            None,
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(even.items.len(), 3);
+    let open = b
+        .ledger
+        .list(
+            &AlertFilter {
+                include_resolved: true,
+                source: None,
+                state: Some(AlertState::Resolved),
+            },
+            None,
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(open.items.len(), 1);
+}
+
+pub async fn followers_see_raises_and_acknowledgements(b: &Backend) {
+    let tip = b.ledger.tip().await.unwrap();
+    let alert = won(b, claim("c1", "Berlin", "Dot", 10), "t").await;
+    let (seen, cursor) = b.ledger.changes_since(Some(&tip), 100).await.unwrap();
+    assert_eq!(
+        seen.iter()
+            .map(|a| (a.id.clone(), a.state))
+            .collect::<Vec<_>>(),
+        vec![(alert.id.clone(), AlertState::Open)]
+    );
+    let (nothing, same) = b.ledger.changes_since(Some(&cursor), 100).await.unwrap();
+    assert!(nothing.is_empty());
+    b.ledger.acknowledge(&alert.id, &ack("ana")).await.unwrap();
+    let (seen, _) = b.ledger.changes_since(Some(&same), 100).await.unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].state, AlertState::Acknowledged);
+    // Many alerts changed in one write are all seen, even across small pages.
+    let claims: Vec<_> = (0..7)
+        .map(|i| claim(&format!("m{i}"), "Pusan", &format!("i{i}"), 10))
+        .collect();
+    let before = b.ledger.tip().await.unwrap();
+    b.ledger
+        .claim(&claims, "t", Timestamp::now())
+        .await
+        .unwrap();
+    let (mut total, mut cursor) = (0, before);
+    loop {
+        let (page, next) = b.ledger.changes_since(Some(&cursor), 3).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        total += page.len();
+        cursor = next;
+    }
+    assert_eq!(total, 7);
+}

@@ -1,0 +1,106 @@
+//! The contract every backend keeps. `contract_tests!(factory)` expands to one
+//! test per function here; each backend's test file calls it with a factory
+//! that makes a fresh, empty backend.
+
+pub mod ledger;
+pub mod pipeline;
+pub mod storage;
+
+use std::any::Any;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use stockwatch::domain::{Alert, InventoryRow, Notification, Timestamp};
+use stockwatch::ports::{Backend, Notifier, ObjectKey, PortResult, WriteBatch};
+
+/// A fresh backend, and whatever must live as long as it (a temp dir, a server).
+pub struct Fixture {
+    pub backend: Backend,
+    pub _guard: Box<dyn Any + Send>,
+}
+
+pub fn rows(spec: &[(&str, &str, u32)]) -> Arc<Vec<InventoryRow>> {
+    Arc::new(
+        spec.iter()
+            .enumerate()
+            .map(|(i, (store, item, count))| InventoryRow {
+                store: (*store).into(),
+                item: (*item).into(),
+                count: *count,
+                line: i as u64 + 2,
+            })
+            .collect(),
+    )
+}
+
+pub fn batch(spec: &[(&str, &str, u32)], as_of: i64, source: &str) -> WriteBatch {
+    WriteBatch {
+        rows: rows(spec),
+        as_of: Timestamp(as_of),
+        source: ObjectKey::parse(source).unwrap(),
+    }
+}
+
+/// Counts what reaches the real notifier, to prove "published once".
+pub struct CountingNotifier {
+    pub inner: Arc<dyn Notifier>,
+    pub sent: AtomicU64,
+}
+
+#[async_trait::async_trait]
+impl Notifier for CountingNotifier {
+    async fn publish(&self, alert: &Alert, notification: &Notification) -> PortResult<()> {
+        self.inner.publish(alert, notification).await?;
+        self.sent.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// The backend with a counting notifier in front of its own.
+pub fn counting(backend: &Backend) -> (Backend, Arc<CountingNotifier>) {
+    let counter = Arc::new(CountingNotifier {
+        inner: backend.notifier.clone(),
+        sent: AtomicU64::new(0),
+    });
+    let mut b = backend.clone();
+    b.notifier = counter.clone();
+    (b, counter)
+}
+
+#[macro_export]
+macro_rules! contract_tests {
+    ($factory:expr) => {
+        $crate::contract_tests!(@each $factory;
+            storage::objects_round_trip,
+            storage::objects_keep_reports_and_list_newest_first,
+            storage::missing_objects_are_not_found,
+            storage::scans_are_ordered_filtered_and_paged,
+            storage::newer_snapshots_win_whatever_the_order,
+            storage::equal_as_of_keeps_the_lower_count,
+            storage::the_feed_carries_old_and_new_images,
+            storage::unchanged_counts_write_no_change,
+            storage::checkpoints_never_move_back,
+            ledger::a_transition_is_claimed_once,
+            ledger::acknowledging_follows_the_lifecycle,
+            ledger::restocks_resolve_older_alerts_even_claimed_late,
+            ledger::stale_claims_are_taken_over,
+            ledger::listing_filters_and_pages,
+            ledger::followers_see_raises_and_acknowledgements,
+            pipeline::samples_raise_out_and_low_alerts,
+            pipeline::a_rejected_file_writes_nothing_and_is_kept,
+            pipeline::loading_twice_changes_nothing,
+            pipeline::load_order_does_not_matter,
+            pipeline::racing_checkers_raise_each_alert_once,
+            pipeline::a_dead_publisher_is_replaced_after_the_lease,
+            pipeline::restock_resolves_and_a_new_outage_alerts_again,
+        );
+    };
+    (@each $factory:expr; $($module:ident :: $test:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let fixture = $factory().await;
+                contract::$module::$test(&fixture.backend).await;
+            }
+        )+
+    };
+}

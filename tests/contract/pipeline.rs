@@ -1,0 +1,343 @@
+//! The loader and checker over the backend: the architecture's invariants.
+
+use super::counting;
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use stockwatch::domain::{Alert, AlertKind, AlertState, Timestamp};
+use stockwatch::pipeline::{Checker, CheckerConfig, Loader};
+use stockwatch::ports::*;
+
+fn sample(name: &str) -> Bytes {
+    let path = format!("{}/samples/{name}", env!("CARGO_MANIFEST_DIR"));
+    Bytes::from(std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+}
+
+fn checker(b: &Backend) -> Checker {
+    Checker::new(b.clone(), CheckerConfig::default())
+}
+
+async fn all_alerts(b: &Backend) -> Vec<Alert> {
+    let filter = AlertFilter {
+        include_resolved: true,
+        ..Default::default()
+    };
+    let (mut all, mut token) = (Vec::new(), None);
+    loop {
+        let page = b.ledger.list(&filter, token.as_ref(), 500).await.unwrap();
+        all.extend(page.items);
+        match page.next {
+            Some(t) => token = Some(t),
+            None => return all,
+        }
+    }
+}
+
+async fn stock(b: &Backend) -> HashMap<(String, String), u32> {
+    let (mut all, mut token) = (HashMap::new(), None);
+    loop {
+        let page = b
+            .table
+            .scan(&StockFilter::default(), token.as_ref(), 500)
+            .await
+            .unwrap();
+        all.extend(page.items.into_iter().map(|r| ((r.store, r.item), r.count)));
+        match page.next {
+            Some(t) => token = Some(t),
+            None => return all,
+        }
+    }
+}
+
+pub async fn samples_raise_out_and_low_alerts(b: &Backend) {
+    let (b, sent) = counting(b);
+    let loader = Loader::new(b.clone());
+    for name in [
+        "inventory-berlin.csv",
+        "inventory-calcutta.csv",
+        "inventory-pusan.csv",
+    ] {
+        let outcome = loader.upload(name, sample(name), None, None).await.unwrap();
+        assert!(outcome.is_loaded(), "{name}: {:?}", outcome.report);
+        assert_eq!(
+            (
+                outcome.report.rows,
+                outcome.report.stores,
+                outcome.report.write.changed
+            ),
+            (6, 1, 6)
+        );
+    }
+    let report = checker(&b).run_once().await.unwrap();
+    assert_eq!(report.changes, 18);
+    let alerts = all_alerts(&b).await;
+    let mut seen: Vec<_> = alerts
+        .iter()
+        .map(|a| (a.kind, a.store.as_str(), a.item.as_str()))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![
+            (AlertKind::Out, "Berlin", "Echo Plus"),
+            (AlertKind::Out, "Calcutta", "Echo (2nd Gen)"),
+            (AlertKind::Out, "Pusan", "Echo Show"),
+            (AlertKind::Low, "Calcutta", "Echo Look"),
+            (AlertKind::Low, "Pusan", "Amazon Tap"),
+        ]
+    );
+    assert_eq!(
+        sent.sent.load(Ordering::SeqCst),
+        3,
+        "OUT alerts are told, LOW ones only when configured"
+    );
+    assert!(
+        alerts
+            .iter()
+            .filter(|a| a.kind == AlertKind::Out)
+            .all(|a| a.published_at.is_some())
+    );
+    let berlin = alerts.iter().find(|a| a.store == "Berlin").unwrap();
+    assert_eq!(
+        berlin.notification().message,
+        "Berlin is out of stock of Echo Plus"
+    );
+    assert!(berlin.source.ends_with("/inventory-berlin.csv"));
+}
+
+pub async fn a_rejected_file_writes_nothing_and_is_kept(b: &Backend) {
+    let loader = Loader::new(b.clone());
+    loader
+        .upload(
+            "inventory-berlin.csv",
+            sample("inventory-berlin.csv"),
+            Some(Timestamp(100)),
+            None,
+        )
+        .await
+        .unwrap();
+    let before = stock(b).await;
+    let tip = b.feed.tip().await.unwrap();
+    let bad = Bytes::from_static(b"store,item,count\nBerlin,Echo Dot,0\nBerlin,Echo Show,x\n");
+    let outcome = loader
+        .upload("bad.csv", bad.clone(), Some(Timestamp(200)), None)
+        .await
+        .unwrap();
+    assert_eq!(outcome.report.status, ObjectStatus::Rejected);
+    assert_eq!(outcome.report.problems.len(), 1);
+    assert_eq!(outcome.report.problems[0].line, 3);
+    assert_eq!(
+        stock(b).await,
+        before,
+        "the valid row of a rejected file is not written"
+    );
+    assert!(
+        b.feed
+            .read(Some(&tip), 10)
+            .await
+            .unwrap()
+            .changes
+            .is_empty()
+    );
+    assert_eq!(
+        b.objects.get(&outcome.key).await.unwrap(),
+        bad,
+        "the rejected bytes are kept"
+    );
+    let kept = b.objects.head(&outcome.key).await.unwrap();
+    assert_eq!(kept.status, ObjectStatus::Rejected);
+    assert_eq!(kept.report.unwrap().problems, outcome.report.problems);
+}
+
+pub async fn loading_twice_changes_nothing(b: &Backend) {
+    let (b, sent) = counting(b);
+    let loader = Loader::new(b.clone());
+    let checker = checker(&b);
+    loader
+        .upload("berlin.csv", sample("inventory-berlin.csv"), None, None)
+        .await
+        .unwrap();
+    checker.run_once().await.unwrap();
+    let (stock_before, alerts_before, tip) = (
+        stock(&b).await,
+        all_alerts(&b).await,
+        b.feed.tip().await.unwrap(),
+    );
+    let again = loader
+        .upload("berlin.csv", sample("inventory-berlin.csv"), None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.report.write.changed, again.report.write.unchanged),
+        (0, 6)
+    );
+    let report = checker.run_once().await.unwrap();
+    assert!(report.raised.is_empty());
+    assert_eq!(stock(&b).await, stock_before);
+    assert_eq!(all_alerts(&b).await, alerts_before);
+    assert!(
+        b.feed
+            .read(Some(&tip), 10)
+            .await
+            .unwrap()
+            .changes
+            .is_empty()
+    );
+    assert_eq!(sent.sent.load(Ordering::SeqCst), 1);
+}
+
+pub async fn load_order_does_not_matter(b: &Backend) {
+    let snapshots = [
+        (
+            100,
+            "store,item,count\nBerlin,Dot,5\nBerlin,Show,1\nPusan,Dot,9\n",
+        ),
+        (300, "store,item,count\nBerlin,Dot,0\nPusan,Dot,7\n"),
+        (
+            200,
+            "store,item,count\nBerlin,Dot,8\nBerlin,Show,4\nPusan,Tap,2\n",
+        ),
+    ];
+    let loader = Loader::new(b.clone());
+    // Newest first, the worst order for a naive last-write-wins loader.
+    for (as_of, text) in snapshots.iter().rev() {
+        loader
+            .upload(
+                "s.csv",
+                Bytes::from_static(text.as_bytes()),
+                Some(Timestamp(*as_of)),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    let got = stock(b).await;
+    let expected: HashMap<(String, String), u32> = [
+        (("Berlin", "Dot"), 0),
+        (("Berlin", "Show"), 4),
+        (("Pusan", "Dot"), 7),
+        (("Pusan", "Tap"), 2),
+    ]
+    .into_iter()
+    .map(|((s, i), c)| ((s.to_string(), i.to_string()), c))
+    .collect();
+    assert_eq!(got, expected);
+}
+
+pub async fn racing_checkers_raise_each_alert_once(b: &Backend) {
+    let (b, sent) = counting(b);
+    let mut text = String::from("store,item,count\n");
+    for i in 0..60 {
+        text.push_str(&format!(
+            "S{},item{i},{}\n",
+            i % 4,
+            if i % 3 == 0 { 0 } else { 10 }
+        ));
+    }
+    Loader::new(b.clone())
+        .upload("many.csv", Bytes::from(text), None, None)
+        .await
+        .unwrap();
+    // Four checkers with separate checkpoints: each sees every change.
+    let runs = (0..4).map(|n| {
+        let config = CheckerConfig {
+            name: format!("racer{n}"),
+            batch: 7,
+            ..CheckerConfig::default()
+        };
+        let checker = Checker::new(b.clone(), config);
+        tokio::spawn(async move { checker.run_once().await.unwrap() })
+    });
+    let reports = futures_join(runs).await;
+    let raised: usize = reports.iter().map(|r| r.raised.len()).sum();
+    assert_eq!(raised, 20, "each transition is won by exactly one checker");
+    assert_eq!(all_alerts(&b).await.len(), 20);
+    assert_eq!(
+        sent.sent.load(Ordering::SeqCst),
+        20,
+        "and told exactly once"
+    );
+}
+
+async fn futures_join<T: Send + 'static>(
+    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    for h in handles.collect::<Vec<_>>() {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+pub async fn a_dead_publisher_is_replaced_after_the_lease(b: &Backend) {
+    let (b, sent) = counting(b);
+    // A checker claimed but died before publishing: simulate with a raw claim.
+    let claim = super::ledger::claim("change-x", "Berlin", "Dot", 10);
+    b.ledger
+        .claim(&[claim], "dead-checker", Timestamp::now())
+        .await
+        .unwrap();
+    let patient = Checker::new(
+        b.clone(),
+        CheckerConfig {
+            lease: Duration::from_secs(3600),
+            ..Default::default()
+        },
+    );
+    patient.run_once().await.unwrap();
+    assert_eq!(
+        sent.sent.load(Ordering::SeqCst),
+        0,
+        "inside the lease the claimer may still publish"
+    );
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let eager = Checker::new(
+        b.clone(),
+        CheckerConfig {
+            lease: Duration::from_millis(10),
+            ..Default::default()
+        },
+    );
+    let report = eager.run_once().await.unwrap();
+    assert_eq!((report.published, sent.sent.load(Ordering::SeqCst)), (1, 1));
+    eager.run_once().await.unwrap();
+    assert_eq!(sent.sent.load(Ordering::SeqCst), 1, "published once");
+    let alert = all_alerts(&b).await.remove(0);
+    assert!(alert.published_at.is_some());
+}
+
+pub async fn restock_resolves_and_a_new_outage_alerts_again(b: &Backend) {
+    let loader = Loader::new(b.clone());
+    let checker = checker(b);
+    let load = |as_of: i64, count: u32| {
+        let loader = loader.clone();
+        async move {
+            let text = format!("store,item,count\nBerlin,Dot,{count}\n");
+            loader
+                .upload("b.csv", Bytes::from(text), Some(Timestamp(as_of)), None)
+                .await
+                .unwrap();
+        }
+    };
+    load(100, 0).await;
+    checker.run_once().await.unwrap();
+    load(200, 2).await; // back in, but low: the outage alert stays open
+    checker.run_once().await.unwrap();
+    let alerts = all_alerts(b).await;
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].state, AlertState::Open);
+    load(300, 12).await;
+    let report = checker.run_once().await.unwrap();
+    assert_eq!(report.resolved, 1);
+    assert_eq!(all_alerts(b).await[0].state, AlertState::Resolved);
+    load(400, 0).await;
+    checker.run_once().await.unwrap();
+    let alerts = all_alerts(b).await;
+    assert_eq!(alerts.len(), 2);
+    assert_eq!(
+        alerts[0].state,
+        AlertState::Open,
+        "a new outage is a new alert"
+    );
+}

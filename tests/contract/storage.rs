@@ -1,0 +1,335 @@
+//! Object store, inventory table, change feed and checkpoints.
+
+use super::batch;
+use bytes::Bytes;
+use std::sync::{Arc, Mutex};
+use stockwatch::domain::Timestamp;
+use stockwatch::ports::*;
+
+fn key(k: &str) -> ObjectKey {
+    ObjectKey::parse(k).unwrap()
+}
+
+pub async fn objects_round_trip(b: &Backend) {
+    let body = Bytes::from(vec![b'x'; 3 * 1024 * 1024 + 5]);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let progress: Progress = Arc::new(move |sent, total| sink.lock().unwrap().push((sent, total)));
+    let info = b
+        .objects
+        .put(&key("uploads/a b+ü.csv"), body.clone(), Some(progress))
+        .await
+        .unwrap();
+    assert_eq!(info.size, body.len() as u64);
+    assert_eq!(info.status, ObjectStatus::Received);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen.last(),
+        Some(&(body.len() as u64, body.len() as u64)),
+        "progress ends at the total"
+    );
+    assert!(
+        seen.windows(2).all(|w| w[0].0 <= w[1].0),
+        "progress only grows"
+    );
+    assert_eq!(
+        b.objects.get(&key("uploads/a b+ü.csv")).await.unwrap(),
+        body
+    );
+    let head = b.objects.head(&key("uploads/a b+ü.csv")).await.unwrap();
+    assert_eq!(head.size, body.len() as u64);
+}
+
+pub async fn objects_keep_reports_and_list_newest_first(b: &Backend) {
+    for name in ["one.csv", "two.csv", "three.csv"] {
+        b.objects
+            .put(
+                &key(&format!("uploads/{name}")),
+                Bytes::from_static(b"x"),
+                None,
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    let report = LoadReport {
+        status: ObjectStatus::Rejected,
+        as_of: Timestamp(5),
+        rows: 2,
+        stores: 0,
+        write: WriteSummary::default(),
+        warnings: vec![],
+        problems: stockwatch::domain::import(b"store,item,count\nB,a,x\n")
+            .unwrap_err()
+            .problems,
+        failure: None,
+        loaded_at: Timestamp(6),
+    };
+    b.objects
+        .set_report(&key("uploads/two.csv"), &report)
+        .await
+        .unwrap();
+    let first = b.objects.list(None, 2).await.unwrap();
+    let names: Vec<_> = first
+        .items
+        .iter()
+        .map(|o| o.key.file_name().to_string())
+        .collect();
+    assert_eq!(names, ["three.csv", "two.csv"]);
+    assert_eq!(first.items[1].status, ObjectStatus::Rejected);
+    assert_eq!(first.items[1].report.as_ref(), Some(&report));
+    let rest = b.objects.list(first.next.as_ref(), 2).await.unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.items[0].key.file_name(), "one.csv");
+    assert!(rest.next.is_none());
+}
+
+pub async fn missing_objects_are_not_found(b: &Backend) {
+    assert!(matches!(
+        b.objects.get(&key("nope.csv")).await,
+        Err(PortError::NotFound(_))
+    ));
+    assert!(matches!(
+        b.objects.head(&key("nope.csv")).await,
+        Err(PortError::NotFound(_))
+    ));
+}
+
+async fn scan_all(b: &Backend, filter: &StockFilter, limit: usize) -> (Vec<StockRow>, usize) {
+    let (mut all, mut pages, mut token) = (Vec::new(), 0, None);
+    loop {
+        let page = b.table.scan(filter, token.as_ref(), limit).await.unwrap();
+        pages += 1;
+        all.extend(page.items);
+        match page.next {
+            Some(t) => token = Some(t),
+            None => return (all, pages),
+        }
+    }
+}
+
+pub async fn scans_are_ordered_filtered_and_paged(b: &Backend) {
+    let spec = [
+        ("Pusan", "Dot", 4),
+        ("Berlin", "Show", 0),
+        ("Berlin", "Dot", 9),
+        ("Berlin", "Plus", 2),
+        ("Karachi", "Dot", 1),
+    ];
+    b.table.write(batch(&spec, 10, "k/a.csv")).await.unwrap();
+    let (all, pages) = scan_all(b, &StockFilter::default(), 2).await;
+    let keys: Vec<_> = all
+        .iter()
+        .map(|r| format!("{}/{}", r.store, r.item))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "Berlin/Dot",
+            "Berlin/Plus",
+            "Berlin/Show",
+            "Karachi/Dot",
+            "Pusan/Dot"
+        ]
+    );
+    assert!(pages >= 3);
+    assert_eq!(all[0].as_of, Timestamp(10));
+    assert_eq!(all[0].source, "k/a.csv");
+    let (berlin, _) = scan_all(
+        b,
+        &StockFilter {
+            store: Some("Berlin".into()),
+            count_at_most: None,
+        },
+        10,
+    )
+    .await;
+    assert_eq!(berlin.len(), 3);
+    let (low, _) = scan_all(
+        b,
+        &StockFilter {
+            store: None,
+            count_at_most: Some(2),
+        },
+        10,
+    )
+    .await;
+    let counts: Vec<_> = low.iter().map(|r| r.count).collect();
+    assert_eq!(counts, [2, 0, 1]);
+}
+
+async fn count_of(b: &Backend, store: &str, item: &str) -> Option<StockRow> {
+    let filter = StockFilter {
+        store: Some(store.into()),
+        count_at_most: None,
+    };
+    scan_all(b, &filter, 100)
+        .await
+        .0
+        .into_iter()
+        .find(|r| r.item == item)
+}
+
+pub async fn newer_snapshots_win_whatever_the_order(b: &Backend) {
+    let s = b
+        .table
+        .write(batch(&[("Berlin", "Dot", 5)], 200, "k/new.csv"))
+        .await
+        .unwrap();
+    assert_eq!((s.changed, s.unchanged, s.older), (1, 0, 0));
+    let s = b
+        .table
+        .write(batch(&[("Berlin", "Dot", 0)], 100, "k/old.csv"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (s.changed, s.unchanged, s.older),
+        (0, 0, 1),
+        "an older snapshot is ignored"
+    );
+    let row = count_of(b, "Berlin", "Dot").await.unwrap();
+    assert_eq!(
+        (row.count, row.as_of, row.source.as_str()),
+        (5, Timestamp(200), "k/new.csv")
+    );
+    let s = b
+        .table
+        .write(batch(&[("Berlin", "Dot", 5)], 300, "k/same.csv"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (s.changed, s.unchanged, s.older),
+        (0, 1, 0),
+        "same count, newer as-of"
+    );
+    assert_eq!(
+        count_of(b, "Berlin", "Dot").await.unwrap().as_of,
+        Timestamp(300)
+    );
+    let s = b
+        .table
+        .write(batch(&[("Berlin", "Dot", 0)], 250, "k/between.csv"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.older, 1,
+        "older than the as-of the unchanged write moved forward"
+    );
+    assert_eq!(count_of(b, "Berlin", "Dot").await.unwrap().count, 5);
+}
+
+pub async fn equal_as_of_keeps_the_lower_count(b: &Backend) {
+    b.table
+        .write(batch(&[("Berlin", "Dot", 5)], 100, "k/a.csv"))
+        .await
+        .unwrap();
+    b.table
+        .write(batch(&[("Berlin", "Dot", 2)], 100, "k/b.csv"))
+        .await
+        .unwrap();
+    b.table
+        .write(batch(&[("Berlin", "Dot", 9)], 100, "k/c.csv"))
+        .await
+        .unwrap();
+    assert_eq!(count_of(b, "Berlin", "Dot").await.unwrap().count, 2);
+}
+
+pub async fn the_feed_carries_old_and_new_images(b: &Backend) {
+    let start = b.feed.tip().await.unwrap();
+    b.table
+        .write(batch(
+            &[("Berlin", "Dot", 5), ("Berlin", "Show", 1)],
+            100,
+            "k/a.csv",
+        ))
+        .await
+        .unwrap();
+    b.table
+        .write(batch(&[("Berlin", "Dot", 0)], 200, "k/b.csv"))
+        .await
+        .unwrap();
+    let first = b.feed.read(Some(&start), 2).await.unwrap();
+    assert_eq!(first.changes.len(), 2);
+    assert_eq!(first.changes[0].kind, ChangeKind::Insert);
+    assert_eq!(first.changes[0].old, None);
+    assert_eq!(first.changes[0].new.as_ref().unwrap().count, 5);
+    let second = b.feed.read(Some(&first.cursor), 10).await.unwrap();
+    assert_eq!(second.changes.len(), 1);
+    let c = &second.changes[0];
+    assert_eq!(
+        (c.kind, c.store.as_str(), c.item.as_str()),
+        (ChangeKind::Modify, "Berlin", "Dot")
+    );
+    assert_eq!(
+        c.old,
+        Some(Image {
+            count: 5,
+            as_of: Timestamp(100),
+            source: "k/a.csv".into()
+        })
+    );
+    assert_eq!(
+        c.new,
+        Some(Image {
+            count: 0,
+            as_of: Timestamp(200),
+            source: "k/b.csv".into()
+        })
+    );
+    let ids: Vec<_> = first
+        .changes
+        .iter()
+        .chain(&second.changes)
+        .map(|c| c.id.clone())
+        .collect();
+    let unique: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), 3, "change ids are unique");
+    let empty = b.feed.read(Some(&second.cursor), 10).await.unwrap();
+    assert!(empty.changes.is_empty());
+    assert_eq!(
+        empty.cursor, second.cursor,
+        "an empty read keeps the cursor"
+    );
+    assert_eq!(b.feed.tip().await.unwrap(), second.cursor);
+}
+
+pub async fn unchanged_counts_write_no_change(b: &Backend) {
+    b.table
+        .write(batch(&[("Berlin", "Dot", 5)], 100, "k/a.csv"))
+        .await
+        .unwrap();
+    let tip = b.feed.tip().await.unwrap();
+    b.table
+        .write(batch(&[("Berlin", "Dot", 5)], 200, "k/b.csv"))
+        .await
+        .unwrap();
+    b.table
+        .write(batch(&[("Berlin", "Dot", 5)], 200, "k/b.csv"))
+        .await
+        .unwrap();
+    assert!(
+        b.feed
+            .read(Some(&tip), 10)
+            .await
+            .unwrap()
+            .changes
+            .is_empty()
+    );
+}
+
+pub async fn checkpoints_never_move_back(b: &Backend) {
+    assert_eq!(b.checkpoints.load("c").await.unwrap(), None);
+    b.table
+        .write(batch(&[("A", "x", 1), ("A", "y", 1)], 1, "k/a.csv"))
+        .await
+        .unwrap();
+    let all = b.feed.read(None, 10).await.unwrap();
+    let one = b.feed.read(None, 1).await.unwrap();
+    b.checkpoints.save("c", &all.cursor).await.unwrap();
+    b.checkpoints.save("c", &one.cursor).await.unwrap();
+    assert_eq!(
+        b.checkpoints.load("c").await.unwrap(),
+        Some(all.cursor.clone())
+    );
+    assert_eq!(b.checkpoints.load("other").await.unwrap(), None);
+}

@@ -1,0 +1,17 @@
+//! The contract suite against the embedded local backend (a real SQLite file).
+
+mod contract;
+
+use contract::Fixture;
+use stockwatch::adapters::local::LocalBackend;
+
+async fn local() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::open(dir.path()).unwrap().backend;
+    Fixture {
+        backend,
+        _guard: Box::new(dir),
+    }
+}
+
+contract_tests!(local);
