@@ -36,9 +36,15 @@ pub struct LocalBackend {
 impl LocalBackend {
     /// Opens the data dir, creating it and its database when missing.
     pub fn open(data_dir: &Path) -> PortResult<LocalBackend> {
+        if data_dir.exists() && !data_dir.is_dir() {
+            return Err(PortError::Permanent(format!(
+                "the data dir {} is a file, not a folder; pass --data-dir with a folder",
+                data_dir.display()
+            )));
+        }
         std::fs::create_dir_all(data_dir).map_err(|e| {
             PortError::Permanent(format!(
-                "cannot create the data dir {}: {e}",
+                "cannot create the data dir {}: {e}; check its permissions or pass --data-dir",
                 data_dir.display()
             ))
         })?;
