@@ -21,7 +21,12 @@ fn kinds(alerts: &Value, kind: &str) -> Vec<(String, String)> {
         .unwrap()
         .iter()
         .filter(|a| a["kind"] == kind)
-        .map(|a| (a["store"].as_str().unwrap().to_string(), a["item"].as_str().unwrap().to_string()))
+        .map(|a| {
+            (
+                a["store"].as_str().unwrap().to_string(),
+                a["item"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     v.sort();
     v
@@ -33,8 +38,15 @@ fn uploading_the_samples_raises_six_out_of_stock_alerts() {
     let out = upload(&env, &samples(), &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert_eq!(text.matches(": loaded 6 rows (1 store)").count(), 6, "{text}");
-    assert!(text.contains("#1 OUT Berlin is out of stock of Echo Plus"), "{text}");
+    assert_eq!(
+        text.matches(": loaded 6 rows (1 store)").count(),
+        6,
+        "{text}"
+    );
+    assert!(
+        text.contains("#1 OUT Berlin is out of stock of Echo Plus"),
+        "{text}"
+    );
     let alerts = env.json(&["alerts", "--json"]);
     assert_eq!(
         kinds(&alerts, "OUT"),
@@ -48,11 +60,19 @@ fn uploading_the_samples_raises_six_out_of_stock_alerts() {
         ]
         .map(|(s, i)| (s.to_string(), i.to_string()))
     );
-    assert_eq!(kinds(&alerts, "LOW").len(), 3, "Calcutta Echo Look 3, Pusan Amazon Tap 3, Shanghai Echo Look 2");
+    assert_eq!(
+        kinds(&alerts, "LOW").len(),
+        3,
+        "Calcutta Echo Look 3, Pusan Amazon Tap 3, Shanghai Echo Look 2"
+    );
     let outbox = env.outbox();
     assert_eq!(outbox.len(), 6, "one notification per OUT alert");
     assert!(outbox.iter().all(|n| n["subject"] == "Inventory Alert!"));
-    assert!(outbox.iter().any(|n| n["message"] == "Pusan is out of stock of Echo Show"));
+    assert!(
+        outbox
+            .iter()
+            .any(|n| n["message"] == "Pusan is out of stock of Echo Show")
+    );
     let listing = stdout(&env.run(&["alerts"]));
     assert!(listing.contains("9 open, 0 acknowledged"), "{listing}");
 }
@@ -66,9 +86,17 @@ fn invalid_files_are_rejected_with_line_numbers_and_change_nothing() {
     let invalid = invalid_samples();
     assert!(invalid.len() >= 8);
     let out = upload(&env, &invalid, &[]);
-    assert_eq!(out.status.code(), Some(3), "a rejected file makes the exit code 3");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a rejected file makes the exit code 3"
+    );
     let text = stdout(&out);
-    assert_eq!(text.matches("REJECTED with").count(), invalid.len(), "{text}");
+    assert_eq!(
+        text.matches("REJECTED with").count(),
+        invalid.len(),
+        "{text}"
+    );
     for expected in [
         "line 2, column 3 (count): `4.5` is not a whole number",
         "line 3, column 2 (item): the item contains the control character U+001B (ESC)",
@@ -81,17 +109,32 @@ fn invalid_files_are_rejected_with_line_numbers_and_change_nothing() {
     ] {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
     }
-    assert!(!out.stdout.contains(&0x1b), "an escape character from a file reached the terminal");
+    assert!(
+        !out.stdout.contains(&0x1b),
+        "an escape character from a file reached the terminal"
+    );
     assert_eq!(env.json(&["stock", "--json"]), stock_before);
     assert_eq!(env.json(&["alerts", "--all", "--json"]), alerts_before);
     let uploads = env.json(&["uploads", "--json", "--limit", "100"]);
-    let rejected: Vec<_> = uploads.as_array().unwrap().iter().filter(|u| u["status"] == "rejected").collect();
-    assert_eq!(rejected.len(), invalid.len(), "every rejected file is kept with its report");
+    let rejected: Vec<_> = uploads
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["status"] == "rejected")
+        .collect();
+    assert_eq!(
+        rejected.len(),
+        invalid.len(),
+        "every rejected file is kept with its report"
+    );
     let key = rejected[0]["key"].as_str().unwrap();
     let kept = env.data_dir().join("bucket").join(key);
     assert!(kept.is_file(), "{} is not in the bucket", kept.display());
     let report = stdout(&env.run(&["uploads", key]));
-    assert!(report.contains("status:    rejected") && report.contains("problem:   line"), "{report}");
+    assert!(
+        report.contains("status:    rejected") && report.contains("problem:   line"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -114,21 +157,41 @@ fn acknowledging_an_alert() {
     assert!(upload(&env, &samples(), &[]).status.success());
     let out = env.run(&["ack", "1", "--note", "truck on the way"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("acknowledged #1 OUT (Berlin is out of stock of Echo Plus) as tester"));
+    assert!(
+        stdout(&out)
+            .contains("acknowledged #1 OUT (Berlin is out of stock of Echo Plus) as tester")
+    );
     let alerts = env.json(&["alerts", "--json"]);
-    let first = alerts.as_array().unwrap().iter().find(|a| a["id"] == "1").unwrap();
+    let first = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "1")
+        .unwrap();
     assert_eq!(first["state"], "acknowledged");
     assert_eq!(first["acknowledged"]["by"], "tester");
     assert_eq!(first["acknowledged"]["note"], "truck on the way");
     let again = env.run(&["ack", "1"]);
     assert_eq!(again.status.code(), Some(5));
-    assert!(stderr(&again).contains("already acknowledged by tester"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("already acknowledged by tester"),
+        "{}",
+        stderr(&again)
+    );
     let missing = env.run(&["ack", "999"]);
     assert_eq!(missing.status.code(), Some(4));
-    assert!(stderr(&missing).contains("there is no alert 999"), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("there is no alert 999"),
+        "{}",
+        stderr(&missing)
+    );
     let bad = env.run(&["ack", "abc"]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(stderr(&bad).contains("is not an alert id"), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("is not an alert id"),
+        "{}",
+        stderr(&bad)
+    );
 }
 
 #[test]
@@ -139,13 +202,22 @@ fn stock_filters_by_store_out_and_low() {
     assert_eq!(all.as_array().unwrap().len(), 36);
     let out = env.json(&["stock", "--out", "--json"]);
     assert_eq!(out.as_array().unwrap().len(), 6);
-    assert!(out.as_array().unwrap().iter().all(|r| r["count"] == 0 && r["state"] == "out"));
+    assert!(
+        out.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["count"] == 0 && r["state"] == "out")
+    );
     let low = env.json(&["stock", "--low", "--json"]);
     assert_eq!(low.as_array().unwrap().len(), 3);
     let berlin = env.json(&["stock", "--store", "Berlin", "--json"]);
     assert_eq!(berlin.as_array().unwrap().len(), 6);
     let raised = env.json(&["stock", "--low", "--low-threshold", "5", "--json"]);
-    assert_eq!(raised.as_array().unwrap().len(), 4, "Karachi Amazon Tap 6 is still not low; Springfield Amazon Tap 5 is");
+    assert_eq!(
+        raised.as_array().unwrap().len(),
+        4,
+        "Karachi Amazon Tap 6 is still not low; Springfield Amazon Tap 5 is"
+    );
     let table = stdout(&env.run(&["stock", "--store", "Berlin"]));
     assert!(table.contains("Echo Plus           0  OUT"), "{table}");
     assert!(table.contains("6 items: 1 out of stock, 0 low"), "{table}");
@@ -155,12 +227,28 @@ fn stock_filters_by_store_out_and_low() {
 fn an_older_snapshot_does_not_overwrite_a_newer_one() {
     let env = Env::new();
     let berlin = vec!["samples/inventory-berlin.csv".to_string()];
-    assert!(upload(&env, &berlin, &["--as-of", "2026-11-02T08:00:00Z"]).status.success());
+    assert!(
+        upload(&env, &berlin, &["--as-of", "2026-11-02T08:00:00Z"])
+            .status
+            .success()
+    );
     let older = env.dir.path().join("older.csv");
-    std::fs::write(&older, "store,item,count\nBerlin,Echo Plus,40\nBerlin,Echo Dot,0\n").unwrap();
-    let out = upload(&env, &[older.to_string_lossy().into_owned()], &["--as-of", "2026-11-01T08:00:00Z"]);
+    std::fs::write(
+        &older,
+        "store,item,count\nBerlin,Echo Plus,40\nBerlin,Echo Dot,0\n",
+    )
+    .unwrap();
+    let out = upload(
+        &env,
+        &[older.to_string_lossy().into_owned()],
+        &["--as-of", "2026-11-01T08:00:00Z"],
+    );
     assert!(out.status.success());
-    assert!(stdout(&out).contains("0 changed, 0 unchanged, 2 older than the table"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("0 changed, 0 unchanged, 2 older than the table"),
+        "{}",
+        stdout(&out)
+    );
     let stock = env.json(&["stock", "--store", "Berlin", "--out", "--json"]);
     assert_eq!(stock[0]["item"], "Echo Plus");
     assert_eq!(stock[0]["as_of"], "2026-11-02T08:00:00Z");
@@ -174,21 +262,40 @@ fn unreadable_files_and_bad_settings_get_one_clear_sentence() {
     let env = Env::new();
     let out = env.run(&["upload", "no/such/file.csv"]);
     assert_eq!(out.status.code(), Some(3));
-    assert!(stderr(&out).contains("cannot read no/such/file.csv"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot read no/such/file.csv"),
+        "{}",
+        stderr(&out)
+    );
 
     let config = env.dir.path().join("bad.toml");
     std::fs::write(&config, "[alerts]\nlow_treshold = 4\n").unwrap();
     let out = env.run(&["--config", config.to_str().unwrap(), "stock"]);
     assert_eq!(out.status.code(), Some(2));
     let message = stderr(&out);
-    assert!(message.contains("is invalid") && message.contains("line 2") && message.contains("low_treshold"), "{message}");
+    assert!(
+        message.contains("is invalid")
+            && message.contains("line 2")
+            && message.contains("low_treshold"),
+        "{message}"
+    );
     assert!(!message.contains("panicked"));
 
     let blocked = env.dir.path().join("a-file");
     std::fs::write(&blocked, "").unwrap();
-    let out = env.cmd().env("STOCKWATCH_DATA_DIR", &blocked).arg("stock").output().unwrap();
+    let out = env
+        .cmd()
+        .env("STOCKWATCH_DATA_DIR", &blocked)
+        .arg("stock")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).starts_with("stockwatch: the data dir ") && stderr(&out).contains("is a file, not a folder"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("stockwatch: the data dir ")
+            && stderr(&out).contains("is a file, not a folder"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(stderr(&out).lines().count(), 1);
 }
 
@@ -201,19 +308,44 @@ fn a_config_file_sets_thresholds_and_low_notifications() {
         "[alerts]\nlow_threshold = 1\nnotify_low = true\n\n[[alerts.item]]\nitem = \"Amazon Tap\"\nlow_threshold = 6\n",
     )
     .unwrap();
-    let out = env.cmd().arg("--config").arg(&config).args(["upload"]).args(samples()).output().unwrap();
+    let out = env
+        .cmd()
+        .arg("--config")
+        .arg(&config)
+        .args(["upload"])
+        .args(samples())
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let alerts = env.cmd().arg("--config").arg(&config).args(["alerts", "--json"]).output().unwrap();
+    let alerts = env
+        .cmd()
+        .arg("--config")
+        .arg(&config)
+        .args(["alerts", "--json"])
+        .output()
+        .unwrap();
     let alerts: Value = serde_json::from_slice(&alerts.stdout).unwrap();
     let low = kinds(&alerts, "LOW");
     assert_eq!(
         low,
-        [("Karachi", "Amazon Tap"), ("Pusan", "Amazon Tap"), ("Springfield", "Amazon Tap")]
-            .map(|(s, i)| (s.to_string(), i.to_string())),
+        [
+            ("Karachi", "Amazon Tap"),
+            ("Pusan", "Amazon Tap"),
+            ("Springfield", "Amazon Tap")
+        ]
+        .map(|(s, i)| (s.to_string(), i.to_string())),
         "Echo Look at 2 and 3 is above the global 1; Amazon Tap has its own 6"
     );
-    assert_eq!(env.outbox().len(), 9, "LOW alerts are notified when configured");
-    assert!(env.outbox().iter().any(|n| n["message"] == "Pusan is low on Amazon Tap: 3 left"));
+    assert_eq!(
+        env.outbox().len(),
+        9,
+        "LOW alerts are notified when configured"
+    );
+    assert!(
+        env.outbox()
+            .iter()
+            .any(|n| n["message"] == "Pusan is low on Amazon Tap: 3 left")
+    );
 }
 
 #[test]
@@ -230,14 +362,30 @@ fn provision_creates_then_finds_the_data_dir() {
 fn help_documents_the_exit_codes() {
     let env = Env::new();
     let help = stdout(&env.run(&["--help"]));
-    assert!(help.contains("Exit codes:") && help.contains("3  upload: at least one file was rejected"), "{help}");
-    for command in ["upload", "stock", "alerts", "ack", "watch", "uploads", "check", "provision"] {
+    assert!(
+        help.contains("Exit codes:") && help.contains("3  upload: at least one file was rejected"),
+        "{help}"
+    );
+    for command in [
+        "upload",
+        "stock",
+        "alerts",
+        "ack",
+        "watch",
+        "uploads",
+        "check",
+        "provision",
+    ] {
         assert!(help.contains(command), "{command} missing from --help");
     }
 }
 
 /// Reads JSON lines from a child until `done` says so, or the deadline passes.
-fn read_events(reader: &mut impl BufRead, deadline: Instant, mut done: impl FnMut(&[Value]) -> bool) -> Vec<Value> {
+fn read_events(
+    reader: &mut impl BufRead,
+    deadline: Instant,
+    mut done: impl FnMut(&[Value]) -> bool,
+) -> Vec<Value> {
     let mut events = Vec::new();
     let mut line = String::new();
     while Instant::now() < deadline && !done(&events) {
@@ -245,7 +393,8 @@ fn read_events(reader: &mut impl BufRead, deadline: Instant, mut done: impl FnMu
         if reader.read_line(&mut line).unwrap() == 0 {
             break;
         }
-        events.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad line {line:?}: {e}")));
+        events
+            .push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad line {line:?}: {e}")));
     }
     events
 }
@@ -254,20 +403,38 @@ fn read_events(reader: &mut impl BufRead, deadline: Instant, mut done: impl FnMu
 fn watch_streams_changes_and_alerts_as_json_lines() {
     let env = Env::new();
     assert!(env.run(&["provision"]).status.success());
-    let mut watch = env.cmd().args(["watch", "--json"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut watch = env
+        .cmd()
+        .args(["watch", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(700));
     // Load only: the checker inside `watch` must raise the alert.
-    let out = upload(&env, &["samples/inventory-berlin.csv".to_string()], &["--no-check"]);
+    let out = upload(
+        &env,
+        &["samples/inventory-berlin.csv".to_string()],
+        &["--no-check"],
+    );
     assert!(out.status.success());
     let mut reader = BufReader::new(watch.stdout.take().unwrap());
-    let events = read_events(&mut reader, Instant::now() + Duration::from_secs(20), |events| {
-        events.iter().any(|e| e["type"] == "alert" && e["event"] == "raised")
-    });
+    let events = read_events(
+        &mut reader,
+        Instant::now() + Duration::from_secs(20),
+        |events| {
+            events
+                .iter()
+                .any(|e| e["type"] == "alert" && e["event"] == "raised")
+        },
+    );
     let ack = env.run(&["ack", "1"]);
     assert!(ack.status.success(), "{}", stderr(&ack));
-    let more = read_events(&mut reader, Instant::now() + Duration::from_secs(20), |events| {
-        events.iter().any(|e| e["event"] == "acknowledged")
-    });
+    let more = read_events(
+        &mut reader,
+        Instant::now() + Duration::from_secs(20),
+        |events| events.iter().any(|e| e["event"] == "acknowledged"),
+    );
     watch.kill().unwrap();
     watch.wait().unwrap();
     let changes: Vec<_> = events.iter().filter(|e| e["type"] == "change").collect();
@@ -277,7 +444,10 @@ fn watch_streams_changes_and_alerts_as_json_lines() {
     assert_eq!(plus["new"]["count"], 0);
     let raised = events.iter().find(|e| e["event"] == "raised").unwrap();
     assert_eq!(raised["alert"]["item"], "Echo Plus");
-    let acked = more.iter().find(|e| e["event"] == "acknowledged").expect("the acknowledgement was followed");
+    let acked = more
+        .iter()
+        .find(|e| e["event"] == "acknowledged")
+        .expect("the acknowledgement was followed");
     assert_eq!(acked["alert"]["acknowledged"]["by"], "tester");
     assert_eq!(env.outbox().len(), 1, "the watch's checker notified");
 }

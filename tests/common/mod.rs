@@ -11,7 +11,9 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Env {
-        Env { dir: tempfile::tempdir().unwrap() }
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -42,9 +44,17 @@ impl Env {
     /// Runs and parses stdout as JSON, asserting success.
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
         let out = self.run(args);
-        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{args:?}: not JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
     }
 
     pub fn outbox(&self) -> Vec<serde_json::Value> {
@@ -84,7 +94,12 @@ pub fn samples() -> Vec<String> {
 pub fn invalid_samples() -> Vec<String> {
     let mut files: Vec<String> = std::fs::read_dir(repo().join("samples/invalid"))
         .unwrap()
-        .map(|e| format!("samples/invalid/{}", e.unwrap().file_name().into_string().unwrap()))
+        .map(|e| {
+            format!(
+                "samples/invalid/{}",
+                e.unwrap().file_name().into_string().unwrap()
+            )
+        })
         .collect();
     files.sort();
     files
