@@ -11,7 +11,7 @@ use crate::domain::names::{
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 use std::io::Read;
 use std::sync::Arc;
 
@@ -297,10 +297,12 @@ pub struct InventoryReader<R: Read> {
     started: bool,
     end: ReaderEnd,
     stores: HashSet<Arc<str>>,
+    last_store: Option<Arc<str>>,
     /// 128-bit fingerprint of (store, item) → first line: exact in practice,
     /// and a quarter of the memory of keeping the names twice.
-    seen: HashMap<(u64, u64), u64>,
+    seen: HashMap<(u64, u64), u64, BuildHasherDefault<PassThrough>>,
     lookahead: Option<csv::ByteRecord>,
+    spare: Option<csv::ByteRecord>,
     finished: bool,
 }
 
@@ -316,8 +318,11 @@ impl<R: Read> InventoryReader<R> {
             started: false,
             end: ReaderEnd::default(),
             stores: HashSet::new(),
-            seen: HashMap::new(),
+            last_store: None,
+            seen: HashMap::default(),
             lookahead: None,
+            spare: None,
+
             finished: false,
         }
     }
@@ -334,6 +339,7 @@ impl<R: Read> InventoryReader<R> {
             let record = self.next_raw()?;
             let line = self.line_of(&record);
             if is_blank(&record) {
+                self.spare = Some(record);
                 continue;
             }
             // The last record swallowed the rest of the file into an open quote:
@@ -348,7 +354,9 @@ impl<R: Read> InventoryReader<R> {
                 )]));
             }
             self.end.rows_read += 1;
-            return Some(self.check_row(&record, line, layout));
+            let checked = self.check_row(&record, line, layout);
+            self.spare = Some(record);
+            return Some(checked);
         }
     }
 
@@ -382,7 +390,8 @@ impl<R: Read> InventoryReader<R> {
         if self.finished {
             return None;
         }
-        let mut record = csv::ByteRecord::new();
+        // Records are recycled: a fresh one per row cost a tenth of a big import.
+        let mut record = self.spare.take().unwrap_or_default();
         match self.csv.read_byte_record(&mut record) {
             Ok(true) => Some(record),
             Ok(false) => {
@@ -508,27 +517,26 @@ impl<R: Read> InventoryReader<R> {
             )]);
         }
         let mut problems = Vec::new();
-        // Every column must be UTF-8, used or not: the file is text.
+        // Every column must be UTF-8, used or not: the file is text. Each
+        // required field is decoded once; `None` marks one that is not text.
+        let mut decoded: [Option<&str>; 3] = [None; 3];
         for (i, raw) in record.iter().enumerate() {
-            if std::str::from_utf8(raw).is_err() {
-                problems.push(Problem::new(line, Some(i + 1), ProblemKind::InvalidUtf8));
+            match std::str::from_utf8(raw) {
+                Ok(text) => {
+                    if let Some(field) = Field::ALL.iter().find(|f| layout.column(**f) == i) {
+                        decoded[*field as usize] = Some(text.trim());
+                    }
+                }
+                Err(_) => problems.push(Problem::new(line, Some(i + 1), ProblemKind::InvalidUtf8)),
             }
         }
-        let text = |field: Field| -> &str {
-            std::str::from_utf8(&record[layout.column(field)]).map_or("", str::trim)
-        };
-        let utf8_ok = |field: Field| std::str::from_utf8(&record[layout.column(field)]).is_ok();
-
-        let store = text(Field::Store);
-        let item = text(Field::Item);
-        let mut names_ok = utf8_ok(Field::Store) && utf8_ok(Field::Item);
+        let [store, item, count_text] = decoded;
+        let mut names_ok = store.is_some() && item.is_some();
         for (field, value, max) in [
             (Field::Store, store, MAX_STORE_BYTES),
             (Field::Item, item, MAX_ITEM_BYTES),
         ] {
-            if !utf8_ok(field) {
-                continue;
-            }
+            let Some(value) = value else { continue };
             if let Err(problem) = check_name(value, max) {
                 names_ok = false;
                 let kind = match problem {
@@ -544,21 +552,15 @@ impl<R: Read> InventoryReader<R> {
                 problems.push(Problem::new(line, Some(layout.column(field) + 1), kind));
             }
         }
-        let count = if utf8_ok(Field::Count) {
-            match parse_count(text(Field::Count)) {
-                Ok(count) => Some(count),
-                Err(kind) => {
-                    problems.push(Problem::new(
-                        line,
-                        Some(layout.column(Field::Count) + 1),
-                        kind,
-                    ));
-                    None
-                }
+        let count = count_text.and_then(|text| match parse_count(text) {
+            Ok(count) => Some(count),
+            Err(kind) => {
+                let column = Some(layout.column(Field::Count) + 1);
+                problems.push(Problem::new(line, column, kind));
+                None
             }
-        } else {
-            None
-        };
+        });
+        let (store, item) = (store.unwrap_or_default(), item.unwrap_or_default());
         if names_ok {
             let key = fingerprint(store, item);
             if let Some(&first_line) = self.seen.get(&key) {
@@ -587,6 +589,18 @@ impl<R: Read> InventoryReader<R> {
     }
 
     fn intern_store(&mut self, store: &str) -> Arc<str> {
+        // Files list a store's rows together: most rows hit the last one.
+        if let Some(last) = &self.last_store
+            && &**last == store
+        {
+            return last.clone();
+        }
+        let shared = self.intern_store_slow(store);
+        self.last_store = Some(shared.clone());
+        shared
+    }
+
+    fn intern_store_slow(&mut self, store: &str) -> Arc<str> {
         if let Some(existing) = self.stores.get(store) {
             return existing.clone();
         }
@@ -599,6 +613,26 @@ impl<R: Read> InventoryReader<R> {
 /// A line holding nothing but whitespace; CSV readers already skip empty ones.
 fn is_blank(record: &csv::ByteRecord) -> bool {
     record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace)
+}
+
+/// The fingerprints are hashes already: hashing them again is wasted work.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
 }
 
 fn fingerprint(store: &str, item: &str) -> (u64, u64) {

@@ -3,6 +3,7 @@
 //! replayed change) raises nothing new.
 
 use crate::domain::alert::AlertKind;
+use crate::domain::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -69,6 +70,15 @@ impl Thresholds {
             .copied()
             .fold(self.default_low, u32::max)
     }
+}
+
+/// Whether an incoming snapshot of a row replaces the stored one: only a
+/// newer snapshot does, and on a tie of as-of times the lower count wins, so
+/// the result does not depend on the order files are loaded in and an
+/// outage is never hidden. Both backends write under exactly this rule.
+pub fn supersedes(incoming: (Timestamp, u32), stored: (Timestamp, u32)) -> bool {
+    let ((new_as_of, new_count), (old_as_of, old_count)) = (incoming, stored);
+    new_as_of > old_as_of || (new_as_of == old_as_of && new_count < old_count)
 }
 
 /// How an item stands.
@@ -197,6 +207,19 @@ mod tests {
         assert_eq!(
             decide(Some(12), Some(9), t.low_for("Pusan", "Echo Dot")),
             Raise(Low)
+        );
+    }
+
+    #[test]
+    fn only_newer_snapshots_supersede_and_ties_keep_the_lower_count() {
+        let t = |ms| Timestamp(ms);
+        assert!(supersedes((t(2), 5), (t(1), 5)));
+        assert!(!supersedes((t(1), 0), (t(2), 5)));
+        assert!(supersedes((t(2), 0), (t(2), 5)));
+        assert!(!supersedes((t(2), 9), (t(2), 5)));
+        assert!(
+            !supersedes((t(2), 5), (t(2), 5)),
+            "the same snapshot again changes nothing"
         );
     }
 

@@ -99,11 +99,13 @@ impl Loader {
         as_of: Timestamp,
     ) -> Result<LoadOutcome, PortError> {
         // Parsing a big file takes a while: keep it off the async threads.
+        let started = std::time::Instant::now();
         let imported = tokio::task::spawn_blocking(move || import(&body))
             .await
             .map_err(|e| {
                 PortError::Permanent(format!("the import task stopped unexpectedly: {e}"))
             })?;
+        tracing::debug!(key = %key, elapsed = ?started.elapsed(), "imported");
         let mut report = LoadReport {
             status: ObjectStatus::Loaded,
             as_of,
@@ -132,12 +134,14 @@ impl Loader {
                     as_of,
                     source: key.clone(),
                 };
+                let started = std::time::Instant::now();
                 let written = self
                     .retry
                     .run("write", self.hook.as_ref(), || {
                         self.backend.table.write(batch.clone())
                     })
                     .await;
+                tracing::debug!(key = %key, elapsed = ?started.elapsed(), "written");
                 match written {
                     Ok(summary) => {
                         if !summary.failed.is_empty() {

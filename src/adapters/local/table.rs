@@ -1,7 +1,7 @@
 //! The inventory table, its change feed and the checkers' checkpoints.
 
 use super::db::{Db, SqlResultExt};
-use crate::domain::Timestamp;
+use crate::domain::{Timestamp, supersedes};
 use crate::ports::{
     Change, ChangeFeed, ChangeKind, Checkpoints, FeedBatch, FeedCursor, Image, InventoryTable,
     Page, PageToken, PortError, PortResult, StockFilter, StockRow, WriteBatch, WriteSummary,
@@ -19,15 +19,19 @@ impl LocalTable {
     }
 }
 
-/// Upsert that never lets an older snapshot overwrite a newer one. On a tie
-/// of as-of times the lower count wins, so the result does not depend on the
-/// order files are loaded in, and an outage is never hidden.
-const UPSERT: &str = "
+const INSERT_NEW: &str = "
 INSERT INTO inventory (store, item, count, as_of, updated_at, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-ON CONFLICT (store, item) DO UPDATE SET
-    count = excluded.count, as_of = excluded.as_of, updated_at = excluded.updated_at, source = excluded.source
-WHERE excluded.as_of > inventory.as_of
-   OR (excluded.as_of = inventory.as_of AND excluded.count < inventory.count)";
+ON CONFLICT (store, item) DO NOTHING";
+const LOG_INSERT: &str = "
+INSERT INTO changes (store, item, new_count, new_as_of, new_source, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const STORED: &str = "SELECT count, as_of, source FROM inventory WHERE store = ?1 AND item = ?2";
+const SOURCE_ID: &str = "
+INSERT INTO sources (key) VALUES (?1) ON CONFLICT (key) DO UPDATE SET key = excluded.key RETURNING id";
+const UPDATE: &str = "
+UPDATE inventory SET count = ?3, as_of = ?4, updated_at = ?5, source = ?6 WHERE store = ?1 AND item = ?2";
+const LOG_MODIFY: &str = "
+INSERT INTO changes (store, item, old_count, old_as_of, old_source, new_count, new_as_of, new_source, at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
 fn change_seq(tx: &rusqlite::Transaction<'_>) -> PortResult<i64> {
     tx.query_row(
@@ -38,62 +42,83 @@ fn change_seq(tx: &rusqlite::Transaction<'_>) -> PortResult<i64> {
     .db(tx)
 }
 
+/// Writes every row of the batch in the caller's transaction, with a change
+/// record for each new row and each changed count. A stored row is replaced
+/// only when `supersedes` says so (the same rule as every backend).
+fn write_rows(
+    tx: &rusqlite::Transaction<'_>,
+    batch: &WriteBatch,
+    now: i64,
+) -> PortResult<WriteSummary> {
+    let mut insert = tx.prepare_cached(INSERT_NEW).db(tx)?;
+    let mut log_insert = tx.prepare_cached(LOG_INSERT).db(tx)?;
+    let mut stored = tx.prepare_cached(STORED).db(tx)?;
+    let mut update = tx.prepare_cached(UPDATE).db(tx)?;
+    let mut log_modify = tx.prepare_cached(LOG_MODIFY).db(tx)?;
+    let as_of = batch.as_of.0;
+    let source: i64 = tx
+        .query_row(SOURCE_ID, [batch.source.as_str()], |r| r.get(0))
+        .db(tx)?;
+    // Bound once: SQLite keeps bindings across executions, and rebinding the
+    // same values a million times was a third of a big load's write time.
+    for (index, value) in [(4, &as_of as &dyn rusqlite::ToSql), (5, &now), (6, &source)] {
+        insert.raw_bind_parameter(index, value).db(tx)?;
+    }
+    for (index, value) in [(4, &as_of as &dyn rusqlite::ToSql), (5, &source), (6, &now)] {
+        log_insert.raw_bind_parameter(index, value).db(tx)?;
+    }
+    let mut summary = WriteSummary::default();
+    for row in batch.rows.iter() {
+        let (store, item, count) = (&*row.store, &*row.item, row.count);
+        // Most rows of a big load are new: one statement decides.
+        insert.raw_bind_parameter(1, store).db(tx)?;
+        insert.raw_bind_parameter(2, item).db(tx)?;
+        insert.raw_bind_parameter(3, count).db(tx)?;
+        if insert.raw_execute().db(tx)? == 1 {
+            log_insert.raw_bind_parameter(1, store).db(tx)?;
+            log_insert.raw_bind_parameter(2, item).db(tx)?;
+            log_insert.raw_bind_parameter(3, count).db(tx)?;
+            log_insert.raw_execute().db(tx)?;
+            summary.changed += 1;
+            continue;
+        }
+        let (old_count, old_as_of, old_source): (u32, i64, i64) = stored
+            .query_row(params![store, item], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .db(tx)?;
+        if !supersedes((batch.as_of, count), (Timestamp(old_as_of), old_count)) {
+            if old_count == count {
+                summary.unchanged += 1;
+            } else {
+                summary.older += 1;
+            }
+            continue;
+        }
+        update
+            .execute(params![store, item, count, as_of, now, source])
+            .db(tx)?;
+        if old_count == count {
+            // A newer snapshot of the same count: the as-of moves on, and
+            // nothing changed that a follower of the feed needs to know.
+            summary.unchanged += 1;
+        } else {
+            log_modify
+                .execute(params![
+                    store, item, old_count, old_as_of, old_source, count, as_of, source, now
+                ])
+                .db(tx)?;
+            summary.changed += 1;
+        }
+    }
+    Ok(summary)
+}
+
 #[async_trait]
 impl InventoryTable for LocalTable {
     async fn write(&self, batch: WriteBatch) -> PortResult<WriteSummary> {
         let now = Timestamp::now().0;
-        self.db
-            .write(move |tx| {
-                let before = change_seq(tx)?;
-                let mut summary = WriteSummary::default();
-                let mut written = 0u64;
-                let mut skipped = Vec::new();
-                {
-                    let mut upsert = tx.prepare_cached(UPSERT).db(tx)?;
-                    let source = batch.source.as_str();
-                    for (index, row) in batch.rows.iter().enumerate() {
-                        let n = upsert
-                            .execute(params![
-                                &*row.store,
-                                &*row.item,
-                                row.count,
-                                batch.as_of.0,
-                                now,
-                                source
-                            ])
-                            .db(tx)?;
-                        if n == 1 {
-                            written += 1;
-                        } else {
-                            skipped.push(index);
-                        }
-                    }
-                }
-                // Each change record is one new or changed count (the triggers
-                // skip same-count writes), so the rest only moved their as-of.
-                summary.changed = (change_seq(tx)? - before) as u64;
-                summary.unchanged = written - summary.changed;
-                if !skipped.is_empty() {
-                    let mut stored = tx
-                        .prepare_cached(
-                            "SELECT count FROM inventory WHERE store = ?1 AND item = ?2",
-                        )
-                        .db(tx)?;
-                    for index in skipped {
-                        let row = &batch.rows[index];
-                        let count: u32 = stored
-                            .query_row(params![&*row.store, &*row.item], |r| r.get(0))
-                            .db(tx)?;
-                        if count == row.count {
-                            summary.unchanged += 1;
-                        } else {
-                            summary.older += 1;
-                        }
-                    }
-                }
-                Ok(summary)
-            })
-            .await
+        self.db.write(move |tx| write_rows(tx, &batch, now)).await
     }
 
     async fn scan(
@@ -116,11 +141,12 @@ impl InventoryTable for LocalTable {
                 let started = page_started(&after_store, &after_item);
                 let mut stmt = tx
                     .prepare_cached(
-                        "SELECT store, item, count, as_of, updated_at, source FROM inventory
-                         WHERE (?1 IS NULL OR store = ?1)
-                           AND (?2 IS NULL OR count <= ?2)
-                           AND (NOT ?3 OR store > ?4 OR (store = ?4 AND item > ?5))
-                         ORDER BY store, item LIMIT ?6",
+                        "SELECT i.store, i.item, i.count, i.as_of, i.updated_at, s.key
+                         FROM inventory i JOIN sources s ON s.id = i.source
+                         WHERE (?1 IS NULL OR i.store = ?1)
+                           AND (?2 IS NULL OR i.count <= ?2)
+                           AND (NOT ?3 OR i.store > ?4 OR (i.store = ?4 AND i.item > ?5))
+                         ORDER BY i.store, i.item LIMIT ?6",
                     )
                     .db(tx)?;
                 let rows = stmt
@@ -188,27 +214,32 @@ impl ChangeFeed for LocalTable {
             .read(move |tx| {
                 let mut stmt = tx
                     .prepare_cached(
-                        "SELECT id, kind, store, item, old_count, old_as_of, old_source,
-                                new_count, new_as_of, new_source, at
-                         FROM changes WHERE id > ?1 ORDER BY id LIMIT ?2",
+                        "SELECT c.id, c.store, c.item, c.old_count, c.old_as_of, o.key,
+                                c.new_count, c.new_as_of, n.key, c.at
+                         FROM changes c
+                         LEFT JOIN sources o ON o.id = c.old_source
+                         LEFT JOIN sources n ON n.id = c.new_source
+                         WHERE c.id > ?1 ORDER BY c.id LIMIT ?2",
                     )
                     .db(tx)?;
                 let rows = stmt
                     .query_map(params![after, limit as i64], |r| {
                         let id: i64 = r.get(0)?;
-                        let kind: String = r.get(1)?;
+                        let old = image(r.get(3)?, r.get(4)?, r.get(5)?);
+                        let new = image(r.get(6)?, r.get(7)?, r.get(8)?);
+                        let kind = match (&old, &new) {
+                            (None, _) => ChangeKind::Insert,
+                            (Some(_), None) => ChangeKind::Remove,
+                            (Some(_), Some(_)) => ChangeKind::Modify,
+                        };
                         Ok(Change {
                             id: id.to_string(),
-                            kind: match kind.as_str() {
-                                "INSERT" => ChangeKind::Insert,
-                                "REMOVE" => ChangeKind::Remove,
-                                _ => ChangeKind::Modify,
-                            },
-                            store: r.get(2)?,
-                            item: r.get(3)?,
-                            old: image(r.get(4)?, r.get(5)?, r.get(6)?),
-                            new: image(r.get(7)?, r.get(8)?, r.get(9)?),
-                            at: Timestamp(r.get(10)?),
+                            kind,
+                            store: r.get(1)?,
+                            item: r.get(2)?,
+                            old,
+                            new,
+                            at: Timestamp(r.get(9)?),
                         })
                     })
                     .db(tx)?;

@@ -1,0 +1,182 @@
+//! Load benchmark: a generated 1,000,000-row file (10,000 stores × 100
+//! items) loaded end to end by the real binary into an empty local backend
+//! (parse, validate, write, change log), beside the same file imported into
+//! a plain table by the sqlite3 shell's `.import` as the floor.
+//!
+//!     cargo bench --bench load                      # 3 runs, medians
+//!     cargo bench --bench load -- --stores 1000 --runs 5
+//!
+//! Prints a Markdown table for BENCHMARKS.md.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Options {
+    stores: usize,
+    items: usize,
+    runs: usize,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        stores: 10_000,
+        items: 100,
+        runs: 3,
+    };
+    let args: Vec<String> = std::env::args().collect();
+    let mut i = 1;
+    while i < args.len() {
+        let value = || {
+            args.get(i + 1)
+                .and_then(|v| v.parse().ok())
+                .expect("a number after the flag")
+        };
+        match args[i].as_str() {
+            "--stores" => o.stores = value(),
+            "--items" => o.items = value(),
+            "--runs" => o.runs = value(),
+            _ => {} // cargo passes --bench
+        }
+        i += if args[i].starts_with("--") && args[i] != "--bench" {
+            2
+        } else {
+            1
+        };
+    }
+    o
+}
+
+fn generate(path: &Path, o: &Options) -> u64 {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(out, "store,item,count").unwrap();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for s in 0..o.stores {
+        for i in 0..o.items {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            // About 2% out of stock, some low, most in stock.
+            let count = match seed % 100 {
+                0 | 1 => 0,
+                2..=6 => seed % 4,
+                _ => 4 + seed % 200,
+            };
+            writeln!(out, "Store {s:05},Item {i:03},{count}").unwrap();
+        }
+    }
+    out.flush().unwrap();
+    (o.stores * o.items) as u64
+}
+
+/// Runs a command, returning its wall time and peak resident memory (from
+/// wait4, so it is this child's own figure).
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which std cannot see
+fn measure(cmd: &mut Command) -> (Duration, u64) {
+
+    let start = Instant::now();
+    let child = cmd.spawn().expect("the command starts");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 on our own child's pid with valid out-pointers.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let elapsed = start.elapsed();
+    assert_eq!(waited, pid, "wait4 failed");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{cmd:?} failed with status {status}"
+    );
+    (elapsed, usage.ru_maxrss as u64 * 1024)
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn fresh(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let _ = std::fs::remove_dir_all(&path);
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+fn main() {
+    let o = options();
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("inventory-big.csv");
+    let rows = generate(&csv, &o);
+    let size = std::fs::metadata(&csv).unwrap().len();
+    eprintln!(
+        "generated {rows} rows ({:.1} MB) in {}",
+        size as f64 / 1e6,
+        csv.display()
+    );
+
+    let bin = env!("CARGO_BIN_EXE_stockwatch");
+    let (mut times, mut peak) = (Vec::new(), 0);
+    for run in 0..o.runs {
+        let data = fresh(tmp.path(), "data");
+        let (t, rss) = measure(
+            Command::new(bin)
+                .args(["upload", "--no-check"])
+                .arg(&csv)
+                .env("STOCKWATCH_DATA_DIR", &data)
+                .env("STOCKWATCH_LOG_DIR", tmp.path().join("logs"))
+                .env("XDG_CONFIG_HOME", tmp.path().join("config"))
+                .stdout(std::process::Stdio::null()),
+        );
+        eprintln!(
+            "stockwatch run {}: {:.2} s, peak {:.0} MB",
+            run + 1,
+            t.as_secs_f64(),
+            rss as f64 / 1e6
+        );
+        times.push(t);
+        peak = peak.max(rss);
+    }
+    let ours = median(times);
+
+    let floor = if Command::new("sqlite3").arg("-version").output().is_ok() {
+        let mut times = Vec::new();
+        for run in 0..o.runs {
+            let db = fresh(tmp.path(), "floor.db");
+            let (t, _) = measure(
+                Command::new("sqlite3")
+                    .arg(&db)
+                    .arg(".mode csv")
+                    .arg(format!(".import '{}' inventory", csv.display()))
+                    .stdout(std::process::Stdio::null()),
+            );
+            eprintln!("sqlite3 .import run {}: {:.2} s", run + 1, t.as_secs_f64());
+            times.push(t);
+        }
+        Some(median(times))
+    } else {
+        eprintln!("sqlite3 is not installed (apt-get install sqlite3): no floor measured");
+        None
+    };
+
+    let rate = |t: Duration| rows as f64 / t.as_secs_f64();
+    println!("| loader | rows | median time | rows/s | peak RSS |");
+    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "| stockwatch upload (parse, validate, upsert, change log) | {rows} | {:.2} s | {:.0} | {:.0} MB |",
+        ours.as_secs_f64(),
+        rate(ours),
+        peak as f64 / 1e6
+    );
+    if let Some(floor) = floor {
+        println!(
+            "| sqlite3 `.import` into a plain table (floor) | {rows} | {:.2} s | {:.0} | |",
+            floor.as_secs_f64(),
+            rate(floor)
+        );
+        println!(
+            "\nstockwatch takes {:.2}× the floor's time.",
+            ours.as_secs_f64() / floor.as_secs_f64()
+        );
+    }
+}
