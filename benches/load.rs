@@ -74,7 +74,6 @@ fn generate(path: &Path, o: &Options) -> u64 {
 /// wait4, so it is this child's own figure).
 #[allow(clippy::zombie_processes)] // reaped by wait4 below, which std cannot see
 fn measure(cmd: &mut Command) -> (Duration, u64) {
-
     let start = Instant::now();
     let child = cmd.spawn().expect("the command starts");
     let pid = child.id() as libc::pid_t;

@@ -18,6 +18,8 @@ const ITEMS: usize = 40;
 const LOW: u32 = 3;
 
 type Key = (String, String);
+/// (id, key, old count, new count, old as-of, new as-of) of a change record.
+type LoggedChange = (i64, Key, Option<u32>, u32, Option<i64>, i64);
 
 /// A small deterministic generator: the test must fail the same way twice.
 struct Lcg(u64);
@@ -156,7 +158,7 @@ fn eight_processes_loading_out_of_order_lose_nothing_and_alert_once() {
     let mut stmt = db
         .prepare("SELECT id, store, item, old_count, new_count, old_as_of, new_as_of FROM changes ORDER BY id")
         .unwrap();
-    let changes: Vec<(i64, Key, Option<u32>, u32, Option<i64>, i64)> = stmt
+    let changes: Vec<LoggedChange> = stmt
         .query_map([], |r| {
             Ok((
                 r.get(0)?,
@@ -170,8 +172,7 @@ fn eight_processes_loading_out_of_order_lose_nothing_and_alert_once() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    let mut chains: BTreeMap<Key, Vec<&(i64, Key, Option<u32>, u32, Option<i64>, i64)>> =
-        BTreeMap::new();
+    let mut chains: BTreeMap<Key, Vec<&LoggedChange>> = BTreeMap::new();
     for c in &changes {
         chains.entry(c.1.clone()).or_default().push(c);
     }
