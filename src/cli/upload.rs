@@ -14,6 +14,8 @@ use std::path::PathBuf;
 
 /// Problems listed per file on a terminal; the full list is in the report.
 const SHOWN_PROBLEMS: usize = 50;
+/// Alerts listed per file on a terminal; `stockwatch alerts` has them all.
+const SHOWN_ALERTS: usize = 20;
 
 #[derive(Debug, Args)]
 pub struct UploadArgs {
@@ -153,7 +155,7 @@ fn print_outcome(
                     "  alerts: {out_count} OUT, {} LOW",
                     alerts.len() - out_count
                 )?;
-                for alert in alerts {
+                for alert in alerts.iter().take(SHOWN_ALERTS) {
                     let tone = if alert.kind == AlertKind::Out {
                         Tone::Red
                     } else {
@@ -166,6 +168,10 @@ fn print_outcome(
                         escape_for_terminal(&alert.notification().message)
                     );
                     writeln!(out, "    {}", paint(&text, tone, colour))?;
+                }
+                if alerts.len() > SHOWN_ALERTS {
+                    let more = alerts.len() - SHOWN_ALERTS;
+                    writeln!(out, "    … and {more} more (stockwatch alerts lists them)")?;
                 }
             }
         }

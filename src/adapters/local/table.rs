@@ -137,28 +137,30 @@ impl InventoryTable for LocalTable {
         let rows = self
             .db
             .read(move |tx| {
+                // Keyset pages on the primary key: each page is a range seek,
+                // so listing a million rows stays linear.
                 let (after_store, after_item) = after.unwrap_or_default();
-                let started = page_started(&after_store, &after_item);
-                let mut stmt = tx
-                    .prepare_cached(
-                        "SELECT i.store, i.item, i.count, i.as_of, i.updated_at, s.key
-                         FROM inventory i JOIN sources s ON s.id = i.source
-                         WHERE (?1 IS NULL OR i.store = ?1)
-                           AND (?2 IS NULL OR i.count <= ?2)
-                           AND (NOT ?3 OR i.store > ?4 OR (i.store = ?4 AND i.item > ?5))
-                         ORDER BY i.store, i.item LIMIT ?6",
-                    )
-                    .db(tx)?;
+                let sql = if filter.store.is_some() {
+                    "SELECT i.store, i.item, i.count, i.as_of, i.updated_at, s.key
+                     FROM inventory i JOIN sources s ON s.id = i.source
+                     WHERE i.store = ?1 AND i.item > ?2 AND (?3 IS NULL OR i.count <= ?3)
+                     ORDER BY i.store, i.item LIMIT ?4"
+                } else {
+                    "SELECT i.store, i.item, i.count, i.as_of, i.updated_at, s.key
+                     FROM inventory i JOIN sources s ON s.id = i.source
+                     WHERE (i.store, i.item) > (?1, ?2) AND (?3 IS NULL OR i.count <= ?3)
+                     ORDER BY i.store, i.item LIMIT ?4"
+                };
+                let (store, item) = match filter.store {
+                    // A page token from another store's listing cannot skip this one.
+                    Some(store) if store == after_store => (store, after_item),
+                    Some(store) => (store, String::new()),
+                    None => (after_store, after_item),
+                };
+                let mut stmt = tx.prepare_cached(sql).db(tx)?;
                 let rows = stmt
                     .query_map(
-                        params![
-                            filter.store,
-                            filter.count_at_most,
-                            started,
-                            after_store,
-                            after_item,
-                            limit as i64
-                        ],
+                        params![store, item, filter.count_at_most, limit as i64],
                         |r| {
                             Ok(StockRow {
                                 store: r.get(0)?,
@@ -182,10 +184,6 @@ impl InventoryTable for LocalTable {
         };
         Ok(Page { items: rows, next })
     }
-}
-
-fn page_started(store: &str, item: &str) -> bool {
-    !(store.is_empty() && item.is_empty())
 }
 
 fn parse_cursor(cursor: Option<&FeedCursor>) -> PortResult<i64> {
