@@ -6,7 +6,7 @@ use super::{Context, write_failed};
 use crate::domain::{
     Acknowledgement, Alert, AlertKind, AlertState, Timestamp, escape_for_terminal,
 };
-use crate::ports::AlertFilter;
+use crate::ports::{AlertFilter, all_pages};
 use clap::Args;
 use serde::Serialize;
 use std::io::Write;
@@ -26,20 +26,9 @@ pub async fn list(ctx: &Context, args: &AlertsArgs) -> Result<(), CliError> {
         include_resolved: args.all,
         ..AlertFilter::default()
     };
-    let mut alerts = Vec::new();
-    let mut page = None;
-    loop {
-        let batch = ctx
-            .backend
-            .ledger
-            .list(&filter, page.as_ref(), 1000)
-            .await?;
-        alerts.extend(batch.items);
-        match batch.next {
-            Some(next) => page = Some(next),
-            None => break,
-        }
-    }
+    let (ledger, filter) = (&ctx.backend.ledger, &filter);
+    let alerts =
+        all_pages(|page| async move { ledger.list(filter, page.as_ref(), 1000).await }).await?;
     let mut stdout = std::io::stdout().lock();
     if args.json {
         let mut json = JsonArray::start(&mut stdout).map_err(write_failed)?;

@@ -12,7 +12,7 @@ mod watch;
 
 use crate::adapters::local::LocalBackend;
 use crate::config::{self, ConfigFile};
-use crate::pipeline::{Checker, CheckerConfig, Loader, RetryNotice};
+use crate::pipeline::{Checker, CheckerConfig, Loader, RetryNotice, RetryPolicy};
 use crate::ports::Backend;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use error::{CliError, EXIT_CODES_HELP};
@@ -144,13 +144,17 @@ impl Context {
     }
 
     pub fn loader(&self) -> Loader {
-        Loader::new(self.backend.clone()).on_retry(Arc::new(show_retry))
+        Loader::new(self.backend.clone()).with_retry(announced_retries())
     }
 
     pub fn checker(&self) -> Checker {
         Checker::new(self.backend.clone(), self.checker_config.clone())
-            .on_retry(Arc::new(show_retry))
+            .with_retry(announced_retries())
     }
+}
+
+fn announced_retries() -> RetryPolicy {
+    RetryPolicy::default().announcing(Arc::new(show_retry))
 }
 
 /// Retries are shown, on stderr so `--json` output stays clean.

@@ -5,7 +5,7 @@ use super::output::{Tone, json_line, paint, use_colour};
 use super::{Context, write_failed};
 use crate::domain::{Alert, AlertKind, Timestamp, escape_for_terminal};
 use crate::pipeline::LoadOutcome;
-use crate::ports::{AlertFilter, LoadReport, ObjectStatus};
+use crate::ports::{AlertFilter, LoadReport, ObjectStatus, all_pages};
 use bytes::Bytes;
 use clap::Args;
 use serde::Serialize;
@@ -110,16 +110,9 @@ async fn alerts_of(ctx: &Context, outcome: &LoadOutcome) -> Result<Vec<Alert>, C
         source: Some(outcome.key.as_str().to_string()),
         state: None,
     };
-    let mut alerts = Vec::new();
-    let mut page = None;
-    loop {
-        let batch = ctx.backend.ledger.list(&filter, page.as_ref(), 500).await?;
-        alerts.extend(batch.items);
-        match batch.next {
-            Some(next) => page = Some(next),
-            None => break,
-        }
-    }
+    let (ledger, filter) = (&ctx.backend.ledger, &filter);
+    let mut alerts =
+        all_pages(|page| async move { ledger.list(filter, page.as_ref(), 500).await }).await?;
     alerts.reverse(); // oldest first reads like the file
     Ok(alerts)
 }

@@ -6,7 +6,7 @@
 //! publishes. A claimer that dies before publishing leaves the claim
 //! unpublished; after the lease any checker takes it over and publishes.
 
-use super::retry::{RetryHook, RetryPolicy};
+use super::retry::RetryPolicy;
 use crate::domain::{Alert, AlertKind, Decision, Thresholds, Timestamp, decide};
 use crate::ports::{AlertClaim, Backend, Change, ClaimOutcome, PortError, Restock};
 use std::time::Duration;
@@ -55,7 +55,6 @@ pub struct Checker {
     config: CheckerConfig,
     token: String,
     retry: RetryPolicy,
-    hook: Option<RetryHook>,
 }
 
 impl Checker {
@@ -67,15 +66,10 @@ impl Checker {
             config,
             token,
             retry: RetryPolicy::default(),
-            hook: None,
         }
     }
 
-    pub fn on_retry(mut self, hook: RetryHook) -> Self {
-        self.hook = Some(hook);
-        self
-    }
-
+    /// How transient failures are retried, and who hears of each retry.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
@@ -89,17 +83,16 @@ impl Checker {
     pub async fn run_once(&self) -> Result<CheckReport, PortError> {
         let mut report = CheckReport::default();
         self.take_over_stale(&mut report).await?;
-        let hook = self.hook.as_ref();
         loop {
             let cursor = self
                 .retry
-                .run("read the checkpoint", hook, || {
+                .run("read the checkpoint", || {
                     self.backend.checkpoints.load(&self.config.name)
                 })
                 .await?;
             let batch = self
                 .retry
-                .run("read the change feed", hook, || {
+                .run("read the change feed", || {
                     self.backend.feed.read(cursor.as_ref(), self.config.batch)
                 })
                 .await?;
@@ -108,7 +101,7 @@ impl Checker {
             }
             self.process(&batch.changes, &mut report).await?;
             self.retry
-                .run("save the checkpoint", hook, || {
+                .run("save the checkpoint", || {
                     self.backend
                         .checkpoints
                         .save(&self.config.name, &batch.cursor)
@@ -123,7 +116,6 @@ impl Checker {
         changes: &[Change],
         report: &mut CheckReport,
     ) -> Result<(), PortError> {
-        let hook = self.hook.as_ref();
         let mut claims = Vec::new();
         let mut restocks = Vec::new();
         for change in changes {
@@ -153,7 +145,7 @@ impl Checker {
         }
         let outcomes = self
             .retry
-            .run("claim alerts", hook, || {
+            .run("claim alerts", || {
                 self.backend
                     .ledger
                     .claim(&claims, &self.token, Timestamp::now())
@@ -161,7 +153,7 @@ impl Checker {
             .await?;
         report.resolved += self
             .retry
-            .run("resolve alerts", hook, || {
+            .run("resolve alerts", || {
                 self.backend.ledger.resolve(&restocks, Timestamp::now())
             })
             .await?;
@@ -181,7 +173,7 @@ impl Checker {
         let before = Timestamp(Timestamp::now().0 - self.config.lease.as_millis() as i64);
         let stale = self
             .retry
-            .run("take over stale claims", self.hook.as_ref(), || {
+            .run("take over stale claims", || {
                 self.backend
                     .ledger
                     .take_stale(before, &self.token, Timestamp::now())
@@ -197,11 +189,10 @@ impl Checker {
     /// Publishes, then marks published. A publish that keeps failing is not
     /// dropped: the claim stays unpublished and is taken over after the lease.
     async fn publish(&self, alert: &Alert, report: &mut CheckReport) -> Result<(), PortError> {
-        let hook = self.hook.as_ref();
         let notification = alert.notification();
         match self
             .retry
-            .run("publish the notification", hook, || {
+            .run("publish the notification", || {
                 self.backend.notifier.publish(alert, &notification)
             })
             .await
@@ -210,7 +201,7 @@ impl Checker {
                 report.published += 1;
                 let marked = self
                     .retry
-                    .run("mark the alert published", hook, || {
+                    .run("mark the alert published", || {
                         self.backend
                             .ledger
                             .mark_published(&alert.id, &self.token, Timestamp::now())

@@ -1,7 +1,7 @@
 //! The loader: keeps the uploaded bytes, validates them with the one import
 //! module, and writes every row (or, for a rejected file, nothing).
 
-use super::retry::{RetryHook, RetryPolicy};
+use super::retry::RetryPolicy;
 use crate::domain::{Timestamp, import};
 use crate::ports::{
     Backend, LoadReport, ObjectKey, ObjectStatus, PortError, Progress, WriteBatch, WriteSummary,
@@ -27,7 +27,6 @@ impl LoadOutcome {
 pub struct Loader {
     backend: Backend,
     retry: RetryPolicy,
-    hook: Option<RetryHook>,
 }
 
 impl Loader {
@@ -35,16 +34,10 @@ impl Loader {
         Loader {
             backend,
             retry: RetryPolicy::default(),
-            hook: None,
         }
     }
 
-    /// Announces each retry (front ends show them).
-    pub fn on_retry(mut self, hook: RetryHook) -> Self {
-        self.hook = Some(hook);
-        self
-    }
-
+    /// How transient failures are retried, and who hears of each retry.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
@@ -62,7 +55,7 @@ impl Loader {
         let key = upload_key(file_name, Timestamp::now());
         let info = self
             .retry
-            .run("upload", self.hook.as_ref(), || {
+            .run("upload", || {
                 self.backend
                     .objects
                     .put(&key, body.clone(), progress.clone())
@@ -80,13 +73,11 @@ impl Loader {
     ) -> Result<LoadOutcome, PortError> {
         let info = self
             .retry
-            .run("read", self.hook.as_ref(), || {
-                self.backend.objects.head(key)
-            })
+            .run("read", || self.backend.objects.head(key))
             .await?;
         let body = self
             .retry
-            .run("read", self.hook.as_ref(), || self.backend.objects.get(key))
+            .run("read", || self.backend.objects.get(key))
             .await?;
         self.load_bytes(key, body, as_of.unwrap_or(info.uploaded_at))
             .await
@@ -137,9 +128,7 @@ impl Loader {
                 let started = std::time::Instant::now();
                 let written = self
                     .retry
-                    .run("write", self.hook.as_ref(), || {
-                        self.backend.table.write(batch.clone())
-                    })
+                    .run("write", || self.backend.table.write(batch.clone()))
                     .await;
                 tracing::debug!(key = %key, elapsed = ?started.elapsed(), "written");
                 match written {
@@ -163,7 +152,7 @@ impl Loader {
         }
         report.loaded_at = Timestamp::now();
         self.retry
-            .run("record the report", self.hook.as_ref(), || {
+            .run("record the report", || {
                 self.backend.objects.set_report(key, &report)
             })
             .await?;

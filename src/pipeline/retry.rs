@@ -7,12 +7,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included.
     pub attempts: u32,
     pub base: Duration,
     pub max_delay: Duration,
+    /// Told of each retry before it waits (front ends show it).
+    pub hook: Option<RetryHook>,
 }
 
 impl Default for RetryPolicy {
@@ -21,7 +23,19 @@ impl Default for RetryPolicy {
             attempts: 6,
             base: Duration::from_millis(100),
             max_delay: Duration::from_secs(5),
+            hook: None,
         }
+    }
+}
+
+impl std::fmt::Debug for RetryPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RetryPolicy")
+            .field("attempts", &self.attempts)
+            .field("base", &self.base)
+            .field("max_delay", &self.max_delay)
+            .field("announced", &self.hook.is_some())
+            .finish()
     }
 }
 
@@ -39,6 +53,11 @@ pub struct RetryNotice {
 pub type RetryHook = Arc<dyn Fn(&RetryNotice) + Send + Sync>;
 
 impl RetryPolicy {
+    pub fn announcing(mut self, hook: RetryHook) -> Self {
+        self.hook = Some(hook);
+        self
+    }
+
     /// The delay before retry `n` (1-based): uniform in [0, min(max, base·2ⁿ⁻¹)].
     pub fn delay(&self, n: u32) -> Duration {
         let ceiling = self
@@ -49,12 +68,7 @@ impl RetryPolicy {
         ceiling.mul_f64(fraction)
     }
 
-    pub async fn run<T, F, Fut>(
-        &self,
-        what: &str,
-        hook: Option<&RetryHook>,
-        mut op: F,
-    ) -> PortResult<T>
+    pub async fn run<T, F, Fut>(&self, what: &str, mut op: F) -> PortResult<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = PortResult<T>>,
@@ -72,7 +86,7 @@ impl RetryPolicy {
                         error,
                     };
                     tracing::warn!(what, attempt, ?delay, error = %notice.error, "retrying");
-                    if let Some(hook) = hook {
+                    if let Some(hook) = &self.hook {
                         hook(&notice);
                     }
                     tokio::time::sleep(delay).await;
@@ -111,6 +125,7 @@ mod tests {
             attempts: 4,
             base: Duration::from_millis(1),
             max_delay: Duration::from_millis(4),
+            hook: None,
         }
     }
 
@@ -120,6 +135,7 @@ mod tests {
             attempts: 10,
             base: Duration::from_millis(100),
             max_delay: Duration::from_secs(2),
+            hook: None,
         };
         for n in 1..10 {
             let ceiling = Duration::from_millis(100 * (1 << (n - 1))).min(Duration::from_secs(2));
@@ -136,7 +152,8 @@ mod tests {
         let hook: RetryHook = Arc::new(move |n: &RetryNotice| sink.lock().unwrap().push(n.attempt));
         let mut calls = 0;
         let result = quick()
-            .run("write", Some(&hook), || {
+            .announcing(hook)
+            .run("write", || {
                 calls += 1;
                 let n = calls;
                 async move {
@@ -156,7 +173,7 @@ mod tests {
     async fn permanent_errors_and_exhausted_retries_come_back() {
         let mut calls = 0;
         let result: PortResult<()> = quick()
-            .run("write", None, || {
+            .run("write", || {
                 calls += 1;
                 async { Err(PortError::Permanent("no table".into())) }
             })
@@ -165,7 +182,7 @@ mod tests {
         assert!(result.is_err());
         let mut calls = 0;
         let result: PortResult<()> = quick()
-            .run("write", None, || {
+            .run("write", || {
                 calls += 1;
                 async { Err(PortError::Transient("busy".into())) }
             })

@@ -47,6 +47,24 @@ pub struct Page<T> {
     pub next: Option<PageToken>,
 }
 
+/// Every item of a paged listing: `fetch` is called with each page's token.
+pub async fn all_pages<T, F, Fut>(mut fetch: F) -> PortResult<Vec<T>>
+where
+    F: FnMut(Option<PageToken>) -> Fut,
+    Fut: std::future::Future<Output = PortResult<Page<T>>>,
+{
+    let mut items = Vec::new();
+    let mut token = None;
+    loop {
+        let page = fetch(token.take()).await?;
+        items.extend(page.items);
+        match page.next {
+            Some(next) => token = Some(next),
+            None => return Ok(items),
+        }
+    }
+}
+
 /// Opaque to callers; each backend puts its own continuation in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageToken(pub String);

@@ -19,35 +19,23 @@ fn checker(b: &Backend) -> Checker {
 }
 
 async fn all_alerts(b: &Backend) -> Vec<Alert> {
-    let filter = AlertFilter {
+    let filter = &AlertFilter {
         include_resolved: true,
         ..Default::default()
     };
-    let (mut all, mut token) = (Vec::new(), None);
-    loop {
-        let page = b.ledger.list(&filter, token.as_ref(), 500).await.unwrap();
-        all.extend(page.items);
-        match page.next {
-            Some(t) => token = Some(t),
-            None => return all,
-        }
-    }
+    all_pages(|page| async move { b.ledger.list(filter, page.as_ref(), 500).await })
+        .await
+        .unwrap()
 }
 
 async fn stock(b: &Backend) -> HashMap<(String, String), u32> {
-    let (mut all, mut token) = (HashMap::new(), None);
-    loop {
-        let page = b
-            .table
-            .scan(&StockFilter::default(), token.as_ref(), 500)
-            .await
-            .unwrap();
-        all.extend(page.items.into_iter().map(|r| ((r.store, r.item), r.count)));
-        match page.next {
-            Some(t) => token = Some(t),
-            None => return all,
-        }
-    }
+    let filter = &StockFilter::default();
+    let rows = all_pages(|page| async move { b.table.scan(filter, page.as_ref(), 500).await });
+    rows.await
+        .unwrap()
+        .into_iter()
+        .map(|r| ((r.store, r.item), r.count))
+        .collect()
 }
 
 pub async fn samples_raise_out_and_low_alerts(b: &Backend) {
