@@ -84,8 +84,11 @@ pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
             result = step => result,
         };
         let busy = match result {
-            Ok((batch, alerts, next_ledger)) => {
+            Ok((batch, mut alerts, next_ledger)) => {
                 failures = 0;
+                // Ledger order is revision order (publishing bumps it): show
+                // what one poll found in the order the alerts were raised.
+                alerts.sort_by_key(|a| (a.raised_at, a.id.len(), a.id.clone()));
                 let mut out = std::io::stdout().lock();
                 for change in &batch.changes {
                     if args.json {
