@@ -5,6 +5,10 @@
 //! only through the ledger's conditional claim, and only the claimer
 //! publishes. A claimer that dies before publishing leaves the claim
 //! unpublished; after the lease any checker takes it over and publishes.
+//! The claimer renews its lease right before each send and skips claims it
+//! has lost, so a takeover and the original never both send. What remains
+//! is the crash window between a send and `mark_published`: that alert is
+//! sent again after the lease (at least once, never silently dropped).
 
 use super::retry::RetryPolicy;
 use crate::domain::{Alert, AlertKind, Decision, Thresholds, Timestamp, decide};
@@ -189,6 +193,20 @@ impl Checker {
     /// Publishes, then marks published. A publish that keeps failing is not
     /// dropped: the claim stays unpublished and is taken over after the lease.
     async fn publish(&self, alert: &Alert, report: &mut CheckReport) -> Result<(), PortError> {
+        // A batch can take a while to publish: make sure the lease on this
+        // claim is fresh and still ours, so no one else is sending it too.
+        let still_ours = self
+            .retry
+            .run("renew the claim", || {
+                self.backend
+                    .ledger
+                    .renew(&alert.id, &self.token, Timestamp::now())
+            })
+            .await?;
+        if !still_ours {
+            tracing::warn!(alert = %alert, "claim taken over before publishing; the new holder publishes");
+            return Ok(());
+        }
         let notification = alert.notification();
         match self
             .retry

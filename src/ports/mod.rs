@@ -340,6 +340,10 @@ pub trait AlertLedger: Send + Sync {
         token: &str,
         now: Timestamp,
     ) -> PortResult<Vec<ClaimOutcome>>;
+    /// Restarts the lease of a claim the caller still holds, just before it
+    /// publishes. `false`: another checker has taken the claim over (or it
+    /// was published), so the caller must not publish.
+    async fn renew(&self, id: &str, token: &str, now: Timestamp) -> PortResult<bool>;
     /// Records that the winner's notification went out.
     async fn mark_published(&self, id: &str, token: &str, at: Timestamp) -> PortResult<()>;
     /// Takes over claims whose publisher died: unpublished, claimed before

@@ -138,12 +138,23 @@ pub async fn stale_claims_are_taken_over(b: &Backend) {
     let mut quiet = claim("c2", "Berlin", "Show", 10);
     quiet.notify = false;
     won(b, quiet, "dead").await;
+    let a_minute_ago = Timestamp(Timestamp::now().0 - 60_000);
     let taken = b
         .ledger
-        .take_stale(Timestamp(0), "alive", Timestamp::now())
+        .take_stale(a_minute_ago, "alive", Timestamp::now())
         .await
         .unwrap();
-    assert!(taken.is_empty(), "nothing is stale before the lease");
+    assert!(
+        taken.is_empty(),
+        "a claim made just now is inside a one-minute lease"
+    );
+    assert!(
+        b.ledger
+            .renew(&alert.id, "dead", Timestamp::now())
+            .await
+            .unwrap(),
+        "the claimer still holds it"
+    );
     let later = Timestamp(Timestamp::now().0 + 60_000);
     let taken = b
         .ledger
@@ -161,6 +172,13 @@ pub async fn stale_claims_are_taken_over(b: &Backend) {
             .await,
         Err(PortError::Conflict(_))
     ));
+    assert!(
+        !b.ledger
+            .renew(&alert.id, "dead", Timestamp::now())
+            .await
+            .unwrap(),
+        "the dead claimer lost the claim and must not publish"
+    );
     b.ledger
         .mark_published(&alert.id, "alive", Timestamp::now())
         .await
@@ -180,6 +198,13 @@ pub async fn stale_claims_are_taken_over(b: &Backend) {
             .unwrap()
             .is_empty(),
         "published claims are done"
+    );
+    assert!(
+        !b.ledger
+            .renew(&alert.id, "alive", Timestamp::now())
+            .await
+            .unwrap(),
+        "a published claim is not renewed"
     );
 }
 

@@ -55,6 +55,20 @@ impl Notifier for CountingNotifier {
     }
 }
 
+/// Takes its time over every notification, like a slow network.
+pub struct SlowNotifier {
+    pub inner: Arc<dyn Notifier>,
+    pub delay: std::time::Duration,
+}
+
+#[async_trait::async_trait]
+impl Notifier for SlowNotifier {
+    async fn publish(&self, alert: &Alert, notification: &Notification) -> PortResult<()> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.publish(alert, notification).await
+    }
+}
+
 /// The backend with a counting notifier in front of its own.
 pub fn counting(backend: &Backend) -> (Backend, Arc<CountingNotifier>) {
     let counter = Arc::new(CountingNotifier {
@@ -91,6 +105,7 @@ macro_rules! contract_tests {
             pipeline::load_order_does_not_matter,
             pipeline::racing_checkers_raise_each_alert_once,
             pipeline::a_dead_publisher_is_replaced_after_the_lease,
+            pipeline::a_slow_publisher_never_sends_what_was_taken_over,
             pipeline::restock_resolves_and_a_new_outage_alerts_again,
         );
     };

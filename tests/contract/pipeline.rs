@@ -295,6 +295,56 @@ pub async fn a_dead_publisher_is_replaced_after_the_lease(b: &Backend) {
     assert!(alert.published_at.is_some());
 }
 
+pub async fn a_slow_publisher_never_sends_what_was_taken_over(b: &Backend) {
+    let (b, sent) = counting(b);
+    let text = "store,item,count\nB,a,0\nB,b,0\nB,c,0\nB,d,0\nB,e,0\n";
+    Loader::new(b.clone())
+        .upload("five.csv", Bytes::from_static(text.as_bytes()), None, None)
+        .await
+        .unwrap();
+    let lease = Duration::from_millis(300);
+    let mut slow_backend = b.clone();
+    slow_backend.notifier = std::sync::Arc::new(super::SlowNotifier {
+        inner: b.notifier.clone(),
+        delay: Duration::from_millis(150),
+    });
+    let slow = Checker::new(
+        slow_backend,
+        CheckerConfig {
+            name: "slow".into(),
+            lease,
+            ..Default::default()
+        },
+    );
+    let slow = tokio::spawn(async move { slow.run_once().await.unwrap() });
+    // While the slow checker is still sending, the claims it has not reached
+    // yet pass their lease: a second checker takes them over and sends them.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let fast = Checker::new(
+        b.clone(),
+        CheckerConfig {
+            name: "fast".into(),
+            lease,
+            ..Default::default()
+        },
+    );
+    let taken = fast.run_once().await.unwrap();
+    let slow = slow.await.unwrap();
+    assert!(taken.published > 0, "the test should exercise a takeover");
+    assert_eq!(slow.published + taken.published, 5);
+    assert_eq!(
+        sent.sent.load(Ordering::SeqCst),
+        5,
+        "each alert is sent once"
+    );
+    assert!(
+        all_alerts(&b)
+            .await
+            .iter()
+            .all(|a| a.published_at.is_some())
+    );
+}
+
 pub async fn restock_resolves_and_a_new_outage_alerts_again(b: &Backend) {
     let loader = Loader::new(b.clone());
     let checker = checker(b);

@@ -143,6 +143,23 @@ impl AlertLedger for LocalLedger {
             .await
     }
 
+    async fn renew(&self, id: &str, token: &str, now: Timestamp) -> PortResult<bool> {
+        let id = parse_id(id)?;
+        let token = token.to_string();
+        let renewed = self
+            .db
+            .write(move |tx| {
+                tx.execute(
+                    "UPDATE alerts SET claimed_at = ?3
+                     WHERE id = ?1 AND claim_token = ?2 AND published_at IS NULL",
+                    params![id, token, now.0],
+                )
+                .db(tx)
+            })
+            .await?;
+        Ok(renewed == 1)
+    }
+
     async fn mark_published(&self, id: &str, token: &str, at: Timestamp) -> PortResult<()> {
         let id = parse_id(id)?;
         let token = token.to_string();
