@@ -451,3 +451,31 @@ fn watch_streams_changes_and_alerts_as_json_lines() {
     assert_eq!(acked["alert"]["acknowledged"]["by"], "tester");
     assert_eq!(env.outbox().len(), 1, "the watch's checker notified");
 }
+
+#[test]
+fn reading_commands_do_not_wait_for_a_long_write() {
+    let env = Env::new();
+    assert!(upload(&env, &samples(), &[]).status.success());
+    // Another process is in the middle of a long load: it holds the write lock.
+    let mut writer = rusqlite::Connection::open(env.data_dir().join("stockwatch.db")).unwrap();
+    let tx = writer
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    tx.execute("DELETE FROM inventory WHERE store = 'Berlin'", [])
+        .unwrap();
+    let started = Instant::now();
+    let stock = env.json(&["stock", "--json"]);
+    let alerts = env.json(&["alerts", "--json"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "reads waited {:?} for the writer",
+        started.elapsed()
+    );
+    assert_eq!(
+        stock.as_array().unwrap().len(),
+        36,
+        "readers see the last committed state"
+    );
+    assert_eq!(alerts.as_array().unwrap().len(), 9);
+    tx.rollback().unwrap();
+}

@@ -58,9 +58,7 @@ impl CliError {
     pub fn message(&self) -> Option<String> {
         match self {
             CliError::Reported(_) => None,
-            CliError::Port(PortError::Transient(m)) => Some(format!(
-                "{m}; gave up after retrying. Try again in a moment."
-            )),
+            CliError::Port(PortError::Transient(m)) => Some(format!("{m}; try again in a moment")),
             other => Some(other.to_string()),
         }
     }

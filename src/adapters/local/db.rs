@@ -132,7 +132,7 @@ impl Db {
     pub fn open(dir: &Path) -> PortResult<(Db, bool)> {
         let path = dir.join(DB_FILE);
         let mut writer = connect(&path)?;
-        let created = migrate(&mut writer).map_err(|e| sql_error(&path, e))?;
+        let created = migrate(&mut writer, &path)?;
         let reader = connect(&path)?;
         Ok((
             Db(Arc::new(Inner {
@@ -212,27 +212,34 @@ fn connect(path: &Path) -> PortResult<Connection> {
     Ok(conn)
 }
 
-fn migrate(conn: &mut Connection) -> rusqlite::Result<bool> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let created = match version {
-        0 => {
-            tx.execute_batch(SCHEMA)?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-            true
-        }
-        SCHEMA_VERSION => false,
-        newer => {
-            return Err(rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-                Some(format!(
-                    "the data dir was written by a newer stockwatch (schema {newer}, this one knows {SCHEMA_VERSION}); upgrade stockwatch"
-                )),
-            ));
-        }
+fn migrate(conn: &mut Connection, path: &Path) -> PortResult<bool> {
+    let version = |conn: &Connection| -> PortResult<i64> {
+        conn.pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| sql_error(path, e))
     };
-    tx.commit()?;
-    Ok(created)
+    // Almost every open finds the schema in place: check without the write
+    // lock, so reading commands never queue behind a long load.
+    let found = version(conn)?;
+    if found > SCHEMA_VERSION {
+        return Err(PortError::Permanent(format!(
+            "the data dir was written by a newer stockwatch (schema {found}, this one knows {SCHEMA_VERSION}); upgrade stockwatch"
+        )));
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(false);
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| sql_error(path, e))?;
+    // Another process may have created it while we waited for the lock.
+    if version(&tx)? == 0 {
+        tx.execute_batch(SCHEMA).map_err(|e| sql_error(path, e))?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(|e| sql_error(path, e))?;
+        tx.commit().map_err(|e| sql_error(path, e))?;
+        return Ok(true);
+    }
+    Ok(false)
 }
 
 /// Maps SQLite failures: lock contention is transient, the rest is not.
