@@ -33,6 +33,6 @@ pub fn init() -> Option<PathBuf> {
         .with_ansi(false)
         .try_init()
         .ok()?;
-    tracing::info!(pid = std::process::id(), args = ?std::env::args().collect::<Vec<_>>(), "start");
+    tracing::info!(pid = std::process::id(), args = ?std::env::args_os().collect::<Vec<_>>(), "start");
     Some(path)
 }

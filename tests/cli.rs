@@ -479,3 +479,22 @@ fn reading_commands_do_not_wait_for_a_long_write() {
     assert_eq!(alerts.as_array().unwrap().len(), 9);
     tx.rollback().unwrap();
 }
+
+#[test]
+fn odd_arguments_are_reported_never_echoed_raw_and_never_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = Env::new();
+    let not_utf8 = std::ffi::OsStr::from_bytes(b"bad\xff.csv");
+    let out = env.cmd().arg("upload").arg(not_utf8).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot read bad"), "{}", stderr(&out));
+
+    let out = env.run(&["--config", "/tmp/no\x1b[31mne.toml", "stock"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!out.stderr.contains(&0x1b), "a raw ESC reached the terminal: {}", stderr(&out));
+    assert!(stderr(&out).contains("\\u{1b}[31m"), "{}", stderr(&out));
+
+    let out = env.run(&["ack", "99\r\u{b}"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(stderr(&out), "stockwatch: there is no alert 99; `stockwatch alerts --all` lists them\n");
+}

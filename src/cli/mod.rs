@@ -159,13 +159,22 @@ fn announced_retries() -> RetryPolicy {
 
 /// Retries are shown, on stderr so `--json` output stays clean.
 fn show_retry(notice: &RetryNotice) {
-    eprintln!(
-        "stockwatch: {} failed ({}); retrying in {} ms (attempt {} of {})",
+    say(&format!(
+        "{} failed ({}); retrying in {} ms (attempt {} of {})",
         notice.what,
         notice.error,
         notice.delay.as_millis(),
         notice.attempt + 1,
         notice.attempts
+    ));
+}
+
+/// Every message to people on stderr goes through here: errors quote paths,
+/// keys and ids that can hold anything, and none of it reaches the terminal raw.
+pub fn say(message: &str) {
+    eprintln!(
+        "stockwatch: {}",
+        crate::domain::escape_for_terminal(message)
     );
 }
 
@@ -179,7 +188,7 @@ pub fn main() -> std::process::ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("stockwatch: cannot start: {e}");
+            say(&format!("cannot start: {e}"));
             return std::process::ExitCode::from(error::exit::FAILURE);
         }
     };
@@ -188,7 +197,7 @@ pub fn main() -> std::process::ExitCode {
         Err(e) => {
             tracing::error!(error = %e, "command failed");
             if let Some(message) = e.message() {
-                eprintln!("stockwatch: {message}");
+                say(&message);
             }
             std::process::ExitCode::from(e.exit_code())
         }

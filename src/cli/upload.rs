@@ -59,7 +59,9 @@ pub async fn run(ctx: &Context, args: &UploadArgs) -> Result<(), CliError> {
             Err(e) => {
                 // Not a rejection of the file's content: nothing reached the bucket.
                 failed += 1;
-                eprintln!("stockwatch: cannot read {shown_path}: {e}; nothing was uploaded for it");
+                super::say(&format!(
+                    "cannot read {shown_path}: {e}; nothing was uploaded for it"
+                ));
                 continue;
             }
         };

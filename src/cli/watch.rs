@@ -58,15 +58,15 @@ pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
     let colour = use_colour() && !args.json;
     let thresholds = ctx.checker_config.thresholds.clone();
     if !args.json {
-        eprintln!(
-            "stockwatch: following {}{}; Ctrl-C to stop",
-            escape_for_terminal(&ctx.backend.location),
-            if checker.is_some() {
-                " (checker running here)"
-            } else {
-                ""
-            }
-        );
+        let checking = if checker.is_some() {
+            " (checker running here)"
+        } else {
+            ""
+        };
+        super::say(&format!(
+            "following {}{checking}; Ctrl-C to stop",
+            ctx.backend.location
+        ));
     }
     let mut stop = Box::pin(shutdown_signal());
     let mut failures = 0u32;
@@ -124,7 +124,7 @@ pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
                 // Shown and retried with backoff; watch never gives up on its own.
                 failures += 1;
                 let wait = POLL.saturating_mul(1 << failures.min(6)).min(MAX_BACKOFF);
-                eprintln!("stockwatch: {e}; retrying in {} s", wait.as_secs_f32());
+                super::say(&format!("{e}; retrying in {} s", wait.as_secs_f32()));
                 tokio::select! {
                     _ = &mut stop => return Ok(()),
                     _ = tokio::time::sleep(wait) => {}

@@ -257,12 +257,11 @@ impl AlertLedger for LocalLedger {
     }
 
     async fn acknowledge(&self, id: &str, ack: &Acknowledgement) -> PortResult<Alert> {
-        let shown = id.to_string();
         let id = parse_id(id)?;
         let ack = ack.clone();
         self.db
             .write(move |tx| {
-                let alert = get_alert(tx, id)?.ok_or_else(|| not_found(&shown))?;
+                let alert = get_alert(tx, id)?.ok_or_else(|| not_found(&id.to_string()))?;
                 alert.can_acknowledge().map_err(|e| PortError::Conflict(e.to_string()))?;
                 let rev = next_ledger_rev(tx)?;
                 tx.execute(
@@ -271,16 +270,15 @@ impl AlertLedger for LocalLedger {
                     params![id, ack.by, ack.at.0, ack.note, rev],
                 )
                 .db(tx)?;
-                get_alert(tx, id)?.ok_or_else(|| not_found(&shown))
+                get_alert(tx, id)?.ok_or_else(|| not_found(&id.to_string()))
             })
             .await
     }
 
     async fn get(&self, id: &str) -> PortResult<Alert> {
-        let shown = id.to_string();
         let id = parse_id(id)?;
         self.db
-            .read(move |tx| get_alert(tx, id)?.ok_or_else(|| not_found(&shown)))
+            .read(move |tx| get_alert(tx, id)?.ok_or_else(|| not_found(&id.to_string())))
             .await
     }
 
