@@ -491,10 +491,17 @@ fn odd_arguments_are_reported_never_echoed_raw_and_never_panic() {
 
     let out = env.run(&["--config", "/tmp/no\x1b[31mne.toml", "stock"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(!out.stderr.contains(&0x1b), "a raw ESC reached the terminal: {}", stderr(&out));
+    assert!(
+        !out.stderr.contains(&0x1b),
+        "a raw ESC reached the terminal: {}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("\\u{1b}[31m"), "{}", stderr(&out));
 
     let out = env.run(&["ack", "99\r\u{b}"]);
     assert_eq!(out.status.code(), Some(4));
-    assert_eq!(stderr(&out), "stockwatch: there is no alert 99; `stockwatch alerts --all` lists them\n");
+    assert_eq!(
+        stderr(&out),
+        "stockwatch: there is no alert 99; `stockwatch alerts --all` lists them\n"
+    );
 }

@@ -135,7 +135,7 @@ fn wrong_field_counts_are_reported_per_line() {
 #[test]
 fn empty_and_whitespace_names_are_rejected_with_columns() {
     assert_eq!(
-        rejected(b"item,store,count\n  ,Berlin,1\nDot,\t ,2\n"),
+        rejected(b"item,store,count\n  ,Berlin,1\nDot,  \xc2\xa0 ,2\n"),
         vec![
             "line 2, column 1 (item): the item is empty",
             "line 3, column 2 (store): the store is empty"
@@ -219,9 +219,93 @@ fn an_unclosed_quote_is_reported_where_it_opens() {
         rejected(b"store,item,count\nBerlin,Dot,1\nBerlin,\"Echo Show,2\nBerlin,Plus,3\n"),
         vec!["line 3: a quoted value starts here and is never closed"]
     );
-    // A quote inside an unquoted value is an ordinary character.
-    let a = ok("store,item,count\nBerlin,5\" screen,2\n");
+    // Even when the swallowed last line is blank.
+    assert_eq!(
+        rejected(b"store,item,count\nA,x,1\n\"\n"),
+        vec!["line 3: a quoted value starts here and is never closed"]
+    );
+}
+
+#[test]
+fn quoting_follows_rfc_4180_strictly() {
+    let problems = rejected(b"store,item,count\nBerlin,5\" screen,2\nBerlin, \"Echo Dot\",3\nBerlin,\"Echo\"Show,4\nBerlin,\"Plus\" ,5\n");
+    assert_eq!(problems.len(), 4, "{problems:#?}");
+    assert!(
+        problems[0].starts_with("line 2, column 2: a double quote inside an unquoted value"),
+        "{}",
+        problems[0]
+    );
+    assert!(problems[0].contains("\"5\"\" screen\""), "{}", problems[0]);
+    assert!(
+        problems[1].starts_with("line 3, column 2: a double quote inside an unquoted value"),
+        "{}",
+        problems[1]
+    );
+    assert_eq!(
+        problems[2],
+        "line 4, column 2: text after the closing quote of a quoted value; put all of the value inside the quotes"
+    );
+    assert!(
+        problems[3].starts_with("line 5, column 2: text after the closing quote"),
+        "{}",
+        problems[3]
+    );
+    // Written the RFC 4180 way, the same values are fine.
+    let a = ok("store,item,count\nBerlin,\"5\"\" screen\",2\n\"Ber,lin\",\"Echo\"\"Show\"\"\",4\n");
     assert_eq!(&*a.rows[0].item, "5\" screen");
+    assert_eq!(
+        (&*a.rows[1].store, &*a.rows[1].item),
+        ("Ber,lin", "Echo\"Show\"")
+    );
+}
+
+#[test]
+fn a_bad_quote_in_the_header_is_reported() {
+    assert_eq!(
+        rejected(b"store,\"item\"x,count\nBerlin,Dot,1\n"),
+        vec![
+            "line 1, column 2: text after the closing quote of a quoted value; put all of the value inside the quotes"
+        ]
+    );
+}
+
+#[test]
+fn trimming_never_hides_a_control_character() {
+    assert_eq!(
+        rejected(b"store,item,count\n\"Berlin\t\",Dot,1\nBerlin,\"\nDot\",2\n"),
+        vec![
+            "line 2, column 1 (store): the store contains the control character U+0009 (TAB)",
+            "line 3, column 2 (item): the item contains the control character U+000A (LF)",
+        ]
+    );
+    assert_eq!(
+        rejected("store,item,count\nBerlin,\u{85}Dot,1\nBerlin,Show,\t2\n".as_bytes()),
+        vec![
+            "line 2, column 2 (item): the item contains the control character U+0085",
+            "line 3, column 3 (count): `\\t2` is not a number; write a whole number such as 12",
+        ]
+    );
+    // Ordinary and no-break spaces are trimmed.
+    let a = ok("store,item,count\n  Berlin\u{a0},  Dot ,  3  \n");
+    assert_eq!(
+        (&*a.rows[0].store, &*a.rows[0].item, a.rows[0].count),
+        ("Berlin", "Dot", 3)
+    );
+}
+
+#[test]
+fn lone_carriage_returns_end_lines_too() {
+    assert_eq!(
+        rejected(b"store,item,count\rA,x,1\rA,y,z\rA,w,2\r"),
+        vec!["line 3, column 3 (count): `z` is not a number; write a whole number such as 12"]
+    );
+    assert_eq!(
+        rejected(b"store,item,count\nA,x,1\nA,y\r,3\n"),
+        vec![
+            "line 3: 2 fields, but the header has 3",
+            "line 4: 2 fields, but the header has 3"
+        ]
+    );
 }
 
 #[test]

@@ -9,11 +9,14 @@ use crate::domain::names::{
     MAX_ITEM_BYTES, MAX_STORE_BYTES, NameProblem, check_name, describe_char, escape_for_terminal,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 use std::io::Read;
 use std::sync::Arc;
+
+mod quotes;
+use quotes::QuoteTracker;
 
 /// One valid row of an inventory file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +91,8 @@ pub enum ProblemKind {
     },
     InvalidUtf8,
     UnclosedQuote,
+    StrayQuote,
+    TextAfterQuote,
     Duplicate {
         store: String,
         item: String,
@@ -190,6 +195,15 @@ fn describe(kind: &ProblemKind) -> String {
         }
         ProblemKind::InvalidUtf8 => "the text is not valid UTF-8".into(),
         ProblemKind::UnclosedQuote => "a quoted value starts here and is never closed".into(),
+        ProblemKind::StrayQuote => {
+            "a double quote inside an unquoted value; a quoted value starts with its quote \
+             (no space before it), and a quote inside one is written twice, as in \"5\"\" screen\""
+                .into()
+        }
+        ProblemKind::TextAfterQuote => {
+            "text after the closing quote of a quoted value; put all of the value inside the quotes"
+                .into()
+        }
         ProblemKind::Duplicate {
             store,
             item,
@@ -338,14 +352,11 @@ impl<R: Read> InventoryReader<R> {
         loop {
             let record = self.next_raw()?;
             let line = self.line_of(&record);
-            if is_blank(&record) {
-                self.spare = Some(record);
-                continue;
-            }
-            // The last record swallowed the rest of the file into an open quote:
-            // its fields are garbage, so report the quote alone.
-            if self.lookahead.is_none() && self.csv.get_ref().unclosed_quote_line().is_some() {
-                let quote_line = self.csv.get_ref().unclosed_quote_line().unwrap_or(line);
+            // The last record swallowed the rest of the file into an open
+            // quote: its fields are garbage, so report the quote alone.
+            if self.lookahead.is_none()
+                && let Some(quote_line) = self.csv.get_ref().unclosed_quote_line()
+            {
                 self.end.rows_read += 1;
                 return Some(Err(vec![Problem::new(
                     quote_line,
@@ -353,11 +364,44 @@ impl<R: Read> InventoryReader<R> {
                     ProblemKind::UnclosedQuote,
                 )]));
             }
+            let quoting = self.quote_problems_of_current();
+            if is_blank(&record) {
+                self.spare = Some(record);
+                continue;
+            }
             self.end.rows_read += 1;
-            let checked = self.check_row(&record, line, layout);
+            let mut checked = self.check_row(&record, line, layout);
             self.spare = Some(record);
+            if !quoting.is_empty() {
+                let mut problems = checked.err().unwrap_or_default();
+                problems.extend(quoting);
+                problems.sort_by_key(|p| p.column);
+                checked = Err(problems);
+            }
             return Some(checked);
         }
+    }
+
+    /// Quoting problems inside the record just taken from `next_raw`: those
+    /// before the start of the one read ahead.
+    fn quote_problems_of_current(&mut self) -> Vec<Problem> {
+        let end = self
+            .lookahead
+            .as_ref()
+            .and_then(|r| r.position())
+            .map(|p| p.byte());
+        self.csv
+            .get_mut()
+            .take_problems_before(end)
+            .into_iter()
+            .map(|q| {
+                let kind = match q.kind {
+                    quotes::QuoteProblemKind::StrayQuote => ProblemKind::StrayQuote,
+                    quotes::QuoteProblemKind::TextAfterQuote => ProblemKind::TextAfterQuote,
+                };
+                Problem::new(q.line, Some(q.column), kind)
+            })
+            .collect()
     }
 
     /// Ends the read: whole-file problems, warnings and counts.
@@ -445,6 +489,11 @@ impl<R: Read> InventoryReader<R> {
             return;
         }
         let line = self.line_of(&header);
+        let quoting = self.quote_problems_of_current();
+        if !quoting.is_empty() {
+            self.end.problems.extend(quoting);
+            return;
+        }
         let mut index: [Option<usize>; 3] = [None; 3];
         let mut ok = true;
         for (i, raw) in header.iter().enumerate() {
@@ -524,7 +573,7 @@ impl<R: Read> InventoryReader<R> {
             match std::str::from_utf8(raw) {
                 Ok(text) => {
                     if let Some(field) = Field::ALL.iter().find(|f| layout.column(**f) == i) {
-                        decoded[*field as usize] = Some(text.trim());
+                        decoded[*field as usize] = Some(trim_value(text));
                     }
                 }
                 Err(_) => problems.push(Problem::new(line, Some(i + 1), ProblemKind::InvalidUtf8)),
@@ -610,6 +659,13 @@ impl<R: Read> InventoryReader<R> {
     }
 }
 
+/// Trims spaces (including no-break and other Unicode spaces) but never a
+/// control character: a tab or newline at the edge of a value is an error to
+/// report, not whitespace to drop.
+fn trim_value(text: &str) -> &str {
+    text.trim_matches(|c: char| c.is_whitespace() && !c.is_control())
+}
+
 /// A line holding nothing but whitespace; CSV readers already skip empty ones.
 fn is_blank(record: &csv::ByteRecord) -> bool {
     record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace)
@@ -680,108 +736,5 @@ fn parse_count(value: &str) -> Result<u32, ProblemKind> {
     }
 }
 
-/// Follows RFC 4180 quoting as the bytes stream past, so an unclosed quote
-/// (which the csv crate silently reads to the end of the file) is reported
-/// at the line it opened on. Also drops a leading UTF-8 BOM.
-struct QuoteTracker<R> {
-    inner: R,
-    state: QuoteState,
-    line: u64,
-    open_line: u64,
-    at_start: bool,
-    offset: u64,
-    at_line_start: bool,
-    /// (byte offset, line) of each line's first byte not yet passed by the reader.
-    line_starts: VecDeque<(u64, u64)>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum QuoteState {
-    FieldStart,
-    Unquoted,
-    Quoted,
-    QuoteInQuoted,
-}
-
-impl<R: Read> QuoteTracker<R> {
-    fn new(inner: R) -> Self {
-        QuoteTracker {
-            inner,
-            state: QuoteState::FieldStart,
-            line: 1,
-            open_line: 0,
-            at_start: true,
-            offset: 0,
-            at_line_start: true,
-            line_starts: VecDeque::new(),
-        }
-    }
-
-    /// The line of the first text at or after `byte`. Asked in increasing order.
-    fn line_starting_at_or_after(&mut self, byte: u64) -> u64 {
-        while self
-            .line_starts
-            .front()
-            .is_some_and(|&(offset, _)| offset < byte)
-        {
-            self.line_starts.pop_front();
-        }
-        self.line_starts
-            .front()
-            .map_or(self.line, |&(_, line)| line)
-    }
-
-    fn unclosed_quote_line(&self) -> Option<u64> {
-        (self.state == QuoteState::Quoted).then_some(self.open_line)
-    }
-
-    fn track(&mut self, bytes: &[u8]) {
-        use QuoteState::*;
-        for &b in bytes {
-            if b == b'\n' {
-                self.line += 1;
-                self.at_line_start = true;
-            } else if b != b'\r' && self.at_line_start {
-                self.line_starts.push_back((self.offset, self.line));
-                self.at_line_start = false;
-            }
-            self.offset += 1;
-            self.state = match (self.state, b) {
-                (FieldStart, b'"') => {
-                    self.open_line = self.line;
-                    Quoted
-                }
-                (Quoted, b'"') => QuoteInQuoted,
-                (Quoted, _) => Quoted,
-                (QuoteInQuoted, b'"') => Quoted,
-                (_, b',' | b'\n' | b'\r') => FieldStart,
-                _ => Unquoted,
-            };
-        }
-    }
-}
-
-impl<R: Read> Read for QuoteTracker<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let mut n = self.inner.read(buf)?;
-        if self.at_start && n > 0 {
-            self.at_start = false;
-            // A BOM split over reads is not worth handling: readers here give
-            // at least a few bytes at a time.
-            if buf[..n].starts_with(b"\xEF\xBB\xBF") {
-                buf.copy_within(3..n, 0);
-                n -= 3;
-                if n == 0 {
-                    // Zero would read as the end of the file.
-                    return self.read(buf);
-                }
-            }
-        }
-        self.track(&buf[..n]);
-        Ok(n)
-    }
-}
-
 #[cfg(test)]
-#[path = "import_tests.rs"]
 mod tests;
