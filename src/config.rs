@@ -15,6 +15,22 @@ pub struct ConfigFile {
     pub checker_name: Option<String>,
     #[serde(default)]
     pub alerts: AlertSettings,
+    #[serde(default)]
+    pub aws: AwsFileSettings,
+}
+
+/// `[aws]`: names of the deployment, overridden by flags and environment.
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AwsFileSettings {
+    pub bucket: Option<String>,
+    pub table: Option<String>,
+    pub ledger_table: Option<String>,
+    pub topic: Option<String>,
+    pub topic_arn: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub write_concurrency: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize, PartialEq)]

@@ -1,3 +1,4 @@
 //! Backends: each implements every port.
 
+pub mod aws;
 pub mod local;

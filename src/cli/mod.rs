@@ -10,6 +10,7 @@ mod stock;
 mod upload;
 mod watch;
 
+use crate::adapters::aws::AwsSettings;
 use crate::adapters::local::LocalBackend;
 use crate::config::{self, ConfigFile};
 use crate::pipeline::{Checker, CheckerConfig, Loader, RetryNotice, RetryPolicy};
@@ -39,6 +40,8 @@ pub struct Cli {
 pub enum BackendKind {
     /// SQLite and a bucket folder in the data dir (no account needed).
     Local,
+    /// S3, DynamoDB (+ Streams) and SNS, with the standard AWS credential chain.
+    Aws,
 }
 
 #[derive(Debug, Args)]
@@ -63,6 +66,49 @@ pub struct GlobalArgs {
     /// Notify LOW alerts too (OUT alerts are always notified).
     #[arg(long, env = "STOCKWATCH_NOTIFY_LOW", global = true)]
     pub notify_low: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// Names of an AWS deployment; the region, profile and endpoints come from
+/// the standard AWS settings (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL…).
+#[derive(Debug, Default, Args)]
+#[command(next_help_heading = "AWS backend")]
+pub struct AwsArgs {
+    /// The bucket stores upload inventory files to.
+    #[arg(long, env = "STOCKWATCH_BUCKET", global = true, value_name = "NAME")]
+    pub bucket: Option<String>,
+    /// The inventory table [default: Inventory].
+    #[arg(long, env = "STOCKWATCH_TABLE", global = true, value_name = "NAME")]
+    pub table: Option<String>,
+    /// The alert ledger table [default: StockwatchAlerts].
+    #[arg(
+        long,
+        env = "STOCKWATCH_LEDGER_TABLE",
+        global = true,
+        value_name = "NAME"
+    )]
+    pub ledger_table: Option<String>,
+    /// The notification topic's name [default: NoStock].
+    #[arg(long, env = "STOCKWATCH_TOPIC", global = true, value_name = "NAME")]
+    pub topic: Option<String>,
+    /// The topic's ARN [default: the one `provision` recorded].
+    #[arg(long, env = "STOCKWATCH_TOPIC_ARN", global = true, value_name = "ARN")]
+    pub topic_arn: Option<String>,
+    /// AWS region [default: AWS_REGION or the profile's].
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// AWS profile [default: AWS_PROFILE or `default`].
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Conditional writes in flight at once while loading [default: 32].
+    #[arg(
+        long,
+        env = "STOCKWATCH_WRITE_CONCURRENCY",
+        global = true,
+        value_name = "N"
+    )]
+    pub write_concurrency: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,11 +137,18 @@ pub struct Context {
     pub local: Option<LocalBackend>,
     pub config: ConfigFile,
     pub checker_config: CheckerConfig,
-    pub data_dir: PathBuf,
 }
 
-impl Context {
-    pub fn open(global: &GlobalArgs) -> Result<Context, CliError> {
+/// Settings resolved from flags, environment and the config file.
+pub struct Resolved {
+    pub config: ConfigFile,
+    pub kind: BackendKind,
+    pub data_dir: Option<PathBuf>,
+    pub aws: Option<AwsSettings>,
+}
+
+impl Resolved {
+    pub fn from(global: &GlobalArgs) -> Result<Resolved, CliError> {
         let (config_path, must_exist) = match &global.config {
             Some(path) => (Some(path.clone()), true),
             None => (config::default_config_path(), false),
@@ -104,27 +157,79 @@ impl Context {
             Some(path) => config::load(path, must_exist)?,
             None => ConfigFile::default(),
         };
-        match (global.backend, config.backend.as_deref()) {
-            (Some(BackendKind::Local), _) | (None, None | Some("local")) => {}
+        let kind = match (global.backend, config.backend.as_deref()) {
+            (Some(kind), _) => kind,
+            (None, None | Some("local")) => BackendKind::Local,
+            (None, Some("aws")) => BackendKind::Aws,
             (None, Some(other)) => {
                 return Err(CliError::Usage(format!(
-                    "the config file names backend `{}`, which this stockwatch does not know; use `local`",
+                    "the config file names backend `{}`; use `local` or `aws`",
                     crate::domain::escape_for_terminal(other)
                 )));
             }
-        }
-        let data_dir = global
-            .data_dir
-            .clone()
-            .or_else(|| config.data_dir.as_deref().map(config::expand_home))
-            .or_else(config::default_data_dir)
-            .ok_or_else(|| {
-                CliError::Usage(
-                    "no home directory to keep data in; pass --data-dir or set STOCKWATCH_DATA_DIR"
-                        .into(),
-                )
-            })?;
-        let local = LocalBackend::open(&data_dir)?;
+        };
+        let (data_dir, aws) = match kind {
+            BackendKind::Local => {
+                let dir = global
+                    .data_dir
+                    .clone()
+                    .or_else(|| config.data_dir.as_deref().map(config::expand_home))
+                    .or_else(config::default_data_dir)
+                    .ok_or_else(|| {
+                        CliError::Usage("no home directory to keep data in; pass --data-dir or set STOCKWATCH_DATA_DIR".into())
+                    })?;
+                (Some(dir), None)
+            }
+            BackendKind::Aws => (None, Some(aws_settings(&global.aws, &config)?)),
+        };
+        Ok(Resolved {
+            config,
+            kind,
+            data_dir,
+            aws,
+        })
+    }
+}
+
+fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<AwsSettings, CliError> {
+    let file = &config.aws;
+    let bucket = args.bucket.clone().or_else(|| file.bucket.clone()).ok_or_else(|| {
+        CliError::Usage(
+            "the AWS backend needs a bucket: pass --bucket NAME, set STOCKWATCH_BUCKET, or set `bucket` under [aws] in the config file".into(),
+        )
+    })?;
+    let mut settings = AwsSettings::new(bucket);
+    let pick = |flag: &Option<String>, file: &Option<String>| flag.clone().or_else(|| file.clone());
+    if let Some(table) = pick(&args.table, &file.table) {
+        settings.table = table;
+    }
+    if let Some(table) = pick(&args.ledger_table, &file.ledger_table) {
+        settings.ledger_table = table;
+    }
+    if let Some(topic) = pick(&args.topic, &file.topic) {
+        settings.topic = topic;
+    }
+    settings.topic_arn = pick(&args.topic_arn, &file.topic_arn);
+    settings.region = pick(&args.region, &file.region);
+    settings.profile = pick(&args.profile, &file.profile);
+    if let Some(n) = args.write_concurrency.or(file.write_concurrency) {
+        settings.write_concurrency = n.clamp(1, 512);
+    }
+    Ok(settings)
+}
+
+impl Context {
+    pub async fn open(global: &GlobalArgs) -> Result<Context, CliError> {
+        let resolved = Resolved::from(global)?;
+        let (backend, local) = match (&resolved.data_dir, &resolved.aws) {
+            (_, Some(aws)) => (crate::adapters::aws::connect(aws).await?, None),
+            (Some(dir), None) => {
+                let local = LocalBackend::open(dir)?;
+                (local.backend.clone(), Some(local))
+            }
+            (None, None) => unreachable!("every backend resolves its settings"),
+        };
+        let config = resolved.config;
         let checker_config = CheckerConfig {
             name: config
                 .checker_name
@@ -135,11 +240,10 @@ impl Context {
             ..CheckerConfig::default()
         };
         Ok(Context {
-            backend: local.backend.clone(),
-            local: Some(local),
+            backend,
+            local,
             config,
             checker_config,
-            data_dir,
         })
     }
 
@@ -211,7 +315,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     if let Command::Provision(args) = &command {
         return provision::run(&cli.global, args).await;
     }
-    let ctx = Context::open(&cli.global)?;
+    let ctx = Context::open(&cli.global).await?;
     match command {
         Command::Upload(args) => upload::run(&ctx, &args).await,
         Command::Stock(args) => stock::run(&ctx, &args).await,

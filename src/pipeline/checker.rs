@@ -10,8 +10,8 @@
 //! is the crash window between a send and `mark_published`: that alert is
 //! sent again after the lease (at least once, never silently dropped).
 
-use super::retry::RetryPolicy;
 use crate::domain::{Alert, AlertKind, Decision, Thresholds, Timestamp, decide};
+use crate::ports::RetryPolicy;
 use crate::ports::{AlertClaim, Backend, Change, ClaimOutcome, PortError, Restock};
 use std::time::Duration;
 

@@ -1,8 +1,8 @@
 //! The loader: keeps the uploaded bytes, validates them with the one import
 //! module, and writes every row (or, for a rejected file, nothing).
 
-use super::retry::RetryPolicy;
 use crate::domain::{Timestamp, import};
+use crate::ports::RetryPolicy;
 use crate::ports::{
     Backend, LoadReport, ObjectKey, ObjectStatus, PortError, Progress, WriteBatch, WriteSummary,
 };

@@ -3,8 +3,7 @@
 
 pub mod checker;
 pub mod loader;
-pub mod retry;
 
+pub use crate::ports::{RetryNotice, RetryPolicy};
 pub use checker::{CheckReport, Checker, CheckerConfig};
 pub use loader::{LoadOutcome, Loader};
-pub use retry::{RetryNotice, RetryPolicy};

@@ -3,8 +3,10 @@
 //! and errors say whether a retry can help.
 
 mod key;
+pub mod retry;
 
 pub use key::ObjectKey;
+pub use retry::{RetryHook, RetryNotice, RetryPolicy};
 
 use crate::domain::{
     Acknowledgement, Alert, AlertKind, AlertState, InventoryRow, Notification, Problem, Timestamp,
@@ -257,6 +259,9 @@ pub struct FeedBatch {
     pub changes: Vec<Change>,
     /// Pass this to the next read; equal to the input when nothing was new.
     pub cursor: FeedCursor,
+    /// Changes were lost before these (trimmed from the stream, or the stream
+    /// was replaced): anyone keeping a copy of the table must read it again.
+    pub gap: bool,
 }
 
 #[async_trait]

@@ -41,7 +41,8 @@ pub async fn objects_round_trip(b: &Backend) {
 }
 
 pub async fn objects_keep_reports_and_list_newest_first(b: &Backend) {
-    for name in ["one.csv", "two.csv", "three.csv"] {
+    // Upload keys start with their time, as `upload_key` makes them.
+    for name in ["1-one.csv", "2-two.csv", "3-three.csv"] {
         b.objects
             .put(
                 &key(&format!("uploads/{name}")),
@@ -66,7 +67,7 @@ pub async fn objects_keep_reports_and_list_newest_first(b: &Backend) {
         loaded_at: Timestamp(6),
     };
     b.objects
-        .set_report(&key("uploads/two.csv"), &report)
+        .set_report(&key("uploads/2-two.csv"), &report)
         .await
         .unwrap();
     let first = b.objects.list(None, 2).await.unwrap();
@@ -75,12 +76,12 @@ pub async fn objects_keep_reports_and_list_newest_first(b: &Backend) {
         .iter()
         .map(|o| o.key.file_name().to_string())
         .collect();
-    assert_eq!(names, ["three.csv", "two.csv"]);
+    assert_eq!(names, ["3-three.csv", "2-two.csv"]);
     assert_eq!(first.items[1].status, ObjectStatus::Rejected);
     assert_eq!(first.items[1].report.as_ref(), Some(&report));
     let rest = b.objects.list(first.next.as_ref(), 2).await.unwrap();
     assert_eq!(rest.items.len(), 1);
-    assert_eq!(rest.items[0].key.file_name(), "one.csv");
+    assert_eq!(rest.items[0].key.file_name(), "1-one.csv");
     assert!(rest.next.is_none());
 }
 

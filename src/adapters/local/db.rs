@@ -58,7 +58,7 @@ CREATE TABLE objects (
     status      TEXT    NOT NULL,
     report      TEXT             -- the loader's LoadReport as JSON
 );
-CREATE INDEX objects_newest ON objects (uploaded_at DESC, key);
+CREATE INDEX objects_newest ON objects (uploaded_at DESC, key DESC);
 
 -- The alert ledger. UNIQUE (change_id, kind) is the claim: one transition,
 -- one alert, however many checkers race for it.

@@ -243,8 +243,8 @@ impl ObjectStore for LocalObjects {
                 let (at, key) = after.unwrap_or((i64::MAX, String::new()));
                 let mut stmt = tx
                     .prepare_cached(&format!(
-                        "{SELECT_OBJECT} WHERE (uploaded_at < ?1 OR (uploaded_at = ?1 AND key > ?2))
-                         ORDER BY uploaded_at DESC, key LIMIT ?3"
+                        "{SELECT_OBJECT} WHERE (uploaded_at < ?1 OR (uploaded_at = ?1 AND key < ?2))
+                         ORDER BY uploaded_at DESC, key DESC LIMIT ?3"
                     ))
                     .db(tx)?;
                 let rows = stmt

@@ -250,6 +250,7 @@ impl ChangeFeed for LocalTable {
         Ok(FeedBatch {
             changes,
             cursor: FeedCursor(last.to_string()),
+            gap: false,
         })
     }
 

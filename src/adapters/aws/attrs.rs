@@ -1,0 +1,69 @@
+//! Reading and writing DynamoDB items. The Streams SDK has its own
+//! AttributeValue type; `StreamImage` converts it in this one place.
+
+use crate::domain::Timestamp;
+use crate::ports::PortError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn missing(name: &str) -> PortError {
+    PortError::Permanent(format!(
+        "an item in the table has no usable `{name}` attribute"
+    ))
+}
+
+pub fn get_s(item: &Item, name: &str) -> Result<String, PortError> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .ok_or_else(|| missing(name))
+}
+
+pub fn opt_s(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+pub fn get_n<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, PortError> {
+    opt_n(item, name).ok_or_else(|| missing(name))
+}
+
+pub fn opt_n<T: std::str::FromStr>(item: &Item, name: &str) -> Option<T> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+}
+
+pub fn opt_time(item: &Item, name: &str) -> Option<Timestamp> {
+    opt_n::<i64>(item, name).map(Timestamp)
+}
+
+/// A stream record's image as an ordinary item.
+pub fn from_stream(
+    image: &HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>,
+) -> Item {
+    use aws_sdk_dynamodbstreams::types::AttributeValue as S;
+    image
+        .iter()
+        .filter_map(|(k, v)| {
+            let value = match v {
+                S::S(x) => AttributeValue::S(x.clone()),
+                S::N(x) => AttributeValue::N(x.clone()),
+                S::Bool(x) => AttributeValue::Bool(*x),
+                S::Null(x) => AttributeValue::Null(*x),
+                // Inventory items hold only strings and numbers.
+                _ => return None,
+            };
+            Some((k.clone(), value))
+        })
+        .collect()
+}

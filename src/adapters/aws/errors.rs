@@ -1,0 +1,146 @@
+//! AWS SDK errors as port errors: throttling and network trouble are
+//! transient (retried), a missing resource or credential is one sentence
+//! naming what is missing and how to fix it.
+
+use crate::ports::PortError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+/// Error codes AWS services use for "slow down" and passing faults.
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "LimitExceededException",
+    "TooManyRequestsException",
+    "SlowDown",
+    "InternalServerError",
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+];
+
+const AUTH_CODES: &[&str] = &[
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidAccessKeyId",
+];
+
+/// The whole chain of an error's messages, for matching and for people.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// Maps any SDK error. `what` names the resource, e.g. "the table Inventory".
+pub fn sdk_error<E, R>(what: &str, error: SdkError<E, R>) -> PortError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let code = error.code().map(str::to_string);
+    let message = error.message().map(str::to_string);
+    match &error {
+        SdkError::TimeoutError(_) => {
+            PortError::Transient(format!("{what} did not answer in time (network timeout)"))
+        }
+        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) => {
+            let detail = chain(&error);
+            if detail.contains("credentials") || detail.contains("Credentials") {
+                PortError::Permanent(format!(
+                    "no AWS credentials found ({detail}); sign in (`aws sso login --profile NAME`), \
+                     set AWS_PROFILE, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                ))
+            } else {
+                PortError::Transient(format!("cannot reach {what}: {detail}"))
+            }
+        }
+        SdkError::ResponseError(_) => PortError::Transient(format!(
+            "{what} sent an unreadable answer: {}",
+            chain(&error)
+        )),
+        _ => from_code(what, code.as_deref(), message.as_deref().unwrap_or("")),
+    }
+}
+
+/// Maps a service error by its code.
+pub fn from_code(what: &str, code: Option<&str>, message: &str) -> PortError {
+    let said = if message.is_empty() {
+        code.unwrap_or("an error").to_string()
+    } else {
+        message.to_string()
+    };
+    match code {
+        Some(c) if TRANSIENT_CODES.contains(&c) => {
+            PortError::Transient(format!("{what} is busy ({c}): {said}"))
+        }
+        Some(
+            "ResourceNotFoundException"
+            | "NoSuchBucket"
+            | "NotFound"
+            | "NoSuchKey"
+            | "NotFoundException",
+        ) => PortError::NotFound(format!(
+            "{what} does not exist ({said}); create it with `stockwatch --backend aws provision` \
+                 or check the name and region"
+        )),
+        Some("ConditionalCheckFailedException" | "PreconditionFailed") => {
+            PortError::Conflict(format!("{what} changed meanwhile: {said}"))
+        }
+        Some("AccessDeniedException" | "AccessDenied" | "AuthorizationError") => {
+            PortError::Permanent(format!(
+                "access to {what} was denied ({said}); the signed-in identity needs permission for it"
+            ))
+        }
+        Some(c) if AUTH_CODES.contains(&c) => PortError::Permanent(format!(
+            "AWS did not accept the credentials ({c}: {said}); sign in again or check AWS_PROFILE"
+        )),
+        Some(c) => PortError::Permanent(format!("{what} failed ({c}): {said}")),
+        None => PortError::Permanent(format!("{what} failed: {said}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_map_to_what_a_retry_can_do() {
+        assert!(
+            from_code(
+                "the table",
+                Some("ProvisionedThroughputExceededException"),
+                "slow"
+            )
+            .is_transient()
+        );
+        assert!(from_code("the stream", Some("LimitExceededException"), "").is_transient());
+        let missing = from_code(
+            "the table Inventory",
+            Some("ResourceNotFoundException"),
+            "Requested resource not found",
+        );
+        assert!(
+            matches!(&missing, PortError::NotFound(m) if m.contains("stockwatch --backend aws provision"))
+        );
+        assert!(matches!(
+            from_code("x", Some("ConditionalCheckFailedException"), ""),
+            PortError::Conflict(_)
+        ));
+        assert!(
+            matches!(from_code("x", Some("ExpiredToken"), ""), PortError::Permanent(m) if m.contains("sign in again"))
+        );
+    }
+}

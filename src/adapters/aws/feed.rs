@@ -1,0 +1,535 @@
+//! The change feed over DynamoDB Streams (NEW_AND_OLD_IMAGES).
+//!
+//! The tailing checklist, point by point:
+//! - shard lineage: a shard is read only once its parent is read to its end
+//!   (or has aged out of the stream);
+//! - an empty batch does not end a shard, a missing `NextShardIterator` does;
+//! - an expired iterator is replaced by one AFTER_SEQUENCE_NUMBER of the last
+//!   applied record (TRIM_HORIZON if none was applied yet);
+//! - trimmed data or a new stream ARN sets `gap` (consumers re-read the
+//!   table) and reading goes on from the oldest record kept;
+//! - throttling comes back as a transient error for the caller's backoff;
+//! - positions are per (stream ARN, shard), so moto's reuse of shard ids
+//!   across tables is harmless, and the cursor is resumable JSON.
+
+use super::attrs::{Item, from_stream, get_s, opt_n, opt_s};
+use super::errors::{from_code, sdk_error};
+use crate::domain::Timestamp;
+use crate::ports::{
+    Change, ChangeFeed, ChangeKind, FeedBatch, FeedCursor, Image, PortError, PortResult,
+};
+use async_trait::async_trait;
+use aws_sdk_dynamodbstreams::Client as StreamsClient;
+use aws_sdk_dynamodbstreams::error::ProvideErrorMetadata;
+use aws_sdk_dynamodbstreams::operation::get_records::GetRecordsError;
+use aws_sdk_dynamodbstreams::types::{OperationType, Record, Shard, ShardIteratorType};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long the table's current stream ARN is trusted before asking again.
+const ARN_TTL: Duration = Duration::from_secs(30);
+/// GetRecords takes at most 1000.
+const MAX_RECORDS: usize = 1000;
+
+/// Where a reader is: opaque JSON to everyone else.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    pub arn: String,
+    /// Shard id → sequence number of the last record applied.
+    #[serde(default)]
+    pub shards: BTreeMap<String, String>,
+    /// Shards read to their end.
+    #[serde(default)]
+    pub done: BTreeSet<String>,
+    /// Shards entered at their tip by `tip()`: the LATEST iterator taken then.
+    #[serde(default)]
+    pub latest: BTreeMap<String, String>,
+}
+
+impl Position {
+    pub fn parse(cursor: Option<&FeedCursor>) -> PortResult<Position> {
+        match cursor {
+            None => Ok(Position::default()),
+            Some(c) => serde_json::from_str(&c.0).map_err(|_| {
+                PortError::Invalid("the change feed position is not one of this backend's".into())
+            }),
+        }
+    }
+
+    pub fn to_cursor(&self) -> FeedCursor {
+        FeedCursor(serde_json::to_string(self).unwrap_or_default())
+    }
+
+    /// The furthest of two positions of one stream, shard by shard: what a
+    /// checkpoint keeps when several checkers save it.
+    pub fn merge(mut self, other: Position) -> Position {
+        if self.arn != other.arn {
+            return other;
+        }
+        for (shard, seq) in other.shards {
+            let keep = self
+                .shards
+                .get(&shard)
+                .is_some_and(|mine| !sequence_before(mine, &seq));
+            if !keep {
+                self.shards.insert(shard, seq);
+            }
+        }
+        self.done.extend(other.done);
+        for (shard, iterator) in other.latest {
+            if !self.shards.contains_key(&shard) && !self.done.contains(&shard) {
+                self.latest.entry(shard).or_insert(iterator);
+            }
+        }
+        self.latest
+            .retain(|shard, _| !self.shards.contains_key(shard) && !self.done.contains(shard));
+        self
+    }
+}
+
+/// Sequence numbers are decimal strings of up to 40 digits.
+fn sequence_before(a: &str, b: &str) -> bool {
+    (a.len(), a) < (b.len(), b)
+}
+
+pub struct StreamFeed {
+    streams: StreamsClient,
+    dynamodb: aws_sdk_dynamodb::Client,
+    table: String,
+    arn: Mutex<Option<(Instant, String)>>,
+    /// (arn, shard) → (sequence the iterator continues after, iterator).
+    iterators: Mutex<HashMap<(String, String), (String, String)>>,
+}
+
+enum Read {
+    Records(Vec<Record>, Option<String>),
+    Expired,
+    Trimmed,
+}
+
+impl StreamFeed {
+    pub fn new(streams: StreamsClient, dynamodb: aws_sdk_dynamodb::Client, table: String) -> Self {
+        StreamFeed {
+            streams,
+            dynamodb,
+            table,
+            arn: Mutex::new(None),
+            iterators: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn what(&self) -> String {
+        format!("the stream of table {}", self.table)
+    }
+
+    /// The table's current stream, asked again every `ARN_TTL`.
+    pub async fn stream_arn(&self) -> PortResult<String> {
+        if let Some((at, arn)) = self.arn.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
+            && at.elapsed() < ARN_TTL
+        {
+            return Ok(arn.clone());
+        }
+        let table = self
+            .dynamodb
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("the table {}", self.table), e))?;
+        let arn = table.table().and_then(|t| t.latest_stream_arn()).map(String::from).ok_or_else(|| {
+            PortError::Permanent(format!(
+                "the table {} has no stream; enable NEW_AND_OLD_IMAGES streams on it (`stockwatch --backend aws provision` says how)",
+                self.table
+            ))
+        })?;
+        *self.arn.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), arn.clone()));
+        Ok(arn)
+    }
+
+    pub async fn shards(&self, arn: &str) -> PortResult<Vec<Shard>> {
+        let mut shards = Vec::new();
+        let mut start: Option<String> = None;
+        loop {
+            let out = self
+                .streams
+                .describe_stream()
+                .stream_arn(arn)
+                .set_exclusive_start_shard_id(start.clone())
+                .send()
+                .await
+                .map_err(|e| sdk_error(&self.what(), e))?;
+            let Some(description) = out.stream_description else {
+                break;
+            };
+            shards.extend(description.shards.unwrap_or_default());
+            match description.last_evaluated_shard_id {
+                Some(last) => start = Some(last),
+                None => break,
+            }
+        }
+        Ok(shards)
+    }
+
+    async fn iterator(
+        &self,
+        arn: &str,
+        shard: &str,
+        after: Option<&str>,
+        kind: ShardIteratorType,
+    ) -> PortResult<Option<String>> {
+        let mut request = self
+            .streams
+            .get_shard_iterator()
+            .stream_arn(arn)
+            .shard_id(shard);
+        request = match after {
+            Some(seq) => request
+                .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                .sequence_number(seq),
+            None => request.shard_iterator_type(kind),
+        };
+        match request.send().await {
+            Ok(out) => Ok(out.shard_iterator),
+            // The shard aged out of the stream: nothing left to read there.
+            Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+            Err(e) if e.code() == Some("TrimmedDataAccessException") => {
+                Box::pin(self.iterator(arn, shard, None, ShardIteratorType::TrimHorizon)).await
+            }
+            Err(e) => Err(sdk_error(&self.what(), e)),
+        }
+    }
+
+    async fn get_records(&self, iterator: &str, limit: usize) -> PortResult<Read> {
+        let result = self
+            .streams
+            .get_records()
+            .shard_iterator(iterator)
+            .limit(limit.clamp(1, MAX_RECORDS) as i32)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Read::Records(
+                out.records.unwrap_or_default(),
+                out.next_shard_iterator,
+            )),
+            Err(e) => match e.as_service_error() {
+                Some(GetRecordsError::ExpiredIteratorException(_)) => Ok(Read::Expired),
+                Some(GetRecordsError::TrimmedDataAccessException(_)) => Ok(Read::Trimmed),
+                Some(other) => Err(from_code(
+                    &self.what(),
+                    other.code(),
+                    other.message().unwrap_or(""),
+                )),
+                None => Err(sdk_error(&self.what(), e)),
+            },
+        }
+    }
+
+    fn cached(&self, arn: &str, shard: &str, after: &str) -> Option<String> {
+        let cache = self.iterators.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .get(&(arn.to_string(), shard.to_string()))
+            .filter(|(seq, _)| seq == after)
+            .map(|(_, it)| it.clone())
+    }
+
+    fn remember(&self, arn: &str, shard: &str, after: &str, iterator: Option<String>) {
+        let mut cache = self.iterators.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (arn.to_string(), shard.to_string());
+        match iterator {
+            Some(it) => {
+                cache.insert(key, (after.to_string(), it));
+            }
+            None => {
+                cache.remove(&key);
+            }
+        }
+    }
+
+    /// Reads one shard from the position on, into `changes`. Returns whether
+    /// data was found trimmed.
+    async fn read_shard(
+        &self,
+        pos: &mut Position,
+        shard: &str,
+        changes: &mut Vec<Change>,
+        limit: usize,
+    ) -> PortResult<bool> {
+        let arn = pos.arn.clone();
+        let mut gap = false;
+        let mut fresh_tries = 0;
+        let after = pos.shards.get(shard).cloned();
+        let mut iterator = match (&after, pos.latest.get(shard)) {
+            (Some(seq), _) => match self.cached(&arn, shard, seq) {
+                Some(it) => Some(it),
+                None => {
+                    self.iterator(&arn, shard, Some(seq), ShardIteratorType::TrimHorizon)
+                        .await?
+                }
+            },
+            (None, Some(latest)) => self.cached(&arn, shard, "").or(Some(latest.clone())),
+            (None, None) => match self.cached(&arn, shard, "") {
+                Some(it) => Some(it),
+                None => {
+                    self.iterator(&arn, shard, None, ShardIteratorType::TrimHorizon)
+                        .await?
+                }
+            },
+        };
+        while let Some(it) = iterator.take() {
+            if changes.len() >= limit {
+                let after = pos.shards.get(shard).cloned().unwrap_or_default();
+                self.remember(&arn, shard, &after, Some(it));
+                break;
+            }
+            match self.get_records(&it, limit - changes.len()).await? {
+                Read::Records(records, next) => {
+                    let got = records.len();
+                    for record in &records {
+                        if let Some(change) = to_change(record)? {
+                            changes.push(change);
+                        }
+                        if let Some(seq) = record.dynamodb().and_then(|d| d.sequence_number()) {
+                            pos.shards.insert(shard.to_string(), seq.to_string());
+                            pos.latest.remove(shard);
+                        }
+                    }
+                    let after = pos.shards.get(shard).cloned().unwrap_or_default();
+                    match next {
+                        None => {
+                            // The shard is closed and read to its end.
+                            pos.done.insert(shard.to_string());
+                            pos.shards.remove(shard);
+                            pos.latest.remove(shard);
+                            self.remember(&arn, shard, "", None);
+                        }
+                        Some(next) if got == 0 => {
+                            // Nothing new for now; an open shard stays open.
+                            if pos.latest.contains_key(shard) {
+                                pos.latest.insert(shard.to_string(), next.clone());
+                            }
+                            self.remember(&arn, shard, &after, Some(next));
+                        }
+                        Some(next) => iterator = Some(next),
+                    }
+                }
+                Read::Expired => {
+                    fresh_tries += 1;
+                    if fresh_tries > 2 {
+                        return Err(PortError::Transient(format!(
+                            "{}: shard iterators keep expiring",
+                            self.what()
+                        )));
+                    }
+                    let after = pos.shards.get(shard).cloned();
+                    pos.latest.remove(shard);
+                    iterator = self
+                        .iterator(
+                            &arn,
+                            shard,
+                            after.as_deref(),
+                            ShardIteratorType::TrimHorizon,
+                        )
+                        .await?;
+                }
+                Read::Trimmed => {
+                    // Records we had not read are gone: start again at the
+                    // oldest one kept, and tell the consumer about the gap.
+                    gap = true;
+                    fresh_tries += 1;
+                    if fresh_tries > 2 {
+                        return Err(PortError::Transient(format!(
+                            "{}: data keeps being trimmed",
+                            self.what()
+                        )));
+                    }
+                    pos.shards.remove(shard);
+                    pos.latest.remove(shard);
+                    iterator = self
+                        .iterator(&arn, shard, None, ShardIteratorType::TrimHorizon)
+                        .await?;
+                }
+            }
+        }
+        Ok(gap)
+    }
+}
+
+/// Shards in an order where parents come first, with whether each may be read.
+fn readable<'a>(shards: &'a [Shard], pos: &Position) -> Vec<&'a str> {
+    let present: BTreeSet<&str> = shards.iter().filter_map(|s| s.shard_id()).collect();
+    shards
+        .iter()
+        .filter_map(|shard| {
+            let id = shard.shard_id()?;
+            if pos.done.contains(id) {
+                return None;
+            }
+            let parent_ready = match shard.parent_shard_id() {
+                None => true,
+                Some(parent) => !present.contains(parent) || pos.done.contains(parent),
+            };
+            parent_ready.then_some(id)
+        })
+        .collect()
+}
+
+fn image(item: Option<&Item>) -> Option<Image> {
+    let item = item?;
+    Some(Image {
+        count: opt_n(item, "Count")?,
+        as_of: Timestamp(opt_n(item, "AsOf").unwrap_or(0)),
+        source: opt_s(item, "Source").unwrap_or_default(),
+    })
+}
+
+pub fn to_change(record: &Record) -> PortResult<Option<Change>> {
+    let Some(data) = record.dynamodb() else {
+        return Ok(None);
+    };
+    let keys = data.keys().map(from_stream).unwrap_or_default();
+    let old = data.old_image().map(from_stream);
+    let new = data.new_image().map(from_stream);
+    let kind = match record.event_name() {
+        Some(OperationType::Insert) => ChangeKind::Insert,
+        Some(OperationType::Remove) => ChangeKind::Remove,
+        _ => ChangeKind::Modify,
+    };
+    let at = data
+        .approximate_creation_date_time()
+        .and_then(|t| t.to_millis().ok())
+        .map_or_else(Timestamp::now, Timestamp);
+    let id = record
+        .event_id()
+        .map(String::from)
+        .or_else(|| data.sequence_number().map(String::from))
+        .ok_or_else(|| {
+            PortError::Permanent(
+                "a stream record has neither an event id nor a sequence number".into(),
+            )
+        })?;
+    Ok(Some(Change {
+        id,
+        kind,
+        store: get_s(&keys, "Store")?,
+        item: get_s(&keys, "Item")?,
+        old: image(old.as_ref()),
+        new: image(new.as_ref()),
+        at,
+    }))
+}
+
+#[async_trait]
+impl ChangeFeed for StreamFeed {
+    async fn read(&self, cursor: Option<&FeedCursor>, limit: usize) -> PortResult<FeedBatch> {
+        let mut pos = Position::parse(cursor)?;
+        let arn = self.stream_arn().await?;
+        let mut gap = false;
+        if pos.arn != arn {
+            // A new stream (the old one was disabled or the table recreated):
+            // what happened in between is unknown.
+            gap = !pos.arn.is_empty();
+            pos = Position {
+                arn: arn.clone(),
+                ..Position::default()
+            };
+        }
+        let mut changes = Vec::new();
+        let limit = limit.max(1);
+        let shards = self.shards(&arn).await?;
+        // Shards that aged out of the stream need no memory of being done.
+        let present: BTreeSet<&str> = shards.iter().filter_map(|s| s.shard_id()).collect();
+        pos.done.retain(|id| present.contains(id.as_str()));
+        // Reading a parent to its end makes its children readable: go round
+        // until a pass reads nothing new.
+        loop {
+            let before = (pos.done.len(), changes.len());
+            for shard in readable(&shards, &pos) {
+                if changes.len() >= limit {
+                    break;
+                }
+                gap |= self
+                    .read_shard(&mut pos, shard, &mut changes, limit)
+                    .await?;
+            }
+            if (pos.done.len(), changes.len()) == before || changes.len() >= limit {
+                break;
+            }
+        }
+        Ok(FeedBatch {
+            changes,
+            cursor: pos.to_cursor(),
+            gap,
+        })
+    }
+
+    async fn tip(&self) -> PortResult<FeedCursor> {
+        let arn = self.stream_arn().await?;
+        let mut pos = Position {
+            arn: arn.clone(),
+            ..Position::default()
+        };
+        for shard in self.shards(&arn).await? {
+            let Some(id) = shard.shard_id() else { continue };
+            let closed = shard
+                .sequence_number_range()
+                .and_then(|r| r.ending_sequence_number())
+                .is_some();
+            if closed {
+                pos.done.insert(id.to_string());
+            } else if let Some(it) = self
+                .iterator(&arn, id, None, ShardIteratorType::Latest)
+                .await?
+            {
+                pos.latest.insert(id.to_string(), it);
+            }
+        }
+        Ok(pos.to_cursor())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_numbers_compare_as_numbers() {
+        assert!(sequence_before("900", "1000"));
+        assert!(sequence_before("1000", "1001"));
+        assert!(!sequence_before("1001", "1001"));
+    }
+
+    #[test]
+    fn merged_positions_keep_the_furthest_point_of_each_shard() {
+        let a = Position {
+            arn: "s".into(),
+            shards: [
+                ("1".to_string(), "500".to_string()),
+                ("2".to_string(), "90".to_string()),
+            ]
+            .into(),
+            ..Position::default()
+        };
+        let b = Position {
+            arn: "s".into(),
+            shards: [
+                ("1".to_string(), "1200".to_string()),
+                ("2".to_string(), "10".to_string()),
+            ]
+            .into(),
+            done: ["0".to_string()].into(),
+            ..Position::default()
+        };
+        let merged = a.merge(b);
+        assert_eq!(merged.shards["1"], "1200");
+        assert_eq!(merged.shards["2"], "90");
+        assert!(merged.done.contains("0"));
+        let other_stream = Position {
+            arn: "t".into(),
+            ..Position::default()
+        };
+        assert_eq!(merged.merge(other_stream.clone()), other_stream);
+    }
+}

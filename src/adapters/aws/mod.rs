@@ -1,0 +1,168 @@
+//! The AWS backend: S3 for the bucket, DynamoDB for the inventory table and
+//! the alert ledger, DynamoDB Streams for the change feed, SNS for
+//! notifications. Credentials, region and profile come from the standard
+//! chain; endpoints from `AWS_ENDPOINT_URL` and the per-service variables,
+//! so LocalStack and moto work unchanged.
+
+mod attrs;
+mod checkpoints;
+mod errors;
+pub mod feed;
+mod ledger;
+mod notifier;
+mod objects;
+pub mod provision;
+mod table;
+
+pub use errors::sdk_error;
+pub use objects::MULTIPART_THRESHOLD;
+
+use crate::ports::{Backend, PortError, PortResult};
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const DEFAULT_TABLE: &str = "Inventory";
+pub const DEFAULT_LEDGER_TABLE: &str = "StockwatchAlerts";
+pub const DEFAULT_TOPIC: &str = "NoStock";
+
+/// Names and knobs of one deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    pub bucket: String,
+    pub table: String,
+    pub ledger_table: String,
+    /// Topic name, for provisioning and for messages.
+    pub topic: String,
+    /// The topic's ARN when known; otherwise provisioning's record of it.
+    pub topic_arn: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    /// Conditional writes in flight at once during a load.
+    pub write_concurrency: usize,
+}
+
+impl AwsSettings {
+    pub fn new(bucket: impl Into<String>) -> Self {
+        AwsSettings {
+            bucket: bucket.into(),
+            table: DEFAULT_TABLE.into(),
+            ledger_table: DEFAULT_LEDGER_TABLE.into(),
+            topic: DEFAULT_TOPIC.into(),
+            topic_arn: None,
+            region: None,
+            profile: None,
+            write_concurrency: table::DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
+/// One client per service, built from one shared configuration.
+#[derive(Clone)]
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub streams: aws_sdk_dynamodbstreams::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub region: String,
+    pub profile: Option<String>,
+}
+
+impl Clients {
+    /// Loads the standard chain with explicit timeouts: nothing hangs.
+    pub async fn load(settings: &AwsSettings) -> PortResult<Clients> {
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .read_timeout(Duration::from_secs(20))
+            .operation_attempt_timeout(Duration::from_secs(30))
+            .operation_timeout(Duration::from_secs(90))
+            .build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
+        if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &settings.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        let config = loader.load().await;
+        let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
+            PortError::Permanent(
+                "no AWS region is set; set AWS_REGION, pass --region, or give your AWS profile a region".into(),
+            )
+        })?;
+        // Custom endpoints (moto, LocalStack) serve buckets by path, not by host name.
+        let custom_endpoint = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some());
+        let s3_config = aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(custom_endpoint)
+            .build();
+        Ok(Clients {
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            streams: aws_sdk_dynamodbstreams::Client::new(&config),
+            sns: aws_sdk_sns::Client::new(&config),
+            region,
+            profile: settings.profile.clone(),
+        })
+    }
+}
+
+/// Builds every port. The topic ARN is resolved here (settings, then the
+/// ledger's record from provisioning), so a missing topic is said at start.
+pub async fn connect(settings: &AwsSettings) -> PortResult<Backend> {
+    let clients = Clients::load(settings).await?;
+    connect_with(settings, clients).await
+}
+
+pub async fn connect_with(settings: &AwsSettings, clients: Clients) -> PortResult<Backend> {
+    let ledger = Arc::new(ledger::DynamoLedger::new(
+        clients.dynamodb.clone(),
+        settings.ledger_table.clone(),
+    ));
+    let topic_arn = match &settings.topic_arn {
+        Some(arn) => arn.clone(),
+        None => provision::recorded_topic_arn(&ledger).await?.ok_or_else(|| {
+            PortError::NotFound(format!(
+                "the topic {} is not provisioned for the ledger table {}; run `stockwatch --backend aws provision` \
+                 or pass --topic-arn",
+                settings.topic, settings.ledger_table
+            ))
+        })?,
+    };
+    let location = format!(
+        "aws: {}{} / table {} / bucket {}",
+        clients.region,
+        clients
+            .profile
+            .as_ref()
+            .map(|p| format!(" (profile {p})"))
+            .unwrap_or_default(),
+        settings.table,
+        settings.bucket
+    );
+    Ok(Backend {
+        objects: Arc::new(objects::S3Objects::new(
+            clients.s3.clone(),
+            settings.bucket.clone(),
+        )),
+        table: Arc::new(table::DynamoTable::new(
+            clients.dynamodb.clone(),
+            settings.table.clone(),
+            settings.write_concurrency,
+        )),
+        feed: Arc::new(feed::StreamFeed::new(
+            clients.streams.clone(),
+            clients.dynamodb.clone(),
+            settings.table.clone(),
+        )),
+        checkpoints: Arc::new(checkpoints::DynamoCheckpoints::new(
+            clients.dynamodb.clone(),
+            settings.ledger_table.clone(),
+        )),
+        ledger,
+        notifier: Arc::new(notifier::SnsNotifier::new(clients.sns.clone(), topic_arn)),
+        location,
+    })
+}

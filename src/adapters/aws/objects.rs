@@ -1,0 +1,294 @@
+//! The bucket on S3. Each object's load report is kept beside it as
+//! `reports/<key>.json`; an object without one is `received`.
+
+use super::errors::sdk_error;
+use crate::domain::Timestamp;
+use crate::ports::{
+    LoadReport, ObjectInfo, ObjectKey, ObjectStatus, ObjectStore, Page, PageToken, PortError,
+    PortResult, Progress,
+};
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use bytes::Bytes;
+
+pub const REPORTS_PREFIX: &str = "reports/";
+/// Above this, uploads go in parts (progress per part; S3's minimum part is 5 MiB).
+pub const MULTIPART_THRESHOLD: usize = 8 * 1024 * 1024;
+const PART_SIZE: usize = 8 * 1024 * 1024;
+
+pub struct S3Objects {
+    client: Client,
+    bucket: String,
+}
+
+impl S3Objects {
+    pub fn new(client: Client, bucket: String) -> Self {
+        S3Objects { client, bucket }
+    }
+
+    fn what(&self) -> String {
+        format!("the bucket {}", self.bucket)
+    }
+
+    fn report_key(key: &ObjectKey) -> String {
+        format!("{REPORTS_PREFIX}{}.json", key.as_str())
+    }
+
+    async fn put_multipart(
+        &self,
+        key: &ObjectKey,
+        body: &Bytes,
+        progress: Option<&Progress>,
+    ) -> PortResult<()> {
+        let what = self.what();
+        let started = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .content_type("text/csv")
+            .send()
+            .await
+            .map_err(|e| sdk_error(&what, e))?;
+        let upload_id = started.upload_id().unwrap_or_default().to_string();
+        let result = async {
+            let mut parts = Vec::new();
+            let mut sent = 0u64;
+            for (index, chunk) in body.chunks(PART_SIZE).enumerate() {
+                let number = index as i32 + 1;
+                let part = self
+                    .client
+                    .upload_part()
+                    .bucket(&self.bucket)
+                    .key(key.as_str())
+                    .upload_id(&upload_id)
+                    .part_number(number)
+                    .body(ByteStream::from(body.slice_ref(chunk)))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error(&what, e))?;
+                parts.push(
+                    CompletedPart::builder()
+                        .part_number(number)
+                        .set_e_tag(part.e_tag().map(String::from))
+                        .build(),
+                );
+                sent += chunk.len() as u64;
+                if let Some(report) = progress {
+                    report(sent, body.len() as u64);
+                }
+            }
+            self.client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key.as_str())
+                .upload_id(&upload_id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| sdk_error(&what, e))
+        }
+        .await;
+        if result.is_err() {
+            // Parts of a failed upload cost storage until aborted.
+            let _ = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key.as_str())
+                .upload_id(&upload_id)
+                .send()
+                .await;
+        }
+        result.map(|_| ())
+    }
+
+    async fn report(&self, key: &ObjectKey) -> PortResult<Option<LoadReport>> {
+        let fetched = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(Self::report_key(key))
+            .send()
+            .await;
+        let object = match fetched {
+            Ok(object) => object,
+            Err(e) => {
+                return match sdk_error(&self.what(), e) {
+                    PortError::NotFound(_) => Ok(None),
+                    other => Err(other),
+                };
+            }
+        };
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| {
+                PortError::Transient(format!(
+                    "reading a report from {} broke off: {e}",
+                    self.what()
+                ))
+            })?
+            .into_bytes();
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            PortError::Permanent(format!(
+                "the report of {key} in {} is unreadable: {e}",
+                self.what()
+            ))
+        })
+    }
+}
+
+fn to_timestamp(t: Option<&aws_sdk_s3::primitives::DateTime>) -> Timestamp {
+    t.and_then(|t| t.to_millis().ok())
+        .map_or(Timestamp(0), Timestamp)
+}
+
+#[async_trait]
+impl ObjectStore for S3Objects {
+    async fn put(
+        &self,
+        key: &ObjectKey,
+        body: Bytes,
+        progress: Option<Progress>,
+    ) -> PortResult<ObjectInfo> {
+        if let Some(report) = &progress {
+            report(0, body.len() as u64);
+        }
+        if body.len() > MULTIPART_THRESHOLD {
+            self.put_multipart(key, &body, progress.as_ref()).await?;
+        } else {
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(key.as_str())
+                .content_type("text/csv")
+                .body(ByteStream::from(body.clone()))
+                .send()
+                .await
+                .map_err(|e| sdk_error(&self.what(), e))?;
+            if let Some(report) = &progress {
+                report(body.len() as u64, body.len() as u64);
+            }
+        }
+        // S3's own time, which is what an S3-triggered loader sees as well.
+        let mut info = self.head(key).await?;
+        info.status = ObjectStatus::Received;
+        info.report = None;
+        Ok(info)
+    }
+
+    async fn get(&self, key: &ObjectKey) -> PortResult<Bytes> {
+        let object = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("the object {key} in {}", self.what()), e))?;
+        let body = object.body.collect().await.map_err(|e| {
+            PortError::Transient(format!("reading {key} from {} broke off: {e}", self.what()))
+        })?;
+        Ok(body.into_bytes())
+    }
+
+    async fn head(&self, key: &ObjectKey) -> PortResult<ObjectInfo> {
+        let head = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("the object {key} in {}", self.what()), e))?;
+        let report = self.report(key).await?;
+        Ok(ObjectInfo {
+            key: key.clone(),
+            size: head.content_length().unwrap_or(0).max(0) as u64,
+            uploaded_at: to_timestamp(head.last_modified()),
+            status: report.as_ref().map_or(ObjectStatus::Received, |r| r.status),
+            report,
+        })
+    }
+
+    async fn set_report(&self, key: &ObjectKey, report: &LoadReport) -> PortResult<()> {
+        let json = serde_json::to_vec(report)
+            .map_err(|e| PortError::Permanent(format!("cannot encode the report: {e}")))?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(Self::report_key(key))
+            .content_type("application/json")
+            .body(ByteStream::from(json))
+            .send()
+            .await
+            .map_err(|e| sdk_error(&self.what(), e))?;
+        Ok(())
+    }
+
+    async fn list(&self, page: Option<&PageToken>, limit: usize) -> PortResult<Page<ObjectInfo>> {
+        // S3 lists by key; newest first needs them all, then a page of them.
+        let mut all = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .into_paginator()
+            .send();
+        while let Some(listing) = pages.next().await {
+            let listing = listing.map_err(|e| sdk_error(&self.what(), e))?;
+            for object in listing.contents() {
+                let Some(key) = object.key().filter(|k| !k.starts_with(REPORTS_PREFIX)) else {
+                    continue;
+                };
+                let Ok(key) = ObjectKey::parse(key) else {
+                    continue;
+                };
+                all.push((
+                    to_timestamp(object.last_modified()),
+                    key,
+                    object.size().unwrap_or(0).max(0) as u64,
+                ));
+            }
+        }
+        // S3 times have whole seconds: upload keys start with their time, so
+        // the key breaks ties the same way.
+        all.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
+        let start = match page {
+            Some(token) => {
+                let position = all
+                    .iter()
+                    .position(|(at, key, _)| format!("{}/{}", at.0, key.as_str()) == token.0);
+                position.map_or(all.len(), |p| p + 1)
+            }
+            None => 0,
+        };
+        let mut items = Vec::new();
+        for (at, key, size) in all.iter().skip(start).take(limit) {
+            let report = self.report(key).await?;
+            items.push(ObjectInfo {
+                key: key.clone(),
+                size: *size,
+                uploaded_at: *at,
+                status: report.as_ref().map_or(ObjectStatus::Received, |r| r.status),
+                report,
+            });
+        }
+        let next = (start + items.len() < all.len())
+            .then(|| {
+                items
+                    .last()
+                    .map(|o| PageToken(format!("{}/{}", o.uploaded_at.0, o.key.as_str())))
+            })
+            .flatten();
+        Ok(Page { items, next })
+    }
+}

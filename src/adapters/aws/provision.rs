@@ -1,0 +1,314 @@
+//! Creates, idempotently, everything the AWS backend needs: the bucket, the
+//! `Inventory` table (Store HASH, Item RANGE, on-demand, stream
+//! NEW_AND_OLD_IMAGES), the ledger table (with TTL), the topic and optional
+//! email/SMS subscriptions. Says what it created and what it found.
+
+use super::attrs::{opt_s, s};
+use super::errors::sdk_error;
+use super::ledger::{DynamoLedger, TOPIC_KEY};
+use super::{AwsSettings, Clients};
+use crate::ports::{PortError, PortResult};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    StreamSpecification, StreamViewType, TableStatus, TimeToLiveSpecification,
+};
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use std::time::Duration;
+
+/// One line of the provisioning report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub created: bool,
+    pub what: String,
+}
+
+impl Step {
+    fn new(created: bool, what: impl Into<String>) -> Step {
+        Step {
+            created,
+            what: what.into(),
+        }
+    }
+}
+
+pub struct Request<'a> {
+    pub settings: &'a AwsSettings,
+    pub email: Option<&'a str>,
+    pub sms: Option<&'a str>,
+}
+
+pub async fn provision(clients: &Clients, request: Request<'_>) -> PortResult<(Vec<Step>, String)> {
+    let settings = request.settings;
+    let mut steps = vec![bucket(clients, settings).await?];
+    steps.push(inventory_table(clients, &settings.table).await?);
+    steps.push(ledger_table(clients, &settings.ledger_table).await?);
+    let (step, arn) = topic(clients, settings).await?;
+    steps.push(step);
+    let ledger = DynamoLedger::new(clients.dynamodb.clone(), settings.ledger_table.clone());
+    record_topic_arn(&ledger, &arn).await?;
+    if let Some(email) = request.email {
+        steps.push(subscribe(clients, &arn, "email", email).await?);
+    }
+    if let Some(number) = request.sms {
+        steps.push(subscribe(clients, &arn, "sms", number).await?);
+    }
+    Ok((steps, arn))
+}
+
+async fn bucket(clients: &Clients, settings: &AwsSettings) -> PortResult<Step> {
+    let what = format!("bucket {}", settings.bucket);
+    if clients
+        .s3
+        .head_bucket()
+        .bucket(&settings.bucket)
+        .send()
+        .await
+        .is_ok()
+    {
+        return Ok(Step::new(false, what));
+    }
+    let mut create = clients.s3.create_bucket().bucket(&settings.bucket);
+    // us-east-1 is the one region that refuses a location constraint.
+    if clients.region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                    clients.region.as_str(),
+                ))
+                .build(),
+        );
+    }
+    match create.send().await {
+        Ok(_) => Ok(Step::new(true, what)),
+        Err(e) if e.code() == Some("BucketAlreadyOwnedByYou") => Ok(Step::new(false, what)),
+        Err(e) if e.code() == Some("BucketAlreadyExists") => Err(PortError::Permanent(format!(
+            "the bucket name {} is taken by another AWS account; choose another with --bucket",
+            settings.bucket
+        ))),
+        Err(e) => Err(sdk_error(&format!("the bucket {}", settings.bucket), e)),
+    }
+}
+
+fn key(name: &str, kind: KeyType) -> PortResult<KeySchemaElement> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .map_err(|e| PortError::Permanent(e.to_string()))
+}
+
+fn string_attribute(name: &str) -> PortResult<AttributeDefinition> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|e| PortError::Permanent(e.to_string()))
+}
+
+/// Waits until a new table is ACTIVE (moto is at once; AWS takes a while).
+async fn wait_active(clients: &Clients, table: &str) -> PortResult<()> {
+    for _ in 0..120 {
+        let out = clients
+            .dynamodb
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("the table {table}"), e))?;
+        if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Err(PortError::Transient(format!(
+        "the table {table} is still not ACTIVE after two minutes"
+    )))
+}
+
+async fn inventory_table(clients: &Clients, table: &str) -> PortResult<Step> {
+    let what = format!("table {table} (Store, Item; stream NEW_AND_OLD_IMAGES)");
+    match clients
+        .dynamodb
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let stream = out.table().and_then(|t| t.stream_specification());
+            let view = stream
+                .filter(|s| s.stream_enabled())
+                .and_then(|s| s.stream_view_type());
+            if view != Some(&StreamViewType::NewAndOldImages) {
+                return Err(PortError::Permanent(format!(
+                    "the table {table} exists but its stream is {}; alerts need the old and new count of each change. \
+                     Enable it with: aws dynamodb update-table --table-name {table} \
+                     --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES \
+                     (disable a stream of another view type first)",
+                    view.map_or("off".to_string(), |v| v.as_str().to_string())
+                )));
+            }
+            return Ok(Step::new(false, what));
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) => {}
+        Err(e) => return Err(sdk_error(&format!("the table {table}"), e)),
+    }
+    clients
+        .dynamodb
+        .create_table()
+        .table_name(table)
+        .key_schema(key("Store", KeyType::Hash)?)
+        .key_schema(key("Item", KeyType::Range)?)
+        .attribute_definitions(string_attribute("Store")?)
+        .attribute_definitions(string_attribute("Item")?)
+        .billing_mode(BillingMode::PayPerRequest)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .map_err(|e| PortError::Permanent(e.to_string()))?,
+        )
+        .send()
+        .await
+        .map_err(|e| sdk_error(&format!("the table {table}"), e))?;
+    wait_active(clients, table).await?;
+    Ok(Step::new(true, what))
+}
+
+async fn ledger_table(clients: &Clients, table: &str) -> PortResult<Step> {
+    let what = format!("ledger table {table} (pk; TTL on ExpiresAt)");
+    match clients
+        .dynamodb
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+    {
+        Ok(_) => return Ok(Step::new(false, what)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) => {}
+        Err(e) => return Err(sdk_error(&format!("the table {table}"), e)),
+    }
+    clients
+        .dynamodb
+        .create_table()
+        .table_name(table)
+        .key_schema(key("pk", KeyType::Hash)?)
+        .attribute_definitions(string_attribute("pk")?)
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .map_err(|e| sdk_error(&format!("the table {table}"), e))?;
+    wait_active(clients, table).await?;
+    clients
+        .dynamodb
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name("ExpiresAt")
+                .build()
+                .map_err(|e| PortError::Permanent(e.to_string()))?,
+        )
+        .send()
+        .await
+        .map_err(|e| sdk_error(&format!("the TTL of table {table}"), e))?;
+    Ok(Step::new(true, what))
+}
+
+async fn topic(clients: &Clients, settings: &AwsSettings) -> PortResult<(Step, String)> {
+    if let Some(arn) = &settings.topic_arn {
+        return Ok((Step::new(false, format!("topic {arn}")), arn.clone()));
+    }
+    // Found: the ARN a previous provisioning recorded still answers.
+    let ledger = DynamoLedger::new(clients.dynamodb.clone(), settings.ledger_table.clone());
+    if let Some(arn) = recorded_topic_arn(&ledger).await?
+        && clients
+            .sns
+            .get_topic_attributes()
+            .topic_arn(&arn)
+            .send()
+            .await
+            .is_ok()
+    {
+        return Ok((
+            Step::new(false, format!("topic {} ({arn})", settings.topic)),
+            arn,
+        ));
+    }
+    // CreateTopic is idempotent: it returns the ARN of a topic of that name.
+    let out = clients
+        .sns
+        .create_topic()
+        .name(&settings.topic)
+        .send()
+        .await
+        .map_err(|e| sdk_error(&format!("the topic {}", settings.topic), e))?;
+    let arn = out.topic_arn().unwrap_or_default().to_string();
+    Ok((
+        Step::new(true, format!("topic {} ({arn})", settings.topic)),
+        arn,
+    ))
+}
+
+async fn subscribe(
+    clients: &Clients,
+    arn: &str,
+    protocol: &str,
+    endpoint: &str,
+) -> PortResult<Step> {
+    let existing = clients
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(arn)
+        .send()
+        .await
+        .map_err(|e| sdk_error(&format!("the topic {arn}"), e))?;
+    let found = existing
+        .subscriptions()
+        .iter()
+        .any(|s| s.protocol() == Some(protocol) && s.endpoint() == Some(endpoint));
+    let what = match protocol {
+        "email" => format!("email subscription {endpoint} (confirm it from the message AWS sends)"),
+        _ => format!("SMS subscription {endpoint} (new accounts start in the SMS sandbox)"),
+    };
+    if found {
+        return Ok(Step::new(false, what));
+    }
+    clients
+        .sns
+        .subscribe()
+        .topic_arn(arn)
+        .protocol(protocol)
+        .endpoint(endpoint)
+        .send()
+        .await
+        .map_err(|e| sdk_error(&format!("the topic {arn}"), e))?;
+    Ok(Step::new(true, what))
+}
+
+async fn record_topic_arn(ledger: &DynamoLedger, arn: &str) -> PortResult<()> {
+    ledger
+        .client()
+        .put_item()
+        .table_name(ledger.table())
+        .item("pk", s(TOPIC_KEY))
+        .item("Arn", s(arn))
+        .send()
+        .await
+        .map_err(|e| sdk_error(&format!("the ledger table {}", ledger.table()), e))?;
+    Ok(())
+}
+
+/// The topic ARN provisioning recorded, if any.
+pub async fn recorded_topic_arn(ledger: &DynamoLedger) -> PortResult<Option<String>> {
+    Ok(ledger
+        .get_item(TOPIC_KEY)
+        .await?
+        .and_then(|item| opt_s(&item, "Arn")))
+}

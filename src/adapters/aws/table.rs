@@ -1,0 +1,243 @@
+//! The inventory table on DynamoDB: `Store` (HASH), `Item` (RANGE), `Count`,
+//! readable by the original system, plus stockwatch's `AsOf`, `UpdatedAt`
+//! and `Source`.
+//!
+//! Rows are written by conditional PutItem, many in flight at once: the
+//! condition is the domain's `supersedes` rule, so an older snapshot never
+//! overwrites a newer one whatever the order of loads. (BatchWriteItem takes
+//! no conditions; TransactWriteItems fails a whole group of 100 on one stale
+//! row.) Each row is retried on throttling; rows that still fail are
+//! reported with their line, never dropped silently.
+
+use super::attrs::{Item, get_n, get_s, n, opt_n, opt_s, opt_time, s};
+use super::errors::sdk_error;
+use crate::domain::{InventoryRow, Timestamp};
+use crate::ports::{
+    InventoryTable, Page, PageToken, PortError, PortResult, RetryPolicy, RowFailure, StockFilter,
+    StockRow, WriteBatch, WriteSummary,
+};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use futures_util::stream::{self, StreamExt};
+
+/// Writes in flight at once per load.
+pub const DEFAULT_CONCURRENCY: usize = 32;
+
+/// `supersedes` as a condition; rows without `AsOf` (written by the original
+/// system) count as older than any snapshot.
+const NEWER_ONLY: &str =
+    "attribute_not_exists(#s) OR attribute_not_exists(#a) OR #a < :a OR (#a = :a AND #c > :c)";
+
+pub struct DynamoTable {
+    client: Client,
+    table: String,
+    concurrency: usize,
+    retry: RetryPolicy,
+}
+
+enum RowOutcome {
+    Changed,
+    Unchanged,
+    Older,
+    Failed(String),
+}
+
+impl DynamoTable {
+    pub fn new(client: Client, table: String, concurrency: usize) -> Self {
+        DynamoTable {
+            client,
+            table,
+            concurrency: concurrency.max(1),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    fn what(&self) -> String {
+        format!("the table {}", self.table)
+    }
+
+    async fn put_row(&self, row: &InventoryRow, as_of: i64, now: i64, source: &str) -> RowOutcome {
+        let attempt = || async {
+            let sent = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item("Store", s(&*row.store))
+                .item("Item", s(&*row.item))
+                .item("Count", n(row.count))
+                .item("AsOf", n(as_of))
+                .item("UpdatedAt", n(now))
+                .item("Source", s(source))
+                .condition_expression(NEWER_ONLY)
+                .expression_attribute_names("#s", "Store")
+                .expression_attribute_names("#a", "AsOf")
+                .expression_attribute_names("#c", "Count")
+                .expression_attribute_values(":a", n(as_of))
+                .expression_attribute_values(":c", n(row.count))
+                .return_values(ReturnValue::AllOld)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .send()
+                .await;
+            match sent {
+                Ok(out) => {
+                    let old: Option<u32> = out.attributes().and_then(|old| opt_n(old, "Count"));
+                    Ok(if old == Some(row.count) {
+                        RowOutcome::Unchanged
+                    } else {
+                        RowOutcome::Changed
+                    })
+                }
+                Err(e) => match e.into_service_error() {
+                    PutItemError::ConditionalCheckFailedException(failed) => {
+                        let stored: Option<u32> = failed.item().and_then(|old| opt_n(old, "Count"));
+                        Ok(if stored == Some(row.count) {
+                            RowOutcome::Unchanged
+                        } else {
+                            RowOutcome::Older
+                        })
+                    }
+                    other => Err(super::errors::from_code(
+                        &self.what(),
+                        aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&other),
+                        &other.to_string(),
+                    )),
+                },
+            }
+        };
+        match self.retry.run("write a row", attempt).await {
+            Ok(outcome) => outcome,
+            Err(e) => RowOutcome::Failed(e.to_string()),
+        }
+    }
+}
+
+fn row_from(item: &Item) -> PortResult<StockRow> {
+    Ok(StockRow {
+        store: get_s(item, "Store")?,
+        item: get_s(item, "Item")?,
+        count: get_n(item, "Count")?,
+        as_of: opt_time(item, "AsOf").unwrap_or(Timestamp(0)),
+        updated_at: opt_time(item, "UpdatedAt").unwrap_or(Timestamp(0)),
+        source: opt_s(item, "Source").unwrap_or_default(),
+    })
+}
+
+fn token_from(key: Option<&Item>) -> PortResult<Option<PageToken>> {
+    let Some(key) = key else { return Ok(None) };
+    let store = get_s(key, "Store")?;
+    let item = get_s(key, "Item")?;
+    Ok(Some(PageToken(
+        serde_json::json!([store, item]).to_string(),
+    )))
+}
+
+fn start_key(page: Option<&PageToken>) -> PortResult<Option<Item>> {
+    let Some(token) = page else { return Ok(None) };
+    let (store, item): (String, String) = serde_json::from_str(&token.0)
+        .map_err(|_| PortError::Invalid("the page token is not one of this backend's".into()))?;
+    Ok(Some(
+        [
+            ("Store".to_string(), s(store)),
+            ("Item".to_string(), s(item)),
+        ]
+        .into_iter()
+        .collect(),
+    ))
+}
+
+#[async_trait]
+impl InventoryTable for DynamoTable {
+    async fn write(&self, batch: WriteBatch) -> PortResult<WriteSummary> {
+        let now = Timestamp::now().0;
+        let as_of = batch.as_of.0;
+        // Owned per future (an Arc and an index): futures borrowing rows from
+        // a shared slice do not satisfy the Send bound of the async trait.
+        let outcomes: Vec<(u64, RowOutcome)> = stream::iter(0..batch.rows.len())
+            .map(|index| {
+                let (rows, source) = (batch.rows.clone(), batch.source.clone());
+                async move {
+                    let row = &rows[index];
+                    (
+                        row.line,
+                        self.put_row(row, as_of, now, source.as_str()).await,
+                    )
+                }
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        let mut summary = WriteSummary::default();
+        for (line, outcome) in outcomes {
+            match outcome {
+                RowOutcome::Changed => summary.changed += 1,
+                RowOutcome::Unchanged => summary.unchanged += 1,
+                RowOutcome::Older => summary.older += 1,
+                RowOutcome::Failed(reason) => summary.failed.push(RowFailure { line, reason }),
+            }
+        }
+        summary.failed.sort_by_key(|f| f.line);
+        // Nothing written at all: the table itself is the problem, say so once.
+        if summary.failed.len() == batch.rows.len() && !batch.rows.is_empty() {
+            let reason = summary.failed[0].reason.clone();
+            return Err(PortError::Permanent(reason));
+        }
+        Ok(summary)
+    }
+
+    async fn scan(
+        &self,
+        filter: &StockFilter,
+        page: Option<&PageToken>,
+        limit: usize,
+    ) -> PortResult<Page<StockRow>> {
+        let start = start_key(page)?;
+        let limit = limit.clamp(1, 10_000) as i32;
+        let (items, last) = match &filter.store {
+            Some(store) => {
+                let mut query = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("#s = :s")
+                    .expression_attribute_names("#s", "Store")
+                    .expression_attribute_values(":s", s(store))
+                    .set_exclusive_start_key(start)
+                    .limit(limit);
+                if let Some(max) = filter.count_at_most {
+                    query = query
+                        .filter_expression("#c <= :c")
+                        .expression_attribute_names("#c", "Count")
+                        .expression_attribute_values(":c", n(max));
+                }
+                let out = query.send().await.map_err(|e| sdk_error(&self.what(), e))?;
+                (out.items.unwrap_or_default(), out.last_evaluated_key)
+            }
+            None => {
+                let mut scan = self
+                    .client
+                    .scan()
+                    .table_name(&self.table)
+                    .set_exclusive_start_key(start)
+                    .limit(limit);
+                if let Some(max) = filter.count_at_most {
+                    scan = scan
+                        .filter_expression("#c <= :c")
+                        .expression_attribute_names("#c", "Count")
+                        .expression_attribute_values(":c", n(max));
+                }
+                let out = scan.send().await.map_err(|e| sdk_error(&self.what(), e))?;
+                (out.items.unwrap_or_default(), out.last_evaluated_key)
+            }
+        };
+        let mut rows = items.iter().map(row_from).collect::<PortResult<Vec<_>>>()?;
+        rows.sort_by(|a, b| (&a.store, &a.item).cmp(&(&b.store, &b.item)));
+        Ok(Page {
+            items: rows,
+            next: token_from(last.as_ref())?,
+        })
+    }
+}
