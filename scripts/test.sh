@@ -19,10 +19,33 @@ cargo fmt --check
 say "lint"
 cargo clippy --locked --all-targets -- -D warnings
 
+# moto's server is the AWS peer of the AWS adapter's tests: installed once
+# into a cached, git-ignored venv, started on a free loopback port, stopped
+# at the end.
+say "moto"
+venv=.cache/moto-venv
+if [[ ! -x "$venv/bin/moto_server" ]]; then
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]>=5.2,<6"
+fi
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" > .cache/moto.log 2>&1 &
+moto_pid=$!
+cleanup() { kill "$moto_pid" 2>/dev/null || true; rm -f "${log:-}"; }
+trap cleanup EXIT
+for _ in $(seq 1 100); do
+    if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then
+        break
+    fi
+    sleep 0.1
+done
+export STOCKWATCH_TEST_MOTO="http://127.0.0.1:$port"
+echo "moto $("$venv/bin/pip" show moto 2>/dev/null | sed -n 's/^Version: //p') on $STOCKWATCH_TEST_MOTO"
+
 # Not --all-targets: that would run the benchmarks (in debug) as tests.
 say "tests"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
 status=0
 cargo test --locked --no-fail-fast --lib --bins --tests 2>&1 | tee "$log" || status=$?
 

@@ -54,10 +54,7 @@ pub struct ItemThreshold {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the config file {path}: {source}")]
-    Unreadable {
-        path: String,
-        source: std::io::Error,
-    },
+    Unreadable { path: String, source: std::io::Error },
     #[error("the config file {path} is invalid: {detail}")]
     Invalid { path: String, detail: String },
 }
@@ -92,16 +89,10 @@ pub fn load(path: &Path, must_exist: bool) -> Result<ConfigFile, ConfigError> {
             return Ok(ConfigFile::default());
         }
         Err(source) => {
-            return Err(ConfigError::Unreadable {
-                path: shown,
-                source,
-            });
+            return Err(ConfigError::Unreadable { path: shown, source });
         }
     };
-    parse(&text).map_err(|detail| ConfigError::Invalid {
-        path: shown,
-        detail,
-    })
+    parse(&text).map_err(|detail| ConfigError::Invalid { path: shown, detail })
 }
 
 pub fn parse(text: &str) -> Result<ConfigFile, String> {

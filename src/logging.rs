@@ -20,13 +20,8 @@ pub fn log_path() -> Option<PathBuf> {
 pub fn init() -> Option<PathBuf> {
     let path = log_path()?;
     std::fs::create_dir_all(path.parent()?).ok()?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .ok()?;
-    let filter =
-        EnvFilter::try_from_env("STOCKWATCH_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(&path).ok()?;
+    let filter = EnvFilter::try_from_env("STOCKWATCH_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(Mutex::new(file))

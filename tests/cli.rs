@@ -38,15 +38,8 @@ fn uploading_the_samples_raises_six_out_of_stock_alerts() {
     let out = upload(&env, &samples(), &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert_eq!(
-        text.matches(": loaded 6 rows (1 store)").count(),
-        6,
-        "{text}"
-    );
-    assert!(
-        text.contains("#1 OUT Berlin is out of stock of Echo Plus"),
-        "{text}"
-    );
+    assert_eq!(text.matches(": loaded 6 rows (1 store)").count(), 6, "{text}");
+    assert!(text.contains("#1 OUT Berlin is out of stock of Echo Plus"), "{text}");
     let alerts = env.json(&["alerts", "--json"]);
     assert_eq!(
         kinds(&alerts, "OUT"),
@@ -86,17 +79,9 @@ fn invalid_files_are_rejected_with_line_numbers_and_change_nothing() {
     let invalid = invalid_samples();
     assert!(invalid.len() >= 8);
     let out = upload(&env, &invalid, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "a rejected file makes the exit code 3"
-    );
+    assert_eq!(out.status.code(), Some(3), "a rejected file makes the exit code 3");
     let text = stdout(&out);
-    assert_eq!(
-        text.matches("REJECTED with").count(),
-        invalid.len(),
-        "{text}"
-    );
+    assert_eq!(text.matches("REJECTED with").count(), invalid.len(), "{text}");
     for expected in [
         "line 2, column 3 (count): `4.5` is not a whole number",
         "line 3, column 2 (item): the item contains the control character U+001B (ESC)",
@@ -157,17 +142,9 @@ fn acknowledging_an_alert() {
     assert!(upload(&env, &samples(), &[]).status.success());
     let out = env.run(&["ack", "1", "--note", "truck on the way"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stdout(&out)
-            .contains("acknowledged #1 OUT (Berlin is out of stock of Echo Plus) as tester")
-    );
+    assert!(stdout(&out).contains("acknowledged #1 OUT (Berlin is out of stock of Echo Plus) as tester"));
     let alerts = env.json(&["alerts", "--json"]);
-    let first = alerts
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["id"] == "1")
-        .unwrap();
+    let first = alerts.as_array().unwrap().iter().find(|a| a["id"] == "1").unwrap();
     assert_eq!(first["state"], "acknowledged");
     assert_eq!(first["acknowledged"]["by"], "tester");
     assert_eq!(first["acknowledged"]["note"], "truck on the way");
@@ -187,11 +164,7 @@ fn acknowledging_an_alert() {
     );
     let bad = env.run(&["ack", "abc"]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(
-        stderr(&bad).contains("is not an alert id"),
-        "{}",
-        stderr(&bad)
-    );
+    assert!(stderr(&bad).contains("is not an alert id"), "{}", stderr(&bad));
 }
 
 #[test]
@@ -233,11 +206,7 @@ fn an_older_snapshot_does_not_overwrite_a_newer_one() {
             .success()
     );
     let older = env.dir.path().join("older.csv");
-    std::fs::write(
-        &older,
-        "store,item,count\nBerlin,Echo Plus,40\nBerlin,Echo Dot,0\n",
-    )
-    .unwrap();
+    std::fs::write(&older, "store,item,count\nBerlin,Echo Plus,40\nBerlin,Echo Dot,0\n").unwrap();
     let out = upload(
         &env,
         &[older.to_string_lossy().into_owned()],
@@ -274,9 +243,7 @@ fn unreadable_files_and_bad_settings_get_one_clear_sentence() {
     assert_eq!(out.status.code(), Some(2));
     let message = stderr(&out);
     assert!(
-        message.contains("is invalid")
-            && message.contains("line 2")
-            && message.contains("low_treshold"),
+        message.contains("is invalid") && message.contains("line 2") && message.contains("low_treshold"),
         "{message}"
     );
     assert!(!message.contains("panicked"));
@@ -291,8 +258,7 @@ fn unreadable_files_and_bad_settings_get_one_clear_sentence() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).starts_with("stockwatch: the data dir ")
-            && stderr(&out).contains("is a file, not a folder"),
+        stderr(&out).starts_with("stockwatch: the data dir ") && stderr(&out).contains("is a file, not a folder"),
         "{}",
         stderr(&out)
     );
@@ -336,11 +302,7 @@ fn a_config_file_sets_thresholds_and_low_notifications() {
         .map(|(s, i)| (s.to_string(), i.to_string())),
         "Echo Look at 2 and 3 is above the global 1; Amazon Tap has its own 6"
     );
-    assert_eq!(
-        env.outbox().len(),
-        9,
-        "LOW alerts are notified when configured"
-    );
+    assert_eq!(env.outbox().len(), 9, "LOW alerts are notified when configured");
     assert!(
         env.outbox()
             .iter()
@@ -381,11 +343,7 @@ fn help_documents_the_exit_codes() {
 }
 
 /// Reads JSON lines from a child until `done` says so, or the deadline passes.
-fn read_events(
-    reader: &mut impl BufRead,
-    deadline: Instant,
-    mut done: impl FnMut(&[Value]) -> bool,
-) -> Vec<Value> {
+fn read_events(reader: &mut impl BufRead, deadline: Instant, mut done: impl FnMut(&[Value]) -> bool) -> Vec<Value> {
     let mut events = Vec::new();
     let mut line = String::new();
     while Instant::now() < deadline && !done(&events) {
@@ -393,8 +351,7 @@ fn read_events(
         if reader.read_line(&mut line).unwrap() == 0 {
             break;
         }
-        events
-            .push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad line {line:?}: {e}")));
+        events.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad line {line:?}: {e}")));
     }
     events
 }
@@ -412,29 +369,17 @@ fn watch_streams_changes_and_alerts_as_json_lines() {
         .unwrap();
     std::thread::sleep(Duration::from_millis(700));
     // Load only: the checker inside `watch` must raise the alert.
-    let out = upload(
-        &env,
-        &["samples/inventory-berlin.csv".to_string()],
-        &["--no-check"],
-    );
+    let out = upload(&env, &["samples/inventory-berlin.csv".to_string()], &["--no-check"]);
     assert!(out.status.success());
     let mut reader = BufReader::new(watch.stdout.take().unwrap());
-    let events = read_events(
-        &mut reader,
-        Instant::now() + Duration::from_secs(20),
-        |events| {
-            events
-                .iter()
-                .any(|e| e["type"] == "alert" && e["event"] == "raised")
-        },
-    );
+    let events = read_events(&mut reader, Instant::now() + Duration::from_secs(20), |events| {
+        events.iter().any(|e| e["type"] == "alert" && e["event"] == "raised")
+    });
     let ack = env.run(&["ack", "1"]);
     assert!(ack.status.success(), "{}", stderr(&ack));
-    let more = read_events(
-        &mut reader,
-        Instant::now() + Duration::from_secs(20),
-        |events| events.iter().any(|e| e["event"] == "acknowledged"),
-    );
+    let more = read_events(&mut reader, Instant::now() + Duration::from_secs(20), |events| {
+        events.iter().any(|e| e["event"] == "acknowledged")
+    });
     watch.kill().unwrap();
     watch.wait().unwrap();
     let changes: Vec<_> = events.iter().filter(|e| e["type"] == "change").collect();
@@ -461,8 +406,7 @@ fn reading_commands_do_not_wait_for_a_long_write() {
     let tx = writer
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .unwrap();
-    tx.execute("DELETE FROM inventory WHERE store = 'Berlin'", [])
-        .unwrap();
+    tx.execute("DELETE FROM inventory WHERE store = 'Berlin'", []).unwrap();
     let started = Instant::now();
     let stock = env.json(&["stock", "--json"]);
     let alerts = env.json(&["alerts", "--json"]);

@@ -147,10 +147,7 @@ fn eight_processes_loading_out_of_order_lose_nothing_and_alert_once() {
         })
         .collect();
     assert_eq!(table.len(), newest.len());
-    assert_eq!(
-        table, newest,
-        "the table is not the newest snapshot per item"
-    );
+    assert_eq!(table, newest, "the table is not the newest snapshot per item");
 
     // 2. No change is lost: per item, the log is an unbroken chain from
     //    nothing to the final count, moving only to newer snapshots.
@@ -178,10 +175,7 @@ fn eight_processes_loading_out_of_order_lose_nothing_and_alert_once() {
     }
     assert_eq!(chains.len(), newest.len());
     for (key, chain) in &chains {
-        assert_eq!(
-            chain[0].2, None,
-            "{key:?}: the first change is not an insert"
-        );
+        assert_eq!(chain[0].2, None, "{key:?}: the first change is not an insert");
         for pair in chain.windows(2) {
             assert_eq!(
                 pair[1].2,
@@ -196,10 +190,7 @@ fn eight_processes_loading_out_of_order_lose_nothing_and_alert_once() {
                 "{key:?}: old image is older than the previous new image"
             );
 
-            assert!(
-                pair[1].5 > pair[0].5,
-                "{key:?}: the log went back to an older snapshot"
-            );
+            assert!(pair[1].5 > pair[0].5, "{key:?}: the log went back to an older snapshot");
         }
         assert_eq!(
             chain.last().unwrap().3,
@@ -245,10 +236,7 @@ fn eight_processes_loading_out_of_order_lose_nothing_and_alert_once() {
         .map(|a| (a.1.clone(), AlertKind::parse(&a.2).unwrap().as_str()))
         .collect();
     assert_eq!(got.len(), alerts.len(), "two alerts for one transition");
-    assert_eq!(
-        got, expected,
-        "alerts differ from the transitions in the change log"
-    );
+    assert_eq!(got, expected, "alerts differ from the transitions in the change log");
     assert!(
         expected.len() > 50,
         "the test should exercise many transitions, got {}",
@@ -259,11 +247,7 @@ fn eight_processes_loading_out_of_order_lose_nothing_and_alert_once() {
     // whichever checker saw which change first.
     for (id, _, _, key, as_of, state) in &alerts {
         let restocked = restocks.get(key).is_some_and(|&r| r > *as_of);
-        assert_eq!(
-            state == "resolved",
-            restocked,
-            "alert {id} of {key:?} is {state}"
-        );
+        assert_eq!(state == "resolved", restocked, "alert {id} of {key:?} is {state}");
     }
 
     // 4. Each OUT alert was notified exactly once.

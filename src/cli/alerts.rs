@@ -3,9 +3,7 @@
 use super::error::CliError;
 use super::output::{Cell, JsonArray, Table, Tone, use_colour};
 use super::{Context, write_failed};
-use crate::domain::{
-    Acknowledgement, Alert, AlertKind, AlertState, Timestamp, escape_for_terminal,
-};
+use crate::domain::{Acknowledgement, Alert, AlertKind, AlertState, Timestamp, escape_for_terminal};
 use crate::ports::{AlertFilter, all_pages};
 use clap::Args;
 use serde::Serialize;
@@ -27,8 +25,7 @@ pub async fn list(ctx: &Context, args: &AlertsArgs) -> Result<(), CliError> {
         ..AlertFilter::default()
     };
     let (ledger, filter) = (&ctx.backend.ledger, &filter);
-    let alerts =
-        all_pages(|page| async move { ledger.list(filter, page.as_ref(), 1000).await }).await?;
+    let alerts = all_pages(|page| async move { ledger.list(filter, page.as_ref(), 1000).await }).await?;
     let mut stdout = std::io::stdout().lock();
     if args.json {
         let mut json = JsonArray::start(&mut stdout).map_err(write_failed)?;
@@ -77,20 +74,12 @@ pub async fn list(ctx: &Context, args: &AlertsArgs) -> Result<(), CliError> {
             tone,
         );
     }
-    table
-        .write(&mut stdout, use_colour())
-        .map_err(write_failed)?;
-    let open = alerts
-        .iter()
-        .filter(|a| a.state == AlertState::Open)
-        .count();
+    table.write(&mut stdout, use_colour()).map_err(write_failed)?;
+    let open = alerts.iter().filter(|a| a.state == AlertState::Open).count();
     writeln!(
         stdout,
         "\n{open} open, {} acknowledged",
-        alerts
-            .iter()
-            .filter(|a| a.state == AlertState::Acknowledged)
-            .count()
+        alerts.iter().filter(|a| a.state == AlertState::Acknowledged).count()
     )
     .map_err(write_failed)
 }
@@ -122,11 +111,7 @@ pub struct AckArgs {
 }
 
 pub async fn ack(ctx: &Context, args: &AckArgs) -> Result<(), CliError> {
-    let note = args
-        .note
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty());
+    let note = args.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
     if let Some(bad) = note.and_then(|n| n.chars().find(|c| c.is_control())) {
         return Err(CliError::Usage(format!(
             "the note contains the control character {}; write it on one line",

@@ -56,12 +56,7 @@ pub struct GlobalArgs {
     #[arg(long, env = "STOCKWATCH_CONFIG", global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Low-stock threshold for items without their own [default: 3].
-    #[arg(
-        long,
-        env = "STOCKWATCH_LOW_THRESHOLD",
-        global = true,
-        value_name = "N"
-    )]
+    #[arg(long, env = "STOCKWATCH_LOW_THRESHOLD", global = true, value_name = "N")]
     pub low_threshold: Option<u32>,
     /// Notify LOW alerts too (OUT alerts are always notified).
     #[arg(long, env = "STOCKWATCH_NOTIFY_LOW", global = true)]
@@ -82,12 +77,7 @@ pub struct AwsArgs {
     #[arg(long, env = "STOCKWATCH_TABLE", global = true, value_name = "NAME")]
     pub table: Option<String>,
     /// The alert ledger table [default: StockwatchAlerts].
-    #[arg(
-        long,
-        env = "STOCKWATCH_LEDGER_TABLE",
-        global = true,
-        value_name = "NAME"
-    )]
+    #[arg(long, env = "STOCKWATCH_LEDGER_TABLE", global = true, value_name = "NAME")]
     pub ledger_table: Option<String>,
     /// The notification topic's name [default: NoStock].
     #[arg(long, env = "STOCKWATCH_TOPIC", global = true, value_name = "NAME")]
@@ -102,12 +92,7 @@ pub struct AwsArgs {
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
     /// Conditional writes in flight at once while loading [default: 32].
-    #[arg(
-        long,
-        env = "STOCKWATCH_WRITE_CONCURRENCY",
-        global = true,
-        value_name = "N"
-    )]
+    #[arg(long, env = "STOCKWATCH_WRITE_CONCURRENCY", global = true, value_name = "N")]
     pub write_concurrency: Option<usize>,
 }
 
@@ -176,7 +161,9 @@ impl Resolved {
                     .or_else(|| config.data_dir.as_deref().map(config::expand_home))
                     .or_else(config::default_data_dir)
                     .ok_or_else(|| {
-                        CliError::Usage("no home directory to keep data in; pass --data-dir or set STOCKWATCH_DATA_DIR".into())
+                        CliError::Usage(
+                            "no home directory to keep data in; pass --data-dir or set STOCKWATCH_DATA_DIR".into(),
+                        )
                     })?;
                 (Some(dir), None)
             }
@@ -252,8 +239,7 @@ impl Context {
     }
 
     pub fn checker(&self) -> Checker {
-        Checker::new(self.backend.clone(), self.checker_config.clone())
-            .with_retry(announced_retries())
+        Checker::new(self.backend.clone(), self.checker_config.clone()).with_retry(announced_retries())
     }
 }
 
@@ -276,20 +262,14 @@ fn show_retry(notice: &RetryNotice) {
 /// Every message to people on stderr goes through here: errors quote paths,
 /// keys and ids that can hold anything, and none of it reaches the terminal raw.
 pub fn say(message: &str) {
-    eprintln!(
-        "stockwatch: {}",
-        crate::domain::escape_for_terminal(message)
-    );
+    eprintln!("stockwatch: {}", crate::domain::escape_for_terminal(message));
 }
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let _log_guard = crate::logging::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             say(&format!("cannot start: {e}"));
@@ -309,9 +289,7 @@ pub fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {
-    let command = cli
-        .command
-        .unwrap_or(Command::Watch(watch::WatchArgs::default()));
+    let command = cli.command.unwrap_or(Command::Watch(watch::WatchArgs::default()));
     if let Command::Provision(args) = &command {
         return provision::run(&cli.global, args).await;
     }

@@ -124,11 +124,7 @@ impl Table {
             } else {
                 format!("{}{}", cell.text, " ".repeat(pad))
             };
-            let cell_tone = if cell.tone == Tone::Plain {
-                tone
-            } else {
-                cell.tone
-            };
+            let cell_tone = if cell.tone == Tone::Plain { tone } else { cell.tone };
             text.push_str(&paint(&padded, cell_tone, colour));
             if i != last {
                 text.push_str("  ");
@@ -164,8 +160,7 @@ impl<W: Write> JsonArray<W> {
     }
 
     pub fn finish(mut self) -> std::io::Result<()> {
-        self.out
-            .write_all(if self.first { b"]\n" } else { b"\n]\n" })?;
+        self.out.write_all(if self.first { b"]\n" } else { b"\n]\n" })?;
         self.out.flush()
     }
 }
@@ -184,10 +179,7 @@ mod tests {
     #[test]
     fn tables_align_and_escape() {
         let mut t = Table::new(vec!["STORE", "COUNT", "NOTE"]).align_right(1);
-        t.row(
-            vec![Cell::new("Berlin"), Cell::new("12"), Cell::new("x")],
-            Tone::Plain,
-        );
+        t.row(vec![Cell::new("Berlin"), Cell::new("12"), Cell::new("x")], Tone::Plain);
         t.row(
             vec![Cell::new("上海"), Cell::new("0"), Cell::new("a\u{1b}[2Jb")],
             Tone::Red,
@@ -211,10 +203,7 @@ mod tests {
     fn json_arrays_are_valid_empty_or_not() {
         let mut buf = Vec::new();
         JsonArray::start(&mut buf).unwrap().finish().unwrap();
-        assert_eq!(
-            serde_json::from_slice::<Vec<u8>>(&buf).unwrap(),
-            Vec::<u8>::new()
-        );
+        assert_eq!(serde_json::from_slice::<Vec<u8>>(&buf).unwrap(), Vec::<u8>::new());
         let mut buf = Vec::new();
         let mut a = JsonArray::start(&mut buf).unwrap();
         a.push(&1).unwrap();

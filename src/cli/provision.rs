@@ -41,11 +41,7 @@ pub async fn run(global: &GlobalArgs, args: &ProvisionArgs) -> Result<(), CliErr
             connect_with(&with_arn, clients.clone()).await?;
             let mut text = format!("AWS region {}\n", clients.region);
             for step in steps {
-                text.push_str(&format!(
-                    "{} {}\n",
-                    word(step.created),
-                    escape_for_terminal(&step.what)
-                ));
+                text.push_str(&format!("{} {}\n", word(step.created), escape_for_terminal(&step.what)));
             }
             text
         }
@@ -67,7 +63,5 @@ pub async fn run(global: &GlobalArgs, args: &ProvisionArgs) -> Result<(), CliErr
         }
         _ => unreachable!("every backend resolves its settings"),
     };
-    std::io::stdout()
-        .write_all(text.as_bytes())
-        .map_err(write_failed)
+    std::io::stdout().write_all(text.as_bytes()).map_err(write_failed)
 }

@@ -61,8 +61,7 @@ pub async fn run(ctx: &Context, args: &StockArgs) -> Result<(), CliError> {
     let mut page = None;
     loop {
         let batch = ctx.backend.table.scan(&filter, page.as_ref(), PAGE).await?;
-        let mut table =
-            Table::new(vec!["STORE", "ITEM", "COUNT", "STATE", "AS OF", "UPDATED"]).align_right(2);
+        let mut table = Table::new(vec!["STORE", "ITEM", "COUNT", "STATE", "AS OF", "UPDATED"]).align_right(2);
         for row in &batch.items {
             let low = thresholds.low_for(&row.store, &row.item);
             let state = level(row.count, low);
@@ -183,10 +182,7 @@ pub async fn uploads(ctx: &Context, args: &UploadsArgs) -> Result<(), CliError> 
                 r.write.older
             ));
             if let Some(failure) = &r.failure {
-                text.push_str(&format!(
-                    "failure:   {}\n",
-                    crate::domain::escape_for_terminal(failure)
-                ));
+                text.push_str(&format!("failure:   {}\n", crate::domain::escape_for_terminal(failure)));
             }
             for p in &r.problems {
                 text.push_str(&format!("problem:   {p}\n"));
@@ -206,20 +202,13 @@ pub async fn uploads(ctx: &Context, args: &UploadsArgs) -> Result<(), CliError> 
         return json.finish().map_err(write_failed);
     }
     if page.items.is_empty() {
-        return writeln!(
-            stdout,
-            "Nothing uploaded yet. Try: stockwatch upload samples/*.csv"
-        )
-        .map_err(write_failed);
+        return writeln!(stdout, "Nothing uploaded yet. Try: stockwatch upload samples/*.csv").map_err(write_failed);
     }
     let mut table = Table::new(vec!["UPLOADED", "STATUS", "ROWS", "PROBLEMS", "KEY"])
         .align_right(2)
         .align_right(3);
     for info in &page.items {
-        let (rows, problems) = info
-            .report
-            .as_ref()
-            .map_or((0, 0), |r| (r.rows, r.problems.len()));
+        let (rows, problems) = info.report.as_ref().map_or((0, 0), |r| (r.rows, r.problems.len()));
         let tone = match info.status {
             ObjectStatus::Rejected | ObjectStatus::Failed => Tone::Red,
             ObjectStatus::Received => Tone::Yellow,

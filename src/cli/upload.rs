@@ -59,9 +59,7 @@ pub async fn run(ctx: &Context, args: &UploadArgs) -> Result<(), CliError> {
             Err(e) => {
                 // Not a rejection of the file's content: nothing reached the bucket.
                 failed += 1;
-                super::say(&format!(
-                    "cannot read {shown_path}: {e}; nothing was uploaded for it"
-                ));
+                super::say(&format!("cannot read {shown_path}: {e}; nothing was uploaded for it"));
                 continue;
             }
         };
@@ -87,15 +85,7 @@ pub async fn run(ctx: &Context, args: &UploadArgs) -> Result<(), CliError> {
             };
             json_line(&mut stdout, &result).map_err(write_failed)?;
         } else {
-            print_outcome(
-                &mut stdout,
-                &shown_path,
-                &outcome,
-                &alerts,
-                args.no_check,
-                colour,
-            )
-            .map_err(write_failed)?;
+            print_outcome(&mut stdout, &shown_path, &outcome, &alerts, args.no_check, colour).map_err(write_failed)?;
         }
     }
     if failed > 0 {
@@ -113,8 +103,7 @@ async fn alerts_of(ctx: &Context, outcome: &LoadOutcome) -> Result<Vec<Alert>, C
         state: None,
     };
     let (ledger, filter) = (&ctx.backend.ledger, &filter);
-    let mut alerts =
-        all_pages(|page| async move { ledger.list(filter, page.as_ref(), 500).await }).await?;
+    let mut alerts = all_pages(|page| async move { ledger.list(filter, page.as_ref(), 500).await }).await?;
     alerts.reverse(); // oldest first reads like the file
     Ok(alerts)
 }
@@ -145,11 +134,7 @@ fn print_outcome(
                 writeln!(out, "  alerts: not checked (--no-check)")?;
             } else {
                 let out_count = alerts.iter().filter(|a| a.kind == AlertKind::Out).count();
-                writeln!(
-                    out,
-                    "  alerts: {out_count} OUT, {} LOW",
-                    alerts.len() - out_count
-                )?;
+                writeln!(out, "  alerts: {out_count} OUT, {} LOW", alerts.len() - out_count)?;
                 for alert in alerts.iter().take(SHOWN_ALERTS) {
                     let tone = if alert.kind == AlertKind::Out {
                         Tone::Red
@@ -176,11 +161,7 @@ fn print_outcome(
                 "{path}: {} with {} {}; nothing was written",
                 paint("REJECTED", Tone::Red, colour),
                 r.problems.len(),
-                if r.problems.len() == 1 {
-                    "problem"
-                } else {
-                    "problems"
-                }
+                if r.problems.len() == 1 { "problem" } else { "problems" }
             )?;
             for problem in r.problems.iter().take(SHOWN_PROBLEMS) {
                 writeln!(out, "  {problem}")?;
@@ -197,12 +178,7 @@ fn print_outcome(
                 escape_for_terminal(r.failure.as_deref().unwrap_or("the load did not finish"))
             )?;
             for failure in r.write.failed.iter().take(SHOWN_PROBLEMS) {
-                writeln!(
-                    out,
-                    "  line {}: {}",
-                    failure.line,
-                    escape_for_terminal(&failure.reason)
-                )?;
+                writeln!(out, "  line {}: {}", failure.line, escape_for_terminal(&failure.reason))?;
             }
         }
     }

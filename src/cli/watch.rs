@@ -34,21 +34,14 @@ pub struct WatchArgs {
 #[serde(tag = "type", rename_all = "lowercase")]
 enum Event<'a> {
     Change(&'a Change),
-    Alert {
-        event: &'static str,
-        alert: &'a Alert,
-    },
+    Alert { event: &'static str, alert: &'a Alert },
 }
 
 pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
     let checker = (!args.no_checker).then(|| ctx.checker());
     let feed = &ctx.backend.feed;
     let ledger = &ctx.backend.ledger;
-    let mut feed_cursor = if args.from_start {
-        None
-    } else {
-        Some(feed.tip().await?)
-    };
+    let mut feed_cursor = if args.from_start { None } else { Some(feed.tip().await?) };
     let mut ledger_cursor = if args.from_start {
         None
     } else {
@@ -63,10 +56,7 @@ pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
         } else {
             ""
         };
-        super::say(&format!(
-            "following {}{checking}; Ctrl-C to stop",
-            ctx.backend.location
-        ));
+        super::say(&format!("following {}{checking}; Ctrl-C to stop", ctx.backend.location));
     }
     let mut stop = Box::pin(shutdown_signal());
     let mut failures = 0u32;
@@ -95,8 +85,7 @@ pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
                         json_line(&mut out, &Event::Change(change)).map_err(write_failed)?;
                     } else {
                         let low = thresholds.low_for(&change.store, &change.item);
-                        writeln!(out, "{}", describe_change(change, low, colour))
-                            .map_err(write_failed)?;
+                        writeln!(out, "{}", describe_change(change, low, colour)).map_err(write_failed)?;
                     }
                 }
                 for alert in &alerts {
@@ -107,11 +96,9 @@ pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
                         (_, AlertState::Resolved) => "resolved",
                     };
                     if args.json {
-                        json_line(&mut out, &Event::Alert { event, alert })
-                            .map_err(write_failed)?;
+                        json_line(&mut out, &Event::Alert { event, alert }).map_err(write_failed)?;
                     } else {
-                        writeln!(out, "{}", describe_alert(event, alert, colour))
-                            .map_err(write_failed)?;
+                        writeln!(out, "{}", describe_alert(event, alert, colour)).map_err(write_failed)?;
                     }
                 }
                 out.flush().map_err(write_failed)?;
@@ -160,13 +147,8 @@ fn describe_change(change: &Change, low: u32, colour: bool) -> String {
                 crate::domain::Level::Low => Tone::Yellow,
                 crate::domain::Level::Ok => Tone::Plain,
             };
-            let from = old
-                .as_ref()
-                .map_or("new".to_string(), |o| o.count.to_string());
-            (
-                format!("{name}  {from} → {}  {}", new.count, state.label()),
-                tone,
-            )
+            let from = old.as_ref().map_or("new".to_string(), |o| o.count.to_string());
+            (format!("{name}  {from} → {}  {}", new.count, state.label()), tone)
         }
         (_, None) => (format!("{name}  removed"), Tone::Dim),
     };
@@ -177,29 +159,19 @@ fn describe_alert(event: &str, alert: &Alert, colour: bool) -> String {
     let message = escape_for_terminal(&alert.notification().message).into_owned();
     let (text, tone, at) = match event {
         "raised" => (
-            format!(
-                "ALERT #{} {} raised: {message}",
-                alert.id,
-                alert.kind.as_str()
-            ),
+            format!("ALERT #{} {} raised: {message}", alert.id, alert.kind.as_str()),
             Tone::Red,
             alert.raised_at,
         ),
         "acknowledged" => {
             let ack = alert.acknowledged.as_ref();
-            let by = ack.map_or("someone".into(), |a| {
-                escape_for_terminal(&a.by).into_owned()
-            });
+            let by = ack.map_or("someone".into(), |a| escape_for_terminal(&a.by).into_owned());
             let note = ack
                 .and_then(|a| a.note.as_deref())
                 .map(|n| format!(": {}", escape_for_terminal(n)))
                 .unwrap_or_default();
             let at = ack.map_or(alert.raised_at, |a| a.at);
-            (
-                format!("ALERT #{} acknowledged by {by}{note}", alert.id),
-                Tone::Dim,
-                at,
-            )
+            (format!("ALERT #{} acknowledged by {by}{note}", alert.id), Tone::Dim, at)
         }
         _ => (
             format!(

@@ -114,9 +114,7 @@ impl Alert {
             }
             AlertState::Resolved => Err(LifecycleError::AlreadyResolved {
                 id: self.id.clone(),
-                at: self
-                    .resolved_at
-                    .map_or_else(String::new, |t| t.to_display()),
+                at: self.resolved_at.map_or_else(String::new, |t| t.to_display()),
             }),
         }
     }
@@ -151,13 +149,7 @@ impl Notification {
 
 impl fmt::Display for Alert {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "#{} {} {}",
-            self.id,
-            self.kind.as_str(),
-            self.notification().message
-        )
+        write!(f, "#{} {} {}", self.id, self.kind.as_str(), self.notification().message)
     }
 }
 
@@ -206,10 +198,7 @@ mod tests {
         });
         let err = acked.can_acknowledge().unwrap_err().to_string();
         assert!(err.contains("already acknowledged by ana"), "{err}");
-        let err = alert(AlertState::Resolved)
-            .can_acknowledge()
-            .unwrap_err()
-            .to_string();
+        let err = alert(AlertState::Resolved).can_acknowledge().unwrap_err().to_string();
         assert!(err.contains("already resolved"), "{err}");
     }
 }

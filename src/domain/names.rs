@@ -86,10 +86,7 @@ mod tests {
         let too_long = format!("{store}x");
         assert_eq!(
             check_name(&too_long, MAX_STORE_BYTES),
-            Err(NameProblem::TooLong {
-                bytes: 2049,
-                max: 2048
-            })
+            Err(NameProblem::TooLong { bytes: 2049, max: 2048 })
         );
         assert!(check_name(&"i".repeat(1025), MAX_ITEM_BYTES).is_err());
         assert!(check_name(&"i".repeat(1024), MAX_ITEM_BYTES).is_ok());
@@ -101,10 +98,7 @@ mod tests {
             check_name("Echo\u{1b}[31m", 100),
             Err(NameProblem::ControlChar { ch: '\u{1b}' })
         );
-        assert_eq!(
-            check_name("a\0b", 100),
-            Err(NameProblem::ControlChar { ch: '\0' })
-        );
+        assert_eq!(check_name("a\0b", 100), Err(NameProblem::ControlChar { ch: '\0' }));
         assert_eq!(check_name("", 100), Err(NameProblem::Empty));
         assert_eq!(describe_char('\u{1b}'), "U+001B (ESC)");
         assert_eq!(describe_char('\u{85}'), "U+0085");
@@ -115,9 +109,6 @@ mod tests {
         assert_eq!(escape_for_terminal("\u{1b}[2J"), "\\u{1b}[2J");
         assert_eq!(escape_for_terminal("a\tb\nc"), "a\\tb\\nc");
         assert_eq!(escape_for_terminal("abc\u{202E}def"), "abc\\u{202e}def");
-        assert!(matches!(
-            escape_for_terminal("Berlin Üß 上海"),
-            Cow::Borrowed(_)
-        ));
+        assert!(matches!(escape_for_terminal("Berlin Üß 上海"), Cow::Borrowed(_)));
     }
 }

@@ -148,22 +148,14 @@ mod tests {
         assert_eq!(decide(Some(5), Some(0), 3), Raise(Out));
         assert_eq!(decide(Some(2), Some(0), 3), Raise(Out));
         assert_eq!(decide(None, Some(0), 3), Raise(Out), "a new row at zero");
-        assert_eq!(
-            decide(Some(0), Some(0), 3),
-            Nothing,
-            "still out: no second alert"
-        );
+        assert_eq!(decide(Some(0), Some(0), 3), Nothing, "still out: no second alert");
     }
 
     #[test]
     fn low_is_raised_when_the_count_drops_to_the_threshold() {
         assert_eq!(decide(Some(10), Some(3), 3), Raise(Low));
         assert_eq!(decide(Some(4), Some(1), 3), Raise(Low));
-        assert_eq!(
-            decide(None, Some(2), 3),
-            Raise(Low),
-            "a new row already low"
-        );
+        assert_eq!(decide(None, Some(2), 3), Raise(Low), "a new row already low");
         assert_eq!(decide(Some(3), Some(2), 3), Nothing, "already low");
         assert_eq!(
             decide(Some(0), Some(2), 3),
@@ -204,10 +196,7 @@ mod tests {
         assert_eq!(t.low_for("Berlin", "Echo Dot"), 1);
         assert_eq!(t.low_for("Berlin", "Echo Show"), 3);
         assert_eq!(t.highest(), 10);
-        assert_eq!(
-            decide(Some(12), Some(9), t.low_for("Pusan", "Echo Dot")),
-            Raise(Low)
-        );
+        assert_eq!(decide(Some(12), Some(9), t.low_for("Pusan", "Echo Dot")), Raise(Low));
     }
 
     #[test]

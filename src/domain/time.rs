@@ -49,14 +49,11 @@ impl Timestamp {
                 crate::domain::escape_for_terminal(text)
             )
         })?;
-        Ok(Timestamp(
-            (parsed.unix_timestamp_nanos() / 1_000_000) as i64,
-        ))
+        Ok(Timestamp((parsed.unix_timestamp_nanos() / 1_000_000) as i64))
     }
 
     fn to_datetime(self) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp_nanos(self.0 as i128 * 1_000_000)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        OffsetDateTime::from_unix_timestamp_nanos(self.0 as i128 * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 
     /// RFC 3339 in UTC with milliseconds, for JSON and logs.
@@ -130,10 +127,7 @@ mod tests {
         let json = serde_json::to_string(&t).unwrap();
         assert_eq!(json, "\"2026-11-26T09:30:00.5Z\"");
         assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), t);
-        assert_eq!(
-            serde_json::from_str::<Timestamp>("1000").unwrap(),
-            Timestamp(1000)
-        );
+        assert_eq!(serde_json::from_str::<Timestamp>("1000").unwrap(), Timestamp(1000));
     }
 
     #[test]

@@ -106,20 +106,14 @@ impl Checker {
             self.process(&batch.changes, &mut report).await?;
             self.retry
                 .run("save the checkpoint", || {
-                    self.backend
-                        .checkpoints
-                        .save(&self.config.name, &batch.cursor)
+                    self.backend.checkpoints.save(&self.config.name, &batch.cursor)
                 })
                 .await?;
         }
     }
 
     /// Decides, claims and publishes for one batch of changes.
-    pub async fn process(
-        &self,
-        changes: &[Change],
-        report: &mut CheckReport,
-    ) -> Result<(), PortError> {
+    pub async fn process(&self, changes: &[Change], report: &mut CheckReport) -> Result<(), PortError> {
         let mut claims = Vec::new();
         let mut restocks = Vec::new();
         for change in changes {
@@ -150,9 +144,7 @@ impl Checker {
         let outcomes = self
             .retry
             .run("claim alerts", || {
-                self.backend
-                    .ledger
-                    .claim(&claims, &self.token, Timestamp::now())
+                self.backend.ledger.claim(&claims, &self.token, Timestamp::now())
             })
             .await?;
         report.resolved += self
@@ -178,9 +170,7 @@ impl Checker {
         let stale = self
             .retry
             .run("take over stale claims", || {
-                self.backend
-                    .ledger
-                    .take_stale(before, &self.token, Timestamp::now())
+                self.backend.ledger.take_stale(before, &self.token, Timestamp::now())
             })
             .await?;
         for alert in stale {
@@ -198,9 +188,7 @@ impl Checker {
         let still_ours = self
             .retry
             .run("renew the claim", || {
-                self.backend
-                    .ledger
-                    .renew(&alert.id, &self.token, Timestamp::now())
+                self.backend.ledger.renew(&alert.id, &self.token, Timestamp::now())
             })
             .await?;
         if !still_ours {

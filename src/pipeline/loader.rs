@@ -3,9 +3,7 @@
 
 use crate::domain::{Timestamp, import};
 use crate::ports::RetryPolicy;
-use crate::ports::{
-    Backend, LoadReport, ObjectKey, ObjectStatus, PortError, Progress, WriteBatch, WriteSummary,
-};
+use crate::ports::{Backend, LoadReport, ObjectKey, ObjectStatus, PortError, Progress, WriteBatch, WriteSummary};
 use bytes::Bytes;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -56,46 +54,25 @@ impl Loader {
         let info = self
             .retry
             .run("upload", || {
-                self.backend
-                    .objects
-                    .put(&key, body.clone(), progress.clone())
+                self.backend.objects.put(&key, body.clone(), progress.clone())
             })
             .await?;
-        self.load_bytes(&key, body, as_of.unwrap_or(info.uploaded_at))
-            .await
+        self.load_bytes(&key, body, as_of.unwrap_or(info.uploaded_at)).await
     }
 
     /// Loads an object already in the bucket (an S3 event, a reload).
-    pub async fn load_object(
-        &self,
-        key: &ObjectKey,
-        as_of: Option<Timestamp>,
-    ) -> Result<LoadOutcome, PortError> {
-        let info = self
-            .retry
-            .run("read", || self.backend.objects.head(key))
-            .await?;
-        let body = self
-            .retry
-            .run("read", || self.backend.objects.get(key))
-            .await?;
-        self.load_bytes(key, body, as_of.unwrap_or(info.uploaded_at))
-            .await
+    pub async fn load_object(&self, key: &ObjectKey, as_of: Option<Timestamp>) -> Result<LoadOutcome, PortError> {
+        let info = self.retry.run("read", || self.backend.objects.head(key)).await?;
+        let body = self.retry.run("read", || self.backend.objects.get(key)).await?;
+        self.load_bytes(key, body, as_of.unwrap_or(info.uploaded_at)).await
     }
 
-    async fn load_bytes(
-        &self,
-        key: &ObjectKey,
-        body: Bytes,
-        as_of: Timestamp,
-    ) -> Result<LoadOutcome, PortError> {
+    async fn load_bytes(&self, key: &ObjectKey, body: Bytes, as_of: Timestamp) -> Result<LoadOutcome, PortError> {
         // Parsing a big file takes a while: keep it off the async threads.
         let started = std::time::Instant::now();
         let imported = tokio::task::spawn_blocking(move || import(&body))
             .await
-            .map_err(|e| {
-                PortError::Permanent(format!("the import task stopped unexpectedly: {e}"))
-            })?;
+            .map_err(|e| PortError::Permanent(format!("the import task stopped unexpectedly: {e}")))?;
         tracing::debug!(key = %key, elapsed = ?started.elapsed(), "imported");
         let mut report = LoadReport {
             status: ObjectStatus::Loaded,
@@ -135,10 +112,7 @@ impl Loader {
                     Ok(summary) => {
                         if !summary.failed.is_empty() {
                             report.status = ObjectStatus::Failed;
-                            report.failure = Some(format!(
-                                "{} rows could not be written",
-                                summary.failed.len()
-                            ));
+                            report.failure = Some(format!("{} rows could not be written", summary.failed.len()));
                         }
                         report.write = summary;
                     }
@@ -152,9 +126,7 @@ impl Loader {
         }
         report.loaded_at = Timestamp::now();
         self.retry
-            .run("record the report", || {
-                self.backend.objects.set_report(key, &report)
-            })
+            .run("record the report", || self.backend.objects.set_report(key, &report))
             .await?;
         Ok(LoadOutcome {
             key: key.clone(),
@@ -168,10 +140,7 @@ impl Loader {
 pub fn upload_key(file_name: &str, at: Timestamp) -> ObjectKey {
     static SEQUENCE: AtomicU32 = AtomicU32::new(0);
     let name = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
-    let name: String = name
-        .chars()
-        .map(|c| if c.is_control() { '_' } else { c })
-        .collect();
+    let name: String = name.chars().map(|c| if c.is_control() { '_' } else { c }).collect();
     let name = if ObjectKey::parse(&name).is_ok() {
         name
     } else {
@@ -180,8 +149,7 @@ pub fn upload_key(file_name: &str, at: Timestamp) -> ObjectKey {
     let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed) & 0xfff;
     let unique = format!("{:x}{sequence:03x}", std::process::id());
     let key = format!("uploads/{}-{unique}/{name}", at.to_compact());
-    ObjectKey::parse(&key)
-        .unwrap_or_else(|_| ObjectKey::parse("uploads/upload.csv").expect("a valid key"))
+    ObjectKey::parse(&key).unwrap_or_else(|_| ObjectKey::parse("uploads/upload.csv").expect("a valid key"))
 }
 
 #[cfg(test)]
@@ -192,10 +160,7 @@ mod tests {
     fn upload_keys_keep_the_file_name_and_stay_inside_the_bucket() {
         let at = Timestamp::parse_rfc3339("2026-11-26T22:24:33.123Z").unwrap();
         let key = upload_key("samples/inventory-berlin.csv", at);
-        assert!(
-            key.as_str().starts_with("uploads/20261126-222433.123-"),
-            "{key}"
-        );
+        assert!(key.as_str().starts_with("uploads/20261126-222433.123-"), "{key}");
         assert_eq!(key.file_name(), "inventory-berlin.csv");
         assert_eq!(upload_key("..", at).file_name(), "upload.csv");
         assert_eq!(upload_key("a\u{1b}b.csv", at).file_name(), "a_b.csv");

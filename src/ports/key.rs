@@ -18,9 +18,7 @@ impl ObjectKey {
             return Err("an object key cannot be empty".into());
         }
         if key.len() > MAX_KEY_BYTES {
-            return Err(format!(
-                "object key `{shown}` is longer than {MAX_KEY_BYTES} bytes"
-            ));
+            return Err(format!("object key `{shown}` is longer than {MAX_KEY_BYTES} bytes"));
         }
         if key.chars().any(char::is_control) {
             return Err(format!("object key `{shown}` contains a control character"));

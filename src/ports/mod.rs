@@ -9,8 +9,7 @@ pub use key::ObjectKey;
 pub use retry::{RetryHook, RetryNotice, RetryPolicy};
 
 use crate::domain::{
-    Acknowledgement, Alert, AlertKind, AlertState, InventoryRow, Notification, Problem, Timestamp,
-    Warning,
+    Acknowledgement, Alert, AlertKind, AlertState, InventoryRow, Notification, Problem, Timestamp, Warning,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -133,12 +132,7 @@ pub struct ObjectInfo {
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
     /// Stores the bytes under `key`, replacing any object of that key.
-    async fn put(
-        &self,
-        key: &ObjectKey,
-        body: Bytes,
-        progress: Option<Progress>,
-    ) -> PortResult<ObjectInfo>;
+    async fn put(&self, key: &ObjectKey, body: Bytes, progress: Option<Progress>) -> PortResult<ObjectInfo>;
     async fn get(&self, key: &ObjectKey) -> PortResult<Bytes>;
     async fn head(&self, key: &ObjectKey) -> PortResult<ObjectInfo>;
     /// Keeps the loader's report with the object.
@@ -201,12 +195,7 @@ pub trait InventoryTable: Send + Sync {
     /// A row whose count is unchanged writes no change record.
     async fn write(&self, batch: WriteBatch) -> PortResult<WriteSummary>;
     /// Rows in (store, item) order.
-    async fn scan(
-        &self,
-        filter: &StockFilter,
-        page: Option<&PageToken>,
-        limit: usize,
-    ) -> PortResult<Page<StockRow>>;
+    async fn scan(&self, filter: &StockFilter, page: Option<&PageToken>, limit: usize) -> PortResult<Page<StockRow>>;
 }
 
 // ---------- change feed ----------
@@ -339,12 +328,7 @@ pub trait AlertLedger: Send + Sync {
     /// Claims each transition with a conditional insert keyed by
     /// (change id, kind): however many checkers try, one wins.
     /// `token` identifies the claimer for `mark_published`.
-    async fn claim(
-        &self,
-        claims: &[AlertClaim],
-        token: &str,
-        now: Timestamp,
-    ) -> PortResult<Vec<ClaimOutcome>>;
+    async fn claim(&self, claims: &[AlertClaim], token: &str, now: Timestamp) -> PortResult<Vec<ClaimOutcome>>;
     /// Restarts the lease of a claim the caller still holds, just before it
     /// publishes. `false`: another checker has taken the claim over (or it
     /// was published), so the caller must not publish.
@@ -353,12 +337,7 @@ pub trait AlertLedger: Send + Sync {
     async fn mark_published(&self, id: &str, token: &str, at: Timestamp) -> PortResult<()>;
     /// Takes over claims whose publisher died: unpublished, claimed before
     /// `claimed_before`. The caller publishes them under its `token`.
-    async fn take_stale(
-        &self,
-        claimed_before: Timestamp,
-        token: &str,
-        now: Timestamp,
-    ) -> PortResult<Vec<Alert>>;
+    async fn take_stale(&self, claimed_before: Timestamp, token: &str, now: Timestamp) -> PortResult<Vec<Alert>>;
     /// Resolves the item's alerts raised by snapshots older than the restock,
     /// including ones claimed later by a slower checker. Returns how many.
     async fn resolve(&self, restocks: &[Restock], now: Timestamp) -> PortResult<u64>;
@@ -366,12 +345,7 @@ pub trait AlertLedger: Send + Sync {
     async fn acknowledge(&self, id: &str, ack: &Acknowledgement) -> PortResult<Alert>;
     async fn get(&self, id: &str) -> PortResult<Alert>;
     /// Newest first.
-    async fn list(
-        &self,
-        filter: &AlertFilter,
-        page: Option<&PageToken>,
-        limit: usize,
-    ) -> PortResult<Page<Alert>>;
+    async fn list(&self, filter: &AlertFilter, page: Option<&PageToken>, limit: usize) -> PortResult<Page<Alert>>;
     /// A cursor at the newest revision: followers that start from it see only
     /// what happens next.
     async fn tip(&self) -> PortResult<LedgerCursor>;

@@ -60,10 +60,7 @@ impl RetryPolicy {
 
     /// The delay before retry `n` (1-based): uniform in [0, min(max, base·2ⁿ⁻¹)].
     pub fn delay(&self, n: u32) -> Duration {
-        let ceiling = self
-            .base
-            .saturating_mul(1u32 << (n - 1).min(20))
-            .min(self.max_delay);
+        let ceiling = self.base.saturating_mul(1u32 << (n - 1).min(20)).min(self.max_delay);
         let fraction = (next_random() % 10_000) as f64 / 10_000.0;
         ceiling.mul_f64(fraction)
     }

@@ -49,12 +49,8 @@ impl Env {
             "{args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{args:?}: not JSON ({e}): {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
     }
 
     pub fn outbox(&self) -> Vec<serde_json::Value> {
@@ -94,12 +90,7 @@ pub fn samples() -> Vec<String> {
 pub fn invalid_samples() -> Vec<String> {
     let mut files: Vec<String> = std::fs::read_dir(repo().join("samples/invalid"))
         .unwrap()
-        .map(|e| {
-            format!(
-                "samples/invalid/{}",
-                e.unwrap().file_name().into_string().unwrap()
-            )
-        })
+        .map(|e| format!("samples/invalid/{}", e.unwrap().file_name().into_string().unwrap()))
         .collect();
     files.sort();
     files

@@ -26,13 +26,7 @@ fn ack(by: &str) -> Acknowledgement {
 }
 
 async fn won(b: &Backend, c: AlertClaim, token: &str) -> stockwatch::domain::Alert {
-    match b
-        .ledger
-        .claim(&[c], token, Timestamp::now())
-        .await
-        .unwrap()
-        .remove(0)
-    {
+    match b.ledger.claim(&[c], token, Timestamp::now()).await.unwrap().remove(0) {
         ClaimOutcome::Won(a) => a,
         ClaimOutcome::Lost(a) => panic!("expected to win the claim, lost to {a:?}"),
     }
@@ -55,10 +49,7 @@ pub async fn a_transition_is_claimed_once(b: &Backend) {
     low.kind = AlertKind::Low;
     assert!(
         matches!(
-            b.ledger
-                .claim(&[low], "t2", Timestamp::now())
-                .await
-                .unwrap()[0],
+            b.ledger.claim(&[low], "t2", Timestamp::now()).await.unwrap()[0],
             ClaimOutcome::Won(_)
         ),
         "kind is part of the claim"
@@ -71,10 +62,7 @@ pub async fn acknowledging_follows_the_lifecycle(b: &Backend) {
     let acked = b.ledger.acknowledge(&alert.id, &ack("ana")).await.unwrap();
     assert_eq!(acked.state, AlertState::Acknowledged);
     let by = acked.acknowledged.as_ref().unwrap();
-    assert_eq!(
-        (by.by.as_str(), by.note.as_deref()),
-        ("ana", Some("reordered"))
-    );
+    assert_eq!((by.by.as_str(), by.note.as_deref()), ("ana", Some("reordered")));
     match b.ledger.acknowledge(&alert.id, &ack("ben")).await {
         Err(PortError::Conflict(m)) => assert!(m.contains("already acknowledged by ana"), "{m}"),
         other => panic!("a second acknowledgement was not refused: {other:?}"),
@@ -84,13 +72,7 @@ pub async fn acknowledging_follows_the_lifecycle(b: &Backend) {
         Err(PortError::NotFound(_))
     ));
     assert_eq!(
-        b.ledger
-            .get(&alert.id)
-            .await
-            .unwrap()
-            .acknowledged
-            .unwrap()
-            .by,
+        b.ledger.get(&alert.id).await.unwrap().acknowledged.unwrap().by,
         "ana",
         "the refused ack changed nothing"
     );
@@ -106,13 +88,7 @@ pub async fn restocks_resolve_older_alerts_even_claimed_late(b: &Backend) {
         as_of: Timestamp(20),
         change_id: "c3".into(),
     };
-    assert_eq!(
-        b.ledger
-            .resolve(&[restock], Timestamp::now())
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(b.ledger.resolve(&[restock], Timestamp::now()).await.unwrap(), 1);
     let resolved = b.ledger.get(&early.id).await.unwrap();
     assert_eq!(resolved.state, AlertState::Resolved);
     assert!(resolved.resolved_at.is_some());
@@ -144,53 +120,31 @@ pub async fn stale_claims_are_taken_over(b: &Backend) {
         .take_stale(a_minute_ago, "alive", Timestamp::now())
         .await
         .unwrap();
+    assert!(taken.is_empty(), "a claim made just now is inside a one-minute lease");
     assert!(
-        taken.is_empty(),
-        "a claim made just now is inside a one-minute lease"
-    );
-    assert!(
-        b.ledger
-            .renew(&alert.id, "dead", Timestamp::now())
-            .await
-            .unwrap(),
+        b.ledger.renew(&alert.id, "dead", Timestamp::now()).await.unwrap(),
         "the claimer still holds it"
     );
     let later = Timestamp(Timestamp::now().0 + 60_000);
-    let taken = b
-        .ledger
-        .take_stale(later, "alive", Timestamp::now())
-        .await
-        .unwrap();
+    let taken = b.ledger.take_stale(later, "alive", Timestamp::now()).await.unwrap();
     assert_eq!(
         taken.iter().map(|a| a.id.clone()).collect::<Vec<_>>(),
         vec![alert.id.clone()],
         "only claims that notify"
     );
     assert!(matches!(
-        b.ledger
-            .mark_published(&alert.id, "dead", Timestamp::now())
-            .await,
+        b.ledger.mark_published(&alert.id, "dead", Timestamp::now()).await,
         Err(PortError::Conflict(_))
     ));
     assert!(
-        !b.ledger
-            .renew(&alert.id, "dead", Timestamp::now())
-            .await
-            .unwrap(),
+        !b.ledger.renew(&alert.id, "dead", Timestamp::now()).await.unwrap(),
         "the dead claimer lost the claim and must not publish"
     );
     b.ledger
         .mark_published(&alert.id, "alive", Timestamp::now())
         .await
         .unwrap();
-    assert!(
-        b.ledger
-            .get(&alert.id)
-            .await
-            .unwrap()
-            .published_at
-            .is_some()
-    );
+    assert!(b.ledger.get(&alert.id).await.unwrap().published_at.is_some());
     assert!(
         b.ledger
             .take_stale(later, "third", Timestamp::now())
@@ -200,10 +154,7 @@ pub async fn stale_claims_are_taken_over(b: &Backend) {
         "published claims are done"
     );
     assert!(
-        !b.ledger
-            .renew(&alert.id, "alive", Timestamp::now())
-            .await
-            .unwrap(),
+        !b.ledger.renew(&alert.id, "alive", Timestamp::now()).await.unwrap(),
         "a published claim is not renewed"
     );
 }
@@ -233,11 +184,7 @@ pub async fn listing_filters_and_pages(b: &Backend) {
         .unwrap();
     let (mut seen, mut token) = (Vec::new(), None);
     loop {
-        let page = b
-            .ledger
-            .list(&AlertFilter::default(), token.as_ref(), 2)
-            .await
-            .unwrap();
+        let page = b.ledger.list(&AlertFilter::default(), token.as_ref(), 2).await.unwrap();
         seen.extend(page.items.into_iter().map(|a| a.id));
         match page.next {
             Some(t) => token = Some(t),
@@ -295,9 +242,7 @@ pub async fn followers_see_raises_and_acknowledgements(b: &Backend) {
     let alert = won(b, claim("c1", "Berlin", "Dot", 10), "t").await;
     let (seen, cursor) = b.ledger.changes_since(Some(&tip), 100).await.unwrap();
     assert_eq!(
-        seen.iter()
-            .map(|a| (a.id.clone(), a.state))
-            .collect::<Vec<_>>(),
+        seen.iter().map(|a| (a.id.clone(), a.state)).collect::<Vec<_>>(),
         vec![(alert.id.clone(), AlertState::Open)]
     );
     let (nothing, same) = b.ledger.changes_since(Some(&cursor), 100).await.unwrap();
@@ -311,10 +256,7 @@ pub async fn followers_see_raises_and_acknowledgements(b: &Backend) {
         .map(|i| claim(&format!("m{i}"), "Pusan", &format!("i{i}"), 10))
         .collect();
     let before = b.ledger.tip().await.unwrap();
-    b.ledger
-        .claim(&claims, "t", Timestamp::now())
-        .await
-        .unwrap();
+    b.ledger.claim(&claims, "t", Timestamp::now()).await.unwrap();
     let (mut total, mut cursor) = (0, before);
     loop {
         let (page, next) = b.ledger.changes_since(Some(&cursor), 3).await.unwrap();

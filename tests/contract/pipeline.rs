@@ -41,19 +41,11 @@ async fn stock(b: &Backend) -> HashMap<(String, String), u32> {
 pub async fn samples_raise_out_and_low_alerts(b: &Backend) {
     let (b, sent) = counting(b);
     let loader = Loader::new(b.clone());
-    for name in [
-        "inventory-berlin.csv",
-        "inventory-calcutta.csv",
-        "inventory-pusan.csv",
-    ] {
+    for name in ["inventory-berlin.csv", "inventory-calcutta.csv", "inventory-pusan.csv"] {
         let outcome = loader.upload(name, sample(name), None, None).await.unwrap();
         assert!(outcome.is_loaded(), "{name}: {:?}", outcome.report);
         assert_eq!(
-            (
-                outcome.report.rows,
-                outcome.report.stores,
-                outcome.report.write.changed
-            ),
+            (outcome.report.rows, outcome.report.stores, outcome.report.write.changed),
             (6, 1, 6)
         );
     }
@@ -87,10 +79,7 @@ pub async fn samples_raise_out_and_low_alerts(b: &Backend) {
             .all(|a| a.published_at.is_some())
     );
     let berlin = alerts.iter().find(|a| a.store == "Berlin").unwrap();
-    assert_eq!(
-        berlin.notification().message,
-        "Berlin is out of stock of Echo Plus"
-    );
+    assert_eq!(berlin.notification().message, "Berlin is out of stock of Echo Plus");
     assert!(berlin.source.ends_with("/inventory-berlin.csv"));
 }
 
@@ -120,14 +109,7 @@ pub async fn a_rejected_file_writes_nothing_and_is_kept(b: &Backend) {
         before,
         "the valid row of a rejected file is not written"
     );
-    assert!(
-        b.feed
-            .read(Some(&tip), 10)
-            .await
-            .unwrap()
-            .changes
-            .is_empty()
-    );
+    assert!(b.feed.read(Some(&tip), 10).await.unwrap().changes.is_empty());
     assert_eq!(
         b.objects.get(&outcome.key).await.unwrap(),
         bad,
@@ -147,45 +129,25 @@ pub async fn loading_twice_changes_nothing(b: &Backend) {
         .await
         .unwrap();
     checker.run_once().await.unwrap();
-    let (stock_before, alerts_before, tip) = (
-        stock(&b).await,
-        all_alerts(&b).await,
-        b.feed.tip().await.unwrap(),
-    );
+    let (stock_before, alerts_before, tip) = (stock(&b).await, all_alerts(&b).await, b.feed.tip().await.unwrap());
     let again = loader
         .upload("berlin.csv", sample("inventory-berlin.csv"), None, None)
         .await
         .unwrap();
-    assert_eq!(
-        (again.report.write.changed, again.report.write.unchanged),
-        (0, 6)
-    );
+    assert_eq!((again.report.write.changed, again.report.write.unchanged), (0, 6));
     let report = checker.run_once().await.unwrap();
     assert!(report.raised.is_empty());
     assert_eq!(stock(&b).await, stock_before);
     assert_eq!(all_alerts(&b).await, alerts_before);
-    assert!(
-        b.feed
-            .read(Some(&tip), 10)
-            .await
-            .unwrap()
-            .changes
-            .is_empty()
-    );
+    assert!(b.feed.read(Some(&tip), 10).await.unwrap().changes.is_empty());
     assert_eq!(sent.sent.load(Ordering::SeqCst), 1);
 }
 
 pub async fn load_order_does_not_matter(b: &Backend) {
     let snapshots = [
-        (
-            100,
-            "store,item,count\nBerlin,Dot,5\nBerlin,Show,1\nPusan,Dot,9\n",
-        ),
+        (100, "store,item,count\nBerlin,Dot,5\nBerlin,Show,1\nPusan,Dot,9\n"),
         (300, "store,item,count\nBerlin,Dot,0\nPusan,Dot,7\n"),
-        (
-            200,
-            "store,item,count\nBerlin,Dot,8\nBerlin,Show,4\nPusan,Tap,2\n",
-        ),
+        (200, "store,item,count\nBerlin,Dot,8\nBerlin,Show,4\nPusan,Tap,2\n"),
     ];
     let loader = Loader::new(b.clone());
     // Newest first, the worst order for a naive last-write-wins loader.
@@ -217,11 +179,7 @@ pub async fn racing_checkers_raise_each_alert_once(b: &Backend) {
     let (b, sent) = counting(b);
     let mut text = String::from("store,item,count\n");
     for i in 0..60 {
-        text.push_str(&format!(
-            "S{},item{i},{}\n",
-            i % 4,
-            if i % 3 == 0 { 0 } else { 10 }
-        ));
+        text.push_str(&format!("S{},item{i},{}\n", i % 4, if i % 3 == 0 { 0 } else { 10 }));
     }
     Loader::new(b.clone())
         .upload("many.csv", Bytes::from(text), None, None)
@@ -241,16 +199,10 @@ pub async fn racing_checkers_raise_each_alert_once(b: &Backend) {
     let raised: usize = reports.iter().map(|r| r.raised.len()).sum();
     assert_eq!(raised, 20, "each transition is won by exactly one checker");
     assert_eq!(all_alerts(&b).await.len(), 20);
-    assert_eq!(
-        sent.sent.load(Ordering::SeqCst),
-        20,
-        "and told exactly once"
-    );
+    assert_eq!(sent.sent.load(Ordering::SeqCst), 20, "and told exactly once");
 }
 
-async fn futures_join<T: Send + 'static>(
-    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
-) -> Vec<T> {
+async fn futures_join<T: Send + 'static>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
     let mut out = Vec::new();
     for h in handles.collect::<Vec<_>>() {
         out.push(h.await.unwrap());
@@ -332,17 +284,8 @@ pub async fn a_slow_publisher_never_sends_what_was_taken_over(b: &Backend) {
     let slow = slow.await.unwrap();
     assert!(taken.published > 0, "the test should exercise a takeover");
     assert_eq!(slow.published + taken.published, 5);
-    assert_eq!(
-        sent.sent.load(Ordering::SeqCst),
-        5,
-        "each alert is sent once"
-    );
-    assert!(
-        all_alerts(&b)
-            .await
-            .iter()
-            .all(|a| a.published_at.is_some())
-    );
+    assert_eq!(sent.sent.load(Ordering::SeqCst), 5, "each alert is sent once");
+    assert!(all_alerts(&b).await.iter().all(|a| a.published_at.is_some()));
 }
 
 pub async fn restock_resolves_and_a_new_outage_alerts_again(b: &Backend) {
@@ -373,9 +316,5 @@ pub async fn restock_resolves_and_a_new_outage_alerts_again(b: &Backend) {
     checker.run_once().await.unwrap();
     let alerts = all_alerts(b).await;
     assert_eq!(alerts.len(), 2);
-    assert_eq!(
-        alerts[0].state,
-        AlertState::Open,
-        "a new outage is a new alert"
-    );
+    assert_eq!(alerts[0].state, AlertState::Open, "a new outage is a new alert");
 }

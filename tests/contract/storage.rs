@@ -28,14 +28,8 @@ pub async fn objects_round_trip(b: &Backend) {
         Some(&(body.len() as u64, body.len() as u64)),
         "progress ends at the total"
     );
-    assert!(
-        seen.windows(2).all(|w| w[0].0 <= w[1].0),
-        "progress only grows"
-    );
-    assert_eq!(
-        b.objects.get(&key("uploads/a b+ü.csv")).await.unwrap(),
-        body
-    );
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "progress only grows");
+    assert_eq!(b.objects.get(&key("uploads/a b+ü.csv")).await.unwrap(), body);
     let head = b.objects.head(&key("uploads/a b+ü.csv")).await.unwrap();
     assert_eq!(head.size, body.len() as u64);
 }
@@ -44,11 +38,7 @@ pub async fn objects_keep_reports_and_list_newest_first(b: &Backend) {
     // Upload keys start with their time, as `upload_key` makes them.
     for name in ["1-one.csv", "2-two.csv", "3-three.csv"] {
         b.objects
-            .put(
-                &key(&format!("uploads/{name}")),
-                Bytes::from_static(b"x"),
-                None,
-            )
+            .put(&key(&format!("uploads/{name}")), Bytes::from_static(b"x"), None)
             .await
             .unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(3)).await;
@@ -66,16 +56,9 @@ pub async fn objects_keep_reports_and_list_newest_first(b: &Backend) {
         failure: None,
         loaded_at: Timestamp(6),
     };
-    b.objects
-        .set_report(&key("uploads/2-two.csv"), &report)
-        .await
-        .unwrap();
+    b.objects.set_report(&key("uploads/2-two.csv"), &report).await.unwrap();
     let first = b.objects.list(None, 2).await.unwrap();
-    let names: Vec<_> = first
-        .items
-        .iter()
-        .map(|o| o.key.file_name().to_string())
-        .collect();
+    let names: Vec<_> = first.items.iter().map(|o| o.key.file_name().to_string()).collect();
     assert_eq!(names, ["3-three.csv", "2-two.csv"]);
     assert_eq!(first.items[1].status, ObjectStatus::Rejected);
     assert_eq!(first.items[1].report.as_ref(), Some(&report));
@@ -119,19 +102,10 @@ pub async fn scans_are_ordered_filtered_and_paged(b: &Backend) {
     ];
     b.table.write(batch(&spec, 10, "k/a.csv")).await.unwrap();
     let (all, pages) = scan_all(b, &StockFilter::default(), 2).await;
-    let keys: Vec<_> = all
-        .iter()
-        .map(|r| format!("{}/{}", r.store, r.item))
-        .collect();
+    let keys: Vec<_> = all.iter().map(|r| format!("{}/{}", r.store, r.item)).collect();
     assert_eq!(
         keys,
-        [
-            "Berlin/Dot",
-            "Berlin/Plus",
-            "Berlin/Show",
-            "Karachi/Dot",
-            "Pusan/Dot"
-        ]
+        ["Berlin/Dot", "Berlin/Plus", "Berlin/Show", "Karachi/Dot", "Pusan/Dot"]
     );
     assert!(pages >= 3);
     assert_eq!(all[0].as_of, Timestamp(10));
@@ -164,11 +138,7 @@ async fn count_of(b: &Backend, store: &str, item: &str) -> Option<StockRow> {
         store: Some(store.into()),
         count_at_most: None,
     };
-    scan_all(b, &filter, 100)
-        .await
-        .0
-        .into_iter()
-        .find(|r| r.item == item)
+    scan_all(b, &filter, 100).await.0.into_iter().find(|r| r.item == item)
 }
 
 pub async fn newer_snapshots_win_whatever_the_order(b: &Backend) {
@@ -198,24 +168,14 @@ pub async fn newer_snapshots_win_whatever_the_order(b: &Backend) {
         .write(batch(&[("Berlin", "Dot", 5)], 300, "k/same.csv"))
         .await
         .unwrap();
-    assert_eq!(
-        (s.changed, s.unchanged, s.older),
-        (0, 1, 0),
-        "same count, newer as-of"
-    );
-    assert_eq!(
-        count_of(b, "Berlin", "Dot").await.unwrap().as_of,
-        Timestamp(300)
-    );
+    assert_eq!((s.changed, s.unchanged, s.older), (0, 1, 0), "same count, newer as-of");
+    assert_eq!(count_of(b, "Berlin", "Dot").await.unwrap().as_of, Timestamp(300));
     let s = b
         .table
         .write(batch(&[("Berlin", "Dot", 0)], 250, "k/between.csv"))
         .await
         .unwrap();
-    assert_eq!(
-        s.older, 1,
-        "older than the as-of the unchanged write moved forward"
-    );
+    assert_eq!(s.older, 1, "older than the as-of the unchanged write moved forward");
     assert_eq!(count_of(b, "Berlin", "Dot").await.unwrap().count, 5);
 }
 
@@ -238,11 +198,7 @@ pub async fn equal_as_of_keeps_the_lower_count(b: &Backend) {
 pub async fn the_feed_carries_old_and_new_images(b: &Backend) {
     let start = b.feed.tip().await.unwrap();
     b.table
-        .write(batch(
-            &[("Berlin", "Dot", 5), ("Berlin", "Show", 1)],
-            100,
-            "k/a.csv",
-        ))
+        .write(batch(&[("Berlin", "Dot", 5), ("Berlin", "Show", 1)], 100, "k/a.csv"))
         .await
         .unwrap();
     b.table
@@ -287,10 +243,7 @@ pub async fn the_feed_carries_old_and_new_images(b: &Backend) {
     assert_eq!(unique.len(), 3, "change ids are unique");
     let empty = b.feed.read(Some(&second.cursor), 10).await.unwrap();
     assert!(empty.changes.is_empty());
-    assert_eq!(
-        empty.cursor, second.cursor,
-        "an empty read keeps the cursor"
-    );
+    assert_eq!(empty.cursor, second.cursor, "an empty read keeps the cursor");
     assert_eq!(b.feed.tip().await.unwrap(), second.cursor);
 }
 
@@ -308,14 +261,7 @@ pub async fn unchanged_counts_write_no_change(b: &Backend) {
         .write(batch(&[("Berlin", "Dot", 5)], 200, "k/b.csv"))
         .await
         .unwrap();
-    assert!(
-        b.feed
-            .read(Some(&tip), 10)
-            .await
-            .unwrap()
-            .changes
-            .is_empty()
-    );
+    assert!(b.feed.read(Some(&tip), 10).await.unwrap().changes.is_empty());
 }
 
 pub async fn checkpoints_never_move_back(b: &Backend) {
@@ -328,9 +274,6 @@ pub async fn checkpoints_never_move_back(b: &Backend) {
     let one = b.feed.read(None, 1).await.unwrap();
     b.checkpoints.save("c", &all.cursor).await.unwrap();
     b.checkpoints.save("c", &one.cursor).await.unwrap();
-    assert_eq!(
-        b.checkpoints.load("c").await.unwrap(),
-        Some(all.cursor.clone())
-    );
+    assert_eq!(b.checkpoints.load("c").await.unwrap(), Some(all.cursor.clone()));
     assert_eq!(b.checkpoints.load("other").await.unwrap(), None);
 }

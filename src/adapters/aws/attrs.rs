@@ -17,9 +17,7 @@ pub fn n(value: impl ToString) -> AttributeValue {
 }
 
 fn missing(name: &str) -> PortError {
-    PortError::Permanent(format!(
-        "an item in the table has no usable `{name}` attribute"
-    ))
+    PortError::Permanent(format!("an item in the table has no usable `{name}` attribute"))
 }
 
 pub fn get_s(item: &Item, name: &str) -> Result<String, PortError> {
@@ -38,9 +36,7 @@ pub fn get_n<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, PortErr
 }
 
 pub fn opt_n<T: std::str::FromStr>(item: &Item, name: &str) -> Option<T> {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse().ok())
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok())
 }
 
 pub fn opt_time(item: &Item, name: &str) -> Option<Timestamp> {
@@ -48,9 +44,7 @@ pub fn opt_time(item: &Item, name: &str) -> Option<Timestamp> {
 }
 
 /// A stream record's image as an ordinary item.
-pub fn from_stream(
-    image: &HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>,
-) -> Item {
+pub fn from_stream(image: &HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>) -> Item {
     use aws_sdk_dynamodbstreams::types::AttributeValue as S;
     image
         .iter()

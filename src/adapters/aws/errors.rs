@@ -53,9 +53,7 @@ where
     let code = error.code().map(str::to_string);
     let message = error.message().map(str::to_string);
     match &error {
-        SdkError::TimeoutError(_) => {
-            PortError::Transient(format!("{what} did not answer in time (network timeout)"))
-        }
+        SdkError::TimeoutError(_) => PortError::Transient(format!("{what} did not answer in time (network timeout)")),
         SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) => {
             let detail = chain(&error);
             if detail.contains("credentials") || detail.contains("Credentials") {
@@ -67,10 +65,9 @@ where
                 PortError::Transient(format!("cannot reach {what}: {detail}"))
             }
         }
-        SdkError::ResponseError(_) => PortError::Transient(format!(
-            "{what} sent an unreadable answer: {}",
-            chain(&error)
-        )),
+        SdkError::ResponseError(_) => {
+            PortError::Transient(format!("{what} sent an unreadable answer: {}", chain(&error)))
+        }
         _ => from_code(what, code.as_deref(), message.as_deref().unwrap_or("")),
     }
 }
@@ -83,27 +80,19 @@ pub fn from_code(what: &str, code: Option<&str>, message: &str) -> PortError {
         message.to_string()
     };
     match code {
-        Some(c) if TRANSIENT_CODES.contains(&c) => {
-            PortError::Transient(format!("{what} is busy ({c}): {said}"))
-        }
-        Some(
-            "ResourceNotFoundException"
-            | "NoSuchBucket"
-            | "NotFound"
-            | "NoSuchKey"
-            | "NotFoundException",
-        ) => PortError::NotFound(format!(
-            "{what} does not exist ({said}); create it with `stockwatch --backend aws provision` \
+        Some(c) if TRANSIENT_CODES.contains(&c) => PortError::Transient(format!("{what} is busy ({c}): {said}")),
+        Some("ResourceNotFoundException" | "NoSuchBucket" | "NotFound" | "NoSuchKey" | "NotFoundException") => {
+            PortError::NotFound(format!(
+                "{what} does not exist ({said}); create it with `stockwatch --backend aws provision` \
                  or check the name and region"
-        )),
+            ))
+        }
         Some("ConditionalCheckFailedException" | "PreconditionFailed") => {
             PortError::Conflict(format!("{what} changed meanwhile: {said}"))
         }
-        Some("AccessDeniedException" | "AccessDenied" | "AuthorizationError") => {
-            PortError::Permanent(format!(
-                "access to {what} was denied ({said}); the signed-in identity needs permission for it"
-            ))
-        }
+        Some("AccessDeniedException" | "AccessDenied" | "AuthorizationError") => PortError::Permanent(format!(
+            "access to {what} was denied ({said}); the signed-in identity needs permission for it"
+        )),
         Some(c) if AUTH_CODES.contains(&c) => PortError::Permanent(format!(
             "AWS did not accept the credentials ({c}: {said}); sign in again or check AWS_PROFILE"
         )),
@@ -118,23 +107,14 @@ mod tests {
 
     #[test]
     fn codes_map_to_what_a_retry_can_do() {
-        assert!(
-            from_code(
-                "the table",
-                Some("ProvisionedThroughputExceededException"),
-                "slow"
-            )
-            .is_transient()
-        );
+        assert!(from_code("the table", Some("ProvisionedThroughputExceededException"), "slow").is_transient());
         assert!(from_code("the stream", Some("LimitExceededException"), "").is_transient());
         let missing = from_code(
             "the table Inventory",
             Some("ResourceNotFoundException"),
             "Requested resource not found",
         );
-        assert!(
-            matches!(&missing, PortError::NotFound(m) if m.contains("stockwatch --backend aws provision"))
-        );
+        assert!(matches!(&missing, PortError::NotFound(m) if m.contains("stockwatch --backend aws provision")));
         assert!(matches!(
             from_code("x", Some("ConditionalCheckFailedException"), ""),
             PortError::Conflict(_)

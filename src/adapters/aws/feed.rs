@@ -15,9 +15,7 @@
 use super::attrs::{Item, from_stream, get_s, opt_n, opt_s};
 use super::errors::{from_code, sdk_error};
 use crate::domain::Timestamp;
-use crate::ports::{
-    Change, ChangeFeed, ChangeKind, FeedBatch, FeedCursor, Image, PortError, PortResult,
-};
+use crate::ports::{Change, ChangeFeed, ChangeKind, FeedBatch, FeedCursor, Image, PortError, PortResult};
 use async_trait::async_trait;
 use aws_sdk_dynamodbstreams::Client as StreamsClient;
 use aws_sdk_dynamodbstreams::error::ProvideErrorMetadata;
@@ -52,9 +50,8 @@ impl Position {
     pub fn parse(cursor: Option<&FeedCursor>) -> PortResult<Position> {
         match cursor {
             None => Ok(Position::default()),
-            Some(c) => serde_json::from_str(&c.0).map_err(|_| {
-                PortError::Invalid("the change feed position is not one of this backend's".into())
-            }),
+            Some(c) => serde_json::from_str(&c.0)
+                .map_err(|_| PortError::Invalid("the change feed position is not one of this backend's".into())),
         }
     }
 
@@ -69,10 +66,7 @@ impl Position {
             return other;
         }
         for (shard, seq) in other.shards {
-            let keep = self
-                .shards
-                .get(&shard)
-                .is_some_and(|mine| !sequence_before(mine, &seq));
+            let keep = self.shards.get(&shard).is_some_and(|mine| !sequence_before(mine, &seq));
             if !keep {
                 self.shards.insert(shard, seq);
             }
@@ -179,11 +173,7 @@ impl StreamFeed {
         after: Option<&str>,
         kind: ShardIteratorType,
     ) -> PortResult<Option<String>> {
-        let mut request = self
-            .streams
-            .get_shard_iterator()
-            .stream_arn(arn)
-            .shard_id(shard);
+        let mut request = self.streams.get_shard_iterator().stream_arn(arn).shard_id(shard);
         request = match after {
             Some(seq) => request
                 .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
@@ -210,18 +200,11 @@ impl StreamFeed {
             .send()
             .await;
         match result {
-            Ok(out) => Ok(Read::Records(
-                out.records.unwrap_or_default(),
-                out.next_shard_iterator,
-            )),
+            Ok(out) => Ok(Read::Records(out.records.unwrap_or_default(), out.next_shard_iterator)),
             Err(e) => match e.as_service_error() {
                 Some(GetRecordsError::ExpiredIteratorException(_)) => Ok(Read::Expired),
                 Some(GetRecordsError::TrimmedDataAccessException(_)) => Ok(Read::Trimmed),
-                Some(other) => Err(from_code(
-                    &self.what(),
-                    other.code(),
-                    other.message().unwrap_or(""),
-                )),
+                Some(other) => Err(from_code(&self.what(), other.code(), other.message().unwrap_or(""))),
                 None => Err(sdk_error(&self.what(), e)),
             },
         }
@@ -272,10 +255,7 @@ impl StreamFeed {
             (None, Some(latest)) => self.cached(&arn, shard, "").or(Some(latest.clone())),
             (None, None) => match self.cached(&arn, shard, "") {
                 Some(it) => Some(it),
-                None => {
-                    self.iterator(&arn, shard, None, ShardIteratorType::TrimHorizon)
-                        .await?
-                }
+                None => self.iterator(&arn, shard, None, ShardIteratorType::TrimHorizon).await?,
             },
         };
         while let Some(it) = iterator.take() {
@@ -326,12 +306,7 @@ impl StreamFeed {
                     let after = pos.shards.get(shard).cloned();
                     pos.latest.remove(shard);
                     iterator = self
-                        .iterator(
-                            &arn,
-                            shard,
-                            after.as_deref(),
-                            ShardIteratorType::TrimHorizon,
-                        )
+                        .iterator(&arn, shard, after.as_deref(), ShardIteratorType::TrimHorizon)
                         .await?;
                 }
                 Read::Trimmed => {
@@ -347,9 +322,7 @@ impl StreamFeed {
                     }
                     pos.shards.remove(shard);
                     pos.latest.remove(shard);
-                    iterator = self
-                        .iterator(&arn, shard, None, ShardIteratorType::TrimHorizon)
-                        .await?;
+                    iterator = self.iterator(&arn, shard, None, ShardIteratorType::TrimHorizon).await?;
                 }
             }
         }
@@ -405,11 +378,7 @@ pub fn to_change(record: &Record) -> PortResult<Option<Change>> {
         .event_id()
         .map(String::from)
         .or_else(|| data.sequence_number().map(String::from))
-        .ok_or_else(|| {
-            PortError::Permanent(
-                "a stream record has neither an event id nor a sequence number".into(),
-            )
-        })?;
+        .ok_or_else(|| PortError::Permanent("a stream record has neither an event id nor a sequence number".into()))?;
     Ok(Some(Change {
         id,
         kind,
@@ -450,9 +419,7 @@ impl ChangeFeed for StreamFeed {
                 if changes.len() >= limit {
                     break;
                 }
-                gap |= self
-                    .read_shard(&mut pos, shard, &mut changes, limit)
-                    .await?;
+                gap |= self.read_shard(&mut pos, shard, &mut changes, limit).await?;
             }
             if (pos.done.len(), changes.len()) == before || changes.len() >= limit {
                 break;
@@ -479,10 +446,7 @@ impl ChangeFeed for StreamFeed {
                 .is_some();
             if closed {
                 pos.done.insert(id.to_string());
-            } else if let Some(it) = self
-                .iterator(&arn, id, None, ShardIteratorType::Latest)
-                .await?
-            {
+            } else if let Some(it) = self.iterator(&arn, id, None, ShardIteratorType::Latest).await? {
                 pos.latest.insert(id.to_string(), it);
             }
         }

@@ -12,8 +12,7 @@ use super::attrs::{Item, get_n, get_s, n, opt_n, opt_s, opt_time, s};
 use super::errors::sdk_error;
 use crate::domain::{Acknowledgement, Alert, AlertKind, AlertState, Timestamp};
 use crate::ports::{
-    AlertClaim, AlertFilter, AlertLedger, ClaimOutcome, LedgerCursor, Page, PageToken, PortError,
-    PortResult, Restock,
+    AlertClaim, AlertFilter, AlertLedger, ClaimOutcome, LedgerCursor, Page, PageToken, PortError, PortResult, Restock,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -174,17 +173,14 @@ impl DynamoLedger {
             .unwrap_or_else(|p| p.into_inner())
             .get(&id)
             .cloned()
-            .ok_or_else(|| {
-                PortError::NotFound(format!(
-                    "there is no alert {id}; `stockwatch alerts --all` lists them"
-                ))
-            })
+            .ok_or_else(|| PortError::NotFound(format!("there is no alert {id}; `stockwatch alerts --all` lists them")))
     }
 
     async fn alert_at(&self, pk: &str) -> PortResult<Alert> {
-        let item = self.get_item(pk).await?.ok_or_else(|| {
-            PortError::NotFound(format!("the alert {pk} disappeared from {}", self.what()))
-        })?;
+        let item = self
+            .get_item(pk)
+            .await?
+            .ok_or_else(|| PortError::NotFound(format!("the alert {pk} disappeared from {}", self.what())))?;
         let alert = alert_from(&item)?;
         self.remember(&alert);
         Ok(alert)
@@ -238,12 +234,7 @@ impl DynamoLedger {
         }
     }
 
-    async fn claim_one(
-        &self,
-        c: &AlertClaim,
-        token: &str,
-        now: Timestamp,
-    ) -> PortResult<ClaimOutcome> {
+    async fn claim_one(&self, c: &AlertClaim, token: &str, now: Timestamp) -> PortResult<ClaimOutcome> {
         let pk = claim_key(&c.change_id, c.kind);
         if let Some(existing) = self.get_item(&pk).await? {
             let alert = alert_from(&existing)?;
@@ -305,12 +296,7 @@ impl DynamoLedger {
 
 #[async_trait]
 impl AlertLedger for DynamoLedger {
-    async fn claim(
-        &self,
-        claims: &[AlertClaim],
-        token: &str,
-        now: Timestamp,
-    ) -> PortResult<Vec<ClaimOutcome>> {
+    async fn claim(&self, claims: &[AlertClaim], token: &str, now: Timestamp) -> PortResult<Vec<ClaimOutcome>> {
         let mut outcomes = Vec::with_capacity(claims.len());
         for c in claims {
             outcomes.push(self.claim_one(c, token, now).await?);
@@ -354,24 +340,21 @@ impl AlertLedger for DynamoLedger {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(is_conditional) => Err(PortError::Conflict(
-                format!("alert {id} was taken over or published by another checker"),
-            )),
+            Err(e) if e.as_service_error().is_some_and(is_conditional) => Err(PortError::Conflict(format!(
+                "alert {id} was taken over or published by another checker"
+            ))),
             Err(e) => Err(sdk_error(&self.what(), e)),
         }
     }
 
-    async fn take_stale(
-        &self,
-        claimed_before: Timestamp,
-        token: &str,
-        now: Timestamp,
-    ) -> PortResult<Vec<Alert>> {
+    async fn take_stale(&self, claimed_before: Timestamp, token: &str, now: Timestamp) -> PortResult<Vec<Alert>> {
         let mut pages = self
             .client
             .scan()
             .table_name(&self.table)
-            .filter_expression("begins_with(pk, :p) AND Notify = :yes AND attribute_not_exists(PublishedAt) AND ClaimedAt < :before")
+            .filter_expression(
+                "begins_with(pk, :p) AND Notify = :yes AND attribute_not_exists(PublishedAt) AND ClaimedAt < :before",
+            )
             .expression_attribute_values(":p", s("claim#"))
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
             .expression_attribute_values(":before", n(claimed_before.0))
@@ -476,12 +459,10 @@ impl AlertLedger for DynamoLedger {
             Ok(_) => self.alert_at(&pk).await,
             Err(e) if e.as_service_error().is_some_and(is_conditional) => {
                 let alert = self.alert_at(&pk).await?;
-                Err(PortError::Conflict(
-                    alert.can_acknowledge().err().map_or_else(
-                        || format!("alert {id} changed meanwhile; try again"),
-                        |e| e.to_string(),
-                    ),
-                ))
+                Err(PortError::Conflict(alert.can_acknowledge().err().map_or_else(
+                    || format!("alert {id} changed meanwhile; try again"),
+                    |e| e.to_string(),
+                )))
             }
             Err(e) => Err(sdk_error(&self.what(), e)),
         }
@@ -492,12 +473,7 @@ impl AlertLedger for DynamoLedger {
         self.alert_at(&pk).await
     }
 
-    async fn list(
-        &self,
-        filter: &AlertFilter,
-        page: Option<&PageToken>,
-        limit: usize,
-    ) -> PortResult<Page<Alert>> {
+    async fn list(&self, filter: &AlertFilter, page: Option<&PageToken>, limit: usize) -> PortResult<Page<Alert>> {
         let before: u64 = match page {
             Some(token) => token
                 .0
@@ -557,8 +533,9 @@ impl AlertLedger for DynamoLedger {
         limit: usize,
     ) -> PortResult<(Vec<Alert>, LedgerCursor)> {
         let cursor: FollowCursor = match cursor {
-            Some(c) => serde_json::from_str(&c.0)
-                .map_err(|_| PortError::Invalid("the ledger cursor is damaged".into()))?,
+            Some(c) => {
+                serde_json::from_str(&c.0).map_err(|_| PortError::Invalid("the ledger cursor is damaged".into()))?
+            }
             None => FollowCursor {
                 since: i64::MIN / 2,
                 seen: Vec::new(),
@@ -570,10 +547,7 @@ impl AlertLedger for DynamoLedger {
             .into_iter()
             .filter(|(a, version, updated)| {
                 *updated > cursor.since - FOLLOW_WINDOW_MS
-                    && !cursor
-                        .seen
-                        .iter()
-                        .any(|(id, v, _)| id == &a.id && v == version)
+                    && !cursor.seen.iter().any(|(id, v, _)| id == &a.id && v == version)
             })
             .collect();
         fresh.sort_by(|a, b| (a.2, a.0.id.len(), &a.0.id).cmp(&(b.2, b.0.id.len(), &b.0.id)));
@@ -588,8 +562,7 @@ impl AlertLedger for DynamoLedger {
         seen.extend(fresh.iter().map(|(a, v, u)| (a.id.clone(), *v, *u)));
         // What fell out of the window can no longer come back: forget it.
         seen.retain(|(_, _, updated)| *updated > since - FOLLOW_WINDOW_MS);
-        let next =
-            LedgerCursor(serde_json::to_string(&FollowCursor { since, seen }).unwrap_or_default());
+        let next = LedgerCursor(serde_json::to_string(&FollowCursor { since, seen }).unwrap_or_default());
         Ok((fresh.into_iter().map(|(a, _, _)| a).collect(), next))
     }
 }

@@ -86,25 +86,34 @@ impl Clients {
             loader = loader.region(Region::new(region.clone()));
         }
         let config = loader.load().await;
+        // Custom endpoints (moto, LocalStack) serve buckets by path, not by host name.
+        let custom_endpoint = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some());
+        Clients::from_config(&config, custom_endpoint, settings.profile.clone())
+    }
+
+    /// Clients from a ready configuration (tests point one at moto).
+    pub fn from_config(
+        config: &aws_config::SdkConfig,
+        path_style: bool,
+        profile: Option<String>,
+    ) -> PortResult<Clients> {
         let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
             PortError::Permanent(
                 "no AWS region is set; set AWS_REGION, pass --region, or give your AWS profile a region".into(),
             )
         })?;
-        // Custom endpoints (moto, LocalStack) serve buckets by path, not by host name.
-        let custom_endpoint = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"]
-            .iter()
-            .any(|v| std::env::var_os(v).is_some());
-        let s3_config = aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(custom_endpoint)
+        let s3_config = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(path_style)
             .build();
         Ok(Clients {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
-            dynamodb: aws_sdk_dynamodb::Client::new(&config),
-            streams: aws_sdk_dynamodbstreams::Client::new(&config),
-            sns: aws_sdk_sns::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::new(config),
+            streams: aws_sdk_dynamodbstreams::Client::new(config),
+            sns: aws_sdk_sns::Client::new(config),
             region,
-            profile: settings.profile.clone(),
+            profile,
         })
     }
 }
@@ -143,10 +152,7 @@ pub async fn connect_with(settings: &AwsSettings, clients: Clients) -> PortResul
         settings.bucket
     );
     Ok(Backend {
-        objects: Arc::new(objects::S3Objects::new(
-            clients.s3.clone(),
-            settings.bucket.clone(),
-        )),
+        objects: Arc::new(objects::S3Objects::new(clients.s3.clone(), settings.bucket.clone())),
         table: Arc::new(table::DynamoTable::new(
             clients.dynamodb.clone(),
             settings.table.clone(),

@@ -4,8 +4,7 @@
 use super::errors::sdk_error;
 use crate::domain::Timestamp;
 use crate::ports::{
-    LoadReport, ObjectInfo, ObjectKey, ObjectStatus, ObjectStore, Page, PageToken, PortError,
-    PortResult, Progress,
+    LoadReport, ObjectInfo, ObjectKey, ObjectStatus, ObjectStore, Page, PageToken, PortError, PortResult, Progress,
 };
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
@@ -36,12 +35,7 @@ impl S3Objects {
         format!("{REPORTS_PREFIX}{}.json", key.as_str())
     }
 
-    async fn put_multipart(
-        &self,
-        key: &ObjectKey,
-        body: &Bytes,
-        progress: Option<&Progress>,
-    ) -> PortResult<()> {
+    async fn put_multipart(&self, key: &ObjectKey, body: &Bytes, progress: Option<&Progress>) -> PortResult<()> {
         let what = self.what();
         let started = self
             .client
@@ -85,11 +79,7 @@ impl S3Objects {
                 .bucket(&self.bucket)
                 .key(key.as_str())
                 .upload_id(&upload_id)
-                .multipart_upload(
-                    CompletedMultipartUpload::builder()
-                        .set_parts(Some(parts))
-                        .build(),
-                )
+                .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
                 .send()
                 .await
                 .map_err(|e| sdk_error(&what, e))
@@ -130,35 +120,21 @@ impl S3Objects {
             .body
             .collect()
             .await
-            .map_err(|e| {
-                PortError::Transient(format!(
-                    "reading a report from {} broke off: {e}",
-                    self.what()
-                ))
-            })?
+            .map_err(|e| PortError::Transient(format!("reading a report from {} broke off: {e}", self.what())))?
             .into_bytes();
-        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            PortError::Permanent(format!(
-                "the report of {key} in {} is unreadable: {e}",
-                self.what()
-            ))
-        })
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| PortError::Permanent(format!("the report of {key} in {} is unreadable: {e}", self.what())))
     }
 }
 
 fn to_timestamp(t: Option<&aws_sdk_s3::primitives::DateTime>) -> Timestamp {
-    t.and_then(|t| t.to_millis().ok())
-        .map_or(Timestamp(0), Timestamp)
+    t.and_then(|t| t.to_millis().ok()).map_or(Timestamp(0), Timestamp)
 }
 
 #[async_trait]
 impl ObjectStore for S3Objects {
-    async fn put(
-        &self,
-        key: &ObjectKey,
-        body: Bytes,
-        progress: Option<Progress>,
-    ) -> PortResult<ObjectInfo> {
+    async fn put(&self, key: &ObjectKey, body: Bytes, progress: Option<Progress>) -> PortResult<ObjectInfo> {
         if let Some(report) = &progress {
             report(0, body.len() as u64);
         }
@@ -194,9 +170,11 @@ impl ObjectStore for S3Objects {
             .send()
             .await
             .map_err(|e| sdk_error(&format!("the object {key} in {}", self.what()), e))?;
-        let body = object.body.collect().await.map_err(|e| {
-            PortError::Transient(format!("reading {key} from {} broke off: {e}", self.what()))
-        })?;
+        let body = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| PortError::Transient(format!("reading {key} from {} broke off: {e}", self.what())))?;
         Ok(body.into_bytes())
     }
 
@@ -220,8 +198,8 @@ impl ObjectStore for S3Objects {
     }
 
     async fn set_report(&self, key: &ObjectKey, report: &LoadReport) -> PortResult<()> {
-        let json = serde_json::to_vec(report)
-            .map_err(|e| PortError::Permanent(format!("cannot encode the report: {e}")))?;
+        let json =
+            serde_json::to_vec(report).map_err(|e| PortError::Permanent(format!("cannot encode the report: {e}")))?;
         self.client
             .put_object()
             .bucket(&self.bucket)

@@ -9,8 +9,8 @@ use super::ledger::{DynamoLedger, TOPIC_KEY};
 use super::{AwsSettings, Clients};
 use crate::ports::{PortError, PortResult};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    StreamSpecification, StreamViewType, TableStatus, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
+    StreamViewType, TableStatus, TimeToLiveSpecification,
 };
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use std::time::Duration;
@@ -57,14 +57,7 @@ pub async fn provision(clients: &Clients, request: Request<'_>) -> PortResult<(V
 
 async fn bucket(clients: &Clients, settings: &AwsSettings) -> PortResult<Step> {
     let what = format!("bucket {}", settings.bucket);
-    if clients
-        .s3
-        .head_bucket()
-        .bucket(&settings.bucket)
-        .send()
-        .await
-        .is_ok()
-    {
+    if clients.s3.head_bucket().bucket(&settings.bucket).send().await.is_ok() {
         return Ok(Step::new(false, what));
     }
     let mut create = clients.s3.create_bucket().bucket(&settings.bucket);
@@ -127,18 +120,10 @@ async fn wait_active(clients: &Clients, table: &str) -> PortResult<()> {
 
 async fn inventory_table(clients: &Clients, table: &str) -> PortResult<Step> {
     let what = format!("table {table} (Store, Item; stream NEW_AND_OLD_IMAGES)");
-    match clients
-        .dynamodb
-        .describe_table()
-        .table_name(table)
-        .send()
-        .await
-    {
+    match clients.dynamodb.describe_table().table_name(table).send().await {
         Ok(out) => {
             let stream = out.table().and_then(|t| t.stream_specification());
-            let view = stream
-                .filter(|s| s.stream_enabled())
-                .and_then(|s| s.stream_view_type());
+            let view = stream.filter(|s| s.stream_enabled()).and_then(|s| s.stream_view_type());
             if view != Some(&StreamViewType::NewAndOldImages) {
                 return Err(PortError::Permanent(format!(
                     "the table {table} exists but its stream is {}; alerts need the old and new count of each change. \
@@ -180,13 +165,7 @@ async fn inventory_table(clients: &Clients, table: &str) -> PortResult<Step> {
 
 async fn ledger_table(clients: &Clients, table: &str) -> PortResult<Step> {
     let what = format!("ledger table {table} (pk; TTL on ExpiresAt)");
-    match clients
-        .dynamodb
-        .describe_table()
-        .table_name(table)
-        .send()
-        .await
-    {
+    match clients.dynamodb.describe_table().table_name(table).send().await {
         Ok(_) => return Ok(Step::new(false, what)),
         Err(e)
             if e.as_service_error()
@@ -228,18 +207,9 @@ async fn topic(clients: &Clients, settings: &AwsSettings) -> PortResult<(Step, S
     // Found: the ARN a previous provisioning recorded still answers.
     let ledger = DynamoLedger::new(clients.dynamodb.clone(), settings.ledger_table.clone());
     if let Some(arn) = recorded_topic_arn(&ledger).await?
-        && clients
-            .sns
-            .get_topic_attributes()
-            .topic_arn(&arn)
-            .send()
-            .await
-            .is_ok()
+        && clients.sns.get_topic_attributes().topic_arn(&arn).send().await.is_ok()
     {
-        return Ok((
-            Step::new(false, format!("topic {} ({arn})", settings.topic)),
-            arn,
-        ));
+        return Ok((Step::new(false, format!("topic {} ({arn})", settings.topic)), arn));
     }
     // CreateTopic is idempotent: it returns the ARN of a topic of that name.
     let out = clients
@@ -250,18 +220,10 @@ async fn topic(clients: &Clients, settings: &AwsSettings) -> PortResult<(Step, S
         .await
         .map_err(|e| sdk_error(&format!("the topic {}", settings.topic), e))?;
     let arn = out.topic_arn().unwrap_or_default().to_string();
-    Ok((
-        Step::new(true, format!("topic {} ({arn})", settings.topic)),
-        arn,
-    ))
+    Ok((Step::new(true, format!("topic {} ({arn})", settings.topic)), arn))
 }
 
-async fn subscribe(
-    clients: &Clients,
-    arn: &str,
-    protocol: &str,
-    endpoint: &str,
-) -> PortResult<Step> {
+async fn subscribe(clients: &Clients, arn: &str, protocol: &str, endpoint: &str) -> PortResult<Step> {
     let existing = clients
         .sns
         .list_subscriptions_by_topic()
@@ -307,8 +269,5 @@ async fn record_topic_arn(ledger: &DynamoLedger, arn: &str) -> PortResult<()> {
 
 /// The topic ARN provisioning recorded, if any.
 pub async fn recorded_topic_arn(ledger: &DynamoLedger) -> PortResult<Option<String>> {
-    Ok(ledger
-        .get_item(TOPIC_KEY)
-        .await?
-        .and_then(|item| opt_s(&item, "Arn")))
+    Ok(ledger.get_item(TOPIC_KEY).await?.and_then(|item| opt_s(&item, "Arn")))
 }

@@ -13,8 +13,8 @@ use super::attrs::{Item, get_n, get_s, n, opt_n, opt_s, opt_time, s};
 use super::errors::sdk_error;
 use crate::domain::{InventoryRow, Timestamp};
 use crate::ports::{
-    InventoryTable, Page, PageToken, PortError, PortResult, RetryPolicy, RowFailure, StockFilter,
-    StockRow, WriteBatch, WriteSummary,
+    InventoryTable, Page, PageToken, PortError, PortResult, RetryPolicy, RowFailure, StockFilter, StockRow, WriteBatch,
+    WriteSummary,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -27,8 +27,7 @@ pub const DEFAULT_CONCURRENCY: usize = 32;
 
 /// `supersedes` as a condition; rows without `AsOf` (written by the original
 /// system) count as older than any snapshot.
-const NEWER_ONLY: &str =
-    "attribute_not_exists(#s) OR attribute_not_exists(#a) OR #a < :a OR (#a = :a AND #c > :c)";
+const NEWER_ONLY: &str = "attribute_not_exists(#s) OR attribute_not_exists(#a) OR #a < :a OR (#a = :a AND #c > :c)";
 
 pub struct DynamoTable {
     client: Client,
@@ -77,9 +76,7 @@ impl DynamoTable {
                 .expression_attribute_values(":a", n(as_of))
                 .expression_attribute_values(":c", n(row.count))
                 .return_values(ReturnValue::AllOld)
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .send()
                 .await;
             match sent {
@@ -130,9 +127,7 @@ fn token_from(key: Option<&Item>) -> PortResult<Option<PageToken>> {
     let Some(key) = key else { return Ok(None) };
     let store = get_s(key, "Store")?;
     let item = get_s(key, "Item")?;
-    Ok(Some(PageToken(
-        serde_json::json!([store, item]).to_string(),
-    )))
+    Ok(Some(PageToken(serde_json::json!([store, item]).to_string())))
 }
 
 fn start_key(page: Option<&PageToken>) -> PortResult<Option<Item>> {
@@ -140,12 +135,9 @@ fn start_key(page: Option<&PageToken>) -> PortResult<Option<Item>> {
     let (store, item): (String, String) = serde_json::from_str(&token.0)
         .map_err(|_| PortError::Invalid("the page token is not one of this backend's".into()))?;
     Ok(Some(
-        [
-            ("Store".to_string(), s(store)),
-            ("Item".to_string(), s(item)),
-        ]
-        .into_iter()
-        .collect(),
+        [("Store".to_string(), s(store)), ("Item".to_string(), s(item))]
+            .into_iter()
+            .collect(),
     ))
 }
 
@@ -161,10 +153,7 @@ impl InventoryTable for DynamoTable {
                 let (rows, source) = (batch.rows.clone(), batch.source.clone());
                 async move {
                     let row = &rows[index];
-                    (
-                        row.line,
-                        self.put_row(row, as_of, now, source.as_str()).await,
-                    )
+                    (row.line, self.put_row(row, as_of, now, source.as_str()).await)
                 }
             })
             .buffer_unordered(self.concurrency)
@@ -188,12 +177,7 @@ impl InventoryTable for DynamoTable {
         Ok(summary)
     }
 
-    async fn scan(
-        &self,
-        filter: &StockFilter,
-        page: Option<&PageToken>,
-        limit: usize,
-    ) -> PortResult<Page<StockRow>> {
+    async fn scan(&self, filter: &StockFilter, page: Option<&PageToken>, limit: usize) -> PortResult<Page<StockRow>> {
         let start = start_key(page)?;
         let limit = limit.clamp(1, 10_000) as i32;
         let (items, last) = match &filter.store {

@@ -185,21 +185,16 @@ impl Db {
     }
 }
 
-async fn run_blocking<T: Send + 'static>(
-    f: impl FnOnce() -> PortResult<T> + Send + 'static,
-) -> PortResult<T> {
+async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> PortResult<T> + Send + 'static) -> PortResult<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| PortError::Permanent(format!("a database task stopped unexpectedly: {e}")))?
 }
 
 fn connect(path: &Path) -> PortResult<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| sql_error(path, e))?;
-    conn.busy_timeout(BUSY_TIMEOUT)
-        .map_err(|e| sql_error(path, e))?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| sql_error(path, e))?;
     // WAL: readers never block the writer; NORMAL: durable at checkpoints,
     // and a crash can lose at most the last transactions, never corrupt.
     conn.pragma_update(None, "journal_mode", "WAL")
@@ -254,15 +249,10 @@ pub fn sql_error(path: &Path, error: rusqlite::Error) -> PortError {
             "the database {} is busy (another stockwatch is writing): {text}",
             path.display()
         )),
-        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied | ErrorCode::CannotOpen) => {
-            PortError::Permanent(format!(
-                "cannot open the database {} for writing: {text}",
-                path.display()
-            ))
-        }
-        Some(ErrorCode::DiskFull) => {
-            PortError::Permanent(format!("the disk holding {} is full", path.display()))
-        }
+        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied | ErrorCode::CannotOpen) => PortError::Permanent(
+            format!("cannot open the database {} for writing: {text}", path.display()),
+        ),
+        Some(ErrorCode::DiskFull) => PortError::Permanent(format!("the disk holding {} is full", path.display())),
         _ => PortError::Permanent(format!("the database {} failed: {text}", path.display())),
     }
 }

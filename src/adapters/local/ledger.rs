@@ -5,8 +5,7 @@
 use super::db::{Db, SqlResultExt, next_ledger_rev};
 use crate::domain::{Acknowledgement, Alert, AlertKind, AlertState, Timestamp};
 use crate::ports::{
-    AlertClaim, AlertFilter, AlertLedger, ClaimOutcome, LedgerCursor, Page, PageToken, PortError,
-    PortResult, Restock,
+    AlertClaim, AlertFilter, AlertLedger, ClaimOutcome, LedgerCursor, Page, PageToken, PortError, PortResult, Restock,
 };
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -21,8 +20,7 @@ impl LocalLedger {
     }
 }
 
-const COLUMNS: &str =
-    "id, change_id, kind, store, item, count, threshold, as_of, source, raised_at, state,
+const COLUMNS: &str = "id, change_id, kind, store, item, count, threshold, as_of, source, raised_at, state,
     acked_by, acked_at, ack_note, resolved_at, published_at";
 
 fn alert_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
@@ -66,9 +64,7 @@ fn parse_id(id: &str) -> PortResult<i64> {
 }
 
 fn not_found(id: &str) -> PortError {
-    PortError::NotFound(format!(
-        "there is no alert {id}; `stockwatch alerts --all` lists them"
-    ))
+    PortError::NotFound(format!("there is no alert {id}; `stockwatch alerts --all` lists them"))
 }
 
 fn get_alert(tx: &rusqlite::Transaction<'_>, id: i64) -> PortResult<Option<Alert>> {
@@ -83,12 +79,7 @@ fn get_alert(tx: &rusqlite::Transaction<'_>, id: i64) -> PortResult<Option<Alert
 
 #[async_trait]
 impl AlertLedger for LocalLedger {
-    async fn claim(
-        &self,
-        claims: &[AlertClaim],
-        token: &str,
-        now: Timestamp,
-    ) -> PortResult<Vec<ClaimOutcome>> {
+    async fn claim(&self, claims: &[AlertClaim], token: &str, now: Timestamp) -> PortResult<Vec<ClaimOutcome>> {
         if claims.is_empty() {
             return Ok(Vec::new());
         }
@@ -110,22 +101,41 @@ impl AlertLedger for LocalLedger {
                     ))
                     .db(tx)?;
                 let mut existing = tx
-                    .prepare_cached(&format!("SELECT {COLUMNS} FROM alerts WHERE change_id = ?1 AND kind = ?2"))
+                    .prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM alerts WHERE change_id = ?1 AND kind = ?2"
+                    ))
                     .db(tx)?;
                 let mut outcomes = Vec::with_capacity(claims.len());
                 for c in &claims {
                     // A restock newer than this snapshot already happened: the
                     // alert is still recorded (and told), but born resolved.
-                    let restock: Option<i64> =
-                        restocked.query_row(params![c.store, c.item], |r| r.get(0)).optional().db(tx)?;
+                    let restock: Option<i64> = restocked
+                        .query_row(params![c.store, c.item], |r| r.get(0))
+                        .optional()
+                        .db(tx)?;
                     let resolved = restock.is_some_and(|at| at > c.as_of.0);
-                    let (state, resolved_at) =
-                        if resolved { ("resolved", Some(now.0)) } else { ("open", None) };
+                    let (state, resolved_at) = if resolved {
+                        ("resolved", Some(now.0))
+                    } else {
+                        ("open", None)
+                    };
                     let won = insert
                         .query_row(
                             params![
-                                c.change_id, c.kind.as_str(), c.store, c.item, c.count, c.threshold, c.as_of.0,
-                                c.source, now.0, state, resolved_at, c.notify, token, rev
+                                c.change_id,
+                                c.kind.as_str(),
+                                c.store,
+                                c.item,
+                                c.count,
+                                c.threshold,
+                                c.as_of.0,
+                                c.source,
+                                now.0,
+                                state,
+                                resolved_at,
+                                c.notify,
+                                token,
+                                rev
                             ],
                             alert_from_row,
                         )
@@ -134,7 +144,9 @@ impl AlertLedger for LocalLedger {
                     outcomes.push(match won {
                         Some(alert) => ClaimOutcome::Won(alert),
                         None => ClaimOutcome::Lost(
-                            existing.query_row(params![c.change_id, c.kind.as_str()], alert_from_row).db(tx)?,
+                            existing
+                                .query_row(params![c.change_id, c.kind.as_str()], alert_from_row)
+                                .db(tx)?,
                         ),
                     });
                 }
@@ -183,12 +195,7 @@ impl AlertLedger for LocalLedger {
         Ok(())
     }
 
-    async fn take_stale(
-        &self,
-        claimed_before: Timestamp,
-        token: &str,
-        now: Timestamp,
-    ) -> PortResult<Vec<Alert>> {
+    async fn take_stale(&self, claimed_before: Timestamp, token: &str, now: Timestamp) -> PortResult<Vec<Alert>> {
         // Checkers ask every poll and the answer is almost always no: ask
         // on the read connection first, so idle checkers never write.
         let any: bool = self
@@ -249,7 +256,9 @@ impl AlertLedger for LocalLedger {
                 let mut resolved = 0u64;
                 for r in &restocks {
                     mark.execute(params![r.store, r.item, r.as_of.0, r.change_id]).db(tx)?;
-                    resolved += resolve.execute(params![r.store, r.item, r.as_of.0, now.0, rev]).db(tx)? as u64;
+                    resolved += resolve
+                        .execute(params![r.store, r.item, r.as_of.0, now.0, rev])
+                        .db(tx)? as u64;
                 }
                 Ok(resolved)
             })
@@ -262,7 +271,9 @@ impl AlertLedger for LocalLedger {
         self.db
             .write(move |tx| {
                 let alert = get_alert(tx, id)?.ok_or_else(|| not_found(&id.to_string()))?;
-                alert.can_acknowledge().map_err(|e| PortError::Conflict(e.to_string()))?;
+                alert
+                    .can_acknowledge()
+                    .map_err(|e| PortError::Conflict(e.to_string()))?;
                 let rev = next_ledger_rev(tx)?;
                 tx.execute(
                     "UPDATE alerts SET state = 'acknowledged', acked_by = ?2, acked_at = ?3, ack_note = ?4, rev = ?5
@@ -282,12 +293,7 @@ impl AlertLedger for LocalLedger {
             .await
     }
 
-    async fn list(
-        &self,
-        filter: &AlertFilter,
-        page: Option<&PageToken>,
-        limit: usize,
-    ) -> PortResult<Page<Alert>> {
+    async fn list(&self, filter: &AlertFilter, page: Option<&PageToken>, limit: usize) -> PortResult<Page<Alert>> {
         let before: i64 = match page {
             Some(token) => token
                 .0
@@ -368,17 +374,16 @@ impl AlertLedger for LocalLedger {
                     ))
                     .db(tx)?;
                 let rows = stmt
-                    .query_map(params![rev, id, limit as i64], |r| Ok((alert_from_row(r)?, r.get::<_, i64>(16)?)))
+                    .query_map(params![rev, id, limit as i64], |r| {
+                        Ok((alert_from_row(r)?, r.get::<_, i64>(16)?))
+                    })
                     .db(tx)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
             })
             .await?;
-        let cursor = rows.last().map_or(format!("{rev}:{id}"), |(alert, rev)| {
-            format!("{rev}:{}", alert.id)
-        });
-        Ok((
-            rows.into_iter().map(|(a, _)| a).collect(),
-            LedgerCursor(cursor),
-        ))
+        let cursor = rows
+            .last()
+            .map_or(format!("{rev}:{id}"), |(alert, rev)| format!("{rev}:{}", alert.id));
+        Ok((rows.into_iter().map(|(a, _)| a).collect(), LedgerCursor(cursor)))
     }
 }

@@ -50,12 +50,8 @@ impl LocalBackend {
         })?;
         let bucket = data_dir.join(BUCKET_DIR);
         let created_bucket = !bucket.is_dir();
-        std::fs::create_dir_all(&bucket).map_err(|e| {
-            PortError::Permanent(format!(
-                "cannot create the bucket folder {}: {e}",
-                bucket.display()
-            ))
-        })?;
+        std::fs::create_dir_all(&bucket)
+            .map_err(|e| PortError::Permanent(format!("cannot create the bucket folder {}: {e}", bucket.display())))?;
         let (db, created_database) = db::Db::open(data_dir)?;
         let table = Arc::new(table::LocalTable::new(db.clone()));
         let ledger = Arc::new(LocalLedger::new(db.clone()));

@@ -4,8 +4,7 @@
 use super::db::{Db, SqlResultExt};
 use crate::domain::Timestamp;
 use crate::ports::{
-    LoadReport, ObjectInfo, ObjectKey, ObjectStatus, ObjectStore, Page, PageToken, PortError,
-    PortResult, Progress,
+    LoadReport, ObjectInfo, ObjectKey, ObjectStatus, ObjectStore, Page, PageToken, PortError, PortResult, Progress,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -24,11 +23,7 @@ pub struct LocalObjects {
 
 impl LocalObjects {
     pub fn new(db: Db, bucket: PathBuf, staging: PathBuf) -> Self {
-        LocalObjects {
-            db,
-            bucket,
-            staging,
-        }
+        LocalObjects { db, bucket, staging }
     }
 
     /// The file of a key. Keys are validated (no `..`, no absolute parts), so
@@ -45,20 +40,15 @@ fn io_error(what: &str, path: &Path, e: std::io::Error) -> PortError {
     let message = format!("cannot {what} {}: {e}", path.display());
     match e.kind() {
         std::io::ErrorKind::NotFound => PortError::NotFound(message),
-        std::io::ErrorKind::Interrupted
-        | std::io::ErrorKind::WouldBlock
-        | std::io::ErrorKind::TimedOut => PortError::Transient(message),
+        std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+            PortError::Transient(message)
+        }
         _ => PortError::Permanent(message),
     }
 }
 
 /// Writes to a staging file, then renames: readers see all of an object or none.
-fn store_file(
-    staging_dir: &Path,
-    target: &Path,
-    body: &[u8],
-    progress: Option<Progress>,
-) -> PortResult<()> {
+fn store_file(staging_dir: &Path, target: &Path, body: &[u8], progress: Option<Progress>) -> PortResult<()> {
     let staged = tempfile_in(staging_dir)?;
     let mut file = std::fs::File::create(&staged).map_err(|e| io_error("create", &staged, e))?;
     let total = body.len() as u64;
@@ -67,8 +57,7 @@ fn store_file(
         report(0, total);
     }
     for chunk in body.chunks(CHUNK) {
-        file.write_all(chunk)
-            .map_err(|e| io_error("write", &staged, e))?;
+        file.write_all(chunk).map_err(|e| io_error("write", &staged, e))?;
         sent += chunk.len() as u64;
         if let Some(report) = &progress {
             report(sent, total);
@@ -84,9 +73,7 @@ fn store_file(
     })
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> PortResult<T> + Send + 'static,
-) -> PortResult<T> {
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> PortResult<T> + Send + 'static) -> PortResult<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| PortError::Permanent(format!("a file task stopped unexpectedly: {e}")))?
@@ -100,24 +87,17 @@ fn tempfile_in(dir: &Path) -> PortResult<PathBuf> {
     Ok(dir.join(format!("upload-{}-{nanos}", std::process::id())))
 }
 
-fn row_to_info(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(String, i64, i64, String, Option<String>)> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-    ))
+fn row_to_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, i64, i64, String, Option<String>)> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
 }
 
 fn info_from(raw: (String, i64, i64, String, Option<String>)) -> PortResult<ObjectInfo> {
     let (key, size, uploaded_at, status, report) = raw;
     let report = match report {
-        Some(json) => Some(serde_json::from_str::<LoadReport>(&json).map_err(|e| {
-            PortError::Permanent(format!("the stored report of {key} is unreadable: {e}"))
-        })?),
+        Some(json) => Some(
+            serde_json::from_str::<LoadReport>(&json)
+                .map_err(|e| PortError::Permanent(format!("the stored report of {key} is unreadable: {e}")))?,
+        ),
         None => None,
     };
     Ok(ObjectInfo {
@@ -133,12 +113,7 @@ const SELECT_OBJECT: &str = "SELECT key, size, uploaded_at, status, report FROM 
 
 #[async_trait]
 impl ObjectStore for LocalObjects {
-    async fn put(
-        &self,
-        key: &ObjectKey,
-        body: Bytes,
-        progress: Option<Progress>,
-    ) -> PortResult<ObjectInfo> {
+    async fn put(&self, key: &ObjectKey, body: Bytes, progress: Option<Progress>) -> PortResult<ObjectInfo> {
         let target = self.path_of(key);
         let staging = self.staging.clone();
         let size = body.len() as u64;
@@ -150,11 +125,7 @@ impl ObjectStore for LocalObjects {
             status: ObjectStatus::Received,
             report: None,
         };
-        let (k, size, at) = (
-            key.as_str().to_string(),
-            info.size as i64,
-            info.uploaded_at.0,
-        );
+        let (k, size, at) = (key.as_str().to_string(), info.size as i64, info.uploaded_at.0);
         self.db
             .write(move |tx| {
                 tx.execute(
@@ -184,20 +155,14 @@ impl ObjectStore for LocalObjects {
         let raw = self
             .db
             .read(move |tx| {
-                tx.query_row(
-                    &format!("{SELECT_OBJECT} WHERE key = ?1"),
-                    [&k],
-                    row_to_info,
-                )
-                .optional()
-                .db(tx)
+                tx.query_row(&format!("{SELECT_OBJECT} WHERE key = ?1"), [&k], row_to_info)
+                    .optional()
+                    .db(tx)
             })
             .await?;
         match raw {
             Some(raw) => info_from(raw),
-            None => Err(PortError::NotFound(format!(
-                "there is no object {key} in the bucket"
-            ))),
+            None => Err(PortError::NotFound(format!("there is no object {key} in the bucket"))),
         }
     }
 
@@ -216,9 +181,7 @@ impl ObjectStore for LocalObjects {
             })
             .await?;
         if updated == 0 {
-            return Err(PortError::NotFound(format!(
-                "there is no object {key} in the bucket"
-            )));
+            return Err(PortError::NotFound(format!("there is no object {key} in the bucket")));
         }
         Ok(())
     }
@@ -227,9 +190,10 @@ impl ObjectStore for LocalObjects {
         // Token: "<uploaded_at>/<key>" of the last item of the previous page.
         let after = match page {
             Some(token) => {
-                let (at, key) = token.0.split_once('/').ok_or_else(|| {
-                    PortError::Invalid("the page token is not one of this backend's".into())
-                })?;
+                let (at, key) = token
+                    .0
+                    .split_once('/')
+                    .ok_or_else(|| PortError::Invalid("the page token is not one of this backend's".into()))?;
                 let at: i64 = at
                     .parse()
                     .map_err(|_| PortError::Invalid("the page token is damaged".into()))?;
@@ -253,10 +217,7 @@ impl ObjectStore for LocalObjects {
                 rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
             })
             .await?;
-        let items = raws
-            .into_iter()
-            .map(info_from)
-            .collect::<PortResult<Vec<_>>>()?;
+        let items = raws.into_iter().map(info_from).collect::<PortResult<Vec<_>>>()?;
         let next = (items.len() == limit && limit > 0)
             .then(|| {
                 items

@@ -56,15 +56,9 @@ impl Notifier for Outbox {
                 .create(true)
                 .append(true)
                 .open(&path)
-                .map_err(|e| {
-                    PortError::Transient(format!("cannot open the outbox {}: {e}", path.display()))
-                })?;
-            file.write_all(&line).map_err(|e| {
-                PortError::Transient(format!(
-                    "cannot write to the outbox {}: {e}",
-                    path.display()
-                ))
-            })
+                .map_err(|e| PortError::Transient(format!("cannot open the outbox {}: {e}", path.display())))?;
+            file.write_all(&line)
+                .map_err(|e| PortError::Transient(format!("cannot write to the outbox {}: {e}", path.display())))
         })
         .await
         .map_err(|e| PortError::Permanent(format!("the outbox task stopped unexpectedly: {e}")))?

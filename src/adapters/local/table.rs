@@ -3,8 +3,8 @@
 use super::db::{Db, SqlResultExt};
 use crate::domain::{Timestamp, supersedes};
 use crate::ports::{
-    Change, ChangeFeed, ChangeKind, Checkpoints, FeedBatch, FeedCursor, Image, InventoryTable,
-    Page, PageToken, PortError, PortResult, StockFilter, StockRow, WriteBatch, WriteSummary,
+    Change, ChangeFeed, ChangeKind, Checkpoints, FeedBatch, FeedCursor, Image, InventoryTable, Page, PageToken,
+    PortError, PortResult, StockFilter, StockRow, WriteBatch, WriteSummary,
 };
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -45,20 +45,14 @@ fn change_seq(tx: &rusqlite::Transaction<'_>) -> PortResult<i64> {
 /// Writes every row of the batch in the caller's transaction, with a change
 /// record for each new row and each changed count. A stored row is replaced
 /// only when `supersedes` says so (the same rule as every backend).
-fn write_rows(
-    tx: &rusqlite::Transaction<'_>,
-    batch: &WriteBatch,
-    now: i64,
-) -> PortResult<WriteSummary> {
+fn write_rows(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch, now: i64) -> PortResult<WriteSummary> {
     let mut insert = tx.prepare_cached(INSERT_NEW).db(tx)?;
     let mut log_insert = tx.prepare_cached(LOG_INSERT).db(tx)?;
     let mut stored = tx.prepare_cached(STORED).db(tx)?;
     let mut update = tx.prepare_cached(UPDATE).db(tx)?;
     let mut log_modify = tx.prepare_cached(LOG_MODIFY).db(tx)?;
     let as_of = batch.as_of.0;
-    let source: i64 = tx
-        .query_row(SOURCE_ID, [batch.source.as_str()], |r| r.get(0))
-        .db(tx)?;
+    let source: i64 = tx.query_row(SOURCE_ID, [batch.source.as_str()], |r| r.get(0)).db(tx)?;
     // Bound once: SQLite keeps bindings across executions, and rebinding the
     // same values a million times was a third of a big load's write time.
     for (index, value) in [(4, &as_of as &dyn rusqlite::ToSql), (5, &now), (6, &source)] {
@@ -83,9 +77,7 @@ fn write_rows(
             continue;
         }
         let (old_count, old_as_of, old_source): (u32, i64, i64) = stored
-            .query_row(params![store, item], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
+            .query_row(params![store, item], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .db(tx)?;
         if !supersedes((batch.as_of, count), (Timestamp(old_as_of), old_count)) {
             if old_count == count {
@@ -95,9 +87,7 @@ fn write_rows(
             }
             continue;
         }
-        update
-            .execute(params![store, item, count, as_of, now, source])
-            .db(tx)?;
+        update.execute(params![store, item, count, as_of, now, source]).db(tx)?;
         if old_count == count {
             // A newer snapshot of the same count: the as-of moves on, and
             // nothing changed that a follower of the feed needs to know.
@@ -121,16 +111,12 @@ impl InventoryTable for LocalTable {
         self.db.write(move |tx| write_rows(tx, &batch, now)).await
     }
 
-    async fn scan(
-        &self,
-        filter: &StockFilter,
-        page: Option<&PageToken>,
-        limit: usize,
-    ) -> PortResult<Page<StockRow>> {
+    async fn scan(&self, filter: &StockFilter, page: Option<&PageToken>, limit: usize) -> PortResult<Page<StockRow>> {
         let after: Option<(String, String)> = match page {
-            Some(token) => Some(serde_json::from_str(&token.0).map_err(|_| {
-                PortError::Invalid("the page token is not one of this backend's".into())
-            })?),
+            Some(token) => Some(
+                serde_json::from_str(&token.0)
+                    .map_err(|_| PortError::Invalid("the page token is not one of this backend's".into()))?,
+            ),
             None => None,
         };
         let filter = filter.clone();
@@ -159,19 +145,16 @@ impl InventoryTable for LocalTable {
                 };
                 let mut stmt = tx.prepare_cached(sql).db(tx)?;
                 let rows = stmt
-                    .query_map(
-                        params![store, item, filter.count_at_most, limit as i64],
-                        |r| {
-                            Ok(StockRow {
-                                store: r.get(0)?,
-                                item: r.get(1)?,
-                                count: r.get(2)?,
-                                as_of: Timestamp(r.get(3)?),
-                                updated_at: Timestamp(r.get(4)?),
-                                source: r.get(5)?,
-                            })
-                        },
-                    )
+                    .query_map(params![store, item, filter.count_at_most, limit as i64], |r| {
+                        Ok(StockRow {
+                            store: r.get(0)?,
+                            item: r.get(1)?,
+                            count: r.get(2)?,
+                            as_of: Timestamp(r.get(3)?),
+                            updated_at: Timestamp(r.get(4)?),
+                            source: r.get(5)?,
+                        })
+                    })
                     .db(tx)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
             })
@@ -189,9 +172,10 @@ impl InventoryTable for LocalTable {
 fn parse_cursor(cursor: Option<&FeedCursor>) -> PortResult<i64> {
     match cursor {
         None => Ok(0),
-        Some(c) => c.0.parse().map_err(|_| {
-            PortError::Invalid(format!("`{}` is not a local change feed position", c.0))
-        }),
+        Some(c) => {
+            c.0.parse()
+                .map_err(|_| PortError::Invalid(format!("`{}` is not a local change feed position", c.0)))
+        }
     }
 }
 
@@ -244,9 +228,7 @@ impl ChangeFeed for LocalTable {
                 rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
             })
             .await?;
-        let last = changes
-            .last()
-            .map_or(after, |c| c.id.parse().unwrap_or(after));
+        let last = changes.last().map_or(after, |c| c.id.parse().unwrap_or(after));
         Ok(FeedBatch {
             changes,
             cursor: FeedCursor(last.to_string()),
@@ -277,11 +259,9 @@ impl Checkpoints for LocalCheckpoints {
         let position: Option<i64> = self
             .db
             .read(move |tx| {
-                tx.query_row(
-                    "SELECT position FROM checkpoints WHERE name = ?1",
-                    [&name],
-                    |r| r.get(0),
-                )
+                tx.query_row("SELECT position FROM checkpoints WHERE name = ?1", [&name], |r| {
+                    r.get(0)
+                })
                 .optional()
                 .db(tx)
             })

@@ -156,9 +156,7 @@ fn field_of(kind: &ProblemKind) -> Option<Field> {
 
 fn describe(kind: &ProblemKind) -> String {
     match kind {
-        ProblemKind::EmptyFile => {
-            "the file is empty; expected a header line `store,item,count`".into()
-        }
+        ProblemKind::EmptyFile => "the file is empty; expected a header line `store,item,count`".into(),
         ProblemKind::MissingColumn { name } => {
             format!("the header has no `{}` column", name.name())
         }
@@ -174,16 +172,10 @@ fn describe(kind: &ProblemKind) -> String {
         }
         ProblemKind::EmptyValue { field } => format!("the {} is empty", field.name()),
         ProblemKind::TooLong { field, bytes, max } => {
-            format!(
-                "the {} is {bytes} bytes long; the limit is {max} bytes",
-                field.name()
-            )
+            format!("the {} is {bytes} bytes long; the limit is {max} bytes", field.name())
         }
         ProblemKind::ControlChar { field, character } => {
-            format!(
-                "the {} contains the control character {character}",
-                field.name()
-            )
+            format!("the {} contains the control character {character}", field.name())
         }
         ProblemKind::NotANumber { value } => {
             format!("`{value}` is not a number; write a whole number such as 12")
@@ -195,14 +187,11 @@ fn describe(kind: &ProblemKind) -> String {
         }
         ProblemKind::InvalidUtf8 => "the text is not valid UTF-8".into(),
         ProblemKind::UnclosedQuote => "a quoted value starts here and is never closed".into(),
-        ProblemKind::StrayQuote => {
-            "a double quote inside an unquoted value; a quoted value starts with its quote \
+        ProblemKind::StrayQuote => "a double quote inside an unquoted value; a quoted value starts with its quote \
              (no space before it), and a quote inside one is written twice, as in \"5\"\" screen\""
-                .into()
-        }
+            .into(),
         ProblemKind::TextAfterQuote => {
-            "text after the closing quote of a quoted value; put all of the value inside the quotes"
-                .into()
+            "text after the closing quote of a quoted value; put all of the value inside the quotes".into()
         }
         ProblemKind::Duplicate {
             store,
@@ -358,11 +347,7 @@ impl<R: Read> InventoryReader<R> {
                 && let Some(quote_line) = self.csv.get_ref().unclosed_quote_line()
             {
                 self.end.rows_read += 1;
-                return Some(Err(vec![Problem::new(
-                    quote_line,
-                    None,
-                    ProblemKind::UnclosedQuote,
-                )]));
+                return Some(Err(vec![Problem::new(quote_line, None, ProblemKind::UnclosedQuote)]));
             }
             let quoting = self.quote_problems_of_current();
             if is_blank(&record) {
@@ -385,11 +370,7 @@ impl<R: Read> InventoryReader<R> {
     /// Quoting problems inside the record just taken from `next_raw`: those
     /// before the start of the one read ahead.
     fn quote_problems_of_current(&mut self) -> Vec<Problem> {
-        let end = self
-            .lookahead
-            .as_ref()
-            .and_then(|r| r.position())
-            .map(|p| p.byte());
+        let end = self.lookahead.as_ref().and_then(|r| r.position()).map(|p| p.byte());
         self.csv
             .get_mut()
             .take_problems_before(end)
@@ -448,9 +429,7 @@ impl<R: Read> InventoryReader<R> {
                 self.end.problems.push(Problem::new(
                     line,
                     None,
-                    ProblemKind::Unreadable {
-                        detail: e.to_string(),
-                    },
+                    ProblemKind::Unreadable { detail: e.to_string() },
                 ));
                 None
             }
@@ -470,9 +449,7 @@ impl<R: Read> InventoryReader<R> {
             match self.next_raw() {
                 None => {
                     if self.end.problems.is_empty() {
-                        self.end
-                            .problems
-                            .push(Problem::new(1, None, ProblemKind::EmptyFile));
+                        self.end.problems.push(Problem::new(1, None, ProblemKind::EmptyFile));
                     }
                     return;
                 }
@@ -534,11 +511,9 @@ impl<R: Read> InventoryReader<R> {
         for field in Field::ALL {
             if index[field as usize].is_none() {
                 ok = false;
-                self.end.problems.push(Problem::new(
-                    line,
-                    None,
-                    ProblemKind::MissingColumn { name: field },
-                ));
+                self.end
+                    .problems
+                    .push(Problem::new(line, None, ProblemKind::MissingColumn { name: field }));
             }
         }
         if ok {
@@ -549,12 +524,7 @@ impl<R: Read> InventoryReader<R> {
         }
     }
 
-    fn check_row(
-        &mut self,
-        record: &csv::ByteRecord,
-        line: u64,
-        layout: Layout,
-    ) -> Result<InventoryRow, Vec<Problem>> {
+    fn check_row(&mut self, record: &csv::ByteRecord, line: u64, layout: Layout) -> Result<InventoryRow, Vec<Problem>> {
         if record.len() != layout.width {
             return Err(vec![Problem::new(
                 line,
@@ -590,9 +560,7 @@ impl<R: Read> InventoryReader<R> {
                 names_ok = false;
                 let kind = match problem {
                     NameProblem::Empty => ProblemKind::EmptyValue { field },
-                    NameProblem::TooLong { bytes, max } => {
-                        ProblemKind::TooLong { field, bytes, max }
-                    }
+                    NameProblem::TooLong { bytes, max } => ProblemKind::TooLong { field, bytes, max },
                     NameProblem::ControlChar { ch } => ProblemKind::ControlChar {
                         field,
                         character: describe_char(ch),
@@ -713,9 +681,7 @@ fn shorten(value: &str) -> String {
 fn parse_count(value: &str) -> Result<u32, ProblemKind> {
     let shown = || shorten(&escape_for_terminal(value));
     if value.is_empty() {
-        return Err(ProblemKind::EmptyValue {
-            field: Field::Count,
-        });
+        return Err(ProblemKind::EmptyValue { field: Field::Count });
     }
     if value.bytes().all(|b| b.is_ascii_digit()) {
         return value

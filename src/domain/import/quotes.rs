@@ -75,16 +75,10 @@ impl<R: Read> QuoteTracker<R> {
 
     /// The line of the first text at or after `byte`. Asked in increasing order.
     pub fn line_starting_at_or_after(&mut self, byte: u64) -> u64 {
-        while self
-            .line_starts
-            .front()
-            .is_some_and(|&(offset, _)| offset < byte)
-        {
+        while self.line_starts.front().is_some_and(|&(offset, _)| offset < byte) {
             self.line_starts.pop_front();
         }
-        self.line_starts
-            .front()
-            .map_or(self.line, |&(_, line)| line)
+        self.line_starts.front().map_or(self.line, |&(_, line)| line)
     }
 
     /// Quoting problems found before byte `end` (all of them with `None`).

@@ -38,20 +38,14 @@ fn reads_the_original_sample_shape() {
 #[test]
 fn header_is_case_insensitive_trimmed_and_in_any_order() {
     let a = ok(" Count ,ITEM,  Store\n5,Echo Dot,Berlin\n");
-    assert_eq!(
-        triples(&a),
-        vec![("Berlin".into(), "Echo Dot".into(), 5, 2)]
-    );
+    assert_eq!(triples(&a), vec![("Berlin".into(), "Echo Dot".into(), 5, 2)]);
 }
 
 #[test]
 fn bom_crlf_quotes_and_trimming_are_accepted() {
     let text = "\u{feff}store,item,count\r\n\"Berlin\",\"Echo \"\"Pro\"\", 2nd\", 7 \r\n";
     let a = ok(text);
-    assert_eq!(
-        triples(&a),
-        vec![("Berlin".into(), "Echo \"Pro\", 2nd".into(), 7, 2)]
-    );
+    assert_eq!(triples(&a), vec![("Berlin".into(), "Echo \"Pro\", 2nd".into(), 7, 2)]);
 }
 
 #[test]
@@ -163,9 +157,7 @@ fn names_over_the_key_limits_are_rejected() {
 
 #[test]
 fn control_characters_in_names_are_rejected_and_never_echoed_raw() {
-    let problems = rejected(
-        b"store,item,count\nBer\x1b[31mlin,Dot,1\nBerlin,\"Do\x00t\",1\nBerlin,\"Sh\tow\",1\n",
-    );
+    let problems = rejected(b"store,item,count\nBer\x1b[31mlin,Dot,1\nBerlin,\"Do\x00t\",1\nBerlin,\"Sh\tow\",1\n");
     assert_eq!(
         problems,
         vec![
@@ -228,7 +220,9 @@ fn an_unclosed_quote_is_reported_where_it_opens() {
 
 #[test]
 fn quoting_follows_rfc_4180_strictly() {
-    let problems = rejected(b"store,item,count\nBerlin,5\" screen,2\nBerlin, \"Echo Dot\",3\nBerlin,\"Echo\"Show,4\nBerlin,\"Plus\" ,5\n");
+    let problems = rejected(
+        b"store,item,count\nBerlin,5\" screen,2\nBerlin, \"Echo Dot\",3\nBerlin,\"Echo\"Show,4\nBerlin,\"Plus\" ,5\n",
+    );
     assert_eq!(problems.len(), 4, "{problems:#?}");
     assert!(
         problems[0].starts_with("line 2, column 2: a double quote inside an unquoted value"),
@@ -253,10 +247,7 @@ fn quoting_follows_rfc_4180_strictly() {
     // Written the RFC 4180 way, the same values are fine.
     let a = ok("store,item,count\nBerlin,\"5\"\" screen\",2\n\"Ber,lin\",\"Echo\"\"Show\"\"\",4\n");
     assert_eq!(&*a.rows[0].item, "5\" screen");
-    assert_eq!(
-        (&*a.rows[1].store, &*a.rows[1].item),
-        ("Ber,lin", "Echo\"Show\"")
-    );
+    assert_eq!((&*a.rows[1].store, &*a.rows[1].item), ("Ber,lin", "Echo\"Show\""));
 }
 
 #[test]
@@ -329,11 +320,7 @@ fn every_problem_of_a_bad_file_is_reported_and_no_row_survives() {
     let result = import(b"store,item,count\nBerlin,Dot,x\nBerlin,Show,1\n,Plus,-2\n");
     let rejected = result.unwrap_err();
     assert_eq!(rejected.rows_read, 3);
-    let lines: Vec<_> = rejected
-        .problems
-        .iter()
-        .map(|p| (p.line, p.column))
-        .collect();
+    let lines: Vec<_> = rejected.problems.iter().map(|p| (p.line, p.column)).collect();
     assert_eq!(lines, vec![(2, Some(3)), (4, Some(1)), (4, Some(3))]);
 }
 
@@ -354,10 +341,7 @@ fn problems_serialize_with_a_code_for_scripts() {
     assert_eq!(json["code"], "not_a_number");
     assert_eq!(json["line"], 2);
     assert_eq!(json["column"], 3);
-    assert_eq!(
-        json["message"],
-        "`x` is not a number; write a whole number such as 12"
-    );
+    assert_eq!(json["message"], "`x` is not a number; write a whole number such as 12");
 }
 
 #[test]
