@@ -268,7 +268,9 @@ impl StreamFeed {
                 Read::Records(records, next) => {
                     let got = records.len();
                     for record in &records {
-                        if let Some(change) = to_change(record)? {
+                        // A write that only moved the as-of (same count) is no
+                        // change to anyone following counts, as on the local backend.
+                        if let Some(change) = to_change(record)?.filter(|c| !same_count(c)) {
                             changes.push(change);
                         }
                         if let Some(seq) = record.dynamodb().and_then(|d| d.sequence_number()) {
@@ -356,6 +358,10 @@ fn image(item: Option<&Item>) -> Option<Image> {
         as_of: Timestamp(opt_n(item, "AsOf").unwrap_or(0)),
         source: opt_s(item, "Source").unwrap_or_default(),
     })
+}
+
+fn same_count(change: &Change) -> bool {
+    matches!((&change.old, &change.new), (Some(old), Some(new)) if old.count == new.count)
 }
 
 pub fn to_change(record: &Record) -> PortResult<Option<Change>> {
