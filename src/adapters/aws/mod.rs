@@ -12,7 +12,7 @@ mod ledger;
 mod notifier;
 mod objects;
 pub mod provision;
-mod table;
+pub mod table;
 
 pub use errors::sdk_error;
 pub use objects::MULTIPART_THRESHOLD;

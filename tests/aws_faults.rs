@@ -1,0 +1,314 @@
+//! What moto cannot do, driven through the real AWS adapter over HTTP to a
+//! scripted endpoint: shard splits, expired iterators, trimmed records, a
+//! replaced stream, throttling of reads and of writes.
+
+#[path = "common/scripted.rs"]
+mod scripted;
+
+use scripted::{Scripted, error, serve};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+use stockwatch::adapters::aws::Clients;
+use stockwatch::adapters::aws::feed::{Position, StreamFeed};
+use stockwatch::adapters::aws::table::DynamoTable;
+use stockwatch::domain::{InventoryRow, Timestamp};
+use stockwatch::ports::{ChangeFeed, FeedCursor, InventoryTable, ObjectKey, WriteBatch};
+
+async fn clients(endpoint: &Scripted) -> Clients {
+    let credentials = aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "scripted");
+    let retry = aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(5))
+        .with_max_backoff(Duration::from_millis(20));
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&endpoint.url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(credentials)
+        .retry_config(retry)
+        .load()
+        .await;
+    Clients::from_config(&config, true, None).unwrap()
+}
+
+async fn feed(endpoint: &Scripted) -> StreamFeed {
+    let c = clients(endpoint).await;
+    StreamFeed::new(c.streams, c.dynamodb, "Inventory".into())
+}
+
+fn describe_table(arn: &str) -> (u16, Value) {
+    (
+        200,
+        json!({"Table": {"TableName": "Inventory", "TableStatus": "ACTIVE", "LatestStreamArn": arn}}),
+    )
+}
+
+fn shard(id: &str, parent: Option<&str>, closed: bool) -> Value {
+    let mut range = json!({"StartingSequenceNumber": "1"});
+    if closed {
+        range["EndingSequenceNumber"] = json!("999999");
+    }
+    let mut shard = json!({"ShardId": id, "SequenceNumberRange": range});
+    if let Some(parent) = parent {
+        shard["ParentShardId"] = json!(parent);
+    }
+    shard
+}
+
+fn describe_stream(arn: &str, shards: Vec<Value>) -> (u16, Value) {
+    (
+        200,
+        json!({"StreamDescription": {"StreamArn": arn, "StreamStatus": "ENABLED", "StreamViewType": "NEW_AND_OLD_IMAGES", "Shards": shards}}),
+    )
+}
+
+/// A stream record of item `item` in store B changing from `old` to `new`.
+fn record(seq: &str, item: &str, old: Option<u32>, new: u32) -> Value {
+    let image = |count: u32| json!({"Store": {"S": "B"}, "Item": {"S": item}, "Count": {"N": count.to_string()}, "AsOf": {"N": seq}});
+    let mut data = json!({
+        "Keys": {"Store": {"S": "B"}, "Item": {"S": item}},
+        "NewImage": image(new),
+        "SequenceNumber": seq,
+        "SizeBytes": 60,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+        "ApproximateCreationDateTime": 1_795_000_000.0
+    });
+    if let Some(old) = old {
+        data["OldImage"] = image(old);
+    }
+    json!({"eventID": format!("e{seq}"), "eventName": if old.is_some() { "MODIFY" } else { "INSERT" }, "eventSource": "aws:dynamodb", "dynamodb": data})
+}
+
+fn records(list: Vec<Value>, next: Option<&str>) -> (u16, Value) {
+    let mut body = json!({"Records": list});
+    if let Some(next) = next {
+        body["NextShardIterator"] = json!(next);
+    }
+    (200, body)
+}
+
+/// Iterators name what they were asked for: `it|shard|type|sequence`.
+fn iterator_for(body: &Value) -> (u16, Value) {
+    let it = format!(
+        "it|{}|{}|{}",
+        body["ShardId"].as_str().unwrap_or(""),
+        body["ShardIteratorType"].as_str().unwrap_or(""),
+        body["SequenceNumber"].as_str().unwrap_or("")
+    );
+    (200, json!({"ShardIterator": it}))
+}
+
+fn ids(batch: &stockwatch::ports::FeedBatch) -> Vec<String> {
+    batch.changes.iter().map(|c| c.id.clone()).collect()
+}
+
+fn cursor(arn: &str, shards: &[(&str, &str)]) -> FeedCursor {
+    Position {
+        arn: arn.into(),
+        shards: shards.iter().map(|(s, q)| (s.to_string(), q.to_string())).collect(),
+        ..Position::default()
+    }
+    .to_cursor()
+}
+
+#[tokio::test]
+async fn a_parent_shard_is_read_to_its_end_before_its_children() {
+    let endpoint = serve(|op, body| match op {
+        "DescribeTable" => describe_table("arn:s1"),
+        "DescribeStream" => describe_stream(
+            "arn:s1",
+            vec![
+                shard("C1", Some("P"), false),
+                shard("P", None, true),
+                shard("C2", Some("P"), false),
+            ],
+        ),
+        "GetShardIterator" => iterator_for(body),
+        "GetRecords" => match body["ShardIterator"].as_str().unwrap() {
+            "it|P|TRIM_HORIZON|" => records(vec![record("100", "x", None, 5)], Some("it|P|more")),
+            "it|P|more" => records(vec![record("200", "x", Some(5), 0)], None),
+            "it|C1|TRIM_HORIZON|" => records(vec![record("300", "x", Some(0), 7)], Some("it|C1|next")),
+            "it|C2|TRIM_HORIZON|" => records(vec![record("400", "y", None, 2)], Some("it|C2|next")),
+            _ => records(vec![], Some("it|idle")),
+        },
+        _ => error(400, "UnknownOperationException", op),
+    });
+    let feed = feed(&endpoint).await;
+
+    // With room for one record, only the parent is touched.
+    let first = feed.read(None, 1).await.unwrap();
+    assert_eq!(ids(&first), ["e100"]);
+    let asked: Vec<String> = endpoint
+        .bodies_of("GetShardIterator")
+        .iter()
+        .map(|b| b["ShardId"].to_string())
+        .collect();
+    assert_eq!(asked, ["\"P\""], "children were opened before their parent ended");
+
+    let rest = feed.read(Some(&first.cursor), 100).await.unwrap();
+    assert_eq!(
+        ids(&rest),
+        ["e200", "e300", "e400"],
+        "the parent's end, then its children"
+    );
+    let position = Position::parse(Some(&rest.cursor)).unwrap();
+    assert!(
+        position.done.contains("P"),
+        "a shard without a next iterator is finished"
+    );
+    assert_eq!(position.shards["C1"], "300");
+    assert!(!rest.gap);
+
+    // An empty batch from an open shard does not end it.
+    let idle = feed.read(Some(&rest.cursor), 100).await.unwrap();
+    assert!(idle.changes.is_empty());
+    let position = Position::parse(Some(&idle.cursor)).unwrap();
+    assert!(!position.done.contains("C1") && !position.done.contains("C2"));
+}
+
+#[tokio::test]
+async fn an_expired_iterator_resumes_after_the_last_applied_record() {
+    let expired_once = Arc::new(AtomicU32::new(0));
+    let flag = expired_once.clone();
+    let endpoint = serve(move |op, body| match op {
+        "DescribeTable" => describe_table("arn:s1"),
+        "DescribeStream" => describe_stream("arn:s1", vec![shard("A", None, false)]),
+        "GetShardIterator" => iterator_for(body),
+        "GetRecords" if body["ShardIterator"] == "it|A|next" => records(vec![], Some("it|A|next")),
+        "GetRecords" if flag.fetch_add(1, Ordering::SeqCst) == 0 => {
+            error(400, "ExpiredIteratorException", "Iterator expired")
+        }
+        "GetRecords" => records(vec![record("200", "x", Some(3), 0)], Some("it|A|next")),
+        _ => error(400, "UnknownOperationException", op),
+    });
+    let feed = feed(&endpoint).await;
+    let batch = feed.read(Some(&cursor("arn:s1", &[("A", "100")])), 10).await.unwrap();
+    assert_eq!(ids(&batch), ["e200"]);
+    assert!(!batch.gap);
+    let asked = endpoint.bodies_of("GetShardIterator");
+    assert_eq!(asked.len(), 2, "a fresh iterator after the expired one");
+    for body in asked {
+        assert_eq!(body["ShardIteratorType"], "AFTER_SEQUENCE_NUMBER");
+        assert_eq!(body["SequenceNumber"], "100");
+    }
+}
+
+#[tokio::test]
+async fn trimmed_records_are_a_gap_and_reading_goes_on_from_the_oldest_kept() {
+    let endpoint = serve(|op, body| match op {
+        "DescribeTable" => describe_table("arn:s1"),
+        "DescribeStream" => describe_stream("arn:s1", vec![shard("A", None, false)]),
+        "GetShardIterator" => iterator_for(body),
+        "GetRecords" => match body["ShardIterator"].as_str().unwrap() {
+            "it|A|AFTER_SEQUENCE_NUMBER|100" => error(400, "TrimmedDataAccessException", "trimmed"),
+            "it|A|TRIM_HORIZON|" => records(vec![record("900", "x", Some(4), 0)], Some("it|A|next")),
+            _ => records(vec![], Some("it|A|next")),
+        },
+        _ => error(400, "UnknownOperationException", op),
+    });
+    let feed = feed(&endpoint).await;
+    let batch = feed.read(Some(&cursor("arn:s1", &[("A", "100")])), 10).await.unwrap();
+    assert!(batch.gap, "consumers must learn that changes were lost");
+    assert_eq!(ids(&batch), ["e900"]);
+    assert_eq!(Position::parse(Some(&batch.cursor)).unwrap().shards["A"], "900");
+}
+
+#[tokio::test]
+async fn a_new_stream_is_a_gap_and_is_read_from_its_start() {
+    let endpoint = serve(|op, body| match op {
+        "DescribeTable" => describe_table("arn:new"),
+        // moto reuses shard ids across streams: position is per stream.
+        "DescribeStream" => describe_stream("arn:new", vec![shard("A", None, false)]),
+        "GetShardIterator" => iterator_for(body),
+        "GetRecords" if body["ShardIterator"] == "it|A|next" => records(vec![], Some("it|A|next")),
+        "GetRecords" => records(vec![record("5", "x", None, 1)], Some("it|A|next")),
+        _ => error(400, "UnknownOperationException", op),
+    });
+    let feed = feed(&endpoint).await;
+    let batch = feed.read(Some(&cursor("arn:old", &[("A", "100")])), 10).await.unwrap();
+    assert!(batch.gap);
+    assert_eq!(ids(&batch), ["e5"]);
+    let asked = endpoint.bodies_of("GetShardIterator");
+    assert_eq!(asked[0]["StreamArn"], "arn:new");
+    assert_eq!(asked[0]["ShardIteratorType"], "TRIM_HORIZON");
+}
+
+#[tokio::test]
+async fn throttled_reads_back_off_and_recover() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let counter = calls.clone();
+    let endpoint = serve(move |op, body| match op {
+        "DescribeTable" => describe_table("arn:s1"),
+        "DescribeStream" => describe_stream("arn:s1", vec![shard("A", None, false)]),
+        "GetShardIterator" => iterator_for(body),
+        "GetRecords" if body["ShardIterator"] == "it|A|next" => records(vec![], Some("it|A|next")),
+        "GetRecords" if counter.fetch_add(1, Ordering::SeqCst) < 2 => {
+            error(400, "LimitExceededException", "too many readers on this shard")
+        }
+        "GetRecords" => records(vec![record("7", "x", None, 0)], Some("it|A|next")),
+        _ => error(400, "UnknownOperationException", op),
+    });
+    let feed = feed(&endpoint).await;
+    let batch = feed.read(None, 10).await.unwrap();
+    assert_eq!(ids(&batch), ["e7"]);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        3,
+        "two throttled answers, then the records"
+    );
+}
+
+#[tokio::test]
+async fn throttling_that_outlasts_the_retries_is_a_transient_error() {
+    let endpoint = serve(|op, body| match op {
+        "DescribeTable" => describe_table("arn:s1"),
+        "DescribeStream" => describe_stream("arn:s1", vec![shard("A", None, false)]),
+        "GetShardIterator" => iterator_for(body),
+        _ => error(400, "LimitExceededException", "too many readers on this shard"),
+    });
+    let feed = feed(&endpoint).await;
+    let err = feed.read(None, 10).await.unwrap_err();
+    assert!(err.is_transient(), "{err}: callers back off and try again");
+}
+
+#[tokio::test]
+async fn throttled_writes_are_retried_and_rows_that_keep_failing_are_reported() {
+    let flaky = Arc::new(AtomicU32::new(0));
+    let counter = flaky.clone();
+    let endpoint = serve(move |op, body| match (op, body["Item"]["Item"]["S"].as_str()) {
+        ("PutItem", Some("never")) => error(
+            400,
+            "ProvisionedThroughputExceededException",
+            "The level of configured provisioned throughput for the table was exceeded",
+        ),
+        ("PutItem", Some("flaky")) if counter.fetch_add(1, Ordering::SeqCst) < 4 => {
+            error(400, "ProvisionedThroughputExceededException", "slow down")
+        }
+        ("PutItem", _) => (200, json!({})),
+        _ => error(400, "UnknownOperationException", op),
+    });
+    let c = clients(&endpoint).await;
+    let table = DynamoTable::new(c.dynamodb, "Inventory".into(), 4);
+    let row = |item: &str, line: u64| InventoryRow {
+        store: "B".into(),
+        item: item.into(),
+        count: 1,
+        line,
+    };
+    let batch = WriteBatch {
+        rows: Arc::new(vec![row("ok", 2), row("flaky", 3), row("never", 4), row("fine", 5)]),
+        as_of: Timestamp(1),
+        source: ObjectKey::parse("uploads/x.csv").unwrap(),
+    };
+    let summary = table.write(batch).await.unwrap();
+    assert_eq!(summary.changed, 3, "the throttled row got through on a retry");
+    assert_eq!(summary.failed.len(), 1);
+    assert_eq!(summary.failed[0].line, 4);
+    assert!(
+        summary.failed[0].reason.contains("ProvisionedThroughputExceeded"),
+        "{}",
+        summary.failed[0].reason
+    );
+    assert!(flaky.load(Ordering::SeqCst) >= 5);
+}
