@@ -1,0 +1,358 @@
+//! The AWS backend against moto, beyond the shared contract: what reaches
+//! SNS (read through an SQS queue subscribed to the topic), provisioning,
+//! and the real binary behaving as it does on the local backend.
+
+mod common;
+#[path = "common/moto.rs"]
+mod moto;
+
+use bytes::Bytes;
+use common::{samples, stderr, stdout};
+use serde_json::Value;
+use std::process::Command;
+use stockwatch::adapters::aws::provision::{Request, provision};
+use stockwatch::pipeline::{Checker, CheckerConfig, Loader};
+
+/// An SQS queue subscribed (raw delivery off) to the topic; returns its URL.
+async fn queue_on_topic(
+    clients: &stockwatch::adapters::aws::Clients,
+    topic_arn: &str,
+    name: &str,
+) -> (aws_sdk_sqs::Client, String) {
+    let sqs = aws_sdk_sqs::Client::new(&moto::sdk_config().await);
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    let queue_arn = attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
+    clients
+        .sns
+        .subscribe()
+        .topic_arn(topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .unwrap();
+    (sqs, url)
+}
+
+async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> {
+    let mut messages = Vec::new();
+    loop {
+        let out = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let batch = out.messages.unwrap_or_default();
+        if batch.is_empty() {
+            return messages;
+        }
+        for m in batch {
+            messages.push(serde_json::from_str(m.body().unwrap()).unwrap());
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_stock_alerts_reach_sns_once_with_the_original_subject_and_message() {
+    let (backend, settings, clients) = moto::fresh().await;
+    let (sqs, url) = queue_on_topic(&clients, settings.topic_arn.as_ref().unwrap(), &settings.topic).await;
+    let loader = Loader::new(backend.clone());
+    for file in samples() {
+        let body = Bytes::from(std::fs::read(common::repo().join(&file)).unwrap());
+        assert!(loader.upload(&file, body, None, None).await.unwrap().is_loaded());
+    }
+    // Two checkers on the same feed: still one message per transition.
+    let first = Checker::new(
+        backend.clone(),
+        CheckerConfig {
+            name: "one".into(),
+            ..Default::default()
+        },
+    );
+    let second = Checker::new(
+        backend.clone(),
+        CheckerConfig {
+            name: "two".into(),
+            ..Default::default()
+        },
+    );
+    let (a, b) = tokio::join!(first.run_once(), second.run_once());
+    assert_eq!(
+        a.unwrap().raised.len() + b.unwrap().raised.len(),
+        9,
+        "6 OUT and 3 LOW, each claimed once"
+    );
+    let messages = drain(&sqs, &url).await;
+    let mut texts: Vec<String> = messages
+        .iter()
+        .map(|m| m["Message"].as_str().unwrap().to_string())
+        .collect();
+    texts.sort();
+    assert_eq!(
+        texts,
+        [
+            "Berlin is out of stock of Echo Plus",
+            "Calcutta is out of stock of Echo (2nd Gen)",
+            "Karachi is out of stock of Echo Plus",
+            "Pusan is out of stock of Echo Show",
+            "Shanghai is out of stock of Echo Show",
+            "Springfield is out of stock of Echo Dot"
+        ]
+    );
+    assert!(messages.iter().all(|m| m["Subject"] == "Inventory Alert!"));
+}
+
+#[tokio::test]
+async fn provisioning_twice_finds_everything_and_a_wrong_stream_is_refused() {
+    let clients = moto::clients().await;
+    let settings = moto::unique_settings();
+    let (first, _) = provision(
+        &clients,
+        Request {
+            settings: &settings,
+            email: Some("ops@example.com"),
+            sms: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(first.iter().all(|s| s.created), "{first:?}");
+    assert_eq!(first.len(), 5, "bucket, table, ledger, topic, email subscription");
+    let (again, _) = provision(
+        &clients,
+        Request {
+            settings: &settings,
+            email: Some("ops@example.com"),
+            sms: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(again.iter().all(|s| !s.created), "{again:?}");
+
+    // A table made by hand with the wrong stream view.
+    let mut wrong = moto::unique_settings();
+    wrong.table = format!("{}-keys-only", wrong.table);
+    let key = |name: &str, kind| {
+        aws_sdk_dynamodb::types::KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .unwrap()
+    };
+    let attr = |name: &str| {
+        aws_sdk_dynamodb::types::AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    clients
+        .dynamodb
+        .create_table()
+        .table_name(&wrong.table)
+        .key_schema(key("Store", aws_sdk_dynamodb::types::KeyType::Hash))
+        .key_schema(key("Item", aws_sdk_dynamodb::types::KeyType::Range))
+        .attribute_definitions(attr("Store"))
+        .attribute_definitions(attr("Item"))
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .stream_specification(
+            aws_sdk_dynamodb::types::StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::KeysOnly)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let err = provision(
+        &clients,
+        Request {
+            settings: &wrong,
+            email: None,
+            sms: None,
+        },
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("KEYS_ONLY") && err.contains("StreamViewType=NEW_AND_OLD_IMAGES"),
+        "{err}"
+    );
+}
+
+/// The real binary on moto, named by environment like an operator would.
+fn stockwatch(settings: &stockwatch::adapters::aws::AwsSettings, dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stockwatch"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("STOCKWATCH_") || key.to_string_lossy().starts_with("AWS_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("STOCKWATCH_BACKEND", "aws")
+        .env("STOCKWATCH_BUCKET", &settings.bucket)
+        .env("STOCKWATCH_TABLE", &settings.table)
+        .env("STOCKWATCH_LEDGER_TABLE", &settings.ledger_table)
+        .env("STOCKWATCH_TOPIC", &settings.topic)
+        .env("STOCKWATCH_USER", "tester")
+        .env("STOCKWATCH_LOG_DIR", dir.join("logs"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("AWS_ENDPOINT_URL", moto::endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .current_dir(common::repo());
+    cmd
+}
+
+fn json_of(out: std::process::Output) -> Value {
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(&out)))
+}
+
+#[test]
+fn the_cli_behaves_on_aws_as_on_the_local_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = moto::unique_settings();
+    let run = |args: &[&str]| stockwatch(&settings, dir.path()).args(args).output().unwrap();
+
+    let out = run(&["provision"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("created table"), "{}", stdout(&out));
+
+    let mut upload = vec!["upload"];
+    let files = samples();
+    upload.extend(files.iter().map(String::as_str));
+    let out = run(&upload);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).matches(": loaded 6 rows (1 store)").count(),
+        6,
+        "{}",
+        stdout(&out)
+    );
+
+    let alerts = json_of(run(&["alerts", "--json"]));
+    let outs = alerts.as_array().unwrap().iter().filter(|a| a["kind"] == "OUT").count();
+    assert_eq!((outs, alerts.as_array().unwrap().len()), (6, 9));
+    let stock = json_of(run(&["stock", "--out", "--json"]));
+    assert_eq!(stock.as_array().unwrap().len(), 6);
+
+    let invalid = run(&["upload", "samples/invalid/bad-counts.csv"]);
+    assert_eq!(invalid.status.code(), Some(3));
+    assert!(stdout(&invalid).contains("line 2, column 3 (count): `4.5` is not a whole number"));
+    assert_eq!(
+        json_of(run(&["stock", "--json"])).as_array().unwrap().len(),
+        36,
+        "the rejected file wrote nothing"
+    );
+
+    let again = run(&upload);
+    assert_eq!(
+        stdout(&again).matches("0 changed, 6 unchanged").count(),
+        6,
+        "{}",
+        stdout(&again)
+    );
+    assert_eq!(
+        json_of(run(&["alerts", "--all", "--json"])).as_array().unwrap().len(),
+        9,
+        "nothing new raised"
+    );
+
+    let id = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["item"] == "Echo Plus" && a["store"] == "Berlin")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ack = run(&["ack", &id, "--note", "truck on the way"]);
+    assert!(ack.status.success(), "{}", stderr(&ack));
+    assert_eq!(run(&["ack", &id]).status.code(), Some(5));
+    assert_eq!(run(&["ack", "99999"]).status.code(), Some(4));
+    let acked = json_of(run(&["alerts", "--json"]));
+    let berlin = acked
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(berlin["acknowledged"]["by"], "tester");
+    assert_eq!(berlin["acknowledged"]["note"], "truck on the way");
+
+    let uploads = json_of(run(&["uploads", "--json", "--limit", "100"]));
+    assert!(uploads.as_array().unwrap().iter().any(|u| u["status"] == "rejected"));
+}
+
+#[test]
+fn watch_follows_the_stream_on_aws() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let settings = moto::unique_settings();
+    assert!(
+        stockwatch(&settings, dir.path())
+            .arg("provision")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let mut watch = stockwatch(&settings, dir.path())
+        .args(["watch", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let out = stockwatch(&settings, dir.path())
+        .args(["upload", "--no-check", "samples/inventory-berlin.csv"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut reader = BufReader::new(watch.stdout.take().unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut events: Vec<Value> = Vec::new();
+    let mut line = String::new();
+    while std::time::Instant::now() < deadline && !events.iter().any(|e| e["event"] == "raised") {
+        line.clear();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        events.push(serde_json::from_str(&line).unwrap());
+    }
+    watch.kill().unwrap();
+    watch.wait().unwrap();
+    assert_eq!(events.iter().filter(|e| e["type"] == "change").count(), 6, "{events:?}");
+    let raised = events
+        .iter()
+        .find(|e| e["event"] == "raised")
+        .expect("the watch's checker raised the alert");
+    assert_eq!(raised["alert"]["item"], "Echo Plus");
+}
