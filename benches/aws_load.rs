@@ -1,0 +1,184 @@
+//! AWS benchmark against moto (real HTTP, the real SDK):
+//! 1. the same generated 10,000-row file (100 stores × 100 items) loaded
+//!    (a) the original system's way: read the object, one PutItem per row in
+//!        sequence, no conditions, and
+//!    (b) by stockwatch's loader: read, validate, conditional PutItems with
+//!        bounded concurrency;
+//! 2. the stream tail's latency, write → seen by the feed, p50 and p99.
+//!
+//!     cargo bench --bench aws_load                    # starts moto itself
+//!     STOCKWATCH_TEST_MOTO=http://127.0.0.1:5000 cargo bench --bench aws_load
+//!     cargo bench --bench aws_load -- --concurrency 64 --writes 300
+
+#[path = "../tests/common/moto.rs"]
+mod moto;
+
+use bytes::Bytes;
+use std::time::{Duration, Instant};
+use stockwatch::adapters::aws::{AwsSettings, connect_with};
+use stockwatch::pipeline::Loader;
+use stockwatch::ports::{ChangeFeed, ObjectKey};
+
+fn flag(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn generate(stores: usize, items: usize) -> String {
+    let mut text = String::from("store,item,count\n");
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for s in 0..stores {
+        for i in 0..items {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            text.push_str(&format!("Store {s:03},Item {i:03},{}\n", seed % 50));
+        }
+    }
+    text
+}
+
+/// The original system's loader, in Rust: every row a plain PutItem, one after another.
+async fn naive_load(clients: &stockwatch::adapters::aws::Clients, settings: &AwsSettings, key: &str) -> usize {
+    use aws_sdk_dynamodb::types::AttributeValue::{N, S};
+    let object = clients.s3.get_object().bucket(&settings.bucket).key(key).send().await.unwrap();
+    let body = object.body.collect().await.unwrap().into_bytes();
+    let mut reader = csv::Reader::from_reader(&body[..]);
+    let mut rows = 0;
+    for record in reader.records() {
+        let record = record.unwrap();
+        clients
+            .dynamodb
+            .put_item()
+            .table_name(&settings.table)
+            .item("Store", S(record[0].to_string()))
+            .item("Item", S(record[1].to_string()))
+            .item("Count", N(record[2].to_string()))
+            .send()
+            .await
+            .unwrap();
+        rows += 1;
+    }
+    rows
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+struct Moto(Option<std::process::Child>);
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Uses the moto of STOCKWATCH_TEST_MOTO, or starts one from the test venv.
+fn ensure_moto() -> Moto {
+    if std::env::var_os("STOCKWATCH_TEST_MOTO").is_some() {
+        return Moto(None);
+    }
+    let server = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/moto-venv/bin/moto_server");
+    assert!(server.exists(), "no moto: run ./scripts/test.sh once (it installs moto), or set STOCKWATCH_TEST_MOTO");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = std::process::Command::new(server)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SAFETY: set before any other thread of this process reads the environment.
+    unsafe { std::env::set_var("STOCKWATCH_TEST_MOTO", &url) };
+    Moto(Some(child))
+}
+
+fn main() {
+    let _moto = ensure_moto();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let concurrency = flag("--concurrency", 32);
+    let writes = flag("--writes", 200);
+    let text = generate(100, 100);
+    eprintln!("moto at {}; 10,000 rows, concurrency {concurrency}", moto::endpoint());
+
+    // (a) the naive loader into its own fresh deployment.
+    let (_, naive_settings, clients) = moto::fresh().await;
+    let key = "uploads/bench.csv";
+    clients.s3.put_object().bucket(&naive_settings.bucket).key(key).body(text.clone().into_bytes().into()).send().await.unwrap();
+    let started = Instant::now();
+    let rows = naive_load(&clients, &naive_settings, key).await;
+    let naive = started.elapsed();
+    eprintln!("naive: {rows} rows in {:.1} s", naive.as_secs_f64());
+
+    // (b) stockwatch's loader into another.
+    let (_, mut settings, clients) = moto::fresh().await;
+    settings.write_concurrency = concurrency;
+    let backend = connect_with(&settings, clients.clone()).await.unwrap();
+    let key = ObjectKey::parse(key).unwrap();
+    backend.objects.put(&key, Bytes::from(text.clone()), None).await.unwrap();
+    let started = Instant::now();
+    let outcome = Loader::new(backend.clone()).load_object(&key, None).await.unwrap();
+    let ours = started.elapsed();
+    assert!(outcome.is_loaded(), "{:?}", outcome.report.failure);
+    assert_eq!(outcome.report.write.changed, 10_000);
+    eprintln!("stockwatch: 10000 rows in {:.1} s", ours.as_secs_f64());
+
+    // Stream latency: one write at a time, the feed polled every 20 ms.
+    let feed = backend.feed.clone();
+    let mut cursor = feed.tip().await.unwrap();
+    let mut latencies = Vec::new();
+    for n in 0..writes {
+        let written = Instant::now();
+        clients
+            .dynamodb
+            .put_item()
+            .table_name(&settings.table)
+            .item("Store", aws_sdk_dynamodb::types::AttributeValue::S("Latency".into()))
+            .item("Item", aws_sdk_dynamodb::types::AttributeValue::S(format!("probe {n}")))
+            .item("Count", aws_sdk_dynamodb::types::AttributeValue::N("1".into()))
+            .send()
+            .await
+            .unwrap();
+        loop {
+            let batch = feed.read(Some(&cursor), 100).await.unwrap();
+            cursor = batch.cursor;
+            if batch.changes.iter().any(|c| c.item == format!("probe {n}")) {
+                latencies.push(written.elapsed());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    latencies.sort();
+
+    let rate = |t: Duration| 10_000.0 / t.as_secs_f64();
+    println!("| loader (10,000 rows into moto) | time | rows/s |");
+    println!("|---|---:|---:|");
+    println!("| naive: one PutItem per row in sequence | {:.1} s | {:.0} |", naive.as_secs_f64(), rate(naive));
+    println!(
+        "| stockwatch: validate, conditional PutItem × {concurrency} in flight | {:.1} s | {:.0} |",
+        ours.as_secs_f64(),
+        rate(ours)
+    );
+    println!("\nstockwatch is {:.1}× the naive loader.", naive.as_secs_f64() / ours.as_secs_f64());
+    println!(
+        "\nStream tail, write → seen by the feed ({} writes, polled every 20 ms): p50 {:.0} ms, p99 {:.0} ms",
+        latencies.len(),
+        percentile(&latencies, 0.5).as_secs_f64() * 1000.0,
+        percentile(&latencies, 0.99).as_secs_f64() * 1000.0
+    );
+}
