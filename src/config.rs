@@ -31,6 +31,7 @@ pub struct AwsFileSettings {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub write_concurrency: Option<usize>,
+    pub write_mode: Option<crate::adapters::aws::WriteMode>,
 }
 
 #[derive(Debug, Default, Deserialize, PartialEq)]

@@ -312,3 +312,72 @@ async fn throttled_writes_are_retried_and_rows_that_keep_failing_are_reported() 
     );
     assert!(flaky.load(Ordering::SeqCst) >= 5);
 }
+
+#[tokio::test]
+async fn unprocessed_keys_and_items_are_retried_and_the_rest_reported() {
+    let gets = Arc::new(AtomicU32::new(0));
+    let writes = Arc::new(AtomicU32::new(0));
+    let (get_count, write_count) = (gets.clone(), writes.clone());
+    let endpoint = serve(move |op, body| match op {
+        // The store lock and its release.
+        "PutItem" | "DeleteItem" => (200, json!({})),
+        "BatchGetItem" => {
+            let keys = body["RequestItems"]["Inventory"]["Keys"].clone();
+            if get_count.fetch_add(1, Ordering::SeqCst) == 0 {
+                // Nothing stored yet, but the first answer defers every key.
+                (
+                    200,
+                    json!({"Responses": {"Inventory": []}, "UnprocessedKeys": {"Inventory": {"Keys": keys, "ConsistentRead": true}}}),
+                )
+            } else {
+                (200, json!({"Responses": {"Inventory": []}, "UnprocessedKeys": {}}))
+            }
+        }
+        "BatchWriteItem" => {
+            let n = write_count.fetch_add(1, Ordering::SeqCst);
+            let requests = body["RequestItems"]["Inventory"].as_array().unwrap().clone();
+            // The first answer defers everything; after that only "never" stays unprocessed.
+            let left: Vec<Value> = requests
+                .into_iter()
+                .filter(|r| n == 0 || r["PutRequest"]["Item"]["Item"]["S"] == "never")
+                .collect();
+            (
+                200,
+                json!({"UnprocessedItems": if left.is_empty() { json!({}) } else { json!({"Inventory": left}) }}),
+            )
+        }
+        _ => error(400, "UnknownOperationException", op),
+    });
+    let c = clients(&endpoint).await;
+    let table = DynamoTable::batched(c.dynamodb, "Inventory".into(), "Ledger".into(), 4);
+    let row = |item: &str, line: u64| InventoryRow {
+        store: "B".into(),
+        item: item.into(),
+        count: 1,
+        line,
+    };
+    let batch = WriteBatch {
+        rows: Arc::new(vec![row("a", 2), row("never", 3), row("b", 4)]),
+        as_of: Timestamp(1),
+        source: ObjectKey::parse("uploads/x.csv").unwrap(),
+    };
+    let summary = table.write(batch).await.unwrap();
+    assert_eq!(summary.changed, 2);
+    assert_eq!(
+        summary.failed.iter().map(|f| f.line).collect::<Vec<_>>(),
+        [3],
+        "the row never processed, by line"
+    );
+    assert_eq!(gets.load(Ordering::SeqCst), 2, "unprocessed keys were asked for again");
+    assert!(
+        writes.load(Ordering::SeqCst) >= 3,
+        "unprocessed items were sent again, with backoff"
+    );
+    let locks = endpoint.bodies_of("PutItem");
+    assert!(
+        locks
+            .iter()
+            .all(|b| b["TableName"] == "Ledger" && b["ConditionExpression"].as_str().unwrap().contains("LeaseUntil"))
+    );
+    assert_eq!(endpoint.bodies_of("DeleteItem").len(), 1, "the store lock is released");
+}

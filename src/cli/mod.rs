@@ -10,7 +10,7 @@ mod stock;
 mod upload;
 mod watch;
 
-use crate::adapters::aws::AwsSettings;
+use crate::adapters::aws::{AwsSettings, WriteMode};
 use crate::adapters::local::LocalBackend;
 use crate::config::{self, ConfigFile};
 use crate::pipeline::{Checker, CheckerConfig, Loader, RetryNotice, RetryPolicy};
@@ -94,6 +94,9 @@ pub struct AwsArgs {
     /// Conditional writes in flight at once while loading [default: 32].
     #[arg(long, env = "STOCKWATCH_WRITE_CONCURRENCY", global = true, value_name = "N")]
     pub write_concurrency: Option<usize>,
+    /// How loads write rows [default: batched].
+    #[arg(long, env = "STOCKWATCH_WRITE_MODE", global = true, value_enum)]
+    pub write_mode: Option<WriteMode>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -199,6 +202,9 @@ fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<AwsSettings, CliE
     settings.topic_arn = pick(&args.topic_arn, &file.topic_arn);
     settings.region = pick(&args.region, &file.region);
     settings.profile = pick(&args.profile, &file.profile);
+    if let Some(mode) = args.write_mode.or(file.write_mode) {
+        settings.write_mode = mode;
+    }
     if let Some(n) = args.write_concurrency.or(file.write_concurrency) {
         settings.write_concurrency = n.clamp(1, 512);
     }

@@ -114,7 +114,7 @@ macro_rules! contract_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $test() {
                 let fixture = $factory().await;
-                contract::$module::$test(&fixture.backend).await;
+                $crate::contract::$module::$test(&fixture.backend).await;
             }
         )+
     };

@@ -5,6 +5,7 @@
 //! so LocalStack and moto work unchanged.
 
 mod attrs;
+mod batch;
 mod checkpoints;
 mod errors;
 pub mod feed;
@@ -16,6 +17,7 @@ pub mod table;
 
 pub use errors::sdk_error;
 pub use objects::MULTIPART_THRESHOLD;
+pub use table::WriteMode;
 
 use crate::ports::{Backend, PortError, PortResult};
 use aws_config::timeout::TimeoutConfig;
@@ -39,8 +41,9 @@ pub struct AwsSettings {
     pub topic_arn: Option<String>,
     pub region: Option<String>,
     pub profile: Option<String>,
-    /// Conditional writes in flight at once during a load.
+    /// Writes (stores, in batched mode) in flight at once during a load.
     pub write_concurrency: usize,
+    pub write_mode: WriteMode,
 }
 
 impl AwsSettings {
@@ -54,6 +57,7 @@ impl AwsSettings {
             region: None,
             profile: None,
             write_concurrency: table::DEFAULT_CONCURRENCY,
+            write_mode: WriteMode::default(),
         }
     }
 }
@@ -153,11 +157,19 @@ pub async fn connect_with(settings: &AwsSettings, clients: Clients) -> PortResul
     );
     Ok(Backend {
         objects: Arc::new(objects::S3Objects::new(clients.s3.clone(), settings.bucket.clone())),
-        table: Arc::new(table::DynamoTable::new(
-            clients.dynamodb.clone(),
-            settings.table.clone(),
-            settings.write_concurrency,
-        )),
+        table: Arc::new(match settings.write_mode {
+            WriteMode::Batched => table::DynamoTable::batched(
+                clients.dynamodb.clone(),
+                settings.table.clone(),
+                settings.ledger_table.clone(),
+                settings.write_concurrency,
+            ),
+            WriteMode::Conditional => table::DynamoTable::new(
+                clients.dynamodb.clone(),
+                settings.table.clone(),
+                settings.write_concurrency,
+            ),
+        }),
         feed: Arc::new(feed::StreamFeed::new(
             clients.streams.clone(),
             clients.dynamodb.clone(),

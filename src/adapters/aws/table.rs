@@ -10,6 +10,7 @@
 //! reported with their line, never dropped silently.
 
 use super::attrs::{Item, get_n, get_s, n, opt_n, opt_s, opt_time, s};
+use super::batch::Batched;
 use super::errors::sdk_error;
 use crate::domain::{InventoryRow, Timestamp};
 use crate::ports::{
@@ -29,11 +30,24 @@ pub const DEFAULT_CONCURRENCY: usize = 32;
 /// system) count as older than any snapshot.
 const NEWER_ONLY: &str = "attribute_not_exists(#s) OR attribute_not_exists(#a) OR #a < :a OR (#a = :a AND #c > :c)";
 
+/// How rows are written; both keep an older snapshot from overwriting a newer one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum WriteMode {
+    /// Per store under a lease lock: BatchGetItem, then BatchWriteItem of the
+    /// rows that supersede. Fewest requests and write units.
+    #[default]
+    Batched,
+    /// One conditional PutItem per row. No lock; every row its own request.
+    Conditional,
+}
+
 pub struct DynamoTable {
     client: Client,
     table: String,
     concurrency: usize,
     retry: RetryPolicy,
+    batched: Option<Batched>,
 }
 
 enum RowOutcome {
@@ -44,13 +58,65 @@ enum RowOutcome {
 }
 
 impl DynamoTable {
+    /// A table written one conditional PutItem per row.
     pub fn new(client: Client, table: String, concurrency: usize) -> Self {
         DynamoTable {
             client,
             table,
             concurrency: concurrency.max(1),
             retry: RetryPolicy::default(),
+            batched: None,
         }
+    }
+
+    /// A table written in batches, per store under a lock kept in `ledger_table`.
+    pub fn batched(client: Client, table: String, ledger_table: String, concurrency: usize) -> Self {
+        let batched = Batched {
+            client: client.clone(),
+            table: table.clone(),
+            ledger_table,
+            retry: RetryPolicy::default(),
+        };
+        DynamoTable {
+            batched: Some(batched),
+            ..DynamoTable::new(client, table, concurrency)
+        }
+    }
+
+    async fn write_batched(&self, batched: &Batched, batch: WriteBatch, now: i64) -> WriteSummary {
+        // Rows of one store together (files usually list them so already).
+        let mut stores: Vec<Vec<usize>> = Vec::new();
+        let mut slots: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, row) in batch.rows.iter().enumerate() {
+            let slot = *slots.entry(&*row.store).or_insert_with(|| {
+                stores.push(Vec::new());
+                stores.len() - 1
+            });
+            stores[slot].push(i);
+        }
+        let token = format!("load-{}-{now}-{}", std::process::id(), batch.source.as_str());
+        // Owned per future (an Arc and indices), as in `write`.
+        let parts: Vec<WriteSummary> = stream::iter(stores)
+            .map(|indices| {
+                let (rows, source, token) = (batch.rows.clone(), batch.source.clone(), token.clone());
+                async move {
+                    let refs: Vec<&InventoryRow> = indices.iter().map(|&i| &rows[i]).collect();
+                    batched
+                        .write_store(&refs, batch.as_of, now, source.as_str(), &token)
+                        .await
+                }
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        let mut summary = WriteSummary::default();
+        for part in parts {
+            summary.changed += part.changed;
+            summary.unchanged += part.unchanged;
+            summary.older += part.older;
+            summary.failed.extend(part.failed);
+        }
+        summary
     }
 
     fn what(&self) -> String {
@@ -145,6 +211,14 @@ fn start_key(page: Option<&PageToken>) -> PortResult<Option<Item>> {
 impl InventoryTable for DynamoTable {
     async fn write(&self, batch: WriteBatch) -> PortResult<WriteSummary> {
         let now = Timestamp::now().0;
+        if let Some(batched) = &self.batched {
+            let mut summary = self.write_batched(batched, batch.clone(), now).await;
+            summary.failed.sort_by_key(|f| f.line);
+            if summary.failed.len() == batch.rows.len() && !batch.rows.is_empty() {
+                return Err(PortError::Permanent(summary.failed[0].reason.clone()));
+            }
+            return Ok(summary);
+        }
         let as_of = batch.as_of.0;
         // Owned per future (an Arc and an index): futures borrowing rows from
         // a shared slice do not satisfy the Send bound of the async trait.

@@ -1,0 +1,288 @@
+//! The batched writer: per store, under a lease lock in the ledger table,
+//! read the stored rows (BatchGetItem, 100 keys), decide with the domain's
+//! `supersedes`, and write the winners (BatchWriteItem, 25 items).
+//!
+//! BatchWriteItem takes no conditions, so the lock is what keeps an older
+//! snapshot from overwriting a newer one: every stockwatch loader takes the
+//! store's lock before reading, and renews it while it writes. Unprocessed
+//! keys and items are retried with exponential backoff and jitter; rows
+//! that are still unwritten are reported by line.
+
+use super::attrs::{Item, n, opt_n, s};
+use super::errors::sdk_error;
+use crate::domain::{InventoryRow, Timestamp, supersedes};
+use crate::ports::{PortError, PortResult, RetryPolicy, RowFailure, WriteSummary};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{KeysAndAttributes, PutRequest, WriteRequest};
+use std::collections::HashMap;
+use std::time::Duration;
+
+const GET_BATCH: usize = 100;
+const WRITE_BATCH: usize = 25;
+/// A lock not renewed for this long is free for the next loader.
+const LEASE: Duration = Duration::from_secs(60);
+/// How long a loader waits for another one's lock on the same store.
+const LOCK_WAIT: Duration = Duration::from_secs(120);
+
+pub struct Batched {
+    pub client: Client,
+    pub table: String,
+    pub ledger_table: String,
+    pub retry: RetryPolicy,
+}
+
+type Key = (String, String);
+
+fn key_of(store: &str, item: &str) -> Item {
+    [("Store".to_string(), s(store)), ("Item".to_string(), s(item))]
+        .into_iter()
+        .collect()
+}
+
+fn lock_key(store: &str) -> String {
+    format!("lock#{}", serde_json::json!(store))
+}
+
+impl Batched {
+    fn what(&self) -> String {
+        format!("the table {}", self.table)
+    }
+
+    async fn lock(&self, store: &str, token: &str) -> PortResult<()> {
+        let started = std::time::Instant::now();
+        let mut attempt = 1;
+        loop {
+            let now = Timestamp::now().0;
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.ledger_table)
+                .item("pk", s(lock_key(store)))
+                .item("LockedBy", s(token))
+                .item("LeaseUntil", n(now + LEASE.as_millis() as i64))
+                .item("ExpiresAt", n(now / 1000 + 3600))
+                .condition_expression("attribute_not_exists(pk) OR LeaseUntil < :now OR LockedBy = :me")
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":me", s(token))
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(()),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.code() == Some("ConditionalCheckFailedException")) =>
+                {
+                    if started.elapsed() > LOCK_WAIT {
+                        return Err(PortError::Transient(format!(
+                            "store {store} has been locked by another loader for over {} s",
+                            LOCK_WAIT.as_secs()
+                        )));
+                    }
+                    tokio::time::sleep(self.retry.delay(attempt.min(6))).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(sdk_error(&format!("the ledger table {}", self.ledger_table), e)),
+            }
+        }
+    }
+
+    async fn unlock(&self, store: &str, token: &str) {
+        let _ = self
+            .client
+            .delete_item()
+            .table_name(&self.ledger_table)
+            .key("pk", s(lock_key(store)))
+            .condition_expression("LockedBy = :me")
+            .expression_attribute_values(":me", s(token))
+            .send()
+            .await;
+    }
+
+    /// Stored (as-of, count) of each key; rows without `AsOf` count as oldest.
+    async fn stored(&self, rows: &[&InventoryRow]) -> PortResult<HashMap<Key, (Timestamp, u32)>> {
+        let mut found = HashMap::new();
+        let keys: Vec<Item> = rows.iter().map(|r| key_of(&r.store, &r.item)).collect();
+        let mut pending = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| PortError::Permanent(e.to_string()))?,
+        );
+        let mut attempt = 1;
+        while let Some(request) = pending.take() {
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| sdk_error(&self.what(), e))?;
+            for item in out.responses().and_then(|r| r.get(&self.table)).into_iter().flatten() {
+                let (Some(store), Some(name)) = (
+                    item.get("Store").and_then(|v| v.as_s().ok()),
+                    item.get("Item").and_then(|v| v.as_s().ok()),
+                ) else {
+                    continue;
+                };
+                let as_of = Timestamp(opt_n(item, "AsOf").unwrap_or(i64::MIN));
+                found.insert(
+                    (store.clone(), name.clone()),
+                    (as_of, opt_n(item, "Count").unwrap_or(0)),
+                );
+            }
+            if let Some(rest) = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .filter(|k| !k.keys().is_empty())
+            {
+                if attempt >= self.retry.attempts {
+                    return Err(PortError::Transient(format!(
+                        "{} kept returning unprocessed keys",
+                        self.what()
+                    )));
+                }
+                tokio::time::sleep(self.retry.delay(attempt)).await;
+                attempt += 1;
+                pending = Some(rest);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes items, retrying what DynamoDB hands back unprocessed. Returns
+    /// the keys that could not be written after every retry, with why.
+    async fn put_all(&self, items: Vec<Item>) -> Vec<(Key, String)> {
+        let mut failed = Vec::new();
+        for chunk in items.chunks(WRITE_BATCH) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .filter_map(|item| PutRequest::builder().set_item(Some(item.clone())).build().ok())
+                .map(|put| WriteRequest::builder().put_request(put).build())
+                .collect();
+            let mut attempt = 1;
+            let mut last_error = String::from("unprocessed by DynamoDB after every retry");
+            while !pending.is_empty() {
+                let result = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending.clone())
+                    .send()
+                    .await;
+                match result {
+                    Ok(out) => {
+                        pending = out
+                            .unprocessed_items
+                            .and_then(|mut u| u.remove(&self.table))
+                            .unwrap_or_default();
+                    }
+                    Err(e) => {
+                        let error = sdk_error(&self.what(), e);
+                        last_error = error.to_string();
+                        if !error.is_transient() {
+                            break;
+                        }
+                    }
+                }
+                if pending.is_empty() || attempt >= self.retry.attempts {
+                    break;
+                }
+                tokio::time::sleep(self.retry.delay(attempt)).await;
+                attempt += 1;
+            }
+            for request in pending {
+                let item = request.put_request.map(|p| p.item).unwrap_or_default();
+                let key = (
+                    item.get("Store")
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                        .unwrap_or_default(),
+                    item.get("Item")
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+                failed.push((key, last_error.clone()));
+            }
+        }
+        failed
+    }
+
+    /// Writes one store's rows under its lock.
+    pub async fn write_store(
+        &self,
+        rows: &[&InventoryRow],
+        as_of: Timestamp,
+        now: i64,
+        source: &str,
+        token: &str,
+    ) -> WriteSummary {
+        let mut summary = WriteSummary::default();
+        let fail_all = |summary: &mut WriteSummary, rows: &[&InventoryRow], reason: &str| {
+            summary.failed.extend(rows.iter().map(|r| RowFailure {
+                line: r.line,
+                reason: reason.to_string(),
+            }));
+        };
+        let store = &*rows[0].store;
+        for chunk in rows.chunks(GET_BATCH) {
+            // Taken, then renewed each chunk: a long store load stays ours.
+            if let Err(e) = self.lock(store, token).await {
+                fail_all(&mut summary, chunk, &e.to_string());
+                continue;
+            }
+            let stored = match self.stored(chunk).await {
+                Ok(stored) => stored,
+                Err(e) => {
+                    fail_all(&mut summary, chunk, &e.to_string());
+                    continue;
+                }
+            };
+            let mut writes = Vec::new();
+            let mut lines: HashMap<Key, (u64, bool)> = HashMap::new();
+            for row in chunk {
+                let key = (row.store.to_string(), row.item.to_string());
+                let same = match stored.get(&key) {
+                    None => false,
+                    Some(&(old_as_of, old_count)) if supersedes((as_of, row.count), (old_as_of, old_count)) => {
+                        old_count == row.count
+                    }
+                    Some(&(_, old_count)) => {
+                        if old_count == row.count {
+                            summary.unchanged += 1;
+                        } else {
+                            summary.older += 1;
+                        }
+                        continue;
+                    }
+                };
+                let mut item = key_of(&row.store, &row.item);
+                item.insert("Count".into(), n(row.count));
+                item.insert("AsOf".into(), n(as_of.0));
+                item.insert("UpdatedAt".into(), n(now));
+                item.insert("Source".into(), s(source));
+                writes.push(item);
+                lines.insert(key, (row.line, same));
+            }
+            let failed = self.put_all(writes).await;
+            for (key, reason) in &failed {
+                if let Some((line, _)) = lines.remove(key) {
+                    summary.failed.push(RowFailure {
+                        line,
+                        reason: reason.clone(),
+                    });
+                }
+            }
+            for (_, same) in lines.into_values() {
+                if same {
+                    summary.unchanged += 1;
+                } else {
+                    summary.changed += 1;
+                }
+            }
+        }
+        self.unlock(store, token).await;
+        summary
+    }
+}
