@@ -19,7 +19,7 @@ use bytes::Bytes;
 use std::time::{Duration, Instant};
 use stockwatch::adapters::aws::{AwsSettings, WriteMode, connect_with};
 use stockwatch::pipeline::Loader;
-use stockwatch::ports::{ChangeFeed, ObjectKey};
+use stockwatch::ports::ObjectKey;
 
 fn flag(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
@@ -164,7 +164,11 @@ async fn run() {
         settings.write_mode = mode;
         let backend = connect_with(&settings, clients.clone()).await.unwrap();
         let key = ObjectKey::parse(key).unwrap();
-        backend.objects.put(&key, Bytes::from(text.clone()), None).await.unwrap();
+        backend
+            .objects
+            .put(&key, Bytes::from(text.clone()), None)
+            .await
+            .unwrap();
         let started = Instant::now();
         let outcome = Loader::new(backend.clone()).load_object(&key, None).await.unwrap();
         let took = started.elapsed();
@@ -207,11 +211,19 @@ async fn run() {
     let rate = |t: Duration| 10_000.0 / t.as_secs_f64();
     println!("| loader (10,000 rows into moto) | time | rows/s | vs naive |");
     println!("|---|---:|---:|---:|");
-    println!("| naive: one PutItem per row in sequence | {:.1} s | {:.0} | 1.0× |", naive.as_secs_f64(), rate(naive));
+    println!(
+        "| naive: one PutItem per row in sequence | {:.1} s | {:.0} | 1.0× |",
+        naive.as_secs_f64(),
+        rate(naive)
+    );
     for (mode, took) in &results {
         let how = match mode {
-            WriteMode::Batched => format!("stockwatch batched: per store under a lock, BatchGet 100 + BatchWrite 25, {concurrency} stores in flight"),
-            WriteMode::Conditional => format!("stockwatch conditional: one conditional PutItem per row, {concurrency} in flight"),
+            WriteMode::Batched => format!(
+                "stockwatch batched: per store under a lock, BatchGet 100 + BatchWrite 25, {concurrency} stores in flight"
+            ),
+            WriteMode::Conditional => {
+                format!("stockwatch conditional: one conditional PutItem per row, {concurrency} in flight")
+            }
         };
         println!(
             "| {how} | {:.1} s | {:.0} | {:.1}× |",
