@@ -75,6 +75,45 @@ async fn naive_load(clients: &stockwatch::adapters::aws::Clients, settings: &Aws
     rows
 }
 
+/// The floor: the rows written with unconditional BatchWriteItem and nothing
+/// else (no validation, no snapshot rule, no report). No correct loader can
+/// beat this on the same server.
+async fn batch_floor(clients: &stockwatch::adapters::aws::Clients, settings: &AwsSettings, text: &str) -> usize {
+    use aws_sdk_dynamodb::types::AttributeValue::{N, S};
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let requests: Vec<WriteRequest> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let put = PutRequest::builder()
+                .item("Store", S(r[0].to_string()))
+                .item("Item", S(r[1].to_string()))
+                .item("Count", N(r[2].to_string()))
+                .build()
+                .unwrap();
+            WriteRequest::builder().put_request(put).build()
+        })
+        .collect();
+    for chunk in requests.chunks(25) {
+        let mut pending = chunk.to_vec();
+        while !pending.is_empty() {
+            let out = clients
+                .dynamodb
+                .batch_write_item()
+                .request_items(&settings.table, pending)
+                .send()
+                .await
+                .unwrap();
+            pending = out
+                .unprocessed_items
+                .and_then(|mut u| u.remove(&settings.table))
+                .unwrap_or_default();
+        }
+    }
+    requests.len()
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -155,6 +194,13 @@ async fn run() {
     let naive = started.elapsed();
     eprintln!("naive: {rows} rows in {:.1} s", naive.as_secs_f64());
 
+    // The floor, into a deployment of its own.
+    let (_, floor_settings, clients) = moto::fresh().await;
+    let started = Instant::now();
+    batch_floor(&clients, &floor_settings, &text).await;
+    let floor = started.elapsed();
+    eprintln!("floor: 10000 rows in {:.1} s", floor.as_secs_f64());
+
     // (b) stockwatch's loader, each write mode into a deployment of its own.
     let mut results = Vec::new();
     let mut last = None;
@@ -215,6 +261,12 @@ async fn run() {
         "| naive: one PutItem per row in sequence | {:.1} s | {:.0} | 1.0× |",
         naive.as_secs_f64(),
         rate(naive)
+    );
+    println!(
+        "| floor: unconditional BatchWriteItem of 25, nothing else | {:.1} s | {:.0} | {:.1}× |",
+        floor.as_secs_f64(),
+        rate(floor),
+        naive.as_secs_f64() / floor.as_secs_f64()
     );
     for (mode, took) in &results {
         let how = match mode {
