@@ -356,3 +356,43 @@ fn watch_follows_the_stream_on_aws() {
         .expect("the watch's checker raised the alert");
     assert_eq!(raised["alert"]["item"], "Echo Plus");
 }
+
+#[tokio::test]
+async fn big_files_upload_in_parts_with_progress() {
+    use std::sync::{Arc, Mutex};
+    let (backend, _, _) = moto::fresh().await;
+    let size = stockwatch::adapters::aws::MULTIPART_THRESHOLD + 3 * 1024 * 1024;
+    let body = Bytes::from(vec![b'x'; size]);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let progress: stockwatch::ports::Progress = Arc::new(move |sent, total| sink.lock().unwrap().push((sent, total)));
+    let key = stockwatch::ports::ObjectKey::parse("uploads/big.csv").unwrap();
+    let info = backend.objects.put(&key, body.clone(), Some(progress)).await.unwrap();
+    assert_eq!(info.size, size as u64);
+    assert_eq!(backend.objects.get(&key).await.unwrap(), body);
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.len() >= 3, "progress at the start and after each part: {seen:?}");
+    assert_eq!(seen.last(), Some(&(size as u64, size as u64)));
+    assert!(seen.windows(2).all(|w| w[0].0 < w[1].0));
+}
+
+#[test]
+fn missing_settings_and_resources_are_one_sentence_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = moto::unique_settings();
+    let run = |cmd: &mut Command| cmd.output().unwrap();
+
+    let out = run(stockwatch(&settings, dir.path()).env_remove("STOCKWATCH_BUCKET").arg("stock"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("needs a bucket: pass --bucket NAME"), "{}", stderr(&out));
+
+    let out = run(stockwatch(&settings, dir.path()).env_remove("AWS_REGION").env("AWS_CONFIG_FILE", dir.path().join("none")).arg("stock"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no AWS region is set; set AWS_REGION"), "{}", stderr(&out));
+
+    // Nothing provisioned under these names yet.
+    let out = run(stockwatch(&settings, dir.path()).arg("stock"));
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains("does not exist") && stderr(&out).contains("stockwatch --backend aws provision"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1);
+}
