@@ -382,17 +382,34 @@ fn missing_settings_and_resources_are_one_sentence_each() {
     let settings = moto::unique_settings();
     let run = |cmd: &mut Command| cmd.output().unwrap();
 
-    let out = run(stockwatch(&settings, dir.path()).env_remove("STOCKWATCH_BUCKET").arg("stock"));
+    let out = run(stockwatch(&settings, dir.path())
+        .env_remove("STOCKWATCH_BUCKET")
+        .arg("stock"));
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("needs a bucket: pass --bucket NAME"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("needs a bucket: pass --bucket NAME"),
+        "{}",
+        stderr(&out)
+    );
 
-    let out = run(stockwatch(&settings, dir.path()).env_remove("AWS_REGION").env("AWS_CONFIG_FILE", dir.path().join("none")).arg("stock"));
+    let out = run(stockwatch(&settings, dir.path())
+        .env_remove("AWS_REGION")
+        .env("AWS_CONFIG_FILE", dir.path().join("none"))
+        .arg("stock"));
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("no AWS region is set; set AWS_REGION"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no AWS region is set; set AWS_REGION"),
+        "{}",
+        stderr(&out)
+    );
 
     // Nothing provisioned under these names yet.
     let out = run(stockwatch(&settings, dir.path()).arg("stock"));
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
-    assert!(stderr(&out).contains("does not exist") && stderr(&out).contains("stockwatch --backend aws provision"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("does not exist") && stderr(&out).contains("stockwatch --backend aws provision"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(stderr(&out).lines().count(), 1);
 }

@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
-use stockwatch::adapters::aws::Clients;
 use stockwatch::adapters::aws::feed::{Position, StreamFeed};
 use stockwatch::adapters::aws::table::DynamoTable;
+use stockwatch::adapters::aws::{Clients, WriteMode};
 use stockwatch::domain::{InventoryRow, Timestamp};
 use stockwatch::ports::{ChangeFeed, FeedCursor, InventoryTable, ObjectKey, WriteBatch};
 
@@ -285,11 +285,18 @@ async fn throttled_writes_are_retried_and_rows_that_keep_failing_are_reported() 
         ("PutItem", Some("flaky")) if counter.fetch_add(1, Ordering::SeqCst) < 4 => {
             error(400, "ProvisionedThroughputExceededException", "slow down")
         }
-        ("PutItem", _) => (200, json!({})),
+        // Rows, and the store lock (taken in either write mode).
+        ("PutItem" | "DeleteItem", _) => (200, json!({})),
         _ => error(400, "UnknownOperationException", op),
     });
     let c = clients(&endpoint).await;
-    let table = DynamoTable::new(c.dynamodb, "Inventory".into(), 4);
+    let table = DynamoTable::new(
+        c.dynamodb,
+        "Inventory".into(),
+        "Ledger".into(),
+        4,
+        WriteMode::Conditional,
+    );
     let row = |item: &str, line: u64| InventoryRow {
         store: "B".into(),
         item: item.into(),
@@ -349,7 +356,7 @@ async fn unprocessed_keys_and_items_are_retried_and_the_rest_reported() {
         _ => error(400, "UnknownOperationException", op),
     });
     let c = clients(&endpoint).await;
-    let table = DynamoTable::batched(c.dynamodb, "Inventory".into(), "Ledger".into(), 4);
+    let table = DynamoTable::new(c.dynamodb, "Inventory".into(), "Ledger".into(), 4, WriteMode::Batched);
     let row = |item: &str, line: u64| InventoryRow {
         store: "B".into(),
         item: item.into(),

@@ -1,4 +1,4 @@
-//! The batched writer: per store, under a lease lock in the ledger table,
+//! Store locks, and the batched writer: per store, under a lease lock in the ledger table,
 //! read the stored rows (BatchGetItem, 100 keys), decide with the domain's
 //! `supersedes`, and write the winners (BatchWriteItem, 25 items).
 //!
@@ -25,10 +25,18 @@ const LEASE: Duration = Duration::from_secs(60);
 /// How long a loader waits for another one's lock on the same store.
 const LOCK_WAIT: Duration = Duration::from_secs(120);
 
+/// Per-store lease locks in the ledger table, taken by every stockwatch
+/// loader in either write mode, so loads of one store never interleave.
+pub struct StoreLocks {
+    pub client: Client,
+    pub ledger_table: String,
+    pub retry: RetryPolicy,
+}
+
 pub struct Batched {
     pub client: Client,
     pub table: String,
-    pub ledger_table: String,
+    pub locks: StoreLocks,
     pub retry: RetryPolicy,
 }
 
@@ -44,12 +52,9 @@ fn lock_key(store: &str) -> String {
     format!("lock#{}", serde_json::json!(store))
 }
 
-impl Batched {
-    fn what(&self) -> String {
-        format!("the table {}", self.table)
-    }
-
-    async fn lock(&self, store: &str, token: &str) -> PortResult<()> {
+impl StoreLocks {
+    /// Takes (or renews) the store's lock; waits while another loader holds it.
+    pub async fn lock(&self, store: &str, token: &str) -> PortResult<()> {
         let started = std::time::Instant::now();
         let mut attempt = 1;
         loop {
@@ -87,7 +92,7 @@ impl Batched {
         }
     }
 
-    async fn unlock(&self, store: &str, token: &str) {
+    pub async fn unlock(&self, store: &str, token: &str) {
         let _ = self
             .client
             .delete_item()
@@ -97,6 +102,12 @@ impl Batched {
             .expression_attribute_values(":me", s(token))
             .send()
             .await;
+    }
+}
+
+impl Batched {
+    fn what(&self) -> String {
+        format!("the table {}", self.table)
     }
 
     /// Stored (as-of, count) of each key; rows without `AsOf` count as oldest.
@@ -228,7 +239,7 @@ impl Batched {
         let store = &*rows[0].store;
         for chunk in rows.chunks(GET_BATCH) {
             // Taken, then renewed each chunk: a long store load stays ours.
-            if let Err(e) = self.lock(store, token).await {
+            if let Err(e) = self.locks.lock(store, token).await {
                 fail_all(&mut summary, chunk, &e.to_string());
                 continue;
             }
@@ -282,7 +293,7 @@ impl Batched {
                 }
             }
         }
-        self.unlock(store, token).await;
+        self.locks.unlock(store, token).await;
         summary
     }
 }

@@ -157,19 +157,13 @@ pub async fn connect_with(settings: &AwsSettings, clients: Clients) -> PortResul
     );
     Ok(Backend {
         objects: Arc::new(objects::S3Objects::new(clients.s3.clone(), settings.bucket.clone())),
-        table: Arc::new(match settings.write_mode {
-            WriteMode::Batched => table::DynamoTable::batched(
-                clients.dynamodb.clone(),
-                settings.table.clone(),
-                settings.ledger_table.clone(),
-                settings.write_concurrency,
-            ),
-            WriteMode::Conditional => table::DynamoTable::new(
-                clients.dynamodb.clone(),
-                settings.table.clone(),
-                settings.write_concurrency,
-            ),
-        }),
+        table: Arc::new(table::DynamoTable::new(
+            clients.dynamodb.clone(),
+            settings.table.clone(),
+            settings.ledger_table.clone(),
+            settings.write_concurrency,
+            settings.write_mode,
+        )),
         feed: Arc::new(feed::StreamFeed::new(
             clients.streams.clone(),
             clients.dynamodb.clone(),

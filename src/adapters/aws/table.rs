@@ -10,7 +10,7 @@
 //! reported with their line, never dropped silently.
 
 use super::attrs::{Item, get_n, get_s, n, opt_n, opt_s, opt_time, s};
-use super::batch::Batched;
+use super::batch::{Batched, StoreLocks};
 use super::errors::sdk_error;
 use crate::domain::{InventoryRow, Timestamp};
 use crate::ports::{
@@ -47,6 +47,7 @@ pub struct DynamoTable {
     table: String,
     concurrency: usize,
     retry: RetryPolicy,
+    locks: StoreLocks,
     batched: Option<Batched>,
 }
 
@@ -58,64 +59,68 @@ enum RowOutcome {
 }
 
 impl DynamoTable {
-    /// A table written one conditional PutItem per row.
-    pub fn new(client: Client, table: String, concurrency: usize) -> Self {
+    /// A table written in `mode`; either way each store's rows are written
+    /// under the store's lock in `ledger_table`.
+    pub fn new(client: Client, table: String, ledger_table: String, concurrency: usize, mode: WriteMode) -> Self {
+        let locks = || StoreLocks {
+            client: client.clone(),
+            ledger_table: ledger_table.clone(),
+            retry: RetryPolicy::default(),
+        };
+        let batched = (mode == WriteMode::Batched).then(|| Batched {
+            client: client.clone(),
+            table: table.clone(),
+            locks: locks(),
+            retry: RetryPolicy::default(),
+        });
         DynamoTable {
+            locks: locks(),
             client,
             table,
             concurrency: concurrency.max(1),
             retry: RetryPolicy::default(),
-            batched: None,
+            batched,
         }
     }
 
-    /// A table written in batches, per store under a lock kept in `ledger_table`.
-    pub fn batched(client: Client, table: String, ledger_table: String, concurrency: usize) -> Self {
-        let batched = Batched {
-            client: client.clone(),
-            table: table.clone(),
-            ledger_table,
-            retry: RetryPolicy::default(),
-        };
-        DynamoTable {
-            batched: Some(batched),
-            ..DynamoTable::new(client, table, concurrency)
-        }
-    }
-
-    async fn write_batched(&self, batched: &Batched, batch: WriteBatch, now: i64) -> WriteSummary {
-        // Rows of one store together (files usually list them so already).
-        let mut stores: Vec<Vec<usize>> = Vec::new();
-        let mut slots: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        for (i, row) in batch.rows.iter().enumerate() {
-            let slot = *slots.entry(&*row.store).or_insert_with(|| {
-                stores.push(Vec::new());
-                stores.len() - 1
-            });
-            stores[slot].push(i);
-        }
-        let token = format!("load-{}-{now}-{}", std::process::id(), batch.source.as_str());
-        // Owned per future (an Arc and indices), as in `write`.
-        let parts: Vec<WriteSummary> = stream::iter(stores)
-            .map(|indices| {
-                let (rows, source, token) = (batch.rows.clone(), batch.source.clone(), token.clone());
-                async move {
-                    let refs: Vec<&InventoryRow> = indices.iter().map(|&i| &rows[i]).collect();
-                    batched
-                        .write_store(&refs, batch.as_of, now, source.as_str(), &token)
-                        .await
-                }
-            })
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await;
+    /// One store's rows with conditional PutItems, under the store's lock
+    /// (renewed every hundred rows).
+    async fn write_store_conditional(
+        &self,
+        rows: &[&InventoryRow],
+        as_of: i64,
+        now: i64,
+        source: &str,
+        token: &str,
+    ) -> WriteSummary {
         let mut summary = WriteSummary::default();
-        for part in parts {
-            summary.changed += part.changed;
-            summary.unchanged += part.unchanged;
-            summary.older += part.older;
-            summary.failed.extend(part.failed);
+        let store = &*rows[0].store;
+        for chunk in rows.chunks(100) {
+            if let Err(e) = self.locks.lock(store, token).await {
+                summary.failed.extend(chunk.iter().map(|r| RowFailure {
+                    line: r.line,
+                    reason: e.to_string(),
+                }));
+                continue;
+            }
+            // Futures made up front: a closure inside the stream would have to
+            // be general over the rows' lifetime, which the Send bound rejects.
+            let puts: Vec<_> = chunk
+                .iter()
+                .map(|row| async move { (row.line, self.put_row(row, as_of, now, source).await) })
+                .collect();
+            let outcomes: Vec<(u64, RowOutcome)> =
+                stream::iter(puts).buffer_unordered(self.concurrency).collect().await;
+            for (line, outcome) in outcomes {
+                match outcome {
+                    RowOutcome::Changed => summary.changed += 1,
+                    RowOutcome::Unchanged => summary.unchanged += 1,
+                    RowOutcome::Older => summary.older += 1,
+                    RowOutcome::Failed(reason) => summary.failed.push(RowFailure { line, reason }),
+                }
+            }
         }
+        self.locks.unlock(store, token).await;
         summary
     }
 
@@ -211,42 +216,54 @@ fn start_key(page: Option<&PageToken>) -> PortResult<Option<Item>> {
 impl InventoryTable for DynamoTable {
     async fn write(&self, batch: WriteBatch) -> PortResult<WriteSummary> {
         let now = Timestamp::now().0;
-        if let Some(batched) = &self.batched {
-            let mut summary = self.write_batched(batched, batch.clone(), now).await;
-            summary.failed.sort_by_key(|f| f.line);
-            if summary.failed.len() == batch.rows.len() && !batch.rows.is_empty() {
-                return Err(PortError::Permanent(summary.failed[0].reason.clone()));
-            }
-            return Ok(summary);
+        // Rows of one store together (files usually list them so already).
+        let mut stores: Vec<Vec<usize>> = Vec::new();
+        let mut slots: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, row) in batch.rows.iter().enumerate() {
+            let slot = *slots.entry(&*row.store).or_insert_with(|| {
+                stores.push(Vec::new());
+                stores.len() - 1
+            });
+            stores[slot].push(i);
         }
-        let as_of = batch.as_of.0;
-        // Owned per future (an Arc and an index): futures borrowing rows from
-        // a shared slice do not satisfy the Send bound of the async trait.
-        let outcomes: Vec<(u64, RowOutcome)> = stream::iter(0..batch.rows.len())
-            .map(|index| {
-                let (rows, source) = (batch.rows.clone(), batch.source.clone());
+        let token = format!("load-{}-{now}-{}", std::process::id(), batch.source.as_str());
+        // Batched stores are a handful of requests each; conditional stores
+        // already keep `concurrency` puts in flight apiece.
+        let stores_in_flight = if self.batched.is_some() { self.concurrency } else { 4 };
+        // Owned per future (an Arc and indices): futures borrowing rows from a
+        // shared slice do not satisfy the Send bound of the async trait.
+        let parts: Vec<WriteSummary> = stream::iter(stores)
+            .map(|indices| {
+                let (rows, source, token) = (batch.rows.clone(), batch.source.clone(), token.clone());
                 async move {
-                    let row = &rows[index];
-                    (row.line, self.put_row(row, as_of, now, source.as_str()).await)
+                    let refs: Vec<&InventoryRow> = indices.iter().map(|&i| &rows[i]).collect();
+                    match &self.batched {
+                        Some(batched) => {
+                            batched
+                                .write_store(&refs, batch.as_of, now, source.as_str(), &token)
+                                .await
+                        }
+                        None => {
+                            self.write_store_conditional(&refs, batch.as_of.0, now, source.as_str(), &token)
+                                .await
+                        }
+                    }
                 }
             })
-            .buffer_unordered(self.concurrency)
+            .buffer_unordered(stores_in_flight)
             .collect()
             .await;
         let mut summary = WriteSummary::default();
-        for (line, outcome) in outcomes {
-            match outcome {
-                RowOutcome::Changed => summary.changed += 1,
-                RowOutcome::Unchanged => summary.unchanged += 1,
-                RowOutcome::Older => summary.older += 1,
-                RowOutcome::Failed(reason) => summary.failed.push(RowFailure { line, reason }),
-            }
+        for part in parts {
+            summary.changed += part.changed;
+            summary.unchanged += part.unchanged;
+            summary.older += part.older;
+            summary.failed.extend(part.failed);
         }
         summary.failed.sort_by_key(|f| f.line);
         // Nothing written at all: the table itself is the problem, say so once.
         if summary.failed.len() == batch.rows.len() && !batch.rows.is_empty() {
-            let reason = summary.failed[0].reason.clone();
-            return Err(PortError::Permanent(reason));
+            return Err(PortError::Permanent(summary.failed[0].reason.clone()));
         }
         Ok(summary)
     }
