@@ -234,6 +234,34 @@ impl DynamoLedger {
         }
     }
 
+    /// Updates a claim the caller still holds (its token, not yet
+    /// published); `false` when it is no longer the caller's.
+    async fn update_held_claim(
+        &self,
+        id: &str,
+        token: &str,
+        update: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> PortResult<bool> {
+        let pk = self.key_of(id).await?;
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .update_expression(update)
+            .condition_expression("ClaimToken = :t AND attribute_not_exists(PublishedAt)")
+            .expression_attribute_values(":t", s(token));
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(is_conditional) => Ok(false),
+            Err(e) => Err(sdk_error(&self.what(), e)),
+        }
+    }
+
     async fn claim_one(&self, c: &AlertClaim, token: &str, now: Timestamp) -> PortResult<ClaimOutcome> {
         let pk = claim_key(&c.change_id, c.kind);
         if let Some(existing) = self.get_item(&pk).await? {
@@ -305,45 +333,21 @@ impl AlertLedger for DynamoLedger {
     }
 
     async fn renew(&self, id: &str, token: &str, now: Timestamp) -> PortResult<bool> {
-        let pk = self.key_of(id).await?;
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(&pk))
-            .update_expression("SET ClaimedAt = :now")
-            .condition_expression("ClaimToken = :t AND attribute_not_exists(PublishedAt)")
-            .expression_attribute_values(":now", n(now.0))
-            .expression_attribute_values(":t", s(token))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(is_conditional) => Ok(false),
-            Err(e) => Err(sdk_error(&self.what(), e)),
-        }
+        self.update_held_claim(id, token, "SET ClaimedAt = :now", vec![(":now", n(now.0))])
+            .await
     }
 
     async fn mark_published(&self, id: &str, token: &str, at: Timestamp) -> PortResult<()> {
-        let pk = self.key_of(id).await?;
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(&pk))
-            .update_expression("SET PublishedAt = :at, UpdatedAt = :at ADD Version :one")
-            .condition_expression("ClaimToken = :t AND attribute_not_exists(PublishedAt)")
-            .expression_attribute_values(":at", n(at.0))
-            .expression_attribute_values(":t", s(token))
-            .expression_attribute_values(":one", n(1))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(is_conditional) => Err(PortError::Conflict(format!(
+        let update = "SET PublishedAt = :now, UpdatedAt = :now ADD Version :one";
+        if self
+            .update_held_claim(id, token, update, vec![(":now", n(at.0)), (":one", n(1))])
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(PortError::Conflict(format!(
                 "alert {id} was taken over or published by another checker"
-            ))),
-            Err(e) => Err(sdk_error(&self.what(), e)),
+            )))
         }
     }
 

@@ -118,71 +118,82 @@ async fn wait_active(clients: &Clients, table: &str) -> PortResult<()> {
     )))
 }
 
-async fn inventory_table(clients: &Clients, table: &str) -> PortResult<Step> {
-    let what = format!("table {table} (Store, Item; stream NEW_AND_OLD_IMAGES)");
+/// The table's description, or `None` when it does not exist.
+async fn describe(clients: &Clients, table: &str) -> PortResult<Option<aws_sdk_dynamodb::types::TableDescription>> {
     match clients.dynamodb.describe_table().table_name(table).send().await {
-        Ok(out) => {
-            let stream = out.table().and_then(|t| t.stream_specification());
-            let view = stream.filter(|s| s.stream_enabled()).and_then(|s| s.stream_view_type());
-            if view != Some(&StreamViewType::NewAndOldImages) {
-                return Err(PortError::Permanent(format!(
-                    "the table {table} exists but its stream is {}; alerts need the old and new count of each change. \
-                     Enable it with: aws dynamodb update-table --table-name {table} \
-                     --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES \
-                     (disable a stream of another view type first)",
-                    view.map_or("off".to_string(), |v| v.as_str().to_string())
-                )));
-            }
-            return Ok(Step::new(false, what));
-        }
+        Ok(out) => Ok(out.table),
         Err(e)
             if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) => {}
-        Err(e) => return Err(sdk_error(&format!("the table {table}"), e)),
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(sdk_error(&format!("the table {table}"), e)),
     }
-    clients
+}
+
+/// Creates an on-demand table with string keys, and waits until it is ACTIVE.
+async fn create(
+    clients: &Clients,
+    table: &str,
+    keys: &[(&str, KeyType)],
+    stream: Option<StreamSpecification>,
+) -> PortResult<()> {
+    let mut request = clients
         .dynamodb
         .create_table()
         .table_name(table)
-        .key_schema(key("Store", KeyType::Hash)?)
-        .key_schema(key("Item", KeyType::Range)?)
-        .attribute_definitions(string_attribute("Store")?)
-        .attribute_definitions(string_attribute("Item")?)
-        .billing_mode(BillingMode::PayPerRequest)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .map_err(|e| PortError::Permanent(e.to_string()))?,
-        )
+        .billing_mode(BillingMode::PayPerRequest);
+    for (name, kind) in keys {
+        request = request
+            .key_schema(key(name, kind.clone())?)
+            .attribute_definitions(string_attribute(name)?);
+    }
+    request
+        .set_stream_specification(stream)
         .send()
         .await
         .map_err(|e| sdk_error(&format!("the table {table}"), e))?;
-    wait_active(clients, table).await?;
+    wait_active(clients, table).await
+}
+
+async fn inventory_table(clients: &Clients, table: &str) -> PortResult<Step> {
+    let what = format!("table {table} (Store, Item; stream NEW_AND_OLD_IMAGES)");
+    if let Some(found) = describe(clients, table).await? {
+        let stream = found.stream_specification();
+        let view = stream.filter(|s| s.stream_enabled()).and_then(|s| s.stream_view_type());
+        if view != Some(&StreamViewType::NewAndOldImages) {
+            return Err(PortError::Permanent(format!(
+                "the table {table} exists but its stream is {}; alerts need the old and new count of each change. \
+                 Enable it with: aws dynamodb update-table --table-name {table} \
+                 --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES \
+                 (disable a stream of another view type first)",
+                view.map_or("off".to_string(), |v| v.as_str().to_string())
+            )));
+        }
+        return Ok(Step::new(false, what));
+    }
+    let stream = StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::NewAndOldImages)
+        .build()
+        .map_err(|e| PortError::Permanent(e.to_string()))?;
+    create(
+        clients,
+        table,
+        &[("Store", KeyType::Hash), ("Item", KeyType::Range)],
+        Some(stream),
+    )
+    .await?;
     Ok(Step::new(true, what))
 }
 
 async fn ledger_table(clients: &Clients, table: &str) -> PortResult<Step> {
     let what = format!("ledger table {table} (pk; TTL on ExpiresAt)");
-    match clients.dynamodb.describe_table().table_name(table).send().await {
-        Ok(_) => return Ok(Step::new(false, what)),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) => {}
-        Err(e) => return Err(sdk_error(&format!("the table {table}"), e)),
+    if describe(clients, table).await?.is_some() {
+        return Ok(Step::new(false, what));
     }
-    clients
-        .dynamodb
-        .create_table()
-        .table_name(table)
-        .key_schema(key("pk", KeyType::Hash)?)
-        .attribute_definitions(string_attribute("pk")?)
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .map_err(|e| sdk_error(&format!("the table {table}"), e))?;
-    wait_active(clients, table).await?;
+    create(clients, table, &[("pk", KeyType::Hash)], None).await?;
     clients
         .dynamodb
         .update_time_to_live()
