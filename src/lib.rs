@@ -7,6 +7,7 @@
 pub mod adapters;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod domain;
 pub mod logging;
 pub mod pipeline;

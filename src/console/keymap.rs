@@ -1,0 +1,393 @@
+//! Key bindings as data: TOML files under keymaps/, one table per context.
+//! The defaults are embedded; a user file overrides them action by action
+//! (an empty list unbinds). Unknown actions, unknown keys and two actions on
+//! one key in one context are errors naming the file and line. The help
+//! overlay is generated from the live map.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use toml::Spanned;
+
+pub const DEFAULT: &str = include_str!("../../keymaps/default.toml");
+pub const ARROWS: &str = include_str!("../../keymaps/arrows.toml");
+
+/// The built-in sets, by name.
+pub fn builtin(name: &str) -> Option<&'static str> {
+    match name {
+        "default" => Some(DEFAULT),
+        "arrows" => Some(ARROWS),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Context {
+    Global,
+    List,
+    Stock,
+    Alerts,
+}
+
+impl Context {
+    pub const ALL: [Context; 4] = [Context::Global, Context::List, Context::Stock, Context::Alerts];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Context::Global => "global",
+            Context::List => "list",
+            Context::Stock => "stock",
+            Context::Alerts => "alerts",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Context> {
+        Context::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+macro_rules! actions {
+    ($($action:ident $name:literal $context:ident $writes:literal $help:literal,)+) => {
+        /// Everything a key can do. `writes`: refused in --read-only.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Action { $($action,)+ }
+
+        impl Action {
+            pub const ALL: &'static [Action] = &[$(Action::$action,)+];
+
+            pub fn name(self) -> &'static str {
+                match self { $(Action::$action => $name,)+ }
+            }
+
+            pub fn context(self) -> Context {
+                match self { $(Action::$action => Context::$context,)+ }
+            }
+
+            /// Whether the action changes something (refused in --read-only).
+            pub fn writes(self) -> bool {
+                match self { $(Action::$action => $writes,)+ }
+            }
+
+            pub fn help(self) -> &'static str {
+                match self { $(Action::$action => $help,)+ }
+            }
+        }
+    };
+}
+
+actions! {
+    Help "help" Global false "show or hide this help",
+    Command "command" Global false "command mode (:store NAME, :alerts, :q)",
+    Filter "filter" Global false "filter the focused list (/!text inverts)",
+    Quit "quit" Global false "quit",
+    NextPane "next_pane" Global false "focus the next pane",
+    PreviousPane "previous_pane" Global false "focus the previous pane",
+    Back "back" Global false "close, cancel or clear the filter",
+    Pause "pause" Global false "pause or resume the live view",
+    AllStores "all_stores" Global false "every out-of-stock item across stores",
+    Refresh "refresh" Global false "redraw the screen",
+    Up "up" List false "move up",
+    Down "down" List false "move down",
+    Top "top" List false "go to the first row",
+    Bottom "bottom" List false "go to the last row",
+    PageUp "page_up" List false "one page up",
+    PageDown "page_down" List false "one page down",
+    Open "open" List false "open the selected store",
+    SortNext "sort_next" Stock false "sort by the next column",
+    SortReverse "sort_reverse" Stock false "reverse the sort order",
+    Acknowledge "acknowledge" Alerts true "acknowledge the selected alert",
+    AcknowledgeAll "acknowledge_all" Alerts true "acknowledge every visible alert (asks first)",
+}
+
+/// A key with its modifiers, as written in keymap files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    code: KeyCodeOrd,
+    modifiers: u8,
+}
+
+/// KeyCode without the variants keymaps cannot name, ordered for display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum KeyCodeOrd {
+    Char(char),
+    F(u8),
+    Named(&'static str),
+}
+
+const CTRL: u8 = 1;
+const ALT: u8 = 2;
+const SHIFT: u8 = 4;
+
+const NAMED: &[(&str, KeyCode)] = &[
+    ("enter", KeyCode::Enter),
+    ("esc", KeyCode::Esc),
+    ("tab", KeyCode::Tab),
+    ("backtab", KeyCode::BackTab),
+    ("space", KeyCode::Char(' ')),
+    ("backspace", KeyCode::Backspace),
+    ("delete", KeyCode::Delete),
+    ("insert", KeyCode::Insert),
+    ("up", KeyCode::Up),
+    ("down", KeyCode::Down),
+    ("left", KeyCode::Left),
+    ("right", KeyCode::Right),
+    ("home", KeyCode::Home),
+    ("end", KeyCode::End),
+    ("pageup", KeyCode::PageUp),
+    ("pagedown", KeyCode::PageDown),
+];
+
+impl Key {
+    pub fn parse(text: &str) -> Option<Key> {
+        let mut modifiers = 0;
+        let mut rest = text;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            let (bit, len) = if lower.starts_with("ctrl-") {
+                (CTRL, 5)
+            } else if lower.starts_with("alt-") {
+                (ALT, 4)
+            } else if lower.starts_with("shift-") {
+                (SHIFT, 6)
+            } else {
+                break;
+            };
+            if rest.len() == len {
+                break; // "ctrl-" alone is not a key; a bare "-" after it is
+            }
+            modifiers |= bit;
+            rest = &rest[len..];
+        }
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (Some(' '), None) => return None,
+            (Some(c), None) if !c.is_control() => KeyCodeOrd::Char(c),
+            _ => {
+                let lower = rest.to_ascii_lowercase();
+                if let Some(n) = lower
+                    .strip_prefix('f')
+                    .and_then(|n| n.parse::<u8>().ok())
+                    .filter(|n| (1..=12).contains(n))
+                {
+                    KeyCodeOrd::F(n)
+                } else {
+                    let (name, _) = NAMED.iter().find(|(name, _)| *name == lower)?;
+                    if *name == "space" {
+                        KeyCodeOrd::Char(' ')
+                    } else {
+                        KeyCodeOrd::Named(name)
+                    }
+                }
+            }
+        };
+        Some(Key { code, modifiers })
+    }
+
+    /// The key of a terminal event. Shift is part of a character ('G'), so
+    /// it only counts for keys without one.
+    pub fn from_event(event: &KeyEvent) -> Option<Key> {
+        let mut modifiers = 0;
+        if event.modifiers.contains(KeyModifiers::CONTROL) {
+            modifiers |= CTRL;
+        }
+        if event.modifiers.contains(KeyModifiers::ALT) {
+            modifiers |= ALT;
+        }
+        let code = match event.code {
+            KeyCode::Char(c) => KeyCodeOrd::Char(if modifiers & CTRL != 0 {
+                c.to_ascii_lowercase()
+            } else {
+                c
+            }),
+            KeyCode::F(n) => KeyCodeOrd::F(n),
+            other => KeyCodeOrd::Named(NAMED.iter().find(|(_, code)| *code == other)?.0),
+        };
+        if event.modifiers.contains(KeyModifiers::SHIFT)
+            && !matches!(code, KeyCodeOrd::Char(_))
+            && event.code != KeyCode::BackTab
+        {
+            modifiers |= SHIFT;
+        }
+        Some(Key { code, modifiers })
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (bit, name) in [(CTRL, "ctrl-"), (ALT, "alt-"), (SHIFT, "shift-")] {
+            if self.modifiers & bit != 0 {
+                f.write_str(name)?;
+            }
+        }
+        match self.code {
+            KeyCodeOrd::Char(' ') => f.write_str("space"),
+            KeyCodeOrd::Char(c) => write!(f, "{c}"),
+            KeyCodeOrd::F(n) => write!(f, "f{n}"),
+            KeyCodeOrd::Named(name) => f.write_str(name),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("keymap {file}, line {line}: {message}")]
+pub struct KeymapError {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+/// Where a binding came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Origin {
+    file: String,
+    line: usize,
+}
+
+type RawFile = BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<Vec<Spanned<String>>>>>;
+
+/// The live key map.
+#[derive(Debug, Clone)]
+pub struct Keymap {
+    keys: BTreeMap<Action, Vec<Key>>,
+    by_key: HashMap<(Context, Key), Action>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+impl Keymap {
+    /// A base set (embedded) with an optional user file over it.
+    pub fn load(base: (&str, &str), user: Option<(&str, &str)>) -> Result<Keymap, KeymapError> {
+        let mut bindings: BTreeMap<Action, (Vec<(Key, usize)>, String)> = BTreeMap::new();
+        for (file, text) in std::iter::once(base).chain(user) {
+            for (action, keys) in parse_file(file, text)? {
+                bindings.insert(action, (keys, file.to_string()));
+            }
+        }
+        let mut by_key: HashMap<(Context, Key), (Action, Origin)> = HashMap::new();
+        let mut keys = BTreeMap::new();
+        for (action, (list, file)) in &bindings {
+            for &(key, line) in list {
+                let here = Origin {
+                    file: file.clone(),
+                    line,
+                };
+                if let Some((other, there)) = by_key.insert((action.context(), key), (*action, here.clone())) {
+                    return Err(KeymapError {
+                        file: here.file,
+                        line,
+                        message: format!(
+                            "`{key}` is bound to both `{}` ({}, line {}) and `{}` in [{}]; give one of them another key",
+                            other.name(),
+                            there.file,
+                            there.line,
+                            action.name(),
+                            action.context().name()
+                        ),
+                    });
+                }
+            }
+            keys.insert(*action, list.iter().map(|(k, _)| *k).collect());
+        }
+        Ok(Keymap {
+            keys,
+            by_key: by_key.into_iter().map(|(k, (a, _))| (k, a)).collect(),
+        })
+    }
+
+    /// The action of a key in the first of `contexts` that binds it.
+    pub fn action(&self, contexts: &[Context], event: &KeyEvent) -> Option<Action> {
+        let key = Key::from_event(event)?;
+        contexts.iter().find_map(|c| self.by_key.get(&(*c, key)).copied())
+    }
+
+    pub fn keys_of(&self, action: Action) -> &[Key] {
+        self.keys.get(&action).map_or(&[], Vec::as_slice)
+    }
+
+    /// "q, ctrl-c" for the help overlay and hints.
+    pub fn describe_keys(&self, action: Action) -> String {
+        let keys: Vec<String> = self.keys_of(action).iter().map(Key::to_string).collect();
+        if keys.is_empty() {
+            "(unbound)".into()
+        } else {
+            keys.join(", ")
+        }
+    }
+
+    /// (context, keys, action, what it does), in the order of the action list.
+    pub fn help(&self, read_only: bool) -> Vec<(Context, String, Action, &'static str)> {
+        Action::ALL
+            .iter()
+            .filter(|a| !(read_only && a.writes()))
+            .map(|&a| (a.context(), self.describe_keys(a), a, a.help()))
+            .collect()
+    }
+}
+
+fn parse_file(file: &str, text: &str) -> Result<Vec<(Action, Vec<(Key, usize)>)>, KeymapError> {
+    let raw: RawFile = toml::from_str(text).map_err(|e| KeymapError {
+        file: file.into(),
+        line: e.span().map_or(1, |s| line_of(text, s.start)),
+        message: e.message().trim().to_string(),
+    })?;
+    let mut out = Vec::new();
+    for (context_name, actions) in raw {
+        let line = line_of(text, context_name.span().start);
+        let context = Context::parse(context_name.get_ref()).ok_or_else(|| KeymapError {
+            file: file.into(),
+            line,
+            message: format!(
+                "unknown context [{}]; contexts are {}",
+                crate::domain::escape_for_terminal(context_name.get_ref()),
+                Context::ALL.map(|c| format!("[{}]", c.name())).join(", ")
+            ),
+        })?;
+        for (action_name, keys) in actions {
+            let line = line_of(text, action_name.span().start);
+            let action = Action::ALL
+                .iter()
+                .copied()
+                .find(|a| a.name() == action_name.get_ref() && a.context() == context)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = Action::ALL
+                        .iter()
+                        .filter(|a| a.context() == context)
+                        .map(|a| a.name())
+                        .collect();
+                    KeymapError {
+                        file: file.into(),
+                        line,
+                        message: format!(
+                            "unknown action `{}` in [{}]; actions there are {}",
+                            crate::domain::escape_for_terminal(action_name.get_ref()),
+                            context.name(),
+                            known.join(", ")
+                        ),
+                    }
+                })?;
+            let mut parsed = Vec::new();
+            for key in keys.into_inner() {
+                let line = line_of(text, key.span().start);
+                let parsed_key = Key::parse(key.get_ref()).ok_or_else(|| KeymapError {
+                    file: file.into(),
+                    line,
+                    message: format!(
+                        "`{}` is not a key; write keys like \"q\", \"G\", \"?\", \"enter\", \"f5\", \"pageup\", \"ctrl-c\"",
+                        crate::domain::escape_for_terminal(key.get_ref())
+                    ),
+                })?;
+                parsed.push((parsed_key, line));
+            }
+            out.push((action, parsed));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+#[path = "keymap_tests.rs"]
+mod tests;

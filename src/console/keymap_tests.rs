@@ -1,0 +1,130 @@
+use super::*;
+use ratatui::crossterm::event::{KeyEvent, KeyModifiers};
+
+fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+    KeyEvent::new(code, modifiers)
+}
+
+fn defaults() -> Keymap {
+    Keymap::load(("keymaps/default.toml", DEFAULT), None).unwrap()
+}
+
+#[test]
+fn every_action_is_bound_in_both_builtin_sets() {
+    for (name, text) in [("default", DEFAULT), ("arrows", ARROWS)] {
+        let map = Keymap::load((name, text), None).unwrap();
+        for action in Action::ALL {
+            assert!(
+                !map.keys_of(*action).is_empty(),
+                "{name} leaves `{}` unbound",
+                action.name()
+            );
+        }
+    }
+}
+
+#[test]
+fn keys_resolve_in_the_most_specific_context_first() {
+    let map = defaults();
+    let contexts = [Context::Alerts, Context::List, Context::Global];
+    assert_eq!(
+        map.action(&contexts, &key(KeyCode::Char('a'), KeyModifiers::NONE)),
+        Some(Action::Acknowledge)
+    );
+    assert_eq!(
+        map.action(&contexts, &key(KeyCode::Char('A'), KeyModifiers::SHIFT)),
+        Some(Action::AcknowledgeAll)
+    );
+    assert_eq!(
+        map.action(&contexts, &key(KeyCode::Char('j'), KeyModifiers::NONE)),
+        Some(Action::Down)
+    );
+    assert_eq!(
+        map.action(&contexts, &key(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+        Some(Action::Quit)
+    );
+    assert_eq!(
+        map.action(&contexts, &key(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+        Some(Action::Bottom)
+    );
+    assert_eq!(
+        map.action(&contexts, &key(KeyCode::BackTab, KeyModifiers::SHIFT)),
+        Some(Action::PreviousPane)
+    );
+    assert_eq!(
+        map.action(
+            &[Context::Stock, Context::List, Context::Global],
+            &key(KeyCode::Char('a'), KeyModifiers::NONE)
+        ),
+        None
+    );
+}
+
+#[test]
+fn a_user_file_overrides_action_by_action_and_can_unbind() {
+    let user = "[global]\nquit = [\"ctrl-q\"]\n\n[alerts]\nacknowledge_all = []\n";
+    let map = Keymap::load(("default", DEFAULT), Some(("~/.config/stockwatch/keymap.toml", user))).unwrap();
+    assert_eq!(map.describe_keys(Action::Quit), "ctrl-q");
+    assert_eq!(map.describe_keys(Action::AcknowledgeAll), "(unbound)");
+    assert_eq!(
+        map.describe_keys(Action::Help),
+        "?",
+        "untouched actions keep their defaults"
+    );
+    assert_eq!(
+        map.action(&[Context::Global], &key(KeyCode::Char('q'), KeyModifiers::NONE)),
+        None
+    );
+}
+
+#[test]
+fn errors_name_the_file_and_line() {
+    let load = |user: &str| {
+        Keymap::load(("default", DEFAULT), Some(("keymap.toml", user)))
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        load("[stock]\nsort_next = [\"s\"]\nsort_sideways = [\"x\"]\n"),
+        "keymap keymap.toml, line 3: unknown action `sort_sideways` in [stock]; actions there are sort_next, sort_reverse"
+    );
+    assert!(
+        load("[global]\n\nhelp = [\"ctrl-shift-\"]\n")
+            .starts_with("keymap keymap.toml, line 3: `ctrl-shift-` is not a key")
+    );
+    assert!(load("[panes]\nx = []\n").starts_with("keymap keymap.toml, line 1: unknown context [panes]"));
+    let clash = load("[alerts]\nacknowledge = [\"x\"]\nacknowledge_all = [\"x\"]\n");
+    assert!(
+        clash.contains("line 3") && clash.contains("`x` is bound to both `acknowledge` (keymap.toml, line 2)"),
+        "{clash}"
+    );
+    let with_default = load("[list]\nopen = [\"j\"]\n");
+    assert!(
+        with_default.contains("`j` is bound to both") && with_default.contains("default, line"),
+        "{with_default}"
+    );
+    assert!(load("[global\n").starts_with("keymap keymap.toml, line 1:"));
+}
+
+#[test]
+fn keys_round_trip_through_their_names() {
+    for text in [
+        "q", "G", "?", ":", "enter", "esc", "backtab", "space", "pageup", "f5", "ctrl-c", "alt-x", "shift-f9",
+    ] {
+        assert_eq!(Key::parse(text).unwrap().to_string(), text);
+    }
+    assert!(Key::parse("ctrl-").is_none());
+    assert!(Key::parse("f13").is_none());
+    assert!(Key::parse("\u{1b}").is_none());
+}
+
+#[test]
+fn help_comes_from_the_live_map_and_hides_writes_when_read_only() {
+    let map = defaults();
+    let help = map.help(false);
+    assert!(
+        help.iter()
+            .any(|(_, keys, action, _)| *action == Action::Acknowledge && keys == "a")
+    );
+    assert!(map.help(true).iter().all(|(_, _, action, _)| !action.writes()));
+}

@@ -1,0 +1,3 @@
+//! The operations console (ratatui + crossterm).
+
+pub mod keymap;
