@@ -328,7 +328,10 @@ impl Keymap {
     }
 }
 
-fn parse_file(file: &str, text: &str) -> Result<Vec<(Action, Vec<(Key, usize)>)>, KeymapError> {
+/// An action's keys, each with the line it is written on.
+type Binding = (Action, Vec<(Key, usize)>);
+
+fn parse_file(file: &str, text: &str) -> Result<Vec<Binding>, KeymapError> {
     let raw: RawFile = toml::from_str(text).map_err(|e| KeymapError {
         file: file.into(),
         line: e.span().map_or(1, |s| line_of(text, s.start)),
