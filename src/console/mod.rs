@@ -1,3 +1,4 @@
 //! The operations console (ratatui + crossterm).
 
+pub mod inventory;
 pub mod keymap;
