@@ -388,3 +388,62 @@ async fn unprocessed_keys_and_items_are_retried_and_the_rest_reported() {
     );
     assert_eq!(endpoint.bodies_of("DeleteItem").len(), 1, "the store lock is released");
 }
+
+#[tokio::test]
+async fn a_position_trimmed_away_before_reading_is_a_gap_too() {
+    let endpoint = serve(|op, body| match op {
+        "DescribeTable" => describe_table("arn:s1"),
+        "DescribeStream" => describe_stream("arn:s1", vec![shard("A", None, false)]),
+        "GetShardIterator" if body["ShardIteratorType"] == "AFTER_SEQUENCE_NUMBER" => {
+            error(400, "TrimmedDataAccessException", "trimmed")
+        }
+        "GetShardIterator" => iterator_for(body),
+        "GetRecords" if body["ShardIterator"] == "it|A|TRIM_HORIZON|" => {
+            records(vec![record("900", "x", Some(4), 0)], Some("it|A|next"))
+        }
+        "GetRecords" => records(vec![], Some("it|A|next")),
+        _ => error(400, "UnknownOperationException", op),
+    });
+    let feed = feed(&endpoint).await;
+    let batch = feed.read(Some(&cursor("arn:s1", &[("A", "100")])), 10).await.unwrap();
+    assert!(batch.gap);
+    assert_eq!(ids(&batch), ["e900"]);
+}
+
+#[tokio::test]
+async fn an_expired_tip_takes_a_new_tip_instead_of_replaying_history() {
+    let tips = Arc::new(AtomicU32::new(0));
+    let taken = tips.clone();
+    let endpoint = serve(move |op, body| match op {
+        "DescribeTable" => describe_table("arn:s1"),
+        "DescribeStream" => describe_stream("arn:s1", vec![shard("A", None, false)]),
+        // The first tip iterator is the one that will have expired.
+        "GetShardIterator" if body["ShardIteratorType"] == "LATEST" && taken.fetch_add(1, Ordering::SeqCst) > 0 => {
+            (200, json!({"ShardIterator": "it|A|fresh"}))
+        }
+        "GetShardIterator" => iterator_for(body),
+        "GetRecords" if body["ShardIterator"] == "it|A|LATEST|" => error(400, "ExpiredIteratorException", "expired"),
+        "GetRecords" if body["ShardIterator"] == "it|A|TRIM_HORIZON|" => {
+            records(vec![record("1", "old", None, 0)], Some("it|A|old"))
+        }
+        "GetRecords" => records(vec![], Some("it|A|next")),
+        _ => error(400, "UnknownOperationException", op),
+    });
+    let tip_feed = feed(&endpoint).await;
+    let tip = tip_feed.tip().await.unwrap();
+    // A later process resumes from the tip after its iterator expired.
+    let feed = feed(&endpoint).await;
+    let batch = feed.read(Some(&tip), 10).await.unwrap();
+    assert!(
+        batch.changes.is_empty(),
+        "history before the tip was replayed: {:?}",
+        ids(&batch)
+    );
+    assert!(batch.gap, "what happened while the tip sat unused was not seen");
+    let kinds: Vec<Value> = endpoint
+        .bodies_of("GetShardIterator")
+        .iter()
+        .map(|b| b["ShardIteratorType"].clone())
+        .collect();
+    assert!(kinds.iter().all(|k| k == "LATEST"), "{kinds:?}");
+}

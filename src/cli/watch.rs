@@ -14,6 +14,8 @@ use std::time::Duration;
 
 /// How often the feed and ledger are polled: well inside "within a second".
 const POLL: Duration = Duration::from_millis(250);
+/// How often the alert ledger is asked what changed.
+const LEDGER_POLL: Duration = Duration::from_secs(2);
 /// Longest wait between attempts while the backend is failing.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
@@ -60,22 +62,48 @@ pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
     }
     let mut stop = Box::pin(shutdown_signal());
     let mut failures = 0u32;
+    let mut last_ledger_poll: Option<std::time::Instant> = None;
     loop {
+        // Acknowledgements elsewhere show within a few seconds; asking more
+        // often would only cost a networked ledger more reads.
+        let ask_ledger = last_ledger_poll.is_none_or(|at: std::time::Instant| at.elapsed() >= LEDGER_POLL);
         let step = async {
             if let Some(checker) = &checker {
                 checker.run_once().await?;
             }
             let batch = feed.read(feed_cursor.as_ref(), 1000).await?;
-            let (alerts, next_ledger) = ledger.changes_since(ledger_cursor.as_ref(), 1000).await?;
-            Ok::<_, PortError>((batch, alerts, next_ledger))
+            let ledger_news = if ask_ledger {
+                Some(ledger.changes_since(ledger_cursor.as_ref(), 1000).await?)
+            } else {
+                None
+            };
+            Ok::<_, PortError>((batch, ledger_news))
         };
         let result = tokio::select! {
             _ = &mut stop => return Ok(()),
             result = step => result,
         };
         let busy = match result {
-            Ok((batch, mut alerts, next_ledger)) => {
+            Ok((batch, ledger_news)) => {
                 failures = 0;
+                if batch.gap {
+                    super::say(
+                        "changes were lost from the feed (trimmed, or the stream was replaced); `stockwatch stock` shows the current counts",
+                    );
+                }
+                let (mut alerts, next_ledger) = match ledger_news {
+                    Some(news) => {
+                        last_ledger_poll = Some(std::time::Instant::now());
+                        news
+                    }
+                    None => (
+                        Vec::new(),
+                        ledger_cursor
+                            .clone()
+                            .unwrap_or(crate::ports::LedgerCursor(String::new())),
+                    ),
+                };
+                let ledger_asked = ask_ledger;
                 // Ledger order is revision order (publishing bumps it): show
                 // what one poll found in the order the alerts were raised.
                 alerts.sort_by_key(|a| (a.raised_at, a.id.len(), a.id.clone()));
@@ -104,7 +132,9 @@ pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
                 out.flush().map_err(write_failed)?;
                 let busy = batch.changes.len() == 1000 || alerts.len() == 1000;
                 feed_cursor = Some(batch.cursor);
-                ledger_cursor = Some(next_ledger);
+                if ledger_asked {
+                    ledger_cursor = Some(next_ledger);
+                }
                 busy
             }
             Err(e) => {

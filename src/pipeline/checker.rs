@@ -51,6 +51,8 @@ pub struct CheckReport {
     pub published: u64,
     /// Notifications that failed after retries: left for the lease takeover.
     pub unpublished: Vec<(String, String)>,
+    /// The feed reported lost changes: alerts for them may be missing.
+    pub gap: bool,
 }
 
 #[derive(Clone)]
@@ -59,6 +61,8 @@ pub struct Checker {
     config: CheckerConfig,
     token: String,
     retry: RetryPolicy,
+    /// When stale claims were last looked for (shared by clones).
+    last_takeover: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 impl Checker {
@@ -70,6 +74,7 @@ impl Checker {
             config,
             token,
             retry: RetryPolicy::default(),
+            last_takeover: Default::default(),
         }
     }
 
@@ -86,7 +91,19 @@ impl Checker {
     /// Catches up with the feed: processes every change after the checkpoint.
     pub async fn run_once(&self) -> Result<CheckReport, PortError> {
         let mut report = CheckReport::default();
-        self.take_over_stale(&mut report).await?;
+        // Takeovers only matter after a lease: asking every poll would scan
+        // the ledger several times a second on a networked backend.
+        let due = {
+            let mut last = self.last_takeover.lock().unwrap_or_else(|p| p.into_inner());
+            let due = last.is_none_or(|at| at.elapsed() >= self.config.lease / 4);
+            if due {
+                *last = Some(std::time::Instant::now());
+            }
+            due
+        };
+        if due {
+            self.take_over_stale(&mut report).await?;
+        }
         loop {
             let cursor = self
                 .retry
@@ -100,7 +117,21 @@ impl Checker {
                     self.backend.feed.read(cursor.as_ref(), self.config.batch)
                 })
                 .await?;
+            if batch.gap {
+                // Nothing can recover transitions the stream dropped; say so
+                // loudly, so people check the stock listing.
+                tracing::error!(checker = %self.config.name, "changes were lost from the feed (trimmed or a new stream)");
+                report.gap = true;
+            }
             if batch.changes.is_empty() {
+                // Records that carried no change still move the position on.
+                if Some(&batch.cursor) != cursor.as_ref() {
+                    self.retry
+                        .run("save the checkpoint", || {
+                            self.backend.checkpoints.save(&self.config.name, &batch.cursor)
+                        })
+                        .await?;
+                }
                 return Ok(report);
             }
             self.process(&batch.changes, &mut report).await?;

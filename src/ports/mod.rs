@@ -180,6 +180,9 @@ pub struct WriteSummary {
 pub struct RowFailure {
     pub line: u64,
     pub reason: String,
+    /// Whether trying again later may succeed (busy, throttled, locked).
+    #[serde(default)]
+    pub transient: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -21,9 +21,21 @@ use std::time::Duration;
 const GET_BATCH: usize = 100;
 const WRITE_BATCH: usize = 25;
 /// A lock not renewed for this long is free for the next loader.
-const LEASE: Duration = Duration::from_secs(60);
-/// How long a loader waits for another one's lock on the same store.
-const LOCK_WAIT: Duration = Duration::from_secs(120);
+/// Long enough that a write in flight (the SDK gives up on one after 90 s)
+/// always ends inside it; hosts' clocks must agree to well within it.
+const LEASE: Duration = Duration::from_secs(300);
+/// Before each write the lease is renewed if less than this is left.
+const RENEW_MARGIN: Duration = Duration::from_secs(120);
+/// How long a loader waits for another one's lock on the same store (a
+/// crashed holder's lock frees itself when its lease ends).
+const LOCK_WAIT: Duration = Duration::from_secs(330);
+
+/// A store lock this loader holds, and until when (by this host's clock).
+pub struct Held<'a> {
+    pub store: &'a str,
+    pub token: &'a str,
+    until: std::time::Instant,
+}
 
 /// Per-store lease locks in the ledger table, taken by every stockwatch
 /// loader in either write mode, so loads of one store never interleave.
@@ -53,8 +65,36 @@ fn lock_key(store: &str) -> String {
 }
 
 impl StoreLocks {
-    /// Takes (or renews) the store's lock; waits while another loader holds it.
-    pub async fn lock(&self, store: &str, token: &str) -> PortResult<()> {
+    /// Takes the store's lock, waiting while another loader holds it.
+    pub async fn take<'a>(&self, store: &'a str, token: &'a str) -> PortResult<Held<'a>> {
+        let asked = std::time::Instant::now();
+        self.lock(store, token).await?;
+        Ok(Held {
+            store,
+            token,
+            until: asked + LEASE,
+        })
+    }
+
+    /// Renews a held lock when little of its lease is left. An error means
+    /// the lock is lost: nothing more may be written under it.
+    pub async fn keep(&self, held: &mut Held<'_>) -> PortResult<()> {
+        let now = std::time::Instant::now();
+        if held.until.saturating_duration_since(now) > RENEW_MARGIN {
+            return Ok(());
+        }
+        if held.until <= now {
+            return Err(PortError::Transient(format!(
+                "the lock on store {} expired while loading; load the file again",
+                held.store
+            )));
+        }
+        self.lock(held.store, held.token).await?;
+        held.until = now + LEASE;
+        Ok(())
+    }
+
+    async fn lock(&self, store: &str, token: &str) -> PortResult<()> {
         let started = std::time::Instant::now();
         let mut attempt = 1;
         loop {
@@ -164,7 +204,7 @@ impl Batched {
 
     /// Writes items, retrying what DynamoDB hands back unprocessed. Returns
     /// the keys that could not be written after every retry, with why.
-    async fn put_all(&self, items: Vec<Item>) -> Vec<(Key, String)> {
+    async fn put_all(&self, held: &mut Held<'_>, items: Vec<Item>) -> Vec<(Key, PortError)> {
         let mut failed = Vec::new();
         for chunk in items.chunks(WRITE_BATCH) {
             let mut pending: Vec<WriteRequest> = chunk
@@ -173,15 +213,20 @@ impl Batched {
                 .map(|put| WriteRequest::builder().put_request(put).build())
                 .collect();
             let mut attempt = 1;
-            let mut last_error = String::from("unprocessed by DynamoDB after every retry");
+            let mut last_error = PortError::Transient("unprocessed by DynamoDB after every retry".into());
             while !pending.is_empty() {
-                let result = self
+                // Unconditional writes are safe only under a lock still ours.
+                if let Err(e) = self.locks.keep(held).await {
+                    last_error = e;
+                    break;
+                }
+                match self
                     .client
                     .batch_write_item()
                     .request_items(&self.table, pending.clone())
                     .send()
-                    .await;
-                match result {
+                    .await
+                {
                     Ok(out) => {
                         pending = out
                             .unprocessed_items
@@ -189,9 +234,8 @@ impl Batched {
                             .unwrap_or_default();
                     }
                     Err(e) => {
-                        let error = sdk_error(&self.what(), e);
-                        last_error = error.to_string();
-                        if !error.is_transient() {
+                        last_error = sdk_error(&self.what(), e);
+                        if !last_error.is_transient() {
                             break;
                         }
                     }
@@ -204,23 +248,16 @@ impl Batched {
             }
             for request in pending {
                 let item = request.put_request.map(|p| p.item).unwrap_or_default();
-                let key = (
-                    item.get("Store")
-                        .and_then(|v| v.as_s().ok())
-                        .cloned()
-                        .unwrap_or_default(),
-                    item.get("Item")
-                        .and_then(|v| v.as_s().ok())
-                        .cloned()
-                        .unwrap_or_default(),
-                );
-                failed.push((key, last_error.clone()));
+                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                failed.push(((text("Store"), text("Item")), last_error.clone()));
             }
         }
         failed
     }
 
-    /// Writes one store's rows under its lock.
+    /// Writes one store's rows under its lock. If the lock cannot be had
+    /// or is lost, the store's remaining rows fail (transiently): none of
+    /// them is written, so loading the file again completes it.
     pub async fn write_store(
         &self,
         rows: &[&InventoryRow],
@@ -230,23 +267,30 @@ impl Batched {
         token: &str,
     ) -> WriteSummary {
         let mut summary = WriteSummary::default();
-        let fail_all = |summary: &mut WriteSummary, rows: &[&InventoryRow], reason: &str| {
+        let fail = |summary: &mut WriteSummary, rows: &[&InventoryRow], error: &PortError| {
             summary.failed.extend(rows.iter().map(|r| RowFailure {
                 line: r.line,
-                reason: reason.to_string(),
+                reason: error.to_string(),
+                transient: error.is_transient(),
             }));
         };
         let store = &*rows[0].store;
-        for chunk in rows.chunks(GET_BATCH) {
-            // Taken, then renewed each chunk: a long store load stays ours.
-            if let Err(e) = self.locks.lock(store, token).await {
-                fail_all(&mut summary, chunk, &e.to_string());
-                continue;
+        let mut held = match self.locks.take(store, token).await {
+            Ok(held) => held,
+            Err(e) => {
+                fail(&mut summary, rows, &e);
+                return summary;
+            }
+        };
+        for (index, chunk) in rows.chunks(GET_BATCH).enumerate() {
+            if let Err(e) = self.locks.keep(&mut held).await {
+                fail(&mut summary, &rows[index * GET_BATCH..], &e);
+                break;
             }
             let stored = match self.stored(chunk).await {
                 Ok(stored) => stored,
                 Err(e) => {
-                    fail_all(&mut summary, chunk, &e.to_string());
+                    fail(&mut summary, chunk, &e);
                     continue;
                 }
             };
@@ -276,12 +320,12 @@ impl Batched {
                 writes.push(item);
                 lines.insert(key, (row.line, same));
             }
-            let failed = self.put_all(writes).await;
-            for (key, reason) in &failed {
-                if let Some((line, _)) = lines.remove(key) {
+            for (key, error) in self.put_all(&mut held, writes).await {
+                if let Some((line, _)) = lines.remove(&key) {
                     summary.failed.push(RowFailure {
                         line,
-                        reason: reason.clone(),
+                        reason: error.to_string(),
+                        transient: error.is_transient(),
                     });
                 }
             }

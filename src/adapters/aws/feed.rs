@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 
 /// How long the table's current stream ARN is trusted before asking again.
 const ARN_TTL: Duration = Duration::from_secs(30);
+/// How long a shard list is trusted; a split shows up within this.
+const SHARDS_TTL: Duration = Duration::from_secs(10);
 /// GetRecords takes at most 1000.
 const MAX_RECORDS: usize = 1000;
 
@@ -63,7 +65,8 @@ impl Position {
     /// checkpoint keeps when several checkers save it.
     pub fn merge(mut self, other: Position) -> Position {
         if self.arn != other.arn {
-            return other;
+            // Stream ARNs end in their creation time: the later one is current.
+            return if other.arn > self.arn { other } else { self };
         }
         for (shard, seq) in other.shards {
             let keep = self.shards.get(&shard).is_some_and(|mine| !sequence_before(mine, &seq));
@@ -95,6 +98,7 @@ pub struct StreamFeed {
     arn: Mutex<Option<(Instant, String)>>,
     /// (arn, shard) → (sequence the iterator continues after, iterator).
     iterators: Mutex<HashMap<(String, String), (String, String)>>,
+    shard_list: Mutex<Option<(Instant, String, Vec<Shard>)>>,
 }
 
 enum Read {
@@ -111,6 +115,7 @@ impl StreamFeed {
             table,
             arn: Mutex::new(None),
             iterators: Mutex::new(HashMap::new()),
+            shard_list: Mutex::new(None),
         }
     }
 
@@ -142,7 +147,22 @@ impl StreamFeed {
         Ok(arn)
     }
 
+    /// The stream's shards, asked again every `SHARDS_TTL` (DescribeStream
+    /// allows ten calls a second per account) or when a shard has closed.
     pub async fn shards(&self, arn: &str) -> PortResult<Vec<Shard>> {
+        if let Some((at, cached_arn, shards)) = self.shard_list.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
+            && at.elapsed() < SHARDS_TTL
+            && cached_arn == arn
+        {
+            return Ok(shards.clone());
+        }
+        let shards = self.describe_shards(arn).await?;
+        *self.shard_list.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((Instant::now(), arn.to_string(), shards.clone()));
+        Ok(shards)
+    }
+
+    async fn describe_shards(&self, arn: &str) -> PortResult<Vec<Shard>> {
         let mut shards = Vec::new();
         let mut start: Option<String> = None;
         loop {
@@ -166,26 +186,25 @@ impl StreamFeed {
         Ok(shards)
     }
 
-    async fn iterator(
-        &self,
-        arn: &str,
-        shard: &str,
-        after: Option<&str>,
-        kind: ShardIteratorType,
-    ) -> PortResult<Option<String>> {
-        let mut request = self.streams.get_shard_iterator().stream_arn(arn).shard_id(shard);
-        request = match after {
-            Some(seq) => request
+    /// An iterator for a shard from `start`. `true` when records between the
+    /// position and the iterator are lost (trimmed, or the shard aged out).
+    async fn open(&self, arn: &str, shard: &str, start: &Start) -> PortResult<(Option<String>, bool)> {
+        let request = self.streams.get_shard_iterator().stream_arn(arn).shard_id(shard);
+        let request = match start {
+            Start::After(seq) => request
                 .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
                 .sequence_number(seq),
-            None => request.shard_iterator_type(kind),
+            Start::Oldest => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
+            Start::Latest => request.shard_iterator_type(ShardIteratorType::Latest),
         };
         match request.send().await {
-            Ok(out) => Ok(out.shard_iterator),
-            // The shard aged out of the stream: nothing left to read there.
-            Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+            Ok(out) => Ok((out.shard_iterator, false)),
+            // The shard aged out: nothing left to read there; if we were
+            // part way through it, what we had not read is lost.
+            Err(e) if e.code() == Some("ResourceNotFoundException") => Ok((None, matches!(start, Start::After(_)))),
             Err(e) if e.code() == Some("TrimmedDataAccessException") => {
-                Box::pin(self.iterator(arn, shard, None, ShardIteratorType::TrimHorizon)).await
+                let (iterator, _) = Box::pin(self.open(arn, shard, &Start::Oldest)).await?;
+                Ok((iterator, true))
             }
             Err(e) => Err(sdk_error(&self.what(), e)),
         }
@@ -220,19 +239,22 @@ impl StreamFeed {
 
     fn remember(&self, arn: &str, shard: &str, after: &str, iterator: Option<String>) {
         let mut cache = self.iterators.lock().unwrap_or_else(|p| p.into_inner());
-        let key = (arn.to_string(), shard.to_string());
         match iterator {
             Some(it) => {
-                cache.insert(key, (after.to_string(), it));
+                cache.insert((arn.to_string(), shard.to_string()), (after.to_string(), it));
             }
             None => {
-                cache.remove(&key);
+                cache.remove(&(arn.to_string(), shard.to_string()));
             }
         }
     }
 
+    fn forget(&self, arn: &str, shard: &str) {
+        self.remember(arn, shard, "", None);
+    }
+
     /// Reads one shard from the position on, into `changes`. Returns whether
-    /// data was found trimmed.
+    /// records were lost on the way.
     async fn read_shard(
         &self,
         pos: &mut Position,
@@ -243,25 +265,26 @@ impl StreamFeed {
         let arn = pos.arn.clone();
         let mut gap = false;
         let mut fresh_tries = 0;
-        let after = pos.shards.get(shard).cloned();
-        let mut iterator = match (&after, pos.latest.get(shard)) {
-            (Some(seq), _) => match self.cached(&arn, shard, seq) {
-                Some(it) => Some(it),
-                None => {
-                    self.iterator(&arn, shard, Some(seq), ShardIteratorType::TrimHorizon)
-                        .await?
+        let start = Start::of(pos, shard);
+        let mut iterator = match self.cached(&arn, shard, &start.cache_key()) {
+            Some(it) => Some(it),
+            None => match (&start, pos.latest.get(shard)) {
+                (Start::Latest, Some(taken_at_tip)) => Some(taken_at_tip.clone()),
+                _ => {
+                    let (it, lost) = self.open(&arn, shard, &start).await?;
+                    gap |= lost;
+                    it
                 }
             },
-            (None, Some(latest)) => self.cached(&arn, shard, "").or(Some(latest.clone())),
-            (None, None) => match self.cached(&arn, shard, "") {
-                Some(it) => Some(it),
-                None => self.iterator(&arn, shard, None, ShardIteratorType::TrimHorizon).await?,
-            },
         };
+        if iterator.is_none() && gap {
+            // The shard aged out under our position: nothing more to read.
+            pos.shards.remove(shard);
+            pos.done.insert(shard.to_string());
+        }
         while let Some(it) = iterator.take() {
             if changes.len() >= limit {
-                let after = pos.shards.get(shard).cloned().unwrap_or_default();
-                self.remember(&arn, shard, &after, Some(it));
+                self.remember(&arn, shard, &Start::of(pos, shard).cache_key(), Some(it));
                 break;
             }
             match self.get_records(&it, limit - changes.len()).await? {
@@ -278,21 +301,22 @@ impl StreamFeed {
                             pos.latest.remove(shard);
                         }
                     }
-                    let after = pos.shards.get(shard).cloned().unwrap_or_default();
                     match next {
                         None => {
-                            // The shard is closed and read to its end.
+                            // The shard is closed and read to its end; its
+                            // children may be new, so list the shards again.
+                            *self.shard_list.lock().unwrap_or_else(|p| p.into_inner()) = None;
                             pos.done.insert(shard.to_string());
                             pos.shards.remove(shard);
                             pos.latest.remove(shard);
-                            self.remember(&arn, shard, "", None);
+                            self.forget(&arn, shard);
                         }
                         Some(next) if got == 0 => {
                             // Nothing new for now; an open shard stays open.
                             if pos.latest.contains_key(shard) {
                                 pos.latest.insert(shard.to_string(), next.clone());
                             }
-                            self.remember(&arn, shard, &after, Some(next));
+                            self.remember(&arn, shard, &Start::of(pos, shard).cache_key(), Some(next));
                         }
                         Some(next) => iterator = Some(next),
                     }
@@ -305,11 +329,18 @@ impl StreamFeed {
                             self.what()
                         )));
                     }
-                    let after = pos.shards.get(shard).cloned();
-                    pos.latest.remove(shard);
-                    iterator = self
-                        .iterator(&arn, shard, after.as_deref(), ShardIteratorType::TrimHorizon)
-                        .await?;
+                    let start = Start::of(pos, shard);
+                    // A tip iterator that expired unused: take a new tip, and
+                    // say that what happened in between was not seen.
+                    if matches!(start, Start::Latest) {
+                        gap = true;
+                    }
+                    let (it, lost) = self.open(&arn, shard, &start).await?;
+                    gap |= lost;
+                    if let (Some(fresh), true) = (&it, pos.latest.contains_key(shard)) {
+                        pos.latest.insert(shard.to_string(), fresh.clone());
+                    }
+                    iterator = it;
                 }
                 Read::Trimmed => {
                     // Records we had not read are gone: start again at the
@@ -324,11 +355,37 @@ impl StreamFeed {
                     }
                     pos.shards.remove(shard);
                     pos.latest.remove(shard);
-                    iterator = self.iterator(&arn, shard, None, ShardIteratorType::TrimHorizon).await?;
+                    iterator = self.open(&arn, shard, &Start::Oldest).await?.0;
                 }
             }
         }
         Ok(gap)
+    }
+}
+
+/// Where reading a shard starts from.
+enum Start {
+    After(String),
+    Oldest,
+    Latest,
+}
+
+impl Start {
+    fn of(pos: &Position, shard: &str) -> Start {
+        match (pos.shards.get(shard), pos.latest.contains_key(shard)) {
+            (Some(seq), _) => Start::After(seq.clone()),
+            (None, true) => Start::Latest,
+            (None, false) => Start::Oldest,
+        }
+    }
+
+    /// Cached iterators are keyed by where they continue from.
+    fn cache_key(&self) -> String {
+        match self {
+            Start::After(seq) => seq.clone(),
+            Start::Oldest => "oldest".into(),
+            Start::Latest => "latest".into(),
+        }
     }
 }
 
@@ -417,6 +474,20 @@ impl ChangeFeed for StreamFeed {
         // Shards that aged out of the stream need no memory of being done.
         let present: BTreeSet<&str> = shards.iter().filter_map(|s| s.shard_id()).collect();
         pos.done.retain(|id| present.contains(id.as_str()));
+        // A position in a shard that aged out is lost data, not just memory.
+        let vanished: Vec<String> = pos
+            .shards
+            .keys()
+            .filter(|id| !present.contains(id.as_str()))
+            .cloned()
+            .collect();
+        if !vanished.is_empty() {
+            gap = true;
+            for id in vanished {
+                pos.shards.remove(&id);
+            }
+        }
+        pos.latest.retain(|id, _| present.contains(id.as_str()));
         // Reading a parent to its end makes its children readable: go round
         // until a pass reads nothing new.
         loop {
@@ -452,7 +523,7 @@ impl ChangeFeed for StreamFeed {
                 .is_some();
             if closed {
                 pos.done.insert(id.to_string());
-            } else if let Some(it) = self.iterator(&arn, id, None, ShardIteratorType::Latest).await? {
+            } else if let Some(it) = self.open(&arn, id, &Start::Latest).await?.0 {
                 pos.latest.insert(id.to_string(), it);
             }
         }

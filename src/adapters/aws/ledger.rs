@@ -267,7 +267,13 @@ impl DynamoLedger {
         if let Some(existing) = self.get_item(&pk).await? {
             let alert = alert_from(&existing)?;
             self.remember(&alert);
-            return Ok(ClaimOutcome::Lost(alert));
+            // Our own claim, from an attempt whose answer was lost: still ours.
+            let ours = opt_s(&existing, "ClaimToken").as_deref() == Some(token);
+            return Ok(if ours {
+                ClaimOutcome::Won(alert)
+            } else {
+                ClaimOutcome::Lost(alert)
+            });
         }
         let resolved = self
             .restocked_at(&c.store, &c.item)
@@ -293,7 +299,7 @@ impl DynamoLedger {
             .item("Notify", AttributeValue::Bool(c.notify))
             .item("ClaimToken", s(token))
             .item("ClaimedAt", n(now.0))
-            .item("UpdatedAt", n(now.0))
+            .item("UpdatedAt", n(Timestamp::now().0))
             .item("Version", n(1))
             .condition_expression("attribute_not_exists(pk)");
         if resolved {

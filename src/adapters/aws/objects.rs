@@ -242,10 +242,16 @@ impl ObjectStore for S3Objects {
         all.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
         let start = match page {
             Some(token) => {
-                let position = all
-                    .iter()
-                    .position(|(at, key, _)| format!("{}/{}", at.0, key.as_str()) == token.0);
-                position.map_or(all.len(), |p| p + 1)
+                // The first object after the token's place in the order, even if
+                // the token's own object has been deleted since.
+                let (at, key) = token
+                    .0
+                    .split_once('/')
+                    .and_then(|(at, key)| Some((Timestamp(at.parse().ok()?), ObjectKey::parse(key).ok()?)))
+                    .ok_or_else(|| PortError::Invalid("the page token is damaged".into()))?;
+                all.iter()
+                    .position(|(a, k, _)| (*a, k) < (at, &key))
+                    .unwrap_or(all.len())
             }
             None => 0,
         };

@@ -190,10 +190,31 @@ async fn inventory_table(clients: &Clients, table: &str) -> PortResult<Step> {
 
 async fn ledger_table(clients: &Clients, table: &str) -> PortResult<Step> {
     let what = format!("ledger table {table} (pk; TTL on ExpiresAt)");
-    if describe(clients, table).await?.is_some() {
+    let found = describe(clients, table).await?.is_some();
+    if !found {
+        create(clients, table, &[("pk", KeyType::Hash)], None).await?;
+    }
+    // A first run may have stopped before this step: check it every time.
+    let ttl = clients
+        .dynamodb
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| sdk_error(&format!("the TTL of table {table}"), e))?;
+    let enabled = ttl
+        .time_to_live_description()
+        .and_then(|d| d.time_to_live_status())
+        .is_some_and(|s| {
+            matches!(
+                s,
+                aws_sdk_dynamodb::types::TimeToLiveStatus::Enabled
+                    | aws_sdk_dynamodb::types::TimeToLiveStatus::Enabling
+            )
+        });
+    if found && enabled {
         return Ok(Step::new(false, what));
     }
-    create(clients, table, &[("pk", KeyType::Hash)], None).await?;
     clients
         .dynamodb
         .update_time_to_live()

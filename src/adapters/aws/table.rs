@@ -55,7 +55,7 @@ enum RowOutcome {
     Changed,
     Unchanged,
     Older,
-    Failed(String),
+    Failed(PortError),
 }
 
 impl DynamoTable {
@@ -94,14 +94,26 @@ impl DynamoTable {
         token: &str,
     ) -> WriteSummary {
         let mut summary = WriteSummary::default();
+        let fail = |summary: &mut WriteSummary, rows: &[&InventoryRow], error: &PortError| {
+            summary.failed.extend(rows.iter().map(|r| RowFailure {
+                line: r.line,
+                reason: error.to_string(),
+                transient: error.is_transient(),
+            }));
+        };
         let store = &*rows[0].store;
-        for chunk in rows.chunks(100) {
-            if let Err(e) = self.locks.lock(store, token).await {
-                summary.failed.extend(chunk.iter().map(|r| RowFailure {
-                    line: r.line,
-                    reason: e.to_string(),
-                }));
-                continue;
+        let mut held = match self.locks.take(store, token).await {
+            Ok(held) => held,
+            Err(e) => {
+                fail(&mut summary, rows, &e);
+                return summary;
+            }
+        };
+        for (index, chunk) in rows.chunks(100).enumerate() {
+            // Lost the lock: a batched loader may be reading this store now.
+            if let Err(e) = self.locks.keep(&mut held).await {
+                fail(&mut summary, &rows[index * 100..], &e);
+                break;
             }
             // Futures made up front: a closure inside the stream would have to
             // be general over the rows' lifetime, which the Send bound rejects.
@@ -116,7 +128,11 @@ impl DynamoTable {
                     RowOutcome::Changed => summary.changed += 1,
                     RowOutcome::Unchanged => summary.unchanged += 1,
                     RowOutcome::Older => summary.older += 1,
-                    RowOutcome::Failed(reason) => summary.failed.push(RowFailure { line, reason }),
+                    RowOutcome::Failed(error) => summary.failed.push(RowFailure {
+                        line,
+                        reason: error.to_string(),
+                        transient: error.is_transient(),
+                    }),
                 }
             }
         }
@@ -178,7 +194,7 @@ impl DynamoTable {
         };
         match self.retry.run("write a row", attempt).await {
             Ok(outcome) => outcome,
-            Err(e) => RowOutcome::Failed(e.to_string()),
+            Err(e) => RowOutcome::Failed(e),
         }
     }
 }
@@ -262,8 +278,15 @@ impl InventoryTable for DynamoTable {
         }
         summary.failed.sort_by_key(|f| f.line);
         // Nothing written at all: the table itself is the problem, say so once.
+        // Transient (locked, throttled) stays transient, so the loader retries.
         if summary.failed.len() == batch.rows.len() && !batch.rows.is_empty() {
-            return Err(PortError::Permanent(summary.failed[0].reason.clone()));
+            let first = &summary.failed[0];
+            let reason = first.reason.clone();
+            return Err(if summary.failed.iter().all(|f| f.transient) {
+                PortError::Transient(reason)
+            } else {
+                PortError::Permanent(reason)
+            });
         }
         Ok(summary)
     }
