@@ -10,9 +10,12 @@
 //! is the crash window between a send and `mark_published`: that alert is
 //! sent again after the lease (at least once, never silently dropped).
 
-use crate::domain::{Alert, AlertKind, Decision, Thresholds, Timestamp, decide};
+use crate::domain::{Alert, AlertKind, Decision, Level, Thresholds, Timestamp, decide, level};
 use crate::ports::RetryPolicy;
-use crate::ports::{AlertClaim, Backend, Change, ClaimOutcome, PortError, Restock};
+use crate::ports::{
+    AlertClaim, AlertFilter, Backend, Change, ClaimOutcome, PortError, Restock, StockFilter, all_pages,
+};
+use std::collections::HashSet;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -118,10 +121,9 @@ impl Checker {
                 })
                 .await?;
             if batch.gap {
-                // Nothing can recover transitions the stream dropped; say so
-                // loudly, so people check the stock listing.
                 tracing::error!(checker = %self.config.name, "changes were lost from the feed (trimmed or a new stream)");
                 report.gap = true;
+                self.reconcile(&mut report).await?;
             }
             if batch.changes.is_empty() {
                 // Records that carried no change still move the position on.
@@ -172,16 +174,20 @@ impl Checker {
                 Decision::Nothing => {}
             }
         }
-        let outcomes = self
-            .retry
-            .run("claim alerts", || {
-                self.backend.ledger.claim(&claims, &self.token, Timestamp::now())
-            })
-            .await?;
         report.resolved += self
             .retry
             .run("resolve alerts", || {
                 self.backend.ledger.resolve(&restocks, Timestamp::now())
+            })
+            .await?;
+        self.claim_and_publish(&claims, report).await
+    }
+
+    async fn claim_and_publish(&self, claims: &[AlertClaim], report: &mut CheckReport) -> Result<(), PortError> {
+        let outcomes = self
+            .retry
+            .run("claim alerts", || {
+                self.backend.ledger.claim(claims, &self.token, Timestamp::now())
             })
             .await?;
         for (claim, outcome) in claims.iter().zip(outcomes) {
@@ -194,6 +200,49 @@ impl Checker {
             }
         }
         Ok(())
+    }
+
+    /// After the feed lost changes: every item now out of stock or low that
+    /// has no unresolved alert of its kind gets one. The claim is keyed by
+    /// the row's snapshot, so checkers that reconcile the same gap still
+    /// raise it once.
+    async fn reconcile(&self, report: &mut CheckReport) -> Result<(), PortError> {
+        let ledger = &self.backend.ledger;
+        let filter = &AlertFilter::default();
+        let alerts = all_pages(|page| async move { ledger.list(filter, page.as_ref(), 1000).await }).await?;
+        let alerted: HashSet<(String, String, AlertKind)> =
+            alerts.into_iter().map(|a| (a.store, a.item, a.kind)).collect();
+        let table = &self.backend.table;
+        let low = &StockFilter {
+            store: None,
+            count_at_most: Some(self.config.thresholds.highest()),
+        };
+        let rows = all_pages(|page| async move { table.scan(low, page.as_ref(), 1000).await }).await?;
+        let mut claims = Vec::new();
+        for row in rows {
+            let threshold = self.config.thresholds.low_for(&row.store, &row.item);
+            let kind = match level(row.count, threshold) {
+                Level::Out => AlertKind::Out,
+                Level::Low => AlertKind::Low,
+                Level::Ok => continue,
+            };
+            if alerted.contains(&(row.store.clone(), row.item.clone(), kind)) {
+                continue;
+            }
+            claims.push(AlertClaim {
+                change_id: format!("resync:{}", serde_json::json!([row.store, row.item, row.as_of.0])),
+                kind,
+                store: row.store,
+                item: row.item,
+                count: row.count,
+                threshold,
+                as_of: row.as_of,
+                source: row.source,
+                notify: kind == AlertKind::Out || self.config.notify_low,
+            });
+        }
+        tracing::warn!(alerts = claims.len(), "raising alerts for stock the feed lost track of");
+        self.claim_and_publish(&claims, report).await
     }
 
     async fn take_over_stale(&self, report: &mut CheckReport) -> Result<(), PortError> {

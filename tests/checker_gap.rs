@@ -1,0 +1,120 @@
+//! When the feed reports lost changes (a trimmed or replaced stream), the
+//! checker reads the table and raises what it can no longer see happen:
+//! the real local backend, with only the feed told to report a gap.
+
+use bytes::Bytes;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use stockwatch::adapters::local::LocalBackend;
+use stockwatch::domain::AlertKind;
+use stockwatch::pipeline::{Checker, CheckerConfig, Loader};
+use stockwatch::ports::{ChangeFeed, FeedBatch, FeedCursor, PortResult};
+
+/// The first read lost everything before the tip, as after 24 h of downtime.
+struct LostHistory {
+    inner: Arc<dyn ChangeFeed>,
+    lost: AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl ChangeFeed for LostHistory {
+    async fn read(&self, cursor: Option<&FeedCursor>, limit: usize) -> PortResult<FeedBatch> {
+        if !self.lost.swap(true, Ordering::SeqCst) {
+            return Ok(FeedBatch {
+                changes: Vec::new(),
+                cursor: self.inner.tip().await?,
+                gap: true,
+            });
+        }
+        self.inner.read(cursor, limit).await
+    }
+
+    async fn tip(&self) -> PortResult<FeedCursor> {
+        self.inner.tip().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_raises_alerts_for_what_is_out_or_low_now_and_only_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = LocalBackend::open(dir.path()).unwrap().backend;
+    let text = "store,item,count\nB,out,0\nB,low,2\nB,fine,10\nC,out,0\n";
+    Loader::new(real.clone())
+        .upload("x.csv", Bytes::from_static(text.as_bytes()), None, None)
+        .await
+        .unwrap();
+    // Every transition was alerted before the history was lost.
+    let before = Checker::new(
+        real.clone(),
+        CheckerConfig {
+            name: "before".into(),
+            ..Default::default()
+        },
+    );
+    assert_eq!(before.run_once().await.unwrap().raised.len(), 3);
+    let run = |name: &str| {
+        let mut backend = real.clone();
+        backend.feed = Arc::new(LostHistory {
+            inner: real.feed.clone(),
+            lost: AtomicBool::new(false),
+        });
+        Checker::new(
+            backend,
+            CheckerConfig {
+                name: name.into(),
+                ..Default::default()
+            },
+        )
+    };
+    let first = run("after-gap").run_once().await.unwrap();
+    assert!(first.gap);
+    assert!(
+        first.raised.is_empty(),
+        "items already alerted are not alerted again: {:?}",
+        first.raised
+    );
+
+    // A fresh data dir whose history is lost before any checker saw it.
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = LocalBackend::open(dir.path()).unwrap().backend;
+    Loader::new(fresh.clone())
+        .upload("x.csv", Bytes::from_static(text.as_bytes()), None, None)
+        .await
+        .unwrap();
+    let gap_checker = |name: &str| {
+        let mut backend = fresh.clone();
+        backend.feed = Arc::new(LostHistory {
+            inner: fresh.feed.clone(),
+            lost: AtomicBool::new(false),
+        });
+        Checker::new(
+            backend,
+            CheckerConfig {
+                name: name.into(),
+                ..Default::default()
+            },
+        )
+    };
+    let report = gap_checker("one").run_once().await.unwrap();
+    assert!(report.gap);
+    let mut raised: Vec<_> = report
+        .raised
+        .iter()
+        .map(|a| (a.store.clone(), a.item.clone(), a.kind))
+        .collect();
+    raised.sort();
+    assert_eq!(
+        raised,
+        [
+            ("B".to_string(), "low".to_string(), AlertKind::Low),
+            ("B".to_string(), "out".to_string(), AlertKind::Out),
+            ("C".to_string(), "out".to_string(), AlertKind::Out)
+        ]
+    );
+    assert_eq!(report.published, 2, "the OUT ones are notified");
+    let again = gap_checker("two").run_once().await.unwrap();
+    assert!(
+        again.raised.is_empty(),
+        "a second checker over the same gap raises nothing new"
+    );
+}
