@@ -114,6 +114,26 @@ async fn batch_floor(clients: &stockwatch::adapters::aws::Clients, settings: &Aw
     requests.len()
 }
 
+/// A TCP proxy in front of moto that holds every new connection for `delay`
+/// before passing it on: one network round trip per request, as a client in
+/// the same AWS region sees (moto closes every connection, so each request
+/// opens one). Runs until the benchmark ends.
+async fn latency_proxy(target: std::net::SocketAddr, delay: Duration) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    url
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -226,6 +246,45 @@ async fn run() {
     }
     let (backend, settings, clients) = last.unwrap();
 
+    // The same two loaders with a network round trip on every request.
+    let rtt = Duration::from_millis(flag("--rtt-ms", 10) as u64);
+    let target: std::net::SocketAddr = moto::endpoint().trim_start_matches("http://").parse().unwrap();
+    let proxied = latency_proxy(target, rtt).await;
+    let (_, slow_naive_settings, slow_clients) = moto::fresh_at(&proxied).await;
+    slow_clients
+        .s3
+        .put_object()
+        .bucket(&slow_naive_settings.bucket)
+        .key(key)
+        .body(text.clone().into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    naive_load(&slow_clients, &slow_naive_settings, key).await;
+    let slow_naive = started.elapsed();
+    eprintln!(
+        "naive with {} ms per request: {:.1} s",
+        rtt.as_millis(),
+        slow_naive.as_secs_f64()
+    );
+    let (slow_backend, _, _) = moto::fresh_at(&proxied).await;
+    let object = ObjectKey::parse(key).unwrap();
+    slow_backend
+        .objects
+        .put(&object, Bytes::from(text.clone()), None)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let outcome = Loader::new(slow_backend).load_object(&object, None).await.unwrap();
+    let slow_ours = started.elapsed();
+    assert!(outcome.is_loaded());
+    eprintln!(
+        "stockwatch batched with {} ms per request: {:.1} s",
+        rtt.as_millis(),
+        slow_ours.as_secs_f64()
+    );
+
     // Stream latency: one write at a time, the feed polled every 20 ms.
     let feed = backend.feed.clone();
     let mut cursor = feed.tip().await.unwrap();
@@ -284,6 +343,19 @@ async fn run() {
             naive.as_secs_f64() / took.as_secs_f64()
         );
     }
+    println!(
+        "| naive, {} ms round trip per request (latency proxy) | {:.1} s | {:.0} | 1.0× |",
+        rtt.as_millis(),
+        slow_naive.as_secs_f64(),
+        rate(slow_naive)
+    );
+    println!(
+        "| stockwatch batched, {} ms round trip per request | {:.1} s | {:.0} | {:.1}× |",
+        rtt.as_millis(),
+        slow_ours.as_secs_f64(),
+        rate(slow_ours),
+        slow_naive.as_secs_f64() / slow_ours.as_secs_f64()
+    );
     println!(
         "\nStream tail, write → seen by the feed ({} writes, polled every 20 ms): p50 {:.0} ms, p99 {:.0} ms",
         latencies.len(),

@@ -20,9 +20,14 @@ pub fn endpoint() -> String {
 }
 
 pub async fn sdk_config() -> aws_config::SdkConfig {
+    sdk_config_at(&endpoint()).await
+}
+
+/// A configuration for moto at `url` (the benchmark puts a proxy in front).
+pub async fn sdk_config_at(url: &str) -> aws_config::SdkConfig {
     let credentials = aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "moto");
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint())
+        .endpoint_url(url)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(credentials)
         .load()
@@ -55,7 +60,11 @@ pub fn unique_settings() -> AwsSettings {
 
 /// Provisions a fresh deployment on moto and connects to it.
 pub async fn fresh() -> (Backend, AwsSettings, Clients) {
-    let clients = clients().await;
+    fresh_at(&endpoint()).await
+}
+
+pub async fn fresh_at(url: &str) -> (Backend, AwsSettings, Clients) {
+    let clients = Clients::from_config(&sdk_config_at(url).await, true, None).unwrap();
     let mut settings = unique_settings();
     let (_, arn) = provision(
         &clients,
