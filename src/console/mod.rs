@@ -1,4 +1,5 @@
 //! The operations console (ratatui + crossterm).
 
+pub mod app;
 pub mod inventory;
 pub mod keymap;

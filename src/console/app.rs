@@ -1,0 +1,570 @@
+//! The console's state and its one reducer: `update(app, msg)` changes the
+//! state and returns effects for the runtime to perform (acknowledge, quit).
+//! No I/O here: terminal input and background tasks arrive as messages.
+
+use super::inventory::Inventory;
+use super::keymap::{Action, Context, Keymap};
+use crate::domain::{Alert, AlertState, Level, Timestamp};
+use crate::ports::{Change, StockRow};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Stores,
+    Stock,
+    Alerts,
+}
+
+impl Pane {
+    const ORDER: [Pane; 3] = [Pane::Stores, Pane::Stock, Pane::Alerts];
+
+    fn step(self, by: isize) -> Pane {
+        let i = Pane::ORDER.iter().position(|p| *p == self).unwrap_or(0) as isize;
+        Pane::ORDER[(i + by).rem_euclid(3) as usize]
+    }
+
+    /// Contexts a key is looked up in, most specific first.
+    pub fn contexts(self) -> &'static [Context] {
+        match self {
+            Pane::Stores => &[Context::List, Context::Global],
+            Pane::Stock => &[Context::Stock, Context::List, Context::Global],
+            Pane::Alerts => &[Context::Alerts, Context::List, Context::Global],
+        }
+    }
+}
+
+/// What the stock pane shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StockView {
+    Store(String),
+    /// Every out-of-stock item across stores.
+    AllOut,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Item,
+    Count,
+    State,
+    AsOf,
+}
+
+impl Column {
+    const ORDER: [Column; 4] = [Column::Item, Column::Count, Column::State, Column::AsOf];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Column::Item => "ITEM",
+            Column::Count => "COUNT",
+            Column::State => "STATE",
+            Column::AsOf => "AS OF",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    Help,
+    Command(String),
+    /// Typing a filter for the focused list.
+    Filter(String),
+    /// "Acknowledge N alerts?" — defaults to Cancel.
+    ConfirmAckAll {
+        ids: Vec<String>,
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Feed {
+    /// Reading the table before following changes.
+    Loading,
+    Live,
+    Error(String),
+}
+
+/// Everything that can happen to the console.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize,
+    /// Rows of the initial snapshot (pages of it).
+    Rows(Vec<StockRow>),
+    SnapshotDone,
+    Changes {
+        changes: Vec<Change>,
+        gap: bool,
+    },
+    FeedError(String),
+    /// Alerts raised or changed since the last message.
+    Alerts(Vec<Alert>),
+    Acknowledged(Result<Box<Alert>, String>),
+    Tick(Timestamp),
+}
+
+/// What the runtime must do after an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Acknowledge(Vec<String>),
+    Quit,
+    /// Clear and redraw everything (after a terminal mess).
+    Repaint,
+}
+
+pub struct App {
+    pub inventory: Inventory,
+    /// By id, numeric ids ordered numerically.
+    pub alerts: BTreeMap<(usize, String), Alert>,
+    pub keymap: Keymap,
+    pub read_only: bool,
+    pub location: String,
+    pub log_path: String,
+    pub focus: Pane,
+    pub mode: Mode,
+    pub stock_view: Option<StockView>,
+    pub sort: (Column, bool),
+    pub filters: [String; 3],
+    pub cursors: [usize; 3],
+    pub paused: bool,
+    /// Changes that arrived while paused, applied on resume.
+    pub held: Vec<Change>,
+    pub feed: Feed,
+    pub last_change: Option<Timestamp>,
+    pub now: Timestamp,
+    pub message: Option<String>,
+    /// The screen needs drawing.
+    pub dirty: bool,
+}
+
+fn pane_index(pane: Pane) -> usize {
+    Pane::ORDER.iter().position(|p| *p == pane).unwrap_or(0)
+}
+
+impl App {
+    pub fn new(inventory: Inventory, keymap: Keymap, read_only: bool, location: String, log_path: String) -> App {
+        App {
+            inventory,
+            alerts: BTreeMap::new(),
+            keymap,
+            read_only,
+            location,
+            log_path,
+            focus: Pane::Stores,
+            mode: Mode::Normal,
+            stock_view: None,
+            sort: (Column::State, false),
+            filters: Default::default(),
+            cursors: [0; 3],
+            paused: false,
+            held: Vec::new(),
+            feed: Feed::Loading,
+            last_change: None,
+            now: Timestamp::now(),
+            message: None,
+            dirty: true,
+        }
+    }
+
+    pub fn filter(&self, pane: Pane) -> &str {
+        &self.filters[pane_index(pane)]
+    }
+
+    pub fn cursor(&self, pane: Pane) -> usize {
+        self.cursors[pane_index(pane)]
+    }
+
+    /// Stores shown in the stores pane: urgency order, filtered.
+    pub fn visible_stores(&mut self) -> Vec<String> {
+        let filter = Filter::new(&self.filters[0]);
+        self.inventory
+            .stores_by_urgency()
+            .iter()
+            .filter(|s| filter.matches(s))
+            .cloned()
+            .collect()
+    }
+
+    /// The store the stock pane follows: chosen, or the one under the cursor.
+    pub fn selected_store(&mut self) -> Option<String> {
+        match &self.stock_view {
+            Some(StockView::Store(store)) => Some(store.clone()),
+            Some(StockView::AllOut) => None,
+            None => self.visible_stores().get(self.cursors[0]).cloned(),
+        }
+    }
+
+    /// Rows of the stock pane: (store, item, count, level, as of), sorted.
+    pub fn visible_stock(&mut self) -> Vec<(String, String, u32, Level, Timestamp)> {
+        let filter = Filter::new(&self.filters[1]);
+        let mut rows: Vec<(String, String, u32, Level, Timestamp)> = match self.stock_view.clone() {
+            Some(StockView::AllOut) => self
+                .inventory
+                .out_of_stock()
+                .filter_map(|(s, i)| {
+                    self.inventory
+                        .item(s, i)
+                        .map(|r| (s.clone(), i.clone(), r.count, r.level, r.as_of))
+                })
+                .collect(),
+            _ => match self.selected_store() {
+                Some(store) => self
+                    .inventory
+                    .items(&store)
+                    .map(|(i, r)| (store.clone(), i.clone(), r.count, r.level, r.as_of))
+                    .collect(),
+                None => Vec::new(),
+            },
+        };
+        rows.retain(|r| filter.matches(&r.1) || filter.matches(&r.0));
+        let (column, reverse) = self.sort;
+        rows.sort_by(|a, b| {
+            let order = match column {
+                Column::Item => (&a.0, &a.1).cmp(&(&b.0, &b.1)),
+                Column::Count => a.2.cmp(&b.2).then((&a.0, &a.1).cmp(&(&b.0, &b.1))),
+                Column::State => a.3.cmp(&b.3).then(a.2.cmp(&b.2)).then((&a.0, &a.1).cmp(&(&b.0, &b.1))),
+                Column::AsOf => b.4.cmp(&a.4).then((&a.0, &a.1).cmp(&(&b.0, &b.1))),
+            };
+            if reverse { order.reverse() } else { order }
+        });
+        rows
+    }
+
+    /// Alerts shown: unresolved, newest first, filtered.
+    pub fn visible_alerts(&self) -> Vec<&Alert> {
+        let filter = Filter::new(&self.filters[2]);
+        self.alerts
+            .values()
+            .rev()
+            .filter(|a| a.state != AlertState::Resolved)
+            .filter(|a| filter.matches(&a.store) || filter.matches(&a.item))
+            .collect()
+    }
+
+    fn list_len(&mut self, pane: Pane) -> usize {
+        match pane {
+            Pane::Stores => self.visible_stores().len(),
+            Pane::Stock => self.visible_stock().len(),
+            Pane::Alerts => self.visible_alerts().len(),
+        }
+    }
+
+    fn clamp_cursors(&mut self) {
+        for pane in Pane::ORDER {
+            let len = self.list_len(pane);
+            let cursor = &mut self.cursors[pane_index(pane)];
+            *cursor = (*cursor).min(len.saturating_sub(1));
+        }
+    }
+}
+
+/// `/text` keeps matches, `/!text` drops them; case-insensitive.
+struct Filter {
+    needle: String,
+    invert: bool,
+}
+
+impl Filter {
+    fn new(text: &str) -> Filter {
+        match text.strip_prefix('!') {
+            Some(rest) => Filter {
+                needle: rest.to_lowercase(),
+                invert: true,
+            },
+            None => Filter {
+                needle: text.to_lowercase(),
+                invert: false,
+            },
+        }
+    }
+
+    fn matches(&self, text: &str) -> bool {
+        self.needle.is_empty() || text.to_lowercase().contains(&self.needle) != self.invert
+    }
+}
+
+/// Rows a page key moves.
+pub const PAGE: usize = 10;
+
+pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    app.dirty = true;
+    let effects = match msg {
+        Msg::Key(key) => on_key(app, key),
+        Msg::Resize => Vec::new(),
+        Msg::Rows(rows) => {
+            for row in rows {
+                app.inventory.apply_row(row);
+            }
+            Vec::new()
+        }
+        Msg::SnapshotDone => {
+            app.feed = Feed::Live;
+            Vec::new()
+        }
+        Msg::Changes { changes, gap } => {
+            if gap {
+                app.message = Some("changes were lost from the feed; the counts are read again".into());
+            }
+            if app.paused {
+                app.held.extend(changes);
+                app.dirty = gap;
+            } else {
+                apply_changes(app, changes);
+            }
+            if app.feed != Feed::Loading {
+                app.feed = Feed::Live;
+            }
+            Vec::new()
+        }
+        Msg::FeedError(error) => {
+            app.feed = Feed::Error(error);
+            Vec::new()
+        }
+        Msg::Alerts(alerts) => {
+            for alert in alerts {
+                let key = (alert.id.len(), alert.id.clone());
+                app.alerts.insert(key, alert);
+            }
+            Vec::new()
+        }
+        Msg::Acknowledged(result) => {
+            match result {
+                Ok(alert) => {
+                    app.message = Some(format!("acknowledged #{}", alert.id));
+                    app.alerts.insert((alert.id.len(), alert.id.clone()), *alert);
+                }
+                Err(error) => app.message = Some(error),
+            }
+            Vec::new()
+        }
+        Msg::Tick(now) => {
+            // The clock only matters to "last change … ago" in the status bar.
+            let shown_changes = app.now.0 / 1000 != now.0 / 1000;
+            app.now = now;
+            app.dirty = shown_changes && app.last_change.is_some();
+            Vec::new()
+        }
+    };
+    app.clamp_cursors();
+    effects
+}
+
+fn apply_changes(app: &mut App, changes: Vec<Change>) {
+    for change in &changes {
+        if app.inventory.apply_change(change) {
+            app.last_change = Some(change.at);
+        }
+    }
+}
+
+fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    app.message = None;
+    match app.mode.clone() {
+        Mode::Help => {
+            // Any key closes help; the help key toggles it.
+            app.mode = Mode::Normal;
+            return Vec::new();
+        }
+        Mode::Command(text) => return on_line(app, key, text, true),
+        Mode::Filter(text) => return on_line(app, key, text, false),
+        Mode::ConfirmAckAll { ids, yes } => {
+            return match key.code {
+                KeyCode::Left | KeyCode::Right | KeyCode::Tab | KeyCode::Char('h') | KeyCode::Char('l') => {
+                    app.mode = Mode::ConfirmAckAll { ids, yes: !yes };
+                    Vec::new()
+                }
+                KeyCode::Char('y') => {
+                    app.mode = Mode::Normal;
+                    vec![Effect::Acknowledge(ids)]
+                }
+                KeyCode::Enter if yes => {
+                    app.mode = Mode::Normal;
+                    vec![Effect::Acknowledge(ids)]
+                }
+                _ => {
+                    app.mode = Mode::Normal;
+                    app.message = Some("nothing acknowledged".into());
+                    Vec::new()
+                }
+            };
+        }
+        Mode::Normal => {}
+    }
+    let Some(action) = app.keymap.action(app.focus.contexts(), &key) else {
+        return Vec::new();
+    };
+    if app.read_only && action.writes() {
+        app.message = Some(format!("read-only: `{}` is off", action.name()));
+        return Vec::new();
+    }
+    let pane = app.focus;
+    let i = pane_index(pane);
+    match action {
+        Action::Quit => return vec![Effect::Quit],
+        Action::Help => app.mode = Mode::Help,
+        Action::Command => app.mode = Mode::Command(String::new()),
+        Action::Filter => app.mode = Mode::Filter(app.filters[i].clone()),
+        Action::NextPane => app.focus = pane.step(1),
+        Action::PreviousPane => app.focus = pane.step(-1),
+        Action::Back => {
+            if !app.filters[i].is_empty() {
+                app.filters[i].clear();
+            } else if app.stock_view.is_some() {
+                app.stock_view = None;
+                app.focus = Pane::Stores;
+            }
+        }
+        Action::Pause => {
+            app.paused = !app.paused;
+            if !app.paused {
+                let held = std::mem::take(&mut app.held);
+                apply_changes(app, held);
+            }
+        }
+        Action::AllStores => {
+            app.stock_view = Some(StockView::AllOut);
+            app.focus = Pane::Stock;
+            app.cursors[1] = 0;
+        }
+        Action::Refresh => return vec![Effect::Repaint],
+        Action::Up => app.cursors[i] = app.cursors[i].saturating_sub(1),
+        Action::Down => app.cursors[i] += 1,
+        Action::Top => app.cursors[i] = 0,
+        Action::Bottom => app.cursors[i] = usize::MAX,
+        Action::PageUp => app.cursors[i] = app.cursors[i].saturating_sub(PAGE),
+        Action::PageDown => app.cursors[i] = app.cursors[i].saturating_add(PAGE),
+        Action::Open => {
+            if pane == Pane::Stores
+                && let Some(store) = app.visible_stores().get(app.cursors[0]).cloned()
+            {
+                app.stock_view = Some(StockView::Store(store));
+                app.focus = Pane::Stock;
+                app.cursors[1] = 0;
+            }
+        }
+        Action::SortNext => {
+            let next = Column::ORDER[(Column::ORDER.iter().position(|c| *c == app.sort.0).unwrap_or(0) + 1) % 4];
+            app.sort = (next, false);
+        }
+        Action::SortReverse => app.sort.1 = !app.sort.1,
+        Action::Acknowledge => {
+            if let Some(alert) = app.visible_alerts().get(app.cursors[2]) {
+                if alert.state == AlertState::Open {
+                    return vec![Effect::Acknowledge(vec![alert.id.clone()])];
+                }
+                app.message = Some(format!("#{} is already acknowledged", alert.id));
+            }
+        }
+        Action::AcknowledgeAll => {
+            let ids: Vec<String> = app
+                .visible_alerts()
+                .iter()
+                .filter(|a| a.state == AlertState::Open)
+                .map(|a| a.id.clone())
+                .collect();
+            if ids.is_empty() {
+                app.message = Some("no open alerts to acknowledge".into());
+            } else {
+                app.mode = Mode::ConfirmAckAll { ids, yes: false };
+            }
+        }
+    }
+    Vec::new()
+}
+
+/// Typing in the command or filter line.
+fn on_line(app: &mut App, key: KeyEvent, mut text: String, command: bool) -> Vec<Effect> {
+    let i = pane_index(app.focus);
+    match key.code {
+        KeyCode::Esc => {
+            app.mode = Mode::Normal;
+            if !command {
+                app.filters[i].clear();
+            }
+        }
+        KeyCode::Enter => {
+            app.mode = Mode::Normal;
+            if command {
+                return run_command(app, text.trim());
+            }
+            app.filters[i] = text;
+        }
+        KeyCode::Backspace => {
+            text.pop();
+            if !command {
+                app.filters[i] = text.clone();
+            }
+            app.mode = if command {
+                Mode::Command(text)
+            } else {
+                Mode::Filter(text)
+            };
+        }
+        KeyCode::Char(c) if !c.is_control() => {
+            text.push(c);
+            // Filters apply as they are typed.
+            if !command {
+                app.filters[i] = text.clone();
+                app.cursors[i] = 0;
+            }
+            app.mode = if command {
+                Mode::Command(text)
+            } else {
+                Mode::Filter(text)
+            };
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn run_command(app: &mut App, command: &str) -> Vec<Effect> {
+    let (verb, rest) = command.split_once(' ').map_or((command, ""), |(v, r)| (v, r.trim()));
+    match verb {
+        "q" | "quit" => return vec![Effect::Quit],
+        "alerts" => app.focus = Pane::Alerts,
+        "stores" => {
+            app.stock_view = None;
+            app.focus = Pane::Stores;
+        }
+        "out" | "all" => {
+            app.stock_view = Some(StockView::AllOut);
+            app.focus = Pane::Stock;
+        }
+        "store" if !rest.is_empty() => {
+            let wanted = rest.to_lowercase();
+            let stores = app.visible_stores();
+            let found = stores
+                .iter()
+                .find(|s| s.to_lowercase() == wanted)
+                .or_else(|| stores.iter().find(|s| s.to_lowercase().starts_with(&wanted)))
+                .cloned();
+            match found {
+                Some(store) => {
+                    app.stock_view = Some(StockView::Store(store));
+                    app.focus = Pane::Stock;
+                    app.cursors[1] = 0;
+                }
+                None => {
+                    app.message = Some(format!(
+                        "no store matches `{}`",
+                        crate::domain::escape_for_terminal(rest)
+                    ))
+                }
+            }
+        }
+        "" => {}
+        _ => {
+            app.message = Some(format!(
+                "unknown command `{}`; try :store NAME, :alerts, :out, :stores, :q",
+                crate::domain::escape_for_terminal(command)
+            ))
+        }
+    }
+    Vec::new()
+}
+
+#[cfg(test)]
+#[path = "app_tests.rs"]
+mod tests;

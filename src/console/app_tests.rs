@@ -1,0 +1,275 @@
+use super::*;
+use crate::console::keymap::DEFAULT;
+use crate::domain::{AlertKind, Thresholds};
+use crate::ports::{ChangeKind, Image};
+use ratatui::crossterm::event::KeyModifiers;
+
+fn row(store: &str, item: &str, count: u32) -> StockRow {
+    StockRow {
+        store: store.into(),
+        item: item.into(),
+        count,
+        as_of: Timestamp(1),
+        updated_at: Timestamp(1),
+        source: "k".into(),
+    }
+}
+
+fn app(read_only: bool) -> App {
+    let keymap = Keymap::load(("default", DEFAULT), None).unwrap();
+    let mut app = App::new(
+        Inventory::new(Thresholds::new(3)),
+        keymap,
+        read_only,
+        "local: /tmp".into(),
+        "/tmp/log".into(),
+    );
+    update(
+        &mut app,
+        Msg::Rows(vec![
+            row("Berlin", "Echo Dot", 12),
+            row("Berlin", "Echo Plus", 0),
+            row("Pusan", "Echo Show", 0),
+            row("Pusan", "Amazon Tap", 3),
+            row("Pusan", "Echo Dot", 20),
+            row("Karachi", "Echo Dot", 19),
+        ]),
+    );
+    update(&mut app, Msg::SnapshotDone);
+    app
+}
+
+fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    let modifiers = if matches!(code, KeyCode::Char(c) if c.is_ascii_uppercase()) {
+        KeyModifiers::SHIFT
+    } else {
+        KeyModifiers::NONE
+    };
+    update(app, Msg::Key(KeyEvent::new(code, modifiers)))
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+fn alert(id: &str, store: &str, item: &str, state: AlertState) -> Alert {
+    Alert {
+        id: id.into(),
+        change_id: format!("c{id}"),
+        kind: AlertKind::Out,
+        store: store.into(),
+        item: item.into(),
+        count: 0,
+        threshold: 3,
+        as_of: Timestamp(1),
+        source: "k".into(),
+        raised_at: Timestamp(1),
+        state,
+        acknowledged: None,
+        resolved_at: None,
+        published_at: None,
+    }
+}
+
+#[test]
+fn stores_are_listed_most_urgent_first_and_the_cursor_follows_keys() {
+    let mut app = app(false);
+    assert_eq!(app.visible_stores(), ["Pusan", "Berlin", "Karachi"]);
+    assert_eq!(app.selected_store().as_deref(), Some("Pusan"));
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.selected_store().as_deref(), Some("Berlin"));
+    press(&mut app, KeyCode::Char('G'));
+    assert_eq!(app.cursor(Pane::Stores), 2, "the cursor stops at the last row");
+    press(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.cursor(Pane::Stores), 0);
+}
+
+#[test]
+fn opening_a_store_shows_its_items_out_of_stock_first() {
+    let mut app = app(false);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.focus, Pane::Stock);
+    let items: Vec<(String, u32)> = app.visible_stock().into_iter().map(|r| (r.1, r.2)).collect();
+    assert_eq!(
+        items,
+        [
+            ("Echo Show".to_string(), 0),
+            ("Amazon Tap".to_string(), 3),
+            ("Echo Dot".to_string(), 20)
+        ]
+    );
+    press(&mut app, KeyCode::Char('s')); // next column: as of
+    press(&mut app, KeyCode::Char('s')); // item
+    press(&mut app, KeyCode::Char('s')); // count
+    assert_eq!(app.sort.0, Column::Count);
+    press(&mut app, KeyCode::Char('S'));
+    assert_eq!(app.visible_stock()[0].2, 20, "reversed: highest count first");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!((app.focus, app.stock_view.clone()), (Pane::Stores, None));
+}
+
+#[test]
+fn the_all_stores_view_lists_every_out_of_stock_item() {
+    let mut app = app(false);
+    press(&mut app, KeyCode::Char('o'));
+    let rows: Vec<(String, String)> = app.visible_stock().into_iter().map(|r| (r.0, r.1)).collect();
+    assert_eq!(
+        rows,
+        [
+            ("Berlin".to_string(), "Echo Plus".to_string()),
+            ("Pusan".to_string(), "Echo Show".to_string())
+        ]
+    );
+}
+
+#[test]
+fn filters_apply_as_typed_and_invert_with_a_bang() {
+    let mut app = app(false);
+    press(&mut app, KeyCode::Char('/'));
+    typed(&mut app, "ber");
+    assert_eq!(app.visible_stores(), ["Berlin"]);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.filter(Pane::Stores), "ber");
+    press(&mut app, KeyCode::Char('/'));
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Backspace);
+    typed(&mut app, "!a");
+    assert_eq!(app.visible_stores(), ["Berlin"], "stores without an `a`");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.visible_stores().len(), 3, "Esc clears the filter");
+}
+
+#[test]
+fn changes_apply_live_and_wait_while_paused() {
+    let mut app = app(false);
+    let change = |count| Change {
+        id: "x".into(),
+        kind: ChangeKind::Modify,
+        store: "Karachi".into(),
+        item: "Echo Dot".into(),
+        old: Some(Image {
+            count: 19,
+            as_of: Timestamp(1),
+            source: "k".into(),
+        }),
+        new: Some(Image {
+            count,
+            as_of: Timestamp(2),
+            source: "k".into(),
+        }),
+        at: Timestamp(2),
+    };
+    press(&mut app, KeyCode::Char('p'));
+    update(
+        &mut app,
+        Msg::Changes {
+            changes: vec![change(0)],
+            gap: false,
+        },
+    );
+    assert_eq!(
+        app.inventory.item("Karachi", "Echo Dot").unwrap().count,
+        19,
+        "paused: held back"
+    );
+    press(&mut app, KeyCode::Char('p'));
+    assert_eq!(
+        app.inventory.item("Karachi", "Echo Dot").unwrap().count,
+        0,
+        "resumed: applied"
+    );
+    assert_eq!(app.last_change, Some(Timestamp(2)));
+}
+
+#[test]
+fn acknowledging_one_or_all_with_a_confirmation_that_defaults_to_cancel() {
+    let mut app = app(false);
+    update(
+        &mut app,
+        Msg::Alerts(vec![
+            alert("9", "Berlin", "Echo Plus", AlertState::Open),
+            alert("10", "Pusan", "Echo Show", AlertState::Open),
+            alert("3", "Pusan", "Echo Dot", AlertState::Resolved),
+        ]),
+    );
+    assert_eq!(
+        app.visible_alerts().iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        ["10", "9"],
+        "newest first, resolved hidden"
+    );
+    update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
+    update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
+    assert_eq!(app.focus, Pane::Alerts);
+    assert_eq!(
+        press(&mut app, KeyCode::Char('a')),
+        [Effect::Acknowledge(vec!["10".into()])]
+    );
+    press(&mut app, KeyCode::Char('A'));
+    assert!(matches!(app.mode, Mode::ConfirmAckAll { yes: false, .. }));
+    assert!(
+        press(&mut app, KeyCode::Enter).is_empty(),
+        "Enter on the default (Cancel) does nothing"
+    );
+    press(&mut app, KeyCode::Char('A'));
+    press(&mut app, KeyCode::Right);
+    assert_eq!(
+        press(&mut app, KeyCode::Enter),
+        [Effect::Acknowledge(vec!["10".into(), "9".into()])]
+    );
+}
+
+#[test]
+fn read_only_refuses_every_write() {
+    let mut app = app(true);
+    update(
+        &mut app,
+        Msg::Alerts(vec![alert("1", "Berlin", "Echo Plus", AlertState::Open)]),
+    );
+    app.focus = Pane::Alerts;
+    assert!(press(&mut app, KeyCode::Char('a')).is_empty());
+    assert!(app.message.as_deref().unwrap().starts_with("read-only"));
+    assert!(press(&mut app, KeyCode::Char('A')).is_empty());
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+#[test]
+fn commands_and_help() {
+    let mut app = app(false);
+    press(&mut app, KeyCode::Char(':'));
+    typed(&mut app, "store pus");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.stock_view, Some(StockView::Store("Pusan".into())));
+    press(&mut app, KeyCode::Char(':'));
+    typed(&mut app, "alerts");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.focus, Pane::Alerts);
+    press(&mut app, KeyCode::Char(':'));
+    typed(&mut app, "nonsense");
+    press(&mut app, KeyCode::Enter);
+    assert!(
+        app.message
+            .as_deref()
+            .unwrap()
+            .starts_with("unknown command `nonsense`")
+    );
+    press(&mut app, KeyCode::Char('?'));
+    assert_eq!(app.mode, Mode::Help);
+    press(&mut app, KeyCode::Char('x'));
+    assert_eq!(app.mode, Mode::Normal);
+    press(&mut app, KeyCode::Char(':'));
+    typed(&mut app, "q");
+    assert_eq!(press(&mut app, KeyCode::Enter), [Effect::Quit]);
+    assert_eq!(press(&mut app, KeyCode::Char('q')), [Effect::Quit]);
+}
+
+#[test]
+fn the_clock_redraws_only_when_the_status_shows_it() {
+    let mut app = app(false);
+    app.dirty = false;
+    let now = app.now;
+    update(&mut app, Msg::Tick(Timestamp(now.0 + 5000)));
+    assert!(!app.dirty, "no change shown yet: nothing to redraw");
+}
