@@ -3,3 +3,4 @@
 pub mod app;
 pub mod inventory;
 pub mod keymap;
+pub mod view;

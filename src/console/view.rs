@@ -1,0 +1,430 @@
+//! Drawing: `view(frame, app)` turns the state into widgets. No I/O, and
+//! only the rows that fit on screen are built. Every string from a file or
+//! the backend is escaped; states are words and glyphs as well as colours,
+//! so NO_COLOR loses nothing.
+
+use super::app::{App, Column, Feed, Mode, Pane, StockView};
+use crate::domain::{AlertKind, AlertState, Level, escape_for_terminal};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
+
+/// Colours, or none of them (NO_COLOR): modifiers still mark selection.
+#[derive(Debug, Clone, Copy)]
+pub struct Theme {
+    pub colour: bool,
+}
+
+impl Theme {
+    pub fn from_env() -> Theme {
+        Theme {
+            colour: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+
+    fn fg(self, colour: Color) -> Style {
+        if self.colour {
+            Style::default().fg(colour)
+        } else {
+            Style::default()
+        }
+    }
+
+    fn level(self, level: Level) -> Style {
+        match level {
+            Level::Out => self.fg(Color::Red).add_modifier(Modifier::BOLD),
+            Level::Low => self.fg(Color::Yellow),
+            Level::Ok => Style::default(),
+        }
+    }
+
+    fn dim(self) -> Style {
+        Style::default().add_modifier(Modifier::DIM)
+    }
+
+    fn selected(self) -> Style {
+        Style::default().add_modifier(Modifier::REVERSED)
+    }
+
+    fn border(self, focused: bool) -> Style {
+        if focused {
+            self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+        } else {
+            Style::default()
+        }
+    }
+}
+
+/// The word and glyph of a level: readable without colour.
+pub fn level_label(level: Level) -> &'static str {
+    match level {
+        Level::Out => "✗ OUT",
+        Level::Low => "▼ LOW",
+        Level::Ok => "  ok",
+    }
+}
+
+fn safe(text: &str) -> String {
+    escape_for_terminal(text).into_owned()
+}
+
+/// The first row to show: the cursor stays visible, near the middle once
+/// the list is longer than the pane.
+fn window(cursor: usize, len: usize, height: usize) -> usize {
+    if height == 0 || len <= height {
+        return 0;
+    }
+    cursor.saturating_sub(height / 2).min(len - height)
+}
+
+pub fn view(frame: &mut Frame, app: &mut App, theme: Theme) {
+    let area = frame.area();
+    let [main, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    let alerts_height = (main.height / 3).clamp(3, 12);
+    let [top, alerts] = Layout::vertical([Constraint::Min(3), Constraint::Length(alerts_height)]).areas(main);
+    let stores_width = (top.width / 3).clamp(24, 40).min(top.width);
+    let [stores, stock] = Layout::horizontal([Constraint::Length(stores_width), Constraint::Min(10)]).areas(top);
+    draw_stores(frame, app, theme, stores);
+    draw_stock(frame, app, theme, stock);
+    draw_alerts(frame, app, theme, alerts);
+    draw_status(frame, app, theme, status);
+    match app.mode.clone() {
+        Mode::Help => draw_help(frame, app, theme, area),
+        Mode::ConfirmAckAll { ids, yes } => draw_confirm(frame, theme, area, ids.len(), yes),
+        _ => {}
+    }
+}
+
+fn pane_block(title: String, focused: bool, theme: Theme) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(focused))
+        .title(title)
+}
+
+fn draw_stores(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
+    let focused = app.focus == Pane::Stores;
+    let stores = app.visible_stores();
+    let filter = app.filter(Pane::Stores);
+    let title = if filter.is_empty() {
+        format!(" Stores ({}) ", stores.len())
+    } else {
+        format!(" Stores ({}) /{} ", stores.len(), safe(filter))
+    };
+    let block = pane_block(title, focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if stores.is_empty() {
+        let hint = if app.inventory.store_count() == 0 {
+            "No stores yet."
+        } else {
+            "No store matches the filter (Esc clears it)."
+        };
+        frame.render_widget(
+            Paragraph::new(hint).wrap(Wrap { trim: false }).style(theme.dim()),
+            inner,
+        );
+        return;
+    }
+    let height = inner.height.saturating_sub(1) as usize;
+    let cursor = app.cursor(Pane::Stores);
+    let first = window(cursor, stores.len(), height);
+    let rows: Vec<Row> = stores
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(height)
+        .map(|(i, store)| {
+            let summary = app.inventory.summary(store).cloned().unwrap_or_default();
+            let level = if summary.out > 0 {
+                Level::Out
+            } else if summary.low > 0 {
+                Level::Low
+            } else {
+                Level::Ok
+            };
+            let mut style = theme.level(level);
+            if i == cursor && focused {
+                style = style.patch(theme.selected());
+            }
+            Row::new(vec![
+                Cell::from(safe(store)),
+                Cell::from(summary.items.to_string()),
+                Cell::from(if summary.out > 0 {
+                    format!("✗{}", summary.out)
+                } else {
+                    String::new()
+                }),
+                Cell::from(if summary.low > 0 {
+                    format!("▼{}", summary.low)
+                } else {
+                    String::new()
+                }),
+            ])
+            .style(style)
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Min(8),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Length(6),
+        ],
+    )
+    .header(Row::new(vec!["STORE", "ITEMS", "OUT", "LOW"]).style(Style::default().add_modifier(Modifier::BOLD)));
+    frame.render_widget(table, inner);
+}
+
+fn draw_stock(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
+    let focused = app.focus == Pane::Stock;
+    let all = matches!(app.stock_view, Some(StockView::AllOut));
+    let store = app.selected_store();
+    let rows = app.visible_stock();
+    let (column, reverse) = app.sort;
+    let filter = app.filter(Pane::Stock);
+    let mut title = match (&store, all) {
+        (_, true) => format!(" Out of stock in every store ({}) ", rows.len()),
+        (Some(store), _) => format!(" {} ({} items) ", safe(store), rows.len()),
+        (None, _) => " Stock ".to_string(),
+    };
+    title.push_str(&format!(
+        "sorted by {}{} ",
+        column.title().to_lowercase(),
+        if reverse { " ↑" } else { "" }
+    ));
+    if !filter.is_empty() {
+        title.push_str(&format!("/{} ", safe(filter)));
+    }
+    let block = pane_block(title, focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if rows.is_empty() {
+        let hint = if app.inventory.store_count() == 0 {
+            "No stock yet. Upload the samples from another terminal:\n\n  stockwatch upload samples/*.csv"
+        } else if all {
+            "Nothing is out of stock."
+        } else {
+            "Select a store on the left (Enter opens it)."
+        };
+        frame.render_widget(Paragraph::new(hint).style(theme.dim()), inner);
+        return;
+    }
+    let height = inner.height.saturating_sub(1) as usize;
+    let cursor = app.cursor(Pane::Stock);
+    let first = window(cursor, rows.len(), height);
+    let header_cells: Vec<String> = [Column::Item, Column::Count, Column::State, Column::AsOf]
+        .iter()
+        .map(|c| {
+            if *c == column {
+                format!("{}{}", c.title(), if reverse { "↑" } else { "↓" })
+            } else {
+                c.title().to_string()
+            }
+        })
+        .collect();
+    let mut header = header_cells;
+    if all {
+        header.insert(0, "STORE".into());
+    }
+    let body: Vec<Row> = rows
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(height)
+        .map(|(i, (store, item, count, level, as_of))| {
+            let mut cells = vec![
+                Cell::from(safe(item)),
+                Cell::from(format!("{count:>7}")),
+                Cell::from(level_label(*level)),
+                Cell::from(as_of.to_display()),
+            ];
+            if all {
+                cells.insert(0, Cell::from(safe(store)));
+            }
+            let mut style = theme.level(*level);
+            if i == cursor && focused {
+                style = style.patch(theme.selected());
+            }
+            Row::new(cells).style(style)
+        })
+        .collect();
+    let mut widths = vec![
+        Constraint::Min(12),
+        Constraint::Length(8),
+        Constraint::Length(6),
+        Constraint::Length(21),
+    ];
+    if all {
+        widths.insert(0, Constraint::Min(10));
+    }
+    let table = Table::new(body, widths).header(Row::new(header).style(Style::default().add_modifier(Modifier::BOLD)));
+    frame.render_widget(table, inner);
+}
+
+fn draw_alerts(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
+    let focused = app.focus == Pane::Alerts;
+    let alerts = app.visible_alerts();
+    let open = alerts.iter().filter(|a| a.state == AlertState::Open).count();
+    let block = pane_block(
+        format!(" Alerts ({open} open, {} acknowledged) ", alerts.len() - open),
+        focused,
+        theme,
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if alerts.is_empty() {
+        frame.render_widget(Paragraph::new("No open alerts.").style(theme.dim()), inner);
+        return;
+    }
+    let height = inner.height as usize;
+    let cursor = app.cursor(Pane::Alerts);
+    let first = window(cursor, alerts.len(), height);
+    let lines: Vec<Line> = alerts
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(height)
+        .map(|(i, alert)| {
+            let level = if alert.kind == AlertKind::Out {
+                Level::Out
+            } else {
+                Level::Low
+            };
+            let mut style = match alert.state {
+                AlertState::Open => theme.level(level),
+                _ => theme.dim(),
+            };
+            if i == cursor && focused {
+                style = style.patch(theme.selected());
+            }
+            let ack = alert.acknowledged.as_ref().map_or(String::new(), |a| {
+                let note = a.note.as_deref().map(|n| format!(": {}", safe(n))).unwrap_or_default();
+                format!("  ✓ {} {}{note}", safe(&a.by), a.at.to_display())
+            });
+            let text = format!(
+                "#{:<5} {} {}  {} / {}  count {}{ack}",
+                alert.id,
+                alert.kind.as_str(),
+                alert.raised_at.to_display(),
+                safe(&alert.store),
+                safe(&alert.item),
+                alert.count
+            );
+            Line::from(Span::styled(text, style))
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_status(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
+    let line = match &app.mode {
+        Mode::Command(text) => Line::from(format!(":{}", safe(text))),
+        Mode::Filter(text) => Line::from(format!("/{}", safe(text))),
+        _ => {
+            let feed = match (&app.feed, app.paused) {
+                (_, true) => Span::styled("PAUSED", theme.fg(Color::Yellow).add_modifier(Modifier::BOLD)),
+                (Feed::Loading, _) => Span::raw("loading"),
+                (Feed::Live, _) => Span::styled("live", theme.fg(Color::Green)),
+                (Feed::Error(e), _) => Span::styled(format!("feed error: {}", safe(e)), theme.fg(Color::Red)),
+            };
+            let last = app.last_change.map_or(String::new(), |at| {
+                let ago = (app.now.0 - at.0).max(0) / 1000;
+                format!("  last change {ago}s ago")
+            });
+            let totals = app.inventory.totals();
+            let mut spans = vec![
+                Span::raw(format!("{}  ", safe(&app.location))),
+                feed,
+                Span::raw(format!("{last}  {} items  ", totals.items)),
+                Span::styled(format!("✗{} out", totals.out), theme.level(Level::Out)),
+                Span::raw("  "),
+                Span::styled(format!("▼{} low", totals.low), theme.level(Level::Low)),
+            ];
+            if app.read_only {
+                spans.push(Span::raw("  [read-only]"));
+            }
+            match &app.message {
+                Some(message) => spans.push(Span::styled(format!("  {}", safe(message)), theme.fg(Color::Cyan))),
+                None => spans.push(Span::styled(
+                    format!(
+                        "  ? help  {} quit",
+                        app.keymap.describe_keys(super::keymap::Action::Quit)
+                    ),
+                    theme.dim(),
+                )),
+            }
+            Line::from(spans)
+        }
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
+fn draw_help(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
+    let mut lines = Vec::new();
+    let mut context = None;
+    for (ctx, keys, _, what) in app.keymap.help(app.read_only) {
+        if context != Some(ctx) {
+            lines.push(Line::from(Span::styled(
+                format!("[{}]", ctx.name()),
+                Style::default().add_modifier(Modifier::BOLD),
+            )));
+            context = Some(ctx);
+        }
+        lines.push(Line::from(format!("  {keys:<16} {what}")));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(format!("Logs: {}", safe(&app.log_path))));
+    lines.push(Line::from(Span::styled("Any key closes this help.", theme.dim())));
+    let rect = centered(area, 72, lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" Keys ")
+        .border_style(theme.border(true));
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+fn draw_confirm(frame: &mut Frame, theme: Theme, area: Rect, count: usize, yes: bool) {
+    let rect = centered(area, 50, 5);
+    frame.render_widget(Clear, rect);
+    let button = |label: &str, on: bool| {
+        if on {
+            Span::styled(format!("[ {label} ]"), theme.selected())
+        } else {
+            Span::raw(format!("  {label}  "))
+        }
+    };
+    let lines = vec![
+        Line::from(format!("Acknowledge {count} open alerts?")),
+        Line::from(""),
+        Line::from(vec![
+            button("Cancel", !yes),
+            Span::raw("   "),
+            button("Acknowledge", yes),
+        ]),
+    ];
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" Confirm ")
+        .border_style(theme.border(true));
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+#[cfg(test)]
+#[path = "view_tests.rs"]
+mod tests;
