@@ -13,6 +13,8 @@ pub struct ConfigFile {
     pub backend: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub checker_name: Option<String>,
+    /// Built-in key set of the console: default or arrows.
+    pub keymap: Option<String>,
     #[serde(default)]
     pub alerts: AlertSettings,
     #[serde(default)]

@@ -12,3 +12,4 @@ pub mod domain;
 pub mod logging;
 pub mod pipeline;
 pub mod ports;
+pub mod shutdown;

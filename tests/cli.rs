@@ -449,3 +449,38 @@ fn odd_arguments_are_reported_never_echoed_raw_and_never_panic() {
         "stockwatch: there is no alert 99; `stockwatch alerts --all` lists them\n"
     );
 }
+
+#[test]
+fn the_console_needs_a_terminal_and_a_valid_keymap() {
+    let env = Env::new();
+    let out = env.run(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("the console needs a terminal; `stockwatch watch`"),
+        "{}",
+        stderr(&out)
+    );
+
+    let keymaps = env.dir.path().join("config/stockwatch");
+    std::fs::create_dir_all(&keymaps).unwrap();
+    std::fs::write(
+        keymaps.join("keymap.toml"),
+        "[alerts]\nacknowledge = [\"a\"]\nack_everything = [\"x\"]\n",
+    )
+    .unwrap();
+    let out = env.run(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    assert!(
+        message.contains("keymap.toml, line 3: unknown action `ack_everything` in [alerts]"),
+        "{message}"
+    );
+
+    let out = env.run(&["--keymap", "emacs"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("the built-in keymaps are default and arrows"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -3,6 +3,7 @@
 //! prints.
 
 mod alerts;
+mod console;
 pub mod error;
 pub mod output;
 mod provision;
@@ -31,7 +32,9 @@ use std::sync::Arc;
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
-    /// Without a command, stockwatch follows stock and alerts live (as `watch`).
+    #[command(flatten)]
+    pub console: console::ConsoleArgs,
+    /// Without a command, stockwatch opens the console.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -295,7 +298,10 @@ pub fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), CliError> {
-    let command = cli.command.unwrap_or(Command::Watch(watch::WatchArgs::default()));
+    let Some(command) = cli.command else {
+        let ctx = Context::open(&cli.global).await?;
+        return console::start(&ctx, &cli.console).await;
+    };
     if let Command::Provision(args) = &command {
         return provision::run(&cli.global, args).await;
     }

@@ -60,7 +60,7 @@ pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
         };
         super::say(&format!("following {}{checking}; Ctrl-C to stop", ctx.backend.location));
     }
-    let mut stop = Box::pin(shutdown_signal());
+    let mut stop = Box::pin(crate::shutdown::signal());
     let mut failures = 0u32;
     let mut last_ledger_poll: Option<std::time::Instant> = None;
     loop {
@@ -220,23 +220,4 @@ fn describe_alert(event: &str, alert: &Alert, colour: bool) -> String {
         tone
     };
     format!("{}  {}", time_of_day(at), paint(&text, tone, colour))
-}
-
-/// Ctrl-C, SIGTERM or SIGHUP (a dropped SSH session) all end a watch cleanly.
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).ok();
-        let mut hup = signal(SignalKind::hangup()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = async { if let Some(s) = term.as_mut() { s.recv().await; } else { std::future::pending::<()>().await } } => {}
-            _ = async { if let Some(s) = hup.as_mut() { s.recv().await; } else { std::future::pending::<()>().await } } => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

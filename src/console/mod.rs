@@ -3,4 +3,5 @@
 pub mod app;
 pub mod inventory;
 pub mod keymap;
+pub mod run;
 pub mod view;

@@ -170,9 +170,9 @@ fn draw_stores(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
         rows,
         [
             Constraint::Min(8),
-            Constraint::Length(6),
-            Constraint::Length(6),
-            Constraint::Length(6),
+            Constraint::Length(5),
+            Constraint::Length(5),
+            Constraint::Length(5),
         ],
     )
     .header(Row::new(vec!["STORE", "ITEMS", "OUT", "LOW"]).style(Style::default().add_modifier(Modifier::BOLD)));

@@ -1,0 +1,75 @@
+//! Plain `stockwatch`: the full-screen console.
+
+use super::error::CliError;
+use super::{Context, alerts::operator};
+use crate::console::keymap::{Keymap, builtin};
+use crate::console::run::{Options, run};
+use clap::Args;
+use std::io::IsTerminal;
+
+#[derive(Debug, Default, Args)]
+pub struct ConsoleArgs {
+    /// Hide and refuse every action that writes (acknowledging).
+    #[arg(long)]
+    pub read_only: bool,
+    /// Do not run the checker in the console (a Lambda or another process does).
+    #[arg(long)]
+    pub no_checker: bool,
+    /// Built-in key set to start from: default or arrows [default: default].
+    #[arg(long, value_name = "NAME")]
+    pub keymap: Option<String>,
+}
+
+pub const KEYMAP_FILE: &str = "keymap.toml";
+
+/// The built-in set, with the user's keymap.toml (config dir) over it.
+pub fn load_keymap(name: &str) -> Result<Keymap, CliError> {
+    let base = builtin(name).ok_or_else(|| {
+        CliError::Usage(format!(
+            "there is no built-in keymap `{}`; the built-in keymaps are default and arrows",
+            crate::domain::escape_for_terminal(name)
+        ))
+    })?;
+    let user_path = crate::config::project_dirs().map(|d| d.config_dir().join(KEYMAP_FILE));
+    let user = match &user_path {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => Some((path.display().to_string(), text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(CliError::Usage(format!(
+                    "cannot read the keymap {}: {e}",
+                    path.display()
+                )));
+            }
+        },
+        None => None,
+    };
+    let base_name = format!("keymaps/{name}.toml (built in)");
+    Keymap::load((&base_name, base), user.as_ref().map(|(p, t)| (p.as_str(), t.as_str())))
+        .map_err(|e| CliError::Usage(e.to_string()))
+}
+
+pub async fn start(ctx: &Context, args: &ConsoleArgs) -> Result<(), CliError> {
+    let name = args
+        .keymap
+        .clone()
+        .or_else(|| ctx.config.keymap.clone())
+        .unwrap_or_else(|| "default".into());
+    let keymap = load_keymap(&name)?;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(
+            "the console needs a terminal; `stockwatch watch` follows changes and alerts as plain lines".into(),
+        ));
+    }
+    let options = Options {
+        keymap,
+        read_only: args.read_only,
+        checker: (!args.no_checker).then(|| ctx.checker()),
+        thresholds: ctx.checker_config.thresholds.clone(),
+        log_path: crate::logging::log_path().map_or_else(|| "(no log file)".into(), |p| p.display().to_string()),
+        operator: operator(),
+    };
+    run(ctx.backend.clone(), options)
+        .await
+        .map_err(|e| CliError::Io(format!("the terminal failed: {e}")))
+}

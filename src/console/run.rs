@@ -1,0 +1,311 @@
+//! The console's runtime: the terminal, and the tasks that feed one channel.
+//! Input (a thread reading the terminal), the change feed, the alert ledger,
+//! the in-console checker and a clock each send messages; the loop applies
+//! them with `update` and draws only when something changed.
+
+use super::app::{App, Effect, Msg, update};
+use super::inventory::Inventory;
+use super::keymap::Keymap;
+use super::view::{Theme, view};
+use crate::domain::{Acknowledgement, Thresholds, Timestamp};
+use crate::pipeline::Checker;
+use crate::ports::{AlertFilter, Backend, PortError, StockFilter};
+use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use ratatui::crossterm::{execute, terminal};
+use ratatui::{Terminal, backend::CrosstermBackend};
+use std::io::Stdout;
+use std::time::Duration;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+
+/// How often the feed is asked for changes: a change shows within a second.
+const FEED_POLL: Duration = Duration::from_millis(250);
+const LEDGER_POLL: Duration = Duration::from_secs(1);
+const CHECK_EVERY: Duration = Duration::from_millis(500);
+const SNAPSHOT_PAGE: usize = 5000;
+
+pub struct Options {
+    pub keymap: Keymap,
+    pub read_only: bool,
+    pub checker: Option<Checker>,
+    pub thresholds: Thresholds,
+    pub log_path: String,
+    pub operator: String,
+}
+
+type Term = Terminal<CrosstermBackend<Stdout>>;
+
+fn enter() -> std::io::Result<Term> {
+    terminal::enable_raw_mode()?;
+    execute!(std::io::stdout(), terminal::EnterAlternateScreen)?;
+    let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+    term.hide_cursor()?;
+    term.clear()?;
+    Ok(term)
+}
+
+/// Puts the terminal back as it was; safe to call more than once.
+pub fn restore() {
+    let _ = terminal::disable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        terminal::LeaveAlternateScreen,
+        ratatui::crossterm::cursor::Show
+    );
+}
+
+/// Runs until the operator quits or the session ends (SIGTERM, SIGHUP).
+pub async fn run(backend: Backend, options: Options) -> std::io::Result<()> {
+    // A panic must not leave the terminal in raw mode.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+    let mut term = enter()?;
+    let result = event_loop(&mut term, backend, options).await;
+    restore();
+    result
+}
+
+async fn event_loop(term: &mut Term, backend: Backend, options: Options) -> std::io::Result<()> {
+    let (tx, mut rx) = unbounded_channel::<Msg>();
+    let mut app = App::new(
+        Inventory::new(options.thresholds.clone()),
+        options.keymap,
+        options.read_only,
+        backend.location.clone(),
+        options.log_path.clone(),
+    );
+    spawn_input(tx.clone());
+    tokio::spawn(follow_feed(backend.clone(), tx.clone()));
+    tokio::spawn(follow_ledger(backend.clone(), tx.clone()));
+    if let Some(checker) = options.checker {
+        tokio::spawn(run_checker(checker, tx.clone()));
+    }
+    tokio::spawn(tick(tx.clone()));
+    let theme = Theme::from_env();
+    let mut stop = Box::pin(crate::shutdown::signal());
+    loop {
+        if app.dirty {
+            term.draw(|frame| view(frame, &mut app, theme))?;
+            app.dirty = false;
+        }
+        let first = tokio::select! {
+            _ = &mut stop => return Ok(()),
+            msg = rx.recv() => match msg { Some(m) => m, None => return Ok(()) },
+        };
+        // Apply everything already waiting before drawing again.
+        let mut pending = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            pending.push(more);
+        }
+        for msg in pending {
+            for effect in update(&mut app, msg) {
+                match effect {
+                    Effect::Quit => return Ok(()),
+                    Effect::Repaint => term.clear()?,
+                    Effect::Acknowledge(ids) => {
+                        tokio::spawn(acknowledge(backend.clone(), ids, options.operator.clone(), tx.clone()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Terminal input on its own thread: reading blocks, the UI does not.
+fn spawn_input(tx: UnboundedSender<Msg>) {
+    std::thread::spawn(move || {
+        loop {
+            if tx.is_closed() {
+                return;
+            }
+            match event::poll(Duration::from_millis(200)) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(_) => return,
+            }
+            let msg = match event::read() {
+                Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => Msg::Key(key),
+                Ok(Event::Resize(_, _)) => Msg::Resize,
+                Ok(_) => continue,
+                Err(_) => return,
+            };
+            if tx.send(msg).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Snapshot, then tail: the tail's position is taken first so nothing that
+/// happens during the scan is missed (applying twice is harmless).
+async fn follow_feed(backend: Backend, tx: UnboundedSender<Msg>) {
+    let mut failures = 0u32;
+    let mut cursor = loop {
+        match backend.feed.tip().await {
+            Ok(tip) => break tip,
+            Err(e) => {
+                if tx.send(Msg::FeedError(e.to_string())).is_err() {
+                    return;
+                }
+                failures += 1;
+                tokio::time::sleep(backoff(failures)).await;
+            }
+        }
+    };
+    if snapshot(&backend, &tx).await.is_err() {
+        return;
+    }
+    loop {
+        match backend.feed.read(Some(&cursor), 1000).await {
+            Ok(batch) => {
+                failures = 0;
+                let full = batch.changes.len() == 1000;
+                if batch.gap {
+                    // Lost changes: read the whole table again.
+                    if snapshot(&backend, &tx).await.is_err() {
+                        return;
+                    }
+                }
+                if !batch.changes.is_empty() || batch.gap {
+                    let changes = Msg::Changes {
+                        changes: batch.changes,
+                        gap: batch.gap,
+                    };
+                    if tx.send(changes).is_err() {
+                        return;
+                    }
+                }
+                cursor = batch.cursor;
+                if !full {
+                    tokio::time::sleep(FEED_POLL).await;
+                }
+            }
+            Err(e) => {
+                failures += 1;
+                if tx.send(Msg::FeedError(e.to_string())).is_err() {
+                    return;
+                }
+                tokio::time::sleep(backoff(failures)).await;
+            }
+        }
+    }
+}
+
+async fn snapshot(backend: &Backend, tx: &UnboundedSender<Msg>) -> Result<(), ()> {
+    let mut page = None;
+    let mut failures = 0u32;
+    loop {
+        match backend
+            .table
+            .scan(&StockFilter::default(), page.as_ref(), SNAPSHOT_PAGE)
+            .await
+        {
+            Ok(batch) => {
+                tx.send(Msg::Rows(batch.items)).map_err(|_| ())?;
+                match batch.next {
+                    Some(next) => page = Some(next),
+                    None => return tx.send(Msg::SnapshotDone).map_err(|_| ()),
+                }
+            }
+            Err(e) => {
+                failures += 1;
+                tx.send(Msg::FeedError(e.to_string())).map_err(|_| ())?;
+                tokio::time::sleep(backoff(failures)).await;
+            }
+        }
+    }
+}
+
+async fn follow_ledger(backend: Backend, tx: UnboundedSender<Msg>) {
+    let mut failures = 0u32;
+    // Where following starts, then everything unresolved as of then.
+    let (mut cursor, alerts) = loop {
+        let start = async {
+            let tip = backend.ledger.tip().await?;
+            let filter = AlertFilter::default();
+            let alerts = crate::ports::all_pages(|page| {
+                let (ledger, filter) = (&backend.ledger, &filter);
+                async move { ledger.list(filter, page.as_ref(), 1000).await }
+            })
+            .await?;
+            Ok::<_, PortError>((tip, alerts))
+        };
+        match start.await {
+            Ok(found) => break found,
+            Err(e) => {
+                failures += 1;
+                if tx.send(Msg::FeedError(e.to_string())).is_err() {
+                    return;
+                }
+                tokio::time::sleep(backoff(failures)).await;
+            }
+        }
+    };
+    if tx.send(Msg::Alerts(alerts)).is_err() {
+        return;
+    }
+    loop {
+        tokio::time::sleep(LEDGER_POLL).await;
+        match backend.ledger.changes_since(Some(&cursor), 1000).await {
+            Ok((alerts, next)) => {
+                cursor = next;
+                if !alerts.is_empty() && tx.send(Msg::Alerts(alerts)).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                if tx.send(Msg::FeedError(e.to_string())).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn run_checker(checker: Checker, tx: UnboundedSender<Msg>) {
+    loop {
+        if let Err(e) = checker.run_once().await {
+            tracing::warn!(error = %e, "checker");
+        }
+        if tx.is_closed() {
+            return;
+        }
+        tokio::time::sleep(CHECK_EVERY).await;
+    }
+}
+
+async fn tick(tx: UnboundedSender<Msg>) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if tx.send(Msg::Tick(Timestamp::now())).is_err() {
+            return;
+        }
+    }
+}
+
+async fn acknowledge(backend: Backend, ids: Vec<String>, by: String, tx: UnboundedSender<Msg>) {
+    for id in ids {
+        let ack = Acknowledgement {
+            by: by.clone(),
+            at: Timestamp::now(),
+            note: None,
+        };
+        let result = backend
+            .ledger
+            .acknowledge(&id, &ack)
+            .await
+            .map(Box::new)
+            .map_err(|e| e.to_string());
+        if tx.send(Msg::Acknowledged(result)).is_err() {
+            return;
+        }
+    }
+}
+
+fn backoff(failures: u32) -> Duration {
+    Duration::from_millis(250)
+        .saturating_mul(1 << failures.min(5))
+        .min(Duration::from_secs(10))
+}
