@@ -19,6 +19,14 @@ cargo fmt --check
 say "lint"
 cargo clippy --locked --all-targets -- -D warnings
 
+# tmux runs the real console in the end-to-end tests.
+if ! command -v tmux > /dev/null; then
+    say "installing tmux"
+    sudo=""
+    [[ $(id -u) -ne 0 ]] && sudo="sudo"
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq tmux > /dev/null
+fi
+
 # moto's server is the AWS peer of the AWS adapter's tests: installed once
 # into a cached, git-ignored venv, started on a free loopback port, stopped
 # at the end.

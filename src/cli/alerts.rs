@@ -140,8 +140,13 @@ pub async fn ack(ctx: &Context, args: &AckArgs) -> Result<(), CliError> {
     .map_err(write_failed)
 }
 
-/// `user@host` of whoever runs the command.
+/// Who is acting: STOCKWATCH_USER, else `user@host` of whoever runs this.
 pub fn operator() -> String {
+    if let Ok(name) = std::env::var("STOCKWATCH_USER")
+        && !name.trim().is_empty()
+    {
+        return name.trim().to_string();
+    }
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into());

@@ -1,0 +1,166 @@
+//! The real binary's console inside tmux: load a sample from outside, wait
+//! for the red out-of-stock row, acknowledge the alert with the key, check
+//! it through `stockwatch alerts --json`, quit and get the terminal back.
+
+mod common;
+
+use common::Env;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// A tmux server of our own (its own socket), killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(env: &Env, width: u16, height: u16) -> Tmux {
+        assert!(
+            Command::new("tmux")
+                .arg("-V")
+                .output()
+                .is_ok_and(|o| o.status.success()),
+            "tmux is not installed: ./scripts/test.sh installs it (apt-get install tmux)"
+        );
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let socket = format!("stockwatch-test-{}-{n}", std::process::id());
+        let binary = env!("CARGO_BIN_EXE_stockwatch");
+        let script = format!(
+            "STOCKWATCH_DATA_DIR='{}' STOCKWATCH_LOG_DIR='{}' XDG_CONFIG_HOME='{}' STOCKWATCH_USER=tester TERM=xterm-256color '{}'; echo CONSOLE-EXITED $?; sleep 30",
+            env.data_dir().display(),
+            env.dir.path().join("logs").display(),
+            env.dir.path().join("config").display(),
+            binary
+        );
+        let status = Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "new-session",
+                "-d",
+                "-s",
+                "main",
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+            ])
+            .arg(script)
+            .env_remove("TMUX")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        Tmux { socket }
+    }
+
+    /// The screen, with colours as escape sequences when `escapes`.
+    fn screen(&self, escapes: bool) -> String {
+        let mut cmd = Command::new("tmux");
+        cmd.args(["-L", &self.socket, "capture-pane", "-p", "-t", "main"]);
+        if escapes {
+            cmd.arg("-e");
+        }
+        String::from_utf8_lossy(&cmd.output().unwrap().stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            let status = Command::new("tmux")
+                .args(["-L", &self.socket, "send-keys", "-t", "main", key])
+                .status()
+                .unwrap();
+            assert!(status.success());
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    /// Waits for `done` to hold of the screen; fails with the screen if not.
+    fn wait_for(&self, what: &str, escapes: bool, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen(escapes);
+            if done(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+    }
+}
+
+/// tmux writes red as SGR 31 or as colour 1 of the 256.
+fn is_red(line: &str) -> bool {
+    line.contains("\x1b[31m") || line.contains(";31m") || line.contains("38;5;1m")
+}
+
+#[test]
+fn an_operator_sees_the_red_row_and_acknowledges_the_alert() {
+    let env = Env::new();
+    let tmux = Tmux::start(&env, 100, 30);
+    tmux.wait_for("the empty console", false, |s| s.contains("No stock yet"));
+
+    let upload = env.run(&["upload", "--no-check", "samples/inventory-berlin.csv"]);
+    assert!(upload.status.success(), "{}", common::stderr(&upload));
+    let started = Instant::now();
+    let screen = tmux.wait_for("the red out-of-stock row", true, |s| {
+        s.lines()
+            .any(|l| l.contains("Echo Plus") && l.contains("OUT") && is_red(l))
+    });
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the change took {:?} to show:\n{screen}",
+        started.elapsed()
+    );
+    tmux.wait_for("the alert the console's checker raised", false, |s| {
+        s.contains("Alerts (1 open")
+    });
+
+    tmux.keys(&["Tab", "Tab", "a"]);
+    tmux.wait_for("the acknowledgement", false, |s| s.contains("acknowledged #1"));
+    let alerts = env.json(&["alerts", "--json"]);
+    assert_eq!(alerts[0]["state"], "acknowledged");
+    assert_eq!(alerts[0]["acknowledged"]["by"], "tester");
+
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("the console to exit", false, |s| s.contains("CONSOLE-EXITED"));
+    assert!(screen.contains("CONSOLE-EXITED 0"), "{screen}");
+    assert!(!screen.contains("Stores ("), "the alternate screen was left:\n{screen}");
+}
+
+#[test]
+fn a_hangup_gives_the_terminal_back() {
+    let env = Env::new();
+    let tmux = Tmux::start(&env, 80, 24);
+    tmux.wait_for("the console", false, |s| s.contains("Stores ("));
+    // The pane runs a shell; the console is its child.
+    let shell = Command::new("tmux")
+        .args(["-L", &tmux.socket, "list-panes", "-F", "#{pane_pid}"])
+        .output()
+        .unwrap();
+    let shell = String::from_utf8_lossy(&shell.stdout).trim().to_string();
+    let child = Command::new("pgrep")
+        .args(["-P", &shell, "stockwatch"])
+        .output()
+        .unwrap();
+    let console = String::from_utf8_lossy(&child.stdout).trim().to_string();
+    assert!(!console.is_empty(), "no console process under the pane's shell {shell}");
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &console])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let screen = tmux.wait_for("the console to exit", false, |s| s.contains("CONSOLE-EXITED"));
+    assert!(!screen.contains("Stores ("), "{screen}");
+}
