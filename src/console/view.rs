@@ -84,7 +84,7 @@ pub fn view(frame: &mut Frame, app: &mut App, theme: Theme) {
     let [main, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
     let alerts_height = (main.height / 3).clamp(3, 12);
     let [top, alerts] = Layout::vertical([Constraint::Min(3), Constraint::Length(alerts_height)]).areas(main);
-    let stores_width = (top.width / 3).clamp(24, 40).min(top.width);
+    let stores_width = (top.width / 3).clamp(28, 40).min(top.width);
     let [stores, stock] = Layout::horizontal([Constraint::Length(stores_width), Constraint::Min(10)]).areas(top);
     draw_stores(frame, app, theme, stores);
     draw_stock(frame, app, theme, stock);

@@ -146,3 +146,116 @@ fn only_the_rows_that_fit_are_drawn_and_the_cursor_stays_visible() {
     assert!(screen.contains("item 1500"), "{screen}");
     assert!(!screen.contains("item 0000"));
 }
+
+/// Snapshots of the real render path: text and styles, at the sizes ops
+/// staff use, with and without colour.
+mod snapshots {
+    use super::*;
+    use crate::domain::{Acknowledgement, Alert, AlertKind, AlertState};
+
+    fn alert(id: &str, store: &str, item: &str, kind: AlertKind, acked: bool) -> Alert {
+        Alert {
+            id: id.into(),
+            change_id: format!("c{id}"),
+            kind,
+            store: store.into(),
+            item: item.into(),
+            count: if kind == AlertKind::Out { 0 } else { 3 },
+            threshold: 3,
+            as_of: Timestamp(1_795_000_000_000),
+            source: "k".into(),
+            raised_at: Timestamp(1_795_000_000_000),
+            state: if acked {
+                AlertState::Acknowledged
+            } else {
+                AlertState::Open
+            },
+            acknowledged: acked.then(|| Acknowledgement {
+                by: "ana".into(),
+                at: Timestamp(1_795_000_060_000),
+                note: Some("truck at 4".into()),
+            }),
+            resolved_at: None,
+            published_at: None,
+        }
+    }
+
+    fn loaded() -> App {
+        let mut rows = samples();
+        rows.extend([
+            row("Karachi", "Echo Plus", 0),
+            row("Karachi", "Echo Dot", 19),
+            row("Calcutta", "Echo Look", 3),
+        ]);
+        let mut app = app(rows);
+        update(
+            &mut app,
+            Msg::Alerts(vec![
+                alert("1", "Berlin", "Echo Plus", AlertKind::Out, true),
+                alert("2", "Pusan", "Echo Show", AlertKind::Out, false),
+                alert("3", "Pusan", "Amazon Tap", AlertKind::Low, false),
+                alert("4", "Karachi", "Echo Plus", AlertKind::Out, false),
+            ]),
+        );
+        app
+    }
+
+    fn key(app: &mut App, code: KeyCode) {
+        update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+
+    fn check(name: &str, app: &mut App) {
+        for (width, height) in [(80, 24), (160, 48)] {
+            for colour in [true, false] {
+                let buffer = render(app, width, height, colour);
+                let suffix = if colour { "colour" } else { "no_color" };
+                insta::assert_debug_snapshot!(format!("{name}_{width}x{height}_{suffix}"), buffer);
+            }
+        }
+    }
+
+    #[test]
+    fn main_view() {
+        check("main", &mut loaded());
+    }
+
+    #[test]
+    fn all_stores_view() {
+        let mut app = loaded();
+        key(&mut app, KeyCode::Char('o'));
+        check("all_stores", &mut app);
+    }
+
+    #[test]
+    fn alerts_focused() {
+        let mut app = loaded();
+        key(&mut app, KeyCode::Tab);
+        key(&mut app, KeyCode::Tab);
+        key(&mut app, KeyCode::Char('j'));
+        check("alerts", &mut app);
+    }
+
+    #[test]
+    fn help_overlay() {
+        let mut app = loaded();
+        key(&mut app, KeyCode::Char('?'));
+        check("help", &mut app);
+    }
+
+    #[test]
+    fn confirm_acknowledge_all() {
+        let mut app = loaded();
+        key(&mut app, KeyCode::Tab);
+        key(&mut app, KeyCode::Tab);
+        update(
+            &mut app,
+            Msg::Key(KeyEvent::new(KeyCode::Char('A'), KeyModifiers::SHIFT)),
+        );
+        check("confirm", &mut app);
+    }
+
+    #[test]
+    fn empty_backend() {
+        check("empty", &mut app(Vec::new()));
+    }
+}
