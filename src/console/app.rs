@@ -8,6 +8,7 @@ use crate::domain::{Alert, AlertState, Level, Timestamp};
 use crate::ports::{Change, StockRow};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -136,6 +137,24 @@ pub struct App {
     pub message: Option<String>,
     /// The screen needs drawing.
     pub dirty: bool,
+    stores_cache: Option<StoresCache>,
+    stock_cache: Option<(StockKey, Arc<Vec<StockLine>>)>,
+}
+
+/// The stores pane's list, for an inventory version and filter.
+type StoresCache = ((u64, String), Arc<Vec<String>>);
+
+/// A row of the stock pane: store, item, count, level, as-of.
+pub type StockLine = (String, String, u32, Level, Timestamp);
+
+/// What the stock pane's rows depend on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StockKey {
+    version: u64,
+    view: Option<StockView>,
+    store: Option<String>,
+    sort: (Column, bool),
+    filter: String,
 }
 
 fn pane_index(pane: Pane) -> usize {
@@ -164,6 +183,8 @@ impl App {
             now: Timestamp::now(),
             message: None,
             dirty: true,
+            stores_cache: None,
+            stock_cache: None,
         }
     }
 
@@ -175,15 +196,26 @@ impl App {
         self.cursors[pane_index(pane)]
     }
 
-    /// Stores shown in the stores pane: urgency order, filtered.
-    pub fn visible_stores(&mut self) -> Vec<String> {
+    /// Stores shown in the stores pane: urgency order, filtered. Cached
+    /// until the inventory or the filter changes: a frame asks several times.
+    pub fn visible_stores(&mut self) -> Arc<Vec<String>> {
+        let key = (self.inventory.version(), self.filters[0].clone());
+        if let Some((cached_key, stores)) = &self.stores_cache
+            && *cached_key == key
+        {
+            return stores.clone();
+        }
         let filter = Filter::new(&self.filters[0]);
-        self.inventory
-            .stores_by_urgency()
-            .iter()
-            .filter(|s| filter.matches(s))
-            .cloned()
-            .collect()
+        let stores: Arc<Vec<String>> = Arc::new(
+            self.inventory
+                .stores_by_urgency()
+                .iter()
+                .filter(|s| filter.matches(s))
+                .cloned()
+                .collect(),
+        );
+        self.stores_cache = Some((key, stores.clone()));
+        stores
     }
 
     /// The store the stock pane follows: chosen, or the one under the cursor.
@@ -195,11 +227,25 @@ impl App {
         }
     }
 
-    /// Rows of the stock pane: (store, item, count, level, as of), sorted.
-    pub fn visible_stock(&mut self) -> Vec<(String, String, u32, Level, Timestamp)> {
+    /// Rows of the stock pane: (store, item, count, level, as of), sorted;
+    /// cached like the stores.
+    pub fn visible_stock(&mut self) -> Arc<Vec<StockLine>> {
+        let store = self.selected_store();
+        let key = StockKey {
+            version: self.inventory.version(),
+            view: self.stock_view.clone(),
+            store: store.clone(),
+            sort: self.sort,
+            filter: self.filters[1].clone(),
+        };
+        if let Some((cached_key, rows)) = &self.stock_cache
+            && *cached_key == key
+        {
+            return rows.clone();
+        }
         let filter = Filter::new(&self.filters[1]);
-        let mut rows: Vec<(String, String, u32, Level, Timestamp)> = match self.stock_view.clone() {
-            Some(StockView::AllOut) => self
+        let mut rows: Vec<StockLine> = match (&self.stock_view, store) {
+            (Some(StockView::AllOut), _) => self
                 .inventory
                 .out_of_stock()
                 .filter_map(|(s, i)| {
@@ -208,14 +254,12 @@ impl App {
                         .map(|r| (s.clone(), i.clone(), r.count, r.level, r.as_of))
                 })
                 .collect(),
-            _ => match self.selected_store() {
-                Some(store) => self
-                    .inventory
-                    .items(&store)
-                    .map(|(i, r)| (store.clone(), i.clone(), r.count, r.level, r.as_of))
-                    .collect(),
-                None => Vec::new(),
-            },
+            (_, Some(store)) => self
+                .inventory
+                .items(&store)
+                .map(|(i, r)| (store.clone(), i.clone(), r.count, r.level, r.as_of))
+                .collect(),
+            (_, None) => Vec::new(),
         };
         rows.retain(|r| filter.matches(&r.1) || filter.matches(&r.0));
         let (column, reverse) = self.sort;
@@ -228,6 +272,8 @@ impl App {
             };
             if reverse { order.reverse() } else { order }
         });
+        let rows = Arc::new(rows);
+        self.stock_cache = Some((key, rows.clone()));
         rows
     }
 

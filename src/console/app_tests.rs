@@ -76,7 +76,7 @@ fn alert(id: &str, store: &str, item: &str, state: AlertState) -> Alert {
 #[test]
 fn stores_are_listed_most_urgent_first_and_the_cursor_follows_keys() {
     let mut app = app(false);
-    assert_eq!(app.visible_stores(), ["Pusan", "Berlin", "Karachi"]);
+    assert_eq!(*app.visible_stores(), ["Pusan", "Berlin", "Karachi"]);
     assert_eq!(app.selected_store().as_deref(), Some("Pusan"));
     press(&mut app, KeyCode::Char('j'));
     assert_eq!(app.selected_store().as_deref(), Some("Berlin"));
@@ -91,7 +91,7 @@ fn opening_a_store_shows_its_items_out_of_stock_first() {
     let mut app = app(false);
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.focus, Pane::Stock);
-    let items: Vec<(String, u32)> = app.visible_stock().into_iter().map(|r| (r.1, r.2)).collect();
+    let items: Vec<(String, u32)> = app.visible_stock().iter().map(|r| (r.1.clone(), r.2)).collect();
     assert_eq!(
         items,
         [
@@ -114,7 +114,7 @@ fn opening_a_store_shows_its_items_out_of_stock_first() {
 fn the_all_stores_view_lists_every_out_of_stock_item() {
     let mut app = app(false);
     press(&mut app, KeyCode::Char('o'));
-    let rows: Vec<(String, String)> = app.visible_stock().into_iter().map(|r| (r.0, r.1)).collect();
+    let rows: Vec<(String, String)> = app.visible_stock().iter().map(|r| (r.0.clone(), r.1.clone())).collect();
     assert_eq!(
         rows,
         [
@@ -129,7 +129,7 @@ fn filters_apply_as_typed_and_invert_with_a_bang() {
     let mut app = app(false);
     press(&mut app, KeyCode::Char('/'));
     typed(&mut app, "ber");
-    assert_eq!(app.visible_stores(), ["Berlin"]);
+    assert_eq!(*app.visible_stores(), ["Berlin"]);
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.filter(Pane::Stores), "ber");
     press(&mut app, KeyCode::Char('/'));
@@ -137,7 +137,7 @@ fn filters_apply_as_typed_and_invert_with_a_bang() {
     press(&mut app, KeyCode::Backspace);
     press(&mut app, KeyCode::Backspace);
     typed(&mut app, "!a");
-    assert_eq!(app.visible_stores(), ["Berlin"], "stores without an `a`");
+    assert_eq!(*app.visible_stores(), ["Berlin"], "stores without an `a`");
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.visible_stores().len(), 3, "Esc clears the filter");
 }

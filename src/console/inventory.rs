@@ -40,6 +40,8 @@ pub struct Inventory {
     /// Stores most urgent first; rebuilt lazily after counts change.
     urgency: Vec<String>,
     urgency_stale: bool,
+    /// Bumped by every change, so views know when to recompute.
+    version: u64,
 }
 
 impl StoreSummary {
@@ -60,6 +62,10 @@ impl Inventory {
             thresholds,
             ..Inventory::default()
         }
+    }
+
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     pub fn totals(&self) -> &StoreSummary {
@@ -154,6 +160,7 @@ impl Inventory {
             },
         );
         self.urgency_stale = true;
+        self.version += 1;
         true
     }
 
@@ -171,6 +178,7 @@ impl Inventory {
             self.stores.remove(store);
         }
         self.urgency_stale = true;
+        self.version += 1;
         true
     }
 }

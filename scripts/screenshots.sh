@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Makes screenshots/*.png of the real console: the binary runs in tmux on a
+# temporary data dir loaded with the samples; each view is captured with its
+# colours (tmux capture-pane -e), turned into HTML (aha) and photographed by
+# headless Chromium. Everything comes from Debian's packages; rerun any time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() { command -v "$1" > /dev/null || { echo "installing $2"; apt-get install -y -qq "$2" > /dev/null; }; }
+need tmux tmux
+need aha aha
+need chromium chromium
+
+cargo build --quiet
+bin="$PWD/target/debug/stockwatch"
+work=$(mktemp -d)
+socket="stockwatch-shots-$$"
+cleanup() { tmux -L "$socket" kill-server 2> /dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+export STOCKWATCH_DATA_DIR="$work/data" STOCKWATCH_LOG_DIR="$work/logs" XDG_CONFIG_HOME="$work/config" STOCKWATCH_USER=ana
+mkdir -p screenshots
+
+cols=120 rows=34
+tmux -L "$socket" new-session -d -s shots -x "$cols" -y "$rows" \
+    "env STOCKWATCH_DATA_DIR='$STOCKWATCH_DATA_DIR' STOCKWATCH_LOG_DIR='$STOCKWATCH_LOG_DIR' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' STOCKWATCH_USER=ana TERM=xterm-256color '$bin'; sleep 60"
+sleep 1.5
+"$bin" upload samples/*.csv > /dev/null
+sleep 2
+
+keys() { for k in "$@"; do tmux -L "$socket" send-keys -t shots "$k"; sleep 0.3; done; sleep 1; }
+
+shot() {
+    local name=$1
+    tmux -L "$socket" capture-pane -e -p -t shots > "$work/$name.ans"
+    {
+        echo '<!doctype html><html><head><meta charset="utf-8"><style>'
+        echo 'body{margin:0;background:#1e1e1e;color:#d4d4d4}'
+        echo 'pre{margin:12px;font:15px/1.25 "DejaVu Sans Mono",monospace}'
+        echo '</style></head><body><pre>'
+        aha --no-header --black < "$work/$name.ans"
+        echo '</pre></body></html>'
+    } > "$work/$name.html"
+    chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync \
+        --user-data-dir="$work/chrome" --hide-scrollbars --window-size=1140,$((rows * 19 + 30)) \
+        --screenshot="$PWD/screenshots/$name.png" "file://$work/$name.html" > /dev/null 2>&1
+    echo "screenshots/$name.png"
+}
+
+shot console-out-of-stock          # stores most urgent first, the store's items, OUT in red
+keys Enter
+shot console-store
+keys Escape o
+shot console-all-stores            # every out-of-stock item across stores
+keys Escape Tab Tab a
+shot console-alerts                # alerts pane, one acknowledged (dimmed, who and when)
+keys '?'
+shot console-help                  # the help overlay, generated from the key map
+keys q
