@@ -162,6 +162,7 @@ fn main() {
                 Msg::Changes {
                     changes: vec![change],
                     gap: false,
+                    seen_at: Timestamp::now(),
                 },
             );
         }

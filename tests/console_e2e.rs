@@ -164,3 +164,43 @@ fn a_hangup_gives_the_terminal_back() {
     let screen = tmux.wait_for("the console to exit", false, |s| s.contains("CONSOLE-EXITED"));
     assert!(!screen.contains("Stores ("), "{screen}");
 }
+
+#[test]
+fn an_idle_console_writes_nothing_and_a_second_console_sees_acknowledgements() {
+    let env = Env::new();
+    assert!(env.run(&["upload", "samples/inventory-pusan.csv"]).status.success());
+    let first = Tmux::start(&env, 100, 30);
+    let second = Tmux::start(&env, 100, 30);
+    for console in [&first, &second] {
+        console.wait_for("the loaded console", false, |s| s.contains("Alerts (2 open"));
+    }
+    // Everything the console program writes to its terminal, from now on.
+    let written = env.dir.path().join("written");
+    let pipe = format!("cat >> '{}'", written.display());
+    assert!(
+        Command::new("tmux")
+            .args(["-L", &second.socket, "pipe-pane", "-t", "main", "-o", &pipe])
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let idle = std::fs::metadata(&written).map_or(0, |m| m.len());
+    assert_eq!(idle, 0, "the idle console wrote {idle} bytes in 3 s");
+
+    first.keys(&["Tab", "Tab", "a"]);
+    first.wait_for("the acknowledgement", false, |s| s.contains("acknowledged #"));
+    let started = Instant::now();
+    second.wait_for("the acknowledgement in the second console", false, |s| {
+        s.contains("(1 open, 1 acknowledged)")
+    });
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "it took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        std::fs::metadata(&written).map_or(0, |m| m.len()) > 0,
+        "the change was drawn"
+    );
+}

@@ -94,15 +94,16 @@ pub enum Msg {
     /// Rows of the initial snapshot (pages of it).
     Rows(Vec<StockRow>),
     SnapshotDone,
+    /// Changes from the feed, and when the runtime received them.
     Changes {
         changes: Vec<Change>,
         gap: bool,
+        seen_at: Timestamp,
     },
     FeedError(String),
     /// Alerts raised or changed since the last message.
     Alerts(Vec<Alert>),
     Acknowledged(Result<Box<Alert>, String>),
-    Tick(Timestamp),
 }
 
 /// What the runtime must do after an update.
@@ -133,7 +134,8 @@ pub struct App {
     pub held: Vec<Change>,
     pub feed: Feed,
     pub last_change: Option<Timestamp>,
-    pub now: Timestamp,
+    /// How far behind the feed was when its last changes arrived.
+    pub lag_ms: Option<i64>,
     pub message: Option<String>,
     /// The screen needs drawing.
     pub dirty: bool,
@@ -180,7 +182,7 @@ impl App {
             held: Vec::new(),
             feed: Feed::Loading,
             last_change: None,
-            now: Timestamp::now(),
+            lag_ms: None,
             message: None,
             dirty: true,
             stores_cache: None,
@@ -348,7 +350,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.feed = Feed::Live;
             Vec::new()
         }
-        Msg::Changes { changes, gap } => {
+        Msg::Changes { changes, gap, seen_at } => {
+            if let Some(newest) = changes.iter().map(|c| c.at).max() {
+                app.lag_ms = Some((seen_at.0 - newest.0).max(0));
+            }
             if gap {
                 app.message = Some("changes were lost from the feed; the counts are read again".into());
             }
@@ -382,13 +387,6 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 }
                 Err(error) => app.message = Some(error),
             }
-            Vec::new()
-        }
-        Msg::Tick(now) => {
-            // The clock only matters to "last change … ago" in the status bar.
-            let shown_changes = app.now.0 / 1000 != now.0 / 1000;
-            app.now = now;
-            app.dirty = shown_changes && app.last_change.is_some();
             Vec::new()
         }
     };

@@ -168,6 +168,7 @@ fn changes_apply_live_and_wait_while_paused() {
         Msg::Changes {
             changes: vec![change(0)],
             gap: false,
+            seen_at: Timestamp(2300),
         },
     );
     assert_eq!(
@@ -266,10 +267,29 @@ fn commands_and_help() {
 }
 
 #[test]
-fn the_clock_redraws_only_when_the_status_shows_it() {
+fn the_lag_is_how_late_the_last_changes_arrived() {
     let mut app = app(false);
-    app.dirty = false;
-    let now = app.now;
-    update(&mut app, Msg::Tick(Timestamp(now.0 + 5000)));
-    assert!(!app.dirty, "no change shown yet: nothing to redraw");
+    let change = Change {
+        id: "x".into(),
+        kind: ChangeKind::Insert,
+        store: "Berlin".into(),
+        item: "New".into(),
+        old: None,
+        new: Some(Image {
+            count: 0,
+            as_of: Timestamp(5_000),
+            source: "k".into(),
+        }),
+        at: Timestamp(5_000),
+    };
+    update(
+        &mut app,
+        Msg::Changes {
+            changes: vec![change],
+            gap: false,
+            seen_at: Timestamp(5_400),
+        },
+    );
+    assert_eq!(app.lag_ms, Some(400));
+    assert_eq!(app.last_change, Some(Timestamp(5_000)));
 }

@@ -82,7 +82,6 @@ async fn event_loop(term: &mut Term, backend: Backend, options: Options) -> std:
     if let Some(checker) = options.checker {
         tokio::spawn(run_checker(checker, tx.clone()));
     }
-    tokio::spawn(tick(tx.clone()));
     let theme = Theme::from_env();
     let mut stop = Box::pin(crate::shutdown::signal());
     loop {
@@ -172,6 +171,7 @@ async fn follow_feed(backend: Backend, tx: UnboundedSender<Msg>) {
                     let changes = Msg::Changes {
                         changes: batch.changes,
                         gap: batch.gap,
+                        seen_at: Timestamp::now(),
                     };
                     if tx.send(changes).is_err() {
                         return;
@@ -273,15 +273,6 @@ async fn run_checker(checker: Checker, tx: UnboundedSender<Msg>) {
             return;
         }
         tokio::time::sleep(CHECK_EVERY).await;
-    }
-}
-
-async fn tick(tx: UnboundedSender<Msg>) {
-    loop {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        if tx.send(Msg::Tick(Timestamp::now())).is_err() {
-            return;
-        }
     }
 }
 

@@ -331,31 +331,36 @@ fn draw_status(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
                 (Feed::Live, _) => Span::styled("live", theme.fg(Color::Green)),
                 (Feed::Error(e), _) => Span::styled(format!("feed error: {}", safe(e)), theme.fg(Color::Red)),
             };
+            // Absolute times, so nothing on screen changes by itself: an idle
+            // console writes nothing to the terminal.
             let last = app.last_change.map_or(String::new(), |at| {
-                let ago = (app.now.0 - at.0).max(0) / 1000;
-                format!("  last change {ago}s ago")
+                let lag = app
+                    .lag_ms
+                    .map_or(String::new(), |ms| format!(" (lag {:.1} s)", ms as f64 / 1000.0));
+                let time = at.to_display();
+                format!("  last change {}{lag}", time.get(11..).unwrap_or(&time))
             });
             let totals = app.inventory.totals();
-            let mut spans = vec![
-                Span::raw(format!("{}  ", safe(&app.location))),
-                feed,
-                Span::raw(format!("{last}  {} items  ", totals.items)),
+            // What just happened comes first: on a narrow terminal the end
+            // of the line is what gets cut.
+            let mut spans = vec![feed];
+            if let Some(message) = &app.message {
+                spans.push(Span::styled(format!("  {}", safe(message)), theme.fg(Color::Cyan)));
+            }
+            spans.extend([
+                Span::raw(format!("  {} items  ", totals.items)),
                 Span::styled(format!("✗{} out", totals.out), theme.level(Level::Out)),
                 Span::raw("  "),
                 Span::styled(format!("▼{} low", totals.low), theme.level(Level::Low)),
-            ];
+                Span::raw(last),
+            ]);
             if app.read_only {
                 spans.push(Span::raw("  [read-only]"));
             }
-            match &app.message {
-                Some(message) => spans.push(Span::styled(format!("  {}", safe(message)), theme.fg(Color::Cyan))),
-                None => spans.push(Span::styled(
-                    format!(
-                        "  ? help  {} quit",
-                        app.keymap.describe_keys(super::keymap::Action::Quit)
-                    ),
-                    theme.dim(),
-                )),
+            spans.push(Span::raw(format!("  {}", safe(&app.location))));
+            if app.message.is_none() {
+                let quit = app.keymap.describe_keys(super::keymap::Action::Quit);
+                spans.push(Span::styled(format!("  ? help  {quit} quit"), theme.dim()));
             }
             Line::from(spans)
         }
