@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use stockwatch::adapters::local::LocalBackend;
 use stockwatch::domain::AlertKind;
 use stockwatch::pipeline::{Checker, CheckerConfig, Loader};
-use stockwatch::ports::{ChangeFeed, FeedBatch, FeedCursor, PortResult};
+use stockwatch::ports::{Backend, ChangeFeed, FeedBatch, FeedCursor, PortResult};
 
 /// The first read lost everything before the tip, as after 24 h of downtime.
 struct LostHistory {
@@ -34,6 +34,22 @@ impl ChangeFeed for LostHistory {
     }
 }
 
+/// A checker over `backend` whose feed lost its history.
+fn gap_checker(backend: &Backend, name: &str) -> Checker {
+    let mut lossy = backend.clone();
+    lossy.feed = Arc::new(LostHistory {
+        inner: backend.feed.clone(),
+        lost: AtomicBool::new(false),
+    });
+    Checker::new(
+        lossy,
+        CheckerConfig {
+            name: name.into(),
+            ..Default::default()
+        },
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gap_raises_alerts_for_what_is_out_or_low_now_and_only_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -52,21 +68,7 @@ async fn a_gap_raises_alerts_for_what_is_out_or_low_now_and_only_once() {
         },
     );
     assert_eq!(before.run_once().await.unwrap().raised.len(), 3);
-    let run = |name: &str| {
-        let mut backend = real.clone();
-        backend.feed = Arc::new(LostHistory {
-            inner: real.feed.clone(),
-            lost: AtomicBool::new(false),
-        });
-        Checker::new(
-            backend,
-            CheckerConfig {
-                name: name.into(),
-                ..Default::default()
-            },
-        )
-    };
-    let first = run("after-gap").run_once().await.unwrap();
+    let first = gap_checker(&real, "after-gap").run_once().await.unwrap();
     assert!(first.gap);
     assert!(
         first.raised.is_empty(),
@@ -81,21 +83,7 @@ async fn a_gap_raises_alerts_for_what_is_out_or_low_now_and_only_once() {
         .upload("x.csv", Bytes::from_static(text.as_bytes()), None, None)
         .await
         .unwrap();
-    let gap_checker = |name: &str| {
-        let mut backend = fresh.clone();
-        backend.feed = Arc::new(LostHistory {
-            inner: fresh.feed.clone(),
-            lost: AtomicBool::new(false),
-        });
-        Checker::new(
-            backend,
-            CheckerConfig {
-                name: name.into(),
-                ..Default::default()
-            },
-        )
-    };
-    let report = gap_checker("one").run_once().await.unwrap();
+    let report = gap_checker(&fresh, "one").run_once().await.unwrap();
     assert!(report.gap);
     let mut raised: Vec<_> = report
         .raised
@@ -112,7 +100,7 @@ async fn a_gap_raises_alerts_for_what_is_out_or_low_now_and_only_once() {
         ]
     );
     assert_eq!(report.published, 2, "the OUT ones are notified");
-    let again = gap_checker("two").run_once().await.unwrap();
+    let again = gap_checker(&fresh, "two").run_once().await.unwrap();
     assert!(
         again.raised.is_empty(),
         "a second checker over the same gap raises nothing new"

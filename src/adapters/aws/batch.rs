@@ -37,6 +37,17 @@ pub struct Held<'a> {
     until: std::time::Instant,
 }
 
+/// Every row of `rows` failed for `error` (the store lock, a read).
+pub fn failed(rows: &[&InventoryRow], error: &PortError) -> Vec<RowFailure> {
+    rows.iter()
+        .map(|r| RowFailure {
+            line: r.line,
+            reason: error.to_string(),
+            transient: error.is_transient(),
+        })
+        .collect()
+}
+
 /// Per-store lease locks in the ledger table, taken by every stockwatch
 /// loader in either write mode, so loads of one store never interleave.
 pub struct StoreLocks {
@@ -267,30 +278,23 @@ impl Batched {
         token: &str,
     ) -> WriteSummary {
         let mut summary = WriteSummary::default();
-        let fail = |summary: &mut WriteSummary, rows: &[&InventoryRow], error: &PortError| {
-            summary.failed.extend(rows.iter().map(|r| RowFailure {
-                line: r.line,
-                reason: error.to_string(),
-                transient: error.is_transient(),
-            }));
-        };
         let store = &*rows[0].store;
         let mut held = match self.locks.take(store, token).await {
             Ok(held) => held,
             Err(e) => {
-                fail(&mut summary, rows, &e);
+                summary.failed.extend(failed(rows, &e));
                 return summary;
             }
         };
         for (index, chunk) in rows.chunks(GET_BATCH).enumerate() {
             if let Err(e) = self.locks.keep(&mut held).await {
-                fail(&mut summary, &rows[index * GET_BATCH..], &e);
+                summary.failed.extend(failed(&rows[index * GET_BATCH..], &e));
                 break;
             }
             let stored = match self.stored(chunk).await {
                 Ok(stored) => stored,
                 Err(e) => {
-                    fail(&mut summary, chunk, &e);
+                    summary.failed.extend(failed(chunk, &e));
                     continue;
                 }
             };

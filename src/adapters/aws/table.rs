@@ -10,7 +10,7 @@
 //! reported with their line, never dropped silently.
 
 use super::attrs::{Item, get_n, get_s, n, opt_n, opt_s, opt_time, s};
-use super::batch::{Batched, StoreLocks};
+use super::batch::{Batched, StoreLocks, failed};
 use super::errors::sdk_error;
 use crate::domain::{InventoryRow, Timestamp};
 use crate::ports::{
@@ -94,25 +94,18 @@ impl DynamoTable {
         token: &str,
     ) -> WriteSummary {
         let mut summary = WriteSummary::default();
-        let fail = |summary: &mut WriteSummary, rows: &[&InventoryRow], error: &PortError| {
-            summary.failed.extend(rows.iter().map(|r| RowFailure {
-                line: r.line,
-                reason: error.to_string(),
-                transient: error.is_transient(),
-            }));
-        };
         let store = &*rows[0].store;
         let mut held = match self.locks.take(store, token).await {
             Ok(held) => held,
             Err(e) => {
-                fail(&mut summary, rows, &e);
+                summary.failed.extend(failed(rows, &e));
                 return summary;
             }
         };
         for (index, chunk) in rows.chunks(100).enumerate() {
             // Lost the lock: a batched loader may be reading this store now.
             if let Err(e) = self.locks.keep(&mut held).await {
-                fail(&mut summary, &rows[index * 100..], &e);
+                summary.failed.extend(failed(&rows[index * 100..], &e));
                 break;
             }
             // Futures made up front: a closure inside the stream would have to
