@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 
 #[derive(Debug, Default, Args)]
 pub struct ConsoleArgs {
-    /// Hide and refuse every action that writes (acknowledging).
+    /// Hide and refuse every action that writes (acknowledging); no checker either.
     #[arg(long)]
     pub read_only: bool,
     /// Do not run the checker in the console (a Lambda or another process does).
@@ -64,7 +64,10 @@ pub async fn start(ctx: &Context, args: &ConsoleArgs) -> Result<(), CliError> {
     let options = Options {
         keymap,
         read_only: args.read_only,
-        checker: (!args.no_checker).then(|| ctx.checker()),
+        // The console's checker retries quietly (logged): a line on stderr
+        // would be drawn over the screen. Read-only consoles change nothing.
+        checker: (!args.no_checker && !args.read_only)
+            .then(|| crate::pipeline::Checker::new(ctx.backend.clone(), ctx.checker_config.clone())),
         thresholds: ctx.checker_config.thresholds.clone(),
         log_path: crate::logging::log_path().map_or_else(|| "(no log file)".into(), |p| p.display().to_string()),
         operator: operator(),

@@ -101,6 +101,11 @@ pub enum Msg {
         seen_at: Timestamp,
     },
     FeedError(String),
+    /// The feed answers again after errors.
+    FeedOk,
+    /// The feed lost changes: the rows that follow replace everything.
+    Resync,
+    LedgerError(String),
     /// Alerts raised or changed since the last message.
     Alerts(Vec<Alert>),
     Acknowledged(Result<Box<Alert>, String>),
@@ -136,7 +141,11 @@ pub struct App {
     pub last_change: Option<Timestamp>,
     /// How far behind the feed was when its last changes arrived.
     pub lag_ms: Option<i64>,
+    /// The alert ledger's last error, until it answers again.
+    pub ledger_error: Option<String>,
     pub message: Option<String>,
+    /// The row each pane is on, by key, so it stays put as lists change.
+    selection: [Option<String>; 3],
     /// The screen needs drawing.
     pub dirty: bool,
     stores_cache: Option<StoresCache>,
@@ -183,7 +192,9 @@ impl App {
             feed: Feed::Loading,
             last_change: None,
             lag_ms: None,
+            ledger_error: None,
             message: None,
+            selection: Default::default(),
             dirty: true,
             stores_cache: None,
             stock_cache: None,
@@ -263,7 +274,7 @@ impl App {
                 .collect(),
             (_, None) => Vec::new(),
         };
-        rows.retain(|r| filter.matches(&r.1) || filter.matches(&r.0));
+        rows.retain(|r| filter.matches_any(&[&r.1, &r.0]));
         let (column, reverse) = self.sort;
         rows.sort_by(|a, b| {
             let order = match column {
@@ -286,23 +297,40 @@ impl App {
             .values()
             .rev()
             .filter(|a| a.state != AlertState::Resolved)
-            .filter(|a| filter.matches(&a.store) || filter.matches(&a.item))
+            .filter(|a| filter.matches_any(&[&a.store, &a.item]))
             .collect()
     }
 
-    fn list_len(&mut self, pane: Pane) -> usize {
+    /// The keys of a pane's rows: store names, store+item, alert ids.
+    fn row_keys(&mut self, pane: Pane) -> Vec<String> {
         match pane {
-            Pane::Stores => self.visible_stores().len(),
-            Pane::Stock => self.visible_stock().len(),
-            Pane::Alerts => self.visible_alerts().len(),
+            Pane::Stores => self.visible_stores().to_vec(),
+            Pane::Stock => self
+                .visible_stock()
+                .iter()
+                .map(|r| format!("{}\u{1f}{}", r.0, r.1))
+                .collect(),
+            Pane::Alerts => self.visible_alerts().iter().map(|a| a.id.clone()).collect(),
         }
     }
 
-    fn clamp_cursors(&mut self) {
+    /// Keeps each pane on the same row when the list under it changes (new
+    /// alerts on top, stores re-sorted by urgency); the pane the operator
+    /// just moved in follows the cursor instead.
+    fn follow_selection(&mut self, moved: Option<Pane>) {
         for pane in Pane::ORDER {
-            let len = self.list_len(pane);
-            let cursor = &mut self.cursors[pane_index(pane)];
-            *cursor = (*cursor).min(len.saturating_sub(1));
+            let i = pane_index(pane);
+            let keys = self.row_keys(pane);
+            let keep = moved != Some(pane);
+            if keep
+                && let Some(key) = &self.selection[i]
+                && let Some(row) = keys.iter().position(|k| k == key)
+            {
+                self.cursors[i] = row;
+                continue;
+            }
+            self.cursors[i] = self.cursors[i].min(keys.len().saturating_sub(1));
+            self.selection[i] = keys.get(self.cursors[i]).cloned();
         }
     }
 }
@@ -328,7 +356,13 @@ impl Filter {
     }
 
     fn matches(&self, text: &str) -> bool {
-        self.needle.is_empty() || text.to_lowercase().contains(&self.needle) != self.invert
+        self.matches_any(&[text])
+    }
+
+    /// A row matches when any of its texts contains the needle; inverted,
+    /// when none of them does.
+    fn matches_any(&self, texts: &[&str]) -> bool {
+        self.needle.is_empty() || texts.iter().any(|t| t.to_lowercase().contains(&self.needle)) != self.invert
     }
 }
 
@@ -337,6 +371,7 @@ pub const PAGE: usize = 10;
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     app.dirty = true;
+    let moved = matches!(msg, Msg::Key(_)).then_some(app.focus);
     let effects = match msg {
         Msg::Key(key) => on_key(app, key),
         Msg::Resize => Vec::new(),
@@ -372,7 +407,22 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.feed = Feed::Error(error);
             Vec::new()
         }
+        Msg::FeedOk => {
+            app.feed = Feed::Live;
+            Vec::new()
+        }
+        Msg::Resync => {
+            app.inventory.reset();
+            app.held.clear();
+            app.feed = Feed::Loading;
+            Vec::new()
+        }
+        Msg::LedgerError(error) => {
+            app.ledger_error = Some(error);
+            Vec::new()
+        }
         Msg::Alerts(alerts) => {
+            app.ledger_error = None;
             for alert in alerts {
                 let key = (alert.id.len(), alert.id.clone());
                 app.alerts.insert(key, alert);
@@ -390,7 +440,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
     };
-    app.clamp_cursors();
+    app.follow_selection(moved);
     effects
 }
 
@@ -444,6 +494,17 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     }
     let pane = app.focus;
     let i = pane_index(pane);
+    // Moving in the stores pane unpins an opened store: the stock pane
+    // follows the stores cursor again.
+    if pane == Pane::Stores
+        && matches!(
+            action,
+            Action::Up | Action::Down | Action::Top | Action::Bottom | Action::PageUp | Action::PageDown
+        )
+        && matches!(app.stock_view, Some(StockView::Store(_)))
+    {
+        app.stock_view = None;
+    }
     match action {
         Action::Quit => return vec![Effect::Quit],
         Action::Help => app.mode = Mode::Help,
@@ -520,6 +581,9 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 /// Typing in the command or filter line.
 fn on_line(app: &mut App, key: KeyEvent, mut text: String, command: bool) -> Vec<Effect> {
     let i = pane_index(app.focus);
+    if key.modifiers.contains(ratatui::crossterm::event::KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        return vec![Effect::Quit];
+    }
     match key.code {
         KeyCode::Esc => {
             app.mode = Mode::Normal;
@@ -578,7 +642,8 @@ fn run_command(app: &mut App, command: &str) -> Vec<Effect> {
         }
         "store" if !rest.is_empty() => {
             let wanted = rest.to_lowercase();
-            let stores = app.visible_stores();
+            // Every store, whatever the stores pane's filter shows.
+            let stores = app.inventory.stores_by_urgency().to_vec();
             let found = stores
                 .iter()
                 .find(|s| s.to_lowercase() == wanted)

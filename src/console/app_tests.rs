@@ -293,3 +293,96 @@ fn the_lag_is_how_late_the_last_changes_arrived() {
     assert_eq!(app.lag_ms, Some(400));
     assert_eq!(app.last_change, Some(Timestamp(5_000)));
 }
+
+#[test]
+fn the_selection_stays_on_its_row_when_lists_change_under_it() {
+    let mut app = app(false);
+    update(
+        &mut app,
+        Msg::Alerts(vec![alert("9", "Berlin", "Echo Plus", AlertState::Open)]),
+    );
+    app.focus = Pane::Alerts;
+    // A newer alert arrives on top while the operator is on #9.
+    update(
+        &mut app,
+        Msg::Alerts(vec![alert("10", "Pusan", "Echo Show", AlertState::Open)]),
+    );
+    assert_eq!(
+        press(&mut app, KeyCode::Char('a')),
+        [Effect::Acknowledge(vec!["9".into()])]
+    );
+
+    // The stores re-sort by urgency: the cursor stays on the same store.
+    app.focus = Pane::Stores;
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.selected_store().as_deref(), Some("Berlin"));
+    let change = |item: &str| Change {
+        id: item.into(),
+        kind: ChangeKind::Insert,
+        store: "Karachi".into(),
+        item: item.into(),
+        old: None,
+        new: Some(Image {
+            count: 0,
+            as_of: Timestamp(9),
+            source: "k".into(),
+        }),
+        at: Timestamp(9),
+    };
+    update(
+        &mut app,
+        Msg::Changes {
+            changes: vec![change("A"), change("B")],
+            gap: false,
+            seen_at: Timestamp(9),
+        },
+    );
+    assert_eq!(app.visible_stores()[0], "Karachi", "Karachi is now the most urgent");
+    assert_eq!(
+        app.selected_store().as_deref(),
+        Some("Berlin"),
+        "the stock pane did not jump to another store"
+    );
+}
+
+#[test]
+fn moving_in_the_stores_pane_unpins_an_opened_store() {
+    let mut app = app(false);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.stock_view, Some(StockView::Store("Pusan".into())));
+    app.focus = Pane::Stores;
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.stock_view, None);
+    assert_eq!(app.selected_store().as_deref(), Some("Berlin"));
+}
+
+#[test]
+fn an_inverted_filter_drops_rows_where_any_column_matches() {
+    let mut app = app(false);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('/'));
+    typed(&mut app, "!echo");
+    let items: Vec<String> = app.visible_stock().iter().map(|r| r.1.clone()).collect();
+    assert_eq!(items, ["Amazon Tap"]);
+}
+
+#[test]
+fn a_resync_replaces_every_row() {
+    let mut app = app(false);
+    update(&mut app, Msg::Resync);
+    update(&mut app, Msg::Rows(vec![row("Berlin", "Echo Dot", 1)]));
+    update(&mut app, Msg::SnapshotDone);
+    assert_eq!(*app.visible_stores(), ["Berlin"], "stores deleted meanwhile are gone");
+    assert_eq!(app.inventory.totals().items, 1);
+}
+
+#[test]
+fn ctrl_c_quits_from_the_command_line_too() {
+    let mut app = app(false);
+    press(&mut app, KeyCode::Char(':'));
+    let quit = update(
+        &mut app,
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+    );
+    assert_eq!(quit, [Effect::Quit]);
+}

@@ -64,6 +64,18 @@ impl Inventory {
         }
     }
 
+    /// Forgets every row (before a fresh read); the version moves on, so
+    /// nothing computed from the old rows is mistaken for current.
+    pub fn reset(&mut self) {
+        let version = self.version + 1;
+        let thresholds = std::mem::take(&mut self.thresholds);
+        *self = Inventory {
+            thresholds,
+            version,
+            ..Inventory::default()
+        };
+    }
+
     pub fn version(&self) -> u64 {
         self.version
     }

@@ -182,7 +182,16 @@ impl Key {
                 }
             }
         };
-        Some(Key { code, modifiers })
+        match code {
+            // A shifted character is the character itself ("A", not "shift-a").
+            KeyCodeOrd::Char(_) if modifiers & SHIFT != 0 => None,
+            // Terminals report ctrl with the lower-case letter.
+            KeyCodeOrd::Char(c) if modifiers & CTRL != 0 => Some(Key {
+                code: KeyCodeOrd::Char(c.to_ascii_lowercase()),
+                modifiers,
+            }),
+            _ => Some(Key { code, modifiers }),
+        }
     }
 
     /// The key of a terminal event. Shift is part of a character ('G'), so

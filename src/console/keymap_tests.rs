@@ -114,6 +114,11 @@ fn keys_round_trip_through_their_names() {
         assert_eq!(Key::parse(text).unwrap().to_string(), text);
     }
     assert!(Key::parse("ctrl-").is_none());
+    assert!(
+        Key::parse("shift-a").is_none(),
+        "write \"A\" for shift-a: it could never match a key press"
+    );
+    assert_eq!(Key::parse("ctrl-C"), Key::parse("ctrl-c"));
     assert!(Key::parse("f13").is_none());
     assert!(Key::parse("\u{1b}").is_none());
 }

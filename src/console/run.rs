@@ -77,10 +77,13 @@ async fn event_loop(term: &mut Term, backend: Backend, options: Options) -> std:
         options.log_path.clone(),
     );
     spawn_input(tx.clone());
-    tokio::spawn(follow_feed(backend.clone(), tx.clone()));
-    tokio::spawn(follow_ledger(backend.clone(), tx.clone()));
+    // The background tasks are watched: one that panics ends the console
+    // (terminal given back, the reason said) instead of leaving it stale.
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(follow_feed(backend.clone(), tx.clone()));
+    tasks.spawn(follow_ledger(backend.clone(), tx.clone()));
     if let Some(checker) = options.checker {
-        tokio::spawn(run_checker(checker, tx.clone()));
+        tasks.spawn(run_checker(checker, tx.clone()));
     }
     let theme = Theme::from_env();
     let mut stop = Box::pin(crate::shutdown::signal());
@@ -91,6 +94,9 @@ async fn event_loop(term: &mut Term, backend: Backend, options: Options) -> std:
         }
         let first = tokio::select! {
             _ = &mut stop => return Ok(()),
+            Some(Err(failure)) = tasks.join_next(), if !tasks.is_empty() => {
+                return Err(std::io::Error::other(format!("a background task of the console failed: {failure}")));
+            }
             msg = rx.recv() => match msg { Some(m) => m, None => return Ok(()) },
         };
         // Apply everything already waiting before drawing again.
@@ -159,11 +165,15 @@ async fn follow_feed(backend: Backend, tx: UnboundedSender<Msg>) {
     loop {
         match backend.feed.read(Some(&cursor), 1000).await {
             Ok(batch) => {
+                if failures > 0 && tx.send(Msg::FeedOk).is_err() {
+                    return;
+                }
                 failures = 0;
                 let full = batch.changes.len() == 1000;
                 if batch.gap {
-                    // Lost changes: read the whole table again.
-                    if snapshot(&backend, &tx).await.is_err() {
+                    // Lost changes: start over from a fresh read of the table,
+                    // so rows deleted meanwhile go too.
+                    if tx.send(Msg::Resync).is_err() || snapshot(&backend, &tx).await.is_err() {
                         return;
                     }
                 }
@@ -236,7 +246,7 @@ async fn follow_ledger(backend: Backend, tx: UnboundedSender<Msg>) {
             Ok(found) => break found,
             Err(e) => {
                 failures += 1;
-                if tx.send(Msg::FeedError(e.to_string())).is_err() {
+                if tx.send(Msg::LedgerError(e.to_string())).is_err() {
                     return;
                 }
                 tokio::time::sleep(backoff(failures)).await;
@@ -246,17 +256,21 @@ async fn follow_ledger(backend: Backend, tx: UnboundedSender<Msg>) {
     if tx.send(Msg::Alerts(alerts)).is_err() {
         return;
     }
+    let mut failing = false;
     loop {
         tokio::time::sleep(LEDGER_POLL).await;
         match backend.ledger.changes_since(Some(&cursor), 1000).await {
             Ok((alerts, next)) => {
                 cursor = next;
-                if !alerts.is_empty() && tx.send(Msg::Alerts(alerts)).is_err() {
+                // After an error, an empty answer still says the ledger is back.
+                if (!alerts.is_empty() || failing) && tx.send(Msg::Alerts(alerts)).is_err() {
                     return;
                 }
+                failing = false;
             }
             Err(e) => {
-                if tx.send(Msg::FeedError(e.to_string())).is_err() {
+                failing = true;
+                if tx.send(Msg::LedgerError(e.to_string())).is_err() {
                     return;
                 }
             }

@@ -205,6 +205,8 @@ fn draw_stock(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
     if rows.is_empty() {
         let hint = if app.inventory.store_count() == 0 {
             "No stock yet. Upload the samples from another terminal:\n\n  stockwatch upload samples/*.csv"
+        } else if !app.filter(Pane::Stock).is_empty() {
+            "No row matches the filter (Esc clears it)."
         } else if all {
             "Nothing is out of stock."
         } else {
@@ -277,7 +279,12 @@ fn draw_alerts(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if alerts.is_empty() {
-        frame.render_widget(Paragraph::new("No open alerts.").style(theme.dim()), inner);
+        let hint = if app.filter(Pane::Alerts).is_empty() {
+            "No open alerts."
+        } else {
+            "No alert matches the filter (Esc clears it)."
+        };
+        frame.render_widget(Paragraph::new(hint).style(theme.dim()), inner);
         return;
     }
     let height = inner.height as usize;
@@ -307,7 +314,7 @@ fn draw_alerts(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
             });
             let text = format!(
                 "#{:<5} {} {}  {} / {}  count {}{ack}",
-                alert.id,
+                safe(&alert.id),
                 alert.kind.as_str(),
                 alert.raised_at.to_display(),
                 safe(&alert.store),
@@ -344,6 +351,9 @@ fn draw_status(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
             // What just happened comes first: on a narrow terminal the end
             // of the line is what gets cut.
             let mut spans = vec![feed];
+            if let Some(error) = &app.ledger_error {
+                spans.push(Span::styled(format!("  alerts: {}", safe(error)), theme.fg(Color::Red)));
+            }
             if let Some(message) = &app.message {
                 spans.push(Span::styled(format!("  {}", safe(message)), theme.fg(Color::Cyan)));
             }
@@ -392,16 +402,35 @@ fn draw_help(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         }
         lines.push(Line::from(format!("  {keys:<16} {what}")));
     }
-    lines.push(Line::from(""));
-    lines.push(Line::from(format!("Logs: {}", safe(&app.log_path))));
-    lines.push(Line::from(Span::styled("Any key closes this help.", theme.dim())));
-    let rect = centered(area, 72, lines.len() as u16 + 2);
+    let footer = vec![
+        Line::from(format!("Logs: {}", safe(&app.log_path))),
+        Line::from(Span::styled("Any key closes this help.", theme.dim())),
+    ];
+    // One column when it fits, two side by side when the terminal is short.
+    let one_column = lines.len() + footer.len() + 3 <= area.height as usize;
+    let columns = if one_column { 1 } else { 2 };
+    let per_column = lines.len().div_ceil(columns);
+    let height = (per_column + footer.len() + 3) as u16;
+    let width = if one_column { 72 } else { 150 };
+    let rect = centered(area, width, height);
     frame.render_widget(Clear, rect);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(" Keys ")
         .border_style(theme.border(true));
-    frame.render_widget(Paragraph::new(lines).block(block), rect);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [body, _, foot] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(footer.len() as u16),
+    ])
+    .areas(inner);
+    let halves = Layout::horizontal(vec![Constraint::Ratio(1, columns as u32); columns]).split(body);
+    for (half, chunk) in halves.iter().zip(lines.chunks(per_column.max(1))) {
+        frame.render_widget(Paragraph::new(chunk.to_vec()), *half);
+    }
+    frame.render_widget(Paragraph::new(footer), foot);
 }
 
 fn draw_confirm(frame: &mut Frame, theme: Theme, area: Rect, count: usize, yes: bool) {
