@@ -145,7 +145,7 @@ pub struct App {
     pub ledger_error: Option<String>,
     pub message: Option<String>,
     /// The row each pane is on, by key, so it stays put as lists change.
-    selection: [Option<String>; 3],
+    selection: [Option<RowKey>; 3],
     /// The screen needs drawing.
     pub dirty: bool,
     stores_cache: Option<StoresCache>,
@@ -301,16 +301,35 @@ impl App {
             .collect()
     }
 
-    /// The keys of a pane's rows: store names, store+item, alert ids.
-    fn row_keys(&mut self, pane: Pane) -> Vec<String> {
+    /// The key of a pane's row: a store name, store + item, an alert id.
+    fn row_key(&mut self, pane: Pane, row: usize) -> Option<RowKey> {
         match pane {
-            Pane::Stores => self.visible_stores().to_vec(),
+            Pane::Stores => self.visible_stores().get(row).map(|s| RowKey::Store(s.clone())),
             Pane::Stock => self
                 .visible_stock()
-                .iter()
-                .map(|r| format!("{}\u{1f}{}", r.0, r.1))
-                .collect(),
-            Pane::Alerts => self.visible_alerts().iter().map(|a| a.id.clone()).collect(),
+                .get(row)
+                .map(|r| RowKey::Item(r.0.clone(), r.1.clone())),
+            Pane::Alerts => self.visible_alerts().get(row).map(|a| RowKey::Alert(a.id.clone())),
+        }
+    }
+
+    /// Where a key's row is now, without copying the list.
+    fn find(&mut self, pane: Pane, key: &RowKey) -> Option<usize> {
+        match (pane, key) {
+            (Pane::Stores, RowKey::Store(store)) => self.visible_stores().iter().position(|s| s == store),
+            (Pane::Stock, RowKey::Item(store, item)) => {
+                self.visible_stock().iter().position(|r| &r.0 == store && &r.1 == item)
+            }
+            (Pane::Alerts, RowKey::Alert(id)) => self.visible_alerts().iter().position(|a| &a.id == id),
+            _ => None,
+        }
+    }
+
+    fn len(&mut self, pane: Pane) -> usize {
+        match pane {
+            Pane::Stores => self.visible_stores().len(),
+            Pane::Stock => self.visible_stock().len(),
+            Pane::Alerts => self.visible_alerts().len(),
         }
     }
 
@@ -320,19 +339,31 @@ impl App {
     fn follow_selection(&mut self, moved: Option<Pane>) {
         for pane in Pane::ORDER {
             let i = pane_index(pane);
-            let keys = self.row_keys(pane);
-            let keep = moved != Some(pane);
-            if keep
-                && let Some(key) = &self.selection[i]
-                && let Some(row) = keys.iter().position(|k| k == key)
+            if moved != Some(pane)
+                && let Some(key) = self.selection[i].clone()
             {
-                self.cursors[i] = row;
-                continue;
+                // Still under the cursor (the usual case), or moved: follow it.
+                if self.row_key(pane, self.cursors[i]).as_ref() == Some(&key) {
+                    continue;
+                }
+                if let Some(row) = self.find(pane, &key) {
+                    self.cursors[i] = row;
+                    continue;
+                }
             }
-            self.cursors[i] = self.cursors[i].min(keys.len().saturating_sub(1));
-            self.selection[i] = keys.get(self.cursors[i]).cloned();
+            let len = self.len(pane);
+            self.cursors[i] = self.cursors[i].min(len.saturating_sub(1));
+            self.selection[i] = self.row_key(pane, self.cursors[i]);
         }
     }
+}
+
+/// What a selected row is, whatever its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RowKey {
+    Store(String),
+    Item(String, String),
+    Alert(String),
 }
 
 /// `/text` keeps matches, `/!text` drops them; case-insensitive.
