@@ -8,6 +8,7 @@ use clap::Args;
 use std::io::IsTerminal;
 
 #[derive(Debug, Default, Args)]
+#[command(next_help_heading = "Console (plain stockwatch)")]
 pub struct ConsoleArgs {
     /// Hide and refuse every action that writes (acknowledging); no checker either.
     #[arg(long)]

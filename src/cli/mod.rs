@@ -94,7 +94,7 @@ pub struct AwsArgs {
     /// AWS profile [default: AWS_PROFILE or `default`].
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
-    /// Conditional writes in flight at once while loading [default: 32].
+    /// Writes in flight at once while loading (stores, in batched mode) [default: 32].
     #[arg(long, env = "STOCKWATCH_WRITE_CONCURRENCY", global = true, value_name = "N")]
     pub write_concurrency: Option<usize>,
     /// How loads write rows [default: batched].
@@ -118,7 +118,7 @@ pub enum Command {
     Uploads(stock::UploadsArgs),
     /// Run the checker once: raise and notify alerts for changes not yet checked.
     Check(alerts::CheckArgs),
-    /// Prepare the backend: create the data dir and its database.
+    /// Prepare the backend: the local data dir, or the AWS bucket, tables and topic.
     Provision(provision::ProvisionArgs),
 }
 

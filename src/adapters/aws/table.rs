@@ -38,7 +38,7 @@ pub enum WriteMode {
     /// rows that supersede. Fewest requests and write units.
     #[default]
     Batched,
-    /// One conditional PutItem per row. No lock; every row its own request.
+    /// One conditional PutItem per row (still under the store's lock).
     Conditional,
 }
 
