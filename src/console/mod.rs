@@ -1,6 +1,7 @@
 //! The operations console (ratatui + crossterm).
 
 pub mod app;
+pub mod files;
 pub mod inventory;
 pub mod keymap;
 pub mod run;
