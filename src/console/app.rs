@@ -2,12 +2,16 @@
 //! state and returns effects for the runtime to perform (acknowledge, quit).
 //! No I/O here: terminal input and background tasks arrive as messages.
 
+use super::files::Listing;
+use super::files_pane::{FilesPane, TransferResult};
 use super::inventory::Inventory;
 use super::keymap::{Action, Context, Keymap};
+use crate::domain::preview::Preview;
 use crate::domain::{Alert, AlertState, Level, Timestamp};
 use crate::ports::{Change, StockRow};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,14 +19,19 @@ pub enum Pane {
     Stores,
     Stock,
     Alerts,
+    Files,
 }
 
 impl Pane {
-    const ORDER: [Pane; 3] = [Pane::Stores, Pane::Stock, Pane::Alerts];
+    const ORDER: [Pane; 4] = [Pane::Stores, Pane::Stock, Pane::Alerts, Pane::Files];
+    const MAIN: [Pane; 3] = [Pane::Stores, Pane::Stock, Pane::Alerts];
+    /// With the file pane open, it takes the place of stores and stock.
+    const WITH_FILES: [Pane; 2] = [Pane::Files, Pane::Alerts];
 
-    fn step(self, by: isize) -> Pane {
-        let i = Pane::ORDER.iter().position(|p| *p == self).unwrap_or(0) as isize;
-        Pane::ORDER[(i + by).rem_euclid(3) as usize]
+    fn step(self, by: isize, files_open: bool) -> Pane {
+        let order: &[Pane] = if files_open { &Pane::WITH_FILES } else { &Pane::MAIN };
+        let i = order.iter().position(|p| *p == self).unwrap_or(0) as isize;
+        order[(i + by).rem_euclid(order.len() as isize) as usize]
     }
 
     /// Contexts a key is looked up in, most specific first.
@@ -31,6 +40,7 @@ impl Pane {
             Pane::Stores => &[Context::List, Context::Global],
             Pane::Stock => &[Context::Stock, Context::List, Context::Global],
             Pane::Alerts => &[Context::Alerts, Context::List, Context::Global],
+            Pane::Files => &[Context::Files, Context::List, Context::Global],
         }
     }
 }
@@ -109,6 +119,20 @@ pub enum Msg {
     /// Alerts raised or changed since the last message.
     Alerts(Vec<Alert>),
     Acknowledged(Result<Box<Alert>, String>),
+    Listed(Listing),
+    Previewed {
+        path: PathBuf,
+        preview: Box<Preview>,
+    },
+    TransferProgress {
+        id: u64,
+        sent: u64,
+        total: u64,
+    },
+    TransferDone {
+        id: u64,
+        result: TransferResult,
+    },
 }
 
 /// What the runtime must do after an update.
@@ -118,6 +142,12 @@ pub enum Effect {
     Quit,
     /// Clear and redraw everything (after a terminal mess).
     Repaint,
+    /// Read a directory (off the UI thread).
+    List(PathBuf),
+    /// Preview a file in the background (replacing any preview under way).
+    Preview(PathBuf),
+    Upload(Vec<(u64, PathBuf)>),
+    Cancel(u64),
 }
 
 pub struct App {
@@ -132,8 +162,9 @@ pub struct App {
     pub mode: Mode,
     pub stock_view: Option<StockView>,
     pub sort: (Column, bool),
-    pub filters: [String; 3],
-    pub cursors: [usize; 3],
+    pub filters: [String; 4],
+    pub cursors: [usize; 4],
+    pub files: FilesPane,
     pub paused: bool,
     /// Changes that arrived while paused, applied on resume.
     pub held: Vec<Change>,
@@ -145,7 +176,7 @@ pub struct App {
     pub ledger_error: Option<String>,
     pub message: Option<String>,
     /// The row each pane is on, by key, so it stays put as lists change.
-    selection: [Option<RowKey>; 3],
+    selection: [Option<RowKey>; 4],
     /// The screen needs drawing.
     pub dirty: bool,
     stores_cache: Option<StoresCache>,
@@ -172,6 +203,67 @@ fn pane_index(pane: Pane) -> usize {
     Pane::ORDER.iter().position(|p| *p == pane).unwrap_or(0)
 }
 
+/// The selected CSV file in the file pane is previewed as soon as it is selected.
+fn preview_selected(app: &mut App) -> Option<Effect> {
+    if !app.files.open || app.focus != Pane::Files {
+        return None;
+    }
+    let entries = app.files.entries(&app.filters[3]);
+    let entry = entries.get(app.cursors[3])?;
+    if !entry.is_csv() {
+        return None;
+    }
+    let path = app.files.dir.join(&entry.name);
+    if app.files.preview.as_ref().is_some_and(|(p, _)| *p == path) {
+        return None;
+    }
+    app.files.preview = Some((path.clone(), Preview::default()));
+    Some(Effect::Preview(path))
+}
+
+/// Files messages: listings, previews and transfers.
+fn on_files_msg(app: &mut App, msg: Msg) {
+    match msg {
+        Msg::Listed(listing) => {
+            if let Some(error) = &listing.error {
+                app.message = Some(error.clone());
+            } else if listing.more > 0 {
+                app.message = Some(format!(
+                    "showing the first {} entries; {} more not listed",
+                    listing.entries.len(),
+                    listing.more
+                ));
+            }
+            if listing.error.is_none() || app.files.listing.is_none() {
+                // A new directory starts unfiltered.
+                if listing.dir != app.files.dir {
+                    app.filters[3].clear();
+                }
+                app.files.dir = listing.dir.clone();
+                app.files.listing = Some(listing);
+                app.cursors[3] = 0;
+                app.selection[3] = None;
+            }
+        }
+        // Only the file still selected: an older preview finishing late is dropped.
+        Msg::Previewed { path, preview } if app.files.preview.as_ref().is_some_and(|(p, _)| *p == path) => {
+            app.files.preview = Some((path, *preview));
+        }
+        Msg::TransferProgress { id, sent, total } => {
+            if let Some(t) = app.files.transfer_mut(id) {
+                t.sent = sent;
+                t.total = total;
+            }
+        }
+        Msg::TransferDone { id, result } => {
+            if let Some(t) = app.files.transfer_mut(id) {
+                t.result = Some(result);
+            }
+        }
+        _ => {}
+    }
+}
+
 impl App {
     pub fn new(inventory: Inventory, keymap: Keymap, read_only: bool, location: String, log_path: String) -> App {
         App {
@@ -186,7 +278,8 @@ impl App {
             stock_view: None,
             sort: (Column::State, false),
             filters: Default::default(),
-            cursors: [0; 3],
+            cursors: [0; 4],
+            files: FilesPane::new(std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))),
             paused: false,
             held: Vec::new(),
             feed: Feed::Loading,
@@ -310,6 +403,11 @@ impl App {
                 .get(row)
                 .map(|r| RowKey::Item(r.0.clone(), r.1.clone())),
             Pane::Alerts => self.visible_alerts().get(row).map(|a| RowKey::Alert(a.id.clone())),
+            Pane::Files => self
+                .files
+                .entries(&self.filters[3])
+                .get(row)
+                .map(|e| RowKey::File(e.name.clone())),
         }
     }
 
@@ -321,6 +419,11 @@ impl App {
                 self.visible_stock().iter().position(|r| &r.0 == store && &r.1 == item)
             }
             (Pane::Alerts, RowKey::Alert(id)) => self.visible_alerts().iter().position(|a| &a.id == id),
+            (Pane::Files, RowKey::File(name)) => self
+                .files
+                .entries(&self.filters[3])
+                .iter()
+                .position(|e| &e.name == name),
             _ => None,
         }
     }
@@ -330,6 +433,7 @@ impl App {
             Pane::Stores => self.visible_stores().len(),
             Pane::Stock => self.visible_stock().len(),
             Pane::Alerts => self.visible_alerts().len(),
+            Pane::Files => self.files.entries(&self.filters[3]).len(),
         }
     }
 
@@ -364,6 +468,7 @@ enum RowKey {
     Store(String),
     Item(String, String),
     Alert(String),
+    File(String),
 }
 
 /// `/text` keeps matches, `/!text` drops them; case-insensitive.
@@ -460,6 +565,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+        msg @ (Msg::Listed(_) | Msg::Previewed { .. } | Msg::TransferProgress { .. } | Msg::TransferDone { .. }) => {
+            on_files_msg(app, msg);
+            Vec::new()
+        }
         Msg::Acknowledged(result) => {
             match result {
                 Ok(alert) => {
@@ -472,6 +581,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
     };
     app.follow_selection(moved);
+    let mut effects = effects;
+    effects.extend(preview_selected(app));
     effects
 }
 
@@ -541,8 +652,8 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Action::Help => app.mode = Mode::Help,
         Action::Command => app.mode = Mode::Command(String::new()),
         Action::Filter => app.mode = Mode::Filter(app.filters[i].clone()),
-        Action::NextPane => app.focus = pane.step(1),
-        Action::PreviousPane => app.focus = pane.step(-1),
+        Action::NextPane => app.focus = pane.step(1, app.files.open),
+        Action::PreviousPane => app.focus = pane.step(-1, app.files.open),
         Action::Back => {
             if !app.filters[i].is_empty() {
                 app.filters[i].clear();
@@ -570,6 +681,11 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Action::Bottom => app.cursors[i] = usize::MAX,
         Action::PageUp => app.cursors[i] = app.cursors[i].saturating_sub(PAGE),
         Action::PageDown => app.cursors[i] = app.cursors[i].saturating_add(PAGE),
+        Action::Open if pane == Pane::Files => {
+            if let Some((path, true)) = app.files.entry_path(&app.filters[3], app.cursors[3]) {
+                return vec![Effect::List(path)];
+            }
+        }
         Action::Open => {
             if pane == Pane::Stores
                 && let Some(store) = app.visible_stores().get(app.cursors[0]).cloned()
@@ -592,6 +708,54 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                 app.message = Some(format!("#{} is already acknowledged", alert.id));
             }
         }
+        Action::Files => {
+            app.files.open = !app.files.open;
+            app.focus = if app.files.open { Pane::Files } else { Pane::Stores };
+            if app.files.open && app.files.listing.is_none() {
+                return vec![Effect::List(app.files.dir.clone())];
+            }
+        }
+        Action::Parent => {
+            if let Some(parent) = app.files.parent() {
+                return vec![Effect::List(parent)];
+            }
+        }
+        Action::ToggleHidden => app.files.show_hidden = !app.files.show_hidden,
+        Action::Mark => {
+            if let Some((path, false)) = app.files.entry_path(&app.filters[3], app.cursors[3]) {
+                if !app.files.marks.remove(&path) {
+                    app.files.marks.insert(path);
+                }
+                app.cursors[3] += 1;
+            }
+        }
+        Action::Upload => {
+            let paths: Vec<PathBuf> = if app.files.marks.is_empty() {
+                app.files
+                    .entry_path(&app.filters[3], app.cursors[3])
+                    .filter(|(_, dir)| !dir)
+                    .map(|(p, _)| p)
+                    .into_iter()
+                    .collect()
+            } else {
+                std::mem::take(&mut app.files.marks).into_iter().collect()
+            };
+            if paths.is_empty() {
+                app.message = Some("nothing to upload: select or mark (space) a file".into());
+            } else {
+                let started = app.files.start(paths);
+                app.message = Some(format!(
+                    "uploading {} file{}",
+                    started.len(),
+                    if started.len() == 1 { "" } else { "s" }
+                ));
+                return vec![Effect::Upload(started)];
+            }
+        }
+        Action::CancelTransfer => match app.files.newest_running() {
+            Some(id) => return vec![Effect::Cancel(id)],
+            None => app.message = Some("no upload is running".into()),
+        },
         Action::AcknowledgeAll => {
             let ids: Vec<String> = app
                 .visible_alerts()

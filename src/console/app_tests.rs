@@ -386,3 +386,101 @@ fn ctrl_c_quits_from_the_command_line_too() {
     );
     assert_eq!(quit, [Effect::Quit]);
 }
+
+mod files {
+    use super::*;
+    use crate::console::files::list_dir;
+    use crate::console::files_pane::TransferResult;
+
+    fn samples_dir() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+    }
+
+    fn with_files() -> App {
+        let mut app = app(false);
+        app.files.dir = samples_dir();
+        let effects = press(&mut app, KeyCode::Char('f'));
+        assert_eq!(
+            effects,
+            [Effect::List(samples_dir())],
+            "opening the pane lists its directory"
+        );
+        assert_eq!(app.focus, Pane::Files);
+        update(&mut app, Msg::Listed(list_dir(&samples_dir())));
+        app
+    }
+
+    #[test]
+    fn browsing_enters_directories_goes_up_and_previews_csv_files() {
+        let mut app = with_files();
+        // Directories first: invalid/ is on top; entering it asks for a listing.
+        assert_eq!(
+            press(&mut app, KeyCode::Enter),
+            [Effect::List(samples_dir().join("invalid"))]
+        );
+        // Moving onto a CSV file previews it.
+        let effects = press(&mut app, KeyCode::Char('j'));
+        assert_eq!(effects, [Effect::Preview(samples_dir().join("inventory-berlin.csv"))]);
+        assert!(
+            press(&mut app, KeyCode::Char('.')).is_empty(),
+            "toggling hidden files needs no I/O"
+        );
+        assert_eq!(
+            press(&mut app, KeyCode::Char('h')),
+            [Effect::List(samples_dir().parent().unwrap().to_path_buf())]
+        );
+    }
+
+    #[test]
+    fn marks_upload_together_and_results_show_per_file() {
+        let mut app = with_files();
+        press(&mut app, KeyCode::Char('j'));
+        press(&mut app, KeyCode::Char(' '));
+        press(&mut app, KeyCode::Char(' '));
+        assert_eq!(app.files.marks.len(), 2);
+        let effects = press(&mut app, KeyCode::Char('u'));
+        let [Effect::Upload(started)] = effects.as_slice() else {
+            panic!("{effects:?}")
+        };
+        assert_eq!(started.len(), 2);
+        assert!(app.files.marks.is_empty());
+        let (id, _) = started[0];
+        update(
+            &mut app,
+            Msg::TransferProgress {
+                id,
+                sent: 50,
+                total: 100,
+            },
+        );
+        assert_eq!(app.files.transfers[0].sent, 50);
+        update(
+            &mut app,
+            Msg::TransferDone {
+                id,
+                result: TransferResult::Loaded {
+                    rows: 6,
+                    changed: 6,
+                    alerts: 1,
+                },
+            },
+        );
+        assert!(app.files.transfers[0].result.is_some());
+        assert_eq!(
+            press(&mut app, KeyCode::Char('x')),
+            [Effect::Cancel(started[1].0)],
+            "x cancels the one still running"
+        );
+    }
+
+    #[test]
+    fn read_only_browses_and_previews_but_never_uploads() {
+        let mut app = app(true);
+        app.files.dir = samples_dir();
+        press(&mut app, KeyCode::Char('f'));
+        update(&mut app, Msg::Listed(list_dir(&samples_dir())));
+        assert!(!press(&mut app, KeyCode::Char('j')).is_empty(), "previews still work");
+        assert!(press(&mut app, KeyCode::Char('u')).is_empty());
+        assert!(app.message.as_deref().unwrap().starts_with("read-only"));
+    }
+}

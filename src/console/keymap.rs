@@ -28,10 +28,17 @@ pub enum Context {
     List,
     Stock,
     Alerts,
+    Files,
 }
 
 impl Context {
-    pub const ALL: [Context; 4] = [Context::Global, Context::List, Context::Stock, Context::Alerts];
+    pub const ALL: [Context; 5] = [
+        Context::Global,
+        Context::List,
+        Context::Stock,
+        Context::Alerts,
+        Context::Files,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -39,6 +46,7 @@ impl Context {
             Context::List => "list",
             Context::Stock => "stock",
             Context::Alerts => "alerts",
+            Context::Files => "files",
         }
     }
 
@@ -88,6 +96,7 @@ actions! {
     Pause "pause" Global false "pause or resume the live view",
     AllStores "all_stores" Global false "every out-of-stock item across stores",
     Refresh "refresh" Global false "redraw the screen",
+    Files "files" Global false "show or hide the file pane (preview and upload CSV files)",
     Up "up" List false "move up",
     Down "down" List false "move down",
     Top "top" List false "go to the first row",
@@ -99,6 +108,11 @@ actions! {
     SortReverse "sort_reverse" Stock false "reverse the sort order",
     Acknowledge "acknowledge" Alerts true "acknowledge the selected alert",
     AcknowledgeAll "acknowledge_all" Alerts true "acknowledge every visible alert (asks first)",
+    Parent "parent" Files false "go up to the parent directory",
+    Mark "mark" Files false "mark or unmark the file for upload",
+    Upload "upload" Files true "upload the marked files (or the selected one)",
+    ToggleHidden "hidden" Files false "show or hide hidden files",
+    CancelTransfer "cancel" Files true "cancel the newest running upload",
 }
 
 /// A key with its modifiers, as written in keymap files.

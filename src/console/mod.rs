@@ -2,6 +2,8 @@
 
 pub mod app;
 pub mod files;
+pub mod files_pane;
+mod files_view;
 pub mod inventory;
 pub mod keymap;
 pub mod run;

@@ -4,6 +4,7 @@
 //! them with `update` and draws only when something changed.
 
 use super::app::{App, Effect, Msg, update};
+use super::files_pane::TransferResult;
 use super::inventory::Inventory;
 use super::keymap::Keymap;
 use super::view::{Theme, view};
@@ -13,7 +14,11 @@ use crate::ports::{AlertFilter, Backend, PortError, StockFilter};
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
 use ratatui::crossterm::{execute, terminal};
 use ratatui::{Terminal, backend::CrosstermBackend};
+use std::collections::HashMap;
 use std::io::Stdout;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
@@ -22,6 +27,9 @@ const FEED_POLL: Duration = Duration::from_millis(250);
 const LEDGER_POLL: Duration = Duration::from_secs(1);
 const CHECK_EVERY: Duration = Duration::from_millis(500);
 const SNAPSHOT_PAGE: usize = 5000;
+const UPLOADS_AT_ONCE: usize = 2;
+/// Rows of a previewed file shown before the rest is checked.
+const PREVIEW_ROWS: usize = 200;
 
 pub struct Options {
     pub keymap: Keymap,
@@ -82,10 +90,15 @@ async fn event_loop(term: &mut Term, backend: Backend, options: Options) -> std:
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(follow_feed(backend.clone(), tx.clone()));
     tasks.spawn(follow_ledger(backend.clone(), tx.clone()));
-    if let Some(checker) = options.checker {
+    if let Some(checker) = options.checker.clone() {
         tasks.spawn(run_checker(checker, tx.clone()));
     }
     let theme = Theme::from_env();
+    let mut preview_stop: Option<Arc<AtomicBool>> = None;
+    let mut transfers: HashMap<u64, tokio::task::AbortHandle> = HashMap::new();
+    // A few uploads at a time; the rest wait their turn.
+    let uploads = Arc::new(tokio::sync::Semaphore::new(UPLOADS_AT_ONCE));
+    let checker = options.checker.clone();
     let mut stop = Box::pin(crate::shutdown::signal());
     loop {
         if app.dirty {
@@ -111,6 +124,36 @@ async fn event_loop(term: &mut Term, backend: Backend, options: Options) -> std:
                     Effect::Repaint => term.clear()?,
                     Effect::Acknowledge(ids) => {
                         tokio::spawn(acknowledge(backend.clone(), ids, options.operator.clone(), tx.clone()));
+                    }
+                    Effect::List(dir) => {
+                        let tx = tx.clone();
+                        tokio::task::spawn_blocking(move || {
+                            let _ = tx.send(Msg::Listed(super::files::list_dir(&dir)));
+                        });
+                    }
+                    Effect::Preview(path) => {
+                        // A newer selection stops the preview under way.
+                        if let Some(previous) = preview_stop.replace(Arc::new(AtomicBool::new(false))) {
+                            previous.store(true, Ordering::Relaxed);
+                        }
+                        let stop = preview_stop.clone().unwrap_or_default();
+                        let (tx, thresholds) = (tx.clone(), options.thresholds.clone());
+                        tokio::task::spawn_blocking(move || preview(path, thresholds, stop, tx));
+                    }
+                    Effect::Upload(files) => {
+                        for (id, path) in files {
+                            let task = upload(backend.clone(), uploads.clone(), checker.clone(), id, path, tx.clone());
+                            transfers.insert(id, tokio::spawn(task).abort_handle());
+                        }
+                    }
+                    Effect::Cancel(id) => {
+                        if let Some(handle) = transfers.remove(&id) {
+                            handle.abort();
+                            let _ = tx.send(Msg::TransferDone {
+                                id,
+                                result: TransferResult::Cancelled,
+                            });
+                        }
                     }
                 }
             }
@@ -307,6 +350,108 @@ async fn acknowledge(backend: Backend, ids: Vec<String>, by: String, tx: Unbound
             return;
         }
     }
+}
+
+/// Previews a file: its first rows at once, then the whole file checked.
+fn preview(path: PathBuf, thresholds: crate::domain::Thresholds, stop: Arc<AtomicBool>, tx: UnboundedSender<Msg>) {
+    use crate::domain::preview::{Preview, Previewer};
+    let send = |preview: &Preview| {
+        let msg = Msg::Previewed {
+            path: path.clone(),
+            preview: Box::new(preview.clone()),
+        };
+        tx.send(msg).is_ok()
+    };
+    let file = match std::fs::File::open(&path) {
+        Ok(file) => file,
+        Err(e) => {
+            let failed = Preview {
+                verdict: crate::domain::preview::Verdict::WouldBeRejected { problems: 1 },
+                problems: vec![crate::domain::Problem::unreadable(&e.to_string())],
+                ..Preview::default()
+            };
+            send(&failed);
+            return;
+        }
+    };
+    let mut previewer = Previewer::new(std::io::BufReader::new(file), thresholds, PREVIEW_ROWS);
+    let mut more = previewer.step(PREVIEW_ROWS + 1);
+    if !send(previewer.preview()) {
+        return;
+    }
+    while more {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        more = previewer.step(100_000);
+    }
+    send(previewer.preview());
+}
+
+/// Uploads and loads one file, reporting progress, then what it did.
+async fn upload(
+    backend: Backend,
+    slots: Arc<tokio::sync::Semaphore>,
+    checker: Option<Checker>,
+    id: u64,
+    path: PathBuf,
+    tx: UnboundedSender<Msg>,
+) {
+    let Ok(_slot) = slots.acquire_owned().await else { return };
+    let result = async {
+        let body = tokio::fs::read(&path)
+            .await
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let name = path
+            .file_name()
+            .map_or_else(|| "upload.csv".into(), |n| n.to_string_lossy().into_owned());
+        let progress_tx = tx.clone();
+        let progress: crate::ports::Progress = Arc::new(move |sent, total| {
+            let _ = progress_tx.send(Msg::TransferProgress { id, sent, total });
+        });
+        let loader = crate::pipeline::Loader::new(backend.clone());
+        let outcome = loader
+            .upload(&name, bytes::Bytes::from(body), None, Some(progress))
+            .await
+            .map_err(|e| e.to_string())?;
+        let report = &outcome.report;
+        Ok::<_, String>(match report.status {
+            crate::ports::ObjectStatus::Loaded => {
+                // Raise this file's alerts now, then count them.
+                if let Some(checker) = &checker {
+                    let _ = checker.run_once().await;
+                }
+                let filter = AlertFilter {
+                    include_resolved: true,
+                    source: Some(outcome.key.as_str().to_string()),
+                    state: None,
+                };
+                let alerts = backend
+                    .ledger
+                    .list(&filter, None, 10_000)
+                    .await
+                    .map_or(0, |p| p.items.len());
+                TransferResult::Loaded {
+                    rows: report.rows,
+                    changed: report.write.changed,
+                    alerts,
+                }
+            }
+            crate::ports::ObjectStatus::Rejected => TransferResult::Rejected {
+                problems: report.problems.len(),
+                first: report.problems.iter().take(5).map(|p| p.to_string()).collect(),
+            },
+            _ => TransferResult::Failed(
+                report
+                    .failure
+                    .clone()
+                    .unwrap_or_else(|| "the load did not finish".into()),
+            ),
+        })
+    }
+    .await;
+    let result = result.unwrap_or_else(TransferResult::Failed);
+    let _ = tx.send(Msg::TransferDone { id, result });
 }
 
 fn backoff(failures: u32) -> Duration {

@@ -24,7 +24,7 @@ impl Theme {
         }
     }
 
-    fn fg(self, colour: Color) -> Style {
+    pub(super) fn fg(self, colour: Color) -> Style {
         if self.colour {
             Style::default().fg(colour)
         } else {
@@ -32,7 +32,7 @@ impl Theme {
         }
     }
 
-    fn level(self, level: Level) -> Style {
+    pub(super) fn level(self, level: Level) -> Style {
         match level {
             Level::Out => self.fg(Color::Red).add_modifier(Modifier::BOLD),
             Level::Low => self.fg(Color::Yellow),
@@ -40,11 +40,11 @@ impl Theme {
         }
     }
 
-    fn dim(self) -> Style {
+    pub(super) fn dim(self) -> Style {
         Style::default().add_modifier(Modifier::DIM)
     }
 
-    fn selected(self) -> Style {
+    pub(super) fn selected(self) -> Style {
         Style::default().add_modifier(Modifier::REVERSED)
     }
 
@@ -66,13 +66,13 @@ pub fn level_label(level: Level) -> &'static str {
     }
 }
 
-fn safe(text: &str) -> String {
+pub(super) fn safe(text: &str) -> String {
     escape_for_terminal(text).into_owned()
 }
 
 /// The first row to show: the cursor stays visible, near the middle once
 /// the list is longer than the pane.
-fn window(cursor: usize, len: usize, height: usize) -> usize {
+pub(super) fn window(cursor: usize, len: usize, height: usize) -> usize {
     if height == 0 || len <= height {
         return 0;
     }
@@ -86,8 +86,21 @@ pub fn view(frame: &mut Frame, app: &mut App, theme: Theme) {
     let [top, alerts] = Layout::vertical([Constraint::Min(3), Constraint::Length(alerts_height)]).areas(main);
     let stores_width = (top.width / 3).clamp(28, 40).min(top.width);
     let [stores, stock] = Layout::horizontal([Constraint::Length(stores_width), Constraint::Min(10)]).areas(top);
-    draw_stores(frame, app, theme, stores);
-    draw_stock(frame, app, theme, stock);
+    if app.files.open {
+        let [listing, right] = Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(top);
+        super::files_view::draw_listing(frame, app, theme, listing);
+        if app.files.transfers.is_empty() {
+            super::files_view::draw_preview(frame, app, theme, right);
+        } else {
+            let shown = (app.files.transfers.len() as u16 + 2).min(right.height / 2);
+            let [preview, transfers] = Layout::vertical([Constraint::Min(3), Constraint::Length(shown)]).areas(right);
+            super::files_view::draw_preview(frame, app, theme, preview);
+            super::files_view::draw_transfers(frame, app, theme, transfers);
+        }
+    } else {
+        draw_stores(frame, app, theme, stores);
+        draw_stock(frame, app, theme, stock);
+    }
     draw_alerts(frame, app, theme, alerts);
     draw_status(frame, app, theme, status);
     match app.mode.clone() {
@@ -97,7 +110,7 @@ pub fn view(frame: &mut Frame, app: &mut App, theme: Theme) {
     }
 }
 
-fn pane_block(title: String, focused: bool, theme: Theme) -> Block<'static> {
+pub(super) fn pane_block(title: String, focused: bool, theme: Theme) -> Block<'static> {
     Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(focused))

@@ -259,3 +259,32 @@ mod snapshots {
         check("empty", &mut app(Vec::new()));
     }
 }
+
+mod files_snapshots {
+    use super::*;
+    use crate::console::files::list_dir;
+    use crate::domain::preview::Previewer;
+
+    #[test]
+    fn the_file_pane_previewing_an_invalid_file() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/invalid");
+        let mut app = app(samples());
+        app.files.open = true;
+        app.focus = Pane::Files;
+        app.files.dir = dir.clone();
+        let mut listing = list_dir(&dir);
+        listing.dir = "/samples/invalid".into(); // the snapshot must not depend on the checkout's path
+        app.files.dir = listing.dir.clone();
+        update(&mut app, Msg::Listed(listing));
+        let path = dir.join("bad-counts.csv");
+        let preview = Previewer::new(std::fs::File::open(&path).unwrap(), Thresholds::new(3), 50).run();
+        app.files.preview = Some((path, preview));
+        for (width, height) in [(80, 24), (160, 48)] {
+            let buffer = render(&mut app, width, height, true);
+            insta::assert_debug_snapshot!(format!("files_invalid_{width}x{height}"), buffer);
+        }
+        let screen = text(&render(&mut app, 160, 48, false));
+        assert!(screen.contains("would be rejected: 5 errors"), "{screen}");
+        assert!(screen.contains("line 2, column 3 (count): `4.5` is not a whole number"));
+    }
+}

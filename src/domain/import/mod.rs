@@ -117,6 +117,17 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// The file itself could not be read (a preview of a vanished file).
+    pub fn unreadable(detail: &str) -> Problem {
+        Problem::new(
+            0,
+            None,
+            ProblemKind::Unreadable {
+                detail: detail.to_string(),
+            },
+        )
+    }
+
     fn new(line: u64, column: Option<usize>, kind: ProblemKind) -> Self {
         let message = describe(&kind);
         Problem {
