@@ -204,3 +204,46 @@ fn an_idle_console_writes_nothing_and_a_second_console_sees_acknowledgements() {
         "the change was drawn"
     );
 }
+
+#[test]
+fn the_file_pane_uploads_marked_files_and_shows_loads_and_rejections() {
+    let env = Env::new();
+    // The console starts in the repository (its working directory).
+    let tmux = Tmux::start(&env, 140, 40);
+    tmux.wait_for("the console", false, |s| s.contains("Stores ("));
+    tmux.keys(&["f"]);
+    tmux.wait_for("the file pane", false, |s| {
+        s.contains("Files: ") && s.contains("samples/")
+    });
+    tmux.keys(&["/", "s", "a", "m", "p", "Enter", "Enter"]);
+    tmux.wait_for("the samples", false, |s| s.contains("inventory-berlin.csv"));
+    // invalid/ is first; Berlin and Calcutta come next.
+    tmux.keys(&["j"]);
+    tmux.wait_for("Berlin's preview", false, |s| {
+        s.contains("Preview: inventory-berlin.csv") && s.contains("would load: 6 rows")
+    });
+    tmux.keys(&["Space", "Space", "g", "Enter"]);
+    tmux.wait_for("the invalid files", false, |s| s.contains("bad-counts.csv"));
+    tmux.keys(&["Space"]);
+    tmux.wait_for("three marks", false, |s| s.contains("(3 marked)"));
+    tmux.keys(&["u"]);
+    let screen = tmux.wait_for("three results", false, |s| {
+        s.matches("loaded 6 rows").count() == 2 && s.contains("REJECTED")
+    });
+    assert!(
+        screen.contains("bad-counts.csv  REJECTED, 5 problems: line 2, column 3 (count): `4.5`"),
+        "{screen}"
+    );
+    let stock = env.json(&["stock", "--json"]);
+    let stores: std::collections::BTreeSet<String> = stock
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["store"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        stores,
+        ["Berlin", "Calcutta"].map(String::from).into(),
+        "two loads, the rejected file wrote nothing"
+    );
+}
