@@ -246,4 +246,14 @@ fn the_file_pane_uploads_marked_files_and_shows_loads_and_rejections() {
         ["Berlin", "Calcutta"].map(String::from).into(),
         "two loads, the rejected file wrote nothing"
     );
+
+    // The next console's file pane starts where this one was.
+    tmux.keys(&["q"]);
+    tmux.wait_for("the console to exit", false, |s| s.contains("CONSOLE-EXITED"));
+    let again = Tmux::start(&env, 140, 40);
+    again.wait_for("the console", false, |s| s.contains("Stores ("));
+    again.keys(&["f"]);
+    again.wait_for("the remembered directory", false, |s| {
+        s.contains("samples/invalid") && s.contains("bad-counts.csv")
+    });
 }

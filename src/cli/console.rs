@@ -22,6 +22,8 @@ pub struct ConsoleArgs {
 }
 
 pub const KEYMAP_FILE: &str = "keymap.toml";
+/// Beside the log: the file pane's last directory.
+pub const LAST_DIR_FILE: &str = "last-dir";
 
 /// The built-in set, with the user's keymap.toml (config dir) over it.
 pub fn load_keymap(name: &str) -> Result<Keymap, CliError> {
@@ -62,6 +64,11 @@ pub async fn start(ctx: &Context, args: &ConsoleArgs) -> Result<(), CliError> {
             "the console needs a terminal; `stockwatch watch` follows changes and alerts as plain lines".into(),
         ));
     }
+    let last_dir_file = crate::logging::log_path().and_then(|p| p.parent().map(|d| d.join(LAST_DIR_FILE)));
+    let remembered = last_dir_file
+        .as_ref()
+        .and_then(|f| std::fs::read_to_string(f).ok())
+        .map(|text| std::path::PathBuf::from(text.trim()));
     let options = Options {
         keymap,
         read_only: args.read_only,
@@ -72,6 +79,11 @@ pub async fn start(ctx: &Context, args: &ConsoleArgs) -> Result<(), CliError> {
         thresholds: ctx.checker_config.thresholds.clone(),
         log_path: crate::logging::log_path().map_or_else(|| "(no log file)".into(), |p| p.display().to_string()),
         operator: operator(),
+        start_dir: remembered
+            .filter(|d| d.is_dir())
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_default(),
+        last_dir_file,
     };
     run(ctx.backend.clone(), options)
         .await

@@ -38,6 +38,10 @@ pub struct Options {
     pub thresholds: Thresholds,
     pub log_path: String,
     pub operator: String,
+    /// Where the file pane starts (the last directory used, or the current one).
+    pub start_dir: PathBuf,
+    /// Where the file pane remembers its directory.
+    pub last_dir_file: Option<PathBuf>,
 }
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
@@ -84,6 +88,7 @@ async fn event_loop(term: &mut Term, backend: Backend, options: Options) -> std:
         backend.location.clone(),
         options.log_path.clone(),
     );
+    app.files.dir = options.start_dir.clone();
     spawn_input(tx.clone());
     // The background tasks are watched: one that panics ends the console
     // (terminal given back, the reason said) instead of leaving it stale.
@@ -126,9 +131,14 @@ async fn event_loop(term: &mut Term, backend: Backend, options: Options) -> std:
                         tokio::spawn(acknowledge(backend.clone(), ids, options.operator.clone(), tx.clone()));
                     }
                     Effect::List(dir) => {
-                        let tx = tx.clone();
+                        let (tx, remember) = (tx.clone(), options.last_dir_file.clone());
                         tokio::task::spawn_blocking(move || {
-                            let _ = tx.send(Msg::Listed(super::files::list_dir(&dir)));
+                            let listing = super::files::list_dir(&dir);
+                            // The next console starts where this one was.
+                            if let (None, Some(file)) = (&listing.error, remember) {
+                                let _ = std::fs::write(file, listing.dir.to_string_lossy().as_bytes());
+                            }
+                            let _ = tx.send(Msg::Listed(listing));
                         });
                     }
                     Effect::Preview(path) => {
