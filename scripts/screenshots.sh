@@ -15,7 +15,7 @@ cargo build --quiet
 bin="$PWD/target/debug/stockwatch"
 work=$(mktemp -d)
 socket="stockwatch-shots-$$"
-cleanup() { tmux -L "$socket" kill-server 2> /dev/null || true; rm -rf "$work"; }
+cleanup() { tmux -L "$socket" kill-server 2> /dev/null || true; sleep 1; rm -rf "$work" 2> /dev/null || true; }
 trap cleanup EXIT
 export STOCKWATCH_DATA_DIR="$work/data" STOCKWATCH_LOG_DIR="$work/logs" XDG_CONFIG_HOME="$work/config" STOCKWATCH_USER=ana
 mkdir -p screenshots
@@ -56,4 +56,36 @@ keys Escape Tab Tab a
 shot console-alerts                # alerts pane, one acknowledged (dimmed, who and when)
 keys '?'
 shot console-help                  # the help overlay, generated from the key map
+keys q
+sleep 1
+
+# The file pane, in a folder of its own: samples, an invalid file, a big one.
+files="$work/files"
+mkdir -p "$files"
+cp samples/inventory-berlin.csv samples/inventory-pusan.csv samples/invalid/bad-counts.csv "$files/"
+python3 -c '
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("store,item,count\n")
+    for s in range(20000):
+        for i in range(100):
+            f.write(f"Store {s:05},Item {i:03},{(s * 7 + i) % 60}\n")
+' "$files/zz-big-inventory.csv"
+tmux -L "$socket" kill-server 2> /dev/null || true
+sleep 1
+rm -rf "$STOCKWATCH_DATA_DIR" 2> /dev/null || true
+tmux -L "$socket" new-session -d -s shots -x "$cols" -y "$rows" -c "$files" \
+    "env STOCKWATCH_DATA_DIR='$STOCKWATCH_DATA_DIR' STOCKWATCH_LOG_DIR='$work/logs2' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' STOCKWATCH_USER=ana TERM=xterm-256color '$bin'; sleep 60"
+sleep 1.5
+keys f
+shot console-file-preview-invalid  # bad-counts.csv: would be rejected, errors by line
+keys j
+shot console-file-preview          # inventory-berlin.csv: would load, with its summary
+keys k Space Space u
+sleep 1
+keys G u
+sleep 0.3
+shot console-upload-in-progress    # the big file uploading, the others done
+sleep 12
+shot console-big-file-checked      # the preview's background check done: would load 2,000,000 rows
 keys q

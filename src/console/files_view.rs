@@ -202,6 +202,10 @@ pub fn draw_transfers(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect
                 .file_name()
                 .map_or_else(String::new, |n| safe(&n.to_string_lossy()));
             let (text, style) = match &t.result {
+                None if t.total > 0 && t.sent >= t.total => (
+                    format!("{name}  uploaded {}, loading…", human_size(t.total)),
+                    theme.fg(Color::Cyan),
+                ),
                 None => {
                     let percent = (t.sent * 100).checked_div(t.total).unwrap_or(0).min(100);
                     let bar_width = 20usize;
