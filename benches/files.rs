@@ -28,7 +28,11 @@ use stockwatch::pipeline::Loader;
 
 fn flag(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -63,14 +67,27 @@ fn main() {
     while previewer.step(100_000) {}
     let full_check = started.elapsed();
     let rows = previewer.preview().summary.rows;
-    eprintln!("preview: first rows after {:.1} ms, {rows} rows checked after {:.2} s", ms(first_rows), full_check.as_secs_f64());
+    eprintln!(
+        "preview: first rows after {:.1} ms, {rows} rows checked after {:.2} s",
+        ms(first_rows),
+        full_check.as_secs_f64()
+    );
 
     // 2. The upload and the console loop at once.
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let (progress_events, latencies) = runtime.block_on(async {
         let backend = LocalBackend::open(&dir.path().join("data")).unwrap().backend;
         let keymap = Keymap::load(("default", DEFAULT), None).unwrap();
-        let mut app = App::new(Inventory::new(Thresholds::new(3)), keymap, false, "bench".into(), "-".into());
+        let mut app = App::new(
+            Inventory::new(Thresholds::new(3)),
+            keymap,
+            false,
+            "bench".into(),
+            "-".into(),
+        );
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
         let sent_at: Arc<Mutex<VecDeque<Instant>>> = Arc::default();
         let progress: Arc<Mutex<Vec<(Instant, u64)>>> = Arc::default();
@@ -99,7 +116,10 @@ fn main() {
             for n in 0.. {
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 stamps.lock().unwrap().push_back(Instant::now());
-                if keys_tx.send(Msg::Key(KeyEvent::new(codes[n % codes.len()], KeyModifiers::NONE))).is_err() {
+                if keys_tx
+                    .send(Msg::Key(KeyEvent::new(codes[n % codes.len()], KeyModifiers::NONE)))
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -110,7 +130,9 @@ fn main() {
         let theme = Theme { colour: true };
         let mut latencies = Vec::new();
         while !upload.is_finished() || !preview.is_finished() {
-            let Ok(Some(first)) = tokio::time::timeout(Duration::from_millis(100), rx.recv()).await else { continue };
+            let Ok(Some(first)) = tokio::time::timeout(Duration::from_millis(100), rx.recv()).await else {
+                continue;
+            };
             let mut pending = vec![first];
             while let Ok(more) = rx.try_recv() {
                 pending.push(more);
@@ -141,7 +163,10 @@ fn main() {
     println!("| {:.0} MB CSV ({rows} rows) | measured | target |", size as f64 / 1e6);
     println!("|---|---:|---:|");
     println!("| preview: first rows shown | {:.1} ms | at once |", ms(first_rows));
-    println!("| preview: whole file checked (in the background) | {:.2} s | |", full_check.as_secs_f64());
+    println!(
+        "| preview: whole file checked (in the background) | {:.2} s | |",
+        full_check.as_secs_f64()
+    );
     println!(
         "| upload progress updates / longest gap between them | {} / {:.1} ms | smooth |",
         progress_events.len(),

@@ -34,6 +34,7 @@ pub struct AwsFileSettings {
     pub profile: Option<String>,
     pub write_concurrency: Option<usize>,
     pub write_mode: Option<crate::adapters::aws::WriteMode>,
+    pub loader: Option<crate::cli::LoaderKind>,
 }
 
 #[derive(Debug, Default, Deserialize, PartialEq)]

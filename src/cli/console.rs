@@ -79,6 +79,7 @@ pub async fn start(ctx: &Context, args: &ConsoleArgs) -> Result<(), CliError> {
         thresholds: ctx.checker_config.thresholds.clone(),
         log_path: crate::logging::log_path().map_or_else(|| "(no log file)".into(), |p| p.display().to_string()),
         operator: operator(),
+        loader: ctx.quiet_loader(),
         start_dir: remembered
             .filter(|d| d.is_dir())
             .or_else(|| std::env::current_dir().ok())

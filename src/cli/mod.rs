@@ -100,6 +100,20 @@ pub struct AwsArgs {
     /// How loads write rows [default: batched].
     #[arg(long, env = "STOCKWATCH_WRITE_MODE", global = true, value_enum)]
     pub write_mode: Option<WriteMode>,
+    /// Who loads uploaded files: this stockwatch, or the deployed S3-triggered
+    /// function (uploads then wait for its report) [default: console].
+    #[arg(long, env = "STOCKWATCH_LOADER", global = true, value_enum)]
+    pub loader: Option<LoaderKind>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LoaderKind {
+    /// Load in this process after uploading.
+    #[default]
+    Console,
+    /// Upload only; the deployed load-inventory function loads.
+    Function,
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,6 +142,8 @@ pub struct Context {
     pub local: Option<LocalBackend>,
     pub config: ConfigFile,
     pub checker_config: CheckerConfig,
+    /// Uploads are loaded by the deployed function, not here.
+    pub loaded_elsewhere: bool,
 }
 
 /// Settings resolved from flags, environment and the config file.
@@ -235,22 +251,38 @@ impl Context {
             notify_low: global.notify_low || config.alerts.notify_low.unwrap_or(false),
             ..CheckerConfig::default()
         };
+        let loaded_elsewhere = resolved.aws.is_some()
+            && global.aws.loader.or(config.aws.loader).unwrap_or_default() == LoaderKind::Function;
         Ok(Context {
             backend,
             local,
             config,
             checker_config,
+            loaded_elsewhere,
         })
     }
 
+    /// A loader that loads here, or waits for the deployed function.
+    pub fn quiet_loader(&self) -> Loader {
+        let loader = Loader::new(self.backend.clone());
+        if self.loaded_elsewhere {
+            loader.loaded_elsewhere(FUNCTION_WAIT)
+        } else {
+            loader
+        }
+    }
+
     pub fn loader(&self) -> Loader {
-        Loader::new(self.backend.clone()).with_retry(announced_retries())
+        self.quiet_loader().with_retry(announced_retries())
     }
 
     pub fn checker(&self) -> Checker {
         Checker::new(self.backend.clone(), self.checker_config.clone()).with_retry(announced_retries())
     }
 }
+
+/// How long an upload waits for the deployed function's report.
+const FUNCTION_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
 
 fn announced_retries() -> RetryPolicy {
     RetryPolicy::default().announcing(Arc::new(show_retry))

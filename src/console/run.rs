@@ -42,6 +42,8 @@ pub struct Options {
     pub start_dir: PathBuf,
     /// Where the file pane remembers its directory.
     pub last_dir_file: Option<PathBuf>,
+    /// Loads uploads here, or waits for the deployed function.
+    pub loader: crate::pipeline::Loader,
 }
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
@@ -152,7 +154,16 @@ async fn event_loop(term: &mut Term, backend: Backend, options: Options) -> std:
                     }
                     Effect::Upload(files) => {
                         for (id, path) in files {
-                            let task = upload(backend.clone(), uploads.clone(), checker.clone(), id, path, tx.clone());
+                            let loader = options.loader.clone();
+                            let task = upload(
+                                backend.clone(),
+                                loader,
+                                uploads.clone(),
+                                checker.clone(),
+                                id,
+                                path,
+                                tx.clone(),
+                            );
                             transfers.insert(id, tokio::spawn(task).abort_handle());
                         }
                     }
@@ -401,6 +412,7 @@ fn preview(path: PathBuf, thresholds: crate::domain::Thresholds, stop: Arc<Atomi
 /// Uploads and loads one file, reporting progress, then what it did.
 async fn upload(
     backend: Backend,
+    loader: crate::pipeline::Loader,
     slots: Arc<tokio::sync::Semaphore>,
     checker: Option<Checker>,
     id: u64,
@@ -419,7 +431,6 @@ async fn upload(
         let progress: crate::ports::Progress = Arc::new(move |sent, total| {
             let _ = progress_tx.send(Msg::TransferProgress { id, sent, total });
         });
-        let loader = crate::pipeline::Loader::new(backend.clone());
         let outcome = loader
             .upload(&name, bytes::Bytes::from(body), None, Some(progress))
             .await

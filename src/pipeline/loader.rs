@@ -25,6 +25,7 @@ impl LoadOutcome {
 pub struct Loader {
     backend: Backend,
     retry: RetryPolicy,
+    elsewhere: Option<std::time::Duration>,
 }
 
 impl Loader {
@@ -32,7 +33,15 @@ impl Loader {
         Loader {
             backend,
             retry: RetryPolicy::default(),
+            elsewhere: None,
         }
+    }
+
+    /// Uploads are loaded by someone else (the S3-triggered function): this
+    /// loader only stores them and waits up to `timeout` for their report.
+    pub fn loaded_elsewhere(mut self, timeout: std::time::Duration) -> Self {
+        self.elsewhere = Some(timeout);
+        self
     }
 
     /// How transient failures are retried, and who hears of each retry.
@@ -50,6 +59,11 @@ impl Loader {
         as_of: Option<Timestamp>,
         progress: Option<Progress>,
     ) -> Result<LoadOutcome, PortError> {
+        if self.elsewhere.is_some() && as_of.is_some() {
+            return Err(PortError::Invalid(
+                "--as-of needs stockwatch to load the file itself (loader = console): the function uses the upload time".into(),
+            ));
+        }
         let key = upload_key(file_name, Timestamp::now());
         let info = self
             .retry
@@ -57,7 +71,34 @@ impl Loader {
                 self.backend.objects.put(&key, body.clone(), progress.clone())
             })
             .await?;
-        self.load_bytes(&key, body, as_of.unwrap_or(info.uploaded_at)).await
+        match self.elsewhere {
+            Some(timeout) => self.wait_for_report(&key, timeout).await,
+            None => self.load_bytes(&key, body, as_of.unwrap_or(info.uploaded_at)).await,
+        }
+    }
+
+    /// Waits for the report another loader keeps beside the object.
+    async fn wait_for_report(&self, key: &ObjectKey, timeout: std::time::Duration) -> Result<LoadOutcome, PortError> {
+        let started = std::time::Instant::now();
+        loop {
+            let info = self
+                .retry
+                .run("read the report", || self.backend.objects.head(key))
+                .await?;
+            if let Some(report) = info.report.filter(|r| r.status != ObjectStatus::Received) {
+                return Ok(LoadOutcome {
+                    key: key.clone(),
+                    report,
+                });
+            }
+            if started.elapsed() >= timeout {
+                return Err(PortError::Transient(format!(
+                    "{key} is uploaded, but no loader reported on it within {} s; is the load function deployed?",
+                    timeout.as_secs()
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
     }
 
     /// Loads an object already in the bucket (an S3 event, a reload).

@@ -107,6 +107,7 @@ macro_rules! contract_tests {
             pipeline::a_dead_publisher_is_replaced_after_the_lease,
             pipeline::a_slow_publisher_never_sends_what_was_taken_over,
             pipeline::restock_resolves_and_a_new_outage_alerts_again,
+            pipeline::an_upload_can_wait_for_a_loader_elsewhere,
         );
     };
     (@each $factory:expr; $($module:ident :: $test:ident),+ $(,)?) => {

@@ -288,6 +288,40 @@ pub async fn a_slow_publisher_never_sends_what_was_taken_over(b: &Backend) {
     assert!(all_alerts(&b).await.iter().all(|a| a.published_at.is_some()));
 }
 
+pub async fn an_upload_can_wait_for_a_loader_elsewhere(b: &Backend) {
+    // The "deployed function": loads whatever arrives in the bucket.
+    let function = Loader::new(b.clone());
+    let objects = b.objects.clone();
+    let loads = tokio::spawn(async move {
+        for _ in 0..200 {
+            let page = objects.list(None, 20).await.unwrap();
+            if let Some(new) = page.items.iter().find(|o| o.status == ObjectStatus::Received) {
+                return function.load_object(&new.key, None).await.unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("nothing was uploaded");
+    });
+    let waiting = Loader::new(b.clone()).loaded_elsewhere(Duration::from_secs(20));
+    let outcome = waiting
+        .upload("berlin.csv", sample("inventory-berlin.csv"), None, None)
+        .await
+        .unwrap();
+    assert!(outcome.is_loaded());
+    assert_eq!(outcome.report.rows, 6);
+    assert_eq!(loads.await.unwrap().key, outcome.key);
+    // Nobody loads: the upload says so instead of waiting forever.
+    let alone = Loader::new(b.clone()).loaded_elsewhere(Duration::from_millis(300));
+    let err = alone
+        .upload("pusan.csv", sample("inventory-pusan.csv"), None, None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_transient() && err.to_string().contains("is the load function deployed?"),
+        "{err}"
+    );
+}
+
 pub async fn restock_resolves_and_a_new_outage_alerts_again(b: &Backend) {
     let loader = Loader::new(b.clone());
     let checker = checker(b);
