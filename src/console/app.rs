@@ -752,8 +752,11 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                 return vec![Effect::Upload(started)];
             }
         }
-        Action::CancelTransfer => match app.files.newest_running() {
+        Action::CancelTransfer => match app.files.newest_cancellable() {
             Some(id) => return vec![Effect::Cancel(id)],
+            None if app.files.any_running() => {
+                app.message = Some("the upload is done and its load is writing; a load is all or nothing".into())
+            }
             None => app.message = Some("no upload is running".into()),
         },
         Action::AcknowledgeAll => {

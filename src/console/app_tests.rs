@@ -471,6 +471,20 @@ mod files {
             [Effect::Cancel(started[1].0)],
             "x cancels the one still running"
         );
+        let other = started[1].0;
+        update(
+            &mut app,
+            Msg::TransferProgress {
+                id: other,
+                sent: 100,
+                total: 100,
+            },
+        );
+        assert!(
+            press(&mut app, KeyCode::Char('x')).is_empty(),
+            "a file already loading is not cancelled"
+        );
+        assert!(app.message.as_deref().unwrap().contains("all or nothing"));
     }
 
     #[test]

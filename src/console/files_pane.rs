@@ -81,9 +81,18 @@ impl FilesPane {
             .collect()
     }
 
-    /// The newest transfer still running.
-    pub fn newest_running(&self) -> Option<u64> {
-        self.transfers.iter().rev().find(|t| t.result.is_none()).map(|t| t.id)
+    /// The newest transfer still sending bytes: once a file is loading, its
+    /// write is all or nothing and is left to finish.
+    pub fn newest_cancellable(&self) -> Option<u64> {
+        self.transfers
+            .iter()
+            .rev()
+            .find(|t| t.result.is_none() && (t.total == 0 || t.sent < t.total))
+            .map(|t| t.id)
+    }
+
+    pub fn any_running(&self) -> bool {
+        self.transfers.iter().any(|t| t.result.is_none())
     }
 
     pub fn transfer_mut(&mut self, id: u64) -> Option<&mut Transfer> {
