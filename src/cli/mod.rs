@@ -317,7 +317,10 @@ pub fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(error::exit::FAILURE);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // A blocking read still in flight (a preview of a slow file) must not hold up the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "command failed");

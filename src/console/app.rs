@@ -209,10 +209,11 @@ fn preview_selected(app: &mut App) -> Option<Effect> {
         return None;
     }
     let entries = app.files.entries(&app.filters[3]);
-    let entry = entries.get(app.cursors[3])?;
-    if !entry.is_csv() {
+    let Some(entry) = entries.get(app.cursors[3]).filter(|e| e.is_csv()) else {
+        // A directory or another file: no stale preview of the last CSV beside it.
+        app.files.preview = None;
         return None;
-    }
+    };
     let path = app.files.dir.join(&entry.name);
     if app.files.preview.as_ref().is_some_and(|(p, _)| *p == path) {
         return None;
@@ -224,6 +225,7 @@ fn preview_selected(app: &mut App) -> Option<Effect> {
 /// Files messages: listings, previews and transfers.
 fn on_files_msg(app: &mut App, msg: Msg) {
     match msg {
+        Msg::Listed(listing) if app.files.pending.as_ref().is_some_and(|p| *p != listing.dir) => {}
         Msg::Listed(listing) => {
             if let Some(error) = &listing.error {
                 app.message = Some(error.clone());
@@ -256,7 +258,10 @@ fn on_files_msg(app: &mut App, msg: Msg) {
             }
         }
         Msg::TransferDone { id, result } => {
-            if let Some(t) = app.files.transfer_mut(id) {
+            // The first outcome stands: a late "cancelled" must not hide a finished load.
+            if let Some(t) = app.files.transfer_mut(id)
+                && t.result.is_none()
+            {
                 t.result = Some(result);
             }
         }
@@ -683,7 +688,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Action::PageDown => app.cursors[i] = app.cursors[i].saturating_add(PAGE),
         Action::Open if pane == Pane::Files => {
             if let Some((path, true)) = app.files.entry_path(&app.filters[3], app.cursors[3]) {
-                return vec![Effect::List(path)];
+                return vec![Effect::List(app.files.request(path))];
             }
         }
         Action::Open => {
@@ -712,12 +717,12 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             app.files.open = !app.files.open;
             app.focus = if app.files.open { Pane::Files } else { Pane::Stores };
             if app.files.open && app.files.listing.is_none() {
-                return vec![Effect::List(app.files.dir.clone())];
+                return vec![Effect::List(app.files.request(app.files.dir.clone()))];
             }
         }
         Action::Parent => {
             if let Some(parent) = app.files.parent() {
-                return vec![Effect::List(parent)];
+                return vec![Effect::List(app.files.request(parent))];
             }
         }
         Action::ToggleHidden => app.files.show_hidden = !app.files.show_hidden,

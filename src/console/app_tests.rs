@@ -497,4 +497,43 @@ mod files {
         assert!(press(&mut app, KeyCode::Char('u')).is_empty());
         assert!(app.message.as_deref().unwrap().starts_with("read-only"));
     }
+
+    #[test]
+    fn a_slow_listing_of_a_directory_left_behind_is_dropped() {
+        let mut app = with_files();
+        // Enter invalid/, then go back up before its listing arrives.
+        press(&mut app, KeyCode::Enter);
+        press(&mut app, KeyCode::Char('h'));
+        let parent = samples_dir().parent().unwrap().to_path_buf();
+        update(&mut app, Msg::Listed(list_dir(&parent)));
+        update(&mut app, Msg::Listed(list_dir(&samples_dir().join("invalid"))));
+        assert_eq!(app.files.dir, parent, "the directory asked for last wins");
+    }
+
+    #[test]
+    fn a_finished_upload_keeps_its_result_and_a_directory_clears_the_preview() {
+        let mut app = with_files();
+        press(&mut app, KeyCode::Char('j'));
+        assert!(app.files.preview.is_some(), "a CSV file is previewed");
+        press(&mut app, KeyCode::Char('k'));
+        assert!(app.files.preview.is_none(), "a directory has no preview");
+        press(&mut app, KeyCode::Char('j'));
+        let effects = press(&mut app, KeyCode::Char('u'));
+        let [Effect::Upload(started)] = effects.as_slice() else {
+            panic!("{effects:?}")
+        };
+        let id = started[0].0;
+        let loaded = TransferResult::Loaded {
+            rows: 6,
+            changed: 6,
+            alerts: 0,
+        };
+        update(&mut app, Msg::TransferDone { id, result: loaded });
+        let late = TransferResult::Failed("cancelled".into());
+        update(&mut app, Msg::TransferDone { id, result: late });
+        assert!(matches!(
+            app.files.transfers[0].result,
+            Some(TransferResult::Loaded { .. })
+        ));
+    }
 }

@@ -34,12 +34,21 @@ pub struct FilesPane {
     /// The file previewed and its preview (partial until `verdict` is set).
     pub preview: Option<(PathBuf, Preview)>,
     pub transfers: Vec<Transfer>,
+    /// The directory last asked for: a slower, older listing arriving after it is dropped.
+    pub pending: Option<PathBuf>,
     next_id: u64,
 }
 
 impl FilesPane {
+    /// Notes `dir` as the listing wanted next and returns it.
+    pub fn request(&mut self, dir: PathBuf) -> PathBuf {
+        self.pending = Some(dir.clone());
+        dir
+    }
+
     pub fn new(dir: PathBuf) -> FilesPane {
         FilesPane {
+            pending: None,
             dir,
             ..FilesPane::default()
         }

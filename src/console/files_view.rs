@@ -231,7 +231,7 @@ pub fn draw_transfers(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect
                     format!(
                         "{name}  REJECTED, {problems} problem{}: {}",
                         if *problems == 1 { "" } else { "s" },
-                        first.first().map_or("", |f| f.as_str())
+                        first.first().map_or(String::new(), |f| safe(f))
                     ),
                     theme.fg(Color::Red).add_modifier(Modifier::BOLD),
                 ),

@@ -102,6 +102,7 @@ async fn event_loop(term: &mut Term, backend: Backend, options: Options) -> std:
     }
     let theme = Theme::from_env();
     let mut preview_stop: Option<Arc<AtomicBool>> = None;
+    let list_generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut transfers: HashMap<u64, tokio::task::AbortHandle> = HashMap::new();
     // A few uploads at a time; the rest wait their turn.
     let uploads = Arc::new(tokio::sync::Semaphore::new(UPLOADS_AT_ONCE));
@@ -134,10 +135,14 @@ async fn event_loop(term: &mut Term, backend: Backend, options: Options) -> std:
                     }
                     Effect::List(dir) => {
                         let (tx, remember) = (tx.clone(), options.last_dir_file.clone());
+                        let generation = list_generation.fetch_add(1, Ordering::SeqCst) + 1;
+                        let latest = list_generation.clone();
                         tokio::task::spawn_blocking(move || {
                             let listing = super::files::list_dir(&dir);
-                            // The next console starts where this one was.
-                            if let (None, Some(file)) = (&listing.error, remember) {
+                            // The next console starts where this one was; a superseded listing
+                            // must not overwrite the directory asked for after it.
+                            let current = latest.load(Ordering::SeqCst) == generation;
+                            if let (None, Some(file), true) = (&listing.error, remember, current) {
                                 let _ = std::fs::write(file, listing.dir.to_string_lossy().as_bytes());
                             }
                             let _ = tx.send(Msg::Listed(listing));
@@ -383,7 +388,8 @@ fn preview(path: PathBuf, thresholds: crate::domain::Thresholds, stop: Arc<Atomi
         };
         tx.send(msg).is_ok()
     };
-    let file = match std::fs::File::open(&path) {
+    // Only regular files: a FIFO or a link to /dev/zero would block or never end.
+    let file = match regular_file(&path).and_then(|()| std::fs::File::open(&path)) {
         Ok(file) => file,
         Err(e) => {
             let failed = Preview {
@@ -409,6 +415,15 @@ fn preview(path: PathBuf, thresholds: crate::domain::Thresholds, stop: Arc<Atomi
     send(previewer.preview());
 }
 
+/// Fails unless `path` is a regular file (after following links).
+fn regular_file(path: &std::path::Path) -> std::io::Result<()> {
+    if std::fs::metadata(path)?.is_file() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("not a regular file"))
+    }
+}
+
 /// Uploads and loads one file, reporting progress, then what it did.
 async fn upload(
     backend: Backend,
@@ -421,6 +436,7 @@ async fn upload(
 ) {
     let Ok(_slot) = slots.acquire_owned().await else { return };
     let result = async {
+        regular_file(&path).map_err(|e| format!("cannot upload {}: {e}", path.display()))?;
         let body = tokio::fs::read(&path)
             .await
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -447,11 +463,11 @@ async fn upload(
                     source: Some(outcome.key.as_str().to_string()),
                     state: None,
                 };
-                let alerts = backend
-                    .ledger
-                    .list(&filter, None, 10_000)
-                    .await
-                    .map_or(0, |p| p.items.len());
+                let (ledger, filter) = (&backend.ledger, &filter);
+                let alerts =
+                    crate::ports::all_pages(|page| async move { ledger.list(filter, page.as_ref(), 1000).await })
+                        .await
+                        .map_or(0, |items| items.len());
                 TransferResult::Loaded {
                     rows: report.rows,
                     changed: report.write.changed,
@@ -479,4 +495,23 @@ fn backoff(failures: u32) -> Duration {
     Duration::from_millis(250)
         .saturating_mul(1 << failures.min(5))
         .min(Duration::from_secs(10))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_is_not_previewed_and_does_not_hang() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        // /dev/zero never ends: reading it would spin the preview forever.
+        preview(PathBuf::from("/dev/zero"), Thresholds::default(), Arc::default(), tx);
+        let Ok(Msg::Previewed { preview, .. }) = rx.try_recv() else {
+            panic!("a preview message")
+        };
+        assert!(
+            preview.problems[0].message.contains("not a regular file"),
+            "{preview:?}"
+        );
+    }
 }
