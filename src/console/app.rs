@@ -214,7 +214,7 @@ fn preview_selected(app: &mut App) -> Option<Effect> {
         app.files.preview = None;
         return None;
     };
-    let path = app.files.dir.join(&entry.name);
+    let path = entry.path_in(&app.files.dir);
     if app.files.preview.as_ref().is_some_and(|(p, _)| *p == path) {
         return None;
     }

@@ -3,6 +3,7 @@
 //! them: directories first, CSV files marked, hidden files on request,
 //! filtered as the operator types.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 /// Entries read from one directory at most; the rest is counted, not kept.
@@ -10,12 +11,19 @@ pub const MAX_ENTRIES: usize = 20_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
+    /// For display and filtering; not valid UTF-8 names show replacement characters.
     pub name: String,
+    /// The name as the file system has it, for opening the file.
+    pub os_name: OsString,
     pub is_dir: bool,
     pub size: u64,
 }
 
 impl Entry {
+    pub fn path_in(&self, dir: &Path) -> PathBuf {
+        dir.join(&self.os_name)
+    }
+
     pub fn hidden(&self) -> bool {
         self.name.starts_with('.')
     }
@@ -57,11 +65,13 @@ pub fn list_dir(dir: &Path) -> Listing {
             listing.more += 1;
             continue;
         }
-        let name = entry.file_name().to_string_lossy().into_owned();
+        let os_name = entry.file_name();
+        let name = os_name.to_string_lossy().into_owned();
         // Follows symlinks, so a link to a directory can be entered.
         let meta = std::fs::metadata(entry.path()).ok();
         listing.entries.push(Entry {
             name,
+            os_name,
             is_dir: meta.as_ref().is_some_and(|m| m.is_dir()),
             size: meta.as_ref().map_or(0, |m| m.len()),
         });
@@ -124,6 +134,20 @@ mod tests {
         assert!(listing.entries.iter().find(|e| e.name == "a.csv").unwrap().is_csv());
         let filtered: Vec<_> = visible(&listing, false, "CSV").iter().map(|e| e.name.clone()).collect();
         assert_eq!(filtered, ["a.csv"]);
+    }
+
+    #[test]
+    fn a_name_that_is_not_utf8_still_opens_the_right_file() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let raw = std::ffi::OsStr::from_bytes(b"caf\xe9.csv");
+        std::fs::write(dir.path().join(raw), "store,item,count\n").unwrap();
+        let listing = list_dir(dir.path());
+        let entry = &listing.entries[0];
+        assert_eq!(entry.name, "caf\u{fffd}.csv", "shown with a replacement character");
+        assert!(entry.is_csv());
+        let bytes = std::fs::read(entry.path_in(dir.path())).unwrap();
+        assert_eq!(bytes, b"store,item,count\n");
     }
 
     #[test]

@@ -64,7 +64,7 @@ impl FilesPane {
     pub fn entry_path(&self, filter: &str, row: usize) -> Option<(PathBuf, bool)> {
         let entries = self.entries(filter);
         let entry = entries.get(row)?;
-        Some((self.dir.join(&entry.name), entry.is_dir))
+        Some((entry.path_in(&self.dir), entry.is_dir))
     }
 
     pub fn parent(&self) -> Option<PathBuf> {
@@ -73,11 +73,18 @@ impl FilesPane {
 
     /// Starts transfers for `paths`; returns their ids.
     pub fn start(&mut self, paths: Vec<PathBuf>) -> Vec<(u64, PathBuf)> {
+        // Sizes come from the listing: no file system call on the UI thread.
+        // Files marked in another directory start at 0 until progress reports.
+        let sizes: std::collections::HashMap<PathBuf, u64> = self
+            .listing
+            .iter()
+            .flat_map(|l| l.entries.iter().map(|e| (e.path_in(&l.dir), e.size)))
+            .collect();
         paths
             .into_iter()
             .map(|path| {
                 self.next_id += 1;
-                let total = std::fs::metadata(&path).map_or(0, |m| m.len());
+                let total = sizes.get(&path).copied().unwrap_or(0);
                 self.transfers.push(Transfer {
                     id: self.next_id,
                     path: path.clone(),

@@ -50,7 +50,7 @@ pub fn draw_listing(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) 
         .skip(first)
         .take(height)
         .map(|(i, entry)| {
-            let path = app.files.dir.join(&entry.name);
+            let path = entry.path_in(&app.files.dir);
             let mark = if app.files.marks.contains(&path) { "●" } else { " " };
             let (name, style) = if entry.is_dir {
                 (
