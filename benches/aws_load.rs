@@ -12,6 +12,9 @@
 //! cargo bench --bench aws_load -- --concurrency 64 --writes 300
 //! ```
 
+mod common;
+use common::{flag, percentile};
+
 #[path = "../tests/common/moto.rs"]
 mod moto;
 
@@ -20,15 +23,6 @@ use std::time::{Duration, Instant};
 use stockwatch::adapters::aws::{AwsSettings, WriteMode, connect_with};
 use stockwatch::pipeline::Loader;
 use stockwatch::ports::ObjectKey;
-
-fn flag(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn generate(stores: usize, items: usize) -> String {
     let mut text = String::from("store,item,count\n");
@@ -132,10 +126,6 @@ async fn latency_proxy(target: std::net::SocketAddr, delay: Duration) -> String 
         }
     });
     url
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 struct Moto(Option<std::process::Child>);

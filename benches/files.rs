@@ -10,6 +10,9 @@
 //! progress updates of the upload (how many, longest gap), and the time
 //! from a key press to the end of its frame while all of that runs, p50/p99.
 
+mod common;
+use common::{flag, percentile};
+
 use bytes::Bytes;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -25,19 +28,6 @@ use stockwatch::console::view::{Theme, view};
 use stockwatch::domain::Thresholds;
 use stockwatch::domain::preview::Previewer;
 use stockwatch::pipeline::Loader;
-
-fn flag(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 fn main() {
     let megabytes = flag("--megabytes", 100);
