@@ -87,6 +87,15 @@ impl StoreLocks {
         })
     }
 
+    /// Takes the lock of the store these rows belong to; if it cannot be
+    /// had, every row fails with why (the summary the writer returns).
+    pub async fn take_for<'a>(&self, rows: &[&'a InventoryRow], token: &'a str) -> Result<Held<'a>, WriteSummary> {
+        self.take(&rows[0].store, token).await.map_err(|e| WriteSummary {
+            failed: failed(rows, &e),
+            ..WriteSummary::default()
+        })
+    }
+
     /// Renews a held lock when little of its lease is left. An error means
     /// the lock is lost: nothing more may be written under it.
     pub async fn keep(&self, held: &mut Held<'_>) -> PortResult<()> {
@@ -277,15 +286,11 @@ impl Batched {
         source: &str,
         token: &str,
     ) -> WriteSummary {
-        let mut summary = WriteSummary::default();
-        let store = &*rows[0].store;
-        let mut held = match self.locks.take(store, token).await {
+        let mut held = match self.locks.take_for(rows, token).await {
             Ok(held) => held,
-            Err(e) => {
-                summary.failed.extend(failed(rows, &e));
-                return summary;
-            }
+            Err(failed_all) => return failed_all,
         };
+        let mut summary = WriteSummary::default();
         for (index, chunk) in rows.chunks(GET_BATCH).enumerate() {
             if let Err(e) = self.locks.keep(&mut held).await {
                 summary.failed.extend(failed(&rows[index * GET_BATCH..], &e));
@@ -341,7 +346,7 @@ impl Batched {
                 }
             }
         }
-        self.locks.unlock(store, token).await;
+        self.locks.unlock(held.store, token).await;
         summary
     }
 }

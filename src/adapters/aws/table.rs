@@ -93,15 +93,11 @@ impl DynamoTable {
         source: &str,
         token: &str,
     ) -> WriteSummary {
-        let mut summary = WriteSummary::default();
-        let store = &*rows[0].store;
-        let mut held = match self.locks.take(store, token).await {
+        let mut held = match self.locks.take_for(rows, token).await {
             Ok(held) => held,
-            Err(e) => {
-                summary.failed.extend(failed(rows, &e));
-                return summary;
-            }
+            Err(failed_all) => return failed_all,
         };
+        let mut summary = WriteSummary::default();
         for (index, chunk) in rows.chunks(100).enumerate() {
             // Lost the lock: a batched loader may be reading this store now.
             if let Err(e) = self.locks.keep(&mut held).await {
@@ -129,7 +125,7 @@ impl DynamoTable {
                 }
             }
         }
-        self.locks.unlock(store, token).await;
+        self.locks.unlock(held.store, token).await;
         summary
     }
 
