@@ -1,42 +1,19 @@
 use super::*;
-use crate::console::keymap::DEFAULT;
-use crate::domain::{AlertKind, Thresholds};
+use crate::console::test_support::{app_with, row};
+use crate::domain::AlertKind;
 use crate::ports::{ChangeKind, Image};
 use ratatui::crossterm::event::KeyModifiers;
 
-fn row(store: &str, item: &str, count: u32) -> StockRow {
-    StockRow {
-        store: store.into(),
-        item: item.into(),
-        count,
-        as_of: Timestamp(1),
-        updated_at: Timestamp(1),
-        source: "k".into(),
-    }
-}
-
 fn app(read_only: bool) -> App {
-    let keymap = Keymap::load(("default", DEFAULT), None).unwrap();
-    let mut app = App::new(
-        Inventory::new(Thresholds::new(3)),
-        keymap,
-        read_only,
-        "local: /tmp".into(),
-        "/tmp/log".into(),
-    );
-    update(
-        &mut app,
-        Msg::Rows(vec![
-            row("Berlin", "Echo Dot", 12),
-            row("Berlin", "Echo Plus", 0),
-            row("Pusan", "Echo Show", 0),
-            row("Pusan", "Amazon Tap", 3),
-            row("Pusan", "Echo Dot", 20),
-            row("Karachi", "Echo Dot", 19),
-        ]),
-    );
-    update(&mut app, Msg::SnapshotDone);
-    app
+    let rows = vec![
+        row("Berlin", "Echo Dot", 12),
+        row("Berlin", "Echo Plus", 0),
+        row("Pusan", "Echo Show", 0),
+        row("Pusan", "Amazon Tap", 3),
+        row("Pusan", "Echo Dot", 20),
+        row("Karachi", "Echo Dot", 19),
+    ];
+    app_with(rows, read_only)
 }
 
 fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {

@@ -7,4 +7,6 @@ mod files_view;
 pub mod inventory;
 pub mod keymap;
 pub mod run;
+#[cfg(test)]
+mod test_support;
 pub mod view;

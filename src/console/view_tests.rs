@@ -1,7 +1,6 @@
 use super::*;
 use crate::console::app::{Msg, update};
-use crate::console::inventory::Inventory;
-use crate::console::keymap::{DEFAULT, Keymap};
+use crate::console::test_support::{app_with, row};
 use crate::domain::{Thresholds, Timestamp};
 use crate::ports::StockRow;
 use ratatui::Terminal;
@@ -9,29 +8,8 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-fn row(store: &str, item: &str, count: u32) -> StockRow {
-    StockRow {
-        store: store.into(),
-        item: item.into(),
-        count,
-        as_of: Timestamp(1),
-        updated_at: Timestamp(1),
-        source: "k".into(),
-    }
-}
-
 fn app(rows: Vec<StockRow>) -> App {
-    let keymap = Keymap::load(("default", DEFAULT), None).unwrap();
-    let mut app = App::new(
-        Inventory::new(Thresholds::new(3)),
-        keymap,
-        false,
-        "local: /data".into(),
-        "/logs/stockwatch.log".into(),
-    );
-    update(&mut app, Msg::Rows(rows));
-    update(&mut app, Msg::SnapshotDone);
-    app
+    app_with(rows, false)
 }
 
 fn samples() -> Vec<StockRow> {
