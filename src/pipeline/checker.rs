@@ -93,20 +93,7 @@ impl Checker {
 
     /// Catches up with the feed: processes every change after the checkpoint.
     pub async fn run_once(&self) -> Result<CheckReport, PortError> {
-        let mut report = CheckReport::default();
-        // Takeovers only matter after a lease: asking every poll would scan
-        // the ledger several times a second on a networked backend.
-        let due = {
-            let mut last = self.last_takeover.lock().unwrap_or_else(|p| p.into_inner());
-            let due = last.is_none_or(|at| at.elapsed() >= self.config.lease / 4);
-            if due {
-                *last = Some(std::time::Instant::now());
-            }
-            due
-        };
-        if due {
-            self.take_over_stale(&mut report).await?;
-        }
+        let mut report = self.sweep().await?;
         loop {
             let cursor = self
                 .retry
@@ -143,6 +130,26 @@ impl Checker {
                 })
                 .await?;
         }
+    }
+
+    /// Publishes claims whose publisher stopped before sending (it died, or
+    /// its publish kept failing). Takeovers only matter after a lease, so
+    /// this looks at most every quarter lease: asking every poll would scan
+    /// the ledger several times a second on a networked backend.
+    pub async fn sweep(&self) -> Result<CheckReport, PortError> {
+        let mut report = CheckReport::default();
+        let due = {
+            let mut last = self.last_takeover.lock().unwrap_or_else(|p| p.into_inner());
+            let due = last.is_none_or(|at| at.elapsed() >= self.config.lease / 4);
+            if due {
+                *last = Some(std::time::Instant::now());
+            }
+            due
+        };
+        if due {
+            self.take_over_stale(&mut report).await?;
+        }
+        Ok(report)
     }
 
     /// Decides, claims and publishes for one batch of changes.

@@ -12,7 +12,7 @@
 //! - positions are per (stream ARN, shard), so moto's reuse of shard ids
 //!   across tables is harmless, and the cursor is resumable JSON.
 
-use super::attrs::{Item, from_stream, get_s, opt_n, opt_s};
+use super::attrs::{Item, from_stream, get_n, get_s, opt_n, opt_s};
 use super::errors::{from_code, sdk_error};
 use crate::domain::Timestamp;
 use crate::ports::{Change, ChangeFeed, ChangeKind, FeedBatch, FeedCursor, Image, PortError, PortResult};
@@ -408,12 +408,53 @@ fn readable<'a>(shards: &'a [Shard], pos: &Position) -> Vec<&'a str> {
         .collect()
 }
 
+/// The tail reads an image without a usable `Count` as no image: one odd
+/// item written by another tool must not stop every console.
 fn image(item: Option<&Item>) -> Option<Image> {
-    let item = item?;
-    Some(Image {
-        count: opt_n(item, "Count")?,
+    parse_image(item?).ok()
+}
+
+/// An item image as stockwatch sees it; `Err` when it has no usable `Count`.
+pub fn parse_image(item: &Item) -> PortResult<Image> {
+    Ok(Image {
+        count: get_n(item, "Count")?,
         as_of: Timestamp(opt_n(item, "AsOf").unwrap_or(0)),
         source: opt_s(item, "Source").unwrap_or_default(),
+    })
+}
+
+/// A change from a stream record's parts, every image required to be well
+/// formed: the Lambda trigger sends a bad record to its failure queue
+/// instead of reading it as a deletion.
+pub fn strict_change(
+    id: String,
+    kind: ChangeKind,
+    keys: &Item,
+    old: Option<&Item>,
+    new: Option<&Item>,
+    at: Timestamp,
+) -> PortResult<Change> {
+    let old = old.map(parse_image).transpose()?;
+    let new = new.map(parse_image).transpose()?;
+    assemble(id, kind, keys, old, new, at)
+}
+
+fn assemble(
+    id: String,
+    kind: ChangeKind,
+    keys: &Item,
+    old: Option<Image>,
+    new: Option<Image>,
+    at: Timestamp,
+) -> PortResult<Change> {
+    Ok(Change {
+        id,
+        kind,
+        store: get_s(keys, "Store")?,
+        item: get_s(keys, "Item")?,
+        old,
+        new,
+        at,
     })
 }
 
@@ -442,15 +483,7 @@ pub fn to_change(record: &Record) -> PortResult<Option<Change>> {
         .map(String::from)
         .or_else(|| data.sequence_number().map(String::from))
         .ok_or_else(|| PortError::Permanent("a stream record has neither an event id nor a sequence number".into()))?;
-    Ok(Some(Change {
-        id,
-        kind,
-        store: get_s(&keys, "Store")?,
-        item: get_s(&keys, "Item")?,
-        old: image(old.as_ref()),
-        new: image(new.as_ref()),
-        at,
-    }))
+    assemble(id, kind, &keys, image(old.as_ref()), image(new.as_ref()), at).map(Some)
 }
 
 #[async_trait]
