@@ -25,6 +25,8 @@ pub struct ConfigFile {
 #[derive(Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AwsFileSettings {
+    /// A stack deployed from deploy/template.yaml: its outputs name the rest.
+    pub stack: Option<String>,
     pub bucket: Option<String>,
     pub table: Option<String>,
     pub ledger_table: Option<String>,

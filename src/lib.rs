@@ -9,6 +9,8 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod domain;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod logging;
 pub mod pipeline;
 pub mod ports;

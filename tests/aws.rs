@@ -13,71 +13,10 @@ use std::process::Command;
 use stockwatch::adapters::aws::provision::{Request, provision};
 use stockwatch::pipeline::{Checker, CheckerConfig, Loader};
 
-/// An SQS queue subscribed (raw delivery off) to the topic; returns its URL.
-async fn queue_on_topic(
-    clients: &stockwatch::adapters::aws::Clients,
-    topic_arn: &str,
-    name: &str,
-) -> (aws_sdk_sqs::Client, String) {
-    let sqs = aws_sdk_sqs::Client::new(&moto::sdk_config().await);
-    let url = sqs
-        .create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let attributes = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap();
-    let queue_arn = attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
-    clients
-        .sns
-        .subscribe()
-        .topic_arn(topic_arn)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .send()
-        .await
-        .unwrap();
-    (sqs, url)
-}
-
-async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> {
-    let mut messages = Vec::new();
-    loop {
-        let out = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        let batch = out.messages.unwrap_or_default();
-        if batch.is_empty() {
-            return messages;
-        }
-        for m in batch {
-            messages.push(serde_json::from_str(m.body().unwrap()).unwrap());
-            sqs.delete_message()
-                .queue_url(url)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_stock_alerts_reach_sns_once_with_the_original_subject_and_message() {
     let (backend, settings, clients) = moto::fresh().await;
-    let (sqs, url) = queue_on_topic(&clients, settings.topic_arn.as_ref().unwrap(), &settings.topic).await;
+    let (sqs, url) = moto::queue_on_topic(&clients, settings.topic_arn.as_ref().unwrap(), &settings.topic).await;
     let loader = Loader::new(backend.clone());
     for file in samples() {
         let body = Bytes::from(std::fs::read(common::repo().join(&file)).unwrap());
@@ -104,7 +43,7 @@ async fn out_of_stock_alerts_reach_sns_once_with_the_original_subject_and_messag
         9,
         "6 OUT and 3 LOW, each claimed once"
     );
-    let messages = drain(&sqs, &url).await;
+    let messages = moto::drain(&sqs, &url).await;
     let mut texts: Vec<String> = messages
         .iter()
         .map(|m| m["Message"].as_str().unwrap().to_string())
@@ -386,10 +325,22 @@ fn missing_settings_and_resources_are_one_sentence_each() {
         .env_remove("STOCKWATCH_BUCKET")
         .arg("stock"));
     assert_eq!(out.status.code(), Some(2));
+    let said = stderr(&out);
     assert!(
-        stderr(&out).contains("needs a bucket: pass --bucket NAME"),
-        "{}",
-        stderr(&out)
+        said.contains("needs a bucket: pass --stack NAME") && said.contains("--bucket NAME"),
+        "{said}"
+    );
+
+    let out = run(stockwatch(&settings, dir.path()).env_remove("STOCKWATCH_BUCKET").args([
+        "--stack",
+        "no-such-stack",
+        "stock",
+    ]));
+    assert_ne!(out.status.code(), Some(0));
+    let said = stderr(&out);
+    assert!(
+        said.contains("there is no stack no-such-stack in us-east-1") && said.contains("sam deploy --guided"),
+        "{said}"
     );
 
     let out = run(stockwatch(&settings, dir.path())

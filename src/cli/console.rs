@@ -13,7 +13,8 @@ pub struct ConsoleArgs {
     /// Hide and refuse every action that writes (acknowledging); no checker either.
     #[arg(long)]
     pub read_only: bool,
-    /// Do not run the checker in the console (a Lambda or another process does).
+    /// Do not run the checker in the console (another process does; with
+    /// --stack the deployed check-stock function always does).
     #[arg(long)]
     pub no_checker: bool,
     /// Built-in key set to start from: default or arrows [default: default].
@@ -73,8 +74,9 @@ pub async fn start(ctx: &Context, args: &ConsoleArgs) -> Result<(), CliError> {
         keymap,
         read_only: args.read_only,
         // The console's checker retries quietly (logged): a line on stderr
-        // would be drawn over the screen. Read-only consoles change nothing.
-        checker: (!args.no_checker && !args.read_only)
+        // would be drawn over the screen. Read-only consoles change nothing;
+        // on a stack, the deployed check-stock function raises the alerts.
+        checker: (!args.no_checker && !args.read_only && !ctx.checked_elsewhere)
             .then(|| crate::pipeline::Checker::new(ctx.backend.clone(), ctx.checker_config.clone())),
         thresholds: ctx.checker_config.thresholds.clone(),
         log_path: crate::logging::log_path().map_or_else(|| "(no log file)".into(), |p| p.display().to_string()),

@@ -73,6 +73,10 @@ pub struct GlobalArgs {
 #[derive(Debug, Default, Args)]
 #[command(next_help_heading = "AWS backend")]
 pub struct AwsArgs {
+    /// The stack deployed from deploy/template.yaml: its outputs name the
+    /// bucket, tables and topic, and its function loads uploads.
+    #[arg(long, env = "STOCKWATCH_STACK", global = true, value_name = "NAME")]
+    pub stack: Option<String>,
     /// The bucket stores upload inventory files to.
     #[arg(long, env = "STOCKWATCH_BUCKET", global = true, value_name = "NAME")]
     pub bucket: Option<String>,
@@ -101,7 +105,8 @@ pub struct AwsArgs {
     #[arg(long, env = "STOCKWATCH_WRITE_MODE", global = true, value_enum)]
     pub write_mode: Option<WriteMode>,
     /// Who loads uploaded files: this stockwatch, or the deployed S3-triggered
-    /// function (uploads then wait for its report) [default: console].
+    /// function (uploads then wait for its report) [default: function with
+    /// --stack, else console].
     #[arg(long, env = "STOCKWATCH_LOADER", global = true, value_enum)]
     pub loader: Option<LoaderKind>,
 }
@@ -144,6 +149,9 @@ pub struct Context {
     pub checker_config: CheckerConfig,
     /// Uploads are loaded by the deployed function, not here.
     pub loaded_elsewhere: bool,
+    /// A deployed check-stock function raises the alerts: consoles and
+    /// `watch` only show them (and read the stream once, not twice).
+    pub checked_elsewhere: bool,
 }
 
 /// Settings resolved from flags, environment and the config file.
@@ -155,7 +163,7 @@ pub struct Resolved {
 }
 
 impl Resolved {
-    pub fn from(global: &GlobalArgs) -> Result<Resolved, CliError> {
+    pub async fn from(global: &GlobalArgs) -> Result<Resolved, CliError> {
         let (config_path, must_exist) = match &global.config {
             Some(path) => (Some(path.clone()), true),
             None => (config::default_config_path(), false),
@@ -189,7 +197,7 @@ impl Resolved {
                     })?;
                 (Some(dir), None)
             }
-            BackendKind::Aws => (None, Some(aws_settings(&global.aws, &config)?)),
+            BackendKind::Aws => (None, Some(aws_settings(&global.aws, &config).await?)),
         };
         Ok(Resolved {
             config,
@@ -200,15 +208,39 @@ impl Resolved {
     }
 }
 
-fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<AwsSettings, CliError> {
+async fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<AwsSettings, CliError> {
     let file = &config.aws;
-    let bucket = args.bucket.clone().or_else(|| file.bucket.clone()).ok_or_else(|| {
-        CliError::Usage(
-            "the AWS backend needs a bucket: pass --bucket NAME, set STOCKWATCH_BUCKET, or set `bucket` under [aws] in the config file".into(),
-        )
-    })?;
-    let mut settings = AwsSettings::new(bucket);
     let pick = |flag: &Option<String>, file: &Option<String>| flag.clone().or_else(|| file.clone());
+    let region = pick(&args.region, &file.region);
+    let profile = pick(&args.profile, &file.profile);
+    // Names given by flag, environment or config file win over the stack's.
+    let stack = match pick(&args.stack, &file.stack) {
+        Some(name) => {
+            let mut locate = AwsSettings::new(String::new());
+            locate.region = region.clone();
+            locate.profile = profile.clone();
+            let clients = crate::adapters::aws::Clients::load(&locate).await?;
+            Some(crate::adapters::aws::stack::read(&clients, &name).await?)
+        }
+        None => None,
+    };
+    let bucket = pick(&args.bucket, &file.bucket)
+        .or_else(|| stack.as_ref().map(|s| s.bucket.clone()))
+        .ok_or_else(|| {
+            CliError::Usage(
+                "the AWS backend needs a bucket: pass --stack NAME (a stack deployed from deploy/template.yaml) or \
+                 --bucket NAME, set STOCKWATCH_STACK or STOCKWATCH_BUCKET, or set `stack` or `bucket` under [aws] in \
+                 the config file"
+                    .into(),
+            )
+        })?;
+    let mut settings = AwsSettings::new(bucket);
+    if let Some(names) = &stack {
+        settings.table = names.table.clone();
+        settings.ledger_table = names.ledger_table.clone();
+        settings.topic = names.topic().to_string();
+        settings.topic_arn = Some(names.topic_arn.clone());
+    }
     if let Some(table) = pick(&args.table, &file.table) {
         settings.table = table;
     }
@@ -218,9 +250,12 @@ fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<AwsSettings, CliE
     if let Some(topic) = pick(&args.topic, &file.topic) {
         settings.topic = topic;
     }
-    settings.topic_arn = pick(&args.topic_arn, &file.topic_arn);
-    settings.region = pick(&args.region, &file.region);
-    settings.profile = pick(&args.profile, &file.profile);
+    if let Some(arn) = pick(&args.topic_arn, &file.topic_arn) {
+        settings.topic_arn = Some(arn);
+    }
+    settings.stack = stack.is_some();
+    settings.region = region;
+    settings.profile = profile;
     if let Some(mode) = args.write_mode.or(file.write_mode) {
         settings.write_mode = mode;
     }
@@ -232,7 +267,7 @@ fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<AwsSettings, CliE
 
 impl Context {
     pub async fn open(global: &GlobalArgs) -> Result<Context, CliError> {
-        let resolved = Resolved::from(global)?;
+        let resolved = Resolved::from(global).await?;
         let (backend, local) = match (&resolved.data_dir, &resolved.aws) {
             (_, Some(aws)) => (crate::adapters::aws::connect(aws).await?, None),
             (Some(dir), None) => {
@@ -251,14 +286,23 @@ impl Context {
             notify_low: global.notify_low || config.alerts.notify_low.unwrap_or(false),
             ..CheckerConfig::default()
         };
-        let loaded_elsewhere = resolved.aws.is_some()
-            && global.aws.loader.or(config.aws.loader).unwrap_or_default() == LoaderKind::Function;
+        // A stack deploys the load function, so its uploads are its to load.
+        let loaded_elsewhere = resolved.aws.as_ref().is_some_and(|aws| {
+            let default = if aws.stack {
+                LoaderKind::Function
+            } else {
+                LoaderKind::Console
+            };
+            global.aws.loader.or(config.aws.loader).unwrap_or(default) == LoaderKind::Function
+        });
+        let checked_elsewhere = resolved.aws.as_ref().is_some_and(|aws| aws.stack);
         Ok(Context {
             backend,
             local,
             config,
             checker_config,
             loaded_elsewhere,
+            checked_elsewhere,
         })
     }
 

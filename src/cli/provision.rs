@@ -25,7 +25,7 @@ fn word(created: bool) -> &'static str {
 }
 
 pub async fn run(global: &GlobalArgs, args: &ProvisionArgs) -> Result<(), CliError> {
-    let resolved = Resolved::from(global)?;
+    let resolved = Resolved::from(global).await?;
     let text = match (resolved.kind, &resolved.data_dir, &resolved.aws) {
         (BackendKind::Aws, _, Some(settings)) => {
             let clients = Clients::load(settings).await?;

@@ -24,7 +24,8 @@ pub struct WatchArgs {
     /// One JSON object per line: {"type":"change",…} or {"type":"alert",…}.
     #[arg(long)]
     pub json: bool,
-    /// Do not run the checker here (another process raises the alerts).
+    /// Do not run the checker here (another process raises the alerts; with
+    /// --stack the deployed check-stock function always does).
     #[arg(long)]
     pub no_checker: bool,
     /// Start from the first change ever recorded instead of now.
@@ -40,7 +41,7 @@ enum Event<'a> {
 }
 
 pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
-    let checker = (!args.no_checker).then(|| ctx.checker());
+    let checker = (!args.no_checker && !ctx.checked_elsewhere).then(|| ctx.checker());
     let feed = &ctx.backend.feed;
     let ledger = &ctx.backend.ledger;
     let mut feed_cursor = if args.from_start { None } else { Some(feed.tip().await?) };

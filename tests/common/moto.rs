@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use serde_json::Value;
 use std::sync::atomic::{AtomicU32, Ordering};
 use stockwatch::adapters::aws::provision::{Request, provision};
 use stockwatch::adapters::aws::{AwsSettings, Clients, connect_with};
@@ -79,4 +80,93 @@ pub async fn fresh_at(url: &str) -> (Backend, AwsSettings, Clients) {
     settings.topic_arn = Some(arn);
     let backend = connect_with(&settings, clients.clone()).await.unwrap();
     (backend, settings, clients)
+}
+
+/// An SQS queue subscribed (raw delivery off) to the topic; returns its URL.
+pub async fn queue_on_topic(
+    clients: &stockwatch::adapters::aws::Clients,
+    topic_arn: &str,
+    name: &str,
+) -> (aws_sdk_sqs::Client, String) {
+    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    let queue_arn = attributes.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
+    clients
+        .sns
+        .subscribe()
+        .topic_arn(topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .unwrap();
+    (sqs, url)
+}
+
+pub async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> {
+    let mut messages = Vec::new();
+    loop {
+        let out = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let batch = out.messages.unwrap_or_default();
+        if batch.is_empty() {
+            return messages;
+        }
+        for m in batch {
+            messages.push(serde_json::from_str(m.body().unwrap()).unwrap());
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// A CloudFormation stack on moto with the outputs deploy/template.yaml
+/// declares, naming the deployment `settings` describes (moto cannot run the
+/// SAM transform, so the stand-in only carries the names). Returns its name.
+pub async fn stand_in_stack(clients: &Clients, settings: &AwsSettings) -> String {
+    use stockwatch::adapters::aws::stack::{BUCKET_OUTPUT, LEDGER_TABLE_OUTPUT, TABLE_OUTPUT, TOPIC_ARN_OUTPUT};
+    let name = format!("stockwatch-{}", settings.table.to_lowercase().replace('_', "-"));
+    let output = |value: &str| serde_json::json!({ "Value": value });
+    let template = serde_json::json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Resources": { "Placeholder": { "Type": "AWS::SQS::Queue" } },
+        "Outputs": {
+            BUCKET_OUTPUT: output(&settings.bucket),
+            TABLE_OUTPUT: output(&settings.table),
+            LEDGER_TABLE_OUTPUT: output(&settings.ledger_table),
+            TOPIC_ARN_OUTPUT: output(settings.topic_arn.as_deref().unwrap()),
+        }
+    });
+    clients
+        .cloudformation
+        .create_stack()
+        .stack_name(&name)
+        .template_body(template.to_string())
+        .send()
+        .await
+        .unwrap();
+    name
 }

@@ -4,7 +4,7 @@
 //! chain; endpoints from `AWS_ENDPOINT_URL` and the per-service variables,
 //! so LocalStack and moto work unchanged.
 
-mod attrs;
+pub mod attrs;
 mod batch;
 mod checkpoints;
 mod errors;
@@ -13,10 +13,11 @@ mod ledger;
 mod notifier;
 mod objects;
 pub mod provision;
+pub mod stack;
 pub mod table;
 
 pub use errors::sdk_error;
-pub use objects::MULTIPART_THRESHOLD;
+pub use objects::{MULTIPART_THRESHOLD, REPORTS_PREFIX};
 pub use table::WriteMode;
 
 use crate::ports::{Backend, PortError, PortResult};
@@ -44,6 +45,8 @@ pub struct AwsSettings {
     /// Writes (stores, in batched mode) in flight at once during a load.
     pub write_concurrency: usize,
     pub write_mode: WriteMode,
+    /// The names came from a deployed stack (whose function loads uploads).
+    pub stack: bool,
 }
 
 impl AwsSettings {
@@ -58,6 +61,7 @@ impl AwsSettings {
             profile: None,
             write_concurrency: table::DEFAULT_CONCURRENCY,
             write_mode: WriteMode::default(),
+            stack: false,
         }
     }
 }
@@ -69,6 +73,7 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub streams: aws_sdk_dynamodbstreams::Client,
     pub sns: aws_sdk_sns::Client,
+    pub cloudformation: aws_sdk_cloudformation::Client,
     pub region: String,
     pub profile: Option<String>,
 }
@@ -116,6 +121,7 @@ impl Clients {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             streams: aws_sdk_dynamodbstreams::Client::new(config),
             sns: aws_sdk_sns::Client::new(config),
+            cloudformation: aws_sdk_cloudformation::Client::new(config),
             region,
             profile,
         })

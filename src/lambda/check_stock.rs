@@ -1,0 +1,196 @@
+//! check-stock: for a batch of the table's stream records, the checker the
+//! CLI runs decides each transition, claims it in the ledger and publishes
+//! once; the records that failed go back as `batchItemFailures`.
+//!
+//! Once per transition, however often a batch comes: claims are keyed by
+//! the record's eventID, the same id the console's tail uses, so a retried
+//! batch (or a console checking too) claims nothing twice.
+//!
+//! A record fails when it cannot be read (no Store or Item key, an image
+//! without a numeric Count) or when the ledger cannot be reached after the
+//! checker's retries. After a failed record, the later records of the same
+//! item are not applied but reported too, so an item's transitions are never
+//! applied out of order; other items go on. A notification that cannot be
+//! sent is not a record failure: its claim stays unpublished and the next
+//! sweep (each invocation, and the scheduled one) sends it after the lease.
+
+use crate::adapters::aws::attrs::{Item, get_s};
+use crate::adapters::aws::feed::strict_change;
+use crate::domain::{Timestamp, escape_for_terminal};
+use crate::pipeline::{CheckReport, Checker};
+use crate::ports::{Change, ChangeKind, PortError, PortResult};
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_sdk_dynamodb::types::AttributeValue;
+use futures_util::{StreamExt, stream};
+use std::collections::BTreeMap;
+
+/// Items checked at once; each item's records stay in order.
+const ITEMS_IN_FLIGHT: usize = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckFailed {
+    /// A failed record cannot be named: Lambda must retry the whole batch.
+    #[error("record {0} failed and has no sequence number to report; the whole batch is retried")]
+    Unnamed(String),
+    #[error("the event is neither a stream batch nor a scheduled sweep: {0}")]
+    UnknownEvent(String),
+}
+
+/// The function's one entry: a stream batch, or the scheduled sweep that
+/// sends claims whose publisher stopped (EventBridge `Scheduled Event`).
+pub async fn handle_any(checker: &Checker, payload: serde_json::Value) -> Result<serde_json::Value, CheckFailed> {
+    if payload.get("Records").is_some() {
+        let event: Event = serde_json::from_value(payload).map_err(|e| CheckFailed::UnknownEvent(e.to_string()))?;
+        let response = handle(checker, event).await?;
+        return Ok(serde_json::to_value(response).unwrap_or_default());
+    }
+    if payload.get("detail-type").and_then(|v| v.as_str()) == Some("Scheduled Event") {
+        let published = sweep(checker).await;
+        return Ok(serde_json::json!({ "published": published }));
+    }
+    let shown: String = payload.to_string().chars().take(200).collect();
+    Err(CheckFailed::UnknownEvent(escape_for_terminal(&shown).into_owned()))
+}
+
+/// Publishes stale claims; a failure here never fails a batch.
+async fn sweep(checker: &Checker) -> u64 {
+    match checker.sweep().await {
+        Ok(report) => {
+            if report.published > 0 {
+                tracing::info!(
+                    published = report.published,
+                    "sent notifications whose publisher had stopped"
+                );
+            }
+            report.published
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not look for unpublished claims; the next sweep will");
+            0
+        }
+    }
+}
+
+/// Checks one batch; reports the sequence numbers of the records that failed.
+pub async fn handle(checker: &Checker, event: Event) -> Result<DynamoDbEventResponse, CheckFailed> {
+    sweep(checker).await;
+    let records = &event.records;
+    let mut failed = vec![false; records.len()];
+    let mut items: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (i, record) in records.iter().enumerate() {
+        let keys = to_item(&record.change.keys);
+        match (get_s(&keys, "Store"), get_s(&keys, "Item")) {
+            (Ok(store), Ok(item)) => items.entry((store, item)).or_default().push(i),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(event_id = %record.event_id, error = %e, "unreadable stream record");
+                failed[i] = true;
+            }
+        }
+    }
+    let outcomes: Vec<ItemOutcome> = stream::iter(items.into_values())
+        .map(|indexes| check_item(checker, records, indexes))
+        .buffer_unordered(ITEMS_IN_FLIGHT)
+        .collect()
+        .await;
+    let mut raised = 0;
+    for outcome in outcomes {
+        raised += outcome.raised;
+        for i in outcome.failed {
+            failed[i] = true;
+        }
+    }
+    let mut response = DynamoDbEventResponse::default();
+    for (record, _) in records.iter().zip(&failed).filter(|(_, failed)| **failed) {
+        let sequence = record.change.sequence_number.clone().filter(|s| !s.is_empty());
+        let Some(sequence) = sequence else {
+            return Err(CheckFailed::Unnamed(escape_for_terminal(&record.event_id).into_owned()));
+        };
+        let mut failure = DynamoDbBatchItemFailure::default();
+        failure.item_identifier = Some(sequence);
+        response.batch_item_failures.push(failure);
+    }
+    tracing::info!(
+        records = records.len(),
+        raised,
+        failed = response.batch_item_failures.len(),
+        "batch checked"
+    );
+    Ok(response)
+}
+
+#[derive(Debug, Default)]
+struct ItemOutcome {
+    raised: usize,
+    failed: Vec<usize>,
+}
+
+/// One item's records in stream order; after a failure the rest wait for
+/// Lambda's retry.
+async fn check_item(checker: &Checker, records: &[EventRecord], indexes: Vec<usize>) -> ItemOutcome {
+    let mut outcome = ItemOutcome::default();
+    for (n, &i) in indexes.iter().enumerate() {
+        let checked = match to_change(&records[i]) {
+            Ok(change) => {
+                let mut report = CheckReport::default();
+                checker
+                    .process(std::slice::from_ref(&change), &mut report)
+                    .await
+                    .map(|()| report)
+            }
+            Err(e) => Err(e),
+        };
+        match checked {
+            Ok(report) => outcome.raised += report.raised.len(),
+            Err(e) => {
+                tracing::error!(event_id = %records[i].event_id, error = %e, "record failed");
+                outcome.failed = indexes[n..].to_vec();
+                break;
+            }
+        }
+    }
+    outcome
+}
+
+/// A stream record as the checker's `Change`, read strictly.
+pub fn to_change(record: &EventRecord) -> PortResult<Change> {
+    let data = &record.change;
+    let kind = match record.event_name.as_str() {
+        "INSERT" => ChangeKind::Insert,
+        "MODIFY" => ChangeKind::Modify,
+        "REMOVE" => ChangeKind::Remove,
+        other => {
+            return Err(PortError::Permanent(format!(
+                "unknown stream event `{}`",
+                escape_for_terminal(other)
+            )));
+        }
+    };
+    let id = Some(record.event_id.clone())
+        .filter(|id| !id.is_empty())
+        .or_else(|| data.sequence_number.clone())
+        .ok_or_else(|| PortError::Permanent("a stream record has neither an event id nor a sequence number".into()))?;
+    let old = (!data.old_image.is_empty()).then(|| to_item(&data.old_image));
+    let new = (!data.new_image.is_empty()).then(|| to_item(&data.new_image));
+    let at = Timestamp(data.approximate_creation_date_time.timestamp_millis());
+    strict_change(id, kind, &to_item(&data.keys), old.as_ref(), new.as_ref(), at)
+}
+
+/// The event's attribute values as the SDK's (inventory items hold only
+/// strings and numbers; anything else reads as missing).
+fn to_item(image: &serde_dynamo::Item) -> Item {
+    use serde_dynamo::AttributeValue as V;
+    image
+        .iter()
+        .filter_map(|(name, value)| {
+            let value = match value {
+                V::S(s) => AttributeValue::S(s.clone()),
+                V::N(n) => AttributeValue::N(n.clone()),
+                V::Bool(b) => AttributeValue::Bool(*b),
+                V::Null(b) => AttributeValue::Null(*b),
+                _ => return None,
+            };
+            Some((name.clone(), value))
+        })
+        .collect()
+}

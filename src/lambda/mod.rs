@@ -1,0 +1,129 @@
+//! The Lambda functions (built with `--features lambda`, so the console never
+//! compiles the Lambda crates): *load-inventory*, triggered by the bucket,
+//! and *check-stock*, triggered by the table's stream. Thin, as the CLI is:
+//! they turn events into calls of the one loader and the one checker.
+
+pub mod check_stock;
+pub mod load_inventory;
+
+use crate::adapters::aws::{self, AwsSettings};
+use crate::domain::Thresholds;
+use crate::pipeline::CheckerConfig;
+use crate::ports::{Backend, PortError};
+
+/// What a deployed function is told by its environment (deploy/template.yaml
+/// sets these; they are the CLI's variables).
+#[derive(Debug, Clone)]
+pub struct FunctionSettings {
+    pub aws: AwsSettings,
+    pub checker: CheckerConfig,
+}
+
+pub const BUCKET_VAR: &str = "STOCKWATCH_BUCKET";
+pub const TABLE_VAR: &str = "STOCKWATCH_TABLE";
+pub const LEDGER_TABLE_VAR: &str = "STOCKWATCH_LEDGER_TABLE";
+pub const TOPIC_ARN_VAR: &str = "STOCKWATCH_TOPIC_ARN";
+pub const LOW_THRESHOLD_VAR: &str = "STOCKWATCH_LOW_THRESHOLD";
+pub const NOTIFY_LOW_VAR: &str = "STOCKWATCH_NOTIFY_LOW";
+
+impl FunctionSettings {
+    pub fn from_env() -> Result<FunctionSettings, PortError> {
+        FunctionSettings::from_vars(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Every name is required: a function must never fall back to a default
+    /// table of some other deployment.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<FunctionSettings, PortError> {
+        let required = |name: &str| {
+            var(name).ok_or_else(|| {
+                PortError::Permanent(format!(
+                    "the function's environment has no {name}; deploy it with deploy/template.yaml, which sets it"
+                ))
+            })
+        };
+        let mut settings = AwsSettings::new(required(BUCKET_VAR)?);
+        settings.table = required(TABLE_VAR)?;
+        settings.ledger_table = required(LEDGER_TABLE_VAR)?;
+        settings.topic_arn = Some(required(TOPIC_ARN_VAR)?);
+        let low = match var(LOW_THRESHOLD_VAR) {
+            None => Thresholds::default(),
+            Some(text) => Thresholds::new(text.trim().parse().map_err(|_| {
+                PortError::Permanent(format!("{LOW_THRESHOLD_VAR} must be a whole number, not `{text}`"))
+            })?),
+        };
+        let notify_low = var(NOTIFY_LOW_VAR).is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
+        let checker = CheckerConfig {
+            name: "check-stock".into(),
+            thresholds: low,
+            notify_low,
+            ..CheckerConfig::default()
+        };
+        Ok(FunctionSettings { aws: settings, checker })
+    }
+}
+
+/// Connects every port, as the CLI does.
+pub async fn connect(settings: &FunctionSettings) -> Result<Backend, PortError> {
+    aws::connect(&settings.aws).await
+}
+
+/// In Lambda, stdout is the log: CloudWatch keeps it. `AWS_LAMBDA_LOG_LEVEL`
+/// and `AWS_LAMBDA_LOG_FORMAT` (the template's LoggingConfig) shape it.
+pub fn init_logging() {
+    lambda_runtime::tracing::init_default_subscriber();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    const ALL: [(&str, &str); 4] = [
+        (BUCKET_VAR, "b"),
+        (TABLE_VAR, "t"),
+        (LEDGER_TABLE_VAR, "l"),
+        (TOPIC_ARN_VAR, "arn:aws:sns:eu-west-1:123456789012:NoStock"),
+    ];
+
+    #[test]
+    fn settings_come_from_the_environment() {
+        let mut pairs = ALL.to_vec();
+        pairs.push((LOW_THRESHOLD_VAR, "5"));
+        pairs.push((NOTIFY_LOW_VAR, "true"));
+        let s = FunctionSettings::from_vars(vars(&pairs)).unwrap();
+        assert_eq!((s.aws.bucket.as_str(), s.aws.table.as_str()), ("b", "t"));
+        assert_eq!(s.aws.ledger_table, "l");
+        assert_eq!(s.checker.thresholds.low_for("Berlin", "Dot"), 5);
+        assert!(s.checker.notify_low);
+    }
+
+    #[test]
+    fn a_missing_name_is_said_not_defaulted() {
+        for missing in ALL.map(|(k, _)| k) {
+            let pairs: Vec<_> = ALL.iter().copied().filter(|(k, _)| *k != missing).collect();
+            let e = FunctionSettings::from_vars(vars(&pairs)).unwrap_err().to_string();
+            assert!(e.contains(missing), "{e}");
+        }
+        let mut pairs = ALL.to_vec();
+        pairs.push((LOW_THRESHOLD_VAR, "three"));
+        let e = FunctionSettings::from_vars(vars(&pairs)).unwrap_err().to_string();
+        assert!(e.contains("whole number"), "{e}");
+    }
+
+    #[test]
+    fn the_template_sets_every_variable_read_here() {
+        let template = include_str!("../../deploy/template.yaml");
+        let optional = [LOW_THRESHOLD_VAR, NOTIFY_LOW_VAR];
+        for name in ALL.map(|(name, _)| name).into_iter().chain(optional) {
+            assert!(
+                template.contains(&format!("{name}:")),
+                "deploy/template.yaml does not set {name}"
+            );
+        }
+    }
+}

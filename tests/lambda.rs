@@ -1,0 +1,421 @@
+//! The Lambda handlers, called as Lambda calls them, with realistic event
+//! JSON from tests/events, against moto: the same loader and checker the CLI
+//! runs, on real S3, DynamoDB and SNS APIs.
+
+mod common;
+#[path = "common/moto.rs"]
+mod moto;
+
+use aws_lambda_events::event::dynamodb::Event as StreamEvent;
+use aws_lambda_events::event::s3::S3Event;
+use bytes::Bytes;
+use serde_json::Value;
+use stockwatch::adapters::aws::{AwsSettings, Clients, connect_with};
+use stockwatch::lambda::check_stock;
+use stockwatch::lambda::load_inventory::{self, Outcome};
+use stockwatch::pipeline::{Checker, CheckerConfig, Loader};
+use stockwatch::ports::{AlertClaim, AlertFilter, Backend, ObjectKey, ObjectStatus, StockFilter};
+
+fn event_json(name: &str, bucket: &str) -> Value {
+    let path = common::repo().join("tests/events").join(name);
+    let text = std::fs::read_to_string(&path).unwrap().replace("{{bucket}}", bucket);
+    serde_json::from_str(&text).unwrap()
+}
+
+fn s3_event(name: &str, bucket: &str) -> S3Event {
+    serde_json::from_value(event_json(name, bucket)).unwrap()
+}
+
+fn sample(path: &str) -> Bytes {
+    Bytes::from(std::fs::read(common::repo().join(path)).unwrap())
+}
+
+/// A store's own tool puts a file straight into the bucket.
+async fn put(clients: &Clients, bucket: &str, key: &str, body: Bytes) {
+    clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body.into())
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn stock(backend: &Backend) -> Vec<(String, String, u32)> {
+    let page = backend.table.scan(&StockFilter::default(), None, 1000).await.unwrap();
+    page.items.into_iter().map(|r| (r.store, r.item, r.count)).collect()
+}
+
+/// The files the S3 event names, at their decoded keys.
+async fn put_event_files(clients: &Clients, bucket: &str) {
+    put(
+        clients,
+        bucket,
+        "uploads/20261127-081542.318-2a1/inventory-berlin.csv",
+        sample("samples/inventory-berlin.csv"),
+    )
+    .await;
+    put(
+        clients,
+        bucket,
+        "stores/Karachi Saddar/inventory+karachi übersicht.csv",
+        sample("samples/inventory-karachi.csv"),
+    )
+    .await;
+    put(
+        clients,
+        bucket,
+        "stores/Pusan/inventory-pusan.csv",
+        sample("samples/inventory-pusan.csv"),
+    )
+    .await;
+    put(
+        clients,
+        bucket,
+        "invalid/inventory bad count.csv",
+        sample("samples/invalid/bad-counts.csv"),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_s3_event_loads_every_record_at_its_decoded_key() {
+    let (backend, settings, clients) = moto::fresh().await;
+    put_event_files(&clients, &settings.bucket).await;
+    let loader = Loader::new(backend.clone());
+    let event = s3_event("s3-object-created.json", &settings.bucket);
+    let response = load_inventory::handle(&loader, &settings.bucket, event).await.unwrap();
+    let results: Vec<(&str, Outcome)> = response.files.iter().map(|f| (f.key.as_str(), f.outcome)).collect();
+    assert_eq!(
+        results,
+        [
+            ("uploads/20261127-081542.318-2a1/inventory-berlin.csv", Outcome::Loaded),
+            ("stores/Karachi Saddar/inventory+karachi übersicht.csv", Outcome::Loaded),
+            ("stores/Pusan/inventory-pusan.csv", Outcome::Loaded),
+            ("invalid/inventory bad count.csv", Outcome::Rejected),
+        ]
+    );
+    let rows = stock(&backend).await;
+    assert_eq!(
+        rows.len(),
+        18,
+        "six items of Berlin, Karachi and Pusan, none of the rejected file"
+    );
+    assert!(rows.contains(&("Berlin".into(), "Echo Plus".into(), 0)));
+    assert!(rows.contains(&("Karachi".into(), "Echo Plus".into(), 0)));
+    // The rejected file is kept, with a report naming its bad lines.
+    let rejected = backend
+        .objects
+        .head(&ObjectKey::parse("invalid/inventory bad count.csv").unwrap())
+        .await
+        .unwrap();
+    let report = rejected.report.expect("the rejection is reported beside the file");
+    assert_eq!(report.status, ObjectStatus::Rejected);
+    let mut lines: Vec<u64> = report.problems.iter().map(|p| p.line).collect();
+    lines.dedup();
+    assert_eq!(lines, [2, 3, 4, 5, 6], "{:?}", report.problems);
+    let loaded = backend
+        .objects
+        .head(&ObjectKey::parse("stores/Karachi Saddar/inventory+karachi übersicht.csv").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(loaded.report.unwrap().status, ObjectStatus::Loaded);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_delivery_changes_nothing() {
+    let (backend, settings, clients) = moto::fresh().await;
+    put_event_files(&clients, &settings.bucket).await;
+    let loader = Loader::new(backend.clone());
+    let first = load_inventory::handle(
+        &loader,
+        &settings.bucket,
+        s3_event("s3-object-created.json", &settings.bucket),
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.count(Outcome::Loaded), 3);
+    let before = stock(&backend).await;
+    let tip = backend.feed.tip().await.unwrap();
+    // S3 delivers at least once: the same event again.
+    let again = load_inventory::handle(
+        &loader,
+        &settings.bucket,
+        s3_event("s3-object-created.json", &settings.bucket),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.count(Outcome::Loaded), 3);
+    assert_eq!(again.count(Outcome::Rejected), 1);
+    for file in again.files.iter().filter(|f| f.outcome == Outcome::Loaded) {
+        assert!(file.detail.contains(" 0 changed, 6 unchanged"), "{}", file.detail);
+    }
+    assert_eq!(stock(&backend).await, before);
+    let changes = backend.feed.read(Some(&tip), 100).await.unwrap();
+    assert!(
+        changes.changes.is_empty(),
+        "a second delivery writes no change: {:?}",
+        changes.changes
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_not_for_the_loader_are_skipped_not_retried() {
+    let (backend, settings, _clients) = moto::fresh().await;
+    let loader = Loader::new(backend.clone());
+    let event = s3_event("s3-not-for-the-loader.json", &settings.bucket);
+    let response = load_inventory::handle(&loader, &settings.bucket, event).await.unwrap();
+    let details: Vec<(Outcome, &str)> = response.files.iter().map(|f| (f.outcome, f.detail.as_str())).collect();
+    assert_eq!(details.len(), 4);
+    assert!(details.iter().all(|(o, _)| *o == Outcome::Skipped), "{details:?}");
+    assert!(details[0].1.contains("ObjectRemoved:Delete"), "{}", details[0].1);
+    assert!(details[1].1.contains("someone-elses-bucket"), "{}", details[1].1);
+    assert!(details[2].1.contains("a report"), "{}", details[2].1);
+    assert!(details[3].1.contains("does not exist"), "{}", details[3].1);
+    assert!(stock(&backend).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_that_cannot_finish_fails_the_invocation_for_a_retry() {
+    let (_, settings, clients) = moto::fresh().await;
+    put_event_files(&clients, &settings.bucket).await;
+    // The table is gone (or not yet there): nothing can be written.
+    let broken = AwsSettings {
+        table: format!("{}-missing", settings.table),
+        ..settings.clone()
+    };
+    let backend = connect_with(&broken, clients.clone()).await.unwrap();
+    let loader = Loader::new(backend.clone());
+    let event = s3_event("s3-object-created.json", &settings.bucket);
+    let failed = load_inventory::handle(&loader, &settings.bucket, event)
+        .await
+        .unwrap_err();
+    assert_eq!((failed.failed, failed.total), (3, 4), "{failed}");
+    assert!(failed.to_string().contains("inventory-berlin.csv"), "{failed}");
+    assert_eq!(
+        failed.response.count(Outcome::Rejected),
+        1,
+        "a bad file is settled, not retried"
+    );
+    let report = backend
+        .objects
+        .head(&ObjectKey::parse("stores/Pusan/inventory-pusan.csv").unwrap())
+        .await
+        .unwrap()
+        .report
+        .unwrap();
+    assert_eq!(report.status, ObjectStatus::Failed);
+}
+
+fn checker(backend: &Backend, lease_ms: u64) -> Checker {
+    Checker::new(
+        backend.clone(),
+        CheckerConfig {
+            name: "check-stock".into(),
+            lease: std::time::Duration::from_millis(lease_ms),
+            ..CheckerConfig::default()
+        },
+    )
+}
+
+fn failures(response: &Value) -> Vec<String> {
+    response["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn alerts(backend: &Backend) -> Vec<(String, String, String)> {
+    let page = backend.ledger.list(&AlertFilter::default(), None, 100).await.unwrap();
+    let mut alerts: Vec<_> = page
+        .items
+        .into_iter()
+        .map(|a| (a.kind.as_str().to_string(), a.store, a.item))
+        .collect();
+    alerts.sort();
+    alerts
+}
+
+async fn messages(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
+    let mut texts: Vec<String> = moto::drain(sqs, url)
+        .await
+        .iter()
+        .map(|m| m["Message"].as_str().unwrap().to_string())
+        .collect();
+    texts.sort();
+    texts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_batch_alerts_once_and_reports_only_the_bad_record() {
+    let (backend, settings, clients) = moto::fresh().await;
+    let (sqs, url) = moto::queue_on_topic(&clients, settings.topic_arn.as_ref().unwrap(), &settings.topic).await;
+    let checker = checker(&backend, 60_000);
+    let batch = event_json("dynamodb-stream-batch.json", &settings.bucket);
+    let response = check_stock::handle_any(&checker, batch.clone()).await.unwrap();
+    assert_eq!(
+        failures(&response),
+        ["400000000000000000005"],
+        "only the record whose Count is not a number"
+    );
+    let expected = [
+        ("LOW".to_string(), "Berlin".to_string(), "Show".to_string()),
+        ("OUT".into(), "Berlin".into(), "Dot".into()),
+        ("OUT".into(), "Karachi".into(), "Pen".into()),
+    ];
+    assert_eq!(
+        alerts(&backend).await,
+        expected,
+        "INSERT raises nothing, REMOVE nothing"
+    );
+    assert_eq!(
+        messages(&sqs, &url).await,
+        ["Berlin is out of stock of Dot", "Karachi is out of stock of Pen"]
+    );
+    // Lambda delivers the same batch again (a retry, or a duplicate).
+    let again = check_stock::handle_any(&checker, batch).await.unwrap();
+    assert_eq!(failures(&again), ["400000000000000000005"]);
+    assert_eq!(alerts(&backend).await, expected, "no second alert");
+    assert!(messages(&sqs, &url).await.is_empty(), "no second notification");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_bad_record_the_same_items_later_records_wait_for_the_retry() {
+    let (backend, settings, _clients) = moto::fresh().await;
+    let checker = checker(&backend, 60_000);
+    let batch = event_json("dynamodb-stream-batch.json", &settings.bucket);
+    let records = batch["Records"].as_array().unwrap();
+    // The bad Berlin/Pen record, then Berlin/Pen running out, then Karachi/Pen.
+    let mut pen_out = records[5].clone();
+    pen_out["dynamodb"]["Keys"]["Store"]["S"] = "Berlin".into();
+    pen_out["dynamodb"]["NewImage"]["Store"]["S"] = "Berlin".into();
+    pen_out["dynamodb"]["OldImage"]["Store"]["S"] = "Berlin".into();
+    pen_out["dynamodb"]["SequenceNumber"] = "400000000000000000007".into();
+    pen_out["eventID"] = "c4ca4238a0b923820dcc509a6f758497".into();
+    let event: Value = serde_json::json!({ "Records": [records[4], pen_out, records[5]] });
+    let parsed: StreamEvent = serde_json::from_value(event).unwrap();
+    let response = check_stock::handle(&checker, parsed).await.unwrap();
+    let reported: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone().unwrap())
+        .collect();
+    assert_eq!(reported, ["400000000000000000005", "400000000000000000007"]);
+    assert_eq!(
+        alerts(&backend).await,
+        [("OUT".to_string(), "Karachi".to_string(), "Pen".to_string())],
+        "Berlin/Pen waits; other items go on"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduled_sweep_sends_what_a_stopped_publisher_left() {
+    let (backend, settings, clients) = moto::fresh().await;
+    let (sqs, url) = moto::queue_on_topic(&clients, settings.topic_arn.as_ref().unwrap(), &settings.topic).await;
+    // A checker claimed an outage, then stopped before telling anyone.
+    let claim = AlertClaim {
+        change_id: "c4ca4238a0b923820dcc509a6f758490".into(),
+        kind: stockwatch::domain::AlertKind::Out,
+        store: "Pusan".into(),
+        item: "Echo Show".into(),
+        count: 0,
+        threshold: 3,
+        as_of: stockwatch::domain::Timestamp(1_795_766_400_000),
+        source: "stores/Pusan/inventory-pusan.csv".into(),
+        notify: true,
+    };
+    let past = stockwatch::domain::Timestamp(stockwatch::domain::Timestamp::now().0 - 10_000);
+    backend.ledger.claim(&[claim], "stopped-publisher", past).await.unwrap();
+    let checker = checker(&backend, 1_000);
+    let sweep = event_json("scheduled-sweep.json", &settings.bucket);
+    let response = check_stock::handle_any(&checker, sweep).await.unwrap();
+    assert_eq!(response["published"], 1);
+    assert_eq!(messages(&sqs, &url).await, ["Pusan is out of stock of Echo Show"]);
+    let page = backend.ledger.list(&AlertFilter::default(), None, 10).await.unwrap();
+    assert!(page.items[0].published_at.is_some());
+    let unknown = check_stock::handle_any(&checker, serde_json::json!({"hello": "\u{1b}[2J"}))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        unknown.contains("neither a stream batch") && !unknown.contains('\u{1b}'),
+        "{unknown}"
+    );
+}
+
+/// The whole path with the function in it: the real binary, pointed at a
+/// stack by name, uploads and waits; the function (this test, as Lambda
+/// would) loads on the bucket's event; the binary prints the function's report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_attached_to_a_stack_waits_for_the_functions_report() {
+    let (backend, settings, clients) = moto::fresh().await;
+    let stack = moto::stand_in_stack(&clients, &settings).await;
+    let env = common::Env::new();
+    let mut upload = env.cmd();
+    upload
+        .env("AWS_ENDPOINT_URL", moto::endpoint())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .args([
+            "--backend",
+            "aws",
+            "--stack",
+            &stack,
+            "upload",
+            "--json",
+            "samples/inventory-berlin.csv",
+        ]);
+    let child = tokio::task::spawn_blocking(move || upload.output().unwrap());
+    // The bucket's ObjectCreated event, as S3 would send it.
+    let key = loop {
+        let listed = clients
+            .s3
+            .list_objects_v2()
+            .bucket(&settings.bucket)
+            .send()
+            .await
+            .unwrap();
+        if let Some(key) = listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key())
+            .find(|k| k.starts_with("uploads/"))
+        {
+            break key.to_string();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let mut event = event_json("s3-object-created.json", &settings.bucket);
+    event["Records"] = serde_json::json!([event["Records"][0].clone()]);
+    event["Records"][0]["s3"]["object"]["key"] = percent_encode_key(&key).into();
+    let event: S3Event = serde_json::from_value(event).unwrap();
+    let response = load_inventory::handle(&Loader::new(backend.clone()), &settings.bucket, event)
+        .await
+        .unwrap();
+    assert_eq!(response.count(Outcome::Loaded), 1);
+    let out = child.await.unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = printed.to_string();
+    assert!(
+        text.contains("loaded") && text.contains("inventory-berlin.csv"),
+        "{text}"
+    );
+    assert_eq!(stock(&backend).await.len(), 6);
+}
+
+/// S3's form encoding of a key (enough for the keys uploads get).
+fn percent_encode_key(key: &str) -> String {
+    key.bytes()
+        .map(|b| match b {
+            b' ' => "+".to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
