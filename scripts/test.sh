@@ -16,8 +16,12 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 say "format"
 cargo fmt --check
 
+# Everything is built once, with the Lambda functions' feature on: one set
+# of artifacts serves the lints, the tests and the handler tests.
+features=(--features lambda)
+
 say "lint"
-cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --all-targets "${features[@]}" -- -D warnings
 
 # tmux runs the real console in the end-to-end tests.
 if ! command -v tmux > /dev/null; then
@@ -27,16 +31,20 @@ if ! command -v tmux > /dev/null; then
     $sudo apt-get update -qq && $sudo apt-get install -y -qq tmux > /dev/null
 fi
 
-# moto's server is the AWS peer of the AWS adapter's tests: installed once
-# into a cached, git-ignored venv, started on a free loopback port, stopped
-# at the end.
-say "moto"
+# moto's server is the AWS peer of the AWS adapter's tests, and cfn-lint
+# checks the deployment template: both installed once into a cached,
+# git-ignored venv. moto is started on a free loopback port, stopped at the end.
+say "moto and cfn-lint"
 venv=.cache/moto-venv
-if [[ ! -x "$venv/bin/moto_server" ]]; then
+if [[ ! -x "$venv/bin/moto_server" || ! -x "$venv/bin/cfn-lint" ]]; then
     rm -rf "$venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]>=5.2,<6"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]>=5.2,<6" "cfn-lint>=1.20,<2"
 fi
+
+say "template"
+"$venv/bin/cfn-lint" deploy/template.yaml
+echo "cfn-lint $("$venv/bin/cfn-lint" --version | sed 's/^cfn-lint //'): deploy/template.yaml is clean"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" > .cache/moto.log 2>&1 &
 moto_pid=$!
@@ -55,7 +63,7 @@ echo "moto $("$venv/bin/pip" show moto 2>/dev/null | sed -n 's/^Version: //p') o
 say "tests"
 log=$(mktemp)
 status=0
-cargo test --locked --no-fail-fast --lib --bins --tests 2>&1 | tee "$log" || status=$?
+cargo test --locked --no-fail-fast "${features[@]}" --lib --bins --tests 2>&1 | tee "$log" || status=$?
 
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1); if ($i ~ /^ignored;?$/) s += $(i-1) } }
