@@ -5,11 +5,17 @@
 mod common;
 #[path = "common/moto.rs"]
 mod moto;
+#[path = "common/runtime_api.rs"]
+mod runtime_api;
 
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::s3::S3Event;
 use bytes::Bytes;
+use runtime_api::{Answer, RuntimeApi};
 use serde_json::Value;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
 use stockwatch::adapters::aws::{AwsSettings, Clients, connect_with};
 use stockwatch::lambda::check_stock;
 use stockwatch::lambda::load_inventory::{self, Outcome};
@@ -418,4 +424,133 @@ fn percent_encode_key(key: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
+}
+
+/// A function binary started as Lambda starts a `bootstrap`: the Runtime
+/// API's address and the function's environment, as the template sets it.
+struct Function(Child);
+
+impl Function {
+    fn start(binary: &str, api: &RuntimeApi, settings: &AwsSettings, unset: Option<&str>) -> Command {
+        let mut cmd = Command::new(binary);
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("STOCKWATCH_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("AWS_LAMBDA_RUNTIME_API", &api.address)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "stockwatch-test")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_ENDPOINT_URL", moto::endpoint())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("STOCKWATCH_BUCKET", &settings.bucket)
+            .env("STOCKWATCH_TABLE", &settings.table)
+            .env("STOCKWATCH_LEDGER_TABLE", &settings.ledger_table)
+            .env("STOCKWATCH_TOPIC_ARN", settings.topic_arn.as_deref().unwrap())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some(name) = unset {
+            cmd.env_remove(name);
+        }
+        cmd
+    }
+
+    fn spawn(binary: &str, api: &RuntimeApi, settings: &AwsSettings) -> Function {
+        Function(Function::start(binary, api, settings, None).spawn().unwrap())
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn response(answer: Answer) -> Value {
+    match answer {
+        Answer::Response(v) => v,
+        Answer::Error(e) => panic!("the function failed: {e}"),
+    }
+}
+
+fn error_message(answer: Answer) -> String {
+    match answer {
+        Answer::Error(e) => e["errorMessage"].as_str().unwrap_or_default().to_string(),
+        Answer::Response(v) => panic!("expected a failed invocation, got {v}"),
+    }
+}
+
+const ANSWER_WITHIN: Duration = Duration::from_secs(30);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_function_binaries_answer_through_the_lambda_runtime_api() {
+    let (backend, settings, clients) = moto::fresh().await;
+    put_event_files(&clients, &settings.bucket).await;
+
+    let loads = RuntimeApi::start();
+    let _load_inventory = Function::spawn(env!("CARGO_BIN_EXE_load-inventory"), &loads, &settings);
+    let event = event_json("s3-object-created.json", &settings.bucket);
+    let answer = tokio::task::spawn_blocking(move || loads.invoke(&event, ANSWER_WITHIN))
+        .await
+        .unwrap();
+    let outcomes: Vec<String> = response(answer)["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["outcome"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(outcomes, ["loaded", "loaded", "loaded", "rejected"]);
+    assert_eq!(stock(&backend).await.len(), 18);
+
+    let checks = Arc::new(RuntimeApi::start());
+    let _check_stock = Function::spawn(env!("CARGO_BIN_EXE_check-stock"), &checks, &settings);
+    let invoke = |name: &'static str| {
+        let (checks, event) = (checks.clone(), event_json(name, &settings.bucket));
+        tokio::task::spawn_blocking(move || checks.invoke(&event, ANSWER_WITHIN))
+    };
+    assert_eq!(
+        response(invoke("dynamodb-stream-batch.json").await.unwrap()),
+        serde_json::json!({"batchItemFailures": [{"itemIdentifier": "400000000000000000005"}]})
+    );
+    assert_eq!(
+        response(invoke("scheduled-sweep.json").await.unwrap()),
+        serde_json::json!({"published": 0})
+    );
+    assert_eq!(alerts(&backend).await.len(), 3);
+
+    // A load that cannot finish fails the invocation, so Lambda retries it.
+    let broken = AwsSettings {
+        table: format!("{}-missing", settings.table),
+        ..settings.clone()
+    };
+    let retries = RuntimeApi::start();
+    let _failing = Function::spawn(env!("CARGO_BIN_EXE_load-inventory"), &retries, &broken);
+    let event = event_json("s3-object-created.json", &settings.bucket);
+    let answer = tokio::task::spawn_blocking(move || retries.invoke(&event, ANSWER_WITHIN))
+        .await
+        .unwrap();
+    let message = error_message(answer);
+    assert!(message.contains("3 of 4 files could not be loaded"), "{message}");
+}
+
+#[test]
+fn a_function_without_its_settings_stops_saying_which() {
+    let api = RuntimeApi::start();
+    let mut settings = moto::unique_settings();
+    settings.topic_arn = Some("arn:aws:sns:us-east-1:123456789012:NoStock".into());
+    for binary in [env!("CARGO_BIN_EXE_load-inventory"), env!("CARGO_BIN_EXE_check-stock")] {
+        let out = Function::start(binary, &api, &settings, Some("STOCKWATCH_TOPIC_ARN"))
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains("no STOCKWATCH_TOPIC_ARN") && said.contains("deploy/template.yaml"),
+            "{said}"
+        );
+    }
 }
