@@ -8,7 +8,6 @@ mod moto;
 #[path = "common/runtime_api.rs"]
 mod runtime_api;
 
-use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::s3::S3Event;
 use bytes::Bytes;
 use runtime_api::{Answer, RuntimeApi};
@@ -216,10 +215,16 @@ async fn a_load_that_cannot_finish_fails_the_invocation_for_a_retry() {
 }
 
 fn checker(backend: &Backend, lease_ms: u64) -> Checker {
+    checker_named(backend, lease_ms, "check-stock")
+}
+
+/// Checkers of different names hold claims under different tokens, as two
+/// Lambda instances do.
+fn checker_named(backend: &Backend, lease_ms: u64, name: &str) -> Checker {
     Checker::new(
         backend.clone(),
         CheckerConfig {
-            name: "check-stock".into(),
+            name: name.into(),
             lease: std::time::Duration::from_millis(lease_ms),
             ..CheckerConfig::default()
         },
@@ -282,60 +287,105 @@ async fn a_stream_batch_alerts_once_and_reports_only_the_bad_record() {
         messages(&sqs, &url).await,
         ["Berlin is out of stock of Dot", "Karachi is out of stock of Pen"]
     );
-    // Lambda delivers the same batch again (a retry, or a duplicate).
-    let again = check_stock::handle_any(&checker, batch).await.unwrap();
+    // Lambda delivers the batch again to another instance: whole (a
+    // duplicate), and from the failed record on (its retry).
+    let elsewhere = checker_named(&backend, 60_000, "another-instance");
+    let again = check_stock::handle_any(&elsewhere, batch.clone()).await.unwrap();
     assert_eq!(failures(&again), ["400000000000000000005"]);
+    let tail = serde_json::json!({ "Records": batch["Records"].as_array().unwrap()[4..] });
+    let retried = check_stock::handle_any(&elsewhere, tail).await.unwrap();
+    assert_eq!(failures(&retried), ["400000000000000000005"]);
     assert_eq!(alerts(&backend).await, expected, "no second alert");
     assert!(messages(&sqs, &url).await.is_empty(), "no second notification");
 }
 
+fn reported(response: &aws_lambda_events::event::streams::DynamoDbEventResponse) -> Vec<String> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone().unwrap())
+        .collect()
+}
+
+/// A copy of `record` for another store and sequence number.
+fn moved(record: &Value, store: &str, sequence: &str) -> Value {
+    let mut record = record.clone();
+    let data = &mut record["dynamodb"];
+    for part in ["Keys", "NewImage", "OldImage"] {
+        if data[part].is_object() {
+            data[part]["Store"]["S"] = store.into();
+        }
+    }
+    data["SequenceNumber"] = sequence.into();
+    record["eventID"] = format!("moved-{sequence}").into();
+    record
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_a_bad_record_the_same_items_later_records_wait_for_the_retry() {
+async fn a_record_no_retry_can_read_holds_nothing_back() {
     let (backend, settings, _clients) = moto::fresh().await;
     let checker = checker(&backend, 60_000);
     let batch = event_json("dynamodb-stream-batch.json", &settings.bucket);
     let records = batch["Records"].as_array().unwrap();
-    // The bad Berlin/Pen record, then Berlin/Pen running out, then Karachi/Pen.
-    let mut pen_out = records[5].clone();
-    pen_out["dynamodb"]["Keys"]["Store"]["S"] = "Berlin".into();
-    pen_out["dynamodb"]["NewImage"]["Store"]["S"] = "Berlin".into();
-    pen_out["dynamodb"]["OldImage"]["Store"]["S"] = "Berlin".into();
-    pen_out["dynamodb"]["SequenceNumber"] = "400000000000000000007".into();
-    pen_out["eventID"] = "c4ca4238a0b923820dcc509a6f758497".into();
-    let event: Value = serde_json::json!({ "Records": [records[4], pen_out, records[5]] });
-    let parsed: StreamEvent = serde_json::from_value(event).unwrap();
-    let response = check_stock::handle(&checker, parsed).await.unwrap();
-    let reported: Vec<_> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.clone().unwrap())
-        .collect();
-    assert_eq!(reported, ["400000000000000000005", "400000000000000000007"]);
+    // The bad Berlin/Pen record; Berlin/Pen then running out; a write that
+    // repairs a bad Count (the old image is the bad one); Karachi/Pen.
+    let pen_out = moved(&records[5], "Berlin", "400000000000000000007");
+    let mut repair = moved(&records[4], "Hamburg", "400000000000000000008");
+    repair["dynamodb"]["OldImage"] = repair["dynamodb"]["NewImage"].clone();
+    repair["dynamodb"]["NewImage"]["Count"] = serde_json::json!({"N": "1"});
+    let event = serde_json::json!({ "Records": [records[4], pen_out, repair, records[5]] });
+    let response = check_stock::handle(&checker, serde_json::from_value(event).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(reported(&response), ["400000000000000000005"], "the bad record alone");
     assert_eq!(
         alerts(&backend).await,
-        [("OUT".to_string(), "Karachi".to_string(), "Pen".to_string())],
-        "Berlin/Pen waits; other items go on"
+        [
+            ("LOW".to_string(), "Hamburg".to_string(), "Pen".to_string()),
+            ("OUT".into(), "Berlin".into(), "Pen".into()),
+            ("OUT".into(), "Karachi".into(), "Pen".into()),
+        ]
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_scheduled_sweep_sends_what_a_stopped_publisher_left() {
-    let (backend, settings, clients) = moto::fresh().await;
-    let (sqs, url) = moto::queue_on_topic(&clients, settings.topic_arn.as_ref().unwrap(), &settings.topic).await;
-    // A checker claimed an outage, then stopped before telling anyone.
+async fn when_the_ledger_fails_every_readable_record_is_reported() {
+    let (_, settings, clients) = moto::fresh().await;
+    let broken = AwsSettings {
+        ledger_table: format!("{}-missing", settings.ledger_table),
+        ..settings.clone()
+    };
+    let backend = connect_with(&broken, clients).await.unwrap();
+    let batch = event_json("dynamodb-stream-batch.json", &settings.bucket);
+    let response = check_stock::handle(&checker(&backend, 60_000), serde_json::from_value(batch).unwrap())
+        .await
+        .unwrap();
+    let all: Vec<String> = (1..=6).map(|n| format!("40000000000000000000{n}")).collect();
+    assert_eq!(reported(&response), all, "Lambda retries the whole batch in order");
+}
+
+/// A checker claims an outage two minutes ago, then stops before telling anyone.
+async fn claim_and_stop(backend: &Backend, store: &str, item: &str) {
     let claim = AlertClaim {
-        change_id: "c4ca4238a0b923820dcc509a6f758490".into(),
+        change_id: format!("stopped-{store}-{item}"),
         kind: stockwatch::domain::AlertKind::Out,
-        store: "Pusan".into(),
-        item: "Echo Show".into(),
+        store: store.into(),
+        item: item.into(),
         count: 0,
         threshold: 3,
         as_of: stockwatch::domain::Timestamp(1_795_766_400_000),
         source: "stores/Pusan/inventory-pusan.csv".into(),
         notify: true,
     };
-    let past = stockwatch::domain::Timestamp(stockwatch::domain::Timestamp::now().0 - 10_000);
+    let past = stockwatch::domain::Timestamp(stockwatch::domain::Timestamp::now().0 - 120_000);
     backend.ledger.claim(&[claim], "stopped-publisher", past).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduled_sweep_sends_what_a_stopped_publisher_left() {
+    let (backend, settings, clients) = moto::fresh().await;
+    let (sqs, url) = moto::queue_on_topic(&clients, settings.topic_arn.as_ref().unwrap(), &settings.topic).await;
+    claim_and_stop(&backend, "Pusan", "Echo Show").await;
     let checker = checker(&backend, 1_000);
     let sweep = event_json("scheduled-sweep.json", &settings.bucket);
     let response = check_stock::handle_any(&checker, sweep).await.unwrap();
@@ -378,6 +428,7 @@ async fn the_console_attached_to_a_stack_waits_for_the_functions_report() {
         ]);
     let child = tokio::task::spawn_blocking(move || upload.output().unwrap());
     // The bucket's ObjectCreated event, as S3 would send it.
+    let started = std::time::Instant::now();
     let key = loop {
         let listed = clients
             .s3
@@ -393,6 +444,10 @@ async fn the_console_attached_to_a_stack_waits_for_the_functions_report() {
             .find(|k| k.starts_with("uploads/"))
         {
             break key.to_string();
+        }
+        if child.is_finished() || started.elapsed() > ANSWER_WITHIN {
+            let out = child.await.unwrap();
+            panic!("the upload never reached the bucket: {}", common::stderr(&out));
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
@@ -484,7 +539,7 @@ fn error_message(answer: Answer) -> String {
     }
 }
 
-const ANSWER_WITHIN: Duration = Duration::from_secs(30);
+const ANSWER_WITHIN: Duration = Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_function_binaries_answer_through_the_lambda_runtime_api() {
@@ -516,11 +571,14 @@ async fn the_function_binaries_answer_through_the_lambda_runtime_api() {
         response(invoke("dynamodb-stream-batch.json").await.unwrap()),
         serde_json::json!({"batchItemFailures": [{"itemIdentifier": "400000000000000000005"}]})
     );
+    assert_eq!(alerts(&backend).await.len(), 3);
+    // A claim left unpublished (its publisher stopped): the schedule sends it,
+    // though the batch just swept.
+    claim_and_stop(&backend, "Pusan", "Echo Show").await;
     assert_eq!(
         response(invoke("scheduled-sweep.json").await.unwrap()),
-        serde_json::json!({"published": 0})
+        serde_json::json!({"published": 1})
     );
-    assert_eq!(alerts(&backend).await.len(), 3);
 
     // A load that cannot finish fails the invocation, so Lambda retries it.
     let broken = AwsSettings {

@@ -6,15 +6,16 @@
 //! the record's eventID, the same id the console's tail uses, so a retried
 //! batch (or a console checking too) claims nothing twice.
 //!
-//! A record fails when it cannot be read (no Store or Item key, an image
-//! without a numeric Count) or when the ledger cannot be reached after the
-//! checker's retries. After a failed record, the later records of the same
-//! item are not applied but reported too, so an item's transitions are never
-//! applied out of order; other items go on. A notification that cannot be
-//! sent is not a record failure: its claim stays unpublished and the next
+//! Two kinds of failure. A record that cannot be read (no Store or Item key,
+//! a new image without a numeric Count) is reported alone: no retry can
+//! change it, so it must not hold anything else back, and after Lambda's
+//! retries its position goes to the failure queue. When the ledger cannot be
+//! reached after the checker's own retries, every readable record of the
+//! batch is reported, and Lambda retries them in order. A notification SNS
+//! refused is not a record failure: its claim stays unpublished and the
 //! sweep (each invocation, and the scheduled one) sends it after the lease.
 
-use crate::adapters::aws::attrs::{Item, get_s};
+use crate::adapters::aws::attrs::Item;
 use crate::adapters::aws::feed::strict_change;
 use crate::domain::{Timestamp, escape_for_terminal};
 use crate::pipeline::{CheckReport, Checker};
@@ -22,12 +23,6 @@ use crate::ports::{Change, ChangeKind, PortError, PortResult};
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_dynamodb::types::AttributeValue;
-use futures_util::{StreamExt, stream};
-use std::collections::BTreeMap;
-
-/// Items checked at once; each item's records stay in order.
-const ITEMS_IN_FLIGHT: usize = 8;
-
 #[derive(Debug, thiserror::Error)]
 pub enum CheckFailed {
     /// A failed record cannot be named: Lambda must retry the whole batch.
@@ -46,16 +41,22 @@ pub async fn handle_any(checker: &Checker, payload: serde_json::Value) -> Result
         return Ok(serde_json::to_value(response).unwrap_or_default());
     }
     if payload.get("detail-type").and_then(|v| v.as_str()) == Some("Scheduled Event") {
-        let published = sweep(checker).await;
+        let published = sweep(checker, true).await;
         return Ok(serde_json::json!({ "published": published }));
     }
     let shown: String = payload.to_string().chars().take(200).collect();
     Err(CheckFailed::UnknownEvent(escape_for_terminal(&shown).into_owned()))
 }
 
-/// Publishes stale claims; a failure here never fails a batch.
-async fn sweep(checker: &Checker) -> u64 {
-    match checker.sweep().await {
+/// Publishes stale claims; a failure here never fails a batch. The schedule
+/// always looks; a batch looks at most every quarter lease.
+async fn sweep(checker: &Checker, scheduled: bool) -> u64 {
+    let swept = if scheduled {
+        checker.sweep_now().await
+    } else {
+        checker.sweep().await
+    };
+    match swept {
         Ok(report) => {
             if report.published > 0 {
                 tracing::info!(
@@ -74,29 +75,29 @@ async fn sweep(checker: &Checker) -> u64 {
 
 /// Checks one batch; reports the sequence numbers of the records that failed.
 pub async fn handle(checker: &Checker, event: Event) -> Result<DynamoDbEventResponse, CheckFailed> {
-    sweep(checker).await;
+    sweep(checker, false).await;
     let records = &event.records;
     let mut failed = vec![false; records.len()];
-    let mut items: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    let mut changes = Vec::new();
+    let mut readable = Vec::new();
     for (i, record) in records.iter().enumerate() {
-        let keys = to_item(&record.change.keys);
-        match (get_s(&keys, "Store"), get_s(&keys, "Item")) {
-            (Ok(store), Ok(item)) => items.entry((store, item)).or_default().push(i),
-            (Err(e), _) | (_, Err(e)) => {
+        match to_change(record) {
+            Ok(change) => {
+                changes.push(change);
+                readable.push(i);
+            }
+            Err(e) => {
                 tracing::error!(event_id = %record.event_id, error = %e, "unreadable stream record");
                 failed[i] = true;
             }
         }
     }
-    let outcomes: Vec<ItemOutcome> = stream::iter(items.into_values())
-        .map(|indexes| check_item(checker, records, indexes))
-        .buffer_unordered(ITEMS_IN_FLIGHT)
-        .collect()
-        .await;
-    let mut raised = 0;
-    for outcome in outcomes {
-        raised += outcome.raised;
-        for i in outcome.failed {
+    // One call for the batch, as the console's checker does: one ledger
+    // resolve and one round of claims, in stream order.
+    let mut report = CheckReport::default();
+    if let Err(e) = checker.process(&changes, &mut report).await {
+        tracing::error!(error = %e, records = readable.len(), "the ledger failed; Lambda retries the batch");
+        for i in readable {
             failed[i] = true;
         }
     }
@@ -112,44 +113,13 @@ pub async fn handle(checker: &Checker, event: Event) -> Result<DynamoDbEventResp
     }
     tracing::info!(
         records = records.len(),
-        raised,
+        raised = report.raised.len(),
+        published = report.published,
+        resolved = report.resolved,
         failed = response.batch_item_failures.len(),
         "batch checked"
     );
     Ok(response)
-}
-
-#[derive(Debug, Default)]
-struct ItemOutcome {
-    raised: usize,
-    failed: Vec<usize>,
-}
-
-/// One item's records in stream order; after a failure the rest wait for
-/// Lambda's retry.
-async fn check_item(checker: &Checker, records: &[EventRecord], indexes: Vec<usize>) -> ItemOutcome {
-    let mut outcome = ItemOutcome::default();
-    for (n, &i) in indexes.iter().enumerate() {
-        let checked = match to_change(&records[i]) {
-            Ok(change) => {
-                let mut report = CheckReport::default();
-                checker
-                    .process(std::slice::from_ref(&change), &mut report)
-                    .await
-                    .map(|()| report)
-            }
-            Err(e) => Err(e),
-        };
-        match checked {
-            Ok(report) => outcome.raised += report.raised.len(),
-            Err(e) => {
-                tracing::error!(event_id = %records[i].event_id, error = %e, "record failed");
-                outcome.failed = indexes[n..].to_vec();
-                break;
-            }
-        }
-    }
-    outcome
 }
 
 /// A stream record as the checker's `Change`, read strictly.

@@ -137,7 +137,6 @@ impl Checker {
     /// this looks at most every quarter lease: asking every poll would scan
     /// the ledger several times a second on a networked backend.
     pub async fn sweep(&self) -> Result<CheckReport, PortError> {
-        let mut report = CheckReport::default();
         let due = {
             let mut last = self.last_takeover.lock().unwrap_or_else(|p| p.into_inner());
             let due = last.is_none_or(|at| at.elapsed() >= self.config.lease / 4);
@@ -146,9 +145,18 @@ impl Checker {
             }
             due
         };
+        let mut report = CheckReport::default();
         if due {
             self.take_over_stale(&mut report).await?;
         }
+        Ok(report)
+    }
+
+    /// Sweeps now, however recently the last sweep ran (a scheduled sweep).
+    pub async fn sweep_now(&self) -> Result<CheckReport, PortError> {
+        *self.last_takeover.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
+        let mut report = CheckReport::default();
+        self.take_over_stale(&mut report).await?;
         Ok(report)
     }
 

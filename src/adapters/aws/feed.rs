@@ -423,9 +423,10 @@ pub fn parse_image(item: &Item) -> PortResult<Image> {
     })
 }
 
-/// A change from a stream record's parts, every image required to be well
-/// formed: the Lambda trigger sends a bad record to its failure queue
-/// instead of reading it as a deletion.
+/// A change from a stream record's parts, its new image required to be well
+/// formed: the Lambda trigger reports a record it cannot decide on instead
+/// of reading it as a deletion. An unreadable old image reads as none (the
+/// write that repairs a bad Count must go through).
 pub fn strict_change(
     id: String,
     kind: ChangeKind,
@@ -434,9 +435,8 @@ pub fn strict_change(
     new: Option<&Item>,
     at: Timestamp,
 ) -> PortResult<Change> {
-    let old = old.map(parse_image).transpose()?;
     let new = new.map(parse_image).transpose()?;
-    assemble(id, kind, keys, old, new, at)
+    assemble(id, kind, keys, image(old), new, at)
 }
 
 fn assemble(
