@@ -248,6 +248,14 @@ fn unreadable_files_and_bad_settings_get_one_clear_sentence() {
     );
     assert!(!message.contains("panicked"));
 
+    let out = env.run(&["--backend", "local", "--stack", "prod", "stock"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("names an AWS stack, but the backend is local"),
+        "{}",
+        stderr(&out)
+    );
+
     let blocked = env.dir.path().join("a-file");
     std::fs::write(&blocked, "").unwrap();
     let out = env

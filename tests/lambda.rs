@@ -412,20 +412,13 @@ async fn the_console_attached_to_a_stack_waits_for_the_functions_report() {
     let stack = moto::stand_in_stack(&clients, &settings).await;
     let env = common::Env::new();
     let mut upload = env.cmd();
+    // --stack alone means the AWS backend.
     upload
         .env("AWS_ENDPOINT_URL", moto::endpoint())
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "us-east-1")
-        .args([
-            "--backend",
-            "aws",
-            "--stack",
-            &stack,
-            "upload",
-            "--json",
-            "samples/inventory-berlin.csv",
-        ]);
+        .args(["--stack", &stack, "upload", "--json", "samples/inventory-berlin.csv"]);
     let child = tokio::task::spawn_blocking(move || upload.output().unwrap());
     // The bucket's ObjectCreated event, as S3 would send it.
     let started = std::time::Instant::now();

@@ -73,8 +73,9 @@ pub struct GlobalArgs {
 #[derive(Debug, Default, Args)]
 #[command(next_help_heading = "AWS backend")]
 pub struct AwsArgs {
-    /// The stack deployed from deploy/template.yaml: its outputs name the
-    /// bucket, tables and topic, and its function loads uploads.
+    /// The stack deployed from deploy/template.yaml (implies --backend aws):
+    /// its outputs name the bucket, tables and topic, and its functions load
+    /// uploads and raise alerts.
     #[arg(long, env = "STOCKWATCH_STACK", global = true, value_name = "NAME")]
     pub stack: Option<String>,
     /// The bucket stores upload inventory files to.
@@ -172,8 +173,12 @@ impl Resolved {
             Some(path) => config::load(path, must_exist)?,
             None => ConfigFile::default(),
         };
+        // Naming a stack names an AWS deployment: --stack alone means AWS.
+        let stack_flag = global.aws.stack.is_some();
         let kind = match (global.backend, config.backend.as_deref()) {
             (Some(kind), _) => kind,
+            (None, _) if stack_flag => BackendKind::Aws,
+            (None, None) if config.aws.stack.is_some() => BackendKind::Aws,
             (None, None | Some("local")) => BackendKind::Local,
             (None, Some("aws")) => BackendKind::Aws,
             (None, Some(other)) => {
@@ -183,6 +188,12 @@ impl Resolved {
                 )));
             }
         };
+        if kind == BackendKind::Local && stack_flag {
+            return Err(CliError::Usage(
+                "--stack (or STOCKWATCH_STACK) names an AWS stack, but the backend is local; drop --backend local"
+                    .into(),
+            ));
+        }
         let (data_dir, aws) = match kind {
             BackendKind::Local => {
                 let dir = global
