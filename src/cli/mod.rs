@@ -225,13 +225,14 @@ async fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<AwsSettings
     let region = pick(&args.region, &file.region);
     let profile = pick(&args.profile, &file.profile);
     // Names given by flag, environment or config file win over the stack's.
-    let stack = match pick(&args.stack, &file.stack) {
+    let stack_name = pick(&args.stack, &file.stack);
+    let stack = match &stack_name {
         Some(name) => {
             let mut locate = AwsSettings::new(String::new());
             locate.region = region.clone();
             locate.profile = profile.clone();
             let clients = crate::adapters::aws::Clients::load(&locate).await?;
-            Some(crate::adapters::aws::stack::read(&clients, &name).await?)
+            Some(crate::adapters::aws::stack::read(&clients, name).await?)
         }
         None => None,
     };
@@ -264,7 +265,7 @@ async fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<AwsSettings
     if let Some(arn) = pick(&args.topic_arn, &file.topic_arn) {
         settings.topic_arn = Some(arn);
     }
-    settings.stack = stack.is_some();
+    settings.stack = stack_name;
     settings.region = region;
     settings.profile = profile;
     if let Some(mode) = args.write_mode.or(file.write_mode) {
@@ -299,14 +300,14 @@ impl Context {
         };
         // A stack deploys the load function, so its uploads are its to load.
         let loaded_elsewhere = resolved.aws.as_ref().is_some_and(|aws| {
-            let default = if aws.stack {
+            let default = if aws.stack.is_some() {
                 LoaderKind::Function
             } else {
                 LoaderKind::Console
             };
             global.aws.loader.or(config.aws.loader).unwrap_or(default) == LoaderKind::Function
         });
-        let checked_elsewhere = resolved.aws.as_ref().is_some_and(|aws| aws.stack);
+        let checked_elsewhere = resolved.aws.as_ref().is_some_and(|aws| aws.stack.is_some());
         Ok(Context {
             backend,
             local,

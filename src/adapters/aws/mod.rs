@@ -45,8 +45,8 @@ pub struct AwsSettings {
     /// Writes (stores, in batched mode) in flight at once during a load.
     pub write_concurrency: usize,
     pub write_mode: WriteMode,
-    /// The names came from a deployed stack (whose function loads uploads).
-    pub stack: bool,
+    /// The deployed stack the names came from (its functions load and check).
+    pub stack: Option<String>,
 }
 
 impl AwsSettings {
@@ -61,7 +61,7 @@ impl AwsSettings {
             profile: None,
             write_concurrency: table::DEFAULT_CONCURRENCY,
             write_mode: WriteMode::default(),
-            stack: false,
+            stack: None,
         }
     }
 }
@@ -150,17 +150,18 @@ pub async fn connect_with(settings: &AwsSettings, clients: Clients) -> PortResul
             ))
         })?,
     };
-    let location = format!(
-        "aws: {}{} / table {} / bucket {}",
-        clients.region,
-        clients
-            .profile
-            .as_ref()
-            .map(|p| format!(" (profile {p})"))
-            .unwrap_or_default(),
-        settings.table,
-        settings.bucket
-    );
+    let profile = clients
+        .profile
+        .as_ref()
+        .map(|p| format!(" (profile {p})"))
+        .unwrap_or_default();
+    let location = match &settings.stack {
+        Some(stack) => format!("aws: {}{profile} / stack {stack}", clients.region),
+        None => format!(
+            "aws: {}{profile} / table {} / bucket {}",
+            clients.region, settings.table, settings.bucket
+        ),
+    };
     Ok(Backend {
         objects: Arc::new(objects::S3Objects::new(clients.s3.clone(), settings.bucket.clone())),
         table: Arc::new(table::DynamoTable::new(
