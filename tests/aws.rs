@@ -264,12 +264,13 @@ fn watch_follows_the_stream_on_aws() {
             .success()
     );
     let mut watch = stockwatch(&settings, dir.path())
-        .args(["watch", "--json"])
+        // From the start of the (fresh) stream: no race with the upload below
+        // on a slow machine, and still following what arrives later.
+        .args(["watch", "--json", "--from-start"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
     let out = stockwatch(&settings, dir.path())
         .args(["upload", "--no-check", "samples/inventory-berlin.csv"])
         .output()

@@ -370,12 +370,13 @@ fn watch_streams_changes_and_alerts_as_json_lines() {
     assert!(env.run(&["provision"]).status.success());
     let mut watch = env
         .cmd()
-        .args(["watch", "--json"])
+        // From the start of the fresh data dir: no race with the upload below
+        // on a slow machine, and still following what arrives later.
+        .args(["watch", "--json", "--from-start"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
     // Load only: the checker inside `watch` must raise the alert.
     let out = upload(&env, &["samples/inventory-berlin.csv".to_string()], &["--no-check"]);
     assert!(out.status.success());
