@@ -64,7 +64,10 @@ impl Loader {
                 "--as-of needs stockwatch to load the file itself (loader = console): the function uses the upload time".into(),
             ));
         }
-        let key = upload_key(file_name, Timestamp::now());
+        let mut key = upload_key(file_name, Timestamp::now());
+        if self.elsewhere.is_some() {
+            key = visible_to_the_function(key);
+        }
         let info = self
             .retry
             .run("upload", || {
@@ -193,6 +196,17 @@ pub fn upload_key(file_name: &str, at: Timestamp) -> ObjectKey {
     ObjectKey::parse(&key).unwrap_or_else(|_| ObjectKey::parse("uploads/upload.csv").expect("a valid key"))
 }
 
+/// The deployed function hears only of keys ending in `.csv` or `.CSV` (the
+/// bucket notification's filter, deploy/template.yaml): any other name would
+/// leave the upload waiting for a report that never comes.
+fn visible_to_the_function(key: ObjectKey) -> ObjectKey {
+    let name = key.as_str();
+    if name.ends_with(".csv") || name.ends_with(".CSV") {
+        return key;
+    }
+    ObjectKey::parse(&format!("{name}.csv")).unwrap_or(key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,5 +220,18 @@ mod tests {
         assert_eq!(upload_key("..", at).file_name(), "upload.csv");
         assert_eq!(upload_key("a\u{1b}b.csv", at).file_name(), "a_b.csv");
         assert_ne!(upload_key("x.csv", at), upload_key("x.csv", at));
+    }
+
+    #[test]
+    fn uploads_for_the_function_end_in_csv() {
+        let key = |k: &str| {
+            visible_to_the_function(ObjectKey::parse(k).unwrap())
+                .as_str()
+                .to_string()
+        };
+        assert_eq!(key("uploads/1/berlin.csv"), "uploads/1/berlin.csv");
+        assert_eq!(key("uploads/1/BERLIN.CSV"), "uploads/1/BERLIN.CSV");
+        assert_eq!(key("uploads/1/berlin.txt"), "uploads/1/berlin.txt.csv");
+        assert_eq!(key("uploads/1/berlin"), "uploads/1/berlin.csv");
     }
 }
