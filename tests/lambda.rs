@@ -173,12 +173,15 @@ async fn records_not_for_the_loader_are_skipped_not_retried() {
     let event = s3_event("s3-not-for-the-loader.json", &settings.bucket);
     let response = load_inventory::handle(&loader, &settings.bucket, event).await.unwrap();
     let details: Vec<(Outcome, &str)> = response.files.iter().map(|f| (f.outcome, f.detail.as_str())).collect();
-    assert_eq!(details.len(), 4);
-    assert!(details.iter().all(|(o, _)| *o == Outcome::Skipped), "{details:?}");
+    assert_eq!(details.len(), 5);
+    assert!(details[..4].iter().all(|(o, _)| *o == Outcome::Skipped), "{details:?}");
     assert!(details[0].1.contains("ObjectRemoved:Delete"), "{}", details[0].1);
     assert!(details[1].1.contains("someone-elses-bucket"), "{}", details[1].1);
     assert!(details[2].1.contains("a report"), "{}", details[2].1);
     assert!(details[3].1.contains("does not exist"), "{}", details[3].1);
+    // A key S3 allows but no stockwatch path can hold: said, never retried.
+    assert_eq!(details[4].0, Outcome::Unusable);
+    assert!(details[4].1.contains("empty, `.` or `..` part"), "{}", details[4].1);
     assert!(stock(&backend).await.is_empty());
 }
 

@@ -31,8 +31,12 @@ pub enum Outcome {
     Loaded,
     Rejected,
     /// Not for this function (another event, another bucket, a report, an
-    /// unusable key, an object deleted since): logged, not retried.
+    /// object deleted since): logged, not retried.
     Skipped,
+    /// A file this function cannot address: its key is not valid UTF-8 once
+    /// decoded, or has an empty, `.` or `..` part (`a//b.csv`). Logged as an
+    /// error, not retried: the file must be uploaded under another name.
+    Unusable,
     /// Worth retrying: the invocation fails.
     Failed,
 }
@@ -74,6 +78,7 @@ pub async fn handle(loader: &Loader, bucket: &str, event: S3Event) -> Result<Loa
         let result = load_record(loader, bucket, record).await;
         match result.outcome {
             Outcome::Failed => tracing::error!(key = %result.key, detail = %result.detail, "load failed"),
+            Outcome::Unusable => tracing::error!(key = %result.key, detail = %result.detail, "cannot load"),
             Outcome::Skipped => tracing::warn!(key = %result.key, detail = %result.detail, "skipped"),
             _ => tracing::info!(key = %result.key, outcome = ?result.outcome, detail = %result.detail, "done"),
         }
@@ -116,16 +121,21 @@ async fn load_record(loader: &Loader, bucket: &str, record: &S3EventRecord) -> F
             ),
         );
     }
+    let unusable = |key: &str, detail: String| FileResult {
+        key: key.to_string(),
+        outcome: Outcome::Unusable,
+        detail,
+    };
     let decoded = match decode_key(&raw) {
         Ok(key) => key,
-        Err(reason) => return skipped(&raw, reason),
+        Err(reason) => return unusable(&raw, reason),
     };
     if decoded.starts_with(REPORTS_PREFIX) {
         return skipped(&decoded, "a report, not an inventory file".into());
     }
     let key = match ObjectKey::parse(&decoded) {
         Ok(key) => key,
-        Err(reason) => return skipped(&decoded, reason),
+        Err(reason) => return unusable(&decoded, reason),
     };
     let result = |outcome, detail| FileResult {
         key: decoded.clone(),
