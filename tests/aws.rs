@@ -332,11 +332,11 @@ fn missing_settings_and_resources_are_one_sentence_each() {
         "{said}"
     );
 
-    let out = run(stockwatch(&settings, dir.path()).env_remove("STOCKWATCH_BUCKET").args([
-        "--stack",
-        "no-such-stack",
-        "stock",
-    ]));
+    let mut beside_no_stack = stockwatch(&settings, dir.path());
+    for name in ["BUCKET", "TABLE", "LEDGER_TABLE", "TOPIC"] {
+        beside_no_stack.env_remove(format!("STOCKWATCH_{name}"));
+    }
+    let out = run(beside_no_stack.args(["--stack", "no-such-stack", "stock"]));
     assert_ne!(out.status.code(), Some(0));
     let said = stderr(&out);
     assert!(

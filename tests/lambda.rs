@@ -414,6 +414,11 @@ async fn the_console_attached_to_a_stack_waits_for_the_functions_report() {
     let (backend, settings, clients) = moto::fresh().await;
     let stack = moto::stand_in_stack(&clients, &settings).await;
     let env = common::Env::new();
+    // AWS_REGION (below) wins over the config file's region, as environment
+    // variables win over the file everywhere.
+    let config = env.dir.path().join("config/stockwatch");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("config.toml"), "[aws]\nregion = \"ap-south-1\"\n").unwrap();
     let mut upload = env.cmd();
     // --stack alone means the AWS backend.
     upload
@@ -464,6 +469,23 @@ async fn the_console_attached_to_a_stack_waits_for_the_functions_report() {
         "{text}"
     );
     assert_eq!(stock(&backend).await.len(), 6);
+
+    // A bucket variable left from another deployment beside the stack is
+    // refused, not silently mixed in.
+    let out = env
+        .cmd()
+        .env("AWS_ENDPOINT_URL", moto::endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("STOCKWATCH_BUCKET", "acme-old-files")
+        .args(["--stack", &stack, "stock"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let said = common::stderr(&out);
+    assert!(
+        said.contains("but so does --bucket / STOCKWATCH_BUCKET / bucket"),
+        "{said}"
+    );
 }
 
 /// S3's form encoding of a key (enough for the keys uploads get).

@@ -219,15 +219,57 @@ impl Resolved {
     }
 }
 
+/// Names given beside a stack. A stack names everything: a name also given
+/// elsewhere (often a variable left from another deployment) would silently
+/// split the deployment in two.
+fn names_beside_a_stack(args: &AwsArgs, file: &config::AwsFileSettings) -> Vec<&'static str> {
+    [
+        ("--bucket / STOCKWATCH_BUCKET / bucket", &args.bucket, &file.bucket),
+        ("--table / STOCKWATCH_TABLE / table", &args.table, &file.table),
+        (
+            "--ledger-table / STOCKWATCH_LEDGER_TABLE / ledger_table",
+            &args.ledger_table,
+            &file.ledger_table,
+        ),
+        ("--topic / STOCKWATCH_TOPIC / topic", &args.topic, &file.topic),
+        (
+            "--topic-arn / STOCKWATCH_TOPIC_ARN / topic_arn",
+            &args.topic_arn,
+            &file.topic_arn,
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, flag, file)| flag.is_some() || file.is_some())
+    .map(|(what, _, _)| what)
+    .collect()
+}
+
 async fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<AwsSettings, CliError> {
     let file = &config.aws;
     let pick = |flag: &Option<String>, file: &Option<String>| flag.clone().or_else(|| file.clone());
-    let region = pick(&args.region, &file.region);
-    let profile = pick(&args.profile, &file.profile);
-    // Names given by flag, environment or config file win over the stack's.
+    // As everywhere: flag, then environment (the AWS chain reads it), then file.
+    let from_environment = |names: &[&str]| names.iter().any(|n| std::env::var_os(n).is_some());
+    let region = args.region.clone().or_else(|| {
+        (!from_environment(&["AWS_REGION", "AWS_DEFAULT_REGION"]))
+            .then(|| file.region.clone())
+            .flatten()
+    });
+    let profile = args.profile.clone().or_else(|| {
+        (!from_environment(&["AWS_PROFILE"]))
+            .then(|| file.profile.clone())
+            .flatten()
+    });
     let stack_name = pick(&args.stack, &file.stack);
     let stack = match &stack_name {
         Some(name) => {
+            let clashes = names_beside_a_stack(args, file);
+            if !clashes.is_empty() {
+                return Err(CliError::Usage(format!(
+                    "the stack {} names the bucket, tables and topic, but so does {}; unset or drop it",
+                    crate::domain::escape_for_terminal(name),
+                    clashes.join(", and ")
+                )));
+            }
             let mut locate = AwsSettings::new(String::new());
             locate.region = region.clone();
             locate.profile = profile.clone();
