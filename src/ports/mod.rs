@@ -70,6 +70,22 @@ where
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageToken(pub String);
 
+impl PageToken {
+    /// Uploads list newest first, on every backend: the next page starts
+    /// after the last object's place, "<uploaded_at>/<key>".
+    pub fn after_object(last: &ObjectInfo) -> PageToken {
+        PageToken(format!("{}/{}", last.uploaded_at.0, last.key.as_str()))
+    }
+
+    /// The place `after_object` recorded.
+    pub fn object_place(&self) -> PortResult<(Timestamp, ObjectKey)> {
+        self.0
+            .split_once('/')
+            .and_then(|(at, key)| Some((Timestamp(at.parse().ok()?), ObjectKey::parse(key).ok()?)))
+            .ok_or_else(|| PortError::Invalid("the page token is damaged".into()))
+    }
+}
+
 /// Called with (bytes sent, bytes total) while an object uploads.
 pub type Progress = Arc<dyn Fn(u64, u64) + Send + Sync>;
 

@@ -244,11 +244,7 @@ impl ObjectStore for S3Objects {
             Some(token) => {
                 // The first object after the token's place in the order, even if
                 // the token's own object has been deleted since.
-                let (at, key) = token
-                    .0
-                    .split_once('/')
-                    .and_then(|(at, key)| Some((Timestamp(at.parse().ok()?), ObjectKey::parse(key).ok()?)))
-                    .ok_or_else(|| PortError::Invalid("the page token is damaged".into()))?;
+                let (at, key) = token.object_place()?;
                 all.iter()
                     .position(|(a, k, _)| (*a, k) < (at, &key))
                     .unwrap_or(all.len())
@@ -267,11 +263,7 @@ impl ObjectStore for S3Objects {
             });
         }
         let next = (start + items.len() < all.len())
-            .then(|| {
-                items
-                    .last()
-                    .map(|o| PageToken(format!("{}/{}", o.uploaded_at.0, o.key.as_str())))
-            })
+            .then(|| items.last().map(PageToken::after_object))
             .flatten();
         Ok(Page { items, next })
     }

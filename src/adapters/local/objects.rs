@@ -187,17 +187,10 @@ impl ObjectStore for LocalObjects {
     }
 
     async fn list(&self, page: Option<&PageToken>, limit: usize) -> PortResult<Page<ObjectInfo>> {
-        // Token: "<uploaded_at>/<key>" of the last item of the previous page.
         let after = match page {
             Some(token) => {
-                let (at, key) = token
-                    .0
-                    .split_once('/')
-                    .ok_or_else(|| PortError::Invalid("the page token is not one of this backend's".into()))?;
-                let at: i64 = at
-                    .parse()
-                    .map_err(|_| PortError::Invalid("the page token is damaged".into()))?;
-                Some((at, key.to_string()))
+                let (at, key) = token.object_place()?;
+                Some((at.0, key.as_str().to_string()))
             }
             None => None,
         };
@@ -219,11 +212,7 @@ impl ObjectStore for LocalObjects {
             .await?;
         let items = raws.into_iter().map(info_from).collect::<PortResult<Vec<_>>>()?;
         let next = (items.len() == limit && limit > 0)
-            .then(|| {
-                items
-                    .last()
-                    .map(|o| PageToken(format!("{}/{}", o.uploaded_at.0, o.key.as_str())))
-            })
+            .then(|| items.last().map(PageToken::after_object))
             .flatten();
         Ok(Page { items, next })
     }
