@@ -13,7 +13,7 @@
 //! ```
 
 mod common;
-use common::{flag, percentile};
+use common::{flag, percentile, write_inventory};
 
 #[path = "../tests/common/moto.rs"]
 mod moto;
@@ -25,17 +25,31 @@ use stockwatch::pipeline::Loader;
 use stockwatch::ports::ObjectKey;
 
 fn generate(stores: usize, items: usize) -> String {
-    let mut text = String::from("store,item,count\n");
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    for s in 0..stores {
-        for i in 0..items {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            text.push_str(&format!("Store {s:03},Item {i:03},{}\n", seed % 50));
-        }
-    }
-    text
+    let mut text = Vec::new();
+    write_inventory(&mut text, stores, items, |r| r % 50).unwrap();
+    String::from_utf8(text).unwrap()
+}
+
+/// Puts the file in the deployment's bucket, then times the naive loader on it.
+async fn time_naive(
+    clients: &stockwatch::adapters::aws::Clients,
+    settings: &AwsSettings,
+    key: &str,
+    text: &str,
+) -> Duration {
+    clients
+        .s3
+        .put_object()
+        .bucket(&settings.bucket)
+        .key(key)
+        .body(text.as_bytes().to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let rows = naive_load(clients, settings, key).await;
+    assert_eq!(rows, text.lines().count() - 1, "every row loaded");
+    started.elapsed()
 }
 
 /// The original system's loader, in Rust: every row a plain PutItem, one after another.
@@ -190,19 +204,8 @@ async fn run() {
     // (a) the naive loader into its own fresh deployment.
     let (_, naive_settings, clients) = moto::fresh().await;
     let key = "uploads/bench.csv";
-    clients
-        .s3
-        .put_object()
-        .bucket(&naive_settings.bucket)
-        .key(key)
-        .body(text.clone().into_bytes().into())
-        .send()
-        .await
-        .unwrap();
-    let started = Instant::now();
-    let rows = naive_load(&clients, &naive_settings, key).await;
-    let naive = started.elapsed();
-    eprintln!("naive: {rows} rows in {:.1} s", naive.as_secs_f64());
+    let naive = time_naive(&clients, &naive_settings, key, &text).await;
+    eprintln!("naive: 10000 rows in {:.1} s", naive.as_secs_f64());
 
     // The floor, into a deployment of its own.
     let (_, floor_settings, clients) = moto::fresh().await;
@@ -241,18 +244,7 @@ async fn run() {
     let target: std::net::SocketAddr = moto::endpoint().trim_start_matches("http://").parse().unwrap();
     let proxied = latency_proxy(target, rtt).await;
     let (_, slow_naive_settings, slow_clients) = moto::fresh_at(&proxied).await;
-    slow_clients
-        .s3
-        .put_object()
-        .bucket(&slow_naive_settings.bucket)
-        .key(key)
-        .body(text.clone().into_bytes().into())
-        .send()
-        .await
-        .unwrap();
-    let started = Instant::now();
-    naive_load(&slow_clients, &slow_naive_settings, key).await;
-    let slow_naive = started.elapsed();
+    let slow_naive = time_naive(&slow_clients, &slow_naive_settings, key, &text).await;
     eprintln!(
         "naive with {} ms per request: {:.1} s",
         rtt.as_millis(),

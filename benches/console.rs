@@ -10,7 +10,7 @@
 //! plus draw) at p50/p99 over 2,000 key presses, and peak RSS.
 
 mod common;
-use common::{flag, percentile};
+use common::{flag, percentile, write_inventory};
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -45,20 +45,9 @@ fn main() {
     // Setup, not measured: the data in a local backend, loaded by the real
     // binary in its own process so this one's peak memory is the console's.
     let csv = dir.path().join("big.csv");
-    {
-        use std::io::Write;
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
-        writeln!(out, "store,item,count").unwrap();
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        for s in 0..stores {
-            for i in 0..items {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                writeln!(out, "Store {s:05},Item {i:03},{}", seed % 60).unwrap();
-            }
-        }
-    }
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
+    write_inventory(&mut out, stores, items, |r| r % 60).unwrap();
+    drop(out);
     let data = dir.path().join("data");
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_stockwatch"))
         .args(["upload", "--no-check"])

@@ -8,6 +8,8 @@
 //!
 //! Prints a Markdown table for BENCHMARKS.md.
 
+mod common;
+use common::write_inventory;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -48,25 +50,14 @@ fn options() -> Options {
 }
 
 fn generate(path: &Path, o: &Options) -> u64 {
-    use std::io::Write;
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    writeln!(out, "store,item,count").unwrap();
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    for s in 0..o.stores {
-        for i in 0..o.items {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            // About 2% out of stock, some low, most in stock.
-            let count = match seed % 100 {
-                0 | 1 => 0,
-                2..=6 => seed % 4,
-                _ => 4 + seed % 200,
-            };
-            writeln!(out, "Store {s:05},Item {i:03},{count}").unwrap();
-        }
-    }
-    out.flush().unwrap();
+    // About 2% out of stock, some low, most in stock.
+    write_inventory(&mut out, o.stores, o.items, |r| match r % 100 {
+        0 | 1 => 0,
+        2..=6 => r % 4,
+        _ => 4 + r % 200,
+    })
+    .unwrap();
     (o.stores * o.items) as u64
 }
 

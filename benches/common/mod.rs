@@ -1,4 +1,5 @@
-//! Helpers the benchmarks share: their flags and their percentiles.
+//! Helpers the benchmarks share: their flags, their percentiles and their
+//! synthetic inventory files.
 #![allow(dead_code)] // each benchmark uses a subset
 
 use std::time::Duration;
@@ -16,4 +17,25 @@ pub fn flag(name: &str, default: usize) -> usize {
 /// The `p` quantile (0.0–1.0) of sorted durations, nearest rank.
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// A synthetic inventory file of `stores` × `items` rows, the same every run:
+/// each count is `count(r)` of a xorshift random number `r`.
+pub fn write_inventory(
+    out: &mut impl std::io::Write,
+    stores: usize,
+    items: usize,
+    count: impl Fn(u64) -> u64,
+) -> std::io::Result<()> {
+    writeln!(out, "store,item,count")?;
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for s in 0..stores {
+        for i in 0..items {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            writeln!(out, "Store {s:05},Item {i:03},{}", count(seed))?;
+        }
+    }
+    out.flush()
 }
