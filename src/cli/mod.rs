@@ -11,7 +11,7 @@ mod stock;
 mod upload;
 mod watch;
 
-use crate::adapters::aws::{AwsSettings, WriteMode};
+use crate::adapters::aws::{AwsSettings, Clients, WriteMode};
 use crate::adapters::local::LocalBackend;
 use crate::config::{self, ConfigFile};
 use crate::pipeline::{Checker, CheckerConfig, Loader, RetryNotice, RetryPolicy};
@@ -161,6 +161,9 @@ pub struct Resolved {
     pub kind: BackendKind,
     pub data_dir: Option<PathBuf>,
     pub aws: Option<AwsSettings>,
+    /// The AWS clients made to read a stack, kept so connecting does not
+    /// resolve credentials and region a second time.
+    clients: Option<Clients>,
 }
 
 impl Resolved {
@@ -194,6 +197,7 @@ impl Resolved {
                     .into(),
             ));
         }
+        let mut clients = None;
         let (data_dir, aws) = match kind {
             BackendKind::Local => {
                 let dir = global
@@ -208,14 +212,27 @@ impl Resolved {
                     })?;
                 (Some(dir), None)
             }
-            BackendKind::Aws => (None, Some(aws_settings(&global.aws, &config).await?)),
+            BackendKind::Aws => {
+                let (settings, made) = aws_settings(&global.aws, &config).await?;
+                clients = made;
+                (None, Some(settings))
+            }
         };
         Ok(Resolved {
             config,
             kind,
             data_dir,
             aws,
+            clients,
         })
+    }
+
+    /// Clients for these AWS settings: the ones already made, or new ones.
+    pub async fn clients(&self, settings: &AwsSettings) -> Result<Clients, CliError> {
+        match &self.clients {
+            Some(clients) => Ok(clients.clone()),
+            None => Ok(Clients::load(settings).await?),
+        }
     }
 }
 
@@ -244,7 +261,8 @@ fn names_beside_a_stack(args: &AwsArgs, file: &config::AwsFileSettings) -> Vec<&
     .collect()
 }
 
-async fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<AwsSettings, CliError> {
+/// The deployment's settings, and the clients made to read its stack (if any).
+async fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<(AwsSettings, Option<Clients>), CliError> {
     let file = &config.aws;
     let pick = |flag: &Option<String>, file: &Option<String>| flag.clone().or_else(|| file.clone());
     // As everywhere: flag, then environment (the AWS chain reads it), then file.
@@ -273,11 +291,13 @@ async fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<AwsSettings
             let mut locate = AwsSettings::new(String::new());
             locate.region = region.clone();
             locate.profile = profile.clone();
-            let clients = crate::adapters::aws::Clients::load(&locate).await?;
-            Some(crate::adapters::aws::stack::read(&clients, name).await?)
+            let clients = Clients::load(&locate).await?;
+            let names = crate::adapters::aws::stack::read(&clients, name).await?;
+            Some((names, clients))
         }
         None => None,
     };
+    let (stack, clients) = stack.map_or((None, None), |(names, clients)| (Some(names), Some(clients)));
     let bucket = pick(&args.bucket, &file.bucket)
         .or_else(|| stack.as_ref().map(|s| s.bucket.clone()))
         .ok_or_else(|| {
@@ -316,14 +336,17 @@ async fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<AwsSettings
     if let Some(n) = args.write_concurrency.or(file.write_concurrency) {
         settings.write_concurrency = n.clamp(1, 512);
     }
-    Ok(settings)
+    Ok((settings, clients))
 }
 
 impl Context {
     pub async fn open(global: &GlobalArgs) -> Result<Context, CliError> {
         let resolved = Resolved::from(global).await?;
         let (backend, local) = match (&resolved.data_dir, &resolved.aws) {
-            (_, Some(aws)) => (crate::adapters::aws::connect(aws).await?, None),
+            (_, Some(aws)) => (
+                crate::adapters::aws::connect_with(aws, resolved.clients(aws).await?).await?,
+                None,
+            ),
             (Some(dir), None) => {
                 let local = LocalBackend::open(dir)?;
                 (local.backend.clone(), Some(local))

@@ -3,8 +3,8 @@
 
 use super::error::CliError;
 use super::{BackendKind, GlobalArgs, Resolved, write_failed};
+use crate::adapters::aws::connect_with;
 use crate::adapters::aws::provision::{Request, provision};
-use crate::adapters::aws::{Clients, connect_with};
 use crate::adapters::local::{BUCKET_DIR, DB_FILE, LocalBackend, OUTBOX_FILE};
 use crate::domain::escape_for_terminal;
 use clap::Args;
@@ -28,7 +28,7 @@ pub async fn run(global: &GlobalArgs, args: &ProvisionArgs) -> Result<(), CliErr
     let resolved = Resolved::from(global).await?;
     let text = match (resolved.kind, &resolved.data_dir, &resolved.aws) {
         (BackendKind::Aws, _, Some(settings)) => {
-            let clients = Clients::load(settings).await?;
+            let clients = resolved.clients(settings).await?;
             let request = Request {
                 settings,
                 email: args.email.as_deref(),
