@@ -64,7 +64,7 @@ fn main() {
     // 1. Start to first frame, as the console does it.
     let started = Instant::now();
     let mut app = runtime.block_on(async {
-        let backend = LocalBackend::open(&data).unwrap().backend;
+        let backend = LocalBackend::open(&data).unwrap().ports;
         let keymap = Keymap::load(("default", DEFAULT), None).unwrap();
         let mut app = App::new(
             Inventory::new(Thresholds::new(3)),

@@ -69,7 +69,7 @@ fn main() {
         .build()
         .unwrap();
     let (progress_events, latencies) = runtime.block_on(async {
-        let backend = LocalBackend::open(&dir.path().join("data")).unwrap().backend;
+        let backend = LocalBackend::open(&dir.path().join("data")).unwrap().ports;
         let keymap = Keymap::load(("default", DEFAULT), None).unwrap();
         let mut app = App::new(
             Inventory::new(Thresholds::new(3)),

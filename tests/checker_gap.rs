@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use stockwatch::adapters::local::LocalBackend;
 use stockwatch::domain::AlertKind;
 use stockwatch::pipeline::{Checker, CheckerConfig, Loader};
-use stockwatch::ports::{Backend, ChangeFeed, FeedBatch, FeedCursor, PortResult};
+use stockwatch::ports::{ChangeFeed, FeedBatch, FeedCursor, PortResult, Ports};
 
 /// The first read lost everything before the tip, as after 24 h of downtime.
 struct LostHistory {
@@ -35,7 +35,7 @@ impl ChangeFeed for LostHistory {
 }
 
 /// A checker over `backend` whose feed lost its history.
-fn gap_checker(backend: &Backend, name: &str) -> Checker {
+fn gap_checker(backend: &Ports, name: &str) -> Checker {
     let mut lossy = backend.clone();
     lossy.feed = Arc::new(LostHistory {
         inner: backend.feed.clone(),
@@ -53,7 +53,7 @@ fn gap_checker(backend: &Backend, name: &str) -> Checker {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gap_raises_alerts_for_what_is_out_or_low_now_and_only_once() {
     let dir = tempfile::tempdir().unwrap();
-    let real = LocalBackend::open(dir.path()).unwrap().backend;
+    let real = LocalBackend::open(dir.path()).unwrap().ports;
     let text = "store,item,count\nB,out,0\nB,low,2\nB,fine,10\nC,out,0\n";
     Loader::new(real.clone())
         .upload("x.csv", Bytes::from_static(text.as_bytes()), None, None)
@@ -78,7 +78,7 @@ async fn a_gap_raises_alerts_for_what_is_out_or_low_now_and_only_once() {
 
     // A fresh data dir whose history is lost before any checker saw it.
     let dir = tempfile::tempdir().unwrap();
-    let fresh = LocalBackend::open(dir.path()).unwrap().backend;
+    let fresh = LocalBackend::open(dir.path()).unwrap().ports;
     Loader::new(fresh.clone())
         .upload("x.csv", Bytes::from_static(text.as_bytes()), None, None)
         .await

@@ -12,7 +12,7 @@ use stockwatch::adapters::aws::{WriteMode, connect_with};
 async fn aws() -> Fixture {
     let (backend, _, _) = moto::fresh().await;
     Fixture {
-        backend,
+        ports: backend,
         _guard: Box::new(()),
     }
 }
@@ -28,7 +28,7 @@ mod conditional {
         settings.write_mode = WriteMode::Conditional;
         let backend = connect_with(&settings, clients).await.unwrap();
         Fixture {
-            backend,
+            ports: backend,
             _guard: Box::new(()),
         }
     }

@@ -7,9 +7,9 @@ use stockwatch::adapters::local::LocalBackend;
 
 async fn local() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let backend = LocalBackend::open(dir.path()).unwrap().backend;
+    let backend = LocalBackend::open(dir.path()).unwrap().ports;
     Fixture {
-        backend,
+        ports: backend,
         _guard: Box::new(dir),
     }
 }

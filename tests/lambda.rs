@@ -19,7 +19,7 @@ use stockwatch::adapters::aws::{AwsSettings, Clients, connect_with};
 use stockwatch::lambda::check_stock;
 use stockwatch::lambda::load_inventory::{self, Outcome};
 use stockwatch::pipeline::{Checker, CheckerConfig, Loader};
-use stockwatch::ports::{AlertClaim, AlertFilter, Backend, ObjectKey, ObjectStatus, StockFilter};
+use stockwatch::ports::{AlertClaim, AlertFilter, ObjectKey, ObjectStatus, Ports, StockFilter};
 
 fn event_json(name: &str, bucket: &str) -> Value {
     let path = common::repo().join("tests/events").join(name);
@@ -48,7 +48,7 @@ async fn put(clients: &Clients, bucket: &str, key: &str, body: Bytes) {
         .unwrap();
 }
 
-async fn stock(backend: &Backend) -> Vec<(String, String, u32)> {
+async fn stock(backend: &Ports) -> Vec<(String, String, u32)> {
     let page = backend.table.scan(&StockFilter::default(), None, 1000).await.unwrap();
     page.items.into_iter().map(|r| (r.store, r.item, r.count)).collect()
 }
@@ -217,13 +217,13 @@ async fn a_load_that_cannot_finish_fails_the_invocation_for_a_retry() {
     assert_eq!(report.status, ObjectStatus::Failed);
 }
 
-fn checker(backend: &Backend, lease_ms: u64) -> Checker {
+fn checker(backend: &Ports, lease_ms: u64) -> Checker {
     checker_named(backend, lease_ms, "check-stock")
 }
 
 /// Checkers of different names hold claims under different tokens, as two
 /// Lambda instances do.
-fn checker_named(backend: &Backend, lease_ms: u64, name: &str) -> Checker {
+fn checker_named(backend: &Ports, lease_ms: u64, name: &str) -> Checker {
     Checker::new(
         backend.clone(),
         CheckerConfig {
@@ -243,7 +243,7 @@ fn failures(response: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn alerts(backend: &Backend) -> Vec<(String, String, String)> {
+async fn alerts(backend: &Ports) -> Vec<(String, String, String)> {
     let page = backend.ledger.list(&AlertFilter::default(), None, 100).await.unwrap();
     let mut alerts: Vec<_> = page
         .items
@@ -368,7 +368,7 @@ async fn when_the_ledger_fails_every_readable_record_is_reported() {
 }
 
 /// A checker claims an outage two minutes ago, then stops before telling anyone.
-async fn claim_and_stop(backend: &Backend, store: &str, item: &str) {
+async fn claim_and_stop(backend: &Ports, store: &str, item: &str) {
     let claim = AlertClaim {
         change_id: format!("stopped-{store}-{item}"),
         kind: stockwatch::domain::AlertKind::Out,

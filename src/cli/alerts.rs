@@ -3,8 +3,8 @@
 use super::error::CliError;
 use super::output::{Cell, JsonArray, Table, Tone, use_colour};
 use super::{Context, write_failed};
-use crate::domain::{Acknowledgement, Alert, AlertKind, AlertState, Timestamp, escape_for_terminal};
-use crate::ports::{AlertFilter, all_pages};
+use crate::domain::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Timestamp, escape_for_terminal};
+use crate::ports::{AlertFilter, PortError, all_pages};
 use clap::Args;
 use serde::Serialize;
 use std::io::Write;
@@ -24,7 +24,7 @@ pub async fn list(ctx: &Context, args: &AlertsArgs) -> Result<(), CliError> {
         include_resolved: args.all,
         ..AlertFilter::default()
     };
-    let (ledger, filter) = (&ctx.backend.ledger, &filter);
+    let (ledger, filter) = (&ctx.ports.ledger, &filter);
     let alerts = all_pages(|page| async move { ledger.list(filter, page.as_ref(), 1000).await }).await?;
     let mut stdout = std::io::stdout().lock();
     if args.json {
@@ -62,7 +62,7 @@ pub async fn list(ctx: &Context, args: &AlertsArgs) -> Result<(), CliError> {
         };
         table.row(
             vec![
-                Cell::new(&alert.id),
+                Cell::new(&alert.id.to_string()),
                 Cell::new(alert.kind.as_str()),
                 Cell::new(alert.state.as_str()),
                 Cell::new(&alert.store),
@@ -123,7 +123,13 @@ pub async fn ack(ctx: &Context, args: &AckArgs) -> Result<(), CliError> {
         at: Timestamp::now(),
         note: note.map(String::from),
     };
-    let alert = ctx.backend.ledger.acknowledge(&args.id, &ack).await?;
+    let id = AlertId::parse(&args.id).map_err(CliError::Usage)?;
+    let alert = match ctx.ports.ledger.acknowledge(id, &ack).await {
+        Err(PortError::NotFound(m)) => {
+            return Err(PortError::NotFound(format!("{m}; `stockwatch alerts --all` lists them")).into());
+        }
+        other => other?,
+    };
     let mut stdout = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer(&mut stdout, &alert).map_err(|e| write_failed(e.into()))?;

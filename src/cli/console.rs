@@ -70,25 +70,26 @@ pub async fn start(ctx: &Context, args: &ConsoleArgs) -> Result<(), CliError> {
         .as_ref()
         .and_then(|f| std::fs::read_to_string(f).ok())
         .map(|text| std::path::PathBuf::from(text.trim()));
+    // The console's checker retries quietly (logged): a line on stderr
+    // would be drawn over the screen. Read-only consoles change nothing;
+    // on a stack, the deployed check-stock function raises the alerts.
+    let checker = (!args.no_checker && !args.read_only && !ctx.checked_elsewhere)
+        .then(|| crate::pipeline::Checker::new(ctx.ports.clone(), ctx.checker_config.clone()));
     let options = Options {
         keymap,
         read_only: args.read_only,
-        // The console's checker retries quietly (logged): a line on stderr
-        // would be drawn over the screen. Read-only consoles change nothing;
-        // on a stack, the deployed check-stock function raises the alerts.
-        checker: (!args.no_checker && !args.read_only && !ctx.checked_elsewhere)
-            .then(|| crate::pipeline::Checker::new(ctx.backend.clone(), ctx.checker_config.clone())),
+        checker: checker.clone(),
         thresholds: ctx.checker_config.thresholds.clone(),
         log_path: crate::logging::log_path().map_or_else(|| "(no log file)".into(), |p| p.display().to_string()),
         operator: operator(),
-        loader: ctx.quiet_loader(),
+        uploads: crate::pipeline::UploadFlow::new(ctx.ports.clone(), ctx.quiet_loader(), checker),
         start_dir: remembered
             .filter(|d| d.is_dir())
             .or_else(|| std::env::current_dir().ok())
             .unwrap_or_default(),
         last_dir_file,
     };
-    run(ctx.backend.clone(), options)
+    run(ctx.ports.clone(), options)
         .await
         .map_err(|e| CliError::Io(format!("the terminal failed: {e}")))
 }

@@ -14,8 +14,8 @@ mod watch;
 use crate::adapters::aws::{AwsSettings, Clients, WriteMode};
 use crate::adapters::local::LocalBackend;
 use crate::config::{self, ConfigFile};
-use crate::pipeline::{Checker, CheckerConfig, Loader, RetryNotice, RetryPolicy};
-use crate::ports::Backend;
+use crate::pipeline::{Checker, CheckerConfig, Loader, RetryNotice, RetryPolicy, UploadFlow};
+use crate::ports::Ports;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use error::{CliError, EXIT_CODES_HELP};
 use std::path::PathBuf;
@@ -144,7 +144,7 @@ pub enum Command {
 
 /// Everything a command needs, resolved from flags, environment and config.
 pub struct Context {
-    pub backend: Backend,
+    pub ports: Ports,
     pub local: Option<LocalBackend>,
     pub config: ConfigFile,
     pub checker_config: CheckerConfig,
@@ -342,14 +342,14 @@ async fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<(AwsSetting
 impl Context {
     pub async fn open(global: &GlobalArgs) -> Result<Context, CliError> {
         let resolved = Resolved::from(global).await?;
-        let (backend, local) = match (&resolved.data_dir, &resolved.aws) {
+        let (ports, local) = match (&resolved.data_dir, &resolved.aws) {
             (_, Some(aws)) => (
                 crate::adapters::aws::connect_with(aws, resolved.clients(aws).await?).await?,
                 None,
             ),
             (Some(dir), None) => {
                 let local = LocalBackend::open(dir)?;
-                (local.backend.clone(), Some(local))
+                (local.ports.clone(), Some(local))
             }
             (None, None) => unreachable!("every backend resolves its settings"),
         };
@@ -374,7 +374,7 @@ impl Context {
         });
         let checked_elsewhere = resolved.aws.as_ref().is_some_and(|aws| aws.stack.is_some());
         Ok(Context {
-            backend,
+            ports,
             local,
             config,
             checker_config,
@@ -385,7 +385,7 @@ impl Context {
 
     /// A loader that loads here, or waits for the deployed function.
     pub fn quiet_loader(&self) -> Loader {
-        let loader = Loader::new(self.backend.clone());
+        let loader = Loader::new(self.ports.clone());
         if self.loaded_elsewhere {
             loader.loaded_elsewhere(FUNCTION_WAIT)
         } else {
@@ -397,8 +397,16 @@ impl Context {
         self.quiet_loader().with_retry(announced_retries())
     }
 
+    /// Uploads as the `upload` command makes them: loaded here (or by the
+    /// function), then checked here when `check` (claims are idempotent, so
+    /// checking beside a deployed function raises nothing twice).
+    pub fn upload_flow(&self, check: bool) -> UploadFlow {
+        let checker = check.then(|| self.checker());
+        UploadFlow::new(self.ports.clone(), self.loader(), checker)
+    }
+
     pub fn checker(&self) -> Checker {
-        Checker::new(self.backend.clone(), self.checker_config.clone()).with_retry(announced_retries())
+        Checker::new(self.ports.clone(), self.checker_config.clone()).with_retry(announced_retries())
     }
 }
 

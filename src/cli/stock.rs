@@ -60,7 +60,7 @@ pub async fn run(ctx: &Context, args: &StockArgs) -> Result<(), CliError> {
     let (mut rows_seen, mut outs, mut lows) = (0u64, 0u64, 0u64);
     let mut page = None;
     loop {
-        let batch = ctx.backend.table.scan(&filter, page.as_ref(), PAGE).await?;
+        let batch = ctx.ports.table.scan(&filter, page.as_ref(), PAGE).await?;
         let mut table = Table::new(vec!["STORE", "ITEM", "COUNT", "STATE", "AS OF", "UPDATED"]).align_right(2);
         for row in &batch.items {
             let low = thresholds.low_for(&row.store, &row.item);
@@ -159,7 +159,7 @@ pub async fn uploads(ctx: &Context, args: &UploadsArgs) -> Result<(), CliError> 
     let colour = use_colour() && !args.json;
     if let Some(key) = &args.key {
         let key = ObjectKey::parse(key).map_err(|e| CliError::Port(PortError::Invalid(e)))?;
-        let info = ctx.backend.objects.head(&key).await?;
+        let info = ctx.ports.objects.head(&key).await?;
         if args.json {
             serde_json::to_writer_pretty(&mut stdout, &info).map_err(|e| write_failed(e.into()))?;
             return writeln!(stdout).map_err(write_failed);
@@ -193,7 +193,7 @@ pub async fn uploads(ctx: &Context, args: &UploadsArgs) -> Result<(), CliError> 
         }
         return stdout.write_all(text.as_bytes()).map_err(write_failed);
     }
-    let page = ctx.backend.objects.list(None, args.limit).await?;
+    let page = ctx.ports.objects.list(None, args.limit).await?;
     if args.json {
         let mut json = JsonArray::start(&mut stdout).map_err(write_failed)?;
         for info in &page.items {

@@ -4,9 +4,8 @@ use super::error::{CliError, exit};
 use super::output::{Tone, json_line, paint, use_colour};
 use super::{Context, write_failed};
 use crate::domain::{Alert, AlertKind, Timestamp, escape_for_terminal};
-use crate::pipeline::LoadOutcome;
-use crate::ports::{AlertFilter, LoadReport, ObjectStatus, all_pages};
-use bytes::Bytes;
+use crate::pipeline::{LoadOutcome, UploadError};
+use crate::ports::{LoadReport, ObjectStatus};
 use clap::Args;
 use serde::Serialize;
 use std::io::Write;
@@ -47,32 +46,26 @@ struct FileResult<'a> {
 }
 
 pub async fn run(ctx: &Context, args: &UploadArgs) -> Result<(), CliError> {
-    let loader = ctx.loader();
-    let checker = ctx.checker();
+    let flow = ctx.upload_flow(!args.no_check);
     let mut failed = 0;
     let colour = use_colour() && !args.json;
     let mut stdout = std::io::stdout().lock();
     for path in &args.files {
         let shown_path = escape_for_terminal(&path.to_string_lossy()).into_owned();
-        let body = match std::fs::read(path) {
-            Ok(body) => Bytes::from(body),
-            Err(e) => {
+        let uploaded = match flow.upload_file(path, args.as_of, None).await {
+            Ok(uploaded) => uploaded,
+            Err(e @ UploadError::Unreadable { .. }) => {
                 // Not a rejection of the file's content: nothing reached the bucket.
                 failed += 1;
-                super::say(&format!("cannot read {shown_path}: {e}; nothing was uploaded for it"));
+                super::say(&e.to_string());
                 continue;
             }
+            Err(UploadError::Port(e)) => return Err(e.into()),
         };
-        let name = path
-            .file_name()
-            .map_or_else(|| "upload.csv".into(), |n| n.to_string_lossy().into_owned());
-        let outcome = loader.upload(&name, body, args.as_of, None).await?;
-        let alerts = if outcome.is_loaded() && !args.no_check {
-            checker.run_once().await?;
-            alerts_of(ctx, &outcome).await?
-        } else {
-            Vec::new()
-        };
+        if let Some(e) = uploaded.check_error {
+            return Err(e.into());
+        }
+        let outcome = &uploaded.outcome;
         if !outcome.is_loaded() {
             failed += 1;
         }
@@ -81,11 +74,19 @@ pub async fn run(ctx: &Context, args: &UploadArgs) -> Result<(), CliError> {
                 file: path.to_string_lossy().into_owned(),
                 key: outcome.key.as_str(),
                 report: &outcome.report,
-                alerts: &alerts,
+                alerts: &uploaded.alerts,
             };
             json_line(&mut stdout, &result).map_err(write_failed)?;
         } else {
-            print_outcome(&mut stdout, &shown_path, &outcome, &alerts, args.no_check, colour).map_err(write_failed)?;
+            print_outcome(
+                &mut stdout,
+                &shown_path,
+                outcome,
+                &uploaded.alerts,
+                args.no_check,
+                colour,
+            )
+            .map_err(write_failed)?;
         }
     }
     if failed > 0 {
@@ -93,19 +94,6 @@ pub async fn run(ctx: &Context, args: &UploadArgs) -> Result<(), CliError> {
     } else {
         Ok(())
     }
-}
-
-/// The alerts raised by this file's rows, whoever's checker claimed them.
-async fn alerts_of(ctx: &Context, outcome: &LoadOutcome) -> Result<Vec<Alert>, CliError> {
-    let filter = AlertFilter {
-        include_resolved: true,
-        source: Some(outcome.key.as_str().to_string()),
-        state: None,
-    };
-    let (ledger, filter) = (&ctx.backend.ledger, &filter);
-    let mut alerts = all_pages(|page| async move { ledger.list(filter, page.as_ref(), 500).await }).await?;
-    alerts.reverse(); // oldest first reads like the file
-    Ok(alerts)
 }
 
 fn print_outcome(

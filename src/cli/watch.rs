@@ -4,7 +4,7 @@
 use super::error::CliError;
 use super::output::{Tone, json_line, paint, use_colour};
 use super::{Context, write_failed};
-use crate::domain::{Alert, AlertState, Timestamp, escape_for_terminal, level};
+use crate::domain::{Alert, AlertId, AlertState, Timestamp, escape_for_terminal, level};
 use crate::ports::{Change, PortError};
 use clap::Args;
 use serde::Serialize;
@@ -42,15 +42,15 @@ enum Event<'a> {
 
 pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
     let checker = (!args.no_checker && !ctx.checked_elsewhere).then(|| ctx.checker());
-    let feed = &ctx.backend.feed;
-    let ledger = &ctx.backend.ledger;
+    let feed = &ctx.ports.feed;
+    let ledger = &ctx.ports.ledger;
     let mut feed_cursor = if args.from_start { None } else { Some(feed.tip().await?) };
     let mut ledger_cursor = if args.from_start {
         None
     } else {
         Some(ledger.tip().await?)
     };
-    let mut known: HashMap<String, AlertState> = HashMap::new();
+    let mut known: HashMap<AlertId, AlertState> = HashMap::new();
     let colour = use_colour() && !args.json;
     let thresholds = ctx.checker_config.thresholds.clone();
     if !args.json {
@@ -59,7 +59,7 @@ pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
         } else {
             ""
         };
-        super::say(&format!("following {}{checking}; Ctrl-C to stop", ctx.backend.location));
+        super::say(&format!("following {}{checking}; Ctrl-C to stop", ctx.ports.location));
     }
     let mut stop = Box::pin(crate::shutdown::signal());
     let mut failures = 0u32;
@@ -107,7 +107,7 @@ pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
                 let ledger_asked = ask_ledger;
                 // Ledger order is revision order (publishing bumps it): show
                 // what one poll found in the order the alerts were raised.
-                alerts.sort_by_key(|a| (a.raised_at, a.id.len(), a.id.clone()));
+                alerts.sort_by_key(|a| (a.raised_at, a.id));
                 let mut out = std::io::stdout().lock();
                 for change in &batch.changes {
                     if args.json {
@@ -118,7 +118,7 @@ pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
                     }
                 }
                 for alert in &alerts {
-                    let event = match (known.insert(alert.id.clone(), alert.state), alert.state) {
+                    let event = match (known.insert(alert.id, alert.state), alert.state) {
                         (Some(before), now) if before == now => continue, // e.g. marked published
                         (_, AlertState::Open) => "raised",
                         (_, AlertState::Acknowledged) => "acknowledged",

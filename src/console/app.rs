@@ -7,7 +7,7 @@ use super::files_pane::{FilesPane, TransferResult};
 use super::inventory::Inventory;
 use super::keymap::{Action, Context, Keymap};
 use crate::domain::preview::Preview;
-use crate::domain::{Alert, AlertState, Level, Timestamp};
+use crate::domain::{Alert, AlertId, AlertState, Level, Timestamp};
 use crate::ports::{Change, StockRow};
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use std::collections::BTreeMap;
@@ -83,7 +83,7 @@ pub enum Mode {
     Filter(String),
     /// "Acknowledge N alerts?" — defaults to Cancel.
     ConfirmAckAll {
-        ids: Vec<String>,
+        ids: Vec<AlertId>,
         yes: bool,
     },
 }
@@ -138,7 +138,7 @@ pub enum Msg {
 /// What the runtime must do after an update.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    Acknowledge(Vec<String>),
+    Acknowledge(Vec<AlertId>),
     Quit,
     /// Clear and redraw everything (after a terminal mess).
     Repaint,
@@ -152,8 +152,8 @@ pub enum Effect {
 
 pub struct App {
     pub inventory: Inventory,
-    /// By id, numeric ids ordered numerically.
-    pub alerts: BTreeMap<(usize, String), Alert>,
+    /// By id (ordered numerically).
+    pub alerts: BTreeMap<AlertId, Alert>,
     pub keymap: Keymap,
     pub read_only: bool,
     pub location: String,
@@ -407,7 +407,7 @@ impl App {
                 .visible_stock()
                 .get(row)
                 .map(|r| RowKey::Item(r.0.clone(), r.1.clone())),
-            Pane::Alerts => self.visible_alerts().get(row).map(|a| RowKey::Alert(a.id.clone())),
+            Pane::Alerts => self.visible_alerts().get(row).map(|a| RowKey::Alert(a.id)),
             Pane::Files => self
                 .files
                 .entries(&self.filters[3])
@@ -423,7 +423,7 @@ impl App {
             (Pane::Stock, RowKey::Item(store, item)) => {
                 self.visible_stock().iter().position(|r| &r.0 == store && &r.1 == item)
             }
-            (Pane::Alerts, RowKey::Alert(id)) => self.visible_alerts().iter().position(|a| &a.id == id),
+            (Pane::Alerts, RowKey::Alert(id)) => self.visible_alerts().iter().position(|a| a.id == *id),
             (Pane::Files, RowKey::File(name)) => self
                 .files
                 .entries(&self.filters[3])
@@ -472,7 +472,7 @@ impl App {
 enum RowKey {
     Store(String),
     Item(String, String),
-    Alert(String),
+    Alert(AlertId),
     File(String),
 }
 
@@ -565,8 +565,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Alerts(alerts) => {
             app.ledger_error = None;
             for alert in alerts {
-                let key = (alert.id.len(), alert.id.clone());
-                app.alerts.insert(key, alert);
+                app.alerts.insert(alert.id, alert);
             }
             Vec::new()
         }
@@ -578,7 +577,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             match result {
                 Ok(alert) => {
                     app.message = Some(format!("acknowledged #{}", alert.id));
-                    app.alerts.insert((alert.id.len(), alert.id.clone()), *alert);
+                    app.alerts.insert(alert.id, *alert);
                 }
                 Err(error) => app.message = Some(error),
             }
@@ -708,7 +707,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Action::Acknowledge => {
             if let Some(alert) = app.visible_alerts().get(app.cursors[2]) {
                 if alert.state == AlertState::Open {
-                    return vec![Effect::Acknowledge(vec![alert.id.clone()])];
+                    return vec![Effect::Acknowledge(vec![alert.id])];
                 }
                 app.message = Some(format!("#{} is already acknowledged", alert.id));
             }
@@ -765,11 +764,11 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             None => app.message = Some("no upload is running".into()),
         },
         Action::AcknowledgeAll => {
-            let ids: Vec<String> = app
+            let ids: Vec<AlertId> = app
                 .visible_alerts()
                 .iter()
                 .filter(|a| a.state == AlertState::Open)
-                .map(|a| a.id.clone())
+                .map(|a| a.id)
                 .collect();
             if ids.is_empty() {
                 app.message = Some("no open alerts to acknowledge".into());

@@ -33,7 +33,7 @@ fn typed(app: &mut App, text: &str) {
 
 fn alert(id: &str, store: &str, item: &str, state: AlertState) -> Alert {
     Alert {
-        id: id.into(),
+        id: id.parse().unwrap(),
         change_id: format!("c{id}"),
         kind: AlertKind::Out,
         store: store.into(),
@@ -174,7 +174,10 @@ fn acknowledging_one_or_all_with_a_confirmation_that_defaults_to_cancel() {
         ]),
     );
     assert_eq!(
-        app.visible_alerts().iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        app.visible_alerts()
+            .iter()
+            .map(|a| a.id.to_string())
+            .collect::<Vec<_>>(),
         ["10", "9"],
         "newest first, resolved hidden"
     );
@@ -183,7 +186,7 @@ fn acknowledging_one_or_all_with_a_confirmation_that_defaults_to_cancel() {
     assert_eq!(app.focus, Pane::Alerts);
     assert_eq!(
         press(&mut app, KeyCode::Char('a')),
-        [Effect::Acknowledge(vec!["10".into()])]
+        [Effect::Acknowledge(vec![AlertId(10)])]
     );
     press(&mut app, KeyCode::Char('A'));
     assert!(matches!(app.mode, Mode::ConfirmAckAll { yes: false, .. }));
@@ -195,7 +198,7 @@ fn acknowledging_one_or_all_with_a_confirmation_that_defaults_to_cancel() {
     press(&mut app, KeyCode::Right);
     assert_eq!(
         press(&mut app, KeyCode::Enter),
-        [Effect::Acknowledge(vec!["10".into(), "9".into()])]
+        [Effect::Acknowledge(vec![AlertId(10), AlertId(9)])]
     );
 }
 
@@ -286,7 +289,7 @@ fn the_selection_stays_on_its_row_when_lists_change_under_it() {
     );
     assert_eq!(
         press(&mut app, KeyCode::Char('a')),
-        [Effect::Acknowledge(vec!["9".into()])]
+        [Effect::Acknowledge(vec![AlertId(9)])]
     );
 
     // The stores re-sort by urgency: the cursor stays on the same store.

@@ -8,9 +8,9 @@ use super::files_pane::TransferResult;
 use super::inventory::Inventory;
 use super::keymap::Keymap;
 use super::view::{Theme, view};
-use crate::domain::{Acknowledgement, Thresholds, Timestamp};
-use crate::pipeline::Checker;
-use crate::ports::{AlertFilter, Backend, PortError, StockFilter};
+use crate::domain::{Acknowledgement, AlertId, Thresholds, Timestamp};
+use crate::pipeline::{Checker, UploadFlow};
+use crate::ports::{AlertFilter, PortError, Ports, StockFilter};
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
 use ratatui::crossterm::{execute, terminal};
 use ratatui::{Terminal, backend::CrosstermBackend};
@@ -42,8 +42,9 @@ pub struct Options {
     pub start_dir: PathBuf,
     /// Where the file pane remembers its directory.
     pub last_dir_file: Option<PathBuf>,
-    /// Loads uploads here, or waits for the deployed function.
-    pub loader: crate::pipeline::Loader,
+    /// Uploads the file pane's files: loads them here (or waits for the
+    /// deployed function), then raises their alerts with the console's checker.
+    pub uploads: UploadFlow,
 }
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
@@ -68,7 +69,7 @@ pub fn restore() {
 }
 
 /// Runs until the operator quits or the session ends (SIGTERM, SIGHUP).
-pub async fn run(backend: Backend, options: Options) -> std::io::Result<()> {
+pub async fn run(ports: Ports, options: Options) -> std::io::Result<()> {
     // A panic must not leave the terminal in raw mode.
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -76,18 +77,18 @@ pub async fn run(backend: Backend, options: Options) -> std::io::Result<()> {
         previous(info);
     }));
     let mut term = enter()?;
-    let result = event_loop(&mut term, backend, options).await;
+    let result = event_loop(&mut term, ports, options).await;
     restore();
     result
 }
 
-async fn event_loop(term: &mut Term, backend: Backend, options: Options) -> std::io::Result<()> {
+async fn event_loop(term: &mut Term, ports: Ports, options: Options) -> std::io::Result<()> {
     let (tx, mut rx) = unbounded_channel::<Msg>();
     let mut app = App::new(
         Inventory::new(options.thresholds.clone()),
         options.keymap,
         options.read_only,
-        backend.location.clone(),
+        ports.location.clone(),
         options.log_path.clone(),
     );
     app.files.dir = options.start_dir.clone();
@@ -95,8 +96,8 @@ async fn event_loop(term: &mut Term, backend: Backend, options: Options) -> std:
     // The background tasks are watched: one that panics ends the console
     // (terminal given back, the reason said) instead of leaving it stale.
     let mut tasks = tokio::task::JoinSet::new();
-    tasks.spawn(follow_feed(backend.clone(), tx.clone()));
-    tasks.spawn(follow_ledger(backend.clone(), tx.clone()));
+    tasks.spawn(follow_feed(ports.clone(), tx.clone()));
+    tasks.spawn(follow_ledger(ports.clone(), tx.clone()));
     if let Some(checker) = options.checker.clone() {
         tasks.spawn(run_checker(checker, tx.clone()));
     }
@@ -106,7 +107,6 @@ async fn event_loop(term: &mut Term, backend: Backend, options: Options) -> std:
     let mut transfers: HashMap<u64, tokio::task::AbortHandle> = HashMap::new();
     // A few uploads at a time; the rest wait their turn.
     let uploads = Arc::new(tokio::sync::Semaphore::new(UPLOADS_AT_ONCE));
-    let checker = options.checker.clone();
     let mut stop = Box::pin(crate::shutdown::signal());
     loop {
         if app.dirty {
@@ -131,7 +131,7 @@ async fn event_loop(term: &mut Term, backend: Backend, options: Options) -> std:
                     Effect::Quit => return Ok(()),
                     Effect::Repaint => term.clear()?,
                     Effect::Acknowledge(ids) => {
-                        tokio::spawn(acknowledge(backend.clone(), ids, options.operator.clone(), tx.clone()));
+                        tokio::spawn(acknowledge(ports.clone(), ids, options.operator.clone(), tx.clone()));
                     }
                     Effect::List(dir) => {
                         let (tx, remember) = (tx.clone(), options.last_dir_file.clone());
@@ -159,16 +159,7 @@ async fn event_loop(term: &mut Term, backend: Backend, options: Options) -> std:
                     }
                     Effect::Upload(files) => {
                         for (id, path) in files {
-                            let loader = options.loader.clone();
-                            let task = upload(
-                                backend.clone(),
-                                loader,
-                                uploads.clone(),
-                                checker.clone(),
-                                id,
-                                path,
-                                tx.clone(),
-                            );
+                            let task = upload(options.uploads.clone(), uploads.clone(), id, path, tx.clone());
                             transfers.insert(id, tokio::spawn(task).abort_handle());
                         }
                     }
@@ -214,10 +205,10 @@ fn spawn_input(tx: UnboundedSender<Msg>) {
 
 /// Snapshot, then tail: the tail's position is taken first so nothing that
 /// happens during the scan is missed (applying twice is harmless).
-async fn follow_feed(backend: Backend, tx: UnboundedSender<Msg>) {
+async fn follow_feed(ports: Ports, tx: UnboundedSender<Msg>) {
     let mut failures = 0u32;
     let mut cursor = loop {
-        match backend.feed.tip().await {
+        match ports.feed.tip().await {
             Ok(tip) => break tip,
             Err(e) => {
                 if tx.send(Msg::FeedError(e.to_string())).is_err() {
@@ -228,11 +219,11 @@ async fn follow_feed(backend: Backend, tx: UnboundedSender<Msg>) {
             }
         }
     };
-    if snapshot(&backend, &tx).await.is_err() {
+    if snapshot(&ports, &tx).await.is_err() {
         return;
     }
     loop {
-        match backend.feed.read(Some(&cursor), 1000).await {
+        match ports.feed.read(Some(&cursor), 1000).await {
             Ok(batch) => {
                 if failures > 0 && tx.send(Msg::FeedOk).is_err() {
                     return;
@@ -242,7 +233,7 @@ async fn follow_feed(backend: Backend, tx: UnboundedSender<Msg>) {
                 if batch.gap {
                     // Lost changes: start over from a fresh read of the table,
                     // so rows deleted meanwhile go too.
-                    if tx.send(Msg::Resync).is_err() || snapshot(&backend, &tx).await.is_err() {
+                    if tx.send(Msg::Resync).is_err() || snapshot(&ports, &tx).await.is_err() {
                         return;
                     }
                 }
@@ -272,11 +263,11 @@ async fn follow_feed(backend: Backend, tx: UnboundedSender<Msg>) {
     }
 }
 
-async fn snapshot(backend: &Backend, tx: &UnboundedSender<Msg>) -> Result<(), ()> {
+async fn snapshot(ports: &Ports, tx: &UnboundedSender<Msg>) -> Result<(), ()> {
     let mut page = None;
     let mut failures = 0u32;
     loop {
-        match backend
+        match ports
             .table
             .scan(&StockFilter::default(), page.as_ref(), SNAPSHOT_PAGE)
             .await
@@ -297,15 +288,15 @@ async fn snapshot(backend: &Backend, tx: &UnboundedSender<Msg>) -> Result<(), ()
     }
 }
 
-async fn follow_ledger(backend: Backend, tx: UnboundedSender<Msg>) {
+async fn follow_ledger(ports: Ports, tx: UnboundedSender<Msg>) {
     let mut failures = 0u32;
     // Where following starts, then everything unresolved as of then.
     let (mut cursor, alerts) = loop {
         let start = async {
-            let tip = backend.ledger.tip().await?;
+            let tip = ports.ledger.tip().await?;
             let filter = AlertFilter::default();
             let alerts = crate::ports::all_pages(|page| {
-                let (ledger, filter) = (&backend.ledger, &filter);
+                let (ledger, filter) = (&ports.ledger, &filter);
                 async move { ledger.list(filter, page.as_ref(), 1000).await }
             })
             .await?;
@@ -328,7 +319,7 @@ async fn follow_ledger(backend: Backend, tx: UnboundedSender<Msg>) {
     let mut failing = false;
     loop {
         tokio::time::sleep(LEDGER_POLL).await;
-        match backend.ledger.changes_since(Some(&cursor), 1000).await {
+        match ports.ledger.changes_since(Some(&cursor), 1000).await {
             Ok((alerts, next)) => {
                 cursor = next;
                 // After an error, an empty answer still says the ledger is back.
@@ -359,16 +350,16 @@ async fn run_checker(checker: Checker, tx: UnboundedSender<Msg>) {
     }
 }
 
-async fn acknowledge(backend: Backend, ids: Vec<String>, by: String, tx: UnboundedSender<Msg>) {
+async fn acknowledge(ports: Ports, ids: Vec<AlertId>, by: String, tx: UnboundedSender<Msg>) {
     for id in ids {
         let ack = Acknowledgement {
             by: by.clone(),
             at: Timestamp::now(),
             note: None,
         };
-        let result = backend
+        let result = ports
             .ledger
-            .acknowledge(&id, &ack)
+            .acknowledge(id, &ack)
             .await
             .map(Box::new)
             .map_err(|e| e.to_string());
@@ -426,68 +417,40 @@ fn regular_file(path: &std::path::Path) -> std::io::Result<()> {
 
 /// Uploads and loads one file, reporting progress, then what it did.
 async fn upload(
-    backend: Backend,
-    loader: crate::pipeline::Loader,
+    flow: UploadFlow,
     slots: Arc<tokio::sync::Semaphore>,
-    checker: Option<Checker>,
     id: u64,
     path: PathBuf,
     tx: UnboundedSender<Msg>,
 ) {
     let Ok(_slot) = slots.acquire_owned().await else { return };
-    let result = async {
-        regular_file(&path).map_err(|e| format!("cannot upload {}: {e}", path.display()))?;
-        let body = tokio::fs::read(&path)
-            .await
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let name = path
-            .file_name()
-            .map_or_else(|| "upload.csv".into(), |n| n.to_string_lossy().into_owned());
-        let progress_tx = tx.clone();
-        let progress: crate::ports::Progress = Arc::new(move |sent, total| {
-            let _ = progress_tx.send(Msg::TransferProgress { id, sent, total });
-        });
-        let outcome = loader
-            .upload(&name, bytes::Bytes::from(body), None, Some(progress))
-            .await
-            .map_err(|e| e.to_string())?;
-        let report = &outcome.report;
-        Ok::<_, String>(match report.status {
-            crate::ports::ObjectStatus::Loaded => {
-                // Raise this file's alerts now, then count them.
-                if let Some(checker) = &checker {
-                    let _ = checker.run_once().await;
-                }
-                let filter = AlertFilter {
-                    include_resolved: true,
-                    source: Some(outcome.key.as_str().to_string()),
-                    state: None,
-                };
-                let (ledger, filter) = (&backend.ledger, &filter);
-                let alerts =
-                    crate::ports::all_pages(|page| async move { ledger.list(filter, page.as_ref(), 1000).await })
-                        .await
-                        .map_or(0, |items| items.len());
-                TransferResult::Loaded {
+    let progress_tx = tx.clone();
+    let progress: crate::ports::Progress = Arc::new(move |sent, total| {
+        let _ = progress_tx.send(Msg::TransferProgress { id, sent, total });
+    });
+    let result = match flow.upload_file(&path, None, Some(progress)).await {
+        Err(e) => TransferResult::Failed(e.to_string()),
+        Ok(uploaded) => {
+            let report = &uploaded.outcome.report;
+            match report.status {
+                crate::ports::ObjectStatus::Loaded => TransferResult::Loaded {
                     rows: report.rows,
                     changed: report.write.changed,
-                    alerts,
-                }
+                    alerts: uploaded.alerts.len(),
+                },
+                crate::ports::ObjectStatus::Rejected => TransferResult::Rejected {
+                    problems: report.problems.len(),
+                    first: report.problems.iter().take(5).map(|p| p.to_string()).collect(),
+                },
+                _ => TransferResult::Failed(
+                    report
+                        .failure
+                        .clone()
+                        .unwrap_or_else(|| "the load did not finish".into()),
+                ),
             }
-            crate::ports::ObjectStatus::Rejected => TransferResult::Rejected {
-                problems: report.problems.len(),
-                first: report.problems.iter().take(5).map(|p| p.to_string()).collect(),
-            },
-            _ => TransferResult::Failed(
-                report
-                    .failure
-                    .clone()
-                    .unwrap_or_else(|| "the load did not finish".into()),
-            ),
-        })
-    }
-    .await;
-    let result = result.unwrap_or_else(TransferResult::Failed);
+        }
+    };
     let _ = tx.send(Msg::TransferDone { id, result });
 }
 

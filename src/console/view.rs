@@ -327,7 +327,7 @@ fn draw_alerts(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
             });
             let text = format!(
                 "#{:<5} {} {}  {} / {}  count {}{ack}",
-                safe(&alert.id),
+                alert.id,
                 alert.kind.as_str(),
                 alert.raised_at.to_display(),
                 safe(&alert.store),

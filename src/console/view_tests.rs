@@ -133,7 +133,7 @@ mod snapshots {
 
     fn alert(id: &str, store: &str, item: &str, kind: AlertKind, acked: bool) -> Alert {
         Alert {
-            id: id.into(),
+            id: id.parse().unwrap(),
             change_id: format!("c{id}"),
             kind,
             store: store.into(),

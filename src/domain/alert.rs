@@ -56,6 +56,62 @@ impl AlertState {
     }
 }
 
+/// The short number people type (`stockwatch ack 12`, `#12` on screen).
+/// Ordered numerically, so #9 comes before #10 everywhere. In JSON it is a
+/// string of digits, as it always was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AlertId(pub u64);
+
+impl AlertId {
+    /// Accepts `12`, `#12` and surrounding spaces.
+    pub fn parse(text: &str) -> Result<AlertId, String> {
+        let digits = text.trim();
+        let digits = digits.strip_prefix('#').unwrap_or(digits);
+        match digits.parse::<u64>() {
+            Ok(n) if digits.bytes().all(|b| b.is_ascii_digit()) => Ok(AlertId(n)),
+            _ => Err(format!(
+                "`{}` is not an alert id; ids are numbers such as 12",
+                crate::domain::escape_for_terminal(text)
+            )),
+        }
+    }
+}
+
+impl fmt::Display for AlertId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Width and alignment apply: `{:<5}` lines ids up in a column.
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::str::FromStr for AlertId {
+    type Err = String;
+    fn from_str(text: &str) -> Result<AlertId, String> {
+        AlertId::parse(text)
+    }
+}
+
+impl Serialize for AlertId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for AlertId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<AlertId, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Text(String),
+            Number(u64),
+        }
+        match Either::deserialize(deserializer)? {
+            Either::Number(n) => Ok(AlertId(n)),
+            Either::Text(text) => AlertId::parse(&text).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
 /// Who acknowledged an alert, when, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Acknowledgement {
@@ -67,8 +123,7 @@ pub struct Acknowledgement {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
-    /// Short id people type (`stockwatch ack 12`).
-    pub id: String,
+    pub id: AlertId,
     /// Identity of the change that raised it: the claim key in the ledger.
     pub change_id: String,
     pub kind: AlertKind,
@@ -94,9 +149,9 @@ pub struct Alert {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LifecycleError {
     #[error("alert {id} was already acknowledged by {by} at {at}")]
-    AlreadyAcknowledged { id: String, by: String, at: String },
+    AlreadyAcknowledged { id: AlertId, by: String, at: String },
     #[error("alert {id} is already resolved: the stock came back at {at}")]
-    AlreadyResolved { id: String, at: String },
+    AlreadyResolved { id: AlertId, at: String },
 }
 
 impl Alert {
@@ -107,13 +162,13 @@ impl Alert {
             AlertState::Acknowledged => {
                 let ack = self.acknowledged.as_ref();
                 Err(LifecycleError::AlreadyAcknowledged {
-                    id: self.id.clone(),
+                    id: self.id,
                     by: ack.map_or_else(|| "someone".into(), |a| a.by.clone()),
                     at: ack.map_or_else(String::new, |a| a.at.to_display()),
                 })
             }
             AlertState::Resolved => Err(LifecycleError::AlreadyResolved {
-                id: self.id.clone(),
+                id: self.id,
                 at: self.resolved_at.map_or_else(String::new, |t| t.to_display()),
             }),
         }
@@ -159,7 +214,7 @@ mod tests {
 
     fn alert(state: AlertState) -> Alert {
         Alert {
-            id: "7".into(),
+            id: AlertId(7),
             change_id: "c1".into(),
             kind: AlertKind::Out,
             store: "Berlin".into(),
@@ -185,6 +240,19 @@ mod tests {
             Notification::for_alert(AlertKind::Low, "Pusan", "Echo Dot", 2).message,
             "Pusan is low on Echo Dot: 2 left"
         );
+    }
+
+    #[test]
+    fn alert_ids_parse_with_or_without_the_hash_and_order_numerically() {
+        assert_eq!(AlertId::parse(" #12 "), Ok(AlertId(12)));
+        assert_eq!("9".parse::<AlertId>(), Ok(AlertId(9)));
+        for bad in ["", "#", "twelve", "-1", "+3", "1.5", "# 4"] {
+            assert!(AlertId::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(AlertId(9) < AlertId(10), "numeric, not text, order");
+        assert_eq!(serde_json::to_string(&AlertId(12)).unwrap(), r#""12""#);
+        assert_eq!(serde_json::from_str::<AlertId>(r#""12""#).unwrap(), AlertId(12));
+        assert_eq!(serde_json::from_str::<AlertId>("12").unwrap(), AlertId(12));
     }
 
     #[test]

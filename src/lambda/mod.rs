@@ -9,7 +9,7 @@ pub mod load_inventory;
 use crate::adapters::aws::{self, AwsSettings};
 use crate::domain::Thresholds;
 use crate::pipeline::CheckerConfig;
-use crate::ports::{Backend, PortError};
+use crate::ports::{PortError, Ports};
 
 /// What a deployed function is told by its environment (deploy/template.yaml
 /// sets these; they are the CLI's variables).
@@ -63,7 +63,7 @@ impl FunctionSettings {
 }
 
 /// Connects every port, as the CLI does.
-pub async fn connect(settings: &FunctionSettings) -> Result<Backend, PortError> {
+pub async fn connect(settings: &FunctionSettings) -> Result<Ports, PortError> {
     aws::connect(&settings.aws).await
 }
 

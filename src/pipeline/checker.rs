@@ -10,11 +10,9 @@
 //! is the crash window between a send and `mark_published`: that alert is
 //! sent again after the lease (at least once, never silently dropped).
 
-use crate::domain::{Alert, AlertKind, Decision, Level, Thresholds, Timestamp, decide, level};
+use crate::domain::{Alert, AlertId, AlertKind, Decision, Level, Thresholds, Timestamp, decide, level};
 use crate::ports::RetryPolicy;
-use crate::ports::{
-    AlertClaim, AlertFilter, Backend, Change, ClaimOutcome, PortError, Restock, StockFilter, all_pages,
-};
+use crate::ports::{AlertClaim, AlertFilter, Change, ClaimOutcome, PortError, Ports, Restock, StockFilter, all_pages};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -53,14 +51,14 @@ pub struct CheckReport {
     pub resolved: u64,
     pub published: u64,
     /// Notifications that failed after retries: left for the lease takeover.
-    pub unpublished: Vec<(String, String)>,
+    pub unpublished: Vec<(AlertId, String)>,
     /// The feed reported lost changes: alerts for them may be missing.
     pub gap: bool,
 }
 
 #[derive(Clone)]
 pub struct Checker {
-    backend: Backend,
+    ports: Ports,
     config: CheckerConfig,
     token: String,
     retry: RetryPolicy,
@@ -69,11 +67,11 @@ pub struct Checker {
 }
 
 impl Checker {
-    pub fn new(backend: Backend, config: CheckerConfig) -> Self {
+    pub fn new(ports: Ports, config: CheckerConfig) -> Self {
         let nanos = Timestamp::now().0;
         let token = format!("{}-{}-{nanos}", config.name, std::process::id());
         Checker {
-            backend,
+            ports,
             config,
             token,
             retry: RetryPolicy::default(),
@@ -97,14 +95,12 @@ impl Checker {
         loop {
             let cursor = self
                 .retry
-                .run("read the checkpoint", || {
-                    self.backend.checkpoints.load(&self.config.name)
-                })
+                .run("read the checkpoint", || self.ports.checkpoints.load(&self.config.name))
                 .await?;
             let batch = self
                 .retry
                 .run("read the change feed", || {
-                    self.backend.feed.read(cursor.as_ref(), self.config.batch)
+                    self.ports.feed.read(cursor.as_ref(), self.config.batch)
                 })
                 .await?;
             if batch.gap {
@@ -117,7 +113,7 @@ impl Checker {
                 if Some(&batch.cursor) != cursor.as_ref() {
                     self.retry
                         .run("save the checkpoint", || {
-                            self.backend.checkpoints.save(&self.config.name, &batch.cursor)
+                            self.ports.checkpoints.save(&self.config.name, &batch.cursor)
                         })
                         .await?;
                 }
@@ -126,7 +122,7 @@ impl Checker {
             self.process(&batch.changes, &mut report).await?;
             self.retry
                 .run("save the checkpoint", || {
-                    self.backend.checkpoints.save(&self.config.name, &batch.cursor)
+                    self.ports.checkpoints.save(&self.config.name, &batch.cursor)
                 })
                 .await?;
         }
@@ -192,7 +188,7 @@ impl Checker {
         report.resolved += self
             .retry
             .run("resolve alerts", || {
-                self.backend.ledger.resolve(&restocks, Timestamp::now())
+                self.ports.ledger.resolve(&restocks, Timestamp::now())
             })
             .await?;
         self.claim_and_publish(&claims, report).await
@@ -202,7 +198,7 @@ impl Checker {
         let outcomes = self
             .retry
             .run("claim alerts", || {
-                self.backend.ledger.claim(claims, &self.token, Timestamp::now())
+                self.ports.ledger.claim(claims, &self.token, Timestamp::now())
             })
             .await?;
         for (claim, outcome) in claims.iter().zip(outcomes) {
@@ -222,12 +218,12 @@ impl Checker {
     /// the row's snapshot, so checkers that reconcile the same gap still
     /// raise it once.
     async fn reconcile(&self, report: &mut CheckReport) -> Result<(), PortError> {
-        let ledger = &self.backend.ledger;
+        let ledger = &self.ports.ledger;
         let filter = &AlertFilter::default();
         let alerts = all_pages(|page| async move { ledger.list(filter, page.as_ref(), 1000).await }).await?;
         let alerted: HashSet<(String, String, AlertKind)> =
             alerts.into_iter().map(|a| (a.store, a.item, a.kind)).collect();
-        let table = &self.backend.table;
+        let table = &self.ports.table;
         let low = &StockFilter {
             store: None,
             count_at_most: Some(self.config.thresholds.highest()),
@@ -265,7 +261,7 @@ impl Checker {
         let stale = self
             .retry
             .run("take over stale claims", || {
-                self.backend.ledger.take_stale(before, &self.token, Timestamp::now())
+                self.ports.ledger.take_stale(before, &self.token, Timestamp::now())
             })
             .await?;
         for alert in stale {
@@ -283,7 +279,7 @@ impl Checker {
         let still_ours = self
             .retry
             .run("renew the claim", || {
-                self.backend.ledger.renew(&alert.id, &self.token, Timestamp::now())
+                self.ports.ledger.renew(alert.id, &self.token, Timestamp::now())
             })
             .await?;
         if !still_ours {
@@ -294,7 +290,7 @@ impl Checker {
         match self
             .retry
             .run("publish the notification", || {
-                self.backend.notifier.publish(alert, &notification)
+                self.ports.notifier.publish(alert, &notification)
             })
             .await
         {
@@ -303,9 +299,9 @@ impl Checker {
                 let marked = self
                     .retry
                     .run("mark the alert published", || {
-                        self.backend
+                        self.ports
                             .ledger
-                            .mark_published(&alert.id, &self.token, Timestamp::now())
+                            .mark_published(alert.id, &self.token, Timestamp::now())
                     })
                     .await;
                 match marked {
@@ -320,7 +316,7 @@ impl Checker {
             }
             Err(e) => {
                 tracing::error!(alert = %alert, error = %e, "notification failed; it will be retried after the lease");
-                report.unpublished.push((alert.id.clone(), e.to_string()));
+                report.unpublished.push((alert.id, e.to_string()));
                 Ok(())
             }
         }

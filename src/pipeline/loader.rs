@@ -3,7 +3,7 @@
 
 use crate::domain::{Timestamp, import};
 use crate::ports::RetryPolicy;
-use crate::ports::{Backend, LoadReport, ObjectKey, ObjectStatus, PortError, Progress, WriteBatch, WriteSummary};
+use crate::ports::{LoadReport, ObjectKey, ObjectStatus, PortError, Ports, Progress, WriteBatch, WriteSummary};
 use bytes::Bytes;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -23,15 +23,15 @@ impl LoadOutcome {
 
 #[derive(Clone)]
 pub struct Loader {
-    backend: Backend,
+    ports: Ports,
     retry: RetryPolicy,
     elsewhere: Option<std::time::Duration>,
 }
 
 impl Loader {
-    pub fn new(backend: Backend) -> Self {
+    pub fn new(ports: Ports) -> Self {
         Loader {
-            backend,
+            ports,
             retry: RetryPolicy::default(),
             elsewhere: None,
         }
@@ -71,7 +71,7 @@ impl Loader {
         let info = self
             .retry
             .run("upload", || {
-                self.backend.objects.put(&key, body.clone(), progress.clone())
+                self.ports.objects.put(&key, body.clone(), progress.clone())
             })
             .await?;
         match self.elsewhere {
@@ -86,7 +86,7 @@ impl Loader {
         loop {
             let info = self
                 .retry
-                .run("read the report", || self.backend.objects.head(key))
+                .run("read the report", || self.ports.objects.head(key))
                 .await?;
             if let Some(report) = info.report.filter(|r| r.status != ObjectStatus::Received) {
                 return Ok(LoadOutcome {
@@ -106,8 +106,8 @@ impl Loader {
 
     /// Loads an object already in the bucket (an S3 event, a reload).
     pub async fn load_object(&self, key: &ObjectKey, as_of: Option<Timestamp>) -> Result<LoadOutcome, PortError> {
-        let info = self.retry.run("read", || self.backend.objects.head(key)).await?;
-        let body = self.retry.run("read", || self.backend.objects.get(key)).await?;
+        let info = self.retry.run("read", || self.ports.objects.head(key)).await?;
+        let body = self.retry.run("read", || self.ports.objects.get(key)).await?;
         self.load_bytes(key, body, as_of.unwrap_or(info.uploaded_at)).await
     }
 
@@ -147,10 +147,7 @@ impl Loader {
                     source: key.clone(),
                 };
                 let started = std::time::Instant::now();
-                let written = self
-                    .retry
-                    .run("write", || self.backend.table.write(batch.clone()))
-                    .await;
+                let written = self.retry.run("write", || self.ports.table.write(batch.clone())).await;
                 tracing::debug!(key = %key, elapsed = ?started.elapsed(), "written");
                 match written {
                     Ok(summary) => {
@@ -170,7 +167,7 @@ impl Loader {
         }
         report.loaded_at = Timestamp::now();
         self.retry
-            .run("record the report", || self.backend.objects.set_report(key, &report))
+            .run("record the report", || self.ports.objects.set_report(key, &report))
             .await?;
         Ok(LoadOutcome {
             key: key.clone(),

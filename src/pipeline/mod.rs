@@ -3,7 +3,9 @@
 
 pub mod checker;
 pub mod loader;
+pub mod upload;
 
 pub use crate::ports::{RetryNotice, RetryPolicy};
 pub use checker::{CheckReport, Checker, CheckerConfig};
 pub use loader::{LoadOutcome, Loader};
+pub use upload::{UploadError, UploadFlow, Uploaded};

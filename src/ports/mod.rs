@@ -6,10 +6,10 @@ mod key;
 pub mod retry;
 
 pub use key::ObjectKey;
-pub use retry::{RetryHook, RetryNotice, RetryPolicy};
+pub use retry::{Backoff, Failures, RetryHook, RetryNotice, RetryPolicy};
 
 use crate::domain::{
-    Acknowledgement, Alert, AlertKind, AlertState, InventoryRow, Notification, Problem, Timestamp, Warning,
+    Acknowledgement, Alert, AlertId, AlertKind, AlertState, InventoryRow, Notification, Problem, Timestamp, Warning,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -40,6 +40,11 @@ impl PortError {
 }
 
 pub type PortResult<T> = Result<T, PortError>;
+
+/// What every ledger says of an id it does not hold.
+pub fn no_such_alert(id: AlertId) -> PortError {
+    PortError::NotFound(format!("there is no alert {id}"))
+}
 
 /// A page of results and the token for the next one, if any.
 #[derive(Debug, Clone)]
@@ -75,6 +80,17 @@ impl PageToken {
     /// after the last object's place, "<uploaded_at>/<key>".
     pub fn after_object(last: &ObjectInfo) -> PageToken {
         PageToken(format!("{}/{}", last.uploaded_at.0, last.key.as_str()))
+    }
+
+    /// Alerts list newest (highest id) first, on every backend: the next
+    /// page starts below the last alert's id.
+    pub fn after_alert(last: &Alert) -> PageToken {
+        PageToken(last.id.to_string())
+    }
+
+    /// The id `after_alert` recorded: the next page holds lower ids only.
+    pub fn alert_place(&self) -> PortResult<AlertId> {
+        AlertId::parse(&self.0).map_err(|_| PortError::Invalid("the page token is damaged".into()))
     }
 
     /// The place `after_object` recorded.
@@ -351,9 +367,9 @@ pub trait AlertLedger: Send + Sync {
     /// Restarts the lease of a claim the caller still holds, just before it
     /// publishes. `false`: another checker has taken the claim over (or it
     /// was published), so the caller must not publish.
-    async fn renew(&self, id: &str, token: &str, now: Timestamp) -> PortResult<bool>;
+    async fn renew(&self, id: AlertId, token: &str, now: Timestamp) -> PortResult<bool>;
     /// Records that the winner's notification went out.
-    async fn mark_published(&self, id: &str, token: &str, at: Timestamp) -> PortResult<()>;
+    async fn mark_published(&self, id: AlertId, token: &str, at: Timestamp) -> PortResult<()>;
     /// Takes over claims whose publisher died: unpublished, claimed before
     /// `claimed_before`. The caller publishes them under its `token`.
     async fn take_stale(&self, claimed_before: Timestamp, token: &str, now: Timestamp) -> PortResult<Vec<Alert>>;
@@ -361,8 +377,8 @@ pub trait AlertLedger: Send + Sync {
     /// including ones claimed later by a slower checker. Returns how many.
     async fn resolve(&self, restocks: &[Restock], now: Timestamp) -> PortResult<u64>;
     /// Conditional: only an open alert can be acknowledged.
-    async fn acknowledge(&self, id: &str, ack: &Acknowledgement) -> PortResult<Alert>;
-    async fn get(&self, id: &str) -> PortResult<Alert>;
+    async fn acknowledge(&self, id: AlertId, ack: &Acknowledgement) -> PortResult<Alert>;
+    async fn get(&self, id: AlertId) -> PortResult<Alert>;
     /// Newest first.
     async fn list(&self, filter: &AlertFilter, page: Option<&PageToken>, limit: usize) -> PortResult<Page<Alert>>;
     /// A cursor at the newest revision: followers that start from it see only
@@ -383,7 +399,7 @@ pub trait Notifier: Send + Sync {
 
 /// Every port of one backend, and where it is, for status lines.
 #[derive(Clone)]
-pub struct Backend {
+pub struct Ports {
     pub objects: Arc<dyn ObjectStore>,
     pub table: Arc<dyn InventoryTable>,
     pub feed: Arc<dyn ChangeFeed>,

@@ -1,5 +1,11 @@
-//! Retries of transient port errors: exponential backoff with full jitter,
-//! each retry announced through a hook so front ends can show it.
+//! Waiting after failures, in one place: `Backoff` (exponential, full
+//! jitter) says how long; `RetryPolicy` retries one call a few times and
+//! announces each retry; `Failures` paces a loop that never gives up (a
+//! console's follower, `watch`).
+//!
+//! This is the only retry layer. The AWS SDK clients make one attempt per
+//! call (see `adapters::aws::Clients`), so a throttled call costs at most
+//! `attempts` requests, and every retry is one people can be shown.
 
 use crate::ports::{PortError, PortResult};
 use std::future::Future;
@@ -7,12 +13,69 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+/// Exponential backoff with full jitter (AWS's advice): the wait before
+/// retry `n` is uniform in [0, min(max, base·2ⁿ⁻¹)], so many clients that
+/// failed together do not all come back together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Backoff {
+    pub const fn new(base: Duration, max: Duration) -> Backoff {
+        Backoff { base, max }
+    }
+
+    /// The longest wait before retry `n` (1-based).
+    pub fn ceiling(&self, n: u32) -> Duration {
+        self.base
+            .saturating_mul(1u32 << n.saturating_sub(1).min(20))
+            .min(self.max)
+    }
+
+    /// The wait before retry `n` (1-based).
+    pub fn delay(&self, n: u32) -> Duration {
+        let fraction = (next_random() % 10_000) as f64 / 10_000.0;
+        self.ceiling(n).mul_f64(fraction)
+    }
+}
+
+/// A loop's run of failures: each one lengthens the next wait, a success
+/// starts over. For loops that keep going whatever happens.
+#[derive(Debug, Clone)]
+pub struct Failures {
+    backoff: Backoff,
+    count: u32,
+}
+
+impl Failures {
+    pub fn new(backoff: Backoff) -> Failures {
+        Failures { backoff, count: 0 }
+    }
+
+    /// Counts a failure; returns how long to wait before trying again.
+    pub fn failed(&mut self) -> Duration {
+        self.count = self.count.saturating_add(1);
+        self.backoff.delay(self.count)
+    }
+
+    /// Counts a success; returns whether it ends a run of failures.
+    pub fn succeeded(&mut self) -> bool {
+        std::mem::take(&mut self.count) > 0
+    }
+
+    /// Failures in a row so far.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+}
+
 #[derive(Clone)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included.
     pub attempts: u32,
-    pub base: Duration,
-    pub max_delay: Duration,
+    pub backoff: Backoff,
     /// Told of each retry before it waits (front ends show it).
     pub hook: Option<RetryHook>,
 }
@@ -21,8 +84,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             attempts: 6,
-            base: Duration::from_millis(100),
-            max_delay: Duration::from_secs(5),
+            backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(5)),
             hook: None,
         }
     }
@@ -32,8 +94,7 @@ impl std::fmt::Debug for RetryPolicy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RetryPolicy")
             .field("attempts", &self.attempts)
-            .field("base", &self.base)
-            .field("max_delay", &self.max_delay)
+            .field("backoff", &self.backoff)
             .field("announced", &self.hook.is_some())
             .finish()
     }
@@ -58,11 +119,9 @@ impl RetryPolicy {
         self
     }
 
-    /// The delay before retry `n` (1-based): uniform in [0, min(max, base·2ⁿ⁻¹)].
+    /// The wait before retry `n` (1-based).
     pub fn delay(&self, n: u32) -> Duration {
-        let ceiling = self.base.saturating_mul(1u32 << (n - 1).min(20)).min(self.max_delay);
-        let fraction = (next_random() % 10_000) as f64 / 10_000.0;
-        ceiling.mul_f64(fraction)
+        self.backoff.delay(n)
     }
 
     pub async fn run<T, F, Fut>(&self, what: &str, mut op: F) -> PortResult<T>
@@ -120,26 +179,55 @@ mod tests {
     fn quick() -> RetryPolicy {
         RetryPolicy {
             attempts: 4,
-            base: Duration::from_millis(1),
-            max_delay: Duration::from_millis(4),
+            backoff: Backoff::new(Duration::from_millis(1), Duration::from_millis(4)),
             hook: None,
         }
     }
 
     #[test]
     fn delays_grow_and_stay_under_the_cap() {
-        let p = RetryPolicy {
-            attempts: 10,
-            base: Duration::from_millis(100),
-            max_delay: Duration::from_secs(2),
-            hook: None,
-        };
-        for n in 1..10 {
-            let ceiling = Duration::from_millis(100 * (1 << (n - 1))).min(Duration::from_secs(2));
-            for _ in 0..50 {
-                assert!(p.delay(n) <= ceiling);
-            }
+        let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
+        let mean = |n: u32| (0..400).map(|_| backoff.delay(n)).sum::<Duration>() / 400;
+        let mut previous = Duration::ZERO;
+        for n in 1..=5 {
+            let ceiling = Duration::from_millis(100 << (n - 1));
+            assert_eq!(backoff.ceiling(n), ceiling);
+            let samples: Vec<Duration> = (0..400).map(|_| backoff.delay(n)).collect();
+            assert!(
+                samples.iter().all(|d| *d <= ceiling),
+                "retry {n} waited over {ceiling:?}"
+            );
+            // Jittered, not fixed: the waits spread over the range.
+            let (low, high) = (samples.iter().min().unwrap(), samples.iter().max().unwrap());
+            assert!(
+                *low < ceiling / 4 && *high > ceiling * 3 / 4,
+                "retry {n}: {low:?}..{high:?}"
+            );
+            // Growing: each retry waits about twice as long as the one before.
+            let average = mean(n);
+            assert!(
+                average > previous * 3 / 2,
+                "retry {n} waits {average:?}, retry {} {previous:?}",
+                n - 1
+            );
+            previous = average;
         }
+        for n in [6, 12, 40] {
+            assert_eq!(backoff.ceiling(n), Duration::from_secs(2), "capped at retry {n}");
+            assert!((0..200).all(|_| backoff.delay(n) <= Duration::from_secs(2)));
+        }
+    }
+
+    #[test]
+    fn a_run_of_failures_waits_longer_until_a_success() {
+        let mut failures = Failures::new(Backoff::new(Duration::from_millis(100), Duration::from_secs(10)));
+        assert!(!failures.succeeded(), "no run of failures to end yet");
+        for n in 1..=4 {
+            assert!(failures.failed() <= Duration::from_millis(100 << (n - 1)));
+            assert_eq!(failures.count(), n);
+        }
+        assert!(failures.succeeded(), "the success ends the run");
+        assert_eq!(failures.count(), 0);
     }
 
     #[tokio::test]

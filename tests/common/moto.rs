@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicU32, Ordering};
 use stockwatch::adapters::aws::provision::{Request, provision};
 use stockwatch::adapters::aws::{AwsSettings, Clients, connect_with};
-use stockwatch::ports::Backend;
+use stockwatch::ports::Ports;
 
 /// The endpoint, or a clear failure: an AWS test that cannot reach moto must
 /// not pass by skipping.
@@ -60,11 +60,11 @@ pub fn unique_settings() -> AwsSettings {
 }
 
 /// Provisions a fresh deployment on moto and connects to it.
-pub async fn fresh() -> (Backend, AwsSettings, Clients) {
+pub async fn fresh() -> (Ports, AwsSettings, Clients) {
     fresh_at(&endpoint()).await
 }
 
-pub async fn fresh_at(url: &str) -> (Backend, AwsSettings, Clients) {
+pub async fn fresh_at(url: &str) -> (Ports, AwsSettings, Clients) {
     let clients = Clients::from_config(&sdk_config_at(url).await, true, None).unwrap();
     let mut settings = unique_settings();
     let (_, arn) = provision(

@@ -1,6 +1,6 @@
 //! The alert ledger: claims, lifecycle, resolution, takeover, following.
 
-use stockwatch::domain::{Acknowledgement, AlertKind, AlertState, Timestamp};
+use stockwatch::domain::{Acknowledgement, AlertId, AlertKind, AlertState, Timestamp};
 use stockwatch::ports::*;
 
 pub fn claim(change: &str, store: &str, item: &str, as_of: i64) -> AlertClaim {
@@ -25,14 +25,14 @@ fn ack(by: &str) -> Acknowledgement {
     }
 }
 
-async fn won(b: &Backend, c: AlertClaim, token: &str) -> stockwatch::domain::Alert {
+async fn won(b: &Ports, c: AlertClaim, token: &str) -> stockwatch::domain::Alert {
     match b.ledger.claim(&[c], token, Timestamp::now()).await.unwrap().remove(0) {
         ClaimOutcome::Won(a) => a,
         ClaimOutcome::Lost(a) => panic!("expected to win the claim, lost to {a:?}"),
     }
 }
 
-pub async fn a_transition_is_claimed_once(b: &Backend) {
+pub async fn a_transition_is_claimed_once(b: &Ports) {
     let first = won(b, claim("c1", "Berlin", "Dot", 10), "t1").await;
     assert_eq!(first.state, AlertState::Open);
     assert_eq!(first.kind, AlertKind::Out);
@@ -54,33 +54,33 @@ pub async fn a_transition_is_claimed_once(b: &Backend) {
         ),
         "kind is part of the claim"
     );
-    assert_eq!(b.ledger.get(&first.id).await.unwrap(), first);
+    assert_eq!(b.ledger.get(first.id).await.unwrap(), first);
 }
 
-pub async fn acknowledging_follows_the_lifecycle(b: &Backend) {
+pub async fn acknowledging_follows_the_lifecycle(b: &Ports) {
     let alert = won(b, claim("c1", "Berlin", "Dot", 10), "t").await;
-    let acked = b.ledger.acknowledge(&alert.id, &ack("ana")).await.unwrap();
+    let acked = b.ledger.acknowledge(alert.id, &ack("ana")).await.unwrap();
     assert_eq!(acked.state, AlertState::Acknowledged);
     let by = acked.acknowledged.as_ref().unwrap();
     assert_eq!((by.by.as_str(), by.note.as_deref()), ("ana", Some("reordered")));
-    match b.ledger.acknowledge(&alert.id, &ack("ben")).await {
+    match b.ledger.acknowledge(alert.id, &ack("ben")).await {
         Err(PortError::Conflict(m)) => assert!(m.contains("already acknowledged by ana"), "{m}"),
         other => panic!("a second acknowledgement was not refused: {other:?}"),
     }
     assert!(matches!(
-        b.ledger.acknowledge("999999", &ack("ana")).await,
+        b.ledger.acknowledge(AlertId(999_999), &ack("ana")).await,
         Err(PortError::NotFound(_))
     ));
     assert_eq!(
-        b.ledger.get(&alert.id).await.unwrap().acknowledged.unwrap().by,
+        b.ledger.get(alert.id).await.unwrap().acknowledged.unwrap().by,
         "ana",
         "the refused ack changed nothing"
     );
 }
 
-pub async fn restocks_resolve_older_alerts_even_claimed_late(b: &Backend) {
+pub async fn restocks_resolve_older_alerts_even_claimed_late(b: &Ports) {
     let early = won(b, claim("c1", "Berlin", "Dot", 10), "t").await;
-    b.ledger.acknowledge(&early.id, &ack("ana")).await.unwrap();
+    b.ledger.acknowledge(early.id, &ack("ana")).await.unwrap();
     let other = won(b, claim("c2", "Berlin", "Show", 10), "t").await;
     let restock = Restock {
         store: "Berlin".into(),
@@ -89,11 +89,11 @@ pub async fn restocks_resolve_older_alerts_even_claimed_late(b: &Backend) {
         change_id: "c3".into(),
     };
     assert_eq!(b.ledger.resolve(&[restock], Timestamp::now()).await.unwrap(), 1);
-    let resolved = b.ledger.get(&early.id).await.unwrap();
+    let resolved = b.ledger.get(early.id).await.unwrap();
     assert_eq!(resolved.state, AlertState::Resolved);
     assert!(resolved.resolved_at.is_some());
     assert_eq!(
-        b.ledger.get(&other.id).await.unwrap().state,
+        b.ledger.get(other.id).await.unwrap().state,
         AlertState::Open,
         "other items stay open"
     );
@@ -104,12 +104,12 @@ pub async fn restocks_resolve_older_alerts_even_claimed_late(b: &Backend) {
     let newer = won(b, claim("c4", "Berlin", "Dot", 30), "t").await;
     assert_eq!(newer.state, AlertState::Open);
     assert!(matches!(
-        b.ledger.acknowledge(&late.id, &ack("ana")).await,
+        b.ledger.acknowledge(late.id, &ack("ana")).await,
         Err(PortError::Conflict(_))
     ));
 }
 
-pub async fn stale_claims_are_taken_over(b: &Backend) {
+pub async fn stale_claims_are_taken_over(b: &Ports) {
     let alert = won(b, claim("c1", "Berlin", "Dot", 10), "dead").await;
     let mut quiet = claim("c2", "Berlin", "Show", 10);
     quiet.notify = false;
@@ -122,29 +122,29 @@ pub async fn stale_claims_are_taken_over(b: &Backend) {
         .unwrap();
     assert!(taken.is_empty(), "a claim made just now is inside a one-minute lease");
     assert!(
-        b.ledger.renew(&alert.id, "dead", Timestamp::now()).await.unwrap(),
+        b.ledger.renew(alert.id, "dead", Timestamp::now()).await.unwrap(),
         "the claimer still holds it"
     );
     let later = Timestamp(Timestamp::now().0 + 60_000);
     let taken = b.ledger.take_stale(later, "alive", Timestamp::now()).await.unwrap();
     assert_eq!(
-        taken.iter().map(|a| a.id.clone()).collect::<Vec<_>>(),
-        vec![alert.id.clone()],
+        taken.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![alert.id],
         "only claims that notify"
     );
     assert!(matches!(
-        b.ledger.mark_published(&alert.id, "dead", Timestamp::now()).await,
+        b.ledger.mark_published(alert.id, "dead", Timestamp::now()).await,
         Err(PortError::Conflict(_))
     ));
     assert!(
-        !b.ledger.renew(&alert.id, "dead", Timestamp::now()).await.unwrap(),
+        !b.ledger.renew(alert.id, "dead", Timestamp::now()).await.unwrap(),
         "the dead claimer lost the claim and must not publish"
     );
     b.ledger
-        .mark_published(&alert.id, "alive", Timestamp::now())
+        .mark_published(alert.id, "alive", Timestamp::now())
         .await
         .unwrap();
-    assert!(b.ledger.get(&alert.id).await.unwrap().published_at.is_some());
+    assert!(b.ledger.get(alert.id).await.unwrap().published_at.is_some());
     assert!(
         b.ledger
             .take_stale(later, "third", Timestamp::now())
@@ -154,12 +154,12 @@ pub async fn stale_claims_are_taken_over(b: &Backend) {
         "published claims are done"
     );
     assert!(
-        !b.ledger.renew(&alert.id, "alive", Timestamp::now()).await.unwrap(),
+        !b.ledger.renew(alert.id, "alive", Timestamp::now()).await.unwrap(),
         "a published claim is not renewed"
     );
 }
 
-pub async fn listing_filters_and_pages(b: &Backend) {
+pub async fn listing_filters_and_pages(b: &Ports) {
     let mut ids = Vec::new();
     for i in 0..5 {
         let mut c = claim(&format!("c{i}"), "Berlin", &format!("item{i}"), 10);
@@ -237,17 +237,17 @@ pub async fn listing_filters_and_pages(b: &Backend) {
     assert_eq!(open.items.len(), 1);
 }
 
-pub async fn followers_see_raises_and_acknowledgements(b: &Backend) {
+pub async fn followers_see_raises_and_acknowledgements(b: &Ports) {
     let tip = b.ledger.tip().await.unwrap();
     let alert = won(b, claim("c1", "Berlin", "Dot", 10), "t").await;
     let (seen, cursor) = b.ledger.changes_since(Some(&tip), 100).await.unwrap();
     assert_eq!(
-        seen.iter().map(|a| (a.id.clone(), a.state)).collect::<Vec<_>>(),
-        vec![(alert.id.clone(), AlertState::Open)]
+        seen.iter().map(|a| (a.id, a.state)).collect::<Vec<_>>(),
+        vec![(alert.id, AlertState::Open)]
     );
     let (nothing, same) = b.ledger.changes_since(Some(&cursor), 100).await.unwrap();
     assert!(nothing.is_empty());
-    b.ledger.acknowledge(&alert.id, &ack("ana")).await.unwrap();
+    b.ledger.acknowledge(alert.id, &ack("ana")).await.unwrap();
     let (seen, _) = b.ledger.changes_since(Some(&same), 100).await.unwrap();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].state, AlertState::Acknowledged);

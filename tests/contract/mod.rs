@@ -10,11 +10,11 @@ use std::any::Any;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use stockwatch::domain::{Alert, InventoryRow, Notification, Timestamp};
-use stockwatch::ports::{Backend, Notifier, ObjectKey, PortResult, WriteBatch};
+use stockwatch::ports::{Notifier, ObjectKey, PortResult, Ports, WriteBatch};
 
 /// A fresh backend, and whatever must live as long as it (a temp dir, a server).
 pub struct Fixture {
-    pub backend: Backend,
+    pub ports: Ports,
     pub _guard: Box<dyn Any + Send>,
 }
 
@@ -70,7 +70,7 @@ impl Notifier for SlowNotifier {
 }
 
 /// The backend with a counting notifier in front of its own.
-pub fn counting(backend: &Backend) -> (Backend, Arc<CountingNotifier>) {
+pub fn counting(backend: &Ports) -> (Ports, Arc<CountingNotifier>) {
     let counter = Arc::new(CountingNotifier {
         inner: backend.notifier.clone(),
         sent: AtomicU64::new(0),
@@ -115,7 +115,7 @@ macro_rules! contract_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $test() {
                 let fixture = $factory().await;
-                $crate::contract::$module::$test(&fixture.backend).await;
+                $crate::contract::$module::$test(&fixture.ports).await;
             }
         )+
     };

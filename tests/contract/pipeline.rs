@@ -14,11 +14,11 @@ fn sample(name: &str) -> Bytes {
     Bytes::from(std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
 }
 
-fn checker(b: &Backend) -> Checker {
+fn checker(b: &Ports) -> Checker {
     Checker::new(b.clone(), CheckerConfig::default())
 }
 
-async fn all_alerts(b: &Backend) -> Vec<Alert> {
+async fn all_alerts(b: &Ports) -> Vec<Alert> {
     let filter = &AlertFilter {
         include_resolved: true,
         ..Default::default()
@@ -28,7 +28,7 @@ async fn all_alerts(b: &Backend) -> Vec<Alert> {
         .unwrap()
 }
 
-async fn stock(b: &Backend) -> HashMap<(String, String), u32> {
+async fn stock(b: &Ports) -> HashMap<(String, String), u32> {
     let filter = &StockFilter::default();
     let rows = all_pages(|page| async move { b.table.scan(filter, page.as_ref(), 500).await });
     rows.await
@@ -38,7 +38,7 @@ async fn stock(b: &Backend) -> HashMap<(String, String), u32> {
         .collect()
 }
 
-pub async fn samples_raise_out_and_low_alerts(b: &Backend) {
+pub async fn samples_raise_out_and_low_alerts(b: &Ports) {
     let (b, sent) = counting(b);
     let loader = Loader::new(b.clone());
     for name in ["inventory-berlin.csv", "inventory-calcutta.csv", "inventory-pusan.csv"] {
@@ -83,7 +83,7 @@ pub async fn samples_raise_out_and_low_alerts(b: &Backend) {
     assert!(berlin.source.ends_with("/inventory-berlin.csv"));
 }
 
-pub async fn a_rejected_file_writes_nothing_and_is_kept(b: &Backend) {
+pub async fn a_rejected_file_writes_nothing_and_is_kept(b: &Ports) {
     let loader = Loader::new(b.clone());
     loader
         .upload(
@@ -120,7 +120,7 @@ pub async fn a_rejected_file_writes_nothing_and_is_kept(b: &Backend) {
     assert_eq!(kept.report.unwrap().problems, outcome.report.problems);
 }
 
-pub async fn loading_twice_changes_nothing(b: &Backend) {
+pub async fn loading_twice_changes_nothing(b: &Ports) {
     let (b, sent) = counting(b);
     let loader = Loader::new(b.clone());
     let checker = checker(&b);
@@ -143,7 +143,7 @@ pub async fn loading_twice_changes_nothing(b: &Backend) {
     assert_eq!(sent.sent.load(Ordering::SeqCst), 1);
 }
 
-pub async fn load_order_does_not_matter(b: &Backend) {
+pub async fn load_order_does_not_matter(b: &Ports) {
     let snapshots = [
         (100, "store,item,count\nBerlin,Dot,5\nBerlin,Show,1\nPusan,Dot,9\n"),
         (300, "store,item,count\nBerlin,Dot,0\nPusan,Dot,7\n"),
@@ -175,7 +175,7 @@ pub async fn load_order_does_not_matter(b: &Backend) {
     assert_eq!(got, expected);
 }
 
-pub async fn racing_checkers_raise_each_alert_once(b: &Backend) {
+pub async fn racing_checkers_raise_each_alert_once(b: &Ports) {
     let (b, sent) = counting(b);
     let mut text = String::from("store,item,count\n");
     for i in 0..60 {
@@ -210,7 +210,7 @@ async fn futures_join<T: Send + 'static>(handles: impl Iterator<Item = tokio::ta
     out
 }
 
-pub async fn a_dead_publisher_is_replaced_after_the_lease(b: &Backend) {
+pub async fn a_dead_publisher_is_replaced_after_the_lease(b: &Ports) {
     let (b, sent) = counting(b);
     // A checker claimed but died before publishing: simulate with a raw claim.
     let claim = super::ledger::claim("change-x", "Berlin", "Dot", 10);
@@ -247,7 +247,7 @@ pub async fn a_dead_publisher_is_replaced_after_the_lease(b: &Backend) {
     assert!(alert.published_at.is_some());
 }
 
-pub async fn a_slow_publisher_never_sends_what_was_taken_over(b: &Backend) {
+pub async fn a_slow_publisher_never_sends_what_was_taken_over(b: &Ports) {
     let (b, sent) = counting(b);
     let text = "store,item,count\nB,a,0\nB,b,0\nB,c,0\nB,d,0\nB,e,0\n";
     Loader::new(b.clone())
@@ -288,7 +288,7 @@ pub async fn a_slow_publisher_never_sends_what_was_taken_over(b: &Backend) {
     assert!(all_alerts(&b).await.iter().all(|a| a.published_at.is_some()));
 }
 
-pub async fn an_upload_can_wait_for_a_loader_elsewhere(b: &Backend) {
+pub async fn an_upload_can_wait_for_a_loader_elsewhere(b: &Ports) {
     // The "deployed function": loads whatever arrives in the bucket.
     let function = Loader::new(b.clone());
     let objects = b.objects.clone();
@@ -322,7 +322,7 @@ pub async fn an_upload_can_wait_for_a_loader_elsewhere(b: &Backend) {
     );
 }
 
-pub async fn restock_resolves_and_a_new_outage_alerts_again(b: &Backend) {
+pub async fn restock_resolves_and_a_new_outage_alerts_again(b: &Ports) {
     let loader = Loader::new(b.clone());
     let checker = checker(b);
     let load = |as_of: i64, count: u32| {

@@ -10,7 +10,7 @@ fn key(k: &str) -> ObjectKey {
     ObjectKey::parse(k).unwrap()
 }
 
-pub async fn objects_round_trip(b: &Backend) {
+pub async fn objects_round_trip(b: &Ports) {
     let body = Bytes::from(vec![b'x'; 3 * 1024 * 1024 + 5]);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();
@@ -34,7 +34,7 @@ pub async fn objects_round_trip(b: &Backend) {
     assert_eq!(head.size, body.len() as u64);
 }
 
-pub async fn objects_keep_reports_and_list_newest_first(b: &Backend) {
+pub async fn objects_keep_reports_and_list_newest_first(b: &Ports) {
     // Upload keys start with their time, as `upload_key` makes them.
     for name in ["1-one.csv", "2-two.csv", "3-three.csv"] {
         b.objects
@@ -68,7 +68,7 @@ pub async fn objects_keep_reports_and_list_newest_first(b: &Backend) {
     assert!(rest.next.is_none());
 }
 
-pub async fn missing_objects_are_not_found(b: &Backend) {
+pub async fn missing_objects_are_not_found(b: &Ports) {
     assert!(matches!(
         b.objects.get(&key("nope.csv")).await,
         Err(PortError::NotFound(_))
@@ -79,7 +79,7 @@ pub async fn missing_objects_are_not_found(b: &Backend) {
     ));
 }
 
-async fn scan_all(b: &Backend, filter: &StockFilter, limit: usize) -> (Vec<StockRow>, usize) {
+async fn scan_all(b: &Ports, filter: &StockFilter, limit: usize) -> (Vec<StockRow>, usize) {
     let (mut all, mut pages, mut token) = (Vec::new(), 0, None);
     loop {
         let page = b.table.scan(filter, token.as_ref(), limit).await.unwrap();
@@ -92,7 +92,7 @@ async fn scan_all(b: &Backend, filter: &StockFilter, limit: usize) -> (Vec<Stock
     }
 }
 
-pub async fn scans_are_ordered_filtered_and_paged(b: &Backend) {
+pub async fn scans_are_ordered_filtered_and_paged(b: &Ports) {
     let spec = [
         ("Pusan", "Dot", 4),
         ("Berlin", "Show", 0),
@@ -133,7 +133,7 @@ pub async fn scans_are_ordered_filtered_and_paged(b: &Backend) {
     assert_eq!(counts, [2, 0, 1]);
 }
 
-async fn count_of(b: &Backend, store: &str, item: &str) -> Option<StockRow> {
+async fn count_of(b: &Ports, store: &str, item: &str) -> Option<StockRow> {
     let filter = StockFilter {
         store: Some(store.into()),
         count_at_most: None,
@@ -141,7 +141,7 @@ async fn count_of(b: &Backend, store: &str, item: &str) -> Option<StockRow> {
     scan_all(b, &filter, 100).await.0.into_iter().find(|r| r.item == item)
 }
 
-pub async fn newer_snapshots_win_whatever_the_order(b: &Backend) {
+pub async fn newer_snapshots_win_whatever_the_order(b: &Ports) {
     let s = b
         .table
         .write(batch(&[("Berlin", "Dot", 5)], 200, "k/new.csv"))
@@ -179,7 +179,7 @@ pub async fn newer_snapshots_win_whatever_the_order(b: &Backend) {
     assert_eq!(count_of(b, "Berlin", "Dot").await.unwrap().count, 5);
 }
 
-pub async fn equal_as_of_keeps_the_lower_count(b: &Backend) {
+pub async fn equal_as_of_keeps_the_lower_count(b: &Ports) {
     b.table
         .write(batch(&[("Berlin", "Dot", 5)], 100, "k/a.csv"))
         .await
@@ -195,7 +195,7 @@ pub async fn equal_as_of_keeps_the_lower_count(b: &Backend) {
     assert_eq!(count_of(b, "Berlin", "Dot").await.unwrap().count, 2);
 }
 
-pub async fn the_feed_carries_old_and_new_images(b: &Backend) {
+pub async fn the_feed_carries_old_and_new_images(b: &Ports) {
     let start = b.feed.tip().await.unwrap();
     b.table
         .write(batch(&[("Berlin", "Dot", 5), ("Berlin", "Show", 1)], 100, "k/a.csv"))
@@ -261,7 +261,7 @@ pub async fn the_feed_carries_old_and_new_images(b: &Backend) {
     assert_eq!(after_tip.changes[0].new.as_ref().unwrap().count, 7);
 }
 
-pub async fn unchanged_counts_write_no_change(b: &Backend) {
+pub async fn unchanged_counts_write_no_change(b: &Ports) {
     b.table
         .write(batch(&[("Berlin", "Dot", 5)], 100, "k/a.csv"))
         .await
@@ -278,7 +278,7 @@ pub async fn unchanged_counts_write_no_change(b: &Backend) {
     assert!(b.feed.read(Some(&tip), 10).await.unwrap().changes.is_empty());
 }
 
-pub async fn checkpoints_never_move_back(b: &Backend) {
+pub async fn checkpoints_never_move_back(b: &Ports) {
     assert_eq!(b.checkpoints.load("c").await.unwrap(), None);
     b.table
         .write(batch(&[("A", "x", 1), ("A", "y", 1)], 1, "k/a.csv"))

@@ -10,9 +10,10 @@
 
 use super::attrs::{Item, get_n, get_s, n, opt_n, opt_s, opt_time, s};
 use super::errors::sdk_error;
-use crate::domain::{Acknowledgement, Alert, AlertKind, AlertState, Timestamp};
+use crate::domain::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Timestamp};
 use crate::ports::{
     AlertClaim, AlertFilter, AlertLedger, ClaimOutcome, LedgerCursor, Page, PageToken, PortError, PortResult, Restock,
+    no_such_alert,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -30,7 +31,7 @@ pub struct DynamoLedger {
     client: Client,
     table: String,
     /// alert id → pk, learned from every alert read.
-    keys: Mutex<HashMap<String, String>>,
+    keys: Mutex<HashMap<AlertId, String>>,
 }
 
 pub fn claim_key(change_id: &str, kind: AlertKind) -> String {
@@ -64,7 +65,7 @@ fn alert_from(item: &Item) -> PortResult<Alert> {
         _ => None,
     };
     Ok(Alert {
-        id: get_n::<u64>(item, "AlertId")?.to_string(),
+        id: AlertId(get_n::<u64>(item, "AlertId")?),
         change_id: get_s(item, "ChangeId")?,
         kind: AlertKind::parse(&get_s(item, "Kind")?).unwrap_or(AlertKind::Out),
         store: get_s(item, "Store")?,
@@ -85,7 +86,7 @@ fn alert_from(item: &Item) -> PortResult<Alert> {
 struct FollowCursor {
     since: i64,
     /// (alert id, version, updated at) already reported inside the window.
-    seen: Vec<(String, u64, i64)>,
+    seen: Vec<(AlertId, u64, i64)>,
 }
 
 impl DynamoLedger {
@@ -124,10 +125,7 @@ impl DynamoLedger {
 
     fn remember(&self, alert: &Alert) {
         let pk = claim_key(&alert.change_id, alert.kind);
-        self.keys
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(alert.id.clone(), pk);
+        self.keys.lock().unwrap_or_else(|p| p.into_inner()).insert(alert.id, pk);
     }
 
     /// Every alert item (with its version), remembering their keys.
@@ -155,15 +153,7 @@ impl DynamoLedger {
         Ok(alerts)
     }
 
-    async fn key_of(&self, id: &str) -> PortResult<String> {
-        let id = id.trim().trim_start_matches('#');
-        let number: u64 = id.parse().map_err(|_| {
-            PortError::Invalid(format!(
-                "`{}` is not an alert id; ids are numbers such as 12",
-                crate::domain::escape_for_terminal(id)
-            ))
-        })?;
-        let id = number.to_string();
+    async fn key_of(&self, id: AlertId) -> PortResult<String> {
         if let Some(pk) = self.keys.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
             return Ok(pk.clone());
         }
@@ -173,7 +163,7 @@ impl DynamoLedger {
             .unwrap_or_else(|p| p.into_inner())
             .get(&id)
             .cloned()
-            .ok_or_else(|| PortError::NotFound(format!("there is no alert {id}; `stockwatch alerts --all` lists them")))
+            .ok_or_else(|| no_such_alert(id))
     }
 
     async fn alert_at(&self, pk: &str) -> PortResult<Alert> {
@@ -238,7 +228,7 @@ impl DynamoLedger {
     /// published); `false` when it is no longer the caller's.
     async fn update_held_claim(
         &self,
-        id: &str,
+        id: AlertId,
         token: &str,
         update: &str,
         values: Vec<(&str, AttributeValue)>,
@@ -338,12 +328,12 @@ impl AlertLedger for DynamoLedger {
         Ok(outcomes)
     }
 
-    async fn renew(&self, id: &str, token: &str, now: Timestamp) -> PortResult<bool> {
+    async fn renew(&self, id: AlertId, token: &str, now: Timestamp) -> PortResult<bool> {
         self.update_held_claim(id, token, "SET ClaimedAt = :now", vec![(":now", n(now.0))])
             .await
     }
 
-    async fn mark_published(&self, id: &str, token: &str, at: Timestamp) -> PortResult<()> {
+    async fn mark_published(&self, id: AlertId, token: &str, at: Timestamp) -> PortResult<()> {
         let update = "SET PublishedAt = :now, UpdatedAt = :now ADD Version :one";
         if self
             .update_held_claim(id, token, update, vec![(":now", n(at.0)), (":one", n(1))])
@@ -443,7 +433,7 @@ impl AlertLedger for DynamoLedger {
         Ok(resolved)
     }
 
-    async fn acknowledge(&self, id: &str, ack: &Acknowledgement) -> PortResult<Alert> {
+    async fn acknowledge(&self, id: AlertId, ack: &Acknowledgement) -> PortResult<Alert> {
         let pk = self.key_of(id).await?;
         let mut update = self
             .client
@@ -478,24 +468,21 @@ impl AlertLedger for DynamoLedger {
         }
     }
 
-    async fn get(&self, id: &str) -> PortResult<Alert> {
+    async fn get(&self, id: AlertId) -> PortResult<Alert> {
         let pk = self.key_of(id).await?;
         self.alert_at(&pk).await
     }
 
     async fn list(&self, filter: &AlertFilter, page: Option<&PageToken>, limit: usize) -> PortResult<Page<Alert>> {
-        let before: u64 = match page {
-            Some(token) => token
-                .0
-                .parse()
-                .map_err(|_| PortError::Invalid("the page token is damaged".into()))?,
-            None => u64::MAX,
+        let before = match page {
+            Some(token) => token.alert_place()?,
+            None => AlertId(u64::MAX),
         };
-        let mut alerts: Vec<(u64, Alert)> = self
+        let mut alerts: Vec<(AlertId, Alert)> = self
             .scan_alerts()
             .await?
             .into_iter()
-            .map(|(a, _, _)| (a.id.parse().unwrap_or(0), a))
+            .map(|(a, _, _)| (a.id, a))
             .filter(|(id, a)| {
                 *id < before
                     && (filter.include_resolved || a.state != AlertState::Resolved)
@@ -507,7 +494,7 @@ impl AlertLedger for DynamoLedger {
         let more = alerts.len() > limit;
         let items: Vec<Alert> = alerts.into_iter().take(limit).map(|(_, a)| a).collect();
         let next = if more {
-            items.last().map(|a| PageToken(a.id.clone()))
+            items.last().map(PageToken::after_alert)
         } else {
             None
         };
@@ -560,7 +547,7 @@ impl AlertLedger for DynamoLedger {
                     && !cursor.seen.iter().any(|(id, v, _)| id == &a.id && v == version)
             })
             .collect();
-        fresh.sort_by(|a, b| (a.2, a.0.id.len(), &a.0.id).cmp(&(b.2, b.0.id.len(), &b.0.id)));
+        fresh.sort_by_key(|(alert, _, updated)| (*updated, alert.id));
         fresh.truncate(limit);
         let since = fresh
             .iter()
@@ -569,7 +556,7 @@ impl AlertLedger for DynamoLedger {
             .unwrap_or(cursor.since)
             .max(cursor.since);
         let mut seen = cursor.seen;
-        seen.extend(fresh.iter().map(|(a, v, u)| (a.id.clone(), *v, *u)));
+        seen.extend(fresh.iter().map(|(a, v, u)| (a.id, *v, *u)));
         // What fell out of the window can no longer come back: forget it.
         seen.retain(|(_, _, updated)| *updated > since - FOLLOW_WINDOW_MS);
         let next = LedgerCursor(serde_json::to_string(&FollowCursor { since, seen }).unwrap_or_default());

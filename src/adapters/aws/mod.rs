@@ -20,7 +20,7 @@ pub use errors::sdk_error;
 pub use objects::{MULTIPART_THRESHOLD, REPORTS_PREFIX};
 pub use table::WriteMode;
 
-use crate::ports::{Backend, PortError, PortResult};
+use crate::ports::{PortError, PortResult, Ports};
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use std::sync::Arc;
@@ -130,12 +130,12 @@ impl Clients {
 
 /// Builds every port. The topic ARN is resolved here (settings, then the
 /// ledger's record from provisioning), so a missing topic is said at start.
-pub async fn connect(settings: &AwsSettings) -> PortResult<Backend> {
+pub async fn connect(settings: &AwsSettings) -> PortResult<Ports> {
     let clients = Clients::load(settings).await?;
     connect_with(settings, clients).await
 }
 
-pub async fn connect_with(settings: &AwsSettings, clients: Clients) -> PortResult<Backend> {
+pub async fn connect_with(settings: &AwsSettings, clients: Clients) -> PortResult<Ports> {
     let ledger = Arc::new(ledger::DynamoLedger::new(
         clients.dynamodb.clone(),
         settings.ledger_table.clone(),
@@ -162,7 +162,7 @@ pub async fn connect_with(settings: &AwsSettings, clients: Clients) -> PortResul
             clients.region, settings.table, settings.bucket
         ),
     };
-    Ok(Backend {
+    Ok(Ports {
         objects: Arc::new(objects::S3Objects::new(clients.s3.clone(), settings.bucket.clone())),
         table: Arc::new(table::DynamoTable::new(
             clients.dynamodb.clone(),

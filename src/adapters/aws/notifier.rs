@@ -30,7 +30,7 @@ impl Notifier for SnsNotifier {
                 "alert_id",
                 aws_sdk_sns::types::MessageAttributeValue::builder()
                     .data_type("String")
-                    .string_value(&alert.id)
+                    .string_value(alert.id.to_string())
                     .build()
                     .map_err(|e| crate::ports::PortError::Permanent(e.to_string()))?,
             )

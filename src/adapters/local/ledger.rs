@@ -3,9 +3,10 @@
 //! WHERE clause is the condition, as a DynamoDB conditional write would be.
 
 use super::db::{Db, SqlResultExt, next_ledger_rev};
-use crate::domain::{Acknowledgement, Alert, AlertKind, AlertState, Timestamp};
+use crate::domain::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Timestamp};
 use crate::ports::{
     AlertClaim, AlertFilter, AlertLedger, ClaimOutcome, LedgerCursor, Page, PageToken, PortError, PortResult, Restock,
+    no_such_alert,
 };
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -25,12 +26,13 @@ const COLUMNS: &str = "id, change_id, kind, store, item, count, threshold, as_of
 
 fn alert_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
     let id: i64 = r.get(0)?;
+    let id = AlertId(u64::try_from(id).unwrap_or_default());
     let kind: String = r.get(2)?;
     let state: String = r.get(10)?;
     let acked_by: Option<String> = r.get(11)?;
     let acked_at: Option<i64> = r.get(12)?;
     Ok(Alert {
-        id: id.to_string(),
+        id,
         change_id: r.get(1)?,
         kind: AlertKind::parse(&kind).unwrap_or(AlertKind::Out),
         store: r.get(3)?,
@@ -54,17 +56,9 @@ fn alert_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
     })
 }
 
-fn parse_id(id: &str) -> PortResult<i64> {
-    id.trim().trim_start_matches('#').parse().map_err(|_| {
-        PortError::Invalid(format!(
-            "`{}` is not an alert id; ids are numbers such as 12",
-            crate::domain::escape_for_terminal(id)
-        ))
-    })
-}
-
-fn not_found(id: &str) -> PortError {
-    PortError::NotFound(format!("there is no alert {id}; `stockwatch alerts --all` lists them"))
+/// SQLite's integer id of an alert id (ids beyond i64 are never issued).
+fn row_id(id: AlertId) -> PortResult<i64> {
+    i64::try_from(id.0).map_err(|_| no_such_alert(id))
 }
 
 fn get_alert(tx: &rusqlite::Transaction<'_>, id: i64) -> PortResult<Option<Alert>> {
@@ -155,8 +149,8 @@ impl AlertLedger for LocalLedger {
             .await
     }
 
-    async fn renew(&self, id: &str, token: &str, now: Timestamp) -> PortResult<bool> {
-        let id = parse_id(id)?;
+    async fn renew(&self, alert_id: AlertId, token: &str, now: Timestamp) -> PortResult<bool> {
+        let id = row_id(alert_id)?;
         let token = token.to_string();
         let renewed = self
             .db
@@ -172,8 +166,8 @@ impl AlertLedger for LocalLedger {
         Ok(renewed == 1)
     }
 
-    async fn mark_published(&self, id: &str, token: &str, at: Timestamp) -> PortResult<()> {
-        let id = parse_id(id)?;
+    async fn mark_published(&self, alert_id: AlertId, token: &str, at: Timestamp) -> PortResult<()> {
+        let id = row_id(alert_id)?;
         let token = token.to_string();
         let updated = self
             .db
@@ -189,7 +183,7 @@ impl AlertLedger for LocalLedger {
             .await?;
         if updated == 0 {
             return Err(PortError::Conflict(format!(
-                "alert {id} was taken over or published by another checker"
+                "alert {alert_id} was taken over or published by another checker"
             )));
         }
         Ok(())
@@ -265,12 +259,12 @@ impl AlertLedger for LocalLedger {
             .await
     }
 
-    async fn acknowledge(&self, id: &str, ack: &Acknowledgement) -> PortResult<Alert> {
-        let id = parse_id(id)?;
+    async fn acknowledge(&self, alert_id: AlertId, ack: &Acknowledgement) -> PortResult<Alert> {
+        let id = row_id(alert_id)?;
         let ack = ack.clone();
         self.db
             .write(move |tx| {
-                let alert = get_alert(tx, id)?.ok_or_else(|| not_found(&id.to_string()))?;
+                let alert = get_alert(tx, id)?.ok_or_else(|| no_such_alert(alert_id))?;
                 alert
                     .can_acknowledge()
                     .map_err(|e| PortError::Conflict(e.to_string()))?;
@@ -281,24 +275,21 @@ impl AlertLedger for LocalLedger {
                     params![id, ack.by, ack.at.0, ack.note, rev],
                 )
                 .db(tx)?;
-                get_alert(tx, id)?.ok_or_else(|| not_found(&id.to_string()))
+                get_alert(tx, id)?.ok_or_else(|| no_such_alert(alert_id))
             })
             .await
     }
 
-    async fn get(&self, id: &str) -> PortResult<Alert> {
-        let id = parse_id(id)?;
+    async fn get(&self, alert_id: AlertId) -> PortResult<Alert> {
+        let id = row_id(alert_id)?;
         self.db
-            .read(move |tx| get_alert(tx, id)?.ok_or_else(|| not_found(&id.to_string())))
+            .read(move |tx| get_alert(tx, id)?.ok_or_else(|| no_such_alert(alert_id)))
             .await
     }
 
     async fn list(&self, filter: &AlertFilter, page: Option<&PageToken>, limit: usize) -> PortResult<Page<Alert>> {
         let before: i64 = match page {
-            Some(token) => token
-                .0
-                .parse()
-                .map_err(|_| PortError::Invalid("the page token is damaged".into()))?,
+            Some(token) => row_id(token.alert_place()?)?,
             None => i64::MAX,
         };
         let filter = filter.clone();
@@ -329,7 +320,7 @@ impl AlertLedger for LocalLedger {
             })
             .await?;
         let next = if items.len() == limit && limit > 0 {
-            items.last().map(|a| PageToken(a.id.clone()))
+            items.last().map(PageToken::after_alert)
         } else {
             None
         };

@@ -12,7 +12,7 @@ pub use db::DB_FILE;
 pub use ledger::LocalLedger;
 pub use outbox::{OUTBOX_FILE, OutboxEntry};
 
-use crate::ports::{Backend, PortError, PortResult};
+use crate::ports::{PortError, PortResult, Ports};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -28,7 +28,7 @@ pub struct Opened {
 }
 
 pub struct LocalBackend {
-    pub backend: Backend,
+    pub ports: Ports,
     pub ledger: Arc<LocalLedger>,
     pub opened: Opened,
 }
@@ -55,7 +55,7 @@ impl LocalBackend {
         let (db, created_database) = db::Db::open(data_dir)?;
         let table = Arc::new(table::LocalTable::new(db.clone()));
         let ledger = Arc::new(LocalLedger::new(db.clone()));
-        let backend = Backend {
+        let ports = Ports {
             objects: Arc::new(objects::LocalObjects::new(
                 db.clone(),
                 bucket,
@@ -69,7 +69,7 @@ impl LocalBackend {
             location: format!("local: {}", data_dir.display()),
         };
         Ok(LocalBackend {
-            backend,
+            ports,
             ledger,
             opened: Opened {
                 data_dir: data_dir.to_path_buf(),

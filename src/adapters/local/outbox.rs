@@ -1,7 +1,7 @@
 //! The local notifier: one JSON line per notification in `outbox.jsonl`,
 //! where the AWS backend would publish to SNS.
 
-use crate::domain::{Alert, Notification, Timestamp};
+use crate::domain::{Alert, AlertId, Notification, Timestamp};
 use crate::ports::{Notifier, PortError, PortResult};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,7 @@ pub const OUTBOX_FILE: &str = "outbox.jsonl";
 pub struct OutboxEntry {
     pub subject: String,
     pub message: String,
-    pub alert_id: String,
+    pub alert_id: AlertId,
     pub kind: String,
     pub store: String,
     pub item: String,
@@ -38,7 +38,7 @@ impl Notifier for Outbox {
         let entry = OutboxEntry {
             subject: notification.subject.clone(),
             message: notification.message.clone(),
-            alert_id: alert.id.clone(),
+            alert_id: alert.id,
             kind: alert.kind.as_str().to_string(),
             store: alert.store.clone(),
             item: alert.item.clone(),
