@@ -1,5 +1,7 @@
 //! Settings for the front ends: a TOML config file, overridden by
-//! environment variables and flags (clap reads those two), over defaults.
+//! environment variables and flags (the CLI reads those two), over defaults.
+//! A front-end module: it may use the adapters' settings types, never the
+//! CLI or the console.
 
 use crate::domain::{DEFAULT_LOW_THRESHOLD, Thresholds, escape_for_terminal};
 use serde::Deserialize;
@@ -36,7 +38,37 @@ pub struct AwsFileSettings {
     pub profile: Option<String>,
     pub write_concurrency: Option<usize>,
     pub write_mode: Option<crate::adapters::aws::WriteMode>,
-    pub loader: Option<crate::cli::LoaderKind>,
+    pub loader: Option<LoaderKind>,
+}
+
+/// Who loads uploaded files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoaderKind {
+    /// This process, after uploading.
+    #[default]
+    Console,
+    /// The deployed S3-triggered load-inventory function; uploads wait for its report.
+    Function,
+}
+
+impl LoaderKind {
+    pub const ALL: [LoaderKind; 2] = [LoaderKind::Console, LoaderKind::Function];
+
+    /// The name settings use (`loader = "function"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            LoaderKind::Console => "console",
+            LoaderKind::Function => "function",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            LoaderKind::Console => "load in this process after uploading",
+            LoaderKind::Function => "upload only; the deployed load-inventory function loads",
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize, PartialEq)]

@@ -2,7 +2,7 @@
 //! cause and what to do, and an exit code scripts can rely on.
 
 use crate::config::ConfigError;
-use crate::ports::PortError;
+use crate::ports::{Need, PortError};
 
 /// Exit codes (documented in `stockwatch --help` and the README).
 pub mod exit {
@@ -47,6 +47,11 @@ impl CliError {
         match self {
             CliError::Usage(_) | CliError::Config(_) => exit::USAGE,
             CliError::Port(PortError::NotFound(_)) => exit::NOT_FOUND,
+            // Something named does not exist: the same code as an alert or upload.
+            CliError::Port(PortError::Setup {
+                need: Need::Resource | Need::TopicArn | Need::Stack,
+                ..
+            }) => exit::NOT_FOUND,
             CliError::Port(PortError::Conflict(_)) => exit::CONFLICT,
             CliError::Port(PortError::Invalid(_)) => exit::USAGE,
             CliError::Port(_) | CliError::Io(_) => exit::FAILURE,
@@ -59,7 +64,44 @@ impl CliError {
         match self {
             CliError::Reported(_) => None,
             CliError::Port(PortError::Transient(m)) => Some(format!("{m}; try again in a moment")),
+            CliError::Port(PortError::Setup { need, message }) => Some(format!("{message}; {}", advice(*need))),
             other => Some(other.to_string()),
         }
+    }
+}
+
+/// How to fix what a backend needs, with this binary's flags and variables.
+pub fn advice(need: Need) -> &'static str {
+    match need {
+        Need::DataDir => "check its permissions, or pass --data-dir (or set STOCKWATCH_DATA_DIR) with a folder",
+        Need::Credentials => {
+            "sign in (`aws sso login --profile NAME`), set AWS_PROFILE, or set AWS_ACCESS_KEY_ID and \
+             AWS_SECRET_ACCESS_KEY"
+        }
+        Need::Region => "set AWS_REGION, pass --region, or give your AWS profile a region",
+        Need::Resource => "create it with `stockwatch --backend aws provision` or check the name and region",
+        Need::TopicArn => "run `stockwatch --backend aws provision` or pass --topic-arn",
+        Need::Stream => "enable a NEW_AND_OLD_IMAGES stream on it (`stockwatch --backend aws provision` says how)",
+        Need::Stack => "deploy one with `sam deploy --guided` (README: Deploying), or check --region and --profile",
+        Need::BucketName => "choose another name with --bucket",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setup_errors_get_the_cli_s_advice_and_keep_their_exit_codes() {
+        let missing = CliError::Port(PortError::setup(Need::Resource, "the table Inventory does not exist"));
+        assert_eq!(missing.exit_code(), exit::NOT_FOUND);
+        assert_eq!(
+            missing.message().unwrap(),
+            "the table Inventory does not exist; create it with `stockwatch --backend aws provision` or check the \
+             name and region"
+        );
+        let region = CliError::Port(PortError::setup(Need::Region, "no AWS region is set"));
+        assert_eq!(region.exit_code(), exit::FAILURE);
+        assert!(region.message().unwrap().contains("pass --region"));
     }
 }

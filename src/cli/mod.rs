@@ -13,7 +13,7 @@ mod watch;
 
 use crate::adapters::aws::{AwsSettings, Clients, WriteMode};
 use crate::adapters::local::LocalBackend;
-use crate::config::{self, ConfigFile};
+use crate::config::{self, ConfigFile, LoaderKind};
 use crate::pipeline::{Checker, CheckerConfig, Loader, RetryNotice, RetryPolicy, UploadFlow};
 use crate::ports::Ports;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -103,23 +103,30 @@ pub struct AwsArgs {
     #[arg(long, env = "STOCKWATCH_WRITE_CONCURRENCY", global = true, value_name = "N")]
     pub write_concurrency: Option<usize>,
     /// How loads write rows [default: batched].
-    #[arg(long, env = "STOCKWATCH_WRITE_MODE", global = true, value_enum)]
+    #[arg(long, env = "STOCKWATCH_WRITE_MODE", global = true, value_parser = one_of(&WriteMode::ALL, WriteMode::name, WriteMode::describe))]
     pub write_mode: Option<WriteMode>,
     /// Who loads uploaded files: this stockwatch, or the deployed S3-triggered
     /// function (uploads then wait for its report) [default: function with
     /// --stack, else console].
-    #[arg(long, env = "STOCKWATCH_LOADER", global = true, value_enum)]
+    #[arg(long, env = "STOCKWATCH_LOADER", global = true, value_parser = one_of(&LoaderKind::ALL, LoaderKind::name, LoaderKind::describe))]
     pub loader: Option<LoaderKind>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum LoaderKind {
-    /// Load in this process after uploading.
-    #[default]
-    Console,
-    /// Upload only; the deployed load-inventory function loads.
-    Function,
+/// A flag's parser for a settings enum the layers below define (they know
+/// nothing of clap): its names, with their help, and nothing else accepted.
+fn one_of<T: Copy + Send + Sync + 'static>(
+    all: &'static [T],
+    name: fn(T) -> &'static str,
+    describe: fn(T) -> &'static str,
+) -> impl clap::builder::TypedValueParser<Value = T> {
+    let values = all
+        .iter()
+        .map(move |v| clap::builder::PossibleValue::new(name(*v)).help(describe(*v)));
+    clap::builder::TypedValueParser::map(clap::builder::PossibleValuesParser::new(values), move |text| {
+        *all.iter()
+            .find(|v| name(**v) == text)
+            .expect("clap accepts only the listed names")
+    })
 }
 
 #[derive(Debug, Subcommand)]

@@ -46,6 +46,13 @@ struct FileResult<'a> {
 }
 
 pub async fn run(ctx: &Context, args: &UploadArgs) -> Result<(), CliError> {
+    if args.as_of.is_some() && ctx.loaded_elsewhere {
+        return Err(CliError::Usage(
+            "--as-of needs stockwatch to load the file itself (--loader console): the deployed function uses the \
+             upload time"
+                .into(),
+        ));
+    }
     let flow = ctx.upload_flow(!args.no_check);
     let mut failed = 0;
     let colour = use_colour() && !args.json;

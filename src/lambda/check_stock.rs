@@ -96,7 +96,12 @@ pub async fn handle(checker: &Checker, event: Event) -> Result<DynamoDbEventResp
     // resolve and one round of claims, in stream order.
     let mut report = CheckReport::default();
     if let Err(e) = checker.process(&changes, &mut report).await {
-        tracing::error!(error = %e, records = readable.len(), "the ledger failed; Lambda retries the batch");
+        let error = super::explain(&e);
+        tracing::error!(
+            error,
+            records = readable.len(),
+            "the ledger failed; Lambda retries the batch"
+        );
         for i in readable {
             failed[i] = true;
         }

@@ -168,7 +168,7 @@ async fn load_record(loader: &Loader, bucket: &str, record: &S3EventRecord) -> F
         }
         // Deleted between the event and now: nothing to load, nothing to retry.
         Err(PortError::NotFound(reason)) => result(Outcome::Skipped, reason),
-        Err(e) => result(Outcome::Failed, e.to_string()),
+        Err(e) => result(Outcome::Failed, super::explain(&e)),
     }
 }
 

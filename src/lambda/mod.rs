@@ -9,7 +9,7 @@ pub mod load_inventory;
 use crate::adapters::aws::{self, AwsSettings};
 use crate::domain::Thresholds;
 use crate::pipeline::CheckerConfig;
-use crate::ports::{PortError, Ports};
+use crate::ports::{Need, PortError, Ports};
 
 /// What a deployed function is told by its environment (deploy/template.yaml
 /// sets these; they are the CLI's variables).
@@ -62,9 +62,26 @@ impl FunctionSettings {
     }
 }
 
-/// Connects every port, as the CLI does.
-pub async fn connect(settings: &FunctionSettings) -> Result<Ports, PortError> {
-    aws::connect(&settings.aws).await
+/// Connects every port, as the CLI does. The error is said as `explain` says it.
+pub async fn connect(settings: &FunctionSettings) -> Result<Ports, String> {
+    aws::connect(&settings.aws).await.map_err(|e| explain(&e))
+}
+
+/// An error as a function's log should say it: what to fix is the stack
+/// (its template, its variables, its role), never a flag of the CLI.
+pub fn explain(error: &PortError) -> String {
+    let PortError::Setup { need, message } = error else {
+        return error.to_string();
+    };
+    let advice = match need {
+        Need::Credentials => "check the function's execution role (deploy/template.yaml grants what it needs)",
+        Need::Region => "Lambda sets AWS_REGION; check the function's environment",
+        Need::Resource | Need::TopicArn | Need::Stream | Need::Stack | Need::BucketName => {
+            "check the function's STOCKWATCH_* variables against the stack's resources (deploy/template.yaml sets them)"
+        }
+        Need::DataDir => "functions use the AWS backend only",
+    };
+    format!("{message}; {advice}")
 }
 
 /// In Lambda, stdout is the log: CloudWatch keeps it. `AWS_LAMBDA_LOG_LEVEL`

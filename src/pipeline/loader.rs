@@ -61,7 +61,8 @@ impl Loader {
     ) -> Result<LoadOutcome, PortError> {
         if self.elsewhere.is_some() && as_of.is_some() {
             return Err(PortError::Invalid(
-                "--as-of needs stockwatch to load the file itself (loader = console): the function uses the upload time".into(),
+                "an as-of time needs this process to load the file; the deployed function loads with the upload time"
+                    .into(),
             ));
         }
         let mut key = upload_key(file_name, Timestamp::now());

@@ -28,14 +28,49 @@ pub enum PortError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
-    /// Retrying will not help (corrupt data, a missing table, no permission).
+    /// Retrying will not help (corrupt data, no permission).
     #[error("{0}")]
     Permanent(String),
+    /// Nothing works until a person sets something up (a missing table, no
+    /// credentials). The message says what is wrong; `need` lets each front
+    /// end say how to fix it in its own terms (flags and environment for the
+    /// CLI, the template for a function): advice that names a flag would be
+    /// wrong in a Lambda log.
+    #[error("{message}")]
+    Setup { need: Need, message: String },
+}
+
+/// What a person must set up before a backend can work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// The local data dir cannot be made or used.
+    DataDir,
+    /// No AWS credentials were found, or AWS refused them.
+    Credentials,
+    /// No AWS region is set.
+    Region,
+    /// A bucket, table or topic does not exist (in this account and region).
+    Resource,
+    /// The notification topic's ARN is not known.
+    TopicArn,
+    /// The inventory table has no NEW_AND_OLD_IMAGES stream.
+    Stream,
+    /// There is no deployed stack of that name.
+    Stack,
+    /// The bucket name belongs to another AWS account.
+    BucketName,
 }
 
 impl PortError {
     pub fn is_transient(&self) -> bool {
         matches!(self, PortError::Transient(_))
+    }
+
+    pub fn setup(need: Need, message: impl Into<String>) -> PortError {
+        PortError::Setup {
+            need,
+            message: message.into(),
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! transient (retried), a missing resource or credential is one sentence
 //! naming what is missing and how to fix it.
 
-use crate::ports::PortError;
+use crate::ports::{Need, PortError};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 /// Error codes AWS services use for "slow down" and passing faults.
@@ -57,10 +57,7 @@ where
         SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) => {
             let detail = chain(&error);
             if detail.contains("credentials") || detail.contains("Credentials") {
-                PortError::Permanent(format!(
-                    "no AWS credentials found ({detail}); sign in (`aws sso login --profile NAME`), \
-                     set AWS_PROFILE, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-                ))
+                PortError::setup(Need::Credentials, format!("no AWS credentials found ({detail})"))
             } else {
                 PortError::Transient(format!("cannot reach {what}: {detail}"))
             }
@@ -81,21 +78,22 @@ pub fn from_code(what: &str, code: Option<&str>, message: &str) -> PortError {
     };
     match code {
         Some(c) if TRANSIENT_CODES.contains(&c) => PortError::Transient(format!("{what} is busy ({c}): {said}")),
-        Some("ResourceNotFoundException" | "NoSuchBucket" | "NotFound" | "NoSuchKey" | "NotFoundException") => {
-            PortError::NotFound(format!(
-                "{what} does not exist ({said}); create it with `stockwatch --backend aws provision` \
-                 or check the name and region"
-            ))
+        // A table, bucket or topic: someone must create it.
+        Some("ResourceNotFoundException" | "NoSuchBucket" | "NotFoundException") => {
+            PortError::setup(Need::Resource, format!("{what} does not exist ({said})"))
         }
+        // An object (S3 answers a HEAD of a missing key with a bare NotFound).
+        Some("NoSuchKey" | "NotFound") => PortError::NotFound(format!("{what} does not exist ({said})")),
         Some("ConditionalCheckFailedException" | "PreconditionFailed") => {
             PortError::Conflict(format!("{what} changed meanwhile: {said}"))
         }
         Some("AccessDeniedException" | "AccessDenied" | "AuthorizationError") => PortError::Permanent(format!(
             "access to {what} was denied ({said}); the signed-in identity needs permission for it"
         )),
-        Some(c) if AUTH_CODES.contains(&c) => PortError::Permanent(format!(
-            "AWS did not accept the credentials ({c}: {said}); sign in again or check AWS_PROFILE"
-        )),
+        Some(c) if AUTH_CODES.contains(&c) => PortError::setup(
+            Need::Credentials,
+            format!("AWS did not accept the credentials ({c}: {said})"),
+        ),
         Some(c) => PortError::Permanent(format!("{what} failed ({c}): {said}")),
         None => PortError::Permanent(format!("{what} failed: {said}")),
     }
@@ -114,13 +112,28 @@ mod tests {
             Some("ResourceNotFoundException"),
             "Requested resource not found",
         );
-        assert!(matches!(&missing, PortError::NotFound(m) if m.contains("stockwatch --backend aws provision")));
+        assert!(
+            matches!(&missing, PortError::Setup { need: Need::Resource, message } if message.contains("does not exist")),
+            "{missing:?}"
+        );
+        assert!(
+            !missing.to_string().contains("stockwatch"),
+            "advice belongs to the front end: {missing}"
+        );
+        assert!(matches!(
+            from_code("the object k", Some("NoSuchKey"), ""),
+            PortError::NotFound(_)
+        ));
         assert!(matches!(
             from_code("x", Some("ConditionalCheckFailedException"), ""),
             PortError::Conflict(_)
         ));
-        assert!(
-            matches!(from_code("x", Some("ExpiredToken"), ""), PortError::Permanent(m) if m.contains("sign in again"))
-        );
+        assert!(matches!(
+            from_code("x", Some("ExpiredToken"), ""),
+            PortError::Setup {
+                need: Need::Credentials,
+                ..
+            }
+        ));
     }
 }

@@ -15,7 +15,7 @@
 use super::attrs::{Item, from_stream, get_n, get_s, opt_n, opt_s};
 use super::errors::{from_code, sdk_error};
 use crate::domain::Timestamp;
-use crate::ports::{Change, ChangeFeed, ChangeKind, FeedBatch, FeedCursor, Image, PortError, PortResult};
+use crate::ports::{Change, ChangeFeed, ChangeKind, FeedBatch, FeedCursor, Image, Need, PortError, PortResult};
 use async_trait::async_trait;
 use aws_sdk_dynamodbstreams::Client as StreamsClient;
 use aws_sdk_dynamodbstreams::error::ProvideErrorMetadata;
@@ -137,12 +137,11 @@ impl StreamFeed {
             .send()
             .await
             .map_err(|e| sdk_error(&format!("the table {}", self.table), e))?;
-        let arn = table.table().and_then(|t| t.latest_stream_arn()).map(String::from).ok_or_else(|| {
-            PortError::Permanent(format!(
-                "the table {} has no stream; enable NEW_AND_OLD_IMAGES streams on it (`stockwatch --backend aws provision` says how)",
-                self.table
-            ))
-        })?;
+        let arn = table
+            .table()
+            .and_then(|t| t.latest_stream_arn())
+            .map(String::from)
+            .ok_or_else(|| PortError::setup(Need::Stream, format!("the table {} has no stream", self.table)))?;
         *self.arn.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), arn.clone()));
         Ok(arn)
     }

@@ -20,7 +20,7 @@ pub use errors::sdk_error;
 pub use objects::{MULTIPART_THRESHOLD, REPORTS_PREFIX};
 pub use table::WriteMode;
 
-use crate::ports::{PortError, PortResult, Ports};
+use crate::ports::{Need, PortError, PortResult, Ports};
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use std::sync::Arc;
@@ -108,11 +108,10 @@ impl Clients {
         path_style: bool,
         profile: Option<String>,
     ) -> PortResult<Clients> {
-        let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
-            PortError::Permanent(
-                "no AWS region is set; set AWS_REGION, pass --region, or give your AWS profile a region".into(),
-            )
-        })?;
+        let region = config
+            .region()
+            .map(|r| r.to_string())
+            .ok_or_else(|| PortError::setup(Need::Region, "no AWS region is set"))?;
         let s3_config = aws_sdk_s3::config::Builder::from(config)
             .force_path_style(path_style)
             .build();
@@ -143,11 +142,13 @@ pub async fn connect_with(settings: &AwsSettings, clients: Clients) -> PortResul
     let topic_arn = match &settings.topic_arn {
         Some(arn) => arn.clone(),
         None => provision::recorded_topic_arn(&ledger).await?.ok_or_else(|| {
-            PortError::NotFound(format!(
-                "the topic {} is not provisioned for the ledger table {}; run `stockwatch --backend aws provision` \
-                 or pass --topic-arn",
-                settings.topic, settings.ledger_table
-            ))
+            PortError::setup(
+                Need::TopicArn,
+                format!(
+                    "the topic {} is not provisioned for the ledger table {}",
+                    settings.topic, settings.ledger_table
+                ),
+            )
         })?,
     };
     let profile = clients

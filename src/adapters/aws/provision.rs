@@ -7,7 +7,7 @@ use super::attrs::{opt_s, s};
 use super::errors::sdk_error;
 use super::ledger::{DynamoLedger, TOPIC_KEY};
 use super::{AwsSettings, Clients};
-use crate::ports::{PortError, PortResult};
+use crate::ports::{Need, PortError, PortResult};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
     StreamViewType, TableStatus, TimeToLiveSpecification,
@@ -74,10 +74,10 @@ async fn bucket(clients: &Clients, settings: &AwsSettings) -> PortResult<Step> {
     match create.send().await {
         Ok(_) => Ok(Step::new(true, what)),
         Err(e) if e.code() == Some("BucketAlreadyOwnedByYou") => Ok(Step::new(false, what)),
-        Err(e) if e.code() == Some("BucketAlreadyExists") => Err(PortError::Permanent(format!(
-            "the bucket name {} is taken by another AWS account; choose another with --bucket",
-            settings.bucket
-        ))),
+        Err(e) if e.code() == Some("BucketAlreadyExists") => Err(PortError::setup(
+            Need::BucketName,
+            format!("the bucket name {} is taken by another AWS account", settings.bucket),
+        )),
         Err(e) => Err(sdk_error(&format!("the bucket {}", settings.bucket), e)),
     }
 }

@@ -4,7 +4,7 @@
 use super::Clients;
 use super::errors::sdk_error;
 use crate::domain::escape_for_terminal;
-use crate::ports::{PortError, PortResult};
+use crate::ports::{Need, PortError, PortResult};
 use std::collections::HashMap;
 
 /// Output keys of deploy/template.yaml that stockwatch reads.
@@ -41,12 +41,10 @@ pub async fn read(clients: &Clients, stack: &str) -> PortResult<StackNames> {
             if e.as_service_error()
                 .is_some_and(|s| format!("{s:?}").contains("does not exist")) =>
         {
-            return Err(PortError::NotFound(format!(
-                "there is no stack {} in {}; deploy one with `sam deploy --guided` (README: Deploying), \
-                 or check --region and --profile",
-                escape_for_terminal(stack),
-                clients.region
-            )));
+            return Err(PortError::setup(
+                Need::Stack,
+                format!("there is no stack {} in {}", escape_for_terminal(stack), clients.region),
+            ));
         }
         Err(e) => return Err(sdk_error(&what, e)),
     };

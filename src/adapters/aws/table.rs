@@ -31,7 +31,7 @@ pub const DEFAULT_CONCURRENCY: usize = 32;
 const NEWER_ONLY: &str = "attribute_not_exists(#s) OR attribute_not_exists(#a) OR #a < :a OR (#a = :a AND #c > :c)";
 
 /// How rows are written; both keep an older snapshot from overwriting a newer one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WriteMode {
     /// Per store under a lease lock: BatchGetItem, then BatchWriteItem of the
@@ -40,6 +40,27 @@ pub enum WriteMode {
     Batched,
     /// One conditional PutItem per row (still under the store's lock).
     Conditional,
+}
+
+impl WriteMode {
+    pub const ALL: [WriteMode; 2] = [WriteMode::Batched, WriteMode::Conditional];
+
+    /// The name settings use (`write_mode = "batched"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            WriteMode::Batched => "batched",
+            WriteMode::Conditional => "conditional",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            WriteMode::Batched => {
+                "per store under a lease lock: BatchGetItem, then BatchWriteItem of the rows that supersede (fewest requests and write units)"
+            }
+            WriteMode::Conditional => "one conditional PutItem per row (still under the store's lock)",
+        }
+    }
 }
 
 pub struct DynamoTable {

@@ -12,7 +12,7 @@ pub use db::DB_FILE;
 pub use ledger::LocalLedger;
 pub use outbox::{OUTBOX_FILE, OutboxEntry};
 
-use crate::ports::{PortError, PortResult, Ports};
+use crate::ports::{Need, PortError, PortResult, Ports};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -37,21 +37,25 @@ impl LocalBackend {
     /// Opens the data dir, creating it and its database when missing.
     pub fn open(data_dir: &Path) -> PortResult<LocalBackend> {
         if data_dir.exists() && !data_dir.is_dir() {
-            return Err(PortError::Permanent(format!(
-                "the data dir {} is a file, not a folder; pass --data-dir with a folder",
-                data_dir.display()
-            )));
+            return Err(PortError::setup(
+                Need::DataDir,
+                format!("the data dir {} is a file, not a folder", data_dir.display()),
+            ));
         }
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            PortError::Permanent(format!(
-                "cannot create the data dir {}: {e}; check its permissions or pass --data-dir",
-                data_dir.display()
-            ))
+            PortError::setup(
+                Need::DataDir,
+                format!("cannot create the data dir {}: {e}", data_dir.display()),
+            )
         })?;
         let bucket = data_dir.join(BUCKET_DIR);
         let created_bucket = !bucket.is_dir();
-        std::fs::create_dir_all(&bucket)
-            .map_err(|e| PortError::Permanent(format!("cannot create the bucket folder {}: {e}", bucket.display())))?;
+        std::fs::create_dir_all(&bucket).map_err(|e| {
+            PortError::setup(
+                Need::DataDir,
+                format!("cannot create the bucket folder {}: {e}", bucket.display()),
+            )
+        })?;
         let (db, created_database) = db::Db::open(data_dir)?;
         let table = Arc::new(table::LocalTable::new(db.clone()));
         let ledger = Arc::new(LocalLedger::new(db.clone()));
