@@ -14,14 +14,13 @@ use stockwatch::adapters::aws::feed::{Position, StreamFeed};
 use stockwatch::adapters::aws::table::DynamoTable;
 use stockwatch::adapters::aws::{Clients, WriteMode};
 use stockwatch::domain::{InventoryRow, Timestamp};
-use stockwatch::ports::{ChangeFeed, FeedCursor, InventoryTable, ObjectKey, WriteBatch};
+use stockwatch::ports::{Backoff, ChangeFeed, FeedCursor, InventoryTable, ObjectKey, RetryPolicy, Snapshot};
 
 async fn clients(endpoint: &Scripted) -> Clients {
     let credentials = aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "scripted");
-    let retry = aws_config::retry::RetryConfig::standard()
-        .with_max_attempts(3)
-        .with_initial_backoff(Duration::from_millis(5))
-        .with_max_backoff(Duration::from_millis(20));
+    // As shipped (adapters::aws::Clients): one attempt per call; retries are
+    // stockwatch's RetryPolicy, the one layer.
+    let retry = aws_config::retry::RetryConfig::disabled();
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(&endpoint.url)
         .region(aws_config::Region::new("us-east-1"))
@@ -99,7 +98,7 @@ fn iterator_for(body: &Value) -> (u16, Value) {
     (200, json!({"ShardIterator": it}))
 }
 
-fn ids(batch: &stockwatch::ports::FeedBatch) -> Vec<String> {
+fn ids(batch: &stockwatch::ports::FeedPage) -> Vec<String> {
     batch.changes.iter().map(|c| c.id.clone()).collect()
 }
 
@@ -250,7 +249,11 @@ async fn throttled_reads_back_off_and_recover() {
         _ => error(400, "UnknownOperationException", op),
     });
     let feed = feed(&endpoint).await;
-    let batch = feed.read(None, 10).await.unwrap();
+    let retry = RetryPolicy {
+        backoff: Backoff::new(Duration::from_millis(5), Duration::from_millis(20)),
+        ..RetryPolicy::default()
+    };
+    let batch = retry.run("read the feed", || feed.read(None, 10)).await.unwrap();
     assert_eq!(ids(&batch), ["e7"]);
     assert_eq!(
         calls.load(Ordering::SeqCst),
@@ -303,7 +306,7 @@ async fn throttled_writes_are_retried_and_rows_that_keep_failing_are_reported() 
         count: 1,
         line,
     };
-    let batch = WriteBatch {
+    let batch = Snapshot {
         rows: Arc::new(vec![row("ok", 2), row("flaky", 3), row("never", 4), row("fine", 5)]),
         as_of: Timestamp(1),
         source: ObjectKey::parse("uploads/x.csv").unwrap(),
@@ -363,7 +366,7 @@ async fn unprocessed_keys_and_items_are_retried_and_the_rest_reported() {
         count: 1,
         line,
     };
-    let batch = WriteBatch {
+    let batch = Snapshot {
         rows: Arc::new(vec![row("a", 2), row("never", 3), row("b", 4)]),
         as_of: Timestamp(1),
         source: ObjectKey::parse("uploads/x.csv").unwrap(),
@@ -446,4 +449,50 @@ async fn an_expired_tip_takes_a_new_tip_instead_of_replaying_history() {
         .map(|b| b["ShardIteratorType"].clone())
         .collect();
     assert!(kinds.iter().all(|k| k == "LATEST"), "{kinds:?}");
+}
+
+/// One retry layer: the real binary, throttled on every call, sends each
+/// request exactly as often as its RetryPolicy allows (6), not the SDK's 3
+/// attempts inside each of those (18), and says so once.
+#[test]
+fn a_throttled_call_costs_the_retry_policy_s_attempts_and_no_more() {
+    let endpoint = serve(|op, _| match op {
+        "Scan" => error(400, "ProvisionedThroughputExceededException", "slow down"),
+        _ => error(400, "UnknownOperationException", op),
+    });
+    let logs = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_stockwatch"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("STOCKWATCH_") || key.to_string_lossy().starts_with("AWS_") {
+            cmd.env_remove(key);
+        }
+    }
+    let out = cmd
+        .args([
+            "--backend",
+            "aws",
+            "--bucket",
+            "b",
+            "--topic-arn",
+            "arn:aws:sns:us-east-1:123456789012:NoStock",
+        ])
+        .arg("stock")
+        .env("STOCKWATCH_LOG_DIR", logs.path())
+        .env("XDG_CONFIG_HOME", logs.path())
+        .env("AWS_ENDPOINT_URL", &endpoint.url)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert_eq!(
+        endpoint.operations().iter().filter(|op| *op == "Scan").count(),
+        6,
+        "{:?}",
+        endpoint.operations()
+    );
+    assert_eq!(said.matches("retrying in").count(), 5, "each retry is shown: {said}");
+    assert!(said.contains("try again in a moment"), "{said}");
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use stockwatch::adapters::local::LocalBackend;
 use stockwatch::domain::AlertKind;
 use stockwatch::pipeline::{Checker, CheckerConfig, Loader};
-use stockwatch::ports::{ChangeFeed, FeedBatch, FeedCursor, PortResult, Ports};
+use stockwatch::ports::{ChangeFeed, FeedCursor, FeedPage, PortResult, Ports};
 
 /// The first read lost everything before the tip, as after 24 h of downtime.
 struct LostHistory {
@@ -18,9 +18,9 @@ struct LostHistory {
 
 #[async_trait::async_trait]
 impl ChangeFeed for LostHistory {
-    async fn read(&self, cursor: Option<&FeedCursor>, limit: usize) -> PortResult<FeedBatch> {
+    async fn read(&self, cursor: Option<&FeedCursor>, limit: usize) -> PortResult<FeedPage> {
         if !self.lost.swap(true, Ordering::SeqCst) {
-            return Ok(FeedBatch {
+            return Ok(FeedPage {
                 changes: Vec::new(),
                 cursor: self.inner.tip().await?,
                 gap: true,

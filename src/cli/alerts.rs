@@ -1,12 +1,11 @@
-//! `stockwatch alerts`, `stockwatch ack`, `stockwatch check`.
+//! `stockwatch alerts` and `stockwatch ack`.
 
 use super::error::CliError;
 use super::output::{Cell, JsonArray, Table, Tone, use_colour};
-use super::{Context, write_failed};
+use super::{Session, retries, write_failed};
 use crate::domain::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Timestamp, escape_for_terminal};
 use crate::ports::{AlertFilter, PortError, all_pages};
 use clap::Args;
-use serde::Serialize;
 use std::io::Write;
 
 #[derive(Debug, Args)]
@@ -19,13 +18,22 @@ pub struct AlertsArgs {
     pub json: bool,
 }
 
-pub async fn list(ctx: &Context, args: &AlertsArgs) -> Result<(), CliError> {
+pub async fn list(ctx: &Session, args: &AlertsArgs) -> Result<(), CliError> {
     let filter = AlertFilter {
         include_resolved: args.all,
         ..AlertFilter::default()
     };
     let (ledger, filter) = (&ctx.ports.ledger, &filter);
-    let alerts = all_pages(|page| async move { ledger.list(filter, page.as_ref(), 1000).await }).await?;
+    let retry = retries();
+    let alerts = all_pages(|page| {
+        let retry = &retry;
+        async move {
+            retry
+                .run("list alerts", || ledger.list(filter, page.as_ref(), 1000))
+                .await
+        }
+    })
+    .await?;
     let mut stdout = std::io::stdout().lock();
     if args.json {
         let mut json = JsonArray::start(&mut stdout).map_err(write_failed)?;
@@ -110,7 +118,7 @@ pub struct AckArgs {
     pub json: bool,
 }
 
-pub async fn ack(ctx: &Context, args: &AckArgs) -> Result<(), CliError> {
+pub async fn ack(ctx: &Session, args: &AckArgs) -> Result<(), CliError> {
     let note = args.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
     if let Some(bad) = note.and_then(|n| n.chars().find(|c| c.is_control())) {
         return Err(CliError::Usage(format!(
@@ -124,7 +132,20 @@ pub async fn ack(ctx: &Context, args: &AckArgs) -> Result<(), CliError> {
         note: note.map(String::from),
     };
     let id = AlertId::parse(&args.id).map_err(CliError::Usage)?;
-    let alert = match ctx.ports.ledger.acknowledge(id, &ack).await {
+    let ledger = &ctx.ports.ledger;
+    let acknowledged = retries()
+        .run("acknowledge", || async {
+            match ledger.acknowledge(id, &ack).await {
+                // A retry after an answer that was lost: the first try went through.
+                Err(PortError::Conflict(reason)) => match ledger.get(id).await {
+                    Ok(alert) if alert.acknowledged.as_ref() == Some(&ack) => Ok(alert),
+                    _ => Err(PortError::Conflict(reason)),
+                },
+                other => other,
+            }
+        })
+        .await;
+    let alert = match acknowledged {
         Err(PortError::NotFound(m)) => {
             return Err(PortError::NotFound(format!("{m}; `stockwatch alerts --all` lists them")).into());
         }
@@ -164,57 +185,4 @@ pub fn operator() -> String {
     } else {
         format!("{user}@{host}")
     }
-}
-
-#[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// Print what was done as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Serialize)]
-struct CheckJson<'a> {
-    changes: u64,
-    raised: &'a [Alert],
-    resolved: u64,
-    published: u64,
-    unpublished: usize,
-}
-
-pub async fn check(ctx: &Context, args: &CheckArgs) -> Result<(), CliError> {
-    let report = ctx.checker().run_once().await?;
-    let mut stdout = std::io::stdout().lock();
-    if args.json {
-        let json = CheckJson {
-            changes: report.changes,
-            raised: &report.raised,
-            resolved: report.resolved,
-            published: report.published,
-            unpublished: report.unpublished.len(),
-        };
-        serde_json::to_writer(&mut stdout, &json).map_err(|e| write_failed(e.into()))?;
-        return writeln!(stdout).map_err(write_failed);
-    }
-    writeln!(
-        stdout,
-        "checked {} changes: {} alerts raised, {} resolved, {} notifications sent",
-        report.changes,
-        report.raised.len(),
-        report.resolved,
-        report.published
-    )
-    .map_err(write_failed)?;
-    for alert in &report.raised {
-        writeln!(stdout, "  {}", escape_for_terminal(&alert.to_string())).map_err(write_failed)?;
-    }
-    for (id, error) in &report.unpublished {
-        writeln!(
-            stdout,
-            "  alert {id}: notification failed ({}); it will be retried",
-            escape_for_terminal(error)
-        )
-        .map_err(write_failed)?;
-    }
-    Ok(())
 }

@@ -1,7 +1,7 @@
 //! Plain `stockwatch`: the full-screen console.
 
 use super::error::CliError;
-use super::{Context, alerts::operator};
+use super::{Session, alerts::operator};
 use crate::console::keymap::{Keymap, builtin};
 use crate::console::run::{Options, run};
 use clap::Args;
@@ -53,7 +53,7 @@ pub fn load_keymap(name: &str) -> Result<Keymap, CliError> {
         .map_err(|e| CliError::Usage(e.to_string()))
 }
 
-pub async fn start(ctx: &Context, args: &ConsoleArgs) -> Result<(), CliError> {
+pub async fn start(ctx: &Session, args: &ConsoleArgs) -> Result<(), CliError> {
     let name = args
         .keymap
         .clone()

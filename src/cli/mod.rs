@@ -3,12 +3,14 @@
 //! prints.
 
 mod alerts;
+mod check;
 mod console;
 pub mod error;
 pub mod output;
 mod provision;
 mod stock;
 mod upload;
+mod uploads;
 mod watch;
 
 use crate::adapters::aws::{AwsSettings, Clients, WriteMode};
@@ -142,15 +144,15 @@ pub enum Command {
     /// Follow changes and alerts until interrupted (runs the checker too).
     Watch(watch::WatchArgs),
     /// List uploaded files with their load status, or show one file's report.
-    Uploads(stock::UploadsArgs),
+    Uploads(uploads::UploadsArgs),
     /// Run the checker once: raise and notify alerts for changes not yet checked.
-    Check(alerts::CheckArgs),
+    Check(check::CheckArgs),
     /// Prepare the backend: the local data dir, or the AWS bucket, tables and topic.
     Provision(provision::ProvisionArgs),
 }
 
 /// Everything a command needs, resolved from flags, environment and config.
-pub struct Context {
+pub struct Session {
     pub ports: Ports,
     pub local: Option<LocalBackend>,
     pub config: ConfigFile,
@@ -299,7 +301,9 @@ async fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<(AwsSetting
             locate.region = region.clone();
             locate.profile = profile.clone();
             let clients = Clients::load(&locate).await?;
-            let names = crate::adapters::aws::stack::read(&clients, name).await?;
+            let names = retries()
+                .run("read the stack", || crate::adapters::aws::stack::read(&clients, name))
+                .await?;
             Some((names, clients))
         }
         None => None,
@@ -346,12 +350,17 @@ async fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<(AwsSetting
     Ok((settings, clients))
 }
 
-impl Context {
-    pub async fn open(global: &GlobalArgs) -> Result<Context, CliError> {
+impl Session {
+    pub async fn open(global: &GlobalArgs) -> Result<Session, CliError> {
         let resolved = Resolved::from(global).await?;
         let (ports, local) = match (&resolved.data_dir, &resolved.aws) {
             (_, Some(aws)) => (
-                crate::adapters::aws::connect_with(aws, resolved.clients(aws).await?).await?,
+                {
+                    let clients = resolved.clients(aws).await?;
+                    retries()
+                        .run("connect", || crate::adapters::aws::connect_with(aws, clients.clone()))
+                        .await?
+                },
                 None,
             ),
             (Some(dir), None) => {
@@ -380,7 +389,7 @@ impl Context {
             global.aws.loader.or(config.aws.loader).unwrap_or(default) == LoaderKind::Function
         });
         let checked_elsewhere = resolved.aws.as_ref().is_some_and(|aws| aws.stack.is_some());
-        Ok(Context {
+        Ok(Session {
             ports,
             local,
             config,
@@ -401,7 +410,7 @@ impl Context {
     }
 
     pub fn loader(&self) -> Loader {
-        self.quiet_loader().with_retry(announced_retries())
+        self.quiet_loader().with_retry(retries())
     }
 
     /// Uploads as the `upload` command makes them: loaded here (or by the
@@ -413,14 +422,16 @@ impl Context {
     }
 
     pub fn checker(&self) -> Checker {
-        Checker::new(self.ports.clone(), self.checker_config.clone()).with_retry(announced_retries())
+        Checker::new(self.ports.clone(), self.checker_config.clone()).with_retry(retries())
     }
 }
 
 /// How long an upload waits for the deployed function's report.
 const FUNCTION_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
 
-fn announced_retries() -> RetryPolicy {
+/// How the CLI retries a failed request: the default policy, each retry
+/// shown on stderr. The one retry layer (the SDK makes one attempt).
+pub fn retries() -> RetryPolicy {
     RetryPolicy::default().announcing(Arc::new(show_retry))
 }
 
@@ -470,21 +481,21 @@ pub fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> Result<(), CliError> {
     let Some(command) = cli.command else {
-        let ctx = Context::open(&cli.global).await?;
+        let ctx = Session::open(&cli.global).await?;
         return console::start(&ctx, &cli.console).await;
     };
     if let Command::Provision(args) = &command {
         return provision::run(&cli.global, args).await;
     }
-    let ctx = Context::open(&cli.global).await?;
+    let ctx = Session::open(&cli.global).await?;
     match command {
         Command::Upload(args) => upload::run(&ctx, &args).await,
         Command::Stock(args) => stock::run(&ctx, &args).await,
         Command::Alerts(args) => alerts::list(&ctx, &args).await,
         Command::Ack(args) => alerts::ack(&ctx, &args).await,
         Command::Watch(args) => watch::run(&ctx, &args).await,
-        Command::Uploads(args) => stock::uploads(&ctx, &args).await,
-        Command::Check(args) => alerts::check(&ctx, &args).await,
+        Command::Uploads(args) => uploads::run(&ctx, &args).await,
+        Command::Check(args) => check::run(&ctx, &args).await,
         Command::Provision(_) => unreachable!("handled above"),
     }
 }

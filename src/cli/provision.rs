@@ -34,11 +34,16 @@ pub async fn run(global: &GlobalArgs, args: &ProvisionArgs) -> Result<(), CliErr
                 email: args.email.as_deref(),
                 sms: args.sms.as_deref(),
             };
-            let (steps, arn) = provision(&clients, request).await?;
+            // Every step looks before it creates: the whole is safe to retry.
+            let (steps, arn) = super::retries()
+                .run("provision", || provision(&clients, request))
+                .await?;
             // Prove the result is usable the way every other command uses it.
             let mut with_arn = settings.clone();
             with_arn.topic_arn = Some(arn);
-            connect_with(&with_arn, clients.clone()).await?;
+            super::retries()
+                .run("connect", || connect_with(&with_arn, clients.clone()))
+                .await?;
             let mut text = format!("AWS region {}\n", clients.region);
             for step in steps {
                 text.push_str(&format!("{} {}\n", word(step.created), escape_for_terminal(&step.what)));

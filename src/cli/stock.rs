@@ -1,10 +1,10 @@
-//! `stockwatch stock` and `stockwatch uploads`.
+//! `stockwatch stock`: the inventory table, by store and item.
 
 use super::error::CliError;
 use super::output::{Cell, JsonArray, Table, Tone, paint, use_colour};
-use super::{Context, write_failed};
+use super::{Session, retries, write_failed};
 use crate::domain::{Level, level};
-use crate::ports::{ObjectKey, ObjectStatus, PortError, StockFilter, StockRow};
+use crate::ports::{StockFilter, StockRow};
 use clap::Args;
 use serde::Serialize;
 use std::io::Write;
@@ -36,7 +36,7 @@ struct StockJson<'a> {
     low_threshold: u32,
 }
 
-pub async fn run(ctx: &Context, args: &StockArgs) -> Result<(), CliError> {
+pub async fn run(ctx: &Session, args: &StockArgs) -> Result<(), CliError> {
     let thresholds = &ctx.checker_config.thresholds;
     let count_at_most = match (args.out, args.low) {
         (true, false) => Some(0),
@@ -58,11 +58,14 @@ pub async fn run(ctx: &Context, args: &StockArgs) -> Result<(), CliError> {
         None
     };
     let (mut rows_seen, mut outs, mut lows) = (0u64, 0u64, 0u64);
-    let mut page = None;
+    let mut next = None;
+    let retry = retries();
     loop {
-        let batch = ctx.ports.table.scan(&filter, page.as_ref(), PAGE).await?;
+        let rows = retry
+            .run("read stock", || ctx.ports.table.scan(&filter, next.as_ref(), PAGE))
+            .await?;
         let mut table = Table::new(vec!["STORE", "ITEM", "COUNT", "STATE", "AS OF", "UPDATED"]).align_right(2);
-        for row in &batch.items {
+        for row in &rows.items {
             let low = thresholds.low_for(&row.store, &row.item);
             let state = level(row.count, low);
             if !wanted(state) {
@@ -105,8 +108,8 @@ pub async fn run(ctx: &Context, args: &StockArgs) -> Result<(), CliError> {
                 .write(&mut std::io::stdout().lock(), colour)
                 .map_err(write_failed)?;
         }
-        match batch.next {
-            Some(next) => page = Some(next),
+        match rows.next {
+            Some(token) => next = Some(token),
             None => break,
         }
     }
@@ -139,91 +142,4 @@ pub async fn run(ctx: &Context, args: &StockArgs) -> Result<(), CliError> {
         .map_err(write_failed)?;
     }
     Ok(())
-}
-
-#[derive(Debug, Args)]
-pub struct UploadsArgs {
-    /// Show the full report of this upload (its key, as listed).
-    #[arg(value_name = "KEY")]
-    pub key: Option<String>,
-    /// At most this many uploads, newest first.
-    #[arg(long, default_value_t = 50, value_name = "N")]
-    pub limit: usize,
-    /// JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
-}
-
-pub async fn uploads(ctx: &Context, args: &UploadsArgs) -> Result<(), CliError> {
-    let mut stdout = std::io::stdout().lock();
-    let colour = use_colour() && !args.json;
-    if let Some(key) = &args.key {
-        let key = ObjectKey::parse(key).map_err(|e| CliError::Port(PortError::Invalid(e)))?;
-        let info = ctx.ports.objects.head(&key).await?;
-        if args.json {
-            serde_json::to_writer_pretty(&mut stdout, &info).map_err(|e| write_failed(e.into()))?;
-            return writeln!(stdout).map_err(write_failed);
-        }
-        let mut text = format!(
-            "key:       {}\nsize:      {} bytes\nuploaded:  {}\nstatus:    {}\n",
-            info.key,
-            info.size,
-            info.uploaded_at.to_display(),
-            info.status.as_str()
-        );
-        if let Some(r) = &info.report {
-            text.push_str(&format!(
-                "as of:     {}\nrows:      {} ({} stores)\nwritten:   {} changed, {} unchanged, {} older\n",
-                r.as_of.to_display(),
-                r.rows,
-                r.stores,
-                r.write.changed,
-                r.write.unchanged,
-                r.write.older
-            ));
-            if let Some(failure) = &r.failure {
-                text.push_str(&format!("failure:   {}\n", crate::domain::escape_for_terminal(failure)));
-            }
-            for p in &r.problems {
-                text.push_str(&format!("problem:   {p}\n"));
-            }
-            for w in &r.warnings {
-                text.push_str(&format!("warning:   {w}\n"));
-            }
-        }
-        return stdout.write_all(text.as_bytes()).map_err(write_failed);
-    }
-    let page = ctx.ports.objects.list(None, args.limit).await?;
-    if args.json {
-        let mut json = JsonArray::start(&mut stdout).map_err(write_failed)?;
-        for info in &page.items {
-            json.push(info).map_err(write_failed)?;
-        }
-        return json.finish().map_err(write_failed);
-    }
-    if page.items.is_empty() {
-        return writeln!(stdout, "Nothing uploaded yet. Try: stockwatch upload samples/*.csv").map_err(write_failed);
-    }
-    let mut table = Table::new(vec!["UPLOADED", "STATUS", "ROWS", "PROBLEMS", "KEY"])
-        .align_right(2)
-        .align_right(3);
-    for info in &page.items {
-        let (rows, problems) = info.report.as_ref().map_or((0, 0), |r| (r.rows, r.problems.len()));
-        let tone = match info.status {
-            ObjectStatus::Rejected | ObjectStatus::Failed => Tone::Red,
-            ObjectStatus::Received => Tone::Yellow,
-            ObjectStatus::Loaded => Tone::Plain,
-        };
-        table.row(
-            vec![
-                Cell::new(&info.uploaded_at.to_display()),
-                Cell::toned(info.status.as_str(), tone),
-                Cell::new(&rows.to_string()),
-                Cell::new(&problems.to_string()),
-                Cell::new(info.key.as_str()),
-            ],
-            Tone::Plain,
-        );
-    }
-    table.write(&mut stdout, colour).map_err(write_failed)
 }

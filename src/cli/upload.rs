@@ -2,7 +2,7 @@
 
 use super::error::{CliError, exit};
 use super::output::{Tone, json_line, paint, use_colour};
-use super::{Context, write_failed};
+use super::{Session, write_failed};
 use crate::domain::{Alert, AlertKind, Timestamp, escape_for_terminal};
 use crate::pipeline::{LoadOutcome, UploadError};
 use crate::ports::{LoadReport, ObjectStatus};
@@ -45,7 +45,7 @@ struct FileResult<'a> {
     alerts: &'a [Alert],
 }
 
-pub async fn run(ctx: &Context, args: &UploadArgs) -> Result<(), CliError> {
+pub async fn run(ctx: &Session, args: &UploadArgs) -> Result<(), CliError> {
     if args.as_of.is_some() && ctx.loaded_elsewhere {
         return Err(CliError::Usage(
             "--as-of needs stockwatch to load the file itself (--loader console): the deployed function uses the \

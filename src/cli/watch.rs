@@ -3,21 +3,22 @@
 
 use super::error::CliError;
 use super::output::{Tone, json_line, paint, use_colour};
-use super::{Context, write_failed};
+use super::{Session, write_failed};
 use crate::domain::{Alert, AlertId, AlertState, Timestamp, escape_for_terminal, level};
-use crate::ports::{Change, PortError};
+use crate::ports::{Backoff, Change, Failures, PortError};
 use clap::Args;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
 
-/// How often the feed and ledger are polled: well inside "within a second".
+/// How often the feed is read (and the checker run): a change shows well
+/// inside a second.
 const POLL: Duration = Duration::from_millis(250);
 /// How often the alert ledger is asked what changed.
 const LEDGER_POLL: Duration = Duration::from_secs(2);
-/// Longest wait between attempts while the backend is failing.
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// Waits while the backend is failing: watch never gives up on its own.
+const FAILING: Backoff = Backoff::new(POLL, Duration::from_secs(10));
 
 #[derive(Debug, Default, Args)]
 pub struct WatchArgs {
@@ -40,7 +41,7 @@ enum Event<'a> {
     Alert { event: &'static str, alert: &'a Alert },
 }
 
-pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
+pub async fn run(ctx: &Session, args: &WatchArgs) -> Result<(), CliError> {
     let checker = (!args.no_checker && !ctx.checked_elsewhere).then(|| ctx.checker());
     let feed = &ctx.ports.feed;
     let ledger = &ctx.ports.ledger;
@@ -62,7 +63,7 @@ pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
         super::say(&format!("following {}{checking}; Ctrl-C to stop", ctx.ports.location));
     }
     let mut stop = Box::pin(crate::shutdown::signal());
-    let mut failures = 0u32;
+    let mut failures = Failures::new(FAILING);
     let mut last_ledger_poll: Option<std::time::Instant> = None;
     loop {
         // Acknowledgements elsewhere show within a few seconds; asking more
@@ -72,22 +73,22 @@ pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
             if let Some(checker) = &checker {
                 checker.run_once().await?;
             }
-            let batch = feed.read(feed_cursor.as_ref(), 1000).await?;
+            let page = feed.read(feed_cursor.as_ref(), 1000).await?;
             let ledger_news = if ask_ledger {
                 Some(ledger.changes_since(ledger_cursor.as_ref(), 1000).await?)
             } else {
                 None
             };
-            Ok::<_, PortError>((batch, ledger_news))
+            Ok::<_, PortError>((page, ledger_news))
         };
         let result = tokio::select! {
             _ = &mut stop => return Ok(()),
             result = step => result,
         };
         let busy = match result {
-            Ok((batch, ledger_news)) => {
-                failures = 0;
-                if batch.gap {
+            Ok((page, ledger_news)) => {
+                failures.succeeded();
+                if page.gap {
                     super::say(
                         "changes were lost from the feed (trimmed, or the stream was replaced); `stockwatch stock` shows the current counts",
                     );
@@ -109,7 +110,7 @@ pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
                 // what one poll found in the order the alerts were raised.
                 alerts.sort_by_key(|a| (a.raised_at, a.id));
                 let mut out = std::io::stdout().lock();
-                for change in &batch.changes {
+                for change in &page.changes {
                     if args.json {
                         json_line(&mut out, &Event::Change(change)).map_err(write_failed)?;
                     } else {
@@ -131,18 +132,17 @@ pub async fn run(ctx: &Context, args: &WatchArgs) -> Result<(), CliError> {
                     }
                 }
                 out.flush().map_err(write_failed)?;
-                let busy = batch.changes.len() == 1000 || alerts.len() == 1000;
-                feed_cursor = Some(batch.cursor);
+                let busy = page.changes.len() == 1000 || alerts.len() == 1000;
+                feed_cursor = Some(page.cursor);
                 if ledger_asked {
                     ledger_cursor = Some(next_ledger);
                 }
                 busy
             }
             Err(e) => {
-                // Shown and retried with backoff; watch never gives up on its own.
-                failures += 1;
-                let wait = POLL.saturating_mul(1 << failures.min(6)).min(MAX_BACKOFF);
-                super::say(&format!("{e}; retrying in {} s", wait.as_secs_f32()));
+                // Shown and tried again after a jittered, growing wait.
+                let wait = failures.failed();
+                super::say(&format!("{e}; retrying in {:.1} s", wait.as_secs_f32()));
                 tokio::select! {
                     _ = &mut stop => return Ok(()),
                     _ = tokio::time::sleep(wait) => {}

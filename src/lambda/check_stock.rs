@@ -22,7 +22,6 @@ use crate::pipeline::{CheckReport, Checker};
 use crate::ports::{Change, ChangeKind, PortError, PortResult};
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use aws_sdk_dynamodb::types::AttributeValue;
 #[derive(Debug, thiserror::Error)]
 pub enum CheckFailed {
     /// A failed record cannot be named: Lambda must retry the whole batch.
@@ -151,21 +150,7 @@ pub fn to_change(record: &EventRecord) -> PortResult<Change> {
     strict_change(id, kind, &to_item(&data.keys), old.as_ref(), new.as_ref(), at)
 }
 
-/// The event's attribute values as the SDK's (inventory items hold only
-/// strings and numbers; anything else reads as missing).
+/// The event's attribute values as the SDK's.
 fn to_item(image: &serde_dynamo::Item) -> Item {
-    use serde_dynamo::AttributeValue as V;
-    image
-        .iter()
-        .filter_map(|(name, value)| {
-            let value = match value {
-                V::S(s) => AttributeValue::S(s.clone()),
-                V::N(n) => AttributeValue::N(n.clone()),
-                V::Bool(b) => AttributeValue::Bool(*b),
-                V::Null(b) => AttributeValue::Null(*b),
-                _ => return None,
-            };
-            Some((name.clone(), value))
-        })
-        .collect()
+    image.clone().into()
 }

@@ -26,8 +26,8 @@ pub struct CheckerConfig {
     pub notify_low: bool,
     /// How long a claim may stay unpublished before another checker takes it.
     pub lease: Duration,
-    /// Changes read per batch.
-    pub batch: usize,
+    /// Changes asked of the feed per read.
+    pub changes_per_read: usize,
 }
 
 impl Default for CheckerConfig {
@@ -37,7 +37,7 @@ impl Default for CheckerConfig {
             thresholds: Thresholds::default(),
             notify_low: false,
             lease: Duration::from_secs(60),
-            batch: 1000,
+            changes_per_read: 1000,
         }
     }
 }
@@ -97,32 +97,32 @@ impl Checker {
                 .retry
                 .run("read the checkpoint", || self.ports.checkpoints.load(&self.config.name))
                 .await?;
-            let batch = self
+            let page = self
                 .retry
                 .run("read the change feed", || {
-                    self.ports.feed.read(cursor.as_ref(), self.config.batch)
+                    self.ports.feed.read(cursor.as_ref(), self.config.changes_per_read)
                 })
                 .await?;
-            if batch.gap {
+            if page.gap {
                 tracing::error!(checker = %self.config.name, "changes were lost from the feed (trimmed or a new stream)");
                 report.gap = true;
                 self.reconcile(&mut report).await?;
             }
-            if batch.changes.is_empty() {
+            if page.changes.is_empty() {
                 // Records that carried no change still move the position on.
-                if Some(&batch.cursor) != cursor.as_ref() {
+                if Some(&page.cursor) != cursor.as_ref() {
                     self.retry
                         .run("save the checkpoint", || {
-                            self.ports.checkpoints.save(&self.config.name, &batch.cursor)
+                            self.ports.checkpoints.save(&self.config.name, &page.cursor)
                         })
                         .await?;
                 }
                 return Ok(report);
             }
-            self.process(&batch.changes, &mut report).await?;
+            self.process(&page.changes, &mut report).await?;
             self.retry
                 .run("save the checkpoint", || {
-                    self.ports.checkpoints.save(&self.config.name, &batch.cursor)
+                    self.ports.checkpoints.save(&self.config.name, &page.cursor)
                 })
                 .await?;
         }

@@ -3,7 +3,7 @@
 
 use crate::domain::{Timestamp, import};
 use crate::ports::RetryPolicy;
-use crate::ports::{LoadReport, ObjectKey, ObjectStatus, PortError, Ports, Progress, WriteBatch, WriteSummary};
+use crate::ports::{LoadReport, ObjectKey, ObjectStatus, PortError, Ports, Progress, Snapshot, WriteSummary};
 use bytes::Bytes;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -142,13 +142,16 @@ impl Loader {
                 report.rows = accepted.rows.len() as u64;
                 report.stores = accepted.stores as u64;
                 report.warnings = accepted.warnings;
-                let batch = WriteBatch {
+                let snapshot = Snapshot {
                     rows: Arc::new(accepted.rows),
                     as_of,
                     source: key.clone(),
                 };
                 let started = std::time::Instant::now();
-                let written = self.retry.run("write", || self.ports.table.write(batch.clone())).await;
+                let written = self
+                    .retry
+                    .run("write", || self.ports.table.write(snapshot.clone()))
+                    .await;
                 tracing::debug!(key = %key, elapsed = ?started.elapsed(), "written");
                 match written {
                     Ok(summary) => {

@@ -224,7 +224,7 @@ pub struct StockRow {
 /// One file's rows, to be written as of one time. Shared, not copied: a
 /// file can hold millions of rows.
 #[derive(Debug, Clone)]
-pub struct WriteBatch {
+pub struct Snapshot {
     pub rows: Arc<Vec<InventoryRow>>,
     pub as_of: Timestamp,
     pub source: ObjectKey,
@@ -241,6 +241,16 @@ pub struct WriteSummary {
     pub older: u64,
     /// Rows that could not be written, with the reason (networked backends).
     pub failed: Vec<RowFailure>,
+}
+
+impl WriteSummary {
+    /// Adds another part's outcome (a store's, a chunk's) to this one.
+    pub fn add(&mut self, part: WriteSummary) {
+        self.changed += part.changed;
+        self.unchanged += part.unchanged;
+        self.older += part.older;
+        self.failed.extend(part.failed);
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,7 +273,7 @@ pub struct StockFilter {
 pub trait InventoryTable: Send + Sync {
     /// Upserts rows, each only if the table holds no newer snapshot of it.
     /// A row whose count is unchanged writes no change record.
-    async fn write(&self, batch: WriteBatch) -> PortResult<WriteSummary>;
+    async fn write(&self, snapshot: Snapshot) -> PortResult<WriteSummary>;
     /// Rows in (store, item) order.
     async fn scan(&self, filter: &StockFilter, page: Option<&PageToken>, limit: usize) -> PortResult<Page<StockRow>>;
 }
@@ -314,7 +324,7 @@ pub struct Change {
 pub struct FeedCursor(pub String);
 
 #[derive(Debug, Clone)]
-pub struct FeedBatch {
+pub struct FeedPage {
     pub changes: Vec<Change>,
     /// Pass this to the next read; equal to the input when nothing was new.
     pub cursor: FeedCursor,
@@ -326,7 +336,7 @@ pub struct FeedBatch {
 #[async_trait]
 pub trait ChangeFeed: Send + Sync {
     /// Changes after `cursor` (from the beginning when `None`), oldest first.
-    async fn read(&self, cursor: Option<&FeedCursor>, limit: usize) -> PortResult<FeedBatch>;
+    async fn read(&self, cursor: Option<&FeedCursor>, limit: usize) -> PortResult<FeedPage>;
     /// A cursor at the newest change: reading from it returns only later ones.
     async fn tip(&self) -> PortResult<FeedCursor>;
 }

@@ -57,6 +57,21 @@ pub async fn a_transition_is_claimed_once(b: &Ports) {
     assert_eq!(b.ledger.get(first.id).await.unwrap(), first);
 }
 
+/// A claim retried after its answer was lost (a timeout, a dropped
+/// connection) is still the claimer's: it must publish, not wait for the
+/// takeover after the lease.
+pub async fn a_retried_claim_is_still_the_claimers(b: &Ports) {
+    let first = won(b, claim("c7", "Berlin", "Dot", 10), "t1").await;
+    let retried = won(b, claim("c7", "Berlin", "Dot", 10), "t1").await;
+    assert_eq!(retried.id, first.id, "the same alert, not a second one");
+    let other = b
+        .ledger
+        .claim(&[claim("c7", "Berlin", "Dot", 10)], "t2", Timestamp::now())
+        .await
+        .unwrap();
+    assert!(matches!(other[0], ClaimOutcome::Lost(_)), "another claimer still loses");
+}
+
 pub async fn acknowledging_follows_the_lifecycle(b: &Ports) {
     let alert = won(b, claim("c1", "Berlin", "Dot", 10), "t").await;
     let acked = b.ledger.acknowledge(alert.id, &ack("ana")).await.unwrap();

@@ -10,7 +10,7 @@ use std::any::Any;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use stockwatch::domain::{Alert, InventoryRow, Notification, Timestamp};
-use stockwatch::ports::{Notifier, ObjectKey, PortResult, Ports, WriteBatch};
+use stockwatch::ports::{Notifier, ObjectKey, PortResult, Ports, Snapshot};
 
 /// A fresh backend, and whatever must live as long as it (a temp dir, a server).
 pub struct Fixture {
@@ -32,8 +32,8 @@ pub fn rows(spec: &[(&str, &str, u32)]) -> Arc<Vec<InventoryRow>> {
     )
 }
 
-pub fn batch(spec: &[(&str, &str, u32)], as_of: i64, source: &str) -> WriteBatch {
-    WriteBatch {
+pub fn snapshot(spec: &[(&str, &str, u32)], as_of: i64, source: &str) -> Snapshot {
+    Snapshot {
         rows: rows(spec),
         as_of: Timestamp(as_of),
         source: ObjectKey::parse(source).unwrap(),
@@ -94,6 +94,7 @@ macro_rules! contract_tests {
             storage::unchanged_counts_write_no_change,
             storage::checkpoints_never_move_back,
             ledger::a_transition_is_claimed_once,
+            ledger::a_retried_claim_is_still_the_claimers,
             ledger::acknowledging_follows_the_lifecycle,
             ledger::restocks_resolve_older_alerts_even_claimed_late,
             ledger::stale_claims_are_taken_over,

@@ -189,7 +189,7 @@ pub async fn racing_checkers_raise_each_alert_once(b: &Ports) {
     let runs = (0..4).map(|n| {
         let config = CheckerConfig {
             name: format!("racer{n}"),
-            batch: 7,
+            changes_per_read: 7,
             ..CheckerConfig::default()
         };
         let checker = Checker::new(b.clone(), config);

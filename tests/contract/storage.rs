@@ -1,6 +1,6 @@
 //! Object store, inventory table, change feed and checkpoints.
 
-use super::batch;
+use super::snapshot;
 use bytes::Bytes;
 use std::sync::{Arc, Mutex};
 use stockwatch::domain::Timestamp;
@@ -100,7 +100,7 @@ pub async fn scans_are_ordered_filtered_and_paged(b: &Ports) {
         ("Berlin", "Plus", 2),
         ("Karachi", "Dot", 1),
     ];
-    b.table.write(batch(&spec, 10, "k/a.csv")).await.unwrap();
+    b.table.write(snapshot(&spec, 10, "k/a.csv")).await.unwrap();
     let (all, pages) = scan_all(b, &StockFilter::default(), 2).await;
     let keys: Vec<_> = all.iter().map(|r| format!("{}/{}", r.store, r.item)).collect();
     assert_eq!(
@@ -144,13 +144,13 @@ async fn count_of(b: &Ports, store: &str, item: &str) -> Option<StockRow> {
 pub async fn newer_snapshots_win_whatever_the_order(b: &Ports) {
     let s = b
         .table
-        .write(batch(&[("Berlin", "Dot", 5)], 200, "k/new.csv"))
+        .write(snapshot(&[("Berlin", "Dot", 5)], 200, "k/new.csv"))
         .await
         .unwrap();
     assert_eq!((s.changed, s.unchanged, s.older), (1, 0, 0));
     let s = b
         .table
-        .write(batch(&[("Berlin", "Dot", 0)], 100, "k/old.csv"))
+        .write(snapshot(&[("Berlin", "Dot", 0)], 100, "k/old.csv"))
         .await
         .unwrap();
     assert_eq!(
@@ -165,14 +165,14 @@ pub async fn newer_snapshots_win_whatever_the_order(b: &Ports) {
     );
     let s = b
         .table
-        .write(batch(&[("Berlin", "Dot", 5)], 300, "k/same.csv"))
+        .write(snapshot(&[("Berlin", "Dot", 5)], 300, "k/same.csv"))
         .await
         .unwrap();
     assert_eq!((s.changed, s.unchanged, s.older), (0, 1, 0), "same count, newer as-of");
     assert_eq!(count_of(b, "Berlin", "Dot").await.unwrap().as_of, Timestamp(300));
     let s = b
         .table
-        .write(batch(&[("Berlin", "Dot", 0)], 250, "k/between.csv"))
+        .write(snapshot(&[("Berlin", "Dot", 0)], 250, "k/between.csv"))
         .await
         .unwrap();
     assert_eq!(s.older, 1, "older than the as-of the unchanged write moved forward");
@@ -181,15 +181,15 @@ pub async fn newer_snapshots_win_whatever_the_order(b: &Ports) {
 
 pub async fn equal_as_of_keeps_the_lower_count(b: &Ports) {
     b.table
-        .write(batch(&[("Berlin", "Dot", 5)], 100, "k/a.csv"))
+        .write(snapshot(&[("Berlin", "Dot", 5)], 100, "k/a.csv"))
         .await
         .unwrap();
     b.table
-        .write(batch(&[("Berlin", "Dot", 2)], 100, "k/b.csv"))
+        .write(snapshot(&[("Berlin", "Dot", 2)], 100, "k/b.csv"))
         .await
         .unwrap();
     b.table
-        .write(batch(&[("Berlin", "Dot", 9)], 100, "k/c.csv"))
+        .write(snapshot(&[("Berlin", "Dot", 9)], 100, "k/c.csv"))
         .await
         .unwrap();
     assert_eq!(count_of(b, "Berlin", "Dot").await.unwrap().count, 2);
@@ -198,11 +198,11 @@ pub async fn equal_as_of_keeps_the_lower_count(b: &Ports) {
 pub async fn the_feed_carries_old_and_new_images(b: &Ports) {
     let start = b.feed.tip().await.unwrap();
     b.table
-        .write(batch(&[("Berlin", "Dot", 5), ("Berlin", "Show", 1)], 100, "k/a.csv"))
+        .write(snapshot(&[("Berlin", "Dot", 5), ("Berlin", "Show", 1)], 100, "k/a.csv"))
         .await
         .unwrap();
     b.table
-        .write(batch(&[("Berlin", "Dot", 0)], 200, "k/b.csv"))
+        .write(snapshot(&[("Berlin", "Dot", 0)], 200, "k/b.csv"))
         .await
         .unwrap();
     let first = b.feed.read(Some(&start), 2).await.unwrap();
@@ -253,7 +253,7 @@ pub async fn the_feed_carries_old_and_new_images(b: &Ports) {
         "the tip is past every change"
     );
     b.table
-        .write(batch(&[("Berlin", "Show", 7)], 300, "k/c.csv"))
+        .write(snapshot(&[("Berlin", "Show", 7)], 300, "k/c.csv"))
         .await
         .unwrap();
     let after_tip = b.feed.read(Some(&tip), 10).await.unwrap();
@@ -263,16 +263,16 @@ pub async fn the_feed_carries_old_and_new_images(b: &Ports) {
 
 pub async fn unchanged_counts_write_no_change(b: &Ports) {
     b.table
-        .write(batch(&[("Berlin", "Dot", 5)], 100, "k/a.csv"))
+        .write(snapshot(&[("Berlin", "Dot", 5)], 100, "k/a.csv"))
         .await
         .unwrap();
     let tip = b.feed.tip().await.unwrap();
     b.table
-        .write(batch(&[("Berlin", "Dot", 5)], 200, "k/b.csv"))
+        .write(snapshot(&[("Berlin", "Dot", 5)], 200, "k/b.csv"))
         .await
         .unwrap();
     b.table
-        .write(batch(&[("Berlin", "Dot", 5)], 200, "k/b.csv"))
+        .write(snapshot(&[("Berlin", "Dot", 5)], 200, "k/b.csv"))
         .await
         .unwrap();
     assert!(b.feed.read(Some(&tip), 10).await.unwrap().changes.is_empty());
@@ -281,7 +281,7 @@ pub async fn unchanged_counts_write_no_change(b: &Ports) {
 pub async fn checkpoints_never_move_back(b: &Ports) {
     assert_eq!(b.checkpoints.load("c").await.unwrap(), None);
     b.table
-        .write(batch(&[("A", "x", 1), ("A", "y", 1)], 1, "k/a.csv"))
+        .write(snapshot(&[("A", "x", 1), ("A", "y", 1)], 1, "k/a.csv"))
         .await
         .unwrap();
     let all = b.feed.read(None, 10).await.unwrap();

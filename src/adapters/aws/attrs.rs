@@ -1,5 +1,5 @@
-//! Reading and writing DynamoDB items. The Streams SDK has its own
-//! AttributeValue type; `StreamImage` converts it in this one place.
+//! Reading and writing DynamoDB items. The Streams SDK and Lambda's events
+//! have their own attribute value types: `serde_dynamo` converts them.
 
 use crate::domain::Timestamp;
 use crate::ports::PortError;
@@ -43,21 +43,13 @@ pub fn opt_time(item: &Item, name: &str) -> Option<Timestamp> {
     opt_n::<i64>(item, name).map(Timestamp)
 }
 
-/// A stream record's image as an ordinary item.
+/// A stream record's image as an ordinary item. A type this SDK does not
+/// know yet reads as missing (serde_dynamo would panic on it).
 pub fn from_stream(image: &HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>) -> Item {
-    use aws_sdk_dynamodbstreams::types::AttributeValue as S;
-    image
+    let known: HashMap<_, _> = image
         .iter()
-        .filter_map(|(k, v)| {
-            let value = match v {
-                S::S(x) => AttributeValue::S(x.clone()),
-                S::N(x) => AttributeValue::N(x.clone()),
-                S::Bool(x) => AttributeValue::Bool(*x),
-                S::Null(x) => AttributeValue::Null(*x),
-                // Inventory items hold only strings and numbers.
-                _ => return None,
-            };
-            Some((k.clone(), value))
-        })
-        .collect()
+        .filter(|(_, value)| !value.is_unknown())
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    serde_dynamo::Item::from(known).into()
 }

@@ -15,7 +15,7 @@
 use super::attrs::{Item, from_stream, get_n, get_s, opt_n, opt_s};
 use super::errors::{from_code, sdk_error};
 use crate::domain::Timestamp;
-use crate::ports::{Change, ChangeFeed, ChangeKind, FeedBatch, FeedCursor, Image, Need, PortError, PortResult};
+use crate::ports::{Change, ChangeFeed, ChangeKind, FeedCursor, FeedPage, Image, Need, PortError, PortResult};
 use async_trait::async_trait;
 use aws_sdk_dynamodbstreams::Client as StreamsClient;
 use aws_sdk_dynamodbstreams::error::ProvideErrorMetadata;
@@ -487,7 +487,7 @@ pub fn to_change(record: &Record) -> PortResult<Option<Change>> {
 
 #[async_trait]
 impl ChangeFeed for StreamFeed {
-    async fn read(&self, cursor: Option<&FeedCursor>, limit: usize) -> PortResult<FeedBatch> {
+    async fn read(&self, cursor: Option<&FeedCursor>, limit: usize) -> PortResult<FeedPage> {
         let mut pos = Position::parse(cursor)?;
         let arn = self.stream_arn().await?;
         let mut gap = false;
@@ -534,7 +534,7 @@ impl ChangeFeed for StreamFeed {
                 break;
             }
         }
-        Ok(FeedBatch {
+        Ok(FeedPage {
             changes,
             cursor: pos.to_cursor(),
             gap,

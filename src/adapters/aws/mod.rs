@@ -5,8 +5,9 @@
 //! so LocalStack and moto work unchanged.
 
 pub mod attrs;
-mod batch;
+mod batched_writer;
 mod checkpoints;
+mod conditional_writer;
 mod errors;
 pub mod feed;
 mod ledger;
@@ -14,6 +15,7 @@ mod notifier;
 mod objects;
 pub mod provision;
 pub mod stack;
+mod store_lock;
 pub mod table;
 
 pub use errors::sdk_error;
@@ -87,7 +89,12 @@ impl Clients {
             .operation_attempt_timeout(Duration::from_secs(30))
             .operation_timeout(Duration::from_secs(90))
             .build();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
+        // One attempt per call: stockwatch's RetryPolicy is the one retry
+        // layer (ports/retry.rs), so a throttled call costs at most its
+        // attempts, not the SDK's three inside each of them.
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(timeouts)
+            .retry_config(aws_config::retry::RetryConfig::disabled());
         if let Some(profile) = &settings.profile {
             loader = loader.profile_name(profile);
         }

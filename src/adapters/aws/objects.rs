@@ -5,6 +5,7 @@ use super::errors::sdk_error;
 use crate::domain::Timestamp;
 use crate::ports::{
     LoadReport, ObjectInfo, ObjectKey, ObjectStatus, ObjectStore, Page, PageToken, PortError, PortResult, Progress,
+    RetryPolicy,
 };
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
@@ -20,11 +21,17 @@ const PART_SIZE: usize = 8 * 1024 * 1024;
 pub struct S3Objects {
     client: Client,
     bucket: String,
+    /// For the parts of a multipart upload (a whole `put` is retried by its caller).
+    retry: RetryPolicy,
 }
 
 impl S3Objects {
     pub fn new(client: Client, bucket: String) -> Self {
-        S3Objects { client, bucket }
+        S3Objects {
+            client,
+            bucket,
+            retry: RetryPolicy::default(),
+        }
     }
 
     fn what(&self) -> String {
@@ -52,17 +59,31 @@ impl S3Objects {
             let mut sent = 0u64;
             for (index, chunk) in body.chunks(PART_SIZE).enumerate() {
                 let number = index as i32 + 1;
+                // Each part is retried on its own: a dropped connection costs
+                // one part, not the whole upload. A part that keeps failing
+                // ends the upload for good (the caller does not start over).
                 let part = self
-                    .client
-                    .upload_part()
-                    .bucket(&self.bucket)
-                    .key(key.as_str())
-                    .upload_id(&upload_id)
-                    .part_number(number)
-                    .body(ByteStream::from(body.slice_ref(chunk)))
-                    .send()
+                    .retry
+                    .run("upload a part", || async {
+                        self.client
+                            .upload_part()
+                            .bucket(&self.bucket)
+                            .key(key.as_str())
+                            .upload_id(&upload_id)
+                            .part_number(number)
+                            .body(ByteStream::from(body.slice_ref(chunk)))
+                            .send()
+                            .await
+                            .map_err(|e| sdk_error(&what, e))
+                    })
                     .await
-                    .map_err(|e| sdk_error(&what, e))?;
+                    .map_err(|e| match e {
+                        PortError::Transient(m) => PortError::Permanent(format!(
+                            "part {number} could not be uploaded after {} attempts: {m}",
+                            self.retry.attempts
+                        )),
+                        other => other,
+                    })?;
                 parts.push(
                     CompletedPart::builder()
                         .part_number(number)

@@ -31,6 +31,7 @@ impl Step {
     }
 }
 
+#[derive(Clone, Copy)]
 pub struct Request<'a> {
     pub settings: &'a AwsSettings,
     pub email: Option<&'a str>,

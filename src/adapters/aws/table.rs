@@ -2,33 +2,33 @@
 //! readable by the original system, plus stockwatch's `AsOf`, `UpdatedAt`
 //! and `Source`.
 //!
-//! Rows are written by conditional PutItem, many in flight at once: the
-//! condition is the domain's `supersedes` rule, so an older snapshot never
-//! overwrites a newer one whatever the order of loads. (BatchWriteItem takes
-//! no conditions; TransactWriteItems fails a whole group of 100 on one stale
-//! row.) Each row is retried on throttling; rows that still fail are
-//! reported with their line, never dropped silently.
+//! A write groups a file's rows by store and writes each store under its
+//! lock (`store_lock`), in one of two modes: `batched_writer` (read 100,
+//! decide, BatchWriteItem the winners; the default) or `conditional_writer`
+//! (one conditional PutItem per row). Either way an older snapshot never
+//! overwrites a newer one whatever the order of loads, each request is
+//! retried on throttling, and rows that still fail are reported with their
+//! line, never dropped silently. Reads page through the table in
+//! (store, item) order.
 
-use super::attrs::{Item, get_n, get_s, n, opt_n, opt_s, opt_time, s};
-use super::batch::{Batched, StoreLocks, failed};
+use super::attrs::{Item, get_n, get_s, n, opt_s, opt_time, s};
+use super::batched_writer::BatchedWriter;
+use super::conditional_writer::ConditionalWriter;
 use super::errors::sdk_error;
+use super::store_lock::{StoreLocks, failed};
 use crate::domain::{InventoryRow, Timestamp};
 use crate::ports::{
-    InventoryTable, Page, PageToken, PortError, PortResult, RetryPolicy, RowFailure, StockFilter, StockRow, WriteBatch,
-    WriteSummary,
+    InventoryTable, Page, PageToken, PortError, PortResult, RetryPolicy, Snapshot, StockFilter, StockRow, WriteSummary,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use futures_util::stream::{self, StreamExt};
 
 /// Writes in flight at once per load.
 pub const DEFAULT_CONCURRENCY: usize = 32;
-
-/// `supersedes` as a condition; rows without `AsOf` (written by the original
-/// system) count as older than any snapshot.
-const NEWER_ONLY: &str = "attribute_not_exists(#s) OR attribute_not_exists(#a) OR #a < :a OR (#a = :a AND #c > :c)";
+/// Rows written between renewals of a store's lock (and read at once by
+/// the batched writer: BatchGetItem's limit).
+const CHUNK: usize = 100;
 
 /// How rows are written; both keep an older snapshot from overwriting a newer one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
@@ -66,146 +66,95 @@ impl WriteMode {
 pub struct DynamoTable {
     client: Client,
     table: String,
-    concurrency: usize,
-    retry: RetryPolicy,
     locks: StoreLocks,
-    batched: Option<Batched>,
+    writer: Writer,
+    /// Stores written at once.
+    stores_in_flight: usize,
 }
 
-enum RowOutcome {
-    Changed,
-    Unchanged,
-    Older,
-    Failed(PortError),
+enum Writer {
+    Batched(BatchedWriter),
+    Conditional(ConditionalWriter),
 }
 
 impl DynamoTable {
     /// A table written in `mode`; either way each store's rows are written
-    /// under the store's lock in `ledger_table`.
+    /// under the store's lock in `ledger_table`. Each request a write makes
+    /// is retried by `retry` (the SDK makes one attempt).
     pub fn new(client: Client, table: String, ledger_table: String, concurrency: usize, mode: WriteMode) -> Self {
+        let concurrency = concurrency.max(1);
         let locks = || StoreLocks {
             client: client.clone(),
             ledger_table: ledger_table.clone(),
-            retry: RetryPolicy::default(),
         };
-        let batched = (mode == WriteMode::Batched).then(|| Batched {
-            client: client.clone(),
-            table: table.clone(),
-            locks: locks(),
-            retry: RetryPolicy::default(),
-        });
+        let retry = RetryPolicy::default();
+        let (writer, stores_in_flight) = match mode {
+            // A store is a handful of requests: many stores at once.
+            WriteMode::Batched => (
+                Writer::Batched(BatchedWriter {
+                    client: client.clone(),
+                    table: table.clone(),
+                    locks: locks(),
+                    retry,
+                }),
+                concurrency,
+            ),
+            // Each store already keeps `concurrency` puts in flight.
+            WriteMode::Conditional => (
+                Writer::Conditional(ConditionalWriter {
+                    client: client.clone(),
+                    table: table.clone(),
+                    retry,
+                    concurrency,
+                }),
+                4,
+            ),
+        };
         DynamoTable {
             locks: locks(),
             client,
             table,
-            concurrency: concurrency.max(1),
-            retry: RetryPolicy::default(),
-            batched,
+            writer,
+            stores_in_flight,
         }
-    }
-
-    /// One store's rows with conditional PutItems, under the store's lock
-    /// (renewed every hundred rows).
-    async fn write_store_conditional(
-        &self,
-        rows: &[&InventoryRow],
-        as_of: i64,
-        now: i64,
-        source: &str,
-        token: &str,
-    ) -> WriteSummary {
-        let mut held = match self.locks.take_for(rows, token).await {
-            Ok(held) => held,
-            Err(failed_all) => return failed_all,
-        };
-        let mut summary = WriteSummary::default();
-        for (index, chunk) in rows.chunks(100).enumerate() {
-            // Lost the lock: a batched loader may be reading this store now.
-            if let Err(e) = self.locks.keep(&mut held).await {
-                summary.failed.extend(failed(&rows[index * 100..], &e));
-                break;
-            }
-            // Futures made up front: a closure inside the stream would have to
-            // be general over the rows' lifetime, which the Send bound rejects.
-            let puts: Vec<_> = chunk
-                .iter()
-                .map(|row| async move { (row.line, self.put_row(row, as_of, now, source).await) })
-                .collect();
-            let outcomes: Vec<(u64, RowOutcome)> =
-                stream::iter(puts).buffer_unordered(self.concurrency).collect().await;
-            for (line, outcome) in outcomes {
-                match outcome {
-                    RowOutcome::Changed => summary.changed += 1,
-                    RowOutcome::Unchanged => summary.unchanged += 1,
-                    RowOutcome::Older => summary.older += 1,
-                    RowOutcome::Failed(error) => summary.failed.push(RowFailure {
-                        line,
-                        reason: error.to_string(),
-                        transient: error.is_transient(),
-                    }),
-                }
-            }
-        }
-        self.locks.unlock(held.store, token).await;
-        summary
     }
 
     fn what(&self) -> String {
         format!("the table {}", self.table)
     }
 
-    async fn put_row(&self, row: &InventoryRow, as_of: i64, now: i64, source: &str) -> RowOutcome {
-        let attempt = || async {
-            let sent = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .item("Store", s(&*row.store))
-                .item("Item", s(&*row.item))
-                .item("Count", n(row.count))
-                .item("AsOf", n(as_of))
-                .item("UpdatedAt", n(now))
-                .item("Source", s(source))
-                .condition_expression(NEWER_ONLY)
-                .expression_attribute_names("#s", "Store")
-                .expression_attribute_names("#a", "AsOf")
-                .expression_attribute_names("#c", "Count")
-                .expression_attribute_values(":a", n(as_of))
-                .expression_attribute_values(":c", n(row.count))
-                .return_values(ReturnValue::AllOld)
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                .send()
-                .await;
-            match sent {
-                Ok(out) => {
-                    let old: Option<u32> = out.attributes().and_then(|old| opt_n(old, "Count"));
-                    Ok(if old == Some(row.count) {
-                        RowOutcome::Unchanged
-                    } else {
-                        RowOutcome::Changed
-                    })
-                }
-                Err(e) => match e.into_service_error() {
-                    PutItemError::ConditionalCheckFailedException(failed) => {
-                        let stored: Option<u32> = failed.item().and_then(|old| opt_n(old, "Count"));
-                        Ok(if stored == Some(row.count) {
-                            RowOutcome::Unchanged
-                        } else {
-                            RowOutcome::Older
-                        })
-                    }
-                    other => Err(super::errors::from_code(
-                        &self.what(),
-                        aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&other),
-                        &other.to_string(),
-                    )),
-                },
+    /// Writes one store's rows under its lock, a hundred at a time, the
+    /// lease kept fresh before each hundred. If the lock cannot be had, or
+    /// is lost, the rows not yet written fail (transiently: loading the file
+    /// again completes it).
+    async fn write_store(
+        &self,
+        rows: &[&InventoryRow],
+        as_of: Timestamp,
+        now: i64,
+        source: &str,
+        token: &str,
+    ) -> WriteSummary {
+        let mut summary = WriteSummary::default();
+        let mut held = match self.locks.take(&rows[0].store, token).await {
+            Ok(held) => held,
+            Err(e) => {
+                summary.failed = failed(rows, &e);
+                return summary;
             }
         };
-        match self.retry.run("write a row", attempt).await {
-            Ok(outcome) => outcome,
-            Err(e) => RowOutcome::Failed(e),
+        for (index, chunk) in rows.chunks(CHUNK).enumerate() {
+            if let Err(e) = self.locks.keep(&mut held).await {
+                summary.failed.extend(failed(&rows[index * CHUNK..], &e));
+                break;
+            }
+            summary.add(match &self.writer {
+                Writer::Batched(w) => w.write_chunk(chunk, &mut held, as_of, now, source).await,
+                Writer::Conditional(w) => w.write_chunk(chunk, as_of.0, now, source).await,
+            });
         }
+        self.locks.unlock(held.store, token).await;
+        summary
     }
 }
 
@@ -240,63 +189,47 @@ fn start_key(page: Option<&PageToken>) -> PortResult<Option<Item>> {
 
 #[async_trait]
 impl InventoryTable for DynamoTable {
-    async fn write(&self, batch: WriteBatch) -> PortResult<WriteSummary> {
+    async fn write(&self, snapshot: Snapshot) -> PortResult<WriteSummary> {
         let now = Timestamp::now().0;
         // Rows of one store together (files usually list them so already).
         let mut stores: Vec<Vec<usize>> = Vec::new();
         let mut slots: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        for (i, row) in batch.rows.iter().enumerate() {
+        for (i, row) in snapshot.rows.iter().enumerate() {
             let slot = *slots.entry(&*row.store).or_insert_with(|| {
                 stores.push(Vec::new());
                 stores.len() - 1
             });
             stores[slot].push(i);
         }
-        let token = format!("load-{}-{now}-{}", std::process::id(), batch.source.as_str());
-        // Batched stores are a handful of requests each; conditional stores
-        // already keep `concurrency` puts in flight apiece.
-        let stores_in_flight = if self.batched.is_some() { self.concurrency } else { 4 };
+        let token = format!("load-{}-{now}-{}", std::process::id(), snapshot.source.as_str());
         // Owned per future (an Arc and indices): futures borrowing rows from a
         // shared slice do not satisfy the Send bound of the async trait.
         let parts: Vec<WriteSummary> = stream::iter(stores)
             .map(|indices| {
-                let (rows, source, token) = (batch.rows.clone(), batch.source.clone(), token.clone());
+                let (rows, source, token) = (snapshot.rows.clone(), snapshot.source.clone(), token.clone());
                 async move {
                     let refs: Vec<&InventoryRow> = indices.iter().map(|&i| &rows[i]).collect();
-                    match &self.batched {
-                        Some(batched) => {
-                            batched
-                                .write_store(&refs, batch.as_of, now, source.as_str(), &token)
-                                .await
-                        }
-                        None => {
-                            self.write_store_conditional(&refs, batch.as_of.0, now, source.as_str(), &token)
-                                .await
-                        }
-                    }
+                    self.write_store(&refs, snapshot.as_of, now, source.as_str(), &token)
+                        .await
                 }
             })
-            .buffer_unordered(stores_in_flight)
+            .buffer_unordered(self.stores_in_flight)
             .collect()
             .await;
         let mut summary = WriteSummary::default();
         for part in parts {
-            summary.changed += part.changed;
-            summary.unchanged += part.unchanged;
-            summary.older += part.older;
-            summary.failed.extend(part.failed);
+            summary.add(part);
         }
         summary.failed.sort_by_key(|f| f.line);
-        // Nothing written at all: the table itself is the problem, say so once.
-        // Transient (locked, throttled) stays transient, so the loader retries.
-        if summary.failed.len() == batch.rows.len() && !batch.rows.is_empty() {
-            let first = &summary.failed[0];
-            let reason = first.reason.clone();
-            return Err(if summary.failed.iter().all(|f| f.transient) {
-                PortError::Transient(reason)
-            } else {
-                PortError::Permanent(reason)
-            });
+        // Nothing written at all, for a reason no retry helps with: the table
+        // itself is the problem, say so once. Rows that failed after their
+        // own retries (throttled, locked) are reported by line instead: the
+        // loader must not run the whole write again on top of those retries.
+        if summary.failed.len() == snapshot.rows.len()
+            && !snapshot.rows.is_empty()
+            && summary.failed.iter().any(|f| !f.transient)
+        {
+            return Err(PortError::Permanent(summary.failed[0].reason.clone()));
         }
         Ok(summary)
     }

@@ -96,7 +96,7 @@ impl AlertLedger for LocalLedger {
                     .db(tx)?;
                 let mut existing = tx
                     .prepare_cached(&format!(
-                        "SELECT {COLUMNS} FROM alerts WHERE change_id = ?1 AND kind = ?2"
+                        "SELECT {COLUMNS}, claim_token FROM alerts WHERE change_id = ?1 AND kind = ?2"
                     ))
                     .db(tx)?;
                 let mut outcomes = Vec::with_capacity(claims.len());
@@ -137,11 +137,19 @@ impl AlertLedger for LocalLedger {
                         .db(tx)?;
                     outcomes.push(match won {
                         Some(alert) => ClaimOutcome::Won(alert),
-                        None => ClaimOutcome::Lost(
-                            existing
-                                .query_row(params![c.change_id, c.kind.as_str()], alert_from_row)
-                                .db(tx)?,
-                        ),
+                        None => {
+                            let (alert, holder) = existing
+                                .query_row(params![c.change_id, c.kind.as_str()], |r| {
+                                    Ok((alert_from_row(r)?, r.get::<_, Option<String>>(16)?))
+                                })
+                                .db(tx)?;
+                            // Our own claim, from an attempt whose answer was lost: still ours.
+                            if holder.as_deref() == Some(token.as_str()) {
+                                ClaimOutcome::Won(alert)
+                            } else {
+                                ClaimOutcome::Lost(alert)
+                            }
+                        }
                     });
                 }
                 Ok(outcomes)

@@ -3,8 +3,8 @@
 use super::db::{Db, SqlResultExt};
 use crate::domain::{Timestamp, supersedes};
 use crate::ports::{
-    Change, ChangeFeed, ChangeKind, Checkpoints, FeedBatch, FeedCursor, Image, InventoryTable, Page, PageToken,
-    PortError, PortResult, StockFilter, StockRow, WriteBatch, WriteSummary,
+    Change, ChangeFeed, ChangeKind, Checkpoints, FeedCursor, FeedPage, Image, InventoryTable, Page, PageToken,
+    PortError, PortResult, Snapshot, StockFilter, StockRow, WriteSummary,
 };
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -42,17 +42,19 @@ fn change_seq(tx: &rusqlite::Transaction<'_>) -> PortResult<i64> {
     .db(tx)
 }
 
-/// Writes every row of the batch in the caller's transaction, with a change
+/// Writes every row of the snapshot in the caller's transaction, with a change
 /// record for each new row and each changed count. A stored row is replaced
 /// only when `supersedes` says so (the same rule as every backend).
-fn write_rows(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch, now: i64) -> PortResult<WriteSummary> {
+fn write_rows(tx: &rusqlite::Transaction<'_>, snapshot: &Snapshot, now: i64) -> PortResult<WriteSummary> {
     let mut insert = tx.prepare_cached(INSERT_NEW).db(tx)?;
     let mut log_insert = tx.prepare_cached(LOG_INSERT).db(tx)?;
     let mut stored = tx.prepare_cached(STORED).db(tx)?;
     let mut update = tx.prepare_cached(UPDATE).db(tx)?;
     let mut log_modify = tx.prepare_cached(LOG_MODIFY).db(tx)?;
-    let as_of = batch.as_of.0;
-    let source: i64 = tx.query_row(SOURCE_ID, [batch.source.as_str()], |r| r.get(0)).db(tx)?;
+    let as_of = snapshot.as_of.0;
+    let source: i64 = tx
+        .query_row(SOURCE_ID, [snapshot.source.as_str()], |r| r.get(0))
+        .db(tx)?;
     // Bound once: SQLite keeps bindings across executions, and rebinding the
     // same values a million times was a third of a big load's write time.
     for (index, value) in [(4, &as_of as &dyn rusqlite::ToSql), (5, &now), (6, &source)] {
@@ -62,7 +64,7 @@ fn write_rows(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch, now: i64) -> P
         log_insert.raw_bind_parameter(index, value).db(tx)?;
     }
     let mut summary = WriteSummary::default();
-    for row in batch.rows.iter() {
+    for row in snapshot.rows.iter() {
         let (store, item, count) = (&*row.store, &*row.item, row.count);
         // Most rows of a big load are new: one statement decides.
         insert.raw_bind_parameter(1, store).db(tx)?;
@@ -79,7 +81,7 @@ fn write_rows(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch, now: i64) -> P
         let (old_count, old_as_of, old_source): (u32, i64, i64) = stored
             .query_row(params![store, item], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .db(tx)?;
-        if !supersedes((batch.as_of, count), (Timestamp(old_as_of), old_count)) {
+        if !supersedes((snapshot.as_of, count), (Timestamp(old_as_of), old_count)) {
             if old_count == count {
                 summary.unchanged += 1;
             } else {
@@ -106,9 +108,9 @@ fn write_rows(tx: &rusqlite::Transaction<'_>, batch: &WriteBatch, now: i64) -> P
 
 #[async_trait]
 impl InventoryTable for LocalTable {
-    async fn write(&self, batch: WriteBatch) -> PortResult<WriteSummary> {
+    async fn write(&self, snapshot: Snapshot) -> PortResult<WriteSummary> {
         let now = Timestamp::now().0;
-        self.db.write(move |tx| write_rows(tx, &batch, now)).await
+        self.db.write(move |tx| write_rows(tx, &snapshot, now)).await
     }
 
     async fn scan(&self, filter: &StockFilter, page: Option<&PageToken>, limit: usize) -> PortResult<Page<StockRow>> {
@@ -189,7 +191,7 @@ fn image(count: Option<u32>, as_of: Option<i64>, source: Option<String>) -> Opti
 
 #[async_trait]
 impl ChangeFeed for LocalTable {
-    async fn read(&self, cursor: Option<&FeedCursor>, limit: usize) -> PortResult<FeedBatch> {
+    async fn read(&self, cursor: Option<&FeedCursor>, limit: usize) -> PortResult<FeedPage> {
         let after = parse_cursor(cursor)?;
         let changes = self
             .db
@@ -229,7 +231,7 @@ impl ChangeFeed for LocalTable {
             })
             .await?;
         let last = changes.last().map_or(after, |c| c.id.parse().unwrap_or(after));
-        Ok(FeedBatch {
+        Ok(FeedPage {
             changes,
             cursor: FeedCursor(last.to_string()),
             gap: false,

@@ -1,0 +1,100 @@
+//! `stockwatch uploads`: uploaded files with their load status, or one
+//! file's whole report.
+
+use super::error::CliError;
+use super::output::{Cell, JsonArray, Table, Tone, use_colour};
+use super::{Session, retries, write_failed};
+use crate::ports::{ObjectKey, ObjectStatus, PortError};
+use clap::Args;
+use std::io::Write;
+
+#[derive(Debug, Args)]
+pub struct UploadsArgs {
+    /// Show the full report of this upload (its key, as listed).
+    #[arg(value_name = "KEY")]
+    pub key: Option<String>,
+    /// At most this many uploads, newest first.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub limit: usize,
+    /// JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(ctx: &Session, args: &UploadsArgs) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout().lock();
+    let colour = use_colour() && !args.json;
+    if let Some(key) = &args.key {
+        let key = ObjectKey::parse(key).map_err(|e| CliError::Port(PortError::Invalid(e)))?;
+        let info = retries()
+            .run("read the upload", || ctx.ports.objects.head(&key))
+            .await?;
+        if args.json {
+            serde_json::to_writer_pretty(&mut stdout, &info).map_err(|e| write_failed(e.into()))?;
+            return writeln!(stdout).map_err(write_failed);
+        }
+        let mut text = format!(
+            "key:       {}\nsize:      {} bytes\nuploaded:  {}\nstatus:    {}\n",
+            info.key,
+            info.size,
+            info.uploaded_at.to_display(),
+            info.status.as_str()
+        );
+        if let Some(r) = &info.report {
+            text.push_str(&format!(
+                "as of:     {}\nrows:      {} ({} stores)\nwritten:   {} changed, {} unchanged, {} older\n",
+                r.as_of.to_display(),
+                r.rows,
+                r.stores,
+                r.write.changed,
+                r.write.unchanged,
+                r.write.older
+            ));
+            if let Some(failure) = &r.failure {
+                text.push_str(&format!("failure:   {}\n", crate::domain::escape_for_terminal(failure)));
+            }
+            for p in &r.problems {
+                text.push_str(&format!("problem:   {p}\n"));
+            }
+            for w in &r.warnings {
+                text.push_str(&format!("warning:   {w}\n"));
+            }
+        }
+        return stdout.write_all(text.as_bytes()).map_err(write_failed);
+    }
+    let page = retries()
+        .run("list uploads", || ctx.ports.objects.list(None, args.limit))
+        .await?;
+    if args.json {
+        let mut json = JsonArray::start(&mut stdout).map_err(write_failed)?;
+        for info in &page.items {
+            json.push(info).map_err(write_failed)?;
+        }
+        return json.finish().map_err(write_failed);
+    }
+    if page.items.is_empty() {
+        return writeln!(stdout, "Nothing uploaded yet. Try: stockwatch upload samples/*.csv").map_err(write_failed);
+    }
+    let mut table = Table::new(vec!["UPLOADED", "STATUS", "ROWS", "PROBLEMS", "KEY"])
+        .align_right(2)
+        .align_right(3);
+    for info in &page.items {
+        let (rows, problems) = info.report.as_ref().map_or((0, 0), |r| (r.rows, r.problems.len()));
+        let tone = match info.status {
+            ObjectStatus::Rejected | ObjectStatus::Failed => Tone::Red,
+            ObjectStatus::Received => Tone::Yellow,
+            ObjectStatus::Loaded => Tone::Plain,
+        };
+        table.row(
+            vec![
+                Cell::new(&info.uploaded_at.to_display()),
+                Cell::toned(info.status.as_str(), tone),
+                Cell::new(&rows.to_string()),
+                Cell::new(&problems.to_string()),
+                Cell::new(info.key.as_str()),
+            ],
+            Tone::Plain,
+        );
+    }
+    table.write(&mut stdout, colour).map_err(write_failed)
+}
