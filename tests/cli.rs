@@ -493,3 +493,35 @@ fn the_console_needs_a_terminal_and_a_valid_keymap() {
         stderr(&out)
     );
 }
+
+/// An as-of far in the future would win over every real snapshot after it:
+/// a later outage (count 0) would be "older than the table" and raise nothing.
+#[test]
+fn a_far_future_as_of_is_refused_and_nothing_is_uploaded() {
+    let env = Env::new();
+    let out = upload(
+        &env,
+        &["samples/inventory-berlin.csv".into()],
+        &["--as-of", "9999-12-31T23:59:59Z"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains("ahead of this machine's clock") && said.contains("5 minutes"),
+        "{said}"
+    );
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert_eq!(
+        env.json(&["uploads", "--json"]),
+        serde_json::json!([]),
+        "nothing reached the bucket"
+    );
+    // So a real outage afterwards raises its alert.
+    assert!(
+        upload(&env, &["samples/inventory-berlin.csv".into()], &[])
+            .status
+            .success()
+    );
+    let alerts = env.json(&["alerts", "--json"]);
+    assert!(kinds(&alerts, "OUT").contains(&("Berlin".to_string(), "Echo Plus".to_string())));
+}

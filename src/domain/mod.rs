@@ -12,4 +12,4 @@ pub use alert::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Notifica
 pub use import::{Accepted, InventoryRow, Problem, ProblemKind, Rejected, Warning, import};
 pub use names::{MAX_ITEM_BYTES, MAX_STORE_BYTES, escape_for_terminal};
 pub use rules::{DEFAULT_LOW_THRESHOLD, Decision, Level, Thresholds, decide, level, supersedes};
-pub use time::Timestamp;
+pub use time::{MAX_AS_OF_AHEAD_MS, Timestamp, check_as_of};

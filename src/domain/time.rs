@@ -31,6 +31,39 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+/// How far ahead of this machine's clock an as-of time may be. Newest
+/// snapshot wins, so an as-of in the future would hide every real snapshot
+/// of its items until that time comes (one typo in a year, and outages go
+/// unseen); a few minutes allow for clocks that disagree a little.
+pub const MAX_AS_OF_AHEAD_MS: i64 = 5 * 60 * 1000;
+
+/// Refuses an as-of time too far ahead of `now`, saying why.
+pub fn check_as_of(as_of: Timestamp, now: Timestamp) -> Result<(), String> {
+    let ahead = as_of.0.saturating_sub(now.0);
+    if ahead <= MAX_AS_OF_AHEAD_MS {
+        return Ok(());
+    }
+    Err(format!(
+        "the as-of time {} is {} ahead of this machine's clock ({}); newest snapshot wins, so it would hide every \
+         later snapshot of these items until then. Give a time at most {} minutes ahead (or fix the clock)",
+        as_of.to_rfc3339(),
+        describe_span(ahead),
+        now.to_rfc3339(),
+        MAX_AS_OF_AHEAD_MS / 60_000
+    ))
+}
+
+/// `3 days`, `2 hours`, `7 minutes`: a span for people.
+pub fn describe_span(ms: i64) -> String {
+    let (n, unit) = match ms {
+        ms if ms >= 2 * 86_400_000 => (ms / 86_400_000, "days"),
+        ms if ms >= 2 * 3_600_000 => (ms / 3_600_000, "hours"),
+        ms if ms >= 2 * 60_000 => (ms / 60_000, "minutes"),
+        ms => (ms / 1000, "seconds"),
+    };
+    format!("{n} {unit}")
+}
+
 impl Timestamp {
     pub fn now() -> Self {
         let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
@@ -135,5 +168,28 @@ mod tests {
         let t = Timestamp::parse_rfc3339("2026-01-02T03:04:05.678Z").unwrap();
         assert_eq!(t.millis() % 1000, 678);
         assert_eq!(t.to_rfc3339(), "2026-01-02T03:04:05.678Z");
+    }
+
+    #[test]
+    fn an_as_of_far_ahead_of_the_clock_is_refused_with_why() {
+        let now = Timestamp::parse_rfc3339("2026-11-30T12:00:00Z").unwrap();
+        assert!(check_as_of(now, now).is_ok());
+        assert!(
+            check_as_of(Timestamp(now.0 + MAX_AS_OF_AHEAD_MS), now).is_ok(),
+            "clocks may disagree a little"
+        );
+        assert!(check_as_of(Timestamp(0), now).is_ok(), "the past is fine");
+        let far = Timestamp::parse_rfc3339("9999-12-31T23:59:59Z").unwrap();
+        let err = check_as_of(far, now).unwrap_err();
+        assert!(
+            err.contains("9999-12-31T23:59:59Z") && err.contains("days ahead"),
+            "{err}"
+        );
+        assert!(
+            err.contains("hide every later snapshot") && err.contains("5 minutes"),
+            "{err}"
+        );
+        let err = check_as_of(Timestamp(now.0 + 10 * 60_000), now).unwrap_err();
+        assert!(err.contains("10 minutes ahead"), "{err}");
     }
 }

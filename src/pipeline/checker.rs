@@ -68,8 +68,7 @@ pub struct Checker {
 
 impl Checker {
     pub fn new(ports: Ports, config: CheckerConfig) -> Self {
-        let nanos = Timestamp::now().0;
-        let token = format!("{}-{}-{nanos}", config.name, std::process::id());
+        let token = claim_token(&config.name);
         Checker {
             ports,
             config,
@@ -320,5 +319,23 @@ impl Checker {
                 Ok(())
             }
         }
+    }
+}
+
+/// Who holds a claim: random, because two Lambda sandboxes (or two
+/// containers) can share a pid and a millisecond, and two claimers that
+/// both think a claim is theirs would both publish it.
+fn claim_token(name: &str) -> String {
+    format!("{name}-{}", uuid::Uuid::new_v4().simple())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn claim_tokens_never_repeat_even_in_one_process_and_millisecond() {
+        let tokens: std::collections::HashSet<String> =
+            (0..10_000).map(|_| super::claim_token("check-stock")).collect();
+        assert_eq!(tokens.len(), 10_000);
+        assert!(tokens.iter().all(|t| t.starts_with("check-stock-")));
     }
 }

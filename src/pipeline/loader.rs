@@ -1,7 +1,7 @@
 //! The loader: keeps the uploaded bytes, validates them with the one import
 //! module, and writes every row (or, for a rejected file, nothing).
 
-use crate::domain::{Timestamp, import};
+use crate::domain::{Timestamp, check_as_of, import};
 use crate::ports::RetryPolicy;
 use crate::ports::{LoadReport, ObjectKey, ObjectStatus, PortError, Ports, Progress, Snapshot, WriteSummary};
 use bytes::Bytes;
@@ -64,6 +64,9 @@ impl Loader {
                 "an as-of time needs this process to load the file; the deployed function loads with the upload time"
                     .into(),
             ));
+        }
+        if let Some(as_of) = as_of {
+            check_as_of(as_of, Timestamp::now()).map_err(PortError::Invalid)?;
         }
         let mut key = upload_key(file_name, Timestamp::now());
         if self.elsewhere.is_some() {
