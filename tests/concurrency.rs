@@ -259,7 +259,8 @@ fn eight_processes_loading_out_of_order_lose_nothing_and_alert_once() {
     let outbox = env.outbox();
     let notified: Vec<String> = outbox
         .iter()
-        .map(|n| n["alert_id"].as_str().unwrap().to_string())
+        .flat_map(|n| n["alert_ids"].as_array().unwrap().clone())
+        .map(|id| id.as_str().unwrap().to_string())
         .collect();
     let unique: HashSet<String> = notified.iter().cloned().collect();
     assert_eq!(unique.len(), notified.len(), "an alert was notified twice");

@@ -34,6 +34,7 @@ fn typed(app: &mut App, text: &str) {
 fn alert(id: &str, store: &str, item: &str, state: AlertState) -> Alert {
     Alert {
         id: id.parse().unwrap(),
+        transition: String::new(),
         change_id: format!("c{id}"),
         kind: AlertKind::Out,
         store: store.into(),

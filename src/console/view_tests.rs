@@ -134,6 +134,7 @@ mod snapshots {
     fn alert(id: &str, store: &str, item: &str, kind: AlertKind, acked: bool) -> Alert {
         Alert {
             id: id.parse().unwrap(),
+            transition: String::new(),
             change_id: format!("c{id}"),
             kind,
             store: store.into(),

@@ -112,6 +112,21 @@ impl<'de> Deserialize<'de> for AlertId {
     }
 }
 
+/// The identity of a transition, the same whichever path finds it: the
+/// feed's record of the change, or a reconcile that reads the table after
+/// the feed lost changes. It is one item reaching one kind at one snapshot:
+/// at a given as-of a count can only fall (a tie keeps the lower count), so
+/// an item reaches 0, or its threshold, at most once per as-of. Rows without
+/// an as-of (written by the original system) have none to go by: their
+/// change's own id stands in.
+pub fn transition_key(store: &str, item: &str, as_of: Timestamp, kind: AlertKind, change_id: &str) -> String {
+    if as_of.0 > 0 {
+        format!("{}#{}", serde_json::json!([store, item, as_of.0]), kind.as_str())
+    } else {
+        format!("change:{change_id}#{}", kind.as_str())
+    }
+}
+
 /// Who acknowledged an alert, when, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Acknowledgement {
@@ -124,7 +139,12 @@ pub struct Acknowledgement {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
     pub id: AlertId,
-    /// Identity of the change that raised it: the claim key in the ledger.
+    /// The transition it was raised for, the same whichever path found it
+    /// (`transition_key`): the claim key in the ledger.
+    #[serde(default)]
+    pub transition: String,
+    /// The change that raised it (a stream record's event id, a local change
+    /// id, or `resync:…` when a reconcile after a gap found it).
     pub change_id: String,
     pub kind: AlertKind,
     pub store: String,
@@ -202,6 +222,27 @@ impl Notification {
     }
 }
 
+/// One message to people, carrying one or more alerts (grouped by the
+/// checker). Sending it and marking its alerts published go together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub alert_ids: Vec<AlertId>,
+    pub subject: String,
+    pub text: String,
+}
+
+impl Message {
+    /// The original system's message for one alert.
+    pub fn for_alert(alert: &Alert) -> Message {
+        let notification = alert.notification();
+        Message {
+            alert_ids: vec![alert.id],
+            subject: notification.subject,
+            text: notification.message,
+        }
+    }
+}
+
 impl fmt::Display for Alert {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#{} {} {}", self.id, self.kind.as_str(), self.notification().message)
@@ -215,6 +256,7 @@ mod tests {
     fn alert(state: AlertState) -> Alert {
         Alert {
             id: AlertId(7),
+            transition: String::new(),
             change_id: "c1".into(),
             kind: AlertKind::Out,
             store: "Berlin".into(),
@@ -268,5 +310,31 @@ mod tests {
         assert!(err.contains("already acknowledged by ana"), "{err}");
         let err = alert(AlertState::Resolved).can_acknowledge().unwrap_err().to_string();
         assert!(err.contains("already resolved"), "{err}");
+    }
+
+    #[test]
+    fn a_transition_has_one_identity_whichever_path_finds_it() {
+        let at = Timestamp(1_764_460_800_000);
+        let from_feed = transition_key("Berlin", "Echo Dot", at, AlertKind::Out, "shardA-000123");
+        let from_reconcile = transition_key("Berlin", "Echo Dot", at, AlertKind::Out, "resync:x");
+        assert_eq!(from_feed, from_reconcile);
+        assert_ne!(
+            from_feed,
+            transition_key("Berlin", "Echo Dot", at, AlertKind::Low, "shardA-000123")
+        );
+        assert_ne!(
+            from_feed,
+            transition_key("Berlin", "Echo Dot", Timestamp(at.0 + 1), AlertKind::Out, "e")
+        );
+        assert_ne!(
+            from_feed,
+            transition_key("Berlin#", "Echo Dot", at, AlertKind::Out, "e"),
+            "no ambiguity"
+        );
+        // Rows of the original system carry no as-of: their change stands in.
+        assert_ne!(
+            transition_key("Berlin", "Echo Dot", Timestamp(0), AlertKind::Out, "e1"),
+            transition_key("Berlin", "Echo Dot", Timestamp(0), AlertKind::Out, "e2")
+        );
     }
 }

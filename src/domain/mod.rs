@@ -8,7 +8,7 @@ pub mod preview;
 pub mod rules;
 pub mod time;
 
-pub use alert::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Notification};
+pub use alert::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Message, Notification, transition_key};
 pub use import::{Accepted, InventoryRow, Problem, ProblemKind, Rejected, Warning, import};
 pub use names::{MAX_ITEM_BYTES, MAX_STORE_BYTES, escape_for_terminal};
 pub use rules::{DEFAULT_LOW_THRESHOLD, Decision, Level, Thresholds, decide, level, supersedes};

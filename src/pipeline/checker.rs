@@ -2,17 +2,20 @@
 //! each transition, claims them in the ledger and tells people once.
 //!
 //! Exactly once, however many checkers run: a transition becomes an alert
-//! only through the ledger's conditional claim, and only the claimer
-//! publishes. A claimer that dies before publishing leaves the claim
-//! unpublished; after the lease any checker takes it over and publishes.
-//! The claimer renews its lease right before each send and skips claims it
-//! has lost, so a takeover and the original never both send. What remains
-//! is the crash window between a send and `mark_published`: that alert is
-//! sent again after the lease (at least once, never silently dropped).
+//! only through the ledger's conditional claim (keyed by the transition, so
+//! the feed and a reconcile after a gap claim the same thing), and only the
+//! claimer sends it, through the `Publisher`, which sends a message only
+//! while the sender holds every claim it carries and marks them published
+//! with it. A claimer that dies before sending leaves its claims
+//! unpublished; after the lease any checker takes them over and sends them.
+//! Locally sending and marking are one transaction (exactly once); on SNS
+//! one window remains, said in `adapters::aws::publisher`.
 
-use crate::domain::{Alert, AlertId, AlertKind, Decision, Level, Thresholds, Timestamp, decide, level};
+use crate::domain::{Alert, AlertId, AlertKind, Decision, Level, Message, Thresholds, Timestamp, decide, level};
 use crate::ports::RetryPolicy;
-use crate::ports::{AlertClaim, AlertFilter, Change, ClaimOutcome, PortError, Ports, Restock, StockFilter, all_pages};
+use crate::ports::{
+    AlertClaim, AlertFilter, Change, ClaimOutcome, Delivery, PortError, Ports, Restock, StockFilter, all_pages,
+};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -42,18 +45,43 @@ impl Default for CheckerConfig {
     }
 }
 
-/// What one `run_once` did.
+/// What one `run_once` (or sweep) did: what this run raised and sent,
+/// claims it took over from a stopped checker included.
 #[derive(Debug, Clone, Default)]
 pub struct CheckReport {
     pub changes: u64,
-    /// Alerts this checker claimed (another checker may have claimed more).
+    /// Alerts this checker claimed, each once (another may have claimed more).
     pub raised: Vec<Alert>,
+    /// Claims of a checker that stopped before sending them, taken over and
+    /// sent (or tried) by this run.
+    pub taken_over: Vec<Alert>,
     pub resolved: u64,
+    /// Alerts carried by the messages this run sent.
     pub published: u64,
     /// Notifications that failed after retries: left for the lease takeover.
     pub unpublished: Vec<(AlertId, String)>,
     /// The feed reported lost changes: alerts for them may be missing.
     pub gap: bool,
+    /// Alerts already counted: a transition found twice (the feed and a
+    /// reconcile, or a retried claim) is still one alert.
+    counted: HashSet<AlertId>,
+}
+
+impl CheckReport {
+    /// Adds another report's counts (a sweep's) to this one.
+    pub fn add(&mut self, other: CheckReport) {
+        self.changes += other.changes;
+        for alert in other.raised {
+            if self.counted.insert(alert.id) {
+                self.raised.push(alert);
+            }
+        }
+        self.taken_over.extend(other.taken_over);
+        self.resolved += other.resolved;
+        self.published += other.published;
+        self.unpublished.extend(other.unpublished);
+        self.gap |= other.gap;
+    }
 }
 
 #[derive(Clone)]
@@ -142,6 +170,9 @@ impl Checker {
         };
         let mut report = CheckReport::default();
         if due {
+            self.retry
+                .run("finish sending", || self.ports.publisher.flush())
+                .await?;
             self.take_over_stale(&mut report).await?;
         }
         Ok(report)
@@ -151,6 +182,9 @@ impl Checker {
     pub async fn sweep_now(&self) -> Result<CheckReport, PortError> {
         *self.last_takeover.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
         let mut report = CheckReport::default();
+        self.retry
+            .run("finish sending", || self.ports.publisher.flush())
+            .await?;
         self.take_over_stale(&mut report).await?;
         Ok(report)
     }
@@ -200,16 +234,20 @@ impl Checker {
                 self.ports.ledger.claim(claims, &self.token, Timestamp::now())
             })
             .await?;
+        let mut to_send = Vec::new();
         for (claim, outcome) in claims.iter().zip(outcomes) {
-            if let ClaimOutcome::Won(alert) = outcome {
-                tracing::info!(alert = %alert, "raised");
-                if claim.notify {
-                    self.publish(&alert, report).await?;
-                }
-                report.raised.push(alert);
+            let ClaimOutcome::Won(alert) = outcome else { continue };
+            // The feed and a reconcile can both find one transition: one alert.
+            if !report.counted.insert(alert.id) {
+                continue;
             }
+            tracing::info!(alert = %alert, "raised");
+            if claim.notify {
+                to_send.push(alert.clone());
+            }
+            report.raised.push(alert);
         }
-        Ok(())
+        self.send(&to_send, report).await
     }
 
     /// After the feed lost changes: every item now out of stock or low that
@@ -263,65 +301,44 @@ impl Checker {
                 self.ports.ledger.take_stale(before, &self.token, Timestamp::now())
             })
             .await?;
-        for alert in stale {
-            tracing::warn!(alert = %alert, "publishing a claim whose publisher stopped");
-            self.publish(&alert, report).await?;
+        for alert in &stale {
+            tracing::warn!(alert = %alert, "sending a claim whose checker stopped before sending it");
         }
+        self.send(&stale, report).await?;
+        report.taken_over.extend(stale);
         Ok(())
     }
 
-    /// Publishes, then marks published. A publish that keeps failing is not
-    /// dropped: the claim stays unpublished and is taken over after the lease.
-    async fn publish(&self, alert: &Alert, report: &mut CheckReport) -> Result<(), PortError> {
-        // A batch can take a while to publish: make sure the lease on this
-        // claim is fresh and still ours, so no one else is sending it too.
-        let still_ours = self
-            .retry
-            .run("renew the claim", || {
-                self.ports.ledger.renew(alert.id, &self.token, Timestamp::now())
-            })
-            .await?;
-        if !still_ours {
-            tracing::warn!(alert = %alert, "claim taken over before publishing; the new holder publishes");
+    /// Sends the alerts' messages. A message that keeps failing is not
+    /// dropped: its claims stay unpublished and are taken over after the lease.
+    async fn send(&self, alerts: &[Alert], report: &mut CheckReport) -> Result<(), PortError> {
+        if alerts.is_empty() {
             return Ok(());
         }
-        let notification = alert.notification();
-        match self
+        let messages: Vec<Message> = alerts.iter().map(Message::for_alert).collect();
+        let deliveries = self
             .retry
-            .run("publish the notification", || {
-                self.ports.notifier.publish(alert, &notification)
+            .run("send notifications", || {
+                self.ports.publisher.deliver(&messages, &self.token, self.config.lease)
             })
-            .await
-        {
-            Ok(()) => {
-                report.published += 1;
-                let marked = self
-                    .retry
-                    .run("mark the alert published", || {
-                        self.ports
-                            .ledger
-                            .mark_published(alert.id, &self.token, Timestamp::now())
-                    })
-                    .await;
-                match marked {
-                    Ok(()) => Ok(()),
-                    // Someone took the claim over after our lease ran out: they publish.
-                    Err(PortError::Conflict(reason)) => {
-                        tracing::warn!(alert = %alert, reason, "claim taken over while publishing");
-                        Ok(())
-                    }
-                    Err(e) => Err(e),
+            .await?;
+        for (message, delivery) in messages.iter().zip(deliveries) {
+            match delivery {
+                Delivery::Sent => report.published += message.alert_ids.len() as u64,
+                Delivery::NotOurs => {
+                    tracing::warn!(alerts = ?message.alert_ids, "taken over before sending; the new holder sends it")
+                }
+                Delivery::Failed(error) => {
+                    tracing::error!(alerts = ?message.alert_ids, error, "notification failed; it is sent again after the lease");
+                    report
+                        .unpublished
+                        .extend(message.alert_ids.iter().map(|id| (*id, error.clone())));
                 }
             }
-            Err(e) => {
-                tracing::error!(alert = %alert, error = %e, "notification failed; it will be retried after the lease");
-                report.unpublished.push((alert.id, e.to_string()));
-                Ok(())
-            }
         }
+        Ok(())
     }
 }
-
 /// Who holds a claim: random, because two Lambda sandboxes (or two
 /// containers) can share a pid and a millisecond, and two claimers that
 /// both think a claim is theirs would both publish it.

@@ -9,12 +9,14 @@ pub use key::ObjectKey;
 pub use retry::{Backoff, Failures, RetryHook, RetryNotice, RetryPolicy};
 
 use crate::domain::{
-    Acknowledgement, Alert, AlertId, AlertKind, AlertState, InventoryRow, Notification, Problem, Timestamp, Warning,
+    Acknowledgement, Alert, AlertId, AlertKind, AlertState, InventoryRow, Message, Problem, Timestamp, Warning,
+    transition_key,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PortError {
@@ -366,6 +368,13 @@ pub struct AlertClaim {
     pub notify: bool,
 }
 
+impl AlertClaim {
+    /// What is claimed: the transition's identity (`transition_key`).
+    pub fn transition(&self) -> String {
+        transition_key(&self.store, &self.item, self.as_of, self.kind, &self.change_id)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClaimOutcome {
     /// This caller won the claim: it must publish (when `notify`) and mark it.
@@ -405,16 +414,10 @@ pub struct LedgerCursor(pub String);
 
 #[async_trait]
 pub trait AlertLedger: Send + Sync {
-    /// Claims each transition with a conditional insert keyed by
-    /// (change id, kind): however many checkers try, one wins.
-    /// `token` identifies the claimer for `mark_published`.
+    /// Claims each transition with a conditional insert keyed by its
+    /// `transition`: however many checkers try, by whichever path, one wins.
+    /// `token` identifies the claimer (the `Publisher` sends only what it holds).
     async fn claim(&self, claims: &[AlertClaim], token: &str, now: Timestamp) -> PortResult<Vec<ClaimOutcome>>;
-    /// Restarts the lease of a claim the caller still holds, just before it
-    /// publishes. `false`: another checker has taken the claim over (or it
-    /// was published), so the caller must not publish.
-    async fn renew(&self, id: AlertId, token: &str, now: Timestamp) -> PortResult<bool>;
-    /// Records that the winner's notification went out.
-    async fn mark_published(&self, id: AlertId, token: &str, at: Timestamp) -> PortResult<()>;
     /// Takes over claims whose publisher died: unpublished, claimed before
     /// `claimed_before`. The caller publishes them under its `token`.
     async fn take_stale(&self, claimed_before: Timestamp, token: &str, now: Timestamp) -> PortResult<Vec<Alert>>;
@@ -437,9 +440,36 @@ pub trait AlertLedger: Send + Sync {
     ) -> PortResult<(Vec<Alert>, LedgerCursor)>;
 }
 
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Sent, and the alerts it carries marked published.
+    Sent,
+    /// Not sent by this caller: a claim it carries was taken over by another
+    /// checker, or is published already.
+    NotOurs,
+    /// Sending failed after retries: the claims stay unpublished, and a
+    /// checker takes them over after the lease and sends them.
+    Failed(String),
+}
+
+/// Sends messages about claimed alerts and marks them published, as one
+/// step where the backend allows it.
 #[async_trait]
-pub trait Notifier: Send + Sync {
-    async fn publish(&self, alert: &Alert, notification: &Notification) -> PortResult<()>;
+pub trait Publisher: Send + Sync {
+    /// Sends each message, and marks the alerts it carries published, only
+    /// while `token` holds every one of their claims. Locally the send and
+    /// the mark are one transaction: each message goes out exactly once. On
+    /// SNS the claims are renewed, the message published within a third of
+    /// the `lease`, then marked: a crash between SNS accepting a message and
+    /// the mark sends it again after the lease.
+    async fn deliver(&self, messages: &[Message], token: &str, lease: Duration) -> PortResult<Vec<Delivery>>;
+
+    /// Finishes what a stopped process left half done (the local outbox
+    /// file behind its table); nothing to do on SNS.
+    async fn flush(&self) -> PortResult<()> {
+        Ok(())
+    }
 }
 
 /// Every port of one backend, and where it is, for status lines.
@@ -450,7 +480,7 @@ pub struct Ports {
     pub feed: Arc<dyn ChangeFeed>,
     pub checkpoints: Arc<dyn Checkpoints>,
     pub ledger: Arc<dyn AlertLedger>,
-    pub notifier: Arc<dyn Notifier>,
+    pub publisher: Arc<dyn Publisher>,
     /// e.g. `local: /home/ana/.local/share/stockwatch`.
     pub location: String,
 }

@@ -1,6 +1,6 @@
 //! The alert ledger: claims, lifecycle, resolution, takeover, following.
 
-use stockwatch::domain::{Acknowledgement, AlertId, AlertKind, AlertState, Timestamp};
+use stockwatch::domain::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Message, Timestamp};
 use stockwatch::ports::*;
 
 pub fn claim(change: &str, store: &str, item: &str, as_of: i64) -> AlertClaim {
@@ -124,6 +124,16 @@ pub async fn restocks_resolve_older_alerts_even_claimed_late(b: &Ports) {
     ));
 }
 
+/// Sends `alert`'s message as `token`: what came of it.
+async fn send(b: &Ports, alert: &Alert, token: &str) -> Delivery {
+    let lease = std::time::Duration::from_secs(60);
+    b.publisher
+        .deliver(&[Message::for_alert(alert)], token, lease)
+        .await
+        .unwrap()
+        .remove(0)
+}
+
 pub async fn stale_claims_are_taken_over(b: &Ports) {
     let alert = won(b, claim("c1", "Berlin", "Dot", 10), "dead").await;
     let mut quiet = claim("c2", "Berlin", "Show", 10);
@@ -136,10 +146,6 @@ pub async fn stale_claims_are_taken_over(b: &Ports) {
         .await
         .unwrap();
     assert!(taken.is_empty(), "a claim made just now is inside a one-minute lease");
-    assert!(
-        b.ledger.renew(alert.id, "dead", Timestamp::now()).await.unwrap(),
-        "the claimer still holds it"
-    );
     let later = Timestamp(Timestamp::now().0 + 60_000);
     let taken = b.ledger.take_stale(later, "alive", Timestamp::now()).await.unwrap();
     assert_eq!(
@@ -147,18 +153,13 @@ pub async fn stale_claims_are_taken_over(b: &Ports) {
         vec![alert.id],
         "only claims that notify"
     );
-    assert!(matches!(
-        b.ledger.mark_published(alert.id, "dead", Timestamp::now()).await,
-        Err(PortError::Conflict(_))
-    ));
-    assert!(
-        !b.ledger.renew(alert.id, "dead", Timestamp::now()).await.unwrap(),
-        "the dead claimer lost the claim and must not publish"
+    assert_eq!(
+        send(b, &alert, "dead").await,
+        Delivery::NotOurs,
+        "the dead claimer lost the claim and must not send"
     );
-    b.ledger
-        .mark_published(alert.id, "alive", Timestamp::now())
-        .await
-        .unwrap();
+    assert!(b.ledger.get(alert.id).await.unwrap().published_at.is_none());
+    assert_eq!(send(b, &alert, "alive").await, Delivery::Sent);
     assert!(b.ledger.get(alert.id).await.unwrap().published_at.is_some());
     assert!(
         b.ledger
@@ -168,10 +169,36 @@ pub async fn stale_claims_are_taken_over(b: &Ports) {
             .is_empty(),
         "published claims are done"
     );
-    assert!(
-        !b.ledger.renew(alert.id, "alive", Timestamp::now()).await.unwrap(),
-        "a published claim is not renewed"
+    assert_eq!(
+        send(b, &alert, "alive").await,
+        Delivery::NotOurs,
+        "a published claim is sent once"
     );
+}
+
+/// A message carrying several alerts is sent only whole: if any claim it
+/// carries is not the sender's, nothing is sent and nothing is marked.
+pub async fn a_message_is_sent_only_with_every_claim_it_carries(b: &Ports) {
+    let mine = won(b, claim("m1", "Berlin", "Dot", 10), "me").await;
+    let theirs = won(b, claim("m2", "Berlin", "Show", 10), "them").await;
+    let lease = std::time::Duration::from_secs(60);
+    let both = Message {
+        alert_ids: vec![mine.id, theirs.id],
+        subject: "Inventory Alert!".into(),
+        text: "Berlin is out of stock of 2 items".into(),
+    };
+    let sent = b.publisher.deliver(&[both], "me", lease).await.unwrap();
+    assert_eq!(sent, [Delivery::NotOurs]);
+    assert!(
+        b.ledger.get(mine.id).await.unwrap().published_at.is_none(),
+        "not marked either"
+    );
+    let sent = b
+        .publisher
+        .deliver(&[Message::for_alert(&mine), Message::for_alert(&theirs)], "me", lease)
+        .await
+        .unwrap();
+    assert_eq!(sent, [Delivery::Sent, Delivery::NotOurs], "each message on its own");
 }
 
 pub async fn listing_filters_and_pages(b: &Ports) {

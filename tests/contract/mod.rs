@@ -9,8 +9,9 @@ pub mod storage;
 use std::any::Any;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use stockwatch::domain::{Alert, InventoryRow, Notification, Timestamp};
-use stockwatch::ports::{Notifier, ObjectKey, PortResult, Ports, Snapshot};
+use std::time::Duration;
+use stockwatch::domain::{InventoryRow, Message, Timestamp};
+use stockwatch::ports::{Delivery, ObjectKey, PortResult, Ports, Publisher, Snapshot};
 
 /// A fresh backend, and whatever must live as long as it (a temp dir, a server).
 pub struct Fixture {
@@ -40,43 +41,52 @@ pub fn snapshot(spec: &[(&str, &str, u32)], as_of: i64, source: &str) -> Snapsho
     }
 }
 
-/// Counts what reaches the real notifier, to prove "published once".
-pub struct CountingNotifier {
-    pub inner: Arc<dyn Notifier>,
+/// Counts what the real publisher sent, to prove "sent once".
+pub struct CountingPublisher {
+    pub inner: Arc<dyn Publisher>,
     pub sent: AtomicU64,
 }
 
 #[async_trait::async_trait]
-impl Notifier for CountingNotifier {
-    async fn publish(&self, alert: &Alert, notification: &Notification) -> PortResult<()> {
-        self.inner.publish(alert, notification).await?;
-        self.sent.fetch_add(1, Ordering::SeqCst);
-        Ok(())
+impl Publisher for CountingPublisher {
+    async fn deliver(&self, messages: &[Message], token: &str, lease: Duration) -> PortResult<Vec<Delivery>> {
+        let deliveries = self.inner.deliver(messages, token, lease).await?;
+        for (message, delivery) in messages.iter().zip(&deliveries) {
+            if *delivery == Delivery::Sent {
+                self.sent.fetch_add(message.alert_ids.len() as u64, Ordering::SeqCst);
+            }
+        }
+        Ok(deliveries)
     }
 }
 
-/// Takes its time over every notification, like a slow network.
-pub struct SlowNotifier {
-    pub inner: Arc<dyn Notifier>,
-    pub delay: std::time::Duration,
+/// Takes its time over every message, like a slow network: each one is
+/// handed to the real publisher on its own, after a delay.
+pub struct SlowPublisher {
+    pub inner: Arc<dyn Publisher>,
+    pub delay: Duration,
 }
 
 #[async_trait::async_trait]
-impl Notifier for SlowNotifier {
-    async fn publish(&self, alert: &Alert, notification: &Notification) -> PortResult<()> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.publish(alert, notification).await
+impl Publisher for SlowPublisher {
+    async fn deliver(&self, messages: &[Message], token: &str, lease: Duration) -> PortResult<Vec<Delivery>> {
+        let mut deliveries = Vec::new();
+        for message in messages {
+            tokio::time::sleep(self.delay).await;
+            deliveries.extend(self.inner.deliver(std::slice::from_ref(message), token, lease).await?);
+        }
+        Ok(deliveries)
     }
 }
 
-/// The backend with a counting notifier in front of its own.
-pub fn counting(backend: &Ports) -> (Ports, Arc<CountingNotifier>) {
-    let counter = Arc::new(CountingNotifier {
-        inner: backend.notifier.clone(),
+/// The backend with a counting publisher in front of its own.
+pub fn counting(backend: &Ports) -> (Ports, Arc<CountingPublisher>) {
+    let counter = Arc::new(CountingPublisher {
+        inner: backend.publisher.clone(),
         sent: AtomicU64::new(0),
     });
     let mut b = backend.clone();
-    b.notifier = counter.clone();
+    b.publisher = counter.clone();
     (b, counter)
 }
 
@@ -98,6 +108,7 @@ macro_rules! contract_tests {
             ledger::acknowledging_follows_the_lifecycle,
             ledger::restocks_resolve_older_alerts_even_claimed_late,
             ledger::stale_claims_are_taken_over,
+            ledger::a_message_is_sent_only_with_every_claim_it_carries,
             ledger::listing_filters_and_pages,
             ledger::followers_see_raises_and_acknowledgements,
             pipeline::samples_raise_out_and_low_alerts,

@@ -256,8 +256,8 @@ pub async fn a_slow_publisher_never_sends_what_was_taken_over(b: &Ports) {
         .unwrap();
     let lease = Duration::from_millis(300);
     let mut slow_backend = b.clone();
-    slow_backend.notifier = std::sync::Arc::new(super::SlowNotifier {
-        inner: b.notifier.clone(),
+    slow_backend.publisher = std::sync::Arc::new(super::SlowPublisher {
+        inner: b.publisher.clone(),
         delay: Duration::from_millis(150),
     });
     let slow = Checker::new(

@@ -1,6 +1,7 @@
 //! The alert ledger on DynamoDB, one table keyed by `pk`:
-//! - `claim#<change id>#<kind>`: an alert. Created by a conditional put, so
-//!   one transition is claimed once however many checkers race for it.
+//! - `claim#<transition>`: an alert. Created by a conditional put, so one
+//!   transition is claimed once however many checkers race for it, by
+//!   whichever path they found it (`domain::transition_key`).
 //! - `counter#alert`: the next short alert id (atomic ADD).
 //! - `restock#<store, item>`: the newest restock, so late claims are born resolved.
 //! - `checkpoint#<name>`, `config#topic`: checker positions, the topic ARN.
@@ -34,8 +35,9 @@ pub struct DynamoLedger {
     keys: Mutex<HashMap<AlertId, String>>,
 }
 
-pub fn claim_key(change_id: &str, kind: AlertKind) -> String {
-    format!("claim#{change_id}#{}", kind.as_str())
+/// An alert's item: `claim#` and its transition's identity.
+pub fn claim_key(transition: &str) -> String {
+    format!("claim#{transition}")
 }
 
 fn restock_key(store: &str, item: &str) -> String {
@@ -66,6 +68,7 @@ fn alert_from(item: &Item) -> PortResult<Alert> {
     };
     Ok(Alert {
         id: AlertId(get_n::<u64>(item, "AlertId")?),
+        transition: get_s(item, "pk")?.trim_start_matches("claim#").to_string(),
         change_id: get_s(item, "ChangeId")?,
         kind: AlertKind::parse(&get_s(item, "Kind")?).unwrap_or(AlertKind::Out),
         store: get_s(item, "Store")?,
@@ -124,7 +127,7 @@ impl DynamoLedger {
     }
 
     fn remember(&self, alert: &Alert) {
-        let pk = claim_key(&alert.change_id, alert.kind);
+        let pk = claim_key(&alert.transition);
         self.keys.lock().unwrap_or_else(|p| p.into_inner()).insert(alert.id, pk);
     }
 
@@ -224,6 +227,28 @@ impl DynamoLedger {
         }
     }
 
+    /// Restarts the lease of a claim `token` still holds; `false` when it
+    /// was taken over or published.
+    pub async fn renew(&self, id: AlertId, token: &str, now: Timestamp) -> PortResult<bool> {
+        self.update_held_claim(id, token, "SET ClaimedAt = :now", vec![(":now", n(now.0))])
+            .await
+    }
+
+    /// Marks a claim `token` still holds published.
+    pub async fn mark_published(&self, id: AlertId, token: &str, at: Timestamp) -> PortResult<()> {
+        let update = "SET PublishedAt = :now, UpdatedAt = :now ADD Version :one";
+        if self
+            .update_held_claim(id, token, update, vec![(":now", n(at.0)), (":one", n(1))])
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(PortError::Conflict(format!(
+                "alert {id} was taken over or published by another checker"
+            )))
+        }
+    }
+
     /// Updates a claim the caller still holds (its token, not yet
     /// published); `false` when it is no longer the caller's.
     async fn update_held_claim(
@@ -253,7 +278,7 @@ impl DynamoLedger {
     }
 
     async fn claim_one(&self, c: &AlertClaim, token: &str, now: Timestamp) -> PortResult<ClaimOutcome> {
-        let pk = claim_key(&c.change_id, c.kind);
+        let pk = claim_key(&c.transition());
         if let Some(existing) = self.get_item(&pk).await? {
             let alert = alert_from(&existing)?;
             self.remember(&alert);
@@ -326,25 +351,6 @@ impl AlertLedger for DynamoLedger {
             outcomes.push(self.claim_one(c, token, now).await?);
         }
         Ok(outcomes)
-    }
-
-    async fn renew(&self, id: AlertId, token: &str, now: Timestamp) -> PortResult<bool> {
-        self.update_held_claim(id, token, "SET ClaimedAt = :now", vec![(":now", n(now.0))])
-            .await
-    }
-
-    async fn mark_published(&self, id: AlertId, token: &str, at: Timestamp) -> PortResult<()> {
-        let update = "SET PublishedAt = :now, UpdatedAt = :now ADD Version :one";
-        if self
-            .update_held_claim(id, token, update, vec![(":now", n(at.0)), (":one", n(1))])
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(PortError::Conflict(format!(
-                "alert {id} was taken over or published by another checker"
-            )))
-        }
     }
 
     async fn take_stale(&self, claimed_before: Timestamp, token: &str, now: Timestamp) -> PortResult<Vec<Alert>> {
@@ -423,9 +429,7 @@ impl AlertLedger for DynamoLedger {
                 .map(|r| r.as_of)
                 .max();
             if newest.is_some_and(|at| at > alert.as_of)
-                && self
-                    .mark_resolved(&claim_key(&alert.change_id, alert.kind), now)
-                    .await?
+                && self.mark_resolved(&claim_key(&alert.transition), now).await?
             {
                 resolved += 1;
             }

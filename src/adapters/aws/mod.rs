@@ -11,9 +11,9 @@ mod conditional_writer;
 mod errors;
 pub mod feed;
 mod ledger;
-mod notifier;
 mod objects;
 pub mod provision;
+mod publisher;
 pub mod stack;
 mod store_lock;
 pub mod table;
@@ -188,8 +188,12 @@ pub async fn connect_with(settings: &AwsSettings, clients: Clients) -> PortResul
             clients.dynamodb.clone(),
             settings.ledger_table.clone(),
         )),
+        publisher: Arc::new(publisher::SnsPublisher::new(
+            clients.sns.clone(),
+            topic_arn,
+            ledger.clone(),
+        )),
         ledger,
-        notifier: Arc::new(notifier::SnsNotifier::new(clients.sns.clone(), topic_arn)),
         location,
     })
 }

@@ -19,7 +19,30 @@ use std::time::Duration;
 /// attempt counts as a transient failure (and is retried with backoff).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-const SCHEMA_VERSION: i64 = 1;
+/// The schema's version (SQLite's `user_version`): the first schema, then
+/// one step per migration.
+const SCHEMA_VERSION: i64 = 1 + MIGRATIONS.len() as i64;
+
+/// Changes to the first schema, in order; a data dir at version n gets
+/// `MIGRATIONS[n - 1..]`, a new one the schema and all of them.
+const MIGRATIONS: &[&str] = &[
+    // 2: alerts are claimed by transition (the same key whichever path finds
+    // it: the change log, or a reconcile), not by change id and kind.
+    r#"
+    ALTER TABLE alerts ADD COLUMN transition TEXT;
+    UPDATE alerts SET transition = 'change:' || change_id || '#' || kind;
+    CREATE UNIQUE INDEX alerts_transition ON alerts (transition);
+    "#,
+    // 3: the outbox: messages written in the transaction that marks their
+    // alerts published, exported to outbox.jsonl by position.
+    r#"
+    CREATE TABLE outbox (
+        seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+        entry   TEXT    NOT NULL,  -- the OutboxEntry as JSON (its seq is the row's)
+        sent_at INTEGER NOT NULL
+    );
+    "#,
+];
 
 const SCHEMA: &str = r#"
 -- Object keys, numbered: rows and changes name their file by number, which
@@ -60,8 +83,9 @@ CREATE TABLE objects (
 );
 CREATE INDEX objects_newest ON objects (uploaded_at DESC, key DESC);
 
--- The alert ledger. UNIQUE (change_id, kind) is the claim: one transition,
--- one alert, however many checkers race for it.
+-- The alert ledger. The claim is a unique key (since version 2 the
+-- transition's, see MIGRATIONS): one transition, one alert, however many
+-- checkers race for it.
 CREATE TABLE alerts (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     change_id    TEXT    NOT NULL,
@@ -154,19 +178,8 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, PortError> + Send + 'static,
     {
-        let inner = self.0.clone();
-        run_blocking(move || {
-            let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(|e| sql_error(&inner.path, e))?;
-            let value = f(&tx)?;
-            let committing = std::time::Instant::now();
-            tx.commit().map_err(|e| sql_error(&inner.path, e))?;
-            tracing::trace!(elapsed = ?committing.elapsed(), "committed");
-            Ok(value)
-        })
-        .await
+        let db = self.clone();
+        run_blocking(move || db.write_blocking(f)).await
     }
 
     /// Runs `f` on the read connection, in one read transaction (one snapshot).
@@ -175,13 +188,30 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T, PortError> + Send + 'static,
     {
-        let inner = self.0.clone();
-        run_blocking(move || {
-            let mut conn = inner.reader.lock().unwrap_or_else(|p| p.into_inner());
-            let tx = conn.transaction().map_err(|e| sql_error(&inner.path, e))?;
-            f(&tx)
-        })
-        .await
+        let db = self.clone();
+        run_blocking(move || db.read_blocking(f)).await
+    }
+
+    /// `write`, on a thread that may block.
+    pub fn write_blocking<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> PortResult<T>) -> PortResult<T> {
+        let inner = &self.0;
+        let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| sql_error(&inner.path, e))?;
+        let value = f(&tx)?;
+        let committing = std::time::Instant::now();
+        tx.commit().map_err(|e| sql_error(&inner.path, e))?;
+        tracing::trace!(elapsed = ?committing.elapsed(), "committed");
+        Ok(value)
+    }
+
+    /// `read`, on a thread that may block.
+    pub fn read_blocking<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> PortResult<T>) -> PortResult<T> {
+        let inner = &self.0;
+        let mut conn = inner.reader.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction().map_err(|e| sql_error(&inner.path, e))?;
+        f(&tx)
     }
 }
 
@@ -226,15 +256,19 @@ fn migrate(conn: &mut Connection, path: &Path) -> PortResult<bool> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| sql_error(path, e))?;
-    // Another process may have created it while we waited for the lock.
-    if version(&tx)? == 0 {
+    // Another process may have created or migrated it while we waited.
+    let found = version(&tx)?;
+    let created = found == 0;
+    if created {
         tx.execute_batch(SCHEMA).map_err(|e| sql_error(path, e))?;
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(|e| sql_error(path, e))?;
-        tx.commit().map_err(|e| sql_error(path, e))?;
-        return Ok(true);
     }
-    Ok(false)
+    for migration in &MIGRATIONS[(found.max(1) - 1) as usize..] {
+        tx.execute_batch(migration).map_err(|e| sql_error(path, e))?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(|e| sql_error(path, e))?;
+    tx.commit().map_err(|e| sql_error(path, e))?;
+    Ok(created)
 }
 
 /// Maps SQLite failures: lock contention is transient, the rest is not.

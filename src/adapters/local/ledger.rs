@@ -1,5 +1,5 @@
 //! The alert ledger in SQLite. Claims are `INSERT … ON CONFLICT DO NOTHING`
-//! on UNIQUE (change_id, kind); every other transition is an UPDATE whose
+//! on the unique transition key; every other transition is an UPDATE whose
 //! WHERE clause is the condition, as a DynamoDB conditional write would be.
 
 use super::db::{Db, SqlResultExt, next_ledger_rev};
@@ -22,7 +22,7 @@ impl LocalLedger {
 }
 
 const COLUMNS: &str = "id, change_id, kind, store, item, count, threshold, as_of, source, raised_at, state,
-    acked_by, acked_at, ack_note, resolved_at, published_at";
+    acked_by, acked_at, ack_note, resolved_at, published_at, transition";
 
 fn alert_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
     let id: i64 = r.get(0)?;
@@ -33,6 +33,7 @@ fn alert_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
     let acked_at: Option<i64> = r.get(12)?;
     Ok(Alert {
         id,
+        transition: r.get::<_, Option<String>>(16)?.unwrap_or_default(),
         change_id: r.get(1)?,
         kind: AlertKind::parse(&kind).unwrap_or(AlertKind::Out),
         store: r.get(3)?,
@@ -88,15 +89,15 @@ impl AlertLedger for LocalLedger {
                 let mut insert = tx
                     .prepare_cached(&format!(
                         "INSERT INTO alerts (change_id, kind, store, item, count, threshold, as_of, source, raised_at,
-                             state, resolved_at, notify, claim_token, claimed_at, rev)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?9, ?14)
-                         ON CONFLICT (change_id, kind) DO NOTHING
+                             state, resolved_at, notify, claim_token, claimed_at, rev, transition)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?9, ?14, ?15)
+                         ON CONFLICT (transition) DO NOTHING
                          RETURNING {COLUMNS}"
                     ))
                     .db(tx)?;
                 let mut existing = tx
                     .prepare_cached(&format!(
-                        "SELECT {COLUMNS}, claim_token FROM alerts WHERE change_id = ?1 AND kind = ?2"
+                        "SELECT {COLUMNS}, claim_token FROM alerts WHERE transition = ?1"
                     ))
                     .db(tx)?;
                 let mut outcomes = Vec::with_capacity(claims.len());
@@ -129,7 +130,8 @@ impl AlertLedger for LocalLedger {
                                 resolved_at,
                                 c.notify,
                                 token,
-                                rev
+                                rev,
+                                c.transition()
                             ],
                             alert_from_row,
                         )
@@ -139,8 +141,8 @@ impl AlertLedger for LocalLedger {
                         Some(alert) => ClaimOutcome::Won(alert),
                         None => {
                             let (alert, holder) = existing
-                                .query_row(params![c.change_id, c.kind.as_str()], |r| {
-                                    Ok((alert_from_row(r)?, r.get::<_, Option<String>>(16)?))
+                                .query_row(params![c.transition()], |r| {
+                                    Ok((alert_from_row(r)?, r.get::<_, Option<String>>(17)?))
                                 })
                                 .db(tx)?;
                             // Our own claim, from an attempt whose answer was lost: still ours.
@@ -155,46 +157,6 @@ impl AlertLedger for LocalLedger {
                 Ok(outcomes)
             })
             .await
-    }
-
-    async fn renew(&self, alert_id: AlertId, token: &str, now: Timestamp) -> PortResult<bool> {
-        let id = row_id(alert_id)?;
-        let token = token.to_string();
-        let renewed = self
-            .db
-            .write(move |tx| {
-                tx.execute(
-                    "UPDATE alerts SET claimed_at = ?3
-                     WHERE id = ?1 AND claim_token = ?2 AND published_at IS NULL",
-                    params![id, token, now.0],
-                )
-                .db(tx)
-            })
-            .await?;
-        Ok(renewed == 1)
-    }
-
-    async fn mark_published(&self, alert_id: AlertId, token: &str, at: Timestamp) -> PortResult<()> {
-        let id = row_id(alert_id)?;
-        let token = token.to_string();
-        let updated = self
-            .db
-            .write(move |tx| {
-                let rev = next_ledger_rev(tx)?;
-                tx.execute(
-                    "UPDATE alerts SET published_at = ?3, rev = ?4
-                     WHERE id = ?1 AND claim_token = ?2 AND published_at IS NULL",
-                    params![id, token, at.0, rev],
-                )
-                .db(tx)
-            })
-            .await?;
-        if updated == 0 {
-            return Err(PortError::Conflict(format!(
-                "alert {alert_id} was taken over or published by another checker"
-            )));
-        }
-        Ok(())
     }
 
     async fn take_stale(&self, claimed_before: Timestamp, token: &str, now: Timestamp) -> PortResult<Vec<Alert>> {
@@ -374,7 +336,7 @@ impl AlertLedger for LocalLedger {
                     .db(tx)?;
                 let rows = stmt
                     .query_map(params![rev, id, limit as i64], |r| {
-                        Ok((alert_from_row(r)?, r.get::<_, i64>(16)?))
+                        Ok((alert_from_row(r)?, r.get::<_, i64>(17)?))
                     })
                     .db(tx)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)

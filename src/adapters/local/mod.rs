@@ -10,7 +10,7 @@ mod table;
 
 pub use db::DB_FILE;
 pub use ledger::LocalLedger;
-pub use outbox::{OUTBOX_FILE, OutboxEntry};
+pub use outbox::{LocalPublisher, OUTBOX_FILE, OutboxEntry};
 
 use crate::ports::{Need, PortError, PortResult, Ports};
 use std::path::{Path, PathBuf};
@@ -67,9 +67,9 @@ impl LocalBackend {
             )),
             table: table.clone(),
             feed: table,
-            checkpoints: Arc::new(table::LocalCheckpoints::new(db)),
+            checkpoints: Arc::new(table::LocalCheckpoints::new(db.clone())),
             ledger: ledger.clone(),
-            notifier: Arc::new(outbox::Outbox::new(data_dir.join(OUTBOX_FILE))),
+            publisher: Arc::new(LocalPublisher::new(db.clone(), data_dir.join(OUTBOX_FILE))),
             location: format!("local: {}", data_dir.display()),
         };
         Ok(LocalBackend {
