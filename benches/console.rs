@@ -18,8 +18,8 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::time::{Duration, Instant};
 use stockwatch::adapters::local::LocalBackend;
 use stockwatch::console::app::{App, Msg, update};
-use stockwatch::console::inventory::Inventory;
 use stockwatch::console::keymap::{DEFAULT, Keymap};
+use stockwatch::console::live_stock::LiveStock;
 use stockwatch::console::view::{Theme, view};
 use stockwatch::domain::{Thresholds, Timestamp};
 use stockwatch::ports::{Change, ChangeKind, Image, StockFilter};
@@ -67,7 +67,7 @@ fn main() {
         let backend = LocalBackend::open(&data).unwrap().ports;
         let keymap = Keymap::load(("default", DEFAULT), None).unwrap();
         let mut app = App::new(
-            Inventory::new(Thresholds::new(3)),
+            LiveStock::new(Thresholds::new(3)),
             keymap,
             false,
             backend.location.clone(),

@@ -22,8 +22,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use stockwatch::adapters::local::LocalBackend;
 use stockwatch::console::app::{App, Msg, update};
-use stockwatch::console::inventory::Inventory;
 use stockwatch::console::keymap::{DEFAULT, Keymap};
+use stockwatch::console::live_stock::LiveStock;
 use stockwatch::console::view::{Theme, view};
 use stockwatch::domain::Thresholds;
 use stockwatch::domain::preview::Previewer;
@@ -72,7 +72,7 @@ fn main() {
         let backend = LocalBackend::open(&dir.path().join("data")).unwrap().ports;
         let keymap = Keymap::load(("default", DEFAULT), None).unwrap();
         let mut app = App::new(
-            Inventory::new(Thresholds::new(3)),
+            LiveStock::new(Thresholds::new(3)),
             keymap,
             false,
             "bench".into(),

@@ -4,8 +4,8 @@
 
 use super::files::Listing;
 use super::files_pane::{FilesPane, TransferResult};
-use super::inventory::Inventory;
 use super::keymap::{Action, Context, Keymap};
+use super::live_stock::LiveStock;
 use crate::domain::preview::Preview;
 use crate::domain::{Alert, AlertId, AlertState, Level, Timestamp};
 use crate::ports::{Change, StockRow};
@@ -151,7 +151,7 @@ pub enum Effect {
 }
 
 pub struct App {
-    pub inventory: Inventory,
+    pub live_stock: LiveStock,
     /// By id (ordered numerically).
     pub alerts: BTreeMap<AlertId, Alert>,
     pub keymap: Keymap,
@@ -183,7 +183,7 @@ pub struct App {
     stock_cache: Option<(StockKey, Arc<Vec<StockLine>>)>,
 }
 
-/// The stores pane's list, for an inventory version and filter.
+/// The stores pane's list, for a live stock version and filter.
 type StoresCache = ((u64, String), Arc<Vec<String>>);
 
 /// A row of the stock pane: store, item, count, level, as-of.
@@ -270,9 +270,9 @@ fn on_files_msg(app: &mut App, msg: Msg) {
 }
 
 impl App {
-    pub fn new(inventory: Inventory, keymap: Keymap, read_only: bool, location: String, log_path: String) -> App {
+    pub fn new(live_stock: LiveStock, keymap: Keymap, read_only: bool, location: String, log_path: String) -> App {
         App {
-            inventory,
+            live_stock,
             alerts: BTreeMap::new(),
             keymap,
             read_only,
@@ -308,9 +308,9 @@ impl App {
     }
 
     /// Stores shown in the stores pane: urgency order, filtered. Cached
-    /// until the inventory or the filter changes: a frame asks several times.
+    /// until the live stock or the filter changes: a frame asks several times.
     pub fn visible_stores(&mut self) -> Arc<Vec<String>> {
-        let key = (self.inventory.version(), self.filters[0].clone());
+        let key = (self.live_stock.version(), self.filters[0].clone());
         if let Some((cached_key, stores)) = &self.stores_cache
             && *cached_key == key
         {
@@ -318,7 +318,7 @@ impl App {
         }
         let filter = Filter::new(&self.filters[0]);
         let stores: Arc<Vec<String>> = Arc::new(
-            self.inventory
+            self.live_stock
                 .stores_by_urgency()
                 .iter()
                 .filter(|s| filter.matches(s))
@@ -343,7 +343,7 @@ impl App {
     pub fn visible_stock(&mut self) -> Arc<Vec<StockLine>> {
         let store = self.selected_store();
         let key = StockKey {
-            version: self.inventory.version(),
+            version: self.live_stock.version(),
             view: self.stock_view.clone(),
             store: store.clone(),
             sort: self.sort,
@@ -357,16 +357,16 @@ impl App {
         let filter = Filter::new(&self.filters[1]);
         let mut rows: Vec<StockLine> = match (&self.stock_view, store) {
             (Some(StockView::AllOut), _) => self
-                .inventory
+                .live_stock
                 .out_of_stock()
                 .filter_map(|(s, i)| {
-                    self.inventory
+                    self.live_stock
                         .item(s, i)
                         .map(|r| (s.clone(), i.clone(), r.count, r.level, r.as_of))
                 })
                 .collect(),
             (_, Some(store)) => self
-                .inventory
+                .live_stock
                 .items(&store)
                 .map(|(i, r)| (store.clone(), i.clone(), r.count, r.level, r.as_of))
                 .collect(),
@@ -518,7 +518,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Resize => Vec::new(),
         Msg::Rows(rows) => {
             for row in rows {
-                app.inventory.apply_row(row);
+                app.live_stock.apply_row(row);
             }
             Vec::new()
         }
@@ -553,7 +553,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Resync => {
-            app.inventory.reset();
+            app.live_stock.reset();
             app.held.clear();
             app.feed = Feed::Loading;
             Vec::new()
@@ -592,7 +592,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
 
 fn apply_changes(app: &mut App, changes: Vec<Change>) {
     for change in &changes {
-        if app.inventory.apply_change(change) {
+        if app.live_stock.apply_change(change) {
             app.last_change = Some(change.at);
         }
     }
@@ -845,7 +845,7 @@ fn run_command(app: &mut App, command: &str) -> Vec<Effect> {
         "store" if !rest.is_empty() => {
             let wanted = rest.to_lowercase();
             // Every store, whatever the stores pane's filter shows.
-            let stores = app.inventory.stores_by_urgency().to_vec();
+            let stores = app.live_stock.stores_by_urgency().to_vec();
             let found = stores
                 .iter()
                 .find(|s| s.to_lowercase() == wanted)

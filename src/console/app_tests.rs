@@ -149,13 +149,13 @@ fn changes_apply_live_and_wait_while_paused() {
         },
     );
     assert_eq!(
-        app.inventory.item("Karachi", "Echo Dot").unwrap().count,
+        app.live_stock.item("Karachi", "Echo Dot").unwrap().count,
         19,
         "paused: held back"
     );
     press(&mut app, KeyCode::Char('p'));
     assert_eq!(
-        app.inventory.item("Karachi", "Echo Dot").unwrap().count,
+        app.live_stock.item("Karachi", "Echo Dot").unwrap().count,
         0,
         "resumed: applied"
     );
@@ -353,7 +353,7 @@ fn a_resync_replaces_every_row() {
     update(&mut app, Msg::Rows(vec![row("Berlin", "Echo Dot", 1)]));
     update(&mut app, Msg::SnapshotDone);
     assert_eq!(*app.visible_stores(), ["Berlin"], "stores deleted meanwhile are gone");
-    assert_eq!(app.inventory.totals().items, 1);
+    assert_eq!(app.live_stock.totals().items, 1);
 }
 
 #[test]

@@ -4,8 +4,8 @@ pub mod app;
 pub mod files;
 pub mod files_pane;
 mod files_view;
-pub mod inventory;
 pub mod keymap;
+pub mod live_stock;
 pub mod run;
 #[cfg(test)]
 mod test_support;

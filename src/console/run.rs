@@ -5,8 +5,8 @@
 
 use super::app::{App, Effect, Msg, update};
 use super::files_pane::TransferResult;
-use super::inventory::Inventory;
 use super::keymap::Keymap;
+use super::live_stock::LiveStock;
 use super::view::{Theme, view};
 use crate::domain::{Acknowledgement, AlertId, Thresholds, Timestamp};
 use crate::pipeline::{Checker, UploadFlow};
@@ -85,7 +85,7 @@ pub async fn run(ports: Ports, options: Options) -> std::io::Result<()> {
 async fn event_loop(term: &mut Term, ports: Ports, options: Options) -> std::io::Result<()> {
     let (tx, mut rx) = unbounded_channel::<Msg>();
     let mut app = App::new(
-        Inventory::new(options.thresholds.clone()),
+        LiveStock::new(options.thresholds.clone()),
         options.keymap,
         options.read_only,
         ports.location.clone(),

@@ -1,8 +1,8 @@
 //! What the console's unit tests share: rows and an app loaded with them.
 
 use super::app::{App, Msg, update};
-use super::inventory::Inventory;
 use super::keymap::{DEFAULT, Keymap};
+use super::live_stock::LiveStock;
 use crate::domain::{Thresholds, Timestamp};
 use crate::ports::StockRow;
 
@@ -21,7 +21,7 @@ pub fn row(store: &str, item: &str, count: u32) -> StockRow {
 pub fn app_with(rows: Vec<StockRow>, read_only: bool) -> App {
     let keymap = Keymap::load(("default", DEFAULT), None).unwrap();
     let mut app = App::new(
-        Inventory::new(Thresholds::new(3)),
+        LiveStock::new(Thresholds::new(3)),
         keymap,
         read_only,
         "local: /data".into(),

@@ -130,7 +130,7 @@ fn draw_stores(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if stores.is_empty() {
-        let hint = if app.inventory.store_count() == 0 {
+        let hint = if app.live_stock.store_count() == 0 {
             "No stores yet."
         } else {
             "No store matches the filter (Esc clears it)."
@@ -150,7 +150,7 @@ fn draw_stores(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
         .skip(first)
         .take(height)
         .map(|(i, store)| {
-            let summary = app.inventory.summary(store).cloned().unwrap_or_default();
+            let summary = app.live_stock.summary(store).cloned().unwrap_or_default();
             let level = if summary.out > 0 {
                 Level::Out
             } else if summary.low > 0 {
@@ -216,7 +216,7 @@ fn draw_stock(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if rows.is_empty() {
-        let hint = if app.inventory.store_count() == 0 {
+        let hint = if app.live_stock.store_count() == 0 {
             "No stock yet. Upload the samples from another terminal:\n\n  stockwatch upload samples/*.csv"
         } else if !app.filter(Pane::Stock).is_empty() {
             "No row matches the filter (Esc clears it)."
@@ -360,7 +360,7 @@ fn draw_status(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
                 let time = at.to_display();
                 format!("  last change {}{lag}", time.get(11..).unwrap_or(&time))
             });
-            let totals = app.inventory.totals();
+            let totals = app.live_stock.totals();
             // What just happened comes first: on a narrow terminal the end
             // of the line is what gets cut.
             let mut spans = vec![feed];
