@@ -4,7 +4,7 @@
 
 use super::files::Listing;
 use super::files_pane::{FilesPane, TransferResult};
-use super::keymap::{Action, Context, Keymap};
+use super::keymap::{Action, KeyContext, Keymap};
 use super::live_stock::LiveStock;
 use crate::domain::preview::Preview;
 use crate::domain::{Alert, AlertId, AlertState, Level, Timestamp};
@@ -35,12 +35,12 @@ impl Pane {
     }
 
     /// Contexts a key is looked up in, most specific first.
-    pub fn contexts(self) -> &'static [Context] {
+    pub fn contexts(self) -> &'static [KeyContext] {
         match self {
-            Pane::Stores => &[Context::List, Context::Global],
-            Pane::Stock => &[Context::Stock, Context::List, Context::Global],
-            Pane::Alerts => &[Context::Alerts, Context::List, Context::Global],
-            Pane::Files => &[Context::Files, Context::List, Context::Global],
+            Pane::Stores => &[KeyContext::List, KeyContext::Global],
+            Pane::Stock => &[KeyContext::Stock, KeyContext::List, KeyContext::Global],
+            Pane::Alerts => &[KeyContext::Alerts, KeyContext::List, KeyContext::Global],
+            Pane::Files => &[KeyContext::Files, KeyContext::List, KeyContext::Global],
         }
     }
 }
@@ -49,8 +49,8 @@ impl Pane {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StockView {
     Store(String),
-    /// Every out-of-stock item across stores.
-    AllOut,
+    /// The out view (`o`, `:out`): every out-of-stock item across stores.
+    Out,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -333,7 +333,7 @@ impl App {
     pub fn selected_store(&mut self) -> Option<String> {
         match &self.stock_view {
             Some(StockView::Store(store)) => Some(store.clone()),
-            Some(StockView::AllOut) => None,
+            Some(StockView::Out) => None,
             None => self.visible_stores().get(self.cursors[0]).cloned(),
         }
     }
@@ -356,7 +356,7 @@ impl App {
         }
         let filter = Filter::new(&self.filters[1]);
         let mut rows: Vec<StockLine> = match (&self.stock_view, store) {
-            (Some(StockView::AllOut), _) => self
+            (Some(StockView::Out), _) => self
                 .live_stock
                 .out_of_stock()
                 .filter_map(|(s, i)| {
@@ -673,12 +673,12 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                 apply_changes(app, held);
             }
         }
-        Action::AllStores => {
-            app.stock_view = Some(StockView::AllOut);
+        Action::Out => {
+            app.stock_view = Some(StockView::Out);
             app.focus = Pane::Stock;
             app.cursors[1] = 0;
         }
-        Action::Refresh => return vec![Effect::Repaint],
+        Action::Redraw => return vec![Effect::Repaint],
         Action::Up => app.cursors[i] = app.cursors[i].saturating_sub(1),
         Action::Down => app.cursors[i] += 1,
         Action::Top => app.cursors[i] = 0,
@@ -838,8 +838,9 @@ fn run_command(app: &mut App, command: &str) -> Vec<Effect> {
             app.stock_view = None;
             app.focus = Pane::Stores;
         }
+        // `:all` is the out view's old name.
         "out" | "all" => {
-            app.stock_view = Some(StockView::AllOut);
+            app.stock_view = Some(StockView::Out);
             app.focus = Pane::Stock;
         }
         "store" if !rest.is_empty() => {

@@ -88,7 +88,7 @@ fn opening_a_store_shows_its_items_out_of_stock_first() {
 }
 
 #[test]
-fn the_all_stores_view_lists_every_out_of_stock_item() {
+fn the_out_view_lists_every_out_of_stock_item() {
     let mut app = app(false);
     press(&mut app, KeyCode::Char('o'));
     let rows: Vec<(String, String)> = app.visible_stock().iter().map(|r| (r.0.clone(), r.1.clone())).collect();

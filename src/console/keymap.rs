@@ -1,8 +1,9 @@
 //! Key bindings as data: TOML files under keymaps/, one table per context.
 //! The defaults are embedded; a user file overrides them action by action
 //! (an empty list unbinds). Unknown actions, unknown keys and two actions on
-//! one key in one context are errors naming the file and line. The help
-//! overlay is generated from the live map.
+//! one key in one context are errors naming the file and line. A renamed
+//! action keeps its old name as an alias, so users' files keep working. The
+//! help overlay is generated from the live map.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::Deserialize;
@@ -22,8 +23,10 @@ pub fn builtin(name: &str) -> Option<&'static str> {
     }
 }
 
+/// A table of a keymap file: where its bindings apply. A key is looked up
+/// in the focused pane's contexts, most specific first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Context {
+pub enum KeyContext {
     Global,
     List,
     Stock,
@@ -31,36 +34,37 @@ pub enum Context {
     Files,
 }
 
-impl Context {
-    pub const ALL: [Context; 5] = [
-        Context::Global,
-        Context::List,
-        Context::Stock,
-        Context::Alerts,
-        Context::Files,
+impl KeyContext {
+    pub const ALL: [KeyContext; 5] = [
+        KeyContext::Global,
+        KeyContext::List,
+        KeyContext::Stock,
+        KeyContext::Alerts,
+        KeyContext::Files,
     ];
 
     pub fn name(self) -> &'static str {
         match self {
-            Context::Global => "global",
-            Context::List => "list",
-            Context::Stock => "stock",
-            Context::Alerts => "alerts",
-            Context::Files => "files",
+            KeyContext::Global => "global",
+            KeyContext::List => "list",
+            KeyContext::Stock => "stock",
+            KeyContext::Alerts => "alerts",
+            KeyContext::Files => "files",
         }
     }
 
-    fn parse(name: &str) -> Option<Context> {
-        Context::ALL.into_iter().find(|c| c.name() == name)
+    fn parse(name: &str) -> Option<KeyContext> {
+        KeyContext::ALL.into_iter().find(|c| c.name() == name)
     }
 }
 
 macro_rules! actions {
-    ($($action:ident $name:literal $context:ident $writes:literal $help:literal,)+) => {
-        /// Everything a key can do. `writes`: refused in --read-only.
+    ($($action:ident $name:literal $([$($old:literal),+])? $context:ident $writes:literal $help:literal,)+) => {
+        /// Everything a key can do, by the name keymap files give it. Old
+        /// names stay accepted as serde aliases, so users' keymap files keep
+        /// working after a rename.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum Action { $($action,)+ }
+        pub enum Action { $(#[serde(rename = $name $($(, alias = $old)+)?)] $action,)+ }
 
         impl Action {
             pub const ALL: &'static [Action] = &[$(Action::$action,)+];
@@ -69,8 +73,8 @@ macro_rules! actions {
                 match self { $(Action::$action => $name,)+ }
             }
 
-            pub fn context(self) -> Context {
-                match self { $(Action::$action => Context::$context,)+ }
+            pub fn context(self) -> KeyContext {
+                match self { $(Action::$action => KeyContext::$context,)+ }
             }
 
             /// Whether the action changes something (refused in --read-only).
@@ -85,6 +89,14 @@ macro_rules! actions {
     };
 }
 
+impl Action {
+    /// The action a keymap file names, by its name or an old one.
+    pub fn from_name(name: &str) -> Option<Action> {
+        use serde::de::value::{Error, StrDeserializer};
+        Action::deserialize(StrDeserializer::<Error>::new(name)).ok()
+    }
+}
+
 actions! {
     Help "help" Global false "show or hide this help",
     Command "command" Global false "command mode (:store NAME, :alerts, :q)",
@@ -94,8 +106,8 @@ actions! {
     PreviousPane "previous_pane" Global false "focus the previous pane",
     Back "back" Global false "close, cancel or clear the filter",
     Pause "pause" Global false "pause or resume the live view",
-    AllStores "all_stores" Global false "every out-of-stock item across stores",
-    Refresh "refresh" Global false "redraw the screen",
+    Out "out" ["all_stores"] Global false "every out-of-stock item across stores (:out)",
+    Redraw "redraw" ["refresh"] Global false "redraw the screen",
     Files "files" Global false "show or hide the file pane (preview and upload CSV files)",
     Up "up" List false "move up",
     Down "down" List false "move down",
@@ -274,7 +286,7 @@ type RawFile = BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<Vec<S
 #[derive(Debug, Clone)]
 pub struct Keymap {
     keys: BTreeMap<Action, Vec<Key>>,
-    by_key: HashMap<(Context, Key), Action>,
+    by_key: HashMap<(KeyContext, Key), Action>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -290,7 +302,7 @@ impl Keymap {
                 bindings.insert(action, (keys, file.to_string()));
             }
         }
-        let mut by_key: HashMap<(Context, Key), (Action, Origin)> = HashMap::new();
+        let mut by_key: HashMap<(KeyContext, Key), (Action, Origin)> = HashMap::new();
         let mut keys = BTreeMap::new();
         for (action, (list, file)) in &bindings {
             for &(key, line) in list {
@@ -322,7 +334,7 @@ impl Keymap {
     }
 
     /// The action of a key in the first of `contexts` that binds it.
-    pub fn action(&self, contexts: &[Context], event: &KeyEvent) -> Option<Action> {
+    pub fn action(&self, contexts: &[KeyContext], event: &KeyEvent) -> Option<Action> {
         let key = Key::from_event(event)?;
         contexts.iter().find_map(|c| self.by_key.get(&(*c, key)).copied())
     }
@@ -342,7 +354,7 @@ impl Keymap {
     }
 
     /// (context, keys, action, what it does), in the order of the action list.
-    pub fn help(&self, read_only: bool) -> Vec<(Context, String, Action, &'static str)> {
+    pub fn help(&self, read_only: bool) -> Vec<(KeyContext, String, Action, &'static str)> {
         Action::ALL
             .iter()
             .filter(|a| !(read_only && a.writes()))
@@ -361,23 +373,22 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Binding>, KeymapError> {
         message: e.message().trim().to_string(),
     })?;
     let mut out = Vec::new();
+    let mut named: HashMap<Action, (String, usize)> = HashMap::new();
     for (context_name, actions) in raw {
         let line = line_of(text, context_name.span().start);
-        let context = Context::parse(context_name.get_ref()).ok_or_else(|| KeymapError {
+        let context = KeyContext::parse(context_name.get_ref()).ok_or_else(|| KeymapError {
             file: file.into(),
             line,
             message: format!(
                 "unknown context [{}]; contexts are {}",
                 crate::domain::escape_for_terminal(context_name.get_ref()),
-                Context::ALL.map(|c| format!("[{}]", c.name())).join(", ")
+                KeyContext::ALL.map(|c| format!("[{}]", c.name())).join(", ")
             ),
         })?;
         for (action_name, keys) in actions {
             let line = line_of(text, action_name.span().start);
-            let action = Action::ALL
-                .iter()
-                .copied()
-                .find(|a| a.name() == action_name.get_ref() && a.context() == context)
+            let action = Action::from_name(action_name.get_ref())
+                .filter(|a| a.context() == context)
                 .ok_or_else(|| {
                     let known: Vec<&str> = Action::ALL
                         .iter()
@@ -395,6 +406,19 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Binding>, KeymapError> {
                         ),
                     }
                 })?;
+            // An old name beside the new one: which list is meant is anyone's guess.
+            if let Some((other, other_line)) = named.insert(action, (action_name.get_ref().clone(), line)) {
+                return Err(KeymapError {
+                    file: file.into(),
+                    line,
+                    message: format!(
+                        "`{}` and `{}` (line {other_line}) both name `{}`; keep one of them",
+                        crate::domain::escape_for_terminal(action_name.get_ref()),
+                        crate::domain::escape_for_terminal(&other),
+                        action.name()
+                    ),
+                });
+            }
             let mut parsed = Vec::new();
             for key in keys.into_inner() {
                 let line = line_of(text, key.span().start);

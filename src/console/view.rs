@@ -194,12 +194,12 @@ fn draw_stores(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
 
 fn draw_stock(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
     let focused = app.focus == Pane::Stock;
-    let all = matches!(app.stock_view, Some(StockView::AllOut));
+    let out = matches!(app.stock_view, Some(StockView::Out));
     let store = app.selected_store();
     let rows = app.visible_stock();
     let (column, reverse) = app.sort;
     let filter = app.filter(Pane::Stock);
-    let mut title = match (&store, all) {
+    let mut title = match (&store, out) {
         (_, true) => format!(" Out of stock in every store ({}) ", rows.len()),
         (Some(store), _) => format!(" {} ({} items) ", safe(store), rows.len()),
         (None, _) => " Stock ".to_string(),
@@ -220,7 +220,7 @@ fn draw_stock(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
             "No stock yet. Upload the samples from another terminal:\n\n  stockwatch upload samples/*.csv"
         } else if !app.filter(Pane::Stock).is_empty() {
             "No row matches the filter (Esc clears it)."
-        } else if all {
+        } else if out {
             "Nothing is out of stock."
         } else {
             "Select a store on the left (Enter opens it)."
@@ -242,7 +242,7 @@ fn draw_stock(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
         })
         .collect();
     let mut header = header_cells;
-    if all {
+    if out {
         header.insert(0, "STORE".into());
     }
     let body: Vec<Row> = rows
@@ -257,7 +257,7 @@ fn draw_stock(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
                 Cell::from(level_label(*level)),
                 Cell::from(as_of.to_display()),
             ];
-            if all {
+            if out {
                 cells.insert(0, Cell::from(safe(store)));
             }
             let mut style = theme.level(*level);
@@ -273,7 +273,7 @@ fn draw_stock(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
         Constraint::Length(6),
         Constraint::Length(21),
     ];
-    if all {
+    if out {
         widths.insert(0, Constraint::Min(10));
     }
     let table = Table::new(body, widths).header(Row::new(header).style(Style::default().add_modifier(Modifier::BOLD)));

@@ -198,10 +198,10 @@ mod snapshots {
     }
 
     #[test]
-    fn all_stores_view() {
+    fn out_view() {
         let mut app = loaded();
         key(&mut app, KeyCode::Char('o'));
-        check("all_stores", &mut app);
+        check("out", &mut app);
     }
 
     #[test]
