@@ -20,7 +20,8 @@ use stockwatch::adapters::local::LocalBackend;
 use stockwatch::console::app::{App, Msg, update};
 use stockwatch::console::keymap::{DEFAULT, Keymap};
 use stockwatch::console::live_stock::LiveStock;
-use stockwatch::console::view::{Theme, view};
+use stockwatch::console::theme::Theme;
+use stockwatch::console::view::view;
 use stockwatch::domain::{Thresholds, Timestamp};
 use stockwatch::ports::{Change, ChangeKind, Image, StockFilter};
 

@@ -2,8 +2,8 @@
 //! state and returns effects for the runtime to perform (acknowledge, quit).
 //! No I/O here: terminal input and background tasks arrive as messages.
 
-use super::files::Listing;
-use super::files_pane::{FilesPane, TransferResult};
+use super::files::listing::Listing;
+use super::files::pane::{FilesPane, TransferResult};
 use super::keymap::{Action, KeyContext, Keymap};
 use super::live_stock::LiveStock;
 use crate::domain::preview::Preview;

@@ -369,8 +369,8 @@ fn ctrl_c_quits_from_the_command_line_too() {
 
 mod files {
     use super::*;
-    use crate::console::files::list_dir;
-    use crate::console::files_pane::TransferResult;
+    use crate::console::files::listing::list_dir;
+    use crate::console::files::pane::TransferResult;
 
     fn samples_dir() -> std::path::PathBuf {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")

@@ -4,10 +4,11 @@
 //! them with `update` and draws only when something changed.
 
 use super::app::{App, Effect, Msg, update};
-use super::files_pane::TransferResult;
+use super::files::pane::TransferResult;
 use super::keymap::Keymap;
 use super::live_stock::LiveStock;
-use super::view::{Theme, view};
+use super::theme::Theme;
+use super::view::view;
 use crate::domain::{Acknowledgement, AlertId, Thresholds, Timestamp};
 use crate::pipeline::{Checker, UploadFlow};
 use crate::ports::{AlertFilter, PortError, Ports, StockFilter};
@@ -138,7 +139,7 @@ async fn event_loop(term: &mut Term, ports: Ports, options: Options) -> std::io:
                         let generation = list_generation.fetch_add(1, Ordering::SeqCst) + 1;
                         let latest = list_generation.clone();
                         tokio::task::spawn_blocking(move || {
-                            let listing = super::files::list_dir(&dir);
+                            let listing = super::files::listing::list_dir(&dir);
                             // The next console starts where this one was; a superseded listing
                             // must not overwrite the directory asked for after it.
                             let current = latest.load(Ordering::SeqCst) == generation;

@@ -4,80 +4,14 @@
 //! so NO_COLOR loses nothing.
 
 use super::app::{App, Column, Feed, Mode, Pane, StockView};
-use crate::domain::{AlertKind, AlertState, Level, escape_for_terminal};
+use super::files;
+use super::theme::{Theme, centered, level_label, pane_block, safe, window};
+use crate::domain::{AlertKind, AlertState, Level};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
-
-/// Colours, or none of them (NO_COLOR): modifiers still mark selection.
-#[derive(Debug, Clone, Copy)]
-pub struct Theme {
-    pub colour: bool,
-}
-
-impl Theme {
-    pub fn from_env() -> Theme {
-        Theme {
-            colour: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        }
-    }
-
-    pub(super) fn fg(self, colour: Color) -> Style {
-        if self.colour {
-            Style::default().fg(colour)
-        } else {
-            Style::default()
-        }
-    }
-
-    pub(super) fn level(self, level: Level) -> Style {
-        match level {
-            Level::Out => self.fg(Color::Red).add_modifier(Modifier::BOLD),
-            Level::Low => self.fg(Color::Yellow),
-            Level::Ok => Style::default(),
-        }
-    }
-
-    pub(super) fn dim(self) -> Style {
-        Style::default().add_modifier(Modifier::DIM)
-    }
-
-    pub(super) fn selected(self) -> Style {
-        Style::default().add_modifier(Modifier::REVERSED)
-    }
-
-    fn border(self, focused: bool) -> Style {
-        if focused {
-            self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
-        } else {
-            Style::default()
-        }
-    }
-}
-
-/// The word and glyph of a level: readable without colour.
-pub fn level_label(level: Level) -> &'static str {
-    match level {
-        Level::Out => "✗ OUT",
-        Level::Low => "▼ LOW",
-        Level::Ok => "  ok",
-    }
-}
-
-pub(super) fn safe(text: &str) -> String {
-    escape_for_terminal(text).into_owned()
-}
-
-/// The first row to show: the cursor stays visible, near the middle once
-/// the list is longer than the pane.
-pub(super) fn window(cursor: usize, len: usize, height: usize) -> usize {
-    if height == 0 || len <= height {
-        return 0;
-    }
-    cursor.saturating_sub(height / 2).min(len - height)
-}
 
 pub fn view(frame: &mut Frame, app: &mut App, theme: Theme) {
     let area = frame.area();
@@ -88,14 +22,14 @@ pub fn view(frame: &mut Frame, app: &mut App, theme: Theme) {
     let [stores, stock] = Layout::horizontal([Constraint::Length(stores_width), Constraint::Min(10)]).areas(top);
     if app.files.open {
         let [listing, right] = Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(top);
-        super::files_view::draw_listing(frame, app, theme, listing);
+        files::view::draw_listing(frame, app, theme, listing);
         if app.files.transfers.is_empty() {
-            super::files_view::draw_preview(frame, app, theme, right);
+            files::view::draw_preview(frame, app, theme, right);
         } else {
             let shown = (app.files.transfers.len() as u16 + 2).min(right.height / 2);
             let [preview, transfers] = Layout::vertical([Constraint::Min(3), Constraint::Length(shown)]).areas(right);
-            super::files_view::draw_preview(frame, app, theme, preview);
-            super::files_view::draw_transfers(frame, app, theme, transfers);
+            files::view::draw_preview(frame, app, theme, preview);
+            files::view::draw_transfers(frame, app, theme, transfers);
         }
     } else {
         draw_stores(frame, app, theme, stores);
@@ -108,13 +42,6 @@ pub fn view(frame: &mut Frame, app: &mut App, theme: Theme) {
         Mode::ConfirmAckAll { ids, yes } => draw_confirm(frame, theme, area, ids.len(), yes),
         _ => {}
     }
-}
-
-pub(super) fn pane_block(title: String, focused: bool, theme: Theme) -> Block<'static> {
-    Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border(focused))
-        .title(title)
 }
 
 fn draw_stores(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
@@ -389,17 +316,6 @@ fn draw_status(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
         }
     };
     frame.render_widget(Paragraph::new(line), area);
-}
-
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    let width = width.min(area.width);
-    let height = height.min(area.height);
-    Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    }
 }
 
 fn draw_help(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {

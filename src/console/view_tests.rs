@@ -1,6 +1,7 @@
 use super::*;
 use crate::console::app::{Msg, update};
 use crate::console::test_support::{app_with, row};
+use crate::console::theme::Theme;
 use crate::domain::{Thresholds, Timestamp};
 use crate::ports::StockRow;
 use ratatui::Terminal;
@@ -240,7 +241,7 @@ mod snapshots {
 
 mod files_snapshots {
     use super::*;
-    use crate::console::files::list_dir;
+    use crate::console::files::listing::list_dir;
     use crate::domain::preview::Previewer;
 
     #[test]

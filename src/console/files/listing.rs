@@ -1,7 +1,7 @@
-//! The file pane's model: directory listings (read off the UI thread, with
-//! a cap so a huge directory cannot stall anything) and what is shown of
-//! them: directories first, CSV files marked, hidden files on request,
-//! filtered as the operator types.
+//! Reading directories for the file pane, with no UI: a listing (read off
+//! the UI thread, capped so a huge directory cannot stall anything) and what
+//! is shown of it: directories first, CSV files marked, hidden files on
+//! request, filtered as the operator types.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

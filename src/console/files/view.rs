@@ -1,10 +1,10 @@
 //! Drawing the file pane: the listing, the preview of the selected file,
 //! and the uploads with their progress and outcome.
 
-use super::app::{App, Pane};
-use super::files::human_size;
-use super::files_pane::TransferResult;
-use super::view::{Theme, level_label, pane_block, safe, window};
+use super::listing::human_size;
+use super::pane::TransferResult;
+use crate::console::app::{App, Pane};
+use crate::console::theme::{Theme, level_label, pane_block, safe, window};
 use crate::domain::preview::{PreviewRow, Verdict};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};

@@ -1,7 +1,7 @@
 //! The file pane's state: where it is, what is listed and marked, the
 //! preview of the selected file, and the uploads under way or done.
 
-use super::files::{Entry, Listing, visible};
+use super::listing::{Entry, Listing, visible};
 use crate::domain::preview::Preview;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
