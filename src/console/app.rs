@@ -5,6 +5,7 @@
 use super::files::listing::Listing;
 use super::files::pane::{FilesPane, TransferResult};
 use super::keymap::{Action, KeyContext, Keymap};
+use super::latest::Ticket;
 use super::live_stock::LiveStock;
 use crate::domain::preview::Preview;
 use crate::domain::{Alert, AlertId, AlertState, Level, Timestamp};
@@ -119,10 +120,14 @@ pub enum Msg {
     /// Alerts raised or changed since the last message.
     Alerts(Vec<Alert>),
     Acknowledged(Result<Box<Alert>, String>),
-    Listed(Listing),
+    Listed {
+        listing: Listing,
+        ticket: Ticket,
+    },
     Previewed {
         path: PathBuf,
         preview: Box<Preview>,
+        ticket: Ticket,
     },
     TransferProgress {
         id: u64,
@@ -142,10 +147,17 @@ pub enum Effect {
     Quit,
     /// Clear and redraw everything (after a terminal mess).
     Repaint,
-    /// Read a directory (off the UI thread).
-    List(PathBuf),
-    /// Preview a file in the background (replacing any preview under way).
-    Preview(PathBuf),
+    /// Read a directory (off the UI thread), unless a newer listing was
+    /// asked for meanwhile.
+    List {
+        dir: PathBuf,
+        ticket: Ticket,
+    },
+    /// Preview a file in the background, until another file is selected.
+    Preview {
+        path: PathBuf,
+        ticket: Ticket,
+    },
     Upload(Vec<(u64, PathBuf)>),
     Cancel(u64),
 }
@@ -210,8 +222,11 @@ fn preview_selected(app: &mut App) -> Option<Effect> {
     }
     let entries = app.files.entries(&app.filters[3]);
     let Some(entry) = entries.get(app.cursors[3]).filter(|e| e.is_csv()) else {
-        // A directory or another file: no stale preview of the last CSV beside it.
-        app.files.preview = None;
+        // A directory or another file: no stale preview of the last CSV
+        // beside it, and no preview job working on for nothing.
+        if app.files.preview.take().is_some() {
+            app.files.previews.cancel();
+        }
         return None;
     };
     let path = entry.path_in(&app.files.dir);
@@ -219,14 +234,26 @@ fn preview_selected(app: &mut App) -> Option<Effect> {
         return None;
     }
     app.files.preview = Some((path.clone(), Preview::default()));
-    Some(Effect::Preview(path))
+    Some(Effect::Preview {
+        path,
+        ticket: app.files.previews.issue(),
+    })
+}
+
+/// Asks for `dir`'s listing; any listing asked for before is superseded.
+fn list(app: &mut App, dir: PathBuf) -> Effect {
+    Effect::List {
+        dir,
+        ticket: app.files.listings.issue(),
+    }
 }
 
 /// Files messages: listings, previews and transfers.
 fn on_files_msg(app: &mut App, msg: Msg) {
     match msg {
-        Msg::Listed(listing) if app.files.pending.as_ref().is_some_and(|p| *p != listing.dir) => {}
-        Msg::Listed(listing) => {
+        // Only the directory asked for last: an older listing finishing late is dropped.
+        Msg::Listed { ticket, .. } if !ticket.is_current() => {}
+        Msg::Listed { listing, .. } => {
             if let Some(error) = &listing.error {
                 app.message = Some(error.clone());
             } else if listing.more > 0 {
@@ -248,7 +275,7 @@ fn on_files_msg(app: &mut App, msg: Msg) {
             }
         }
         // Only the file still selected: an older preview finishing late is dropped.
-        Msg::Previewed { path, preview } if app.files.preview.as_ref().is_some_and(|(p, _)| *p == path) => {
+        Msg::Previewed { path, preview, ticket } if ticket.is_current() => {
             app.files.preview = Some((path, *preview));
         }
         Msg::TransferProgress { id, sent, total } => {
@@ -569,7 +596,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
-        msg @ (Msg::Listed(_) | Msg::Previewed { .. } | Msg::TransferProgress { .. } | Msg::TransferDone { .. }) => {
+        msg
+        @ (Msg::Listed { .. } | Msg::Previewed { .. } | Msg::TransferProgress { .. } | Msg::TransferDone { .. }) => {
             on_files_msg(app, msg);
             Vec::new()
         }
@@ -687,7 +715,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Action::PageDown => app.cursors[i] = app.cursors[i].saturating_add(PAGE),
         Action::Open if pane == Pane::Files => {
             if let Some((path, true)) = app.files.entry_path(&app.filters[3], app.cursors[3]) {
-                return vec![Effect::List(app.files.request(path))];
+                return vec![list(app, path)];
             }
         }
         Action::Open => {
@@ -716,12 +744,12 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             app.files.open = !app.files.open;
             app.focus = if app.files.open { Pane::Files } else { Pane::Stores };
             if app.files.open && app.files.listing.is_none() {
-                return vec![Effect::List(app.files.request(app.files.dir.clone()))];
+                return vec![list(app, app.files.dir.clone())];
             }
         }
         Action::Parent => {
             if let Some(parent) = app.files.parent() {
-                return vec![Effect::List(app.files.request(parent))];
+                return vec![list(app, parent)];
             }
         }
         Action::ToggleHidden => app.files.show_hidden = !app.files.show_hidden,

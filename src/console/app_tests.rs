@@ -371,9 +371,39 @@ mod files {
     use super::*;
     use crate::console::files::listing::list_dir;
     use crate::console::files::pane::TransferResult;
+    use crate::console::latest::Ticket;
+    use crate::domain::preview::Preview;
 
     fn samples_dir() -> std::path::PathBuf {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+    }
+
+    /// The one directory `effects` ask to list, with its ticket.
+    fn asked_listing(effects: &[Effect]) -> (PathBuf, Ticket) {
+        match effects {
+            [Effect::List { dir, ticket }] => (dir.clone(), ticket.clone()),
+            _ => panic!("one listing asked for: {effects:?}"),
+        }
+    }
+
+    /// The one file `effects` ask to preview, with its ticket.
+    fn asked_preview(effects: &[Effect]) -> (PathBuf, Ticket) {
+        match effects {
+            [Effect::Preview { path, ticket }] => (path.clone(), ticket.clone()),
+            _ => panic!("one preview asked for: {effects:?}"),
+        }
+    }
+
+    /// Lists the directory `effects` ask for and hands it back, as the runtime does.
+    fn deliver_listing(app: &mut App, effects: &[Effect]) {
+        let (dir, ticket) = asked_listing(effects);
+        update(
+            app,
+            Msg::Listed {
+                listing: list_dir(&dir),
+                ticket,
+            },
+        );
     }
 
     fn with_files() -> App {
@@ -381,12 +411,12 @@ mod files {
         app.files.dir = samples_dir();
         let effects = press(&mut app, KeyCode::Char('f'));
         assert_eq!(
-            effects,
-            [Effect::List(samples_dir())],
+            asked_listing(&effects).0,
+            samples_dir(),
             "opening the pane lists its directory"
         );
         assert_eq!(app.focus, Pane::Files);
-        update(&mut app, Msg::Listed(list_dir(&samples_dir())));
+        deliver_listing(&mut app, &effects);
         app
     }
 
@@ -395,19 +425,19 @@ mod files {
         let mut app = with_files();
         // Directories first: invalid/ is on top; entering it asks for a listing.
         assert_eq!(
-            press(&mut app, KeyCode::Enter),
-            [Effect::List(samples_dir().join("invalid"))]
+            asked_listing(&press(&mut app, KeyCode::Enter)).0,
+            samples_dir().join("invalid")
         );
         // Moving onto a CSV file previews it.
         let effects = press(&mut app, KeyCode::Char('j'));
-        assert_eq!(effects, [Effect::Preview(samples_dir().join("inventory-berlin.csv"))]);
+        assert_eq!(asked_preview(&effects).0, samples_dir().join("inventory-berlin.csv"));
         assert!(
             press(&mut app, KeyCode::Char('.')).is_empty(),
             "toggling hidden files needs no I/O"
         );
         assert_eq!(
-            press(&mut app, KeyCode::Char('h')),
-            [Effect::List(samples_dir().parent().unwrap().to_path_buf())]
+            asked_listing(&press(&mut app, KeyCode::Char('h'))).0,
+            samples_dir().parent().unwrap()
         );
     }
 
@@ -471,8 +501,8 @@ mod files {
     fn read_only_browses_and_previews_but_never_uploads() {
         let mut app = app(true);
         app.files.dir = samples_dir();
-        press(&mut app, KeyCode::Char('f'));
-        update(&mut app, Msg::Listed(list_dir(&samples_dir())));
+        let effects = press(&mut app, KeyCode::Char('f'));
+        deliver_listing(&mut app, &effects);
         assert!(!press(&mut app, KeyCode::Char('j')).is_empty(), "previews still work");
         assert!(press(&mut app, KeyCode::Char('u')).is_empty());
         assert!(app.message.as_deref().unwrap().starts_with("read-only"));
@@ -482,21 +512,56 @@ mod files {
     fn a_slow_listing_of_a_directory_left_behind_is_dropped() {
         let mut app = with_files();
         // Enter invalid/, then go back up before its listing arrives.
-        press(&mut app, KeyCode::Enter);
-        press(&mut app, KeyCode::Char('h'));
-        let parent = samples_dir().parent().unwrap().to_path_buf();
-        update(&mut app, Msg::Listed(list_dir(&parent)));
-        update(&mut app, Msg::Listed(list_dir(&samples_dir().join("invalid"))));
+        let (invalid, older) = asked_listing(&press(&mut app, KeyCode::Enter));
+        let (parent, newer) = asked_listing(&press(&mut app, KeyCode::Char('h')));
+        assert!(!older.is_current(), "the listing job left behind sees it is superseded");
+        update(
+            &mut app,
+            Msg::Listed {
+                listing: list_dir(&parent),
+                ticket: newer,
+            },
+        );
+        update(
+            &mut app,
+            Msg::Listed {
+                listing: list_dir(&invalid),
+                ticket: older,
+            },
+        );
         assert_eq!(app.files.dir, parent, "the directory asked for last wins");
+    }
+
+    #[test]
+    fn a_late_preview_of_a_file_no_longer_selected_is_dropped() {
+        let mut app = with_files();
+        let (berlin, older) = asked_preview(&press(&mut app, KeyCode::Char('j')));
+        let (next, newer) = asked_preview(&press(&mut app, KeyCode::Char('j')));
+        assert!(!older.is_current(), "selecting another file stops the first preview");
+        let late = Msg::Previewed {
+            path: berlin,
+            preview: Box::new(Preview::default()),
+            ticket: older,
+        };
+        update(&mut app, late);
+        assert_eq!(app.files.preview.as_ref().map(|(p, _)| p), Some(&next));
+        let done = Msg::Previewed {
+            path: next.clone(),
+            preview: Box::new(Preview::default()),
+            ticket: newer,
+        };
+        update(&mut app, done);
+        assert_eq!(app.files.preview.as_ref().map(|(p, _)| p), Some(&next));
     }
 
     #[test]
     fn a_finished_upload_keeps_its_result_and_a_directory_clears_the_preview() {
         let mut app = with_files();
-        press(&mut app, KeyCode::Char('j'));
+        let (_, ticket) = asked_preview(&press(&mut app, KeyCode::Char('j')));
         assert!(app.files.preview.is_some(), "a CSV file is previewed");
         press(&mut app, KeyCode::Char('k'));
         assert!(app.files.preview.is_none(), "a directory has no preview");
+        assert!(!ticket.is_current(), "and the preview under way stops");
         press(&mut app, KeyCode::Char('j'));
         let effects = press(&mut app, KeyCode::Char('u'));
         let [Effect::Upload(started)] = effects.as_slice() else {

@@ -3,6 +3,7 @@
 pub mod app;
 pub mod files;
 pub mod keymap;
+pub mod latest;
 pub mod live_stock;
 pub mod run;
 #[cfg(test)]

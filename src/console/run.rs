@@ -6,6 +6,7 @@
 use super::app::{App, Effect, Msg, update};
 use super::files::pane::TransferResult;
 use super::keymap::Keymap;
+use super::latest::Ticket;
 use super::live_stock::LiveStock;
 use super::theme::Theme;
 use super::view::view;
@@ -19,7 +20,6 @@ use std::collections::HashMap;
 use std::io::Stdout;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
@@ -103,8 +103,6 @@ async fn event_loop(term: &mut Term, ports: Ports, options: Options) -> std::io:
         tasks.spawn(run_checker(checker, tx.clone()));
     }
     let theme = Theme::from_env();
-    let mut preview_stop: Option<Arc<AtomicBool>> = None;
-    let list_generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut transfers: HashMap<u64, tokio::task::AbortHandle> = HashMap::new();
     // A few uploads at a time; the rest wait their turn.
     let uploads = Arc::new(tokio::sync::Semaphore::new(UPLOADS_AT_ONCE));
@@ -134,29 +132,24 @@ async fn event_loop(term: &mut Term, ports: Ports, options: Options) -> std::io:
                     Effect::Acknowledge(ids) => {
                         tokio::spawn(acknowledge(ports.clone(), ids, options.operator.clone(), tx.clone()));
                     }
-                    Effect::List(dir) => {
+                    Effect::List { dir, ticket } => {
                         let (tx, remember) = (tx.clone(), options.last_dir_file.clone());
-                        let generation = list_generation.fetch_add(1, Ordering::SeqCst) + 1;
-                        let latest = list_generation.clone();
                         tokio::task::spawn_blocking(move || {
                             let listing = super::files::listing::list_dir(&dir);
                             // The next console starts where this one was; a superseded listing
                             // must not overwrite the directory asked for after it.
-                            let current = latest.load(Ordering::SeqCst) == generation;
-                            if let (None, Some(file), true) = (&listing.error, remember, current) {
+                            if !ticket.is_current() {
+                                return;
+                            }
+                            if let (None, Some(file)) = (&listing.error, remember) {
                                 let _ = std::fs::write(file, listing.dir.to_string_lossy().as_bytes());
                             }
-                            let _ = tx.send(Msg::Listed(listing));
+                            let _ = tx.send(Msg::Listed { listing, ticket });
                         });
                     }
-                    Effect::Preview(path) => {
-                        // A newer selection stops the preview under way.
-                        if let Some(previous) = preview_stop.replace(Arc::new(AtomicBool::new(false))) {
-                            previous.store(true, Ordering::Relaxed);
-                        }
-                        let stop = preview_stop.clone().unwrap_or_default();
+                    Effect::Preview { path, ticket } => {
                         let (tx, thresholds) = (tx.clone(), options.thresholds.clone());
-                        tokio::task::spawn_blocking(move || preview(path, thresholds, stop, tx));
+                        tokio::task::spawn_blocking(move || preview(path, thresholds, ticket, tx));
                     }
                     Effect::Upload(files) => {
                         for (id, path) in files {
@@ -371,14 +364,16 @@ async fn acknowledge(ports: Ports, ids: Vec<AlertId>, by: String, tx: UnboundedS
 }
 
 /// Previews a file: its first rows at once, then the whole file checked.
-fn preview(path: PathBuf, thresholds: crate::domain::Thresholds, stop: Arc<AtomicBool>, tx: UnboundedSender<Msg>) {
+/// Stops, sending nothing more, once its ticket is stale (another file selected).
+fn preview(path: PathBuf, thresholds: crate::domain::Thresholds, ticket: Ticket, tx: UnboundedSender<Msg>) {
     use crate::domain::preview::{Preview, Previewer};
     let send = |preview: &Preview| {
         let msg = Msg::Previewed {
             path: path.clone(),
             preview: Box::new(preview.clone()),
+            ticket: ticket.clone(),
         };
-        tx.send(msg).is_ok()
+        ticket.is_current() && tx.send(msg).is_ok()
     };
     // Only regular files: a FIFO or a link to /dev/zero would block or never end.
     let file = match regular_file(&path).and_then(|()| std::fs::File::open(&path)) {
@@ -399,7 +394,7 @@ fn preview(path: PathBuf, thresholds: crate::domain::Thresholds, stop: Arc<Atomi
         return;
     }
     while more {
-        if stop.load(Ordering::Relaxed) {
+        if !ticket.is_current() {
             return;
         }
         more = previewer.step(100_000);
@@ -464,12 +459,18 @@ fn backoff(failures: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::console::latest::Latest;
 
     #[test]
     fn a_device_is_not_previewed_and_does_not_hang() {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         // /dev/zero never ends: reading it would spin the preview forever.
-        preview(PathBuf::from("/dev/zero"), Thresholds::default(), Arc::default(), tx);
+        preview(
+            PathBuf::from("/dev/zero"),
+            Thresholds::default(),
+            Latest::new().issue(),
+            tx,
+        );
         let Ok(Msg::Previewed { preview, .. }) = rx.try_recv() else {
             panic!("a preview message")
         };

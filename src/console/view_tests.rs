@@ -1,5 +1,5 @@
 use super::*;
-use crate::console::app::{Msg, update};
+use crate::console::app::{Effect, Msg, update};
 use crate::console::test_support::{app_with, row};
 use crate::console::theme::Theme;
 use crate::domain::{Thresholds, Timestamp};
@@ -248,13 +248,18 @@ mod files_snapshots {
     fn the_file_pane_previewing_an_invalid_file() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/invalid");
         let mut app = app(samples());
-        app.files.open = true;
-        app.focus = Pane::Files;
         app.files.dir = dir.clone();
+        let opened = update(
+            &mut app,
+            Msg::Key(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::NONE)),
+        );
+        let [Effect::List { ticket, .. }] = opened.as_slice() else {
+            panic!("{opened:?}")
+        };
         let mut listing = list_dir(&dir);
         listing.dir = "/samples/invalid".into(); // the snapshot must not depend on the checkout's path
-        app.files.dir = listing.dir.clone();
-        update(&mut app, Msg::Listed(listing));
+        let ticket = ticket.clone();
+        update(&mut app, Msg::Listed { listing, ticket });
         let path = dir.join("bad-counts.csv");
         let preview = Previewer::new(std::fs::File::open(&path).unwrap(), Thresholds::new(3), 50).run();
         app.files.preview = Some((path, preview));

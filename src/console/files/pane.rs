@@ -2,6 +2,7 @@
 //! preview of the selected file, and the uploads under way or done.
 
 use super::listing::{Entry, Listing, visible};
+use crate::console::latest::Latest;
 use crate::domain::preview::Preview;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -34,21 +35,17 @@ pub struct FilesPane {
     /// The file previewed and its preview (partial until `verdict` is set).
     pub preview: Option<(PathBuf, Preview)>,
     pub transfers: Vec<Transfer>,
-    /// The directory last asked for: a slower, older listing arriving after it is dropped.
-    pub pending: Option<PathBuf>,
+    /// Listings asked for: a slower, older listing arriving after a newer
+    /// request is dropped.
+    pub listings: Latest,
+    /// Previews asked for: selecting another file stops the one under way.
+    pub previews: Latest,
     next_id: u64,
 }
 
 impl FilesPane {
-    /// Notes `dir` as the listing wanted next and returns it.
-    pub fn request(&mut self, dir: PathBuf) -> PathBuf {
-        self.pending = Some(dir.clone());
-        dir
-    }
-
     pub fn new(dir: PathBuf) -> FilesPane {
         FilesPane {
-            pending: None,
             dir,
             ..FilesPane::default()
         }
