@@ -21,10 +21,12 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use stockwatch::adapters::local::LocalBackend;
-use stockwatch::console::app::{App, Msg, update};
+use stockwatch::console::app::App;
 use stockwatch::console::keymap::{DEFAULT, Keymap};
 use stockwatch::console::live_stock::LiveStock;
+use stockwatch::console::messages::Msg;
 use stockwatch::console::theme::Theme;
+use stockwatch::console::update::update;
 use stockwatch::console::view::view;
 use stockwatch::domain::Thresholds;
 use stockwatch::domain::preview::Previewer;
@@ -132,7 +134,7 @@ fn main() {
             for msg in pending {
                 update(&mut app, msg);
             }
-            terminal.draw(|frame| view(frame, &mut app, theme)).unwrap();
+            terminal.draw(|frame| view(frame, &app, theme)).unwrap();
             for _ in 0..key_count {
                 if let Some(at) = sent_at.lock().unwrap().pop_front() {
                     latencies.push(at.elapsed());

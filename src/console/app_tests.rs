@@ -1,8 +1,11 @@
 use super::*;
+use crate::console::messages::{Effect, Msg};
+use crate::console::stock_pane::{Column, StockView};
 use crate::console::test_support::{app_with, row};
-use crate::domain::AlertKind;
+use crate::console::update::update;
+use crate::domain::{Alert, AlertKind, AlertState};
 use crate::ports::{ChangeKind, Image};
-use ratatui::crossterm::event::KeyModifiers;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn app(read_only: bool) -> App {
     let rows = vec![
@@ -53,10 +56,10 @@ fn alert(id: &str, store: &str, item: &str, state: AlertState) -> Alert {
 #[test]
 fn stores_are_listed_most_urgent_first_and_the_cursor_follows_keys() {
     let mut app = app(false);
-    assert_eq!(*app.visible_stores(), ["Pusan", "Berlin", "Karachi"]);
-    assert_eq!(app.selected_store().as_deref(), Some("Pusan"));
+    assert_eq!(app.stores.rows(), ["Pusan", "Berlin", "Karachi"]);
+    assert_eq!(app.stock.store(), Some("Pusan"));
     press(&mut app, KeyCode::Char('j'));
-    assert_eq!(app.selected_store().as_deref(), Some("Berlin"));
+    assert_eq!(app.stock.store(), Some("Berlin"));
     press(&mut app, KeyCode::Char('G'));
     assert_eq!(app.cursor(Pane::Stores), 2, "the cursor stops at the last row");
     press(&mut app, KeyCode::Char('g'));
@@ -68,7 +71,7 @@ fn opening_a_store_shows_its_items_out_of_stock_first() {
     let mut app = app(false);
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.focus, Pane::Stock);
-    let items: Vec<(String, u32)> = app.visible_stock().iter().map(|r| (r.1.clone(), r.2)).collect();
+    let items: Vec<(String, u32)> = app.stock.rows().iter().map(|r| (r.item.clone(), r.count)).collect();
     assert_eq!(
         items,
         [
@@ -80,18 +83,23 @@ fn opening_a_store_shows_its_items_out_of_stock_first() {
     press(&mut app, KeyCode::Char('s')); // next column: as of
     press(&mut app, KeyCode::Char('s')); // item
     press(&mut app, KeyCode::Char('s')); // count
-    assert_eq!(app.sort.0, Column::Count);
+    assert_eq!(app.stock.sort.column, Column::Count);
     press(&mut app, KeyCode::Char('S'));
-    assert_eq!(app.visible_stock()[0].2, 20, "reversed: highest count first");
+    assert_eq!(app.stock.rows()[0].count, 20, "reversed: highest count first");
     press(&mut app, KeyCode::Esc);
-    assert_eq!((app.focus, app.stock_view.clone()), (Pane::Stores, None));
+    assert_eq!((app.focus, app.stock.view.clone()), (Pane::Stores, None));
 }
 
 #[test]
 fn the_out_view_lists_every_out_of_stock_item() {
     let mut app = app(false);
     press(&mut app, KeyCode::Char('o'));
-    let rows: Vec<(String, String)> = app.visible_stock().iter().map(|r| (r.0.clone(), r.1.clone())).collect();
+    let rows: Vec<(String, String)> = app
+        .stock
+        .rows()
+        .iter()
+        .map(|r| (r.store.clone(), r.item.clone()))
+        .collect();
     assert_eq!(
         rows,
         [
@@ -106,7 +114,7 @@ fn filters_apply_as_typed_and_invert_with_a_bang() {
     let mut app = app(false);
     press(&mut app, KeyCode::Char('/'));
     typed(&mut app, "ber");
-    assert_eq!(*app.visible_stores(), ["Berlin"]);
+    assert_eq!(app.stores.rows(), ["Berlin"]);
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.filter(Pane::Stores), "ber");
     press(&mut app, KeyCode::Char('/'));
@@ -114,9 +122,9 @@ fn filters_apply_as_typed_and_invert_with_a_bang() {
     press(&mut app, KeyCode::Backspace);
     press(&mut app, KeyCode::Backspace);
     typed(&mut app, "!a");
-    assert_eq!(*app.visible_stores(), ["Berlin"], "stores without an `a`");
+    assert_eq!(app.stores.rows(), ["Berlin"], "stores without an `a`");
     press(&mut app, KeyCode::Esc);
-    assert_eq!(app.visible_stores().len(), 3, "Esc clears the filter");
+    assert_eq!(app.stores.rows().len(), 3, "Esc clears the filter");
 }
 
 #[test]
@@ -174,10 +182,7 @@ fn acknowledging_one_or_all_with_a_confirmation_that_defaults_to_cancel() {
         ]),
     );
     assert_eq!(
-        app.visible_alerts()
-            .iter()
-            .map(|a| a.id.to_string())
-            .collect::<Vec<_>>(),
+        app.alerts.rows().iter().map(|id| id.to_string()).collect::<Vec<_>>(),
         ["10", "9"],
         "newest first, resolved hidden"
     );
@@ -222,7 +227,7 @@ fn commands_and_help() {
     press(&mut app, KeyCode::Char(':'));
     typed(&mut app, "store pus");
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.stock_view, Some(StockView::Store("Pusan".into())));
+    assert_eq!(app.stock.view, Some(StockView::Store("Pusan".into())));
     press(&mut app, KeyCode::Char(':'));
     typed(&mut app, "alerts");
     press(&mut app, KeyCode::Enter);
@@ -295,7 +300,7 @@ fn the_selection_stays_on_its_row_when_lists_change_under_it() {
     // The stores re-sort by urgency: the cursor stays on the same store.
     app.focus = Pane::Stores;
     press(&mut app, KeyCode::Char('j'));
-    assert_eq!(app.selected_store().as_deref(), Some("Berlin"));
+    assert_eq!(app.stock.store(), Some("Berlin"));
     let change = |item: &str| Change {
         id: item.into(),
         kind: ChangeKind::Insert,
@@ -317,9 +322,9 @@ fn the_selection_stays_on_its_row_when_lists_change_under_it() {
             seen_at: Timestamp(9),
         },
     );
-    assert_eq!(app.visible_stores()[0], "Karachi", "Karachi is now the most urgent");
+    assert_eq!(app.stores.rows()[0], "Karachi", "Karachi is now the most urgent");
     assert_eq!(
-        app.selected_store().as_deref(),
+        app.stock.store(),
         Some("Berlin"),
         "the stock pane did not jump to another store"
     );
@@ -329,11 +334,11 @@ fn the_selection_stays_on_its_row_when_lists_change_under_it() {
 fn moving_in_the_stores_pane_unpins_an_opened_store() {
     let mut app = app(false);
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.stock_view, Some(StockView::Store("Pusan".into())));
+    assert_eq!(app.stock.view, Some(StockView::Store("Pusan".into())));
     app.focus = Pane::Stores;
     press(&mut app, KeyCode::Char('j'));
-    assert_eq!(app.stock_view, None);
-    assert_eq!(app.selected_store().as_deref(), Some("Berlin"));
+    assert_eq!(app.stock.view, None);
+    assert_eq!(app.stock.store(), Some("Berlin"));
 }
 
 #[test]
@@ -342,7 +347,7 @@ fn an_inverted_filter_drops_rows_where_any_column_matches() {
     press(&mut app, KeyCode::Enter);
     press(&mut app, KeyCode::Char('/'));
     typed(&mut app, "!echo");
-    let items: Vec<String> = app.visible_stock().iter().map(|r| r.1.clone()).collect();
+    let items: Vec<String> = app.stock.rows().iter().map(|r| r.item.clone()).collect();
     assert_eq!(items, ["Amazon Tap"]);
 }
 
@@ -352,7 +357,7 @@ fn a_resync_replaces_every_row() {
     update(&mut app, Msg::Resync);
     update(&mut app, Msg::Rows(vec![row("Berlin", "Echo Dot", 1)]));
     update(&mut app, Msg::SnapshotDone);
-    assert_eq!(*app.visible_stores(), ["Berlin"], "stores deleted meanwhile are gone");
+    assert_eq!(app.stores.rows(), ["Berlin"], "stores deleted meanwhile are gone");
     assert_eq!(app.live_stock.totals().items, 1);
 }
 

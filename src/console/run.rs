@@ -3,12 +3,14 @@
 //! the in-console checker and a clock each send messages; the loop applies
 //! them with `update` and draws only when something changed.
 
-use super::app::{App, Effect, Msg, update};
+use super::app::App;
 use super::files::pane::TransferResult;
 use super::keymap::Keymap;
 use super::latest::Ticket;
 use super::live_stock::LiveStock;
+use super::messages::{Effect, Msg};
 use super::theme::Theme;
+use super::update::update;
 use super::view::view;
 use crate::domain::{Acknowledgement, AlertId, Thresholds, Timestamp};
 use crate::pipeline::{Checker, UploadFlow};
@@ -109,7 +111,7 @@ async fn event_loop(term: &mut Term, ports: Ports, options: Options) -> std::io:
     let mut stop = Box::pin(crate::shutdown::signal());
     loop {
         if app.dirty {
-            term.draw(|frame| view(frame, &mut app, theme))?;
+            term.draw(|frame| view(frame, &app, theme))?;
             app.dirty = false;
         }
         let first = tokio::select! {

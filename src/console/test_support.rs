@@ -1,8 +1,10 @@
 //! What the console's unit tests share: rows and an app loaded with them.
 
-use super::app::{App, Msg, update};
+use super::app::App;
 use super::keymap::{DEFAULT, Keymap};
 use super::live_stock::LiveStock;
+use super::messages::Msg;
+use super::update::update;
 use crate::domain::{Thresholds, Timestamp};
 use crate::ports::StockRow;
 

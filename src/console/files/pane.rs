@@ -1,8 +1,11 @@
-//! The file pane's state: where it is, what is listed and marked, the
-//! preview of the selected file, and the uploads under way or done.
+//! The file pane's state: where it is, what is listed, shown and marked,
+//! the preview of the selected file, and the uploads under way or done; and
+//! how listings, previews and upload reports change it. No I/O: reading
+//! directories and files is asked for with a ticket (see `latest`).
 
-use super::listing::{Entry, Listing, visible};
-use crate::console::latest::Latest;
+use super::listing::{Entry, Listing, shown};
+use crate::console::latest::{Latest, Ticket};
+use crate::console::pane::PaneState;
 use crate::domain::preview::Preview;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -27,9 +30,11 @@ pub struct Transfer {
 
 #[derive(Debug, Default)]
 pub struct FilesPane {
+    /// The cursor's row is keyed by file name.
+    pub list: PaneState<String>,
     pub open: bool,
     pub dir: PathBuf,
-    pub listing: Option<Listing>,
+    listing: Option<Listing>,
     pub show_hidden: bool,
     pub marks: BTreeSet<PathBuf>,
     /// The file previewed and its preview (partial until `verdict` is set).
@@ -37,9 +42,15 @@ pub struct FilesPane {
     pub transfers: Vec<Transfer>,
     /// Listings asked for: a slower, older listing arriving after a newer
     /// request is dropped.
-    pub listings: Latest,
+    listings: Latest,
     /// Previews asked for: selecting another file stops the one under way.
-    pub previews: Latest,
+    previews: Latest,
+    /// The entries shown (indices into the listing), in order.
+    rows: Vec<usize>,
+    /// Bumped by every listing received, so `rows` know when to recompute.
+    listing_version: u64,
+    /// The listing version, hidden files setting and filter `rows` were computed for.
+    rows_of: Option<(u64, bool, String)>,
     next_id: u64,
 }
 
@@ -51,21 +62,126 @@ impl FilesPane {
         }
     }
 
-    pub fn entries(&self, filter: &str) -> Vec<&Entry> {
-        self.listing
-            .as_ref()
-            .map_or_else(Vec::new, |l| visible(l, self.show_hidden, filter))
+    /// The directory's listing, once one has arrived.
+    pub fn listing(&self) -> Option<&Listing> {
+        self.listing.as_ref()
     }
 
-    /// The path and kind of the entry at `row`.
-    pub fn entry_path(&self, filter: &str, row: usize) -> Option<(PathBuf, bool)> {
-        let entries = self.entries(filter);
-        let entry = entries.get(row)?;
+    /// How many entries are shown.
+    pub fn shown_count(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The entry shown at `row`.
+    pub fn entry(&self, row: usize) -> Option<&Entry> {
+        let listing = self.listing.as_ref()?;
+        listing.entries.get(*self.rows.get(row)?)
+    }
+
+    /// The path of the entry under the cursor, and whether it is a directory.
+    pub fn selected(&self) -> Option<(PathBuf, bool)> {
+        let entry = self.entry(self.list.cursor)?;
         Some((entry.path_in(&self.dir), entry.is_dir))
     }
 
     pub fn parent(&self) -> Option<PathBuf> {
         self.dir.parent().map(Path::to_path_buf)
+    }
+
+    /// Asks for `dir`'s listing: the ticket makes any listing asked for
+    /// before it stale.
+    pub fn ask_listing(&self, dir: PathBuf) -> (PathBuf, Ticket) {
+        (dir, self.listings.issue())
+    }
+
+    /// A listing arrived; returns what to tell the operator, if anything.
+    pub fn listed(&mut self, listing: Listing, ticket: &Ticket) -> Option<String> {
+        // Only the directory asked for last: an older listing finishing late is dropped.
+        if !ticket.is_current() {
+            return None;
+        }
+        let message = if let Some(error) = &listing.error {
+            Some(error.clone())
+        } else if listing.more > 0 {
+            Some(format!(
+                "showing the first {} entries; {} more not listed",
+                listing.entries.len(),
+                listing.more
+            ))
+        } else {
+            None
+        };
+        // A directory that cannot be read keeps the last one on screen.
+        if listing.error.is_none() || self.listing.is_none() {
+            // A new directory starts unfiltered.
+            if listing.dir != self.dir {
+                self.list.filter.clear();
+            }
+            self.dir = listing.dir.clone();
+            self.listing = Some(listing);
+            self.listing_version += 1;
+            self.list.start_over();
+        }
+        message
+    }
+
+    /// The selected CSV file is previewed as soon as it is selected: returns
+    /// the file to preview and its ticket when the selection changed.
+    pub fn preview_selection(&mut self) -> Option<(PathBuf, Ticket)> {
+        let Some(entry) = self.entry(self.list.cursor).filter(|e| e.is_csv()) else {
+            // A directory or another file: no stale preview of the last CSV
+            // beside it, and no preview job working on for nothing.
+            if self.preview.take().is_some() {
+                self.previews.cancel();
+            }
+            return None;
+        };
+        let path = entry.path_in(&self.dir);
+        if self.preview.as_ref().is_some_and(|(p, _)| *p == path) {
+            return None;
+        }
+        self.preview = Some((path.clone(), Preview::default()));
+        Some((path, self.previews.issue()))
+    }
+
+    /// A preview, partial or whole, arrived.
+    pub fn previewed(&mut self, path: PathBuf, preview: Preview, ticket: &Ticket) {
+        // Only the file still selected: an older preview finishing late is dropped.
+        if ticket.is_current() {
+            self.preview = Some((path, preview));
+        }
+    }
+
+    /// Recomputes the shown entries if the listing, the hidden files setting
+    /// or the filter changed, then keeps the cursor on its file.
+    pub fn refresh(&mut self, moved: bool) {
+        let inputs = (self.listing_version, self.show_hidden);
+        let current = self
+            .rows_of
+            .as_ref()
+            .is_some_and(|(version, hidden, filter)| (*version, *hidden) == inputs && *filter == self.list.filter);
+        if !current {
+            self.rows = self
+                .listing
+                .as_ref()
+                .map_or_else(Vec::new, |l| shown(l, self.show_hidden, &self.list.filter));
+            self.rows_of = Some((inputs.0, inputs.1, self.list.filter.clone()));
+        }
+        let (rows, entries) = (&self.rows, self.listing.as_ref().map_or(&[][..], |l| &l.entries));
+        let name_at = |row: usize| rows.get(row).map(|&i| entries[i].name.clone());
+        self.list.follow(moved, rows.len(), name_at, |name| {
+            rows.iter().position(|&i| entries[i].name == *name)
+        });
+    }
+
+    /// Marks the selected file for upload, or unmarks it; moves down.
+    pub fn toggle_mark(&mut self) {
+        if let Some((path, false)) = self.selected() {
+            if !self.marks.remove(&path) {
+                self.marks.insert(path);
+            }
+            self.list.cursor += 1;
+        }
     }
 
     /// Starts transfers for `paths`; returns their ids.
@@ -108,7 +224,23 @@ impl FilesPane {
         self.transfers.iter().any(|t| t.result.is_none())
     }
 
-    pub fn transfer_mut(&mut self, id: u64) -> Option<&mut Transfer> {
+    pub fn progressed(&mut self, id: u64, sent: u64, total: u64) {
+        if let Some(t) = self.transfer_mut(id) {
+            t.sent = sent;
+            t.total = total;
+        }
+    }
+
+    pub fn finished(&mut self, id: u64, result: TransferResult) {
+        // The first outcome stands: a late "cancelled" must not hide a finished load.
+        if let Some(t) = self.transfer_mut(id)
+            && t.result.is_none()
+        {
+            t.result = Some(result);
+        }
+    }
+
+    fn transfer_mut(&mut self, id: u64) -> Option<&mut Transfer> {
         self.transfers.iter_mut().find(|t| t.id == id)
     }
 }
