@@ -18,6 +18,7 @@
 
 pub mod alerts_pane;
 pub mod app;
+mod effects;
 pub mod files;
 pub mod keymap;
 mod keys;
@@ -30,6 +31,8 @@ mod panes_view;
 pub mod run;
 pub mod stock_pane;
 pub mod stores_pane;
+mod tasks;
+mod terminal;
 #[cfg(test)]
 mod test_support;
 pub mod theme;
