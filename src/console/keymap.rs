@@ -249,6 +249,37 @@ impl Key {
     }
 }
 
+#[cfg(test)]
+impl Key {
+    /// A terminal event of this key, as `from_event` reads it.
+    pub fn to_event(self) -> KeyEvent {
+        let mut modifiers = KeyModifiers::NONE;
+        for (bit, modifier) in [
+            (CTRL, KeyModifiers::CONTROL),
+            (ALT, KeyModifiers::ALT),
+            (SHIFT, KeyModifiers::SHIFT),
+        ] {
+            if self.modifiers & bit != 0 {
+                modifiers |= modifier;
+            }
+        }
+        let code = match self.code {
+            KeyCodeOrd::Char(c) => {
+                if c.is_uppercase() {
+                    modifiers |= KeyModifiers::SHIFT;
+                }
+                KeyCode::Char(c)
+            }
+            KeyCodeOrd::F(n) => KeyCode::F(n),
+            KeyCodeOrd::Named(name) => NAMED
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or(KeyCode::Null, |(_, c)| *c),
+        };
+        KeyEvent::new(code, modifiers)
+    }
+}
+
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (bit, name) in [(CTRL, "ctrl-"), (ALT, "alt-"), (SHIFT, "shift-")] {

@@ -124,6 +124,18 @@ fn keys_round_trip_through_their_names() {
 }
 
 #[test]
+fn every_bound_key_reads_back_as_itself() {
+    for (name, text) in [("default", DEFAULT), ("arrows", ARROWS)] {
+        let map = Keymap::load((name, text), None).unwrap();
+        for action in Action::ALL {
+            for key in map.keys_of(*action) {
+                assert_eq!(Key::from_event(&key.to_event()), Some(*key), "{name}: {key}");
+            }
+        }
+    }
+}
+
+#[test]
 fn help_comes_from_the_live_map_and_hides_writes_when_read_only() {
     let map = defaults();
     let help = map.help(false);

@@ -244,3 +244,7 @@ impl FilesPane {
         self.transfers.iter_mut().find(|t| t.id == id)
     }
 }
+
+#[cfg(test)]
+#[path = "pane_tests.rs"]
+mod tests;

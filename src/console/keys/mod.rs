@@ -9,6 +9,8 @@ mod files;
 mod line;
 mod stock;
 mod stores;
+#[cfg(test)]
+mod tests;
 
 use super::app::{App, Mode};
 use super::keymap::{Action, KeyContext};
