@@ -3,7 +3,6 @@
 //! Keys are tested in keys/tests.rs, the file pane in files/pane_tests.rs.
 
 use super::*;
-
 use crate::console::messages::{Effect, Msg};
 use crate::console::stock_pane::Column;
 use crate::console::test_support::{alert, app, press, row, typed};
