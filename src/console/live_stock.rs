@@ -36,7 +36,7 @@ struct StoreData {
 pub struct LiveStock {
     stores: HashMap<String, StoreData>,
     thresholds: Thresholds,
-    /// Every out-of-stock (store, item), for the all-stores view.
+    /// Every out-of-stock (store, item), for the out view.
     out: BTreeSet<(String, String)>,
     totals: StoreSummary,
     /// Stores most urgent first; rebuilt lazily after counts change.

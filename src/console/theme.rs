@@ -1,6 +1,7 @@
 //! What every drawing module shares: the colours (or none, with NO_COLOR),
 //! the words and glyphs of stock levels, escaping text for the terminal, a
-//! pane's frame and which rows of a long list fit on screen.
+//! pane's frame, which rows of a long list fit on screen, and centring an
+//! overlay.
 
 use crate::domain::{Level, escape_for_terminal};
 use ratatui::layout::Rect;

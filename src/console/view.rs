@@ -1,8 +1,8 @@
 //! Drawing: `view(frame, &app)` turns the state into widgets: the screen's
 //! layout, the status bar and the overlays (help, confirmation) here, the
 //! panes in `panes_view` and `files::view`. It only reads: no I/O, and no
-//! list is computed (`update` left every pane's rows ready); only the rows
-//! that fit on screen are built. Every string from a file or the backend is
+//! pane's rows are computed (`update` left them ready); only the rows that
+//! fit on screen are built. Every string from a file or the backend is
 //! escaped; states are words and glyphs as well as colours, so NO_COLOR
 //! loses nothing.
 
