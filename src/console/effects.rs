@@ -28,14 +28,14 @@ const PREVIEW_STEP: usize = 100_000;
 
 /// What performing effects needs, and the uploads under way.
 pub struct Effects {
-    pub ports: Ports,
+    ports: Ports,
     /// Who acknowledges.
-    pub operator: String,
-    pub thresholds: Thresholds,
-    pub uploads: UploadFlow,
+    operator: String,
+    thresholds: Thresholds,
+    uploads: UploadFlow,
     /// Where the file pane remembers its directory.
-    pub last_dir_file: Option<PathBuf>,
-    pub tx: UnboundedSender<Msg>,
+    last_dir_file: Option<PathBuf>,
+    tx: UnboundedSender<Msg>,
     /// Running uploads by transfer id, to cancel them.
     transfers: HashMap<u64, AbortHandle>,
     /// A few uploads at a time; the rest wait their turn.

@@ -17,6 +17,7 @@ use super::keymap::{Action, KeyContext};
 use super::messages::Effect;
 use super::pane::Pane;
 use super::stock_pane::StockView;
+use crate::domain::AlertId;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
@@ -48,7 +49,7 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 }
 
 /// "Acknowledge N alerts?": only `y`, or Enter on Acknowledge, says yes.
-fn on_confirm_key(app: &mut App, key: KeyEvent, ids: Vec<crate::domain::AlertId>, yes: bool) -> Vec<Effect> {
+fn on_confirm_key(app: &mut App, key: KeyEvent, ids: Vec<AlertId>, yes: bool) -> Vec<Effect> {
     match key.code {
         KeyCode::Left | KeyCode::Right | KeyCode::Tab | KeyCode::Char('h') | KeyCode::Char('l') => {
             app.mode = Mode::ConfirmAckAll { ids, yes: !yes };
