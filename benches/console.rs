@@ -17,10 +17,13 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::time::{Duration, Instant};
 use stockwatch::adapters::local::LocalBackend;
-use stockwatch::console::app::{App, Msg, update};
-use stockwatch::console::inventory::Inventory;
+use stockwatch::console::app::App;
 use stockwatch::console::keymap::{DEFAULT, Keymap};
-use stockwatch::console::view::{Theme, view};
+use stockwatch::console::live_stock::LiveStock;
+use stockwatch::console::messages::Msg;
+use stockwatch::console::theme::Theme;
+use stockwatch::console::update::update;
+use stockwatch::console::view::view;
 use stockwatch::domain::{Thresholds, Timestamp};
 use stockwatch::ports::{Change, ChangeKind, Image, StockFilter};
 
@@ -67,7 +70,7 @@ fn main() {
         let backend = LocalBackend::open(&data).unwrap().ports;
         let keymap = Keymap::load(("default", DEFAULT), None).unwrap();
         let mut app = App::new(
-            Inventory::new(Thresholds::new(3)),
+            LiveStock::new(Thresholds::new(3)),
             keymap,
             false,
             backend.location.clone(),
@@ -91,7 +94,7 @@ fn main() {
     });
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).unwrap();
     let theme = Theme { colour: true };
-    terminal.draw(|frame| view(frame, &mut app, theme)).unwrap();
+    terminal.draw(|frame| view(frame, &app, theme)).unwrap();
     let first_frame = started.elapsed();
     eprintln!("first frame after {:.2} s", first_frame.as_secs_f64());
 
@@ -117,7 +120,7 @@ fn main() {
         let pressed = Instant::now();
         update(&mut app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
         let drawing = Instant::now();
-        terminal.draw(|frame| view(frame, &mut app, theme)).unwrap();
+        terminal.draw(|frame| view(frame, &app, theme)).unwrap();
         frames.push(drawing.elapsed());
         presses.push(pressed.elapsed());
         // A change arriving now and then, as on a live system.

@@ -21,10 +21,13 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use stockwatch::adapters::local::LocalBackend;
-use stockwatch::console::app::{App, Msg, update};
-use stockwatch::console::inventory::Inventory;
+use stockwatch::console::app::App;
 use stockwatch::console::keymap::{DEFAULT, Keymap};
-use stockwatch::console::view::{Theme, view};
+use stockwatch::console::live_stock::LiveStock;
+use stockwatch::console::messages::Msg;
+use stockwatch::console::theme::Theme;
+use stockwatch::console::update::update;
+use stockwatch::console::view::view;
 use stockwatch::domain::Thresholds;
 use stockwatch::domain::preview::Previewer;
 use stockwatch::pipeline::Loader;
@@ -72,7 +75,7 @@ fn main() {
         let backend = LocalBackend::open(&dir.path().join("data")).unwrap().ports;
         let keymap = Keymap::load(("default", DEFAULT), None).unwrap();
         let mut app = App::new(
-            Inventory::new(Thresholds::new(3)),
+            LiveStock::new(Thresholds::new(3)),
             keymap,
             false,
             "bench".into(),
@@ -131,7 +134,7 @@ fn main() {
             for msg in pending {
                 update(&mut app, msg);
             }
-            terminal.draw(|frame| view(frame, &mut app, theme)).unwrap();
+            terminal.draw(|frame| view(frame, &app, theme)).unwrap();
             for _ in 0..key_count {
                 if let Some(at) = sent_at.lock().unwrap().pop_front() {
                     latencies.push(at.elapsed());

@@ -10,7 +10,8 @@ use std::io::IsTerminal;
 #[derive(Debug, Default, Args)]
 #[command(next_help_heading = "Console (plain stockwatch)")]
 pub struct ConsoleArgs {
-    /// Hide and refuse every action that writes (acknowledging); no checker either.
+    /// Hide and refuse every action that writes (acknowledging, uploading,
+    /// cancelling an upload); no checker either.
     #[arg(long)]
     pub read_only: bool,
     /// Do not run the checker in the console (another process does; with

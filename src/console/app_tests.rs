@@ -1,63 +1,23 @@
+//! The console's behaviour through `update`, as keys and messages drive
+//! it: data from the feed and the ledger, and how the panes follow it.
+//! Keys are tested in keys/tests.rs, the file pane in files/pane_tests.rs.
+
 use super::*;
-use crate::console::test_support::{app_with, row};
-use crate::domain::AlertKind;
+use crate::console::messages::{Effect, Msg};
+use crate::console::stock_pane::Column;
+use crate::console::test_support::{alert, app, press, row, typed};
+use crate::console::update::update;
+use crate::domain::{AlertId, AlertState};
 use crate::ports::{ChangeKind, Image};
-use ratatui::crossterm::event::KeyModifiers;
-
-fn app(read_only: bool) -> App {
-    let rows = vec![
-        row("Berlin", "Echo Dot", 12),
-        row("Berlin", "Echo Plus", 0),
-        row("Pusan", "Echo Show", 0),
-        row("Pusan", "Amazon Tap", 3),
-        row("Pusan", "Echo Dot", 20),
-        row("Karachi", "Echo Dot", 19),
-    ];
-    app_with(rows, read_only)
-}
-
-fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
-    let modifiers = if matches!(code, KeyCode::Char(c) if c.is_ascii_uppercase()) {
-        KeyModifiers::SHIFT
-    } else {
-        KeyModifiers::NONE
-    };
-    update(app, Msg::Key(KeyEvent::new(code, modifiers)))
-}
-
-fn typed(app: &mut App, text: &str) {
-    for c in text.chars() {
-        press(app, KeyCode::Char(c));
-    }
-}
-
-fn alert(id: &str, store: &str, item: &str, state: AlertState) -> Alert {
-    Alert {
-        id: id.parse().unwrap(),
-        transition: String::new(),
-        change_id: format!("c{id}"),
-        kind: AlertKind::Out,
-        store: store.into(),
-        item: item.into(),
-        count: 0,
-        threshold: 3,
-        as_of: Timestamp(1),
-        source: "k".into(),
-        raised_at: Timestamp(1),
-        state,
-        acknowledged: None,
-        resolved_at: None,
-        published_at: None,
-    }
-}
+use ratatui::crossterm::event::KeyCode;
 
 #[test]
 fn stores_are_listed_most_urgent_first_and_the_cursor_follows_keys() {
     let mut app = app(false);
-    assert_eq!(*app.visible_stores(), ["Pusan", "Berlin", "Karachi"]);
-    assert_eq!(app.selected_store().as_deref(), Some("Pusan"));
+    assert_eq!(app.stores.rows(), ["Pusan", "Berlin", "Karachi"]);
+    assert_eq!(app.stock.store(), Some("Pusan"));
     press(&mut app, KeyCode::Char('j'));
-    assert_eq!(app.selected_store().as_deref(), Some("Berlin"));
+    assert_eq!(app.stock.store(), Some("Berlin"));
     press(&mut app, KeyCode::Char('G'));
     assert_eq!(app.cursor(Pane::Stores), 2, "the cursor stops at the last row");
     press(&mut app, KeyCode::Char('g'));
@@ -69,7 +29,7 @@ fn opening_a_store_shows_its_items_out_of_stock_first() {
     let mut app = app(false);
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.focus, Pane::Stock);
-    let items: Vec<(String, u32)> = app.visible_stock().iter().map(|r| (r.1.clone(), r.2)).collect();
+    let items: Vec<(String, u32)> = app.stock.rows().iter().map(|r| (r.item.clone(), r.count)).collect();
     assert_eq!(
         items,
         [
@@ -81,18 +41,23 @@ fn opening_a_store_shows_its_items_out_of_stock_first() {
     press(&mut app, KeyCode::Char('s')); // next column: as of
     press(&mut app, KeyCode::Char('s')); // item
     press(&mut app, KeyCode::Char('s')); // count
-    assert_eq!(app.sort.0, Column::Count);
+    assert_eq!(app.stock.sort.column, Column::Count);
     press(&mut app, KeyCode::Char('S'));
-    assert_eq!(app.visible_stock()[0].2, 20, "reversed: highest count first");
+    assert_eq!(app.stock.rows()[0].count, 20, "reversed: highest count first");
     press(&mut app, KeyCode::Esc);
-    assert_eq!((app.focus, app.stock_view.clone()), (Pane::Stores, None));
+    assert_eq!((app.focus, app.stock.view.clone()), (Pane::Stores, None));
 }
 
 #[test]
-fn the_all_stores_view_lists_every_out_of_stock_item() {
+fn the_out_view_lists_every_out_of_stock_item() {
     let mut app = app(false);
     press(&mut app, KeyCode::Char('o'));
-    let rows: Vec<(String, String)> = app.visible_stock().iter().map(|r| (r.0.clone(), r.1.clone())).collect();
+    let rows: Vec<(String, String)> = app
+        .stock
+        .rows()
+        .iter()
+        .map(|r| (r.store.clone(), r.item.clone()))
+        .collect();
     assert_eq!(
         rows,
         [
@@ -107,7 +72,7 @@ fn filters_apply_as_typed_and_invert_with_a_bang() {
     let mut app = app(false);
     press(&mut app, KeyCode::Char('/'));
     typed(&mut app, "ber");
-    assert_eq!(*app.visible_stores(), ["Berlin"]);
+    assert_eq!(app.stores.rows(), ["Berlin"]);
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.filter(Pane::Stores), "ber");
     press(&mut app, KeyCode::Char('/'));
@@ -115,9 +80,9 @@ fn filters_apply_as_typed_and_invert_with_a_bang() {
     press(&mut app, KeyCode::Backspace);
     press(&mut app, KeyCode::Backspace);
     typed(&mut app, "!a");
-    assert_eq!(*app.visible_stores(), ["Berlin"], "stores without an `a`");
+    assert_eq!(app.stores.rows(), ["Berlin"], "stores without an `a`");
     press(&mut app, KeyCode::Esc);
-    assert_eq!(app.visible_stores().len(), 3, "Esc clears the filter");
+    assert_eq!(app.stores.rows().len(), 3, "Esc clears the filter");
 }
 
 #[test]
@@ -150,101 +115,17 @@ fn changes_apply_live_and_wait_while_paused() {
         },
     );
     assert_eq!(
-        app.inventory.item("Karachi", "Echo Dot").unwrap().count,
+        app.live_stock.item("Karachi", "Echo Dot").unwrap().count,
         19,
         "paused: held back"
     );
     press(&mut app, KeyCode::Char('p'));
     assert_eq!(
-        app.inventory.item("Karachi", "Echo Dot").unwrap().count,
+        app.live_stock.item("Karachi", "Echo Dot").unwrap().count,
         0,
         "resumed: applied"
     );
     assert_eq!(app.last_change, Some(Timestamp(2)));
-}
-
-#[test]
-fn acknowledging_one_or_all_with_a_confirmation_that_defaults_to_cancel() {
-    let mut app = app(false);
-    update(
-        &mut app,
-        Msg::Alerts(vec![
-            alert("9", "Berlin", "Echo Plus", AlertState::Open),
-            alert("10", "Pusan", "Echo Show", AlertState::Open),
-            alert("3", "Pusan", "Echo Dot", AlertState::Resolved),
-        ]),
-    );
-    assert_eq!(
-        app.visible_alerts()
-            .iter()
-            .map(|a| a.id.to_string())
-            .collect::<Vec<_>>(),
-        ["10", "9"],
-        "newest first, resolved hidden"
-    );
-    update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
-    update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
-    assert_eq!(app.focus, Pane::Alerts);
-    assert_eq!(
-        press(&mut app, KeyCode::Char('a')),
-        [Effect::Acknowledge(vec![AlertId(10)])]
-    );
-    press(&mut app, KeyCode::Char('A'));
-    assert!(matches!(app.mode, Mode::ConfirmAckAll { yes: false, .. }));
-    assert!(
-        press(&mut app, KeyCode::Enter).is_empty(),
-        "Enter on the default (Cancel) does nothing"
-    );
-    press(&mut app, KeyCode::Char('A'));
-    press(&mut app, KeyCode::Right);
-    assert_eq!(
-        press(&mut app, KeyCode::Enter),
-        [Effect::Acknowledge(vec![AlertId(10), AlertId(9)])]
-    );
-}
-
-#[test]
-fn read_only_refuses_every_write() {
-    let mut app = app(true);
-    update(
-        &mut app,
-        Msg::Alerts(vec![alert("1", "Berlin", "Echo Plus", AlertState::Open)]),
-    );
-    app.focus = Pane::Alerts;
-    assert!(press(&mut app, KeyCode::Char('a')).is_empty());
-    assert!(app.message.as_deref().unwrap().starts_with("read-only"));
-    assert!(press(&mut app, KeyCode::Char('A')).is_empty());
-    assert_eq!(app.mode, Mode::Normal);
-}
-
-#[test]
-fn commands_and_help() {
-    let mut app = app(false);
-    press(&mut app, KeyCode::Char(':'));
-    typed(&mut app, "store pus");
-    press(&mut app, KeyCode::Enter);
-    assert_eq!(app.stock_view, Some(StockView::Store("Pusan".into())));
-    press(&mut app, KeyCode::Char(':'));
-    typed(&mut app, "alerts");
-    press(&mut app, KeyCode::Enter);
-    assert_eq!(app.focus, Pane::Alerts);
-    press(&mut app, KeyCode::Char(':'));
-    typed(&mut app, "nonsense");
-    press(&mut app, KeyCode::Enter);
-    assert!(
-        app.message
-            .as_deref()
-            .unwrap()
-            .starts_with("unknown command `nonsense`")
-    );
-    press(&mut app, KeyCode::Char('?'));
-    assert_eq!(app.mode, Mode::Help);
-    press(&mut app, KeyCode::Char('x'));
-    assert_eq!(app.mode, Mode::Normal);
-    press(&mut app, KeyCode::Char(':'));
-    typed(&mut app, "q");
-    assert_eq!(press(&mut app, KeyCode::Enter), [Effect::Quit]);
-    assert_eq!(press(&mut app, KeyCode::Char('q')), [Effect::Quit]);
 }
 
 #[test]
@@ -296,7 +177,7 @@ fn the_selection_stays_on_its_row_when_lists_change_under_it() {
     // The stores re-sort by urgency: the cursor stays on the same store.
     app.focus = Pane::Stores;
     press(&mut app, KeyCode::Char('j'));
-    assert_eq!(app.selected_store().as_deref(), Some("Berlin"));
+    assert_eq!(app.stock.store(), Some("Berlin"));
     let change = |item: &str| Change {
         id: item.into(),
         kind: ChangeKind::Insert,
@@ -318,23 +199,12 @@ fn the_selection_stays_on_its_row_when_lists_change_under_it() {
             seen_at: Timestamp(9),
         },
     );
-    assert_eq!(app.visible_stores()[0], "Karachi", "Karachi is now the most urgent");
+    assert_eq!(app.stores.rows()[0], "Karachi", "Karachi is now the most urgent");
     assert_eq!(
-        app.selected_store().as_deref(),
+        app.stock.store(),
         Some("Berlin"),
         "the stock pane did not jump to another store"
     );
-}
-
-#[test]
-fn moving_in_the_stores_pane_unpins_an_opened_store() {
-    let mut app = app(false);
-    press(&mut app, KeyCode::Enter);
-    assert_eq!(app.stock_view, Some(StockView::Store("Pusan".into())));
-    app.focus = Pane::Stores;
-    press(&mut app, KeyCode::Char('j'));
-    assert_eq!(app.stock_view, None);
-    assert_eq!(app.selected_store().as_deref(), Some("Berlin"));
 }
 
 #[test]
@@ -343,7 +213,7 @@ fn an_inverted_filter_drops_rows_where_any_column_matches() {
     press(&mut app, KeyCode::Enter);
     press(&mut app, KeyCode::Char('/'));
     typed(&mut app, "!echo");
-    let items: Vec<String> = app.visible_stock().iter().map(|r| r.1.clone()).collect();
+    let items: Vec<String> = app.stock.rows().iter().map(|r| r.item.clone()).collect();
     assert_eq!(items, ["Amazon Tap"]);
 }
 
@@ -353,168 +223,6 @@ fn a_resync_replaces_every_row() {
     update(&mut app, Msg::Resync);
     update(&mut app, Msg::Rows(vec![row("Berlin", "Echo Dot", 1)]));
     update(&mut app, Msg::SnapshotDone);
-    assert_eq!(*app.visible_stores(), ["Berlin"], "stores deleted meanwhile are gone");
-    assert_eq!(app.inventory.totals().items, 1);
-}
-
-#[test]
-fn ctrl_c_quits_from_the_command_line_too() {
-    let mut app = app(false);
-    press(&mut app, KeyCode::Char(':'));
-    let quit = update(
-        &mut app,
-        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
-    );
-    assert_eq!(quit, [Effect::Quit]);
-}
-
-mod files {
-    use super::*;
-    use crate::console::files::list_dir;
-    use crate::console::files_pane::TransferResult;
-
-    fn samples_dir() -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-    }
-
-    fn with_files() -> App {
-        let mut app = app(false);
-        app.files.dir = samples_dir();
-        let effects = press(&mut app, KeyCode::Char('f'));
-        assert_eq!(
-            effects,
-            [Effect::List(samples_dir())],
-            "opening the pane lists its directory"
-        );
-        assert_eq!(app.focus, Pane::Files);
-        update(&mut app, Msg::Listed(list_dir(&samples_dir())));
-        app
-    }
-
-    #[test]
-    fn browsing_enters_directories_goes_up_and_previews_csv_files() {
-        let mut app = with_files();
-        // Directories first: invalid/ is on top; entering it asks for a listing.
-        assert_eq!(
-            press(&mut app, KeyCode::Enter),
-            [Effect::List(samples_dir().join("invalid"))]
-        );
-        // Moving onto a CSV file previews it.
-        let effects = press(&mut app, KeyCode::Char('j'));
-        assert_eq!(effects, [Effect::Preview(samples_dir().join("inventory-berlin.csv"))]);
-        assert!(
-            press(&mut app, KeyCode::Char('.')).is_empty(),
-            "toggling hidden files needs no I/O"
-        );
-        assert_eq!(
-            press(&mut app, KeyCode::Char('h')),
-            [Effect::List(samples_dir().parent().unwrap().to_path_buf())]
-        );
-    }
-
-    #[test]
-    fn marks_upload_together_and_results_show_per_file() {
-        let mut app = with_files();
-        press(&mut app, KeyCode::Char('j'));
-        press(&mut app, KeyCode::Char(' '));
-        press(&mut app, KeyCode::Char(' '));
-        assert_eq!(app.files.marks.len(), 2);
-        let effects = press(&mut app, KeyCode::Char('u'));
-        let [Effect::Upload(started)] = effects.as_slice() else {
-            panic!("{effects:?}")
-        };
-        assert_eq!(started.len(), 2);
-        assert!(app.files.marks.is_empty());
-        let (id, _) = started[0];
-        update(
-            &mut app,
-            Msg::TransferProgress {
-                id,
-                sent: 50,
-                total: 100,
-            },
-        );
-        assert_eq!(app.files.transfers[0].sent, 50);
-        update(
-            &mut app,
-            Msg::TransferDone {
-                id,
-                result: TransferResult::Loaded {
-                    rows: 6,
-                    changed: 6,
-                    alerts: 1,
-                },
-            },
-        );
-        assert!(app.files.transfers[0].result.is_some());
-        assert_eq!(
-            press(&mut app, KeyCode::Char('x')),
-            [Effect::Cancel(started[1].0)],
-            "x cancels the one still running"
-        );
-        let other = started[1].0;
-        update(
-            &mut app,
-            Msg::TransferProgress {
-                id: other,
-                sent: 100,
-                total: 100,
-            },
-        );
-        assert!(
-            press(&mut app, KeyCode::Char('x')).is_empty(),
-            "a file already loading is not cancelled"
-        );
-        assert!(app.message.as_deref().unwrap().contains("all or nothing"));
-    }
-
-    #[test]
-    fn read_only_browses_and_previews_but_never_uploads() {
-        let mut app = app(true);
-        app.files.dir = samples_dir();
-        press(&mut app, KeyCode::Char('f'));
-        update(&mut app, Msg::Listed(list_dir(&samples_dir())));
-        assert!(!press(&mut app, KeyCode::Char('j')).is_empty(), "previews still work");
-        assert!(press(&mut app, KeyCode::Char('u')).is_empty());
-        assert!(app.message.as_deref().unwrap().starts_with("read-only"));
-    }
-
-    #[test]
-    fn a_slow_listing_of_a_directory_left_behind_is_dropped() {
-        let mut app = with_files();
-        // Enter invalid/, then go back up before its listing arrives.
-        press(&mut app, KeyCode::Enter);
-        press(&mut app, KeyCode::Char('h'));
-        let parent = samples_dir().parent().unwrap().to_path_buf();
-        update(&mut app, Msg::Listed(list_dir(&parent)));
-        update(&mut app, Msg::Listed(list_dir(&samples_dir().join("invalid"))));
-        assert_eq!(app.files.dir, parent, "the directory asked for last wins");
-    }
-
-    #[test]
-    fn a_finished_upload_keeps_its_result_and_a_directory_clears_the_preview() {
-        let mut app = with_files();
-        press(&mut app, KeyCode::Char('j'));
-        assert!(app.files.preview.is_some(), "a CSV file is previewed");
-        press(&mut app, KeyCode::Char('k'));
-        assert!(app.files.preview.is_none(), "a directory has no preview");
-        press(&mut app, KeyCode::Char('j'));
-        let effects = press(&mut app, KeyCode::Char('u'));
-        let [Effect::Upload(started)] = effects.as_slice() else {
-            panic!("{effects:?}")
-        };
-        let id = started[0].0;
-        let loaded = TransferResult::Loaded {
-            rows: 6,
-            changed: 6,
-            alerts: 0,
-        };
-        update(&mut app, Msg::TransferDone { id, result: loaded });
-        let late = TransferResult::Failed("cancelled".into());
-        update(&mut app, Msg::TransferDone { id, result: late });
-        assert!(matches!(
-            app.files.transfers[0].result,
-            Some(TransferResult::Loaded { .. })
-        ));
-    }
+    assert_eq!(app.stores.rows(), ["Berlin"], "stores deleted meanwhile are gone");
+    assert_eq!(app.live_stock.totals().items, 1);
 }

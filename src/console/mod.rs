@@ -1,12 +1,40 @@
 //! The operations console (ratatui + crossterm).
+//!
+//! One direction of flow: terminal input and background tasks send `Msg`s
+//! into one channel; `update(app, msg)` changes the state (`App`) and
+//! returns `Effect`s; the runtime performs them (background jobs whose
+//! answers are more messages) and, when something changed, `view(frame,
+//! &app)` draws. No I/O in `update` or `view`.
+//!
+//! State: `app` (the whole), `live_stock` and `live_alerts` (the console's
+//! copies of the inventory table and the alert ledger), `pane` (what every
+//! pane's list shares) and one module per pane: `stores_pane`, `stock_pane`,
+//! `alerts_pane`, `files::pane`.
+//! Changing it: `messages` (what goes in and out), `update`, `keys` (what a
+//! key does: global keys, then the focused pane's), `keymap` (key bindings
+//! as data), `latest` (the newest request wins).
+//! Drawing: `view`, `panes_view`, `files::view`, `theme`.
+//! Running: `run` (the loop), `terminal`, `tasks`, `effects`.
 
+pub mod alerts_pane;
 pub mod app;
+mod effects;
 pub mod files;
-pub mod files_pane;
-mod files_view;
-pub mod inventory;
 pub mod keymap;
+mod keys;
+pub mod latest;
+pub mod live_alerts;
+pub mod live_stock;
+pub mod messages;
+pub mod pane;
+mod panes_view;
 pub mod run;
+pub mod stock_pane;
+pub mod stores_pane;
+mod tasks;
+mod terminal;
 #[cfg(test)]
 mod test_support;
+pub mod theme;
+pub mod update;
 pub mod view;

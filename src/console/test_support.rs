@@ -1,10 +1,17 @@
-//! What the console's unit tests share: rows and an app loaded with them.
+//! What the console's unit tests share: rows, alerts, apps loaded with
+//! them, key presses, and the runtime's part in listing directories.
 
-use super::app::{App, Msg, update};
-use super::inventory::Inventory;
+use super::app::App;
+use super::files::listing::list_dir;
 use super::keymap::{DEFAULT, Keymap};
-use crate::domain::{Thresholds, Timestamp};
+use super::latest::Ticket;
+use super::live_stock::LiveStock;
+use super::messages::{Effect, Msg};
+use super::update::update;
+use crate::domain::{Alert, AlertKind, AlertState, Thresholds, Timestamp};
 use crate::ports::StockRow;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::path::PathBuf;
 
 pub fn row(store: &str, item: &str, count: u32) -> StockRow {
     StockRow {
@@ -21,7 +28,7 @@ pub fn row(store: &str, item: &str, count: u32) -> StockRow {
 pub fn app_with(rows: Vec<StockRow>, read_only: bool) -> App {
     let keymap = Keymap::load(("default", DEFAULT), None).unwrap();
     let mut app = App::new(
-        Inventory::new(Thresholds::new(3)),
+        LiveStock::new(Thresholds::new(3)),
         keymap,
         read_only,
         "local: /data".into(),
@@ -29,5 +36,100 @@ pub fn app_with(rows: Vec<StockRow>, read_only: bool) -> App {
     );
     update(&mut app, Msg::Rows(rows));
     update(&mut app, Msg::SnapshotDone);
+    app
+}
+
+/// Three stores: Pusan (one out, one low), Berlin (one out), Karachi.
+pub fn app(read_only: bool) -> App {
+    let rows = vec![
+        row("Berlin", "Echo Dot", 12),
+        row("Berlin", "Echo Plus", 0),
+        row("Pusan", "Echo Show", 0),
+        row("Pusan", "Amazon Tap", 3),
+        row("Pusan", "Echo Dot", 20),
+        row("Karachi", "Echo Dot", 19),
+    ];
+    app_with(rows, read_only)
+}
+
+pub fn alert(id: &str, store: &str, item: &str, state: AlertState) -> Alert {
+    Alert {
+        id: id.parse().unwrap(),
+        transition: String::new(),
+        change_id: format!("c{id}"),
+        kind: AlertKind::Out,
+        store: store.into(),
+        item: item.into(),
+        count: 0,
+        threshold: 3,
+        as_of: Timestamp(1),
+        source: "k".into(),
+        raised_at: Timestamp(1),
+        state,
+        acknowledged: None,
+        resolved_at: None,
+        published_at: None,
+    }
+}
+
+pub fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    let modifiers = if matches!(code, KeyCode::Char(c) if c.is_ascii_uppercase()) {
+        KeyModifiers::SHIFT
+    } else {
+        KeyModifiers::NONE
+    };
+    update(app, Msg::Key(KeyEvent::new(code, modifiers)))
+}
+
+pub fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+pub fn samples_dir() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+/// The one directory `effects` ask to list, with its ticket.
+pub fn asked_listing(effects: &[Effect]) -> (PathBuf, Ticket) {
+    match effects {
+        [Effect::List { dir, ticket }] => (dir.clone(), ticket.clone()),
+        _ => panic!("one listing asked for: {effects:?}"),
+    }
+}
+
+/// The one file `effects` ask to preview, with its ticket.
+pub fn asked_preview(effects: &[Effect]) -> (PathBuf, Ticket) {
+    match effects {
+        [Effect::Preview { path, ticket }] => (path.clone(), ticket.clone()),
+        _ => panic!("one preview asked for: {effects:?}"),
+    }
+}
+
+/// Lists the directory `effects` ask for and hands it back, as the runtime does.
+pub fn deliver_listing(app: &mut App, effects: &[Effect]) {
+    let (dir, ticket) = asked_listing(effects);
+    update(
+        app,
+        Msg::Listed {
+            listing: list_dir(&dir),
+            ticket,
+        },
+    );
+}
+
+/// `app(false)` with the file pane open on samples/ and focused.
+pub fn with_files() -> App {
+    let mut app = app(false);
+    app.files.dir = samples_dir();
+    let effects = press(&mut app, KeyCode::Char('f'));
+    assert_eq!(
+        asked_listing(&effects).0,
+        samples_dir(),
+        "opening the pane lists its directory"
+    );
+    assert_eq!(app.focus, super::pane::Pane::Files);
+    deliver_listing(&mut app, &effects);
     app
 }

@@ -1,85 +1,24 @@
-//! Drawing: `view(frame, app)` turns the state into widgets. No I/O, and
-//! only the rows that fit on screen are built. Every string from a file or
-//! the backend is escaped; states are words and glyphs as well as colours,
-//! so NO_COLOR loses nothing.
+//! Drawing: `view(frame, &app)` turns the state into widgets: the screen's
+//! layout, the status bar and the overlays (help, confirmation) here, the
+//! panes in `panes_view` and `files::view`. It only reads: no I/O, and no
+//! pane's rows are computed (`update` left them ready); only the rows that
+//! fit on screen are built. Every string from a file or the backend is
+//! escaped; states are words and glyphs as well as colours, so NO_COLOR
+//! loses nothing.
 
-use super::app::{App, Column, Feed, Mode, Pane, StockView};
-use crate::domain::{AlertKind, AlertState, Level, escape_for_terminal};
+use super::app::{App, Feed, Mode};
+use super::files;
+use super::keymap::Action;
+use super::panes_view;
+use super::theme::{Theme, centered, safe};
+use crate::domain::Level;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-/// Colours, or none of them (NO_COLOR): modifiers still mark selection.
-#[derive(Debug, Clone, Copy)]
-pub struct Theme {
-    pub colour: bool,
-}
-
-impl Theme {
-    pub fn from_env() -> Theme {
-        Theme {
-            colour: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        }
-    }
-
-    pub(super) fn fg(self, colour: Color) -> Style {
-        if self.colour {
-            Style::default().fg(colour)
-        } else {
-            Style::default()
-        }
-    }
-
-    pub(super) fn level(self, level: Level) -> Style {
-        match level {
-            Level::Out => self.fg(Color::Red).add_modifier(Modifier::BOLD),
-            Level::Low => self.fg(Color::Yellow),
-            Level::Ok => Style::default(),
-        }
-    }
-
-    pub(super) fn dim(self) -> Style {
-        Style::default().add_modifier(Modifier::DIM)
-    }
-
-    pub(super) fn selected(self) -> Style {
-        Style::default().add_modifier(Modifier::REVERSED)
-    }
-
-    fn border(self, focused: bool) -> Style {
-        if focused {
-            self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
-        } else {
-            Style::default()
-        }
-    }
-}
-
-/// The word and glyph of a level: readable without colour.
-pub fn level_label(level: Level) -> &'static str {
-    match level {
-        Level::Out => "✗ OUT",
-        Level::Low => "▼ LOW",
-        Level::Ok => "  ok",
-    }
-}
-
-pub(super) fn safe(text: &str) -> String {
-    escape_for_terminal(text).into_owned()
-}
-
-/// The first row to show: the cursor stays visible, near the middle once
-/// the list is longer than the pane.
-pub(super) fn window(cursor: usize, len: usize, height: usize) -> usize {
-    if height == 0 || len <= height {
-        return 0;
-    }
-    cursor.saturating_sub(height / 2).min(len - height)
-}
-
-pub fn view(frame: &mut Frame, app: &mut App, theme: Theme) {
+pub fn view(frame: &mut Frame, app: &App, theme: Theme) {
     let area = frame.area();
     let [main, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
     let alerts_height = (main.height / 3).clamp(3, 12);
@@ -88,259 +27,29 @@ pub fn view(frame: &mut Frame, app: &mut App, theme: Theme) {
     let [stores, stock] = Layout::horizontal([Constraint::Length(stores_width), Constraint::Min(10)]).areas(top);
     if app.files.open {
         let [listing, right] = Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(top);
-        super::files_view::draw_listing(frame, app, theme, listing);
+        files::view::draw_listing(frame, app, theme, listing);
         if app.files.transfers.is_empty() {
-            super::files_view::draw_preview(frame, app, theme, right);
+            files::view::draw_preview(frame, app, theme, right);
         } else {
             let shown = (app.files.transfers.len() as u16 + 2).min(right.height / 2);
             let [preview, transfers] = Layout::vertical([Constraint::Min(3), Constraint::Length(shown)]).areas(right);
-            super::files_view::draw_preview(frame, app, theme, preview);
-            super::files_view::draw_transfers(frame, app, theme, transfers);
+            files::view::draw_preview(frame, app, theme, preview);
+            files::view::draw_transfers(frame, app, theme, transfers);
         }
     } else {
-        draw_stores(frame, app, theme, stores);
-        draw_stock(frame, app, theme, stock);
+        panes_view::draw_stores(frame, app, theme, stores);
+        panes_view::draw_stock(frame, app, theme, stock);
     }
-    draw_alerts(frame, app, theme, alerts);
+    panes_view::draw_alerts(frame, app, theme, alerts);
     draw_status(frame, app, theme, status);
-    match app.mode.clone() {
+    match &app.mode {
         Mode::Help => draw_help(frame, app, theme, area),
-        Mode::ConfirmAckAll { ids, yes } => draw_confirm(frame, theme, area, ids.len(), yes),
+        Mode::ConfirmAckAll { ids, yes } => draw_confirm(frame, theme, area, ids.len(), *yes),
         _ => {}
     }
 }
 
-pub(super) fn pane_block(title: String, focused: bool, theme: Theme) -> Block<'static> {
-    Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.border(focused))
-        .title(title)
-}
-
-fn draw_stores(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
-    let focused = app.focus == Pane::Stores;
-    let stores = app.visible_stores();
-    let filter = app.filter(Pane::Stores);
-    let title = if filter.is_empty() {
-        format!(" Stores ({}) ", stores.len())
-    } else {
-        format!(" Stores ({}) /{} ", stores.len(), safe(filter))
-    };
-    let block = pane_block(title, focused, theme);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if stores.is_empty() {
-        let hint = if app.inventory.store_count() == 0 {
-            "No stores yet."
-        } else {
-            "No store matches the filter (Esc clears it)."
-        };
-        frame.render_widget(
-            Paragraph::new(hint).wrap(Wrap { trim: false }).style(theme.dim()),
-            inner,
-        );
-        return;
-    }
-    let height = inner.height.saturating_sub(1) as usize;
-    let cursor = app.cursor(Pane::Stores);
-    let first = window(cursor, stores.len(), height);
-    let rows: Vec<Row> = stores
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(height)
-        .map(|(i, store)| {
-            let summary = app.inventory.summary(store).cloned().unwrap_or_default();
-            let level = if summary.out > 0 {
-                Level::Out
-            } else if summary.low > 0 {
-                Level::Low
-            } else {
-                Level::Ok
-            };
-            let mut style = theme.level(level);
-            if i == cursor && focused {
-                style = style.patch(theme.selected());
-            }
-            Row::new(vec![
-                Cell::from(safe(store)),
-                Cell::from(summary.items.to_string()),
-                Cell::from(if summary.out > 0 {
-                    format!("✗{}", summary.out)
-                } else {
-                    String::new()
-                }),
-                Cell::from(if summary.low > 0 {
-                    format!("▼{}", summary.low)
-                } else {
-                    String::new()
-                }),
-            ])
-            .style(style)
-        })
-        .collect();
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Min(8),
-            Constraint::Length(5),
-            Constraint::Length(5),
-            Constraint::Length(5),
-        ],
-    )
-    .header(Row::new(vec!["STORE", "ITEMS", "OUT", "LOW"]).style(Style::default().add_modifier(Modifier::BOLD)));
-    frame.render_widget(table, inner);
-}
-
-fn draw_stock(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
-    let focused = app.focus == Pane::Stock;
-    let all = matches!(app.stock_view, Some(StockView::AllOut));
-    let store = app.selected_store();
-    let rows = app.visible_stock();
-    let (column, reverse) = app.sort;
-    let filter = app.filter(Pane::Stock);
-    let mut title = match (&store, all) {
-        (_, true) => format!(" Out of stock in every store ({}) ", rows.len()),
-        (Some(store), _) => format!(" {} ({} items) ", safe(store), rows.len()),
-        (None, _) => " Stock ".to_string(),
-    };
-    title.push_str(&format!(
-        "sorted by {}{} ",
-        column.title().to_lowercase(),
-        if reverse { " ↑" } else { "" }
-    ));
-    if !filter.is_empty() {
-        title.push_str(&format!("/{} ", safe(filter)));
-    }
-    let block = pane_block(title, focused, theme);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if rows.is_empty() {
-        let hint = if app.inventory.store_count() == 0 {
-            "No stock yet. Upload the samples from another terminal:\n\n  stockwatch upload samples/*.csv"
-        } else if !app.filter(Pane::Stock).is_empty() {
-            "No row matches the filter (Esc clears it)."
-        } else if all {
-            "Nothing is out of stock."
-        } else {
-            "Select a store on the left (Enter opens it)."
-        };
-        frame.render_widget(Paragraph::new(hint).style(theme.dim()), inner);
-        return;
-    }
-    let height = inner.height.saturating_sub(1) as usize;
-    let cursor = app.cursor(Pane::Stock);
-    let first = window(cursor, rows.len(), height);
-    let header_cells: Vec<String> = [Column::Item, Column::Count, Column::State, Column::AsOf]
-        .iter()
-        .map(|c| {
-            if *c == column {
-                format!("{}{}", c.title(), if reverse { "↑" } else { "↓" })
-            } else {
-                c.title().to_string()
-            }
-        })
-        .collect();
-    let mut header = header_cells;
-    if all {
-        header.insert(0, "STORE".into());
-    }
-    let body: Vec<Row> = rows
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(height)
-        .map(|(i, (store, item, count, level, as_of))| {
-            let mut cells = vec![
-                Cell::from(safe(item)),
-                Cell::from(format!("{count:>7}")),
-                Cell::from(level_label(*level)),
-                Cell::from(as_of.to_display()),
-            ];
-            if all {
-                cells.insert(0, Cell::from(safe(store)));
-            }
-            let mut style = theme.level(*level);
-            if i == cursor && focused {
-                style = style.patch(theme.selected());
-            }
-            Row::new(cells).style(style)
-        })
-        .collect();
-    let mut widths = vec![
-        Constraint::Min(12),
-        Constraint::Length(8),
-        Constraint::Length(6),
-        Constraint::Length(21),
-    ];
-    if all {
-        widths.insert(0, Constraint::Min(10));
-    }
-    let table = Table::new(body, widths).header(Row::new(header).style(Style::default().add_modifier(Modifier::BOLD)));
-    frame.render_widget(table, inner);
-}
-
-fn draw_alerts(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
-    let focused = app.focus == Pane::Alerts;
-    let alerts = app.visible_alerts();
-    let open = alerts.iter().filter(|a| a.state == AlertState::Open).count();
-    let block = pane_block(
-        format!(" Alerts ({open} open, {} acknowledged) ", alerts.len() - open),
-        focused,
-        theme,
-    );
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    if alerts.is_empty() {
-        let hint = if app.filter(Pane::Alerts).is_empty() {
-            "No open alerts."
-        } else {
-            "No alert matches the filter (Esc clears it)."
-        };
-        frame.render_widget(Paragraph::new(hint).style(theme.dim()), inner);
-        return;
-    }
-    let height = inner.height as usize;
-    let cursor = app.cursor(Pane::Alerts);
-    let first = window(cursor, alerts.len(), height);
-    let lines: Vec<Line> = alerts
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(height)
-        .map(|(i, alert)| {
-            let level = if alert.kind == AlertKind::Out {
-                Level::Out
-            } else {
-                Level::Low
-            };
-            let mut style = match alert.state {
-                AlertState::Open => theme.level(level),
-                _ => theme.dim(),
-            };
-            if i == cursor && focused {
-                style = style.patch(theme.selected());
-            }
-            let ack = alert.acknowledged.as_ref().map_or(String::new(), |a| {
-                let note = a.note.as_deref().map(|n| format!(": {}", safe(n))).unwrap_or_default();
-                format!("  ✓ {} {}{note}", safe(&a.by), a.at.to_display())
-            });
-            let text = format!(
-                "#{:<5} {} {}  {} / {}  count {}{ack}",
-                alert.id,
-                alert.kind.as_str(),
-                alert.raised_at.to_display(),
-                safe(&alert.store),
-                safe(&alert.item),
-                alert.count
-            );
-            Line::from(Span::styled(text, style))
-        })
-        .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
-}
-
-fn draw_status(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
+fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let line = match &app.mode {
         Mode::Command(text) => Line::from(format!(":{}", safe(text))),
         Mode::Filter(text) => Line::from(format!("/{}", safe(text))),
@@ -360,7 +69,7 @@ fn draw_status(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
                 let time = at.to_display();
                 format!("  last change {}{lag}", time.get(11..).unwrap_or(&time))
             });
-            let totals = app.inventory.totals();
+            let totals = app.live_stock.totals();
             // What just happened comes first: on a narrow terminal the end
             // of the line is what gets cut.
             let mut spans = vec![feed];
@@ -382,24 +91,13 @@ fn draw_status(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
             }
             spans.push(Span::raw(format!("  {}", safe(&app.location))));
             if app.message.is_none() {
-                let quit = app.keymap.describe_keys(super::keymap::Action::Quit);
+                let quit = app.keymap.describe_keys(Action::Quit);
                 spans.push(Span::styled(format!("  ? help  {quit} quit"), theme.dim()));
             }
             Line::from(spans)
         }
     };
     frame.render_widget(Paragraph::new(line), area);
-}
-
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    let width = width.min(area.width);
-    let height = height.min(area.height);
-    Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    }
 }
 
 fn draw_help(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {

@@ -1,6 +1,9 @@
 use super::*;
-use crate::console::app::{Msg, update};
+use crate::console::messages::{Effect, Msg};
+use crate::console::stock_pane::{Column, Sort};
 use crate::console::test_support::{app_with, row};
+use crate::console::theme::Theme;
+use crate::console::update::update;
 use crate::domain::{Thresholds, Timestamp};
 use crate::ports::StockRow;
 use ratatui::Terminal;
@@ -21,7 +24,7 @@ fn samples() -> Vec<StockRow> {
     ]
 }
 
-fn render(app: &mut App, width: u16, height: u16, colour: bool) -> Buffer {
+fn render(app: &App, width: u16, height: u16, colour: bool) -> Buffer {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|frame| view(frame, app, Theme { colour })).unwrap();
     terminal.backend().buffer().clone()
@@ -51,8 +54,8 @@ fn find(buffer: &Buffer, needle: &str) -> Option<(u16, u16)> {
 
 #[test]
 fn every_pane_fits_at_80_by_24() {
-    let mut app = app(samples());
-    let buffer = render(&mut app, 80, 24, true);
+    let app = app(samples());
+    let buffer = render(&app, 80, 24, true);
     let screen = text(&buffer);
     for expected in [
         "Stores (2)",
@@ -68,13 +71,13 @@ fn every_pane_fits_at_80_by_24() {
 
 #[test]
 fn out_of_stock_rows_are_red_and_still_marked_without_colour() {
-    let mut app = app(samples());
-    let buffer = render(&mut app, 100, 30, true);
+    let app = app(samples());
+    let buffer = render(&app, 100, 30, true);
     let (x, y) = find(&buffer, "Echo Show").expect("the out-of-stock row is shown");
     assert_eq!(buffer[(x, y)].fg, Color::Red);
     let (x, y) = find(&buffer, "Amazon Tap").unwrap();
     assert_eq!(buffer[(x, y)].fg, Color::Yellow);
-    let plain = render(&mut app, 100, 30, false);
+    let plain = render(&app, 100, 30, false);
     let (x, y) = find(&plain, "Echo Show").unwrap();
     assert_eq!(plain[(x, y)].fg, Color::Reset, "NO_COLOR: no colour at all");
     assert!(
@@ -85,8 +88,8 @@ fn out_of_stock_rows_are_red_and_still_marked_without_colour() {
 
 #[test]
 fn text_from_the_backend_is_escaped() {
-    let mut app = app(vec![row("Evil\u{1b}[2J", "Dot\u{7}", 0)]);
-    let screen = text(&render(&mut app, 100, 24, true));
+    let app = app(vec![row("Evil\u{1b}[2J", "Dot\u{7}", 0)]);
+    let screen = text(&render(&app, 100, 24, true));
     assert!(screen.contains("Evil\\u{1b}[2J"), "{screen}");
     assert!(!screen.contains('\u{1b}') && !screen.contains('\u{7}'));
 }
@@ -98,7 +101,7 @@ fn the_help_overlay_comes_from_the_keymap_and_names_the_log_file() {
         &mut app,
         Msg::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)),
     );
-    let screen = text(&render(&mut app, 100, 40, true));
+    let screen = text(&render(&app, 100, 40, true));
     assert!(screen.contains("acknowledge the selected alert"), "{screen}");
     assert!(screen.contains("/logs/stockwatch.log"));
     assert!(screen.contains("q, ctrl-c"));
@@ -106,8 +109,8 @@ fn the_help_overlay_comes_from_the_keymap_and_names_the_log_file() {
 
 #[test]
 fn an_empty_backend_says_what_to_do() {
-    let mut app = app(Vec::new());
-    let screen = text(&render(&mut app, 80, 24, true));
+    let app = app(Vec::new());
+    let screen = text(&render(&app, 80, 24, true));
     assert!(screen.contains("stockwatch upload samples/*.csv"), "{screen}");
 }
 
@@ -116,11 +119,14 @@ fn only_the_rows_that_fit_are_drawn_and_the_cursor_stays_visible() {
     let rows: Vec<StockRow> = (0..2000).map(|i| row("Big", &format!("item {i:04}"), 10 + i)).collect();
     let mut app = app(rows);
     update(&mut app, Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
-    app.sort = (crate::console::app::Column::Item, false);
+    app.stock.sort = Sort {
+        column: Column::Item,
+        reversed: false,
+    };
     for _ in 0..150 {
         update(&mut app, Msg::Key(KeyEvent::new(KeyCode::PageDown, KeyModifiers::NONE)));
     }
-    let screen = text(&render(&mut app, 80, 24, true));
+    let screen = text(&render(&app, 80, 24, true));
     assert!(screen.contains("item 1500"), "{screen}");
     assert!(!screen.contains("item 0000"));
 }
@@ -183,7 +189,7 @@ mod snapshots {
         update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
     }
 
-    fn check(name: &str, app: &mut App) {
+    fn check(name: &str, app: &App) {
         for (width, height) in [(80, 24), (160, 48)] {
             for colour in [true, false] {
                 let buffer = render(app, width, height, colour);
@@ -195,14 +201,14 @@ mod snapshots {
 
     #[test]
     fn main_view() {
-        check("main", &mut loaded());
+        check("main", &loaded());
     }
 
     #[test]
-    fn all_stores_view() {
+    fn out_view() {
         let mut app = loaded();
         key(&mut app, KeyCode::Char('o'));
-        check("all_stores", &mut app);
+        check("out", &app);
     }
 
     #[test]
@@ -211,14 +217,14 @@ mod snapshots {
         key(&mut app, KeyCode::Tab);
         key(&mut app, KeyCode::Tab);
         key(&mut app, KeyCode::Char('j'));
-        check("alerts", &mut app);
+        check("alerts", &app);
     }
 
     #[test]
     fn help_overlay() {
         let mut app = loaded();
         key(&mut app, KeyCode::Char('?'));
-        check("help", &mut app);
+        check("help", &app);
     }
 
     #[test]
@@ -230,39 +236,44 @@ mod snapshots {
             &mut app,
             Msg::Key(KeyEvent::new(KeyCode::Char('A'), KeyModifiers::SHIFT)),
         );
-        check("confirm", &mut app);
+        check("confirm", &app);
     }
 
     #[test]
     fn empty_backend() {
-        check("empty", &mut app(Vec::new()));
+        check("empty", &app(Vec::new()));
     }
 }
 
 mod files_snapshots {
     use super::*;
-    use crate::console::files::list_dir;
+    use crate::console::files::listing::list_dir;
     use crate::domain::preview::Previewer;
 
     #[test]
     fn the_file_pane_previewing_an_invalid_file() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/invalid");
         let mut app = app(samples());
-        app.files.open = true;
-        app.focus = Pane::Files;
         app.files.dir = dir.clone();
+        let opened = update(
+            &mut app,
+            Msg::Key(KeyEvent::new(KeyCode::Char('f'), KeyModifiers::NONE)),
+        );
+        let [Effect::List { ticket, .. }] = opened.as_slice() else {
+            panic!("{opened:?}")
+        };
         let mut listing = list_dir(&dir);
         listing.dir = "/samples/invalid".into(); // the snapshot must not depend on the checkout's path
-        app.files.dir = listing.dir.clone();
-        update(&mut app, Msg::Listed(listing));
+        let ticket = ticket.clone();
+        update(&mut app, Msg::Listed { listing, ticket });
         let path = dir.join("bad-counts.csv");
         let preview = Previewer::new(std::fs::File::open(&path).unwrap(), Thresholds::new(3), 50).run();
         app.files.preview = Some((path, preview));
         for (width, height) in [(80, 24), (160, 48)] {
-            let buffer = render(&mut app, width, height, true);
+            let buffer = render(&app, width, height, true);
             insta::assert_debug_snapshot!(format!("files_invalid_{width}x{height}"), buffer);
         }
-        let screen = text(&render(&mut app, 160, 48, false));
+        let screen = text(&render(&app, 160, 48, false));
         assert!(screen.contains("would be rejected: 5 errors"), "{screen}");
         assert!(screen.contains("line 2, column 3 (count): `4.5` is not a whole number"));
     }

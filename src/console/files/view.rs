@@ -1,10 +1,11 @@
 //! Drawing the file pane: the listing, the preview of the selected file,
 //! and the uploads with their progress and outcome.
 
-use super::app::{App, Pane};
-use super::files::human_size;
-use super::files_pane::TransferResult;
-use super::view::{Theme, level_label, pane_block, safe, window};
+use super::listing::human_size;
+use super::pane::TransferResult;
+use crate::console::app::App;
+use crate::console::pane::Pane;
+use crate::console::theme::{Theme, level_label, pane_block, safe, window};
 use crate::domain::preview::{PreviewRow, Verdict};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -12,7 +13,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
-pub fn draw_listing(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
+pub fn draw_listing(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let focused = app.focus == Pane::Files;
     let filter = app.filter(Pane::Files).to_string();
     let marked = app.files.marks.len();
@@ -26,12 +27,12 @@ pub fn draw_listing(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) 
     let block = pane_block(title, focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let entries = app.files.entries(&filter);
-    let error = app.files.listing.as_ref().and_then(|l| l.error.clone());
-    if app.files.listing.is_none() || entries.is_empty() {
-        let text = match (&app.files.listing, error) {
-            (None, _) => "Reading the directory…".to_string(),
-            (_, Some(error)) => safe(&error),
+    let shown = app.files.shown_count();
+    let listing = app.files.listing();
+    if listing.is_none() || shown == 0 {
+        let text = match listing.map(|l| &l.error) {
+            None => "Reading the directory…".to_string(),
+            Some(Some(error)) => safe(error),
             _ if !filter.is_empty() => "No file matches the filter (Esc clears it).".into(),
             _ => "This directory is empty. h or backspace goes up.".into(),
         };
@@ -43,12 +44,9 @@ pub fn draw_listing(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) 
     }
     let cursor = app.cursor(Pane::Files);
     let height = inner.height as usize;
-    let first = window(cursor, entries.len(), height);
-    let rows: Vec<Row> = entries
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(height)
+    let first = window(cursor, shown, height);
+    let rows: Vec<Row> = (first..shown.min(first + height))
+        .filter_map(|i| Some((i, app.files.entry(i)?)))
         .map(|(i, entry)| {
             let path = entry.path_in(&app.files.dir);
             let mark = if app.files.marks.contains(&path) { "●" } else { " " };
@@ -82,7 +80,7 @@ pub fn draw_listing(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) 
     frame.render_widget(table, inner);
 }
 
-pub fn draw_preview(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
+pub fn draw_preview(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let Some((path, preview)) = &app.files.preview else {
         let block = pane_block(" Preview ".into(), false, theme);
         let inner = block.inner(area);
@@ -185,7 +183,7 @@ pub fn draw_preview(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) 
     frame.render_widget(table, table_area);
 }
 
-pub fn draw_transfers(frame: &mut Frame, app: &mut App, theme: Theme, area: Rect) {
+pub fn draw_transfers(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let block = pane_block(format!(" Uploads ({}) ", app.files.transfers.len()), false, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);

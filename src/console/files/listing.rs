@@ -1,7 +1,7 @@
-//! The file pane's model: directory listings (read off the UI thread, with
-//! a cap so a huge directory cannot stall anything) and what is shown of
-//! them: directories first, CSV files marked, hidden files on request,
-//! filtered as the operator types.
+//! Reading directories for the file pane, with no UI: a listing (read off
+//! the UI thread, capped so a huge directory cannot stall anything) and what
+//! is shown of it: directories first, CSV files marked, hidden files on
+//! request, filtered as the operator types.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -82,14 +82,16 @@ pub fn list_dir(dir: &Path) -> Listing {
     listing
 }
 
-/// What the pane shows of a listing, in order.
-pub fn visible<'a>(listing: &'a Listing, show_hidden: bool, filter: &str) -> Vec<&'a Entry> {
+/// What the pane shows of a listing, in order, as indices into its entries.
+pub fn shown(listing: &Listing, show_hidden: bool, filter: &str) -> Vec<usize> {
     let needle = filter.to_lowercase();
     listing
         .entries
         .iter()
-        .filter(|e| show_hidden || !e.hidden())
-        .filter(|e| needle.is_empty() || e.name.to_lowercase().contains(&needle))
+        .enumerate()
+        .filter(|(_, e)| show_hidden || !e.hidden())
+        .filter(|(_, e)| needle.is_empty() || e.name.to_lowercase().contains(&needle))
+        .map(|(i, _)| i)
         .collect()
 }
 
@@ -123,17 +125,19 @@ mod tests {
         std::fs::write(dir.path().join(".hidden.csv"), "x").unwrap();
         let listing = list_dir(dir.path());
         assert_eq!(listing.error, None);
-        let names = |show_hidden| {
-            visible(&listing, show_hidden, "")
-                .iter()
-                .map(|e| e.name.clone())
+        let names = |show_hidden, filter| {
+            shown(&listing, show_hidden, filter)
+                .into_iter()
+                .map(|i| listing.entries[i].name.clone())
                 .collect::<Vec<_>>()
         };
-        assert_eq!(names(false), ["zeta", "a.csv", "notes.txt"]);
-        assert_eq!(names(true), [".secret", "zeta", ".hidden.csv", "a.csv", "notes.txt"]);
+        assert_eq!(names(false, ""), ["zeta", "a.csv", "notes.txt"]);
+        assert_eq!(
+            names(true, ""),
+            [".secret", "zeta", ".hidden.csv", "a.csv", "notes.txt"]
+        );
         assert!(listing.entries.iter().find(|e| e.name == "a.csv").unwrap().is_csv());
-        let filtered: Vec<_> = visible(&listing, false, "CSV").iter().map(|e| e.name.clone()).collect();
-        assert_eq!(filtered, ["a.csv"]);
+        assert_eq!(names(false, "CSV"), ["a.csv"]);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The console's copy of the inventory: every row by store, with the counts
+//! `LiveStock`: the console's live copy of the inventory table (SQLite's
+//! `inventory`, DynamoDB's `Inventory`): every row by store, with the counts
 //! the panes show, kept up to date change by change (no rescans).
 //!
 //! Rows and changes are applied idempotently by key, newest as-of winning,
@@ -30,11 +31,12 @@ struct StoreData {
     summary: StoreSummary,
 }
 
+/// The console's live copy of the inventory table.
 #[derive(Debug, Default)]
-pub struct Inventory {
+pub struct LiveStock {
     stores: HashMap<String, StoreData>,
     thresholds: Thresholds,
-    /// Every out-of-stock (store, item), for the all-stores view.
+    /// Every out-of-stock (store, item), for the out view.
     out: BTreeSet<(String, String)>,
     totals: StoreSummary,
     /// Stores most urgent first; rebuilt lazily after counts change.
@@ -56,11 +58,11 @@ impl StoreSummary {
     }
 }
 
-impl Inventory {
+impl LiveStock {
     pub fn new(thresholds: Thresholds) -> Self {
-        Inventory {
+        LiveStock {
             thresholds,
-            ..Inventory::default()
+            ..LiveStock::default()
         }
     }
 
@@ -69,10 +71,10 @@ impl Inventory {
     pub fn reset(&mut self) {
         let version = self.version + 1;
         let thresholds = std::mem::take(&mut self.thresholds);
-        *self = Inventory {
+        *self = LiveStock {
             thresholds,
             version,
-            ..Inventory::default()
+            ..LiveStock::default()
         };
     }
 
@@ -230,12 +232,12 @@ mod tests {
 
     #[test]
     fn counts_follow_every_change() {
-        let mut inv = Inventory::new(Thresholds::new(3));
-        inv.apply_row(row("Berlin", "Dot", 12, 1));
-        inv.apply_row(row("Berlin", "Plus", 0, 1));
-        inv.apply_row(row("Pusan", "Tap", 3, 1));
+        let mut stock = LiveStock::new(Thresholds::new(3));
+        stock.apply_row(row("Berlin", "Dot", 12, 1));
+        stock.apply_row(row("Berlin", "Plus", 0, 1));
+        stock.apply_row(row("Pusan", "Tap", 3, 1));
         assert_eq!(
-            inv.totals(),
+            stock.totals(),
             &StoreSummary {
                 items: 3,
                 out: 1,
@@ -243,17 +245,17 @@ mod tests {
             }
         );
         assert_eq!(
-            inv.summary("Berlin"),
+            stock.summary("Berlin"),
             Some(&StoreSummary {
                 items: 2,
                 out: 1,
                 low: 0
             })
         );
-        inv.apply_change(&change("Berlin", "Plus", Some(0), Some(9), 2));
-        inv.apply_change(&change("Berlin", "Dot", Some(12), Some(0), 2));
+        stock.apply_change(&change("Berlin", "Plus", Some(0), Some(9), 2));
+        stock.apply_change(&change("Berlin", "Dot", Some(12), Some(0), 2));
         assert_eq!(
-            inv.summary("Berlin"),
+            stock.summary("Berlin"),
             Some(&StoreSummary {
                 items: 2,
                 out: 1,
@@ -261,13 +263,13 @@ mod tests {
             })
         );
         assert_eq!(
-            inv.out_of_stock().cloned().collect::<Vec<_>>(),
+            stock.out_of_stock().cloned().collect::<Vec<_>>(),
             vec![("Berlin".to_string(), "Dot".to_string())]
         );
-        inv.apply_change(&change("Pusan", "Tap", Some(3), None, 3));
-        assert_eq!(inv.store_count(), 1, "a store without items goes away");
+        stock.apply_change(&change("Pusan", "Tap", Some(3), None, 3));
+        assert_eq!(stock.store_count(), 1, "a store without items goes away");
         assert_eq!(
-            inv.totals(),
+            stock.totals(),
             &StoreSummary {
                 items: 2,
                 out: 1,
@@ -283,14 +285,14 @@ mod tests {
             change("Berlin", "Dot", Some(5), Some(0), 20),
             change("Berlin", "Show", None, Some(4), 20),
         ];
-        let mut first = Inventory::new(Thresholds::new(3));
+        let mut first = LiveStock::new(Thresholds::new(3));
         snapshot.iter().cloned().for_each(|r| {
             first.apply_row(r);
         });
         changes.iter().for_each(|c| {
             first.apply_change(c);
         });
-        let mut second = Inventory::new(Thresholds::new(3));
+        let mut second = LiveStock::new(Thresholds::new(3));
         changes.iter().for_each(|c| {
             second.apply_change(c);
         });
@@ -312,15 +314,15 @@ mod tests {
 
     #[test]
     fn stores_are_ordered_by_urgency() {
-        let mut inv = Inventory::new(Thresholds::new(3));
-        inv.apply_row(row("Alpha", "a", 10, 1));
-        inv.apply_row(row("Beta", "a", 2, 1));
-        inv.apply_row(row("Gamma", "a", 0, 1));
-        inv.apply_row(row("Delta", "a", 0, 1));
-        inv.apply_row(row("Delta", "b", 1, 1));
-        assert_eq!(inv.stores_by_urgency(), ["Delta", "Gamma", "Beta", "Alpha"]);
-        inv.apply_change(&change("Alpha", "a", Some(10), Some(0), 2));
-        inv.apply_change(&change("Alpha", "b", None, Some(0), 2));
-        assert_eq!(inv.stores_by_urgency()[0], "Alpha");
+        let mut stock = LiveStock::new(Thresholds::new(3));
+        stock.apply_row(row("Alpha", "a", 10, 1));
+        stock.apply_row(row("Beta", "a", 2, 1));
+        stock.apply_row(row("Gamma", "a", 0, 1));
+        stock.apply_row(row("Delta", "a", 0, 1));
+        stock.apply_row(row("Delta", "b", 1, 1));
+        assert_eq!(stock.stores_by_urgency(), ["Delta", "Gamma", "Beta", "Alpha"]);
+        stock.apply_change(&change("Alpha", "a", Some(10), Some(0), 2));
+        stock.apply_change(&change("Alpha", "b", None, Some(0), 2));
+        assert_eq!(stock.stores_by_urgency()[0], "Alpha");
     }
 }

@@ -1,5 +1,5 @@
 use super::*;
-use ratatui::crossterm::event::{KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
     KeyEvent::new(code, modifiers)
@@ -26,7 +26,7 @@ fn every_action_is_bound_in_both_builtin_sets() {
 #[test]
 fn keys_resolve_in_the_most_specific_context_first() {
     let map = defaults();
-    let contexts = [Context::Alerts, Context::List, Context::Global];
+    let contexts = [KeyContext::Alerts, KeyContext::List, KeyContext::Global];
     assert_eq!(
         map.action(&contexts, &key(KeyCode::Char('a'), KeyModifiers::NONE)),
         Some(Action::Acknowledge)
@@ -53,7 +53,7 @@ fn keys_resolve_in_the_most_specific_context_first() {
     );
     assert_eq!(
         map.action(
-            &[Context::Stock, Context::List, Context::Global],
+            &[KeyContext::Stock, KeyContext::List, KeyContext::Global],
             &key(KeyCode::Char('a'), KeyModifiers::NONE)
         ),
         None
@@ -72,7 +72,7 @@ fn a_user_file_overrides_action_by_action_and_can_unbind() {
         "untouched actions keep their defaults"
     );
     assert_eq!(
-        map.action(&[Context::Global], &key(KeyCode::Char('q'), KeyModifiers::NONE)),
+        map.action(&[KeyContext::Global], &key(KeyCode::Char('q'), KeyModifiers::NONE)),
         None
     );
 }
@@ -124,6 +124,18 @@ fn keys_round_trip_through_their_names() {
 }
 
 #[test]
+fn every_bound_key_reads_back_as_itself() {
+    for (name, text) in [("default", DEFAULT), ("arrows", ARROWS)] {
+        let map = Keymap::load((name, text), None).unwrap();
+        for action in Action::ALL {
+            for key in map.keys_of(*action) {
+                assert_eq!(Key::from_event(&key.to_event()), Some(*key), "{name}: {key}");
+            }
+        }
+    }
+}
+
+#[test]
 fn help_comes_from_the_live_map_and_hides_writes_when_read_only() {
     let map = defaults();
     let help = map.help(false);
@@ -132,4 +144,31 @@ fn help_comes_from_the_live_map_and_hides_writes_when_read_only() {
             .any(|(_, keys, action, _)| *action == Action::Acknowledge && keys == "a")
     );
     assert!(map.help(true).iter().all(|(_, _, action, _)| !action.writes()));
+}
+
+#[test]
+fn old_action_names_still_bind_and_the_help_uses_the_new_ones() {
+    let user = "[global]\nall_stores = [\"O\"]\nrefresh = [\"f5\"]\n";
+    let map = Keymap::load(("default", DEFAULT), Some(("keymap.toml", user))).unwrap();
+    assert_eq!(map.describe_keys(Action::Out), "O");
+    assert_eq!(map.describe_keys(Action::Redraw), "f5");
+    assert_eq!(Action::from_name("out"), Some(Action::Out));
+    assert_eq!(Action::from_name("redraw"), Some(Action::Redraw));
+    assert_eq!(Action::from_name("hidden"), Some(Action::ToggleHidden));
+    assert_eq!(Action::from_name("cancel"), Some(Action::CancelTransfer));
+    assert_eq!(
+        Action::ALL
+            .iter()
+            .map(|a| Action::from_name(a.name()))
+            .collect::<Vec<_>>(),
+        Action::ALL.iter().copied().map(Some).collect::<Vec<_>>(),
+        "every action is found by the name the help and errors give it"
+    );
+    let both = Keymap::load(
+        ("default", DEFAULT),
+        Some(("keymap.toml", "[global]\nout = [\"o\"]\nall_stores = [\"O\"]\n")),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(both.contains("both name `out`"), "{both}");
 }

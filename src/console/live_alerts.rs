@@ -1,0 +1,34 @@
+//! `LiveAlerts`: the console's live copy of the alert ledger, every alert
+//! it has heard of by id, kept up to date from the ledger's changes.
+
+use crate::domain::{Alert, AlertId};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Default)]
+pub struct LiveAlerts {
+    /// By id, so numerically: the newest last.
+    by_id: BTreeMap<AlertId, Alert>,
+    /// Bumped by every change, so the alerts pane knows when to recompute.
+    version: u64,
+}
+
+impl LiveAlerts {
+    /// Adds an alert or replaces the one with its id.
+    pub fn put(&mut self, alert: Alert) {
+        self.by_id.insert(alert.id, alert);
+        self.version += 1;
+    }
+
+    pub fn get(&self, id: AlertId) -> Option<&Alert> {
+        self.by_id.get(&id)
+    }
+
+    /// Oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Alert> {
+        self.by_id.values()
+    }
+
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+}

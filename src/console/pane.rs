@@ -1,0 +1,215 @@
+//! What the four panes share.
+//!
+//! Each pane has a type of its own (`StoresPane`, `StockPane`, `AlertsPane`,
+//! `FilesPane`), as stu has one per page, rather than one struct indexed by
+//! `Pane`: besides a list they hold different things (the stock pane's view
+//! and sort, the file pane's directory, marks and uploads), and each pane's
+//! rows have a key of their own type (a store, a store and item, an alert
+//! id, a file name). What every list does the same way is written once,
+//! here: `PaneState` (the filter, the cursor, and which row the cursor is on,
+//! so it stays on that row when the rows move), cursor movement and text
+//! filters.
+//!
+//! A pane's rows are derived: from the live data and the pane's inputs
+//! (filter, sort, the store it follows). `update` recomputes them at its end,
+//! and only when those inputs changed, so drawing a frame only reads them.
+
+use super::keymap::{Action, KeyContext};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Stores,
+    Stock,
+    Alerts,
+    Files,
+}
+
+impl Pane {
+    const MAIN: [Pane; 3] = [Pane::Stores, Pane::Stock, Pane::Alerts];
+    /// With the file pane open, it takes the place of stores and stock.
+    const WITH_FILES: [Pane; 2] = [Pane::Files, Pane::Alerts];
+
+    /// The pane `by` steps along the ones on screen, wrapping around.
+    pub fn step(self, by: isize, files_open: bool) -> Pane {
+        let order: &[Pane] = if files_open { &Pane::WITH_FILES } else { &Pane::MAIN };
+        let i = order.iter().position(|p| *p == self).unwrap_or(0) as isize;
+        order[(i + by).rem_euclid(order.len() as isize) as usize]
+    }
+
+    /// Keymap tables a key is looked up in while this pane has the focus,
+    /// most specific first.
+    pub fn key_contexts(self) -> &'static [KeyContext] {
+        match self {
+            Pane::Stores => &[KeyContext::List, KeyContext::Global],
+            Pane::Stock => &[KeyContext::Stock, KeyContext::List, KeyContext::Global],
+            Pane::Alerts => &[KeyContext::Alerts, KeyContext::List, KeyContext::Global],
+            Pane::Files => &[KeyContext::Files, KeyContext::List, KeyContext::Global],
+        }
+    }
+}
+
+/// Rows a page key moves.
+pub const PAGE: usize = 10;
+
+/// A cursor movement in a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Movement {
+    Up,
+    Down,
+    Top,
+    Bottom,
+    PageUp,
+    PageDown,
+}
+
+impl Movement {
+    pub fn of(action: Action) -> Option<Movement> {
+        Some(match action {
+            Action::Up => Movement::Up,
+            Action::Down => Movement::Down,
+            Action::Top => Movement::Top,
+            Action::Bottom => Movement::Bottom,
+            Action::PageUp => Movement::PageUp,
+            Action::PageDown => Movement::PageDown,
+            _ => return None,
+        })
+    }
+}
+
+/// A pane's list: the filter typed for it, the row the cursor is on, and
+/// that row's key `K`, so the cursor can follow its row when rows move.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaneState<K> {
+    pub filter: String,
+    /// May point past the end until the next `follow` brings it back.
+    pub cursor: usize,
+    selection: Option<K>,
+}
+
+impl<K> Default for PaneState<K> {
+    fn default() -> Self {
+        PaneState {
+            filter: String::new(),
+            cursor: 0,
+            selection: None,
+        }
+    }
+}
+
+impl<K: PartialEq> PaneState<K> {
+    pub fn step(&mut self, movement: Movement) {
+        self.cursor = match movement {
+            Movement::Up => self.cursor.saturating_sub(1),
+            Movement::Down => self.cursor.saturating_add(1),
+            Movement::Top => 0,
+            // `follow` stops it at the last row.
+            Movement::Bottom => usize::MAX,
+            Movement::PageUp => self.cursor.saturating_sub(PAGE),
+            Movement::PageDown => self.cursor.saturating_add(PAGE),
+        };
+    }
+
+    /// Back to the top with nothing selected: the rows are another list.
+    pub fn start_over(&mut self) {
+        self.cursor = 0;
+        self.selection = None;
+    }
+
+    /// Keeps the cursor on the selected row when the rows change under it
+    /// (new alerts on top, stores re-sorted by urgency). In the pane the
+    /// operator just moved in (`moved`), the selection follows the cursor
+    /// instead. `key_at` gives a row's key, `find` where a key's row is now.
+    pub fn follow(
+        &mut self,
+        moved: bool,
+        len: usize,
+        key_at: impl Fn(usize) -> Option<K>,
+        find: impl Fn(&K) -> Option<usize>,
+    ) {
+        if !moved && let Some(key) = &self.selection {
+            // Still under the cursor (the usual case), or moved: follow it.
+            if key_at(self.cursor).as_ref() == Some(key) {
+                return;
+            }
+            if let Some(row) = find(key) {
+                self.cursor = row;
+                return;
+            }
+        }
+        self.cursor = self.cursor.min(len.saturating_sub(1));
+        self.selection = key_at(self.cursor);
+    }
+}
+
+/// `/text` keeps matches, `/!text` drops them; case-insensitive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextFilter {
+    needle: String,
+    invert: bool,
+}
+
+impl TextFilter {
+    pub fn new(text: &str) -> TextFilter {
+        match text.strip_prefix('!') {
+            Some(rest) => TextFilter {
+                needle: rest.to_lowercase(),
+                invert: true,
+            },
+            None => TextFilter {
+                needle: text.to_lowercase(),
+                invert: false,
+            },
+        }
+    }
+
+    pub fn matches(&self, text: &str) -> bool {
+        self.matches_any(&[text])
+    }
+
+    /// A row matches when any of its texts contains the needle; inverted,
+    /// when none of them does.
+    pub fn matches_any(&self, texts: &[&str]) -> bool {
+        self.needle.is_empty() || texts.iter().any(|t| t.to_lowercase().contains(&self.needle)) != self.invert
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn follow(state: &mut PaneState<&'static str>, moved: bool, rows: &[&'static str]) {
+        state.follow(
+            moved,
+            rows.len(),
+            |row| rows.get(row).copied(),
+            |key| rows.iter().position(|r| r == key),
+        );
+    }
+
+    #[test]
+    fn the_cursor_follows_its_row_unless_the_operator_moved() {
+        let mut state = PaneState::default();
+        follow(&mut state, false, &["a", "b", "c"]);
+        state.step(Movement::Down);
+        follow(&mut state, true, &["a", "b", "c"]);
+        assert_eq!(state.cursor, 1);
+        follow(&mut state, false, &["new", "a", "b", "c"]);
+        assert_eq!(state.cursor, 2, "still on b");
+        follow(&mut state, false, &["a", "c"]);
+        assert_eq!(state.cursor, 1, "b went: the cursor stays where it was, on c");
+        state.step(Movement::Bottom);
+        follow(&mut state, true, &["a", "c"]);
+        assert_eq!(state.cursor, 1, "stopped at the last row");
+        state.step(Movement::PageUp);
+        follow(&mut state, true, &[]);
+        assert_eq!(state.cursor, 0);
+    }
+
+    #[test]
+    fn filters_match_any_column_and_invert_with_a_bang() {
+        assert!(TextFilter::new("").matches("anything"));
+        assert!(TextFilter::new("ECHO").matches_any(&["Berlin", "Echo Dot"]));
+        assert!(!TextFilter::new("!echo").matches_any(&["Berlin", "Echo Dot"]));
+        assert!(TextFilter::new("!echo").matches("Amazon Tap"));
+    }
+}

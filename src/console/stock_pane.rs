@@ -1,0 +1,214 @@
+//! The stock pane's state: the items of one store (the one opened, or the
+//! one under the stores pane's cursor), or the out view (every out-of-stock
+//! item across stores); sorted by a column, filtered.
+
+use super::live_stock::{ItemRow, LiveStock};
+use super::pane::{PaneState, TextFilter};
+use crate::domain::{Level, Timestamp};
+
+/// What the stock pane is pinned to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StockView {
+    /// A store opened with Enter or `:store NAME`.
+    Store(String),
+    /// The out view (`o`, `:out`): every out-of-stock item across stores.
+    Out,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Item,
+    Count,
+    State,
+    AsOf,
+}
+
+impl Column {
+    pub const ORDER: [Column; 4] = [Column::Item, Column::Count, Column::State, Column::AsOf];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Column::Item => "ITEM",
+            Column::Count => "COUNT",
+            Column::State => "STATE",
+            Column::AsOf => "AS OF",
+        }
+    }
+
+    /// The column after this one, wrapping around.
+    pub fn next(self) -> Column {
+        let i = Column::ORDER.iter().position(|c| *c == self).unwrap_or(0);
+        Column::ORDER[(i + 1) % Column::ORDER.len()]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub column: Column,
+    pub reversed: bool,
+}
+
+/// A row of the stock pane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockLine {
+    pub store: String,
+    pub item: String,
+    pub count: u32,
+    pub level: Level,
+    pub as_of: Timestamp,
+}
+
+impl StockLine {
+    fn new(store: &str, item: &str, row: &ItemRow) -> StockLine {
+        StockLine {
+            store: store.to_string(),
+            item: item.to_string(),
+            count: row.count,
+            level: row.level,
+            as_of: row.as_of,
+        }
+    }
+
+    fn is(&self, key: &StoreItem) -> bool {
+        self.store == key.store && self.item == key.item
+    }
+}
+
+/// Which item a stock row is, whatever its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreItem {
+    pub store: String,
+    pub item: String,
+}
+
+#[derive(Debug)]
+pub struct StockPane {
+    pub list: PaneState<StoreItem>,
+    /// `None`: follows the stores pane's cursor.
+    pub view: Option<StockView>,
+    pub sort: Sort,
+    /// The store whose items are shown (none in the out view).
+    store: Option<String>,
+    rows: Vec<StockLine>,
+    rows_of: Option<StockInputs>,
+}
+
+/// What the stock pane's rows depend on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StockInputs {
+    version: u64,
+    view: Option<StockView>,
+    store: Option<String>,
+    sort: Sort,
+    filter: String,
+}
+
+impl Default for StockPane {
+    fn default() -> StockPane {
+        StockPane {
+            list: PaneState::default(),
+            view: None,
+            // Out of stock first, then low.
+            sort: Sort {
+                column: Column::State,
+                reversed: false,
+            },
+            store: None,
+            rows: Vec::new(),
+            rows_of: None,
+        }
+    }
+}
+
+impl StockPane {
+    /// The rows shown, sorted.
+    pub fn rows(&self) -> &[StockLine] {
+        &self.rows
+    }
+
+    /// The store whose items are shown.
+    pub fn store(&self) -> Option<&str> {
+        self.store.as_deref()
+    }
+
+    pub fn shows_out(&self) -> bool {
+        self.view == Some(StockView::Out)
+    }
+
+    /// Pins the pane to a store or to the out view, from its first row.
+    pub fn show(&mut self, view: StockView) {
+        self.view = Some(view);
+        self.list.cursor = 0;
+    }
+
+    /// Recomputes the rows if anything they depend on changed (`followed`:
+    /// the store under the stores pane's cursor), then keeps the cursor on
+    /// its item (see `PaneState::follow`).
+    pub fn refresh(&mut self, stock: &LiveStock, followed: Option<&String>, moved: bool) {
+        let store = match &self.view {
+            Some(StockView::Store(store)) => Some(store),
+            Some(StockView::Out) => None,
+            None => followed,
+        };
+        if self.store.as_ref() != store {
+            self.store = store.cloned();
+        }
+        let current = self.rows_of.as_ref().is_some_and(|of| {
+            of.version == stock.version()
+                && of.view == self.view
+                && of.store == self.store
+                && of.sort == self.sort
+                && of.filter == self.list.filter
+        });
+        if !current {
+            self.rows = self.compute_rows(stock);
+            self.rows_of = Some(StockInputs {
+                version: stock.version(),
+                view: self.view.clone(),
+                store: self.store.clone(),
+                sort: self.sort,
+                filter: self.list.filter.clone(),
+            });
+        }
+        let rows = &self.rows;
+        self.list.follow(
+            moved,
+            rows.len(),
+            |row| {
+                rows.get(row).map(|r| StoreItem {
+                    store: r.store.clone(),
+                    item: r.item.clone(),
+                })
+            },
+            |key| rows.iter().position(|r| r.is(key)),
+        );
+    }
+
+    fn compute_rows(&self, stock: &LiveStock) -> Vec<StockLine> {
+        let filter = TextFilter::new(&self.list.filter);
+        let mut rows: Vec<StockLine> = match (&self.view, &self.store) {
+            (Some(StockView::Out), _) => stock
+                .out_of_stock()
+                .filter_map(|(s, i)| stock.item(s, i).map(|row| StockLine::new(s, i, row)))
+                .collect(),
+            (_, Some(store)) => stock
+                .items(store)
+                .map(|(i, row)| StockLine::new(store, i, row))
+                .collect(),
+            (_, None) => Vec::new(),
+        };
+        rows.retain(|r| filter.matches_any(&[&r.item, &r.store]));
+        let by_name = |a: &StockLine, b: &StockLine| (&a.store, &a.item).cmp(&(&b.store, &b.item));
+        rows.sort_by(|a, b| {
+            let order = match self.sort.column {
+                Column::Item => by_name(a, b),
+                Column::Count => a.count.cmp(&b.count).then(by_name(a, b)),
+                Column::State => a.level.cmp(&b.level).then(a.count.cmp(&b.count)).then(by_name(a, b)),
+                // Newest first.
+                Column::AsOf => b.as_of.cmp(&a.as_of).then(by_name(a, b)),
+            };
+            if self.sort.reversed { order.reverse() } else { order }
+        });
+        rows
+    }
+}

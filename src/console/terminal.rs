@@ -1,0 +1,36 @@
+//! The terminal: raw mode and the alternate screen on the way in, both
+//! undone on the way out, and a panic hook that undoes them too, so a
+//! panic never leaves the operator's terminal unusable.
+
+use ratatui::crossterm::{cursor, execute, terminal};
+use ratatui::{Terminal, backend::CrosstermBackend};
+use std::io::Stdout;
+
+pub type Term = Terminal<CrosstermBackend<Stdout>>;
+
+/// Takes the terminal over: raw mode, alternate screen, no cursor. Call
+/// `restore` after, whatever happened.
+pub fn enter() -> std::io::Result<Term> {
+    give_back_on_panic();
+    terminal::enable_raw_mode()?;
+    execute!(std::io::stdout(), terminal::EnterAlternateScreen)?;
+    let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+    term.hide_cursor()?;
+    term.clear()?;
+    Ok(term)
+}
+
+/// Puts the terminal back as it was; safe to call more than once.
+pub fn restore() {
+    let _ = terminal::disable_raw_mode();
+    let _ = execute!(std::io::stdout(), terminal::LeaveAlternateScreen, cursor::Show);
+}
+
+/// A panic restores the terminal before the usual report is printed.
+fn give_back_on_panic() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+}
