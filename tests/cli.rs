@@ -525,3 +525,52 @@ fn a_far_future_as_of_is_refused_and_nothing_is_uploaded() {
     let alerts = env.json(&["alerts", "--json"]);
     assert!(kinds(&alerts, "OUT").contains(&("Berlin".to_string(), "Echo Plus".to_string())));
 }
+
+/// A run that raised alerts and stopped before sending them (here: its
+/// publisher failed every time) leaves its claims; the next upload's
+/// checker sends them after the lease, and its report says so instead of
+/// "0 OUT, 0 LOW" and nothing else.
+#[test]
+fn a_re_run_reports_the_alerts_it_sent_for_a_stopped_run() {
+    use stockwatch::domain::Message;
+    use stockwatch::pipeline::{Checker, CheckerConfig};
+    use stockwatch::ports::{Delivery, PortError, PortResult, Publisher};
+
+    struct Down;
+    #[async_trait::async_trait]
+    impl Publisher for Down {
+        async fn deliver(&self, _: &[Message], _: &str, _: Duration) -> PortResult<Vec<Delivery>> {
+            Err(PortError::Permanent("the network is down".into()))
+        }
+    }
+
+    let env = Env::new();
+    assert!(upload(&env, &samples(), &["--no-check"]).status.success());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut ports = stockwatch::adapters::local::LocalBackend::open(&env.data_dir())
+            .unwrap()
+            .ports;
+        ports.publisher = std::sync::Arc::new(Down);
+        let stopped = Checker::new(ports, CheckerConfig::default());
+        assert!(stopped.run_once().await.is_err(), "it claimed, then could not send");
+    });
+    assert_eq!(env.outbox().len(), 0);
+    let again = env
+        .cmd()
+        .env("STOCKWATCH_TEST_LEASE_MS", "1")
+        .args(["upload", "samples/inventory-berlin.csv"])
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", stderr(&again));
+    let said = stdout(&again);
+    assert!(
+        said.contains("alerts: 0 OUT, 0 LOW"),
+        "nothing new in the file itself: {said}"
+    );
+    assert!(
+        said.contains("also sent 6 alerts an earlier run raised but stopped before sending"),
+        "{said}"
+    );
+    assert_eq!(env.outbox().len(), 6, "each sent once");
+}

@@ -18,6 +18,8 @@ pub struct CheckArgs {
 struct CheckJson<'a> {
     changes: u64,
     raised: &'a [Alert],
+    /// Claims of a checker that stopped before sending them, sent by this run.
+    taken_over: &'a [Alert],
     resolved: u64,
     published: u64,
     unpublished: usize,
@@ -30,6 +32,7 @@ pub async fn run(ctx: &Session, args: &CheckArgs) -> Result<(), CliError> {
         let json = CheckJson {
             changes: report.changes,
             raised: &report.raised,
+            taken_over: &report.taken_over,
             resolved: report.resolved,
             published: report.published,
             unpublished: report.unpublished.len(),
@@ -48,6 +51,14 @@ pub async fn run(ctx: &Session, args: &CheckArgs) -> Result<(), CliError> {
     .map_err(write_failed)?;
     for alert in &report.raised {
         writeln!(stdout, "  {}", escape_for_terminal(&alert.to_string())).map_err(write_failed)?;
+    }
+    if !report.taken_over.is_empty() {
+        writeln!(
+            stdout,
+            "  {} alerts of a checker that stopped before sending them were sent by this one",
+            report.taken_over.len()
+        )
+        .map_err(write_failed)?;
     }
     for (id, error) in &report.unpublished {
         writeln!(

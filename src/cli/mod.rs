@@ -377,6 +377,7 @@ impl Session {
                 .unwrap_or_else(|| CheckerConfig::default().name),
             thresholds: config.thresholds(global.low_threshold),
             notify_low: global.notify_low || config.alerts.notify_low.unwrap_or(false),
+            lease: test_lease().unwrap_or(CheckerConfig::default().lease),
             ..CheckerConfig::default()
         };
         // A stack deploys the load function, so its uploads are its to load.
@@ -424,6 +425,14 @@ impl Session {
     pub fn checker(&self) -> Checker {
         Checker::new(self.ports.clone(), self.checker_config.clone()).with_retry(retries())
     }
+}
+
+/// A short claim lease, for tests that kill processes and must not wait a
+/// minute for takeovers: `STOCKWATCH_TEST_LEASE_MS`. Not for production use
+/// (a lease shorter than a send makes a slow sender's claim look stopped).
+fn test_lease() -> Option<std::time::Duration> {
+    let ms: u64 = std::env::var("STOCKWATCH_TEST_LEASE_MS").ok()?.trim().parse().ok()?;
+    Some(std::time::Duration::from_millis(ms))
 }
 
 /// How long an upload waits for the deployed function's report.

@@ -4,7 +4,7 @@ use super::error::{CliError, exit};
 use super::output::{Tone, json_line, paint, use_colour};
 use super::{Session, write_failed};
 use crate::domain::{Alert, AlertKind, Timestamp, escape_for_terminal};
-use crate::pipeline::{LoadOutcome, UploadError};
+use crate::pipeline::{UploadError, Uploaded};
 use crate::ports::{LoadReport, ObjectStatus};
 use clap::Args;
 use serde::Serialize;
@@ -43,6 +43,8 @@ struct FileResult<'a> {
     #[serde(flatten)]
     report: &'a LoadReport,
     alerts: &'a [Alert],
+    /// Alerts an earlier run raised but stopped before sending, sent by this one.
+    taken_over: &'a [Alert],
 }
 
 pub async fn run(ctx: &Session, args: &UploadArgs) -> Result<(), CliError> {
@@ -82,18 +84,11 @@ pub async fn run(ctx: &Session, args: &UploadArgs) -> Result<(), CliError> {
                 key: outcome.key.as_str(),
                 report: &outcome.report,
                 alerts: &uploaded.alerts,
+                taken_over: uploaded.check.as_ref().map_or(&[][..], |c| &c.taken_over),
             };
             json_line(&mut stdout, &result).map_err(write_failed)?;
         } else {
-            print_outcome(
-                &mut stdout,
-                &shown_path,
-                outcome,
-                &uploaded.alerts,
-                args.no_check,
-                colour,
-            )
-            .map_err(write_failed)?;
+            print_outcome(&mut stdout, &shown_path, &uploaded, args.no_check, colour).map_err(write_failed)?;
         }
     }
     if failed > 0 {
@@ -106,11 +101,11 @@ pub async fn run(ctx: &Session, args: &UploadArgs) -> Result<(), CliError> {
 fn print_outcome(
     out: &mut impl Write,
     path: &str,
-    outcome: &LoadOutcome,
-    alerts: &[Alert],
+    uploaded: &Uploaded,
     no_check: bool,
     colour: bool,
 ) -> std::io::Result<()> {
+    let (outcome, alerts) = (&uploaded.outcome, &uploaded.alerts);
     let r = &outcome.report;
     match r.status {
         ObjectStatus::Loaded => {
@@ -147,6 +142,15 @@ fn print_outcome(
                 if alerts.len() > SHOWN_ALERTS {
                     let more = alerts.len() - SHOWN_ALERTS;
                     writeln!(out, "    … and {more} more (stockwatch alerts lists them)")?;
+                }
+                // What this run sent for an earlier run that stopped: said, not hidden.
+                let taken_over = uploaded.check.as_ref().map_or(0, |c| c.taken_over.len());
+                if taken_over > 0 {
+                    writeln!(
+                        out,
+                        "  also sent {taken_over} alerts an earlier run raised but stopped before sending \
+                         (stockwatch alerts lists them)"
+                    )?;
                 }
             }
         }

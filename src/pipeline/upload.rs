@@ -3,7 +3,7 @@
 //! raised when this process checks, and the alerts its rows raised, whoever
 //! raised them, are listed.
 
-use super::{Checker, LoadOutcome, Loader};
+use super::{CheckReport, Checker, LoadOutcome, Loader};
 use crate::domain::{Alert, Timestamp};
 use crate::ports::{AlertFilter, PortError, Ports, Progress, all_pages};
 use std::path::Path;
@@ -15,8 +15,9 @@ pub struct Uploaded {
     /// The alerts its rows raised, oldest first (empty unless it loaded and
     /// alerts were checked).
     pub alerts: Vec<Alert>,
-    /// Whether this process ran the checker after the load.
-    pub checked: bool,
+    /// What this process's checker did after the load (it may also have
+    /// sent claims a stopped checker left behind), when it ran.
+    pub check: Option<CheckReport>,
     /// The checker failed after the load (which stands): its alerts are
     /// raised by the next check, here or elsewhere.
     pub check_error: Option<PortError>,
@@ -64,17 +65,17 @@ impl UploadFlow {
         let mut uploaded = Uploaded {
             outcome,
             alerts: Vec::new(),
-            checked: false,
+            check: None,
             check_error: None,
         };
         if let (true, Some(checker)) = (uploaded.outcome.is_loaded(), &self.checker) {
             let checked = async {
-                checker.run_once().await?;
-                self.alerts_of(&uploaded.outcome).await
+                let report = checker.run_once().await?;
+                Ok::<_, PortError>((report, self.alerts_of(&uploaded.outcome).await?))
             };
             match checked.await {
-                Ok(alerts) => {
-                    uploaded.checked = true;
+                Ok((report, alerts)) => {
+                    uploaded.check = Some(report);
                     uploaded.alerts = alerts;
                 }
                 Err(e) => uploaded.check_error = Some(e),
