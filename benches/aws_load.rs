@@ -225,7 +225,7 @@ async fn run() {
         let key = ObjectKey::parse(key).unwrap();
         backend
             .objects
-            .put(&key, Bytes::from(text.clone()), None)
+            .put(&key, Bytes::from(text.clone()), None, None)
             .await
             .unwrap();
         let started = Instant::now();
@@ -254,7 +254,7 @@ async fn run() {
     let object = ObjectKey::parse(key).unwrap();
     slow_backend
         .objects
-        .put(&object, Bytes::from(text.clone()), None)
+        .put(&object, Bytes::from(text.clone()), None, None)
         .await
         .unwrap();
     let started = Instant::now();

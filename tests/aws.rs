@@ -307,7 +307,11 @@ async fn big_files_upload_in_parts_with_progress() {
     let sink = seen.clone();
     let progress: stockwatch::ports::Progress = Arc::new(move |sent, total| sink.lock().unwrap().push((sent, total)));
     let key = stockwatch::ports::ObjectKey::parse("uploads/big.csv").unwrap();
-    let info = backend.objects.put(&key, body.clone(), Some(progress)).await.unwrap();
+    let info = backend
+        .objects
+        .put(&key, body.clone(), None, Some(progress))
+        .await
+        .unwrap();
     assert_eq!(info.size, size as u64);
     assert_eq!(backend.objects.get(&key).await.unwrap(), body);
     let seen = seen.lock().unwrap().clone();

@@ -26,6 +26,9 @@ struct CheckJson<'a> {
 }
 
 pub async fn run(ctx: &Session, args: &CheckArgs) -> Result<(), CliError> {
+    for resumed in ctx.loader().resume_stalled().await? {
+        super::upload::say_resumed(&resumed);
+    }
     let report = ctx.checker().run_once().await?;
     let mut stdout = std::io::stdout().lock();
     if args.json {

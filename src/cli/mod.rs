@@ -16,6 +16,7 @@ mod watch;
 use crate::adapters::aws::{AwsSettings, Clients, WriteMode};
 use crate::adapters::local::LocalBackend;
 use crate::config::{self, ConfigFile, LoaderKind};
+use crate::pipeline::loader::LOAD_LEASE;
 use crate::pipeline::{Checker, CheckerConfig, Loader, RetryNotice, RetryPolicy, UploadFlow};
 use crate::ports::Ports;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -402,7 +403,7 @@ impl Session {
 
     /// A loader that loads here, or waits for the deployed function.
     pub fn quiet_loader(&self) -> Loader {
-        let loader = Loader::new(self.ports.clone());
+        let loader = Loader::new(self.ports.clone()).with_lease(test_lease().unwrap_or(LOAD_LEASE));
         if self.loaded_elsewhere {
             loader.loaded_elsewhere(FUNCTION_WAIT)
         } else {
@@ -427,9 +428,10 @@ impl Session {
     }
 }
 
-/// A short claim lease, for tests that kill processes and must not wait a
-/// minute for takeovers: `STOCKWATCH_TEST_LEASE_MS`. Not for production use
-/// (a lease shorter than a send makes a slow sender's claim look stopped).
+/// A short lease (claims and loads), for tests that kill processes and
+/// must not wait a minute for takeovers: `STOCKWATCH_TEST_LEASE_MS`. Not for
+/// production use (a lease shorter than a send or a load makes a slow
+/// process look stopped).
 fn test_lease() -> Option<std::time::Duration> {
     let ms: u64 = std::env::var("STOCKWATCH_TEST_LEASE_MS").ok()?.trim().parse().ok()?;
     Some(std::time::Duration::from_millis(ms))

@@ -59,6 +59,10 @@ pub async fn run(ctx: &Session, args: &UploadArgs) -> Result<(), CliError> {
     let mut failed = 0;
     let colour = use_colour() && !args.json;
     let mut stdout = std::io::stdout().lock();
+    // Uploads a stopped process left half loaded go first: said, not hidden.
+    for resumed in flow.resume_stalled().await? {
+        say_resumed(&resumed);
+    }
     for path in &args.files {
         let shown_path = escape_for_terminal(&path.to_string_lossy()).into_owned();
         let uploaded = match flow.upload_file(path, args.as_of, None).await {
@@ -192,4 +196,15 @@ fn print_outcome(
         )?;
     }
     Ok(())
+}
+
+/// On stderr (stdout is this command's own files): an upload another
+/// process left half loaded, loaded now.
+pub fn say_resumed(resumed: &crate::pipeline::LoadOutcome) {
+    super::say(&format!(
+        "{} was left half loaded by a process that stopped; loaded it now: {} ({} rows)",
+        resumed.key,
+        resumed.report.status.as_str(),
+        resumed.report.rows
+    ));
 }

@@ -4,7 +4,7 @@
 use super::error::CliError;
 use super::output::{Cell, JsonArray, Table, Tone, use_colour};
 use super::{Session, retries, write_failed};
-use crate::ports::{ObjectKey, ObjectStatus, PortError};
+use crate::ports::{ObjectInfo, ObjectKey, ObjectStatus, PortError};
 use clap::Args;
 use std::io::Write;
 
@@ -38,7 +38,7 @@ pub async fn run(ctx: &Session, args: &UploadsArgs) -> Result<(), CliError> {
             info.key,
             info.size,
             info.uploaded_at.to_display(),
-            info.status.as_str()
+            status(&info)
         );
         if let Some(r) = &info.report {
             text.push_str(&format!(
@@ -88,7 +88,7 @@ pub async fn run(ctx: &Session, args: &UploadsArgs) -> Result<(), CliError> {
         table.row(
             vec![
                 Cell::new(&info.uploaded_at.to_display()),
-                Cell::toned(info.status.as_str(), tone),
+                Cell::toned(&status(info), tone),
                 Cell::new(&rows.to_string()),
                 Cell::new(&problems.to_string()),
                 Cell::new(info.key.as_str()),
@@ -97,4 +97,17 @@ pub async fn run(ctx: &Session, args: &UploadsArgs) -> Result<(), CliError> {
         );
     }
     table.write(&mut stdout, colour).map_err(write_failed)
+}
+
+/// What happened to an upload, said honestly: a load under way, a load
+/// whose process stopped (the next stockwatch that checks finishes it), or
+/// one another process finished.
+fn status(info: &ObjectInfo) -> String {
+    let now = crate::domain::Timestamp::now();
+    match (info.status, info.loading_until, &info.report) {
+        (ObjectStatus::Received, Some(until), _) if until > now => "loading".into(),
+        (ObjectStatus::Received, Some(_), _) => "stopped (resumed by the next check)".into(),
+        (status, _, Some(report)) if report.resumed => format!("{} (resumed)", status.as_str()),
+        (status, _, _) => status.as_str().into(),
+    }
 }

@@ -15,8 +15,14 @@ use std::time::Duration;
 /// How often the feed is read (and the checker run): a change shows well
 /// inside a second.
 const POLL: Duration = Duration::from_millis(250);
-/// How often the alert ledger is asked what changed.
-const LEDGER_POLL: Duration = Duration::from_secs(2);
+/// How often the alert ledger is asked what changed when it is quiet; while
+/// it has more than a page to tell, it is asked again at once (so a burst of
+/// thousands of alerts a second is followed, not sampled).
+const LEDGER_POLL: Duration = Duration::from_millis(500);
+/// Changes and alerts asked for per read.
+const PAGE: usize = 5000;
+/// How often a watch that runs the checker loads uploads whose loader stopped.
+const RESUME_EVERY: Duration = Duration::from_secs(15);
 /// Waits while the backend is failing: watch never gives up on its own.
 const FAILING: Backoff = Backoff::new(POLL, Duration::from_secs(10));
 
@@ -65,17 +71,26 @@ pub async fn run(ctx: &Session, args: &WatchArgs) -> Result<(), CliError> {
     let mut stop = Box::pin(crate::shutdown::signal());
     let mut failures = Failures::new(FAILING);
     let mut last_ledger_poll: Option<std::time::Instant> = None;
+    let mut ledger_behind = false;
+    let loader = checker.as_ref().map(|_| ctx.loader());
+    let mut resumed_at: Option<std::time::Instant> = None;
     loop {
-        // Acknowledgements elsewhere show within a few seconds; asking more
-        // often would only cost a networked ledger more reads.
-        let ask_ledger = last_ledger_poll.is_none_or(|at: std::time::Instant| at.elapsed() >= LEDGER_POLL);
+        // Acknowledgements elsewhere show within a second; asking more often
+        // would only cost a networked ledger more reads.
+        let ask_ledger = ledger_behind || last_ledger_poll.is_none_or(|at| at.elapsed() >= LEDGER_POLL);
+        let resume = loader.is_some() && resumed_at.is_none_or(|at: std::time::Instant| at.elapsed() >= RESUME_EVERY);
         let step = async {
+            if let (true, Some(loader)) = (resume, &loader) {
+                for resumed in loader.resume_stalled().await? {
+                    super::upload::say_resumed(&resumed);
+                }
+            }
             if let Some(checker) = &checker {
                 checker.run_once().await?;
             }
-            let page = feed.read(feed_cursor.as_ref(), 1000).await?;
+            let page = feed.read(feed_cursor.as_ref(), PAGE).await?;
             let ledger_news = if ask_ledger {
-                Some(ledger.changes_since(ledger_cursor.as_ref(), 1000).await?)
+                Some(ledger.changes_since(ledger_cursor.as_ref(), PAGE).await?)
             } else {
                 None
             };
@@ -88,6 +103,9 @@ pub async fn run(ctx: &Session, args: &WatchArgs) -> Result<(), CliError> {
         let busy = match result {
             Ok((page, ledger_news)) => {
                 failures.succeeded();
+                if resume {
+                    resumed_at = Some(std::time::Instant::now());
+                }
                 if page.gap {
                     super::say(
                         "changes were lost from the feed (trimmed, or the stream was replaced); `stockwatch stock` shows the current counts",
@@ -132,7 +150,8 @@ pub async fn run(ctx: &Session, args: &WatchArgs) -> Result<(), CliError> {
                     }
                 }
                 out.flush().map_err(write_failed)?;
-                let busy = page.changes.len() == 1000 || alerts.len() == 1000;
+                ledger_behind = ledger_asked && alerts.len() == PAGE;
+                let busy = page.changes.len() == PAGE || ledger_behind;
                 feed_cursor = Some(page.cursor);
                 if ledger_asked {
                     ledger_cursor = Some(next_ledger);

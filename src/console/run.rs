@@ -62,7 +62,7 @@ async fn event_loop(term: &mut Term, ports: Ports, options: Options) -> std::io:
     watched.spawn(tasks::follow_feed(ports.clone(), tx.clone()));
     watched.spawn(tasks::follow_ledger(ports.clone(), tx.clone()));
     if let Some(checker) = options.checker {
-        watched.spawn(tasks::run_checker(checker, tx.clone()));
+        watched.spawn(tasks::run_checker(checker, options.uploads.clone(), tx.clone()));
     }
     let mut effects = Effects::new(
         ports,

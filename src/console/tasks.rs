@@ -10,7 +10,7 @@
 
 use super::messages::Msg;
 use crate::domain::Timestamp;
-use crate::pipeline::Checker;
+use crate::pipeline::{Checker, UploadFlow};
 use crate::ports::{AlertFilter, Backoff, Failures, PortError, Ports, StockFilter};
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
 use std::time::Duration;
@@ -20,6 +20,8 @@ use tokio::sync::mpsc::UnboundedSender;
 const FEED_POLL: Duration = Duration::from_millis(250);
 const LEDGER_POLL: Duration = Duration::from_secs(1);
 const CHECK_EVERY: Duration = Duration::from_millis(500);
+/// How often the checker task looks for uploads whose loader stopped.
+const RESUME_EVERY: Duration = Duration::from_secs(15);
 const SNAPSHOT_PAGE: usize = 5000;
 /// Changes or alerts asked for at once.
 const BATCH: usize = 1000;
@@ -191,9 +193,23 @@ pub async fn follow_ledger(ports: Ports, tx: UnboundedSender<Msg>) {
 
 /// The console's own checker (unless another process runs one): raises
 /// alerts from the changes, quietly (a failure is logged, not drawn over).
-pub async fn run_checker(checker: Checker, tx: UnboundedSender<Msg>) {
+/// Runs the checker every half second, and every `RESUME_EVERY` first
+/// loads the uploads whose loader stopped (a killed console or upload), so
+/// none stays `received` while a console is open.
+pub async fn run_checker(checker: Checker, uploads: UploadFlow, tx: UnboundedSender<Msg>) {
     let mut failures = failures();
+    let mut resumed_at: Option<std::time::Instant> = None;
     loop {
+        if resumed_at.is_none_or(|at| at.elapsed() >= RESUME_EVERY) {
+            resumed_at = Some(std::time::Instant::now());
+            match uploads.resume_stalled().await {
+                Ok(done) if !done.is_empty() => {
+                    tracing::warn!(uploads = done.len(), "loaded uploads whose loader stopped")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not look for stopped loads"),
+            }
+        }
         let wait = match checker.run_once().await {
             Ok(_) => {
                 failures.succeeded();

@@ -7,6 +7,7 @@ use crate::ports::{LoadReport, ObjectKey, ObjectStatus, PortError, Ports, Progre
 use bytes::Bytes;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 /// The result of loading one object.
 #[derive(Debug, Clone)]
@@ -21,11 +22,18 @@ impl LoadOutcome {
     }
 }
 
+/// How long a loader holds an upload it loads before another may take it
+/// over (it stopped): loads of millions of rows take seconds.
+pub const LOAD_LEASE: Duration = Duration::from_secs(300);
+
 #[derive(Clone)]
 pub struct Loader {
     ports: Ports,
     retry: RetryPolicy,
-    elsewhere: Option<std::time::Duration>,
+    elsewhere: Option<Duration>,
+    lease: Duration,
+    /// Who holds the uploads this loader loads.
+    token: String,
 }
 
 impl Loader {
@@ -34,12 +42,21 @@ impl Loader {
             ports,
             retry: RetryPolicy::default(),
             elsewhere: None,
+            lease: LOAD_LEASE,
+            token: format!("load-{}", uuid::Uuid::new_v4().simple()),
         }
+    }
+
+    /// How long this loader holds an upload while loading it (shorter in
+    /// tests that kill loaders).
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
     }
 
     /// Uploads are loaded by someone else (the S3-triggered function): this
     /// loader only stores them and waits up to `timeout` for their report.
-    pub fn loaded_elsewhere(mut self, timeout: std::time::Duration) -> Self {
+    pub fn loaded_elsewhere(mut self, timeout: Duration) -> Self {
         self.elsewhere = Some(timeout);
         self
     }
@@ -75,17 +92,58 @@ impl Loader {
         let info = self
             .retry
             .run("upload", || {
-                self.ports.objects.put(&key, body.clone(), progress.clone())
+                self.ports.objects.put(&key, body.clone(), as_of, progress.clone())
             })
             .await?;
-        match self.elsewhere {
-            Some(timeout) => self.wait_for_report(&key, timeout).await,
-            None => self.load_bytes(&key, body, as_of.unwrap_or(info.uploaded_at)).await,
+        if let Some(timeout) = self.elsewhere {
+            return self.wait_for_report(&key, timeout).await;
         }
+        // Held while loading: if this process stops, another resumes it.
+        self.retry
+            .run("hold the upload", || {
+                self.ports.objects.begin_load(&key, &self.token, self.lease)
+            })
+            .await?;
+        self.load_bytes(&key, body, as_of.unwrap_or(info.uploaded_at), false)
+            .await
+    }
+
+    /// Loads the uploads whose loader stopped before it finished (a killed
+    /// upload, console or function): each is taken for this loader's lease,
+    /// loaded as its uploader would have, and its report says it was
+    /// resumed. Loading twice changes nothing, so a race here is harmless.
+    pub async fn resume_stalled(&self) -> Result<Vec<LoadOutcome>, PortError> {
+        if self.elsewhere.is_some() {
+            // The deployed function's uploads: its scheduled sweep resumes them.
+            return Ok(Vec::new());
+        }
+        let before = Timestamp(Timestamp::now().0 - self.lease.as_millis() as i64);
+        let stalled = self
+            .retry
+            .run("look for stopped loads", || self.ports.objects.stalled(before, 20))
+            .await?;
+        let mut resumed = Vec::new();
+        for key in stalled {
+            let mine = self
+                .retry
+                .run("hold the upload", || {
+                    self.ports.objects.begin_load(&key, &self.token, self.lease)
+                })
+                .await?;
+            if !mine {
+                continue;
+            }
+            tracing::warn!(key = %key, "loading an upload whose loader stopped");
+            let info = self.retry.run("read", || self.ports.objects.head(&key)).await?;
+            let body = self.retry.run("read", || self.ports.objects.get(&key)).await?;
+            let as_of = info.as_of.unwrap_or(info.uploaded_at);
+            resumed.push(self.load_bytes(&key, body, as_of, true).await?);
+        }
+        Ok(resumed)
     }
 
     /// Waits for the report another loader keeps beside the object.
-    async fn wait_for_report(&self, key: &ObjectKey, timeout: std::time::Duration) -> Result<LoadOutcome, PortError> {
+    async fn wait_for_report(&self, key: &ObjectKey, timeout: Duration) -> Result<LoadOutcome, PortError> {
         let started = std::time::Instant::now();
         loop {
             let info = self
@@ -104,18 +162,26 @@ impl Loader {
                     timeout.as_secs()
                 )));
             }
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
 
-    /// Loads an object already in the bucket (an S3 event, a reload).
+    /// Loads an object already in the bucket (an S3 event, a reload), as of
+    /// `as_of`, else the time its uploader asked for, else its upload time.
     pub async fn load_object(&self, key: &ObjectKey, as_of: Option<Timestamp>) -> Result<LoadOutcome, PortError> {
         let info = self.retry.run("read", || self.ports.objects.head(key)).await?;
         let body = self.retry.run("read", || self.ports.objects.get(key)).await?;
-        self.load_bytes(key, body, as_of.unwrap_or(info.uploaded_at)).await
+        let as_of = as_of.or(info.as_of).unwrap_or(info.uploaded_at);
+        self.load_bytes(key, body, as_of, false).await
     }
 
-    async fn load_bytes(&self, key: &ObjectKey, body: Bytes, as_of: Timestamp) -> Result<LoadOutcome, PortError> {
+    async fn load_bytes(
+        &self,
+        key: &ObjectKey,
+        body: Bytes,
+        as_of: Timestamp,
+        resumed: bool,
+    ) -> Result<LoadOutcome, PortError> {
         // Parsing a big file takes a while: keep it off the async threads.
         let started = std::time::Instant::now();
         let imported = tokio::task::spawn_blocking(move || import(&body))
@@ -131,6 +197,7 @@ impl Loader {
             warnings: Vec::new(),
             problems: Vec::new(),
             failure: None,
+            resumed,
             loaded_at: Timestamp::now(),
         };
         match imported {

@@ -84,6 +84,11 @@ impl UploadFlow {
         Ok(uploaded)
     }
 
+    /// Loads uploads whose loader stopped before finishing (`Loader::resume_stalled`).
+    pub async fn resume_stalled(&self) -> Result<Vec<LoadOutcome>, PortError> {
+        self.loader.resume_stalled().await
+    }
+
     /// The alerts raised by an upload's rows, whoever's checker claimed
     /// them, oldest first (as the file reads).
     pub async fn alerts_of(&self, outcome: &LoadOutcome) -> Result<Vec<Alert>, PortError> {

@@ -185,6 +185,9 @@ pub struct LoadReport {
     /// Why the load failed, when it did (status `failed`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// Loaded by another process after the one that uploaded it stopped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resumed: bool,
     pub loaded_at: Timestamp,
 }
 
@@ -192,22 +195,47 @@ pub struct LoadReport {
 pub struct ObjectInfo {
     pub key: ObjectKey,
     pub size: u64,
+    /// When it was stored, to the millisecond on every backend (S3's own
+    /// time has whole seconds: stockwatch keeps its own in the metadata).
     pub uploaded_at: Timestamp,
+    /// The as-of time the uploader asked for (`--as-of`), kept with the
+    /// object so whoever loads it uses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<Timestamp>,
     pub status: ObjectStatus,
+    /// A loader is at work on it until then (a `received` object whose time
+    /// has passed was left by a loader that stopped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loading_until: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<LoadReport>,
 }
 
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
-    /// Stores the bytes under `key`, replacing any object of that key.
-    async fn put(&self, key: &ObjectKey, body: Bytes, progress: Option<Progress>) -> PortResult<ObjectInfo>;
+    /// Stores the bytes under `key`, replacing any object of that key, with
+    /// the as-of time its loader must use (none: the upload time).
+    async fn put(
+        &self,
+        key: &ObjectKey,
+        body: Bytes,
+        as_of: Option<Timestamp>,
+        progress: Option<Progress>,
+    ) -> PortResult<ObjectInfo>;
     async fn get(&self, key: &ObjectKey) -> PortResult<Bytes>;
     async fn head(&self, key: &ObjectKey) -> PortResult<ObjectInfo>;
     /// Keeps the loader's report with the object.
     async fn set_report(&self, key: &ObjectKey, report: &LoadReport) -> PortResult<()>;
     /// Newest first.
     async fn list(&self, page: Option<&PageToken>, limit: usize) -> PortResult<Page<ObjectInfo>>;
+    /// Takes `key` to load it, for `lease`: `false` when it is settled or
+    /// another loader's lease on it still runs (leave it to them). S3 keeps
+    /// no leases: there it is always `true`, and a second load of an object
+    /// changes nothing (newest snapshot wins).
+    async fn begin_load(&self, key: &ObjectKey, token: &str, lease: Duration) -> PortResult<bool>;
+    /// Uploads still `received` whose loader stopped: no lease on them runs
+    /// and they were stored before `before`. Oldest first, at most `limit`.
+    async fn stalled(&self, before: Timestamp, limit: usize) -> PortResult<Vec<ObjectKey>>;
 }
 
 // ---------- inventory table ----------

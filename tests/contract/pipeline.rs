@@ -231,11 +231,14 @@ pub async fn a_dead_publisher_is_replaced_after_the_lease(b: &Ports) {
         0,
         "inside the lease the claimer may still publish"
     );
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    // The lease bounds a send too (a third of it per attempt): long enough
+    // for moto under a loaded test run.
+    let lease = Duration::from_millis(900);
+    tokio::time::sleep(lease + Duration::from_millis(20)).await;
     let eager = Checker::new(
         b.clone(),
         CheckerConfig {
-            lease: Duration::from_millis(10),
+            lease,
             ..Default::default()
         },
     );
@@ -254,11 +257,13 @@ pub async fn a_slow_publisher_never_sends_what_was_taken_over(b: &Ports) {
         .upload("five.csv", Bytes::from_static(text.as_bytes()), None, None)
         .await
         .unwrap();
-    let lease = Duration::from_millis(300);
+    // Each send of the slow checker takes half a lease: by the third, the
+    // claims it has not reached yet are past their lease.
+    let lease = Duration::from_millis(900);
     let mut slow_backend = b.clone();
     slow_backend.publisher = std::sync::Arc::new(super::SlowPublisher {
         inner: b.publisher.clone(),
-        delay: Duration::from_millis(150),
+        delay: lease / 2,
     });
     let slow = Checker::new(
         slow_backend,
@@ -271,7 +276,7 @@ pub async fn a_slow_publisher_never_sends_what_was_taken_over(b: &Ports) {
     let slow = tokio::spawn(async move { slow.run_once().await.unwrap() });
     // While the slow checker is still sending, the claims it has not reached
     // yet pass their lease: a second checker takes them over and sends them.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(lease * 4 / 3).await;
     let fast = Checker::new(
         b.clone(),
         CheckerConfig {
@@ -351,4 +356,58 @@ pub async fn restock_resolves_and_a_new_outage_alerts_again(b: &Ports) {
     let alerts = all_alerts(b).await;
     assert_eq!(alerts.len(), 2);
     assert_eq!(alerts[0].state, AlertState::Open, "a new outage is a new alert");
+}
+
+/// A file and its correction uploaded within one second: the later one wins
+/// whole. (S3's LastModified has whole seconds; a tie keeps the lower count
+/// per item, which mixed the two files.)
+pub async fn two_uploads_in_one_second_keep_the_later_whole(b: &Ports) {
+    let loader = Loader::new(b.clone());
+    let first = "store,item,count\nB,dot,5\nB,show,1\n";
+    let correction = "store,item,count\nB,dot,9\nB,show,0\n";
+    loader
+        .upload("first.csv", Bytes::from_static(first.as_bytes()), None, None)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    loader
+        .upload("correction.csv", Bytes::from_static(correction.as_bytes()), None, None)
+        .await
+        .unwrap();
+    let stock = stock(b).await;
+    assert_eq!(stock[&("B".to_string(), "dot".to_string())], 9, "{stock:?}");
+    assert_eq!(stock[&("B".to_string(), "show".to_string())], 0, "{stock:?}");
+}
+
+/// An upload whose loader stopped (killed after storing the file) is
+/// loaded by the next loader that looks, as of the time its uploader asked
+/// for, and its report says it was resumed.
+pub async fn an_upload_whose_loader_stopped_is_resumed(b: &Ports) {
+    let key = ObjectKey::parse("uploads/20261130-010203.456-dead/inventory-berlin.csv").unwrap();
+    let as_of = Timestamp::parse_rfc3339("2026-11-29T08:00:00Z").unwrap();
+    b.objects
+        .put(&key, sample("inventory-berlin.csv"), Some(as_of), None)
+        .await
+        .unwrap();
+    // Nobody loads it: its uploader "died" here.
+    let info = b.objects.head(&key).await.unwrap();
+    assert_eq!(info.status, ObjectStatus::Received);
+    assert_eq!(info.as_of, Some(as_of), "the as-of asked for is kept with the object");
+    // S3's listing times have whole seconds: look a little ahead.
+    let later = Timestamp(Timestamp::now().0 + 2000);
+    assert_eq!(b.objects.stalled(later, 10).await.unwrap(), vec![key.clone()]);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let resumed = Loader::new(b.clone())
+        .with_lease(Duration::from_millis(1))
+        .resume_stalled()
+        .await
+        .unwrap();
+    assert_eq!(resumed.len(), 1);
+    let report = &resumed[0].report;
+    assert_eq!(report.status, ObjectStatus::Loaded);
+    assert!(report.resumed, "the report says another loader finished it");
+    assert_eq!(report.as_of, as_of);
+    assert_eq!(b.objects.head(&key).await.unwrap().status, ObjectStatus::Loaded);
+    assert!(b.objects.stalled(later, 10).await.unwrap().is_empty(), "settled");
+    assert_eq!(stock(b).await.len(), 6);
 }

@@ -12,8 +12,18 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 pub const REPORTS_PREFIX: &str = "reports/";
+/// Where stockwatch's uploads go (`pipeline::loader::upload_key`).
+const UPLOADS_PREFIX: &str = "uploads/";
+/// Object metadata: the upload's own time in ms, and the as-of asked for.
+const UPLOADED_AT: &str = "stockwatch-uploaded-at";
+const AS_OF: &str = "stockwatch-as-of";
+/// How far back `stalled` looks: a stopped load is found by the next sweep,
+/// within minutes; older uploads are left as they are.
+const STALLED_WINDOW_MS: i64 = 2 * 24 * 3600 * 1000;
 /// Above this, uploads go in parts (progress per part; S3's minimum part is 5 MiB).
 pub const MULTIPART_THRESHOLD: usize = 8 * 1024 * 1024;
 const PART_SIZE: usize = 8 * 1024 * 1024;
@@ -39,10 +49,16 @@ impl S3Objects {
     }
 
     fn report_key(key: &ObjectKey) -> String {
-        format!("{REPORTS_PREFIX}{}.json", key.as_str())
+        Self::report_key_of(key.as_str())
     }
 
-    async fn put_multipart(&self, key: &ObjectKey, body: &Bytes, progress: Option<&Progress>) -> PortResult<()> {
+    async fn put_multipart(
+        &self,
+        key: &ObjectKey,
+        body: &Bytes,
+        metadata: &HashMap<String, String>,
+        progress: Option<&Progress>,
+    ) -> PortResult<()> {
         let what = self.what();
         let started = self
             .client
@@ -50,6 +66,7 @@ impl S3Objects {
             .bucket(&self.bucket)
             .key(key.as_str())
             .content_type("text/csv")
+            .set_metadata(Some(metadata.clone()))
             .send()
             .await
             .map_err(|e| sdk_error(&what, e))?;
@@ -155,18 +172,32 @@ fn to_timestamp(t: Option<&aws_sdk_s3::primitives::DateTime>) -> Timestamp {
 
 #[async_trait]
 impl ObjectStore for S3Objects {
-    async fn put(&self, key: &ObjectKey, body: Bytes, progress: Option<Progress>) -> PortResult<ObjectInfo> {
+    async fn put(
+        &self,
+        key: &ObjectKey,
+        body: Bytes,
+        as_of: Option<Timestamp>,
+        progress: Option<Progress>,
+    ) -> PortResult<ObjectInfo> {
         if let Some(report) = &progress {
             report(0, body.len() as u64);
         }
+        // S3's LastModified has whole seconds: two uploads in one second would
+        // tie, and a tie keeps the lower count per item, mixing a file and its
+        // correction. The millisecond time rides along as metadata.
+        let mut metadata = HashMap::from([(UPLOADED_AT.to_string(), Timestamp::now().0.to_string())]);
+        if let Some(as_of) = as_of {
+            metadata.insert(AS_OF.to_string(), as_of.0.to_string());
+        }
         if body.len() > MULTIPART_THRESHOLD {
-            self.put_multipart(key, &body, progress.as_ref()).await?;
+            self.put_multipart(key, &body, &metadata, progress.as_ref()).await?;
         } else {
             self.client
                 .put_object()
                 .bucket(&self.bucket)
                 .key(key.as_str())
                 .content_type("text/csv")
+                .set_metadata(Some(metadata))
                 .body(ByteStream::from(body.clone()))
                 .send()
                 .await
@@ -209,11 +240,20 @@ impl ObjectStore for S3Objects {
             .await
             .map_err(|e| sdk_error(&format!("the object {key} in {}", self.what()), e))?;
         let report = self.report(key).await?;
+        let meta = |name: &str| {
+            head.metadata()
+                .and_then(|m| m.get(name))
+                .and_then(|v| v.parse::<i64>().ok())
+                .map(Timestamp)
+        };
         Ok(ObjectInfo {
             key: key.clone(),
             size: head.content_length().unwrap_or(0).max(0) as u64,
-            uploaded_at: to_timestamp(head.last_modified()),
+            // Files put there by other tools have only S3's own time.
+            uploaded_at: meta(UPLOADED_AT).unwrap_or_else(|| to_timestamp(head.last_modified())),
+            as_of: meta(AS_OF),
             status: report.as_ref().map_or(ObjectStatus::Received, |r| r.status),
+            loading_until: None,
             report,
         })
     }
@@ -279,7 +319,9 @@ impl ObjectStore for S3Objects {
                 key: key.clone(),
                 size: *size,
                 uploaded_at: *at,
+                as_of: None,
                 status: report.as_ref().map_or(ObjectStatus::Received, |r| r.status),
+                loading_until: None,
                 report,
             });
         }
@@ -287,5 +329,61 @@ impl ObjectStore for S3Objects {
             .then(|| items.last().map(PageToken::after_object))
             .flatten();
         Ok(Page { items, next })
+    }
+
+    async fn begin_load(&self, _key: &ObjectKey, _token: &str, _lease: Duration) -> PortResult<bool> {
+        Ok(true)
+    }
+
+    async fn stalled(&self, before: Timestamp, limit: usize) -> PortResult<Vec<ObjectKey>> {
+        // Upload keys start with their time: only the recent ones are listed.
+        let since = Timestamp(before.0 - STALLED_WINDOW_MS).to_compact();
+        let uploads = self
+            .keys_after(UPLOADS_PREFIX, &format!("{UPLOADS_PREFIX}{since}"))
+            .await?;
+        let reports: HashSet<String> = self
+            .keys_after(
+                &format!("{REPORTS_PREFIX}{UPLOADS_PREFIX}"),
+                &format!("{REPORTS_PREFIX}{UPLOADS_PREFIX}{since}"),
+            )
+            .await?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        let mut stalled: Vec<(Timestamp, ObjectKey)> = uploads
+            .into_iter()
+            .filter(|(key, at)| *at < before && !reports.contains(&Self::report_key_of(key)))
+            .filter_map(|(key, at)| Some((at, ObjectKey::parse(&key).ok()?)))
+            .collect();
+        stalled.sort();
+        Ok(stalled.into_iter().take(limit).map(|(_, key)| key).collect())
+    }
+}
+
+impl S3Objects {
+    /// Keys under `prefix` after `start`, with S3's last-modified time.
+    async fn keys_after(&self, prefix: &str, start: &str) -> PortResult<Vec<(String, Timestamp)>> {
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .start_after(start)
+            .into_paginator()
+            .send();
+        let mut keys = Vec::new();
+        while let Some(listing) = pages.next().await {
+            let listing = listing.map_err(|e| sdk_error(&self.what(), e))?;
+            for object in listing.contents() {
+                if let Some(key) = object.key() {
+                    keys.push((key.to_string(), to_timestamp(object.last_modified())));
+                }
+            }
+        }
+        Ok(keys)
+    }
+
+    fn report_key_of(key: &str) -> String {
+        format!("{REPORTS_PREFIX}{key}.json")
     }
 }

@@ -42,6 +42,14 @@ const MIGRATIONS: &[&str] = &[
         sent_at INTEGER NOT NULL
     );
     "#,
+    // 4: uploads keep the as-of their uploader asked for, and the lease of
+    // the loader at work on them, so a load a crash cut short is resumed.
+    r#"
+    ALTER TABLE objects ADD COLUMN as_of INTEGER;
+    ALTER TABLE objects ADD COLUMN loading_by TEXT;
+    ALTER TABLE objects ADD COLUMN loading_until INTEGER;
+    CREATE INDEX objects_received ON objects (uploaded_at) WHERE status = 'received';
+    "#,
 ];
 
 const SCHEMA: &str = r#"

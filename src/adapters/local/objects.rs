@@ -11,6 +11,7 @@ use bytes::Bytes;
 use rusqlite::OptionalExtension;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Progress is reported after each chunk written.
 const CHUNK: usize = 1 << 20;
@@ -87,12 +88,39 @@ fn tempfile_in(dir: &Path) -> PortResult<PathBuf> {
     Ok(dir.join(format!("upload-{}-{nanos}", std::process::id())))
 }
 
-fn row_to_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<(String, i64, i64, String, Option<String>)> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+/// An `objects` row as read by `SELECT_OBJECT`.
+struct Row {
+    key: String,
+    size: i64,
+    uploaded_at: i64,
+    status: String,
+    report: Option<String>,
+    as_of: Option<i64>,
+    loading_until: Option<i64>,
 }
 
-fn info_from(raw: (String, i64, i64, String, Option<String>)) -> PortResult<ObjectInfo> {
-    let (key, size, uploaded_at, status, report) = raw;
+fn row_to_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok(Row {
+        key: row.get(0)?,
+        size: row.get(1)?,
+        uploaded_at: row.get(2)?,
+        status: row.get(3)?,
+        report: row.get(4)?,
+        as_of: row.get(5)?,
+        loading_until: row.get(6)?,
+    })
+}
+
+fn info_from(raw: Row) -> PortResult<ObjectInfo> {
+    let Row {
+        key,
+        size,
+        uploaded_at,
+        status,
+        report,
+        as_of,
+        loading_until,
+    } = raw;
     let report = match report {
         Some(json) => Some(
             serde_json::from_str::<LoadReport>(&json)
@@ -104,16 +132,24 @@ fn info_from(raw: (String, i64, i64, String, Option<String>)) -> PortResult<Obje
         key: ObjectKey::parse(&key).map_err(PortError::Permanent)?,
         size: size.max(0) as u64,
         uploaded_at: Timestamp(uploaded_at),
+        as_of: as_of.map(Timestamp),
         status: ObjectStatus::parse(&status).unwrap_or(ObjectStatus::Received),
+        loading_until: loading_until.map(Timestamp),
         report,
     })
 }
 
-const SELECT_OBJECT: &str = "SELECT key, size, uploaded_at, status, report FROM objects";
+const SELECT_OBJECT: &str = "SELECT key, size, uploaded_at, status, report, as_of, loading_until FROM objects";
 
 #[async_trait]
 impl ObjectStore for LocalObjects {
-    async fn put(&self, key: &ObjectKey, body: Bytes, progress: Option<Progress>) -> PortResult<ObjectInfo> {
+    async fn put(
+        &self,
+        key: &ObjectKey,
+        body: Bytes,
+        as_of: Option<Timestamp>,
+        progress: Option<Progress>,
+    ) -> PortResult<ObjectInfo> {
         let target = self.path_of(key);
         let staging = self.staging.clone();
         let size = body.len() as u64;
@@ -122,17 +158,25 @@ impl ObjectStore for LocalObjects {
             key: key.clone(),
             size,
             uploaded_at: Timestamp::now(),
+            as_of,
             status: ObjectStatus::Received,
+            loading_until: None,
             report: None,
         };
-        let (k, size, at) = (key.as_str().to_string(), info.size as i64, info.uploaded_at.0);
+        let (k, size, at, as_of) = (
+            key.as_str().to_string(),
+            info.size as i64,
+            info.uploaded_at.0,
+            as_of.map(|t| t.0),
+        );
         self.db
             .write(move |tx| {
                 tx.execute(
-                    "INSERT INTO objects (key, size, uploaded_at, status, report) VALUES (?1, ?2, ?3, 'received', NULL)
+                    "INSERT INTO objects (key, size, uploaded_at, status, report, as_of) VALUES (?1, ?2, ?3, 'received', NULL, ?4)
                      ON CONFLICT (key) DO UPDATE SET size = excluded.size, uploaded_at = excluded.uploaded_at,
-                         status = 'received', report = NULL",
-                    rusqlite::params![k, size, at],
+                         status = 'received', report = NULL, as_of = excluded.as_of,
+                         loading_by = NULL, loading_until = NULL",
+                    rusqlite::params![k, size, at, as_of],
                 )
                 .db(tx)
             })
@@ -174,7 +218,7 @@ impl ObjectStore for LocalObjects {
             .db
             .write(move |tx| {
                 tx.execute(
-                    "UPDATE objects SET status = ?2, report = ?3 WHERE key = ?1",
+                    "UPDATE objects SET status = ?2, report = ?3, loading_by = NULL, loading_until = NULL WHERE key = ?1",
                     rusqlite::params![k, status, json],
                 )
                 .db(tx)
@@ -215,5 +259,47 @@ impl ObjectStore for LocalObjects {
             .then(|| items.last().map(PageToken::after_object))
             .flatten();
         Ok(Page { items, next })
+    }
+
+    async fn begin_load(&self, key: &ObjectKey, token: &str, lease: Duration) -> PortResult<bool> {
+        let (k, token) = (key.as_str().to_string(), token.to_string());
+        let now = Timestamp::now().0;
+        let until = now.saturating_add(lease.as_millis() as i64);
+        let taken = self
+            .db
+            .write(move |tx| {
+                tx.execute(
+                    "UPDATE objects SET loading_by = ?2, loading_until = ?3
+                     WHERE key = ?1 AND status = 'received'
+                       AND (loading_until IS NULL OR loading_until < ?4 OR loading_by = ?2)",
+                    rusqlite::params![k, token, until, now],
+                )
+                .db(tx)
+            })
+            .await?;
+        Ok(taken == 1)
+    }
+
+    async fn stalled(&self, before: Timestamp, limit: usize) -> PortResult<Vec<ObjectKey>> {
+        let now = Timestamp::now().0;
+        let keys: Vec<String> = self
+            .db
+            .read(move |tx| {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT key FROM objects
+                         WHERE status = 'received' AND uploaded_at < ?1 AND coalesce(loading_until, 0) < ?2
+                         ORDER BY uploaded_at LIMIT ?3",
+                    )
+                    .db(tx)?;
+                let rows = stmt
+                    .query_map(rusqlite::params![before.0, now, limit as i64], |r| r.get(0))
+                    .db(tx)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
+            })
+            .await?;
+        keys.iter()
+            .map(|k| ObjectKey::parse(k).map_err(PortError::Permanent))
+            .collect()
     }
 }
