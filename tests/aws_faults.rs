@@ -496,3 +496,42 @@ fn a_throttled_call_costs_the_retry_policy_s_attempts_and_no_more() {
     assert_eq!(said.matches("retrying in").count(), 5, "each retry is shown: {said}");
     assert!(said.contains("try again in a moment"), "{said}");
 }
+
+/// Two checkers share a checkpoint. One has listed the shards since the
+/// parent split; the other still trusts its list from before. Reading from
+/// the shared position, the second must not take the child shard it does
+/// not know for lost data (a "gap" makes every checker reconcile the table).
+#[tokio::test]
+async fn a_shard_another_reader_entered_is_listed_again_not_taken_for_lost() {
+    let listings = Arc::new(AtomicU32::new(0));
+    let counter = listings.clone();
+    let endpoint = serve(move |op, body| match op {
+        "DescribeTable" => describe_table("arn:s1"),
+        // The first listing is from before the split; later ones after it.
+        "DescribeStream" if counter.fetch_add(1, Ordering::SeqCst) == 0 => {
+            describe_stream("arn:s1", vec![shard("P", None, false)])
+        }
+        "DescribeStream" => describe_stream("arn:s1", vec![shard("P", None, true), shard("C", Some("P"), false)]),
+        "GetShardIterator" => iterator_for(body),
+        "GetRecords" => match body["ShardIterator"].as_str().unwrap() {
+            "it|P|TRIM_HORIZON|" => records(vec![record("100", "x", None, 5)], Some("it|P|more")),
+            "it|P|more" | "it|P|AFTER_SEQUENCE_NUMBER|100" => records(vec![record("200", "x", Some(5), 0)], None),
+            "it|C|TRIM_HORIZON|" => records(vec![record("300", "x", Some(0), 7)], Some("it|C|next")),
+            _ => records(vec![], Some("it|idle")),
+        },
+        _ => error(400, "UnknownOperationException", op),
+    });
+    let stale = feed(&endpoint).await;
+    let first = stale.read(None, 1).await.unwrap();
+    assert_eq!(ids(&first), ["e100"]);
+    // The other checker, with a fresh list, reads on into the child.
+    let fresh = feed(&endpoint).await;
+    let on = fresh.read(Some(&first.cursor), 100).await.unwrap();
+    assert_eq!(ids(&on), ["e200", "e300"]);
+    assert!(!on.gap);
+    // The first checker reads from the shared checkpoint within its list's 10 s.
+    let after = stale.read(Some(&on.cursor), 100).await.unwrap();
+    assert!(!after.gap, "a shard another reader entered is not lost data");
+    assert!(after.changes.is_empty(), "nothing read twice: {:?}", ids(&after));
+    assert_eq!(Position::parse(Some(&after.cursor)).unwrap().shards["C"], "300");
+}

@@ -502,7 +502,17 @@ impl ChangeFeed for StreamFeed {
         }
         let mut changes = Vec::new();
         let limit = limit.max(1);
-        let shards = self.shards(&arn).await?;
+        let mut shards = self.shards(&arn).await?;
+        // A position naming a shard this (cached) list lacks: another reader
+        // sharing the checkpoint has seen a newer list (a split). Ask again
+        // before concluding anything vanished: a false "lost" makes every
+        // checker reconcile the whole table.
+        let listed = |shards: &[Shard], id: &str| shards.iter().any(|s| s.shard_id() == Some(id));
+        let named = pos.shards.keys().chain(&pos.done).chain(pos.latest.keys());
+        if named.clone().any(|id| !listed(&shards, id)) {
+            *self.shard_list.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            shards = self.shards(&arn).await?;
+        }
         // Shards that aged out of the stream need no memory of being done.
         let present: BTreeSet<&str> = shards.iter().filter_map(|s| s.shard_id()).collect();
         pos.done.retain(|id| present.contains(id.as_str()));
