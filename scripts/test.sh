@@ -25,12 +25,16 @@ cargo clippy --locked --all-targets "${features[@]}" -- -D warnings
 # The console's own build (no Lambda crates) must stay clean too.
 cargo clippy --locked --all-targets -- -D warnings
 
-# tmux runs the real console in the end-to-end tests.
-if ! command -v tmux > /dev/null; then
-    say "installing tmux"
+# tmux runs the real console in the end-to-end tests; faketime gives one
+# process of a test a clock minutes off (tests/aws_fencing.rs).
+missing=()
+command -v tmux > /dev/null || missing+=(tmux)
+command -v faketime > /dev/null || missing+=(faketime)
+if [[ ${#missing[@]} -gt 0 ]]; then
+    say "installing ${missing[*]}"
     sudo=""
     [[ $(id -u) -ne 0 ]] && sudo="sudo"
-    $sudo apt-get update -qq && $sudo apt-get install -y -qq tmux > /dev/null
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" > /dev/null
 fi
 
 # moto's server is the AWS peer of the AWS adapter's tests, cfn-lint checks

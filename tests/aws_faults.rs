@@ -293,13 +293,7 @@ async fn throttled_writes_are_retried_and_rows_that_keep_failing_are_reported() 
         _ => error(400, "UnknownOperationException", op),
     });
     let c = clients(&endpoint).await;
-    let table = DynamoTable::new(
-        c.dynamodb,
-        "Inventory".into(),
-        "Ledger".into(),
-        4,
-        WriteMode::Conditional,
-    );
+    let table = DynamoTable::new(c.dynamodb, "Inventory".into(), 4, WriteMode::Conditional);
     let row = |item: &str, line: u64| InventoryRow {
         store: "B".into(),
         item: item.into(),
@@ -323,14 +317,26 @@ async fn throttled_writes_are_retried_and_rows_that_keep_failing_are_reported() 
     assert!(flaky.load(Ordering::SeqCst) >= 5);
 }
 
+/// A DynamoDB transaction cancellation, with one reason per item.
+fn cancelled(reasons: Vec<Value>) -> (u16, Value) {
+    (
+        400,
+        json!({"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+               "message": "Transaction cancelled, please refer cancellation reasons for specific reasons",
+               "CancellationReasons": reasons}),
+    )
+}
+
+/// The batched writer: unprocessed keys are asked for again; a put whose
+/// condition failed (a newer snapshot landed after the read) is counted as
+/// older and the others are sent again at once; a throttled transaction is
+/// retried with backoff; what keeps failing is reported by line.
 #[tokio::test]
-async fn unprocessed_keys_and_items_are_retried_and_the_rest_reported() {
+async fn the_batched_writer_retries_keys_lost_races_and_throttling() {
     let gets = Arc::new(AtomicU32::new(0));
     let writes = Arc::new(AtomicU32::new(0));
     let (get_count, write_count) = (gets.clone(), writes.clone());
     let endpoint = serve(move |op, body| match op {
-        // The store lock and its release.
-        "PutItem" | "DeleteItem" => (200, json!({})),
         "BatchGetItem" => {
             let keys = body["RequestItems"]["Inventory"]["Keys"].clone();
             if get_count.fetch_add(1, Ordering::SeqCst) == 0 {
@@ -343,53 +349,82 @@ async fn unprocessed_keys_and_items_are_retried_and_the_rest_reported() {
                 (200, json!({"Responses": {"Inventory": []}, "UnprocessedKeys": {}}))
             }
         }
-        "BatchWriteItem" => {
-            let n = write_count.fetch_add(1, Ordering::SeqCst);
-            let requests = body["RequestItems"]["Inventory"].as_array().unwrap().clone();
-            // The first answer defers everything; after that only "never" stays unprocessed.
-            let left: Vec<Value> = requests
-                .into_iter()
-                .filter(|r| n == 0 || r["PutRequest"]["Item"]["Item"]["S"] == "never")
+        "TransactWriteItems" => {
+            let items: Vec<String> = body["TransactItems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["Put"]["Item"]["Item"]["S"].as_str().unwrap().to_string())
                 .collect();
-            (
-                200,
-                json!({"UnprocessedItems": if left.is_empty() { json!({}) } else { json!({"Inventory": left}) }}),
-            )
+            let none = || json!({"Code": "None"});
+            match write_count.fetch_add(1, Ordering::SeqCst) {
+                // "late" lost to a newer write made after the read.
+                0 => cancelled(
+                    items
+                        .iter()
+                        .map(|i| {
+                            if i == "late" {
+                                json!({"Code": "ConditionalCheckFailed", "Message": "The conditional request failed",
+                                       "Item": {"Store": {"S": "B"}, "Item": {"S": "late"}, "Count": {"N": "7"}, "AsOf": {"N": "9"}}})
+                            } else {
+                                none()
+                            }
+                        })
+                        .collect(),
+                ),
+                1 => cancelled(items.iter().map(|_| json!({"Code": "ThrottlingError"})).collect()),
+                _ => {
+                    assert!(!items.contains(&"late".to_string()), "the lost row is not sent again");
+                    (200, json!({}))
+                }
+            }
         }
         _ => error(400, "UnknownOperationException", op),
     });
     let c = clients(&endpoint).await;
-    let table = DynamoTable::new(c.dynamodb, "Inventory".into(), "Ledger".into(), 4, WriteMode::Batched);
+    let table = DynamoTable::new(c.dynamodb, "Inventory".into(), 4, WriteMode::Batched);
     let row = |item: &str, line: u64| InventoryRow {
         store: "B".into(),
         item: item.into(),
         count: 1,
         line,
     };
-    let batch = Snapshot {
-        rows: Arc::new(vec![row("a", 2), row("never", 3), row("b", 4)]),
+    let snapshot = Snapshot {
+        rows: Arc::new(vec![row("a", 2), row("late", 3), row("b", 4)]),
         as_of: Timestamp(1),
         source: ObjectKey::parse("uploads/x.csv").unwrap(),
     };
-    let summary = table.write(batch).await.unwrap();
-    assert_eq!(summary.changed, 2);
-    assert_eq!(
-        summary.failed.iter().map(|f| f.line).collect::<Vec<_>>(),
-        [3],
-        "the row never processed, by line"
-    );
+    let summary = table.write(snapshot.clone()).await.unwrap();
+    assert_eq!((summary.changed, summary.older), (2, 1), "{summary:?}");
+    assert!(summary.failed.is_empty(), "{summary:?}");
     assert_eq!(gets.load(Ordering::SeqCst), 2, "unprocessed keys were asked for again");
+    assert_eq!(writes.load(Ordering::SeqCst), 3);
+    let puts = endpoint.bodies_of("TransactWriteItems");
     assert!(
-        writes.load(Ordering::SeqCst) >= 3,
-        "unprocessed items were sent again, with backoff"
+        puts.iter()
+            .flat_map(|b| b["TransactItems"].as_array().unwrap().clone())
+            .all(|t| t["Put"]["ConditionExpression"].as_str().unwrap().contains("#a < :a")),
+        "every put carries the snapshot rule"
     );
-    let locks = endpoint.bodies_of("PutItem");
-    assert!(
-        locks
-            .iter()
-            .all(|b| b["TableName"] == "Ledger" && b["ConditionExpression"].as_str().unwrap().contains("LeaseUntil"))
-    );
-    assert_eq!(endpoint.bodies_of("DeleteItem").len(), 1, "the store lock is released");
+
+    // Throttled for good: every row is reported, by line, as worth retrying.
+    let throttled = serve(|op, body| match op {
+        "BatchGetItem" => (200, json!({"Responses": {"Inventory": []}})),
+        "TransactWriteItems" => cancelled(
+            body["TransactItems"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|_| json!({"Code": "ThrottlingError"}))
+                .collect(),
+        ),
+        _ => error(400, "UnknownOperationException", op),
+    });
+    let c = clients(&throttled).await;
+    let table = DynamoTable::new(c.dynamodb, "Inventory".into(), 4, WriteMode::Batched);
+    let summary = table.write(snapshot).await.unwrap();
+    assert_eq!(summary.failed.iter().map(|f| f.line).collect::<Vec<_>>(), [2, 3, 4]);
+    assert!(summary.failed.iter().all(|f| f.transient));
 }
 
 #[tokio::test]

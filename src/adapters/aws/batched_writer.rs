@@ -1,29 +1,33 @@
-//! The batched writer (`--write-mode batched`, the default): per store,
-//! under the store's lock, read the stored rows (BatchGetItem, 100 keys),
-//! decide with the domain's `supersedes`, and write the winners
-//! (BatchWriteItem, 25 items).
+//! The batched writer (`--write-mode batched`, the default): a hundred rows
+//! at a time, read what the table holds (BatchGetItem), decide with the
+//! domain's `supersedes`, and write the winners in one TransactWriteItems
+//! whose every put carries the same rule as its condition.
 //!
-//! BatchWriteItem takes no conditions, so the lock is what keeps an older
-//! snapshot from overwriting a newer one: every stockwatch loader takes the
-//! store's lock before reading and keeps it fresh while it writes.
-//! Unprocessed keys and items (DynamoDB's partial answers) are sent again
-//! with backoff; rows still unwritten are reported by line.
+//! The condition is the fencing: whatever a writer read, and whatever its
+//! clock says, a put lands only if the table still holds an older snapshot
+//! of its row, so an older snapshot never overwrites a newer one. (An
+//! earlier design wrote with BatchWriteItem, which takes no conditions,
+//! under a lease lock: a writer whose clock ran minutes ahead could take a
+//! live lock, and its stale read then overwrote a newer load.) A cancelled
+//! transaction says which condition failed: those rows lost to a newer
+//! write and are counted so; the rest are sent again. Throttling, conflicts
+//! and unprocessed keys are retried with backoff; rows still unwritten are
+//! reported by line. A transaction costs two write units per row.
 
 use super::attrs::{Item, n, opt_n, s};
-use super::errors::sdk_error;
-use super::store_lock::{Held, StoreLocks, failed};
+use super::conditional_writer::NEWER_ONLY;
+use super::errors::{from_code, sdk_error};
 use crate::domain::{InventoryRow, Timestamp, supersedes};
 use crate::ports::{PortError, PortResult, RetryPolicy, RowFailure, WriteSummary};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{KeysAndAttributes, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use std::collections::HashMap;
-
-const WRITE_BATCH: usize = 25;
 
 pub struct BatchedWriter {
     pub client: Client,
     pub table: String,
-    pub locks: StoreLocks,
     pub retry: RetryPolicy,
 }
 
@@ -35,71 +39,155 @@ fn key_of(store: &str, item: &str) -> Item {
         .collect()
 }
 
+/// A row that supersedes what the table held when it was read.
+struct Winner<'a> {
+    row: &'a InventoryRow,
+    /// The table held the same count (an older snapshot of it).
+    same: bool,
+}
+
 impl BatchedWriter {
     fn what(&self) -> String {
         format!("the table {}", self.table)
     }
 
-    /// Writes one chunk of a store's rows (at most 100) under its lock.
-    pub async fn write_chunk(
-        &self,
-        chunk: &[&InventoryRow],
-        held: &mut Held<'_>,
-        as_of: Timestamp,
-        now: i64,
-        source: &str,
-    ) -> WriteSummary {
+    /// Writes one chunk of rows (at most 100: BatchGetItem's and
+    /// TransactWriteItems' limit).
+    pub async fn write_chunk(&self, chunk: &[&InventoryRow], as_of: Timestamp, now: i64, source: &str) -> WriteSummary {
         let mut summary = WriteSummary::default();
         let stored = match self.stored(chunk).await {
             Ok(stored) => stored,
             Err(e) => {
-                summary.failed = failed(chunk, &e);
+                summary.failed = failed(chunk.iter().copied(), &e);
                 return summary;
             }
         };
-        let mut writes = Vec::new();
-        let mut lines: HashMap<Key, (u64, bool)> = HashMap::new();
+        let mut winners = Vec::new();
         for row in chunk {
-            let key = (row.store.to_string(), row.item.to_string());
-            let same = match stored.get(&key) {
-                None => false,
-                Some(&(old_as_of, old_count)) if supersedes((as_of, row.count), (old_as_of, old_count)) => {
-                    old_count == row.count
-                }
-                Some(&(_, old_count)) => {
-                    if old_count == row.count {
-                        summary.unchanged += 1;
-                    } else {
-                        summary.older += 1;
-                    }
-                    continue;
+            match stored.get(&(row.store.to_string(), row.item.to_string())) {
+                None => winners.push(Winner { row, same: false }),
+                Some(&(old_as_of, old_count)) if supersedes((as_of, row.count), (old_as_of, old_count)) => winners
+                    .push(Winner {
+                        row,
+                        same: old_count == row.count,
+                    }),
+                Some(&(_, old_count)) if old_count == row.count => summary.unchanged += 1,
+                Some(_) => summary.older += 1,
+            }
+        }
+        self.put_winners(winners, as_of, now, source, &mut summary).await;
+        summary
+    }
+
+    /// Writes the winners in one transaction, conditions and all, until each
+    /// is written, has lost to a newer write, or has failed for good.
+    async fn put_winners(
+        &self,
+        mut pending: Vec<Winner<'_>>,
+        as_of: Timestamp,
+        now: i64,
+        source: &str,
+        summary: &mut WriteSummary,
+    ) {
+        let mut attempt = 1;
+        let mut token = uuid::Uuid::new_v4().to_string();
+        while !pending.is_empty() {
+            let items: Vec<TransactWriteItem> = match pending
+                .iter()
+                .map(|w| self.put_of(w.row, as_of, now, source))
+                .collect::<PortResult<_>>()
+            {
+                Ok(items) => items,
+                Err(e) => {
+                    summary.failed.extend(failed(pending.iter().map(|w| w.row), &e));
+                    return;
                 }
             };
-            let mut item = key_of(&row.store, &row.item);
-            item.insert("Count".into(), n(row.count));
-            item.insert("AsOf".into(), n(as_of.0));
-            item.insert("UpdatedAt".into(), n(now));
-            item.insert("Source".into(), s(source));
-            writes.push(item);
-            lines.insert(key, (row.line, same));
-        }
-        for (key, error) in self.put_all(held, writes).await {
-            if let Some((line, _)) = lines.remove(&key) {
-                summary.failed.push(RowFailure {
-                    line,
-                    reason: error.to_string(),
-                    transient: error.is_transient(),
-                });
+            // The same token makes a retry of an attempt whose answer was lost
+            // idempotent; a new set of rows is a new transaction.
+            let sent = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .client_request_token(&token)
+                .send()
+                .await;
+            let error = match sent {
+                Ok(_) => {
+                    for w in pending {
+                        if w.same {
+                            summary.unchanged += 1;
+                        } else {
+                            summary.changed += 1;
+                        }
+                    }
+                    return;
+                }
+                Err(e) => match e.into_service_error() {
+                    TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                        let reasons = cancelled.cancellation_reasons();
+                        let mut kept = Vec::new();
+                        let mut lost_any = false;
+                        for (i, w) in pending.into_iter().enumerate() {
+                            let reason = reasons.get(i);
+                            if reason.and_then(|r| r.code()) == Some("ConditionalCheckFailed") {
+                                // A newer snapshot landed after our read: it stays.
+                                lost_any = true;
+                                let stored = reason
+                                    .and_then(|r| r.item())
+                                    .and_then(|item| opt_n::<u32>(item, "Count"));
+                                if stored == Some(w.row.count) {
+                                    summary.unchanged += 1;
+                                } else {
+                                    summary.older += 1;
+                                }
+                            } else {
+                                kept.push(w);
+                            }
+                        }
+                        pending = kept;
+                        token = uuid::Uuid::new_v4().to_string();
+                        if lost_any {
+                            // The others were only rolled back with them: at once.
+                            continue;
+                        }
+                        PortError::Transient(format!(
+                            "{} cancelled the write ({})",
+                            self.what(),
+                            reasons.iter().filter_map(|r| r.code()).collect::<Vec<_>>().join(", ")
+                        ))
+                    }
+                    other => from_code(&self.what(), other.code(), &other.to_string()),
+                },
+            };
+            if !error.is_transient() || attempt >= self.retry.attempts {
+                summary.failed.extend(failed(pending.iter().map(|w| w.row), &error));
+                return;
             }
+            tokio::time::sleep(self.retry.delay(attempt)).await;
+            attempt += 1;
         }
-        for (_, same) in lines.into_values() {
-            if same {
-                summary.unchanged += 1;
-            } else {
-                summary.changed += 1;
-            }
-        }
-        summary
+    }
+
+    fn put_of(&self, row: &InventoryRow, as_of: Timestamp, now: i64, source: &str) -> PortResult<TransactWriteItem> {
+        let mut item = key_of(&row.store, &row.item);
+        item.insert("Count".into(), n(row.count));
+        item.insert("AsOf".into(), n(as_of.0));
+        item.insert("UpdatedAt".into(), n(now));
+        item.insert("Source".into(), s(source));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(NEWER_ONLY)
+            .expression_attribute_names("#s", "Store")
+            .expression_attribute_names("#a", "AsOf")
+            .expression_attribute_names("#c", "Count")
+            .expression_attribute_values(":a", n(as_of.0))
+            .expression_attribute_values(":c", n(row.count))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| PortError::Permanent(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// Stored (as-of, count) of each key; rows without `AsOf` count as oldest.
@@ -157,57 +245,14 @@ impl BatchedWriter {
         }
         Ok(found)
     }
+}
 
-    /// Writes items in 25s, sending again what DynamoDB hands back
-    /// unprocessed. Returns the keys still unwritten after every attempt, with why.
-    async fn put_all(&self, held: &mut Held<'_>, items: Vec<Item>) -> Vec<(Key, PortError)> {
-        let mut failed = Vec::new();
-        for chunk in items.chunks(WRITE_BATCH) {
-            let mut pending: Vec<WriteRequest> = chunk
-                .iter()
-                .filter_map(|item| PutRequest::builder().set_item(Some(item.clone())).build().ok())
-                .map(|put| WriteRequest::builder().put_request(put).build())
-                .collect();
-            let mut attempt = 1;
-            let mut last_error = PortError::Transient("unprocessed by DynamoDB after every retry".into());
-            while !pending.is_empty() {
-                // Unconditional writes are safe only under a lock still ours.
-                if let Err(e) = self.locks.keep(held).await {
-                    last_error = e;
-                    break;
-                }
-                match self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending.clone())
-                    .send()
-                    .await
-                {
-                    Ok(out) => {
-                        pending = out
-                            .unprocessed_items
-                            .and_then(|mut u| u.remove(&self.table))
-                            .unwrap_or_default();
-                    }
-                    Err(e) => {
-                        last_error = sdk_error(&self.what(), e);
-                        if !last_error.is_transient() {
-                            break;
-                        }
-                    }
-                }
-                if pending.is_empty() || attempt >= self.retry.attempts {
-                    break;
-                }
-                tokio::time::sleep(self.retry.delay(attempt)).await;
-                attempt += 1;
-            }
-            for request in pending {
-                let item = request.put_request.map(|p| p.item).unwrap_or_default();
-                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
-                failed.push(((text("Store"), text("Item")), last_error.clone()));
-            }
-        }
-        failed
-    }
+/// Every row failed for `error`.
+fn failed<'a>(rows: impl Iterator<Item = &'a InventoryRow>, error: &PortError) -> Vec<RowFailure> {
+    rows.map(|r| RowFailure {
+        line: r.line,
+        reason: error.to_string(),
+        transient: error.is_transient(),
+    })
+    .collect()
 }

@@ -1,7 +1,7 @@
 //! The conditional writer (`--write-mode conditional`): one conditional
-//! PutItem per row, many in flight, under the store's lock like the batched
-//! writer. The condition is the domain's `supersedes` rule, so an older
-//! snapshot never overwrites a newer one whatever the order of loads.
+//! PutItem per row, many in flight. The condition is the domain's
+//! `supersedes` rule, so an older snapshot never overwrites a newer one
+//! whatever the order of loads and whatever the writers' clocks say.
 
 use super::attrs::{n, opt_n, s};
 use super::errors::from_code;
@@ -15,7 +15,7 @@ use futures_util::stream::{self, StreamExt};
 
 /// `supersedes` as a condition; rows without `AsOf` (written by the original
 /// system) count as older than any snapshot.
-const NEWER_ONLY: &str = "attribute_not_exists(#s) OR attribute_not_exists(#a) OR #a < :a OR (#a = :a AND #c > :c)";
+pub const NEWER_ONLY: &str = "attribute_not_exists(#s) OR attribute_not_exists(#a) OR #a < :a OR (#a = :a AND #c > :c)";
 
 pub struct ConditionalWriter {
     pub client: Client,
@@ -33,8 +33,7 @@ enum RowOutcome {
 }
 
 impl ConditionalWriter {
-    /// Writes one chunk of a store's rows, `concurrency` puts at a time,
-    /// under the store's lock.
+    /// Writes one chunk of a store's rows, `concurrency` puts at a time.
     pub async fn write_chunk(&self, chunk: &[&InventoryRow], as_of: i64, now: i64, source: &str) -> WriteSummary {
         // Futures made up front: a closure inside the stream would have to
         // be general over the rows' lifetime, which the Send bound rejects.

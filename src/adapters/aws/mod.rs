@@ -15,7 +15,6 @@ mod objects;
 pub mod provision;
 mod publisher;
 pub mod stack;
-mod store_lock;
 pub mod table;
 
 pub use errors::sdk_error;
@@ -175,7 +174,6 @@ pub async fn connect_with(settings: &AwsSettings, clients: Clients) -> PortResul
         table: Arc::new(table::DynamoTable::new(
             clients.dynamodb.clone(),
             settings.table.clone(),
-            settings.ledger_table.clone(),
             settings.write_concurrency,
             settings.write_mode,
         )),

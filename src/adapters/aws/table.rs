@@ -2,20 +2,20 @@
 //! readable by the original system, plus stockwatch's `AsOf`, `UpdatedAt`
 //! and `Source`.
 //!
-//! A write groups a file's rows by store and writes each store under its
-//! lock (`store_lock`), in one of two modes: `batched_writer` (read 100,
-//! decide, BatchWriteItem the winners; the default) or `conditional_writer`
-//! (one conditional PutItem per row). Either way an older snapshot never
-//! overwrites a newer one whatever the order of loads, each request is
-//! retried on throttling, and rows that still fail are reported with their
-//! line, never dropped silently. Reads page through the table in
-//! (store, item) order.
+//! A write groups a file's rows by store and writes them a hundred at a
+//! time, in one of two modes: `batched_writer` (read 100, decide, write the
+//! winners in one conditional transaction; the default) or
+//! `conditional_writer` (one conditional PutItem per row). Either way every
+//! put carries the snapshot rule as its condition, so an older snapshot
+//! never overwrites a newer one whatever the order of loads and whatever
+//! the writers' clocks say; each request is retried on throttling, and rows
+//! that still fail are reported with their line, never dropped silently.
+//! Reads page through the table in (store, item) order.
 
 use super::attrs::{Item, get_n, get_s, n, opt_s, opt_time, s};
 use super::batched_writer::BatchedWriter;
 use super::conditional_writer::ConditionalWriter;
 use super::errors::sdk_error;
-use super::store_lock::{StoreLocks, failed};
 use crate::domain::{InventoryRow, Timestamp};
 use crate::ports::{
     InventoryTable, Page, PageToken, PortError, PortResult, RetryPolicy, Snapshot, StockFilter, StockRow, WriteSummary,
@@ -26,19 +26,18 @@ use futures_util::stream::{self, StreamExt};
 
 /// Writes in flight at once per load.
 pub const DEFAULT_CONCURRENCY: usize = 32;
-/// Rows written between renewals of a store's lock (and read at once by
-/// the batched writer: BatchGetItem's limit).
+/// Rows written at a time: BatchGetItem's and TransactWriteItems' limit.
 const CHUNK: usize = 100;
 
 /// How rows are written; both keep an older snapshot from overwriting a newer one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WriteMode {
-    /// Per store under a lease lock: BatchGetItem, then BatchWriteItem of the
-    /// rows that supersede. Fewest requests and write units.
+    /// A hundred rows at a time: BatchGetItem, then one TransactWriteItems
+    /// of the rows that supersede, each conditional. Fewest requests.
     #[default]
     Batched,
-    /// One conditional PutItem per row (still under the store's lock).
+    /// One conditional PutItem per row. Fewest write units.
     Conditional,
 }
 
@@ -56,9 +55,9 @@ impl WriteMode {
     pub fn describe(self) -> &'static str {
         match self {
             WriteMode::Batched => {
-                "per store under a lease lock: BatchGetItem, then BatchWriteItem of the rows that supersede (fewest requests and write units)"
+                "a hundred rows at a time: BatchGetItem, then one conditional TransactWriteItems of the rows that supersede (fewest requests)"
             }
-            WriteMode::Conditional => "one conditional PutItem per row (still under the store's lock)",
+            WriteMode::Conditional => "one conditional PutItem per row (fewest write units)",
         }
     }
 }
@@ -66,7 +65,6 @@ impl WriteMode {
 pub struct DynamoTable {
     client: Client,
     table: String,
-    locks: StoreLocks,
     writer: Writer,
     /// Stores written at once.
     stores_in_flight: usize,
@@ -78,15 +76,10 @@ enum Writer {
 }
 
 impl DynamoTable {
-    /// A table written in `mode`; either way each store's rows are written
-    /// under the store's lock in `ledger_table`. Each request a write makes
+    /// A table written in `mode`. Each request a write makes
     /// is retried by `retry` (the SDK makes one attempt).
-    pub fn new(client: Client, table: String, ledger_table: String, concurrency: usize, mode: WriteMode) -> Self {
+    pub fn new(client: Client, table: String, concurrency: usize, mode: WriteMode) -> Self {
         let concurrency = concurrency.max(1);
-        let locks = || StoreLocks {
-            client: client.clone(),
-            ledger_table: ledger_table.clone(),
-        };
         let retry = RetryPolicy::default();
         let (writer, stores_in_flight) = match mode {
             // A store is a handful of requests: many stores at once.
@@ -94,7 +87,6 @@ impl DynamoTable {
                 Writer::Batched(BatchedWriter {
                     client: client.clone(),
                     table: table.clone(),
-                    locks: locks(),
                     retry,
                 }),
                 concurrency,
@@ -111,7 +103,6 @@ impl DynamoTable {
             ),
         };
         DynamoTable {
-            locks: locks(),
             client,
             table,
             writer,
@@ -123,37 +114,15 @@ impl DynamoTable {
         format!("the table {}", self.table)
     }
 
-    /// Writes one store's rows under its lock, a hundred at a time, the
-    /// lease kept fresh before each hundred. If the lock cannot be had, or
-    /// is lost, the rows not yet written fail (transiently: loading the file
-    /// again completes it).
-    async fn write_store(
-        &self,
-        rows: &[&InventoryRow],
-        as_of: Timestamp,
-        now: i64,
-        source: &str,
-        token: &str,
-    ) -> WriteSummary {
+    /// Writes one store's rows, a hundred at a time.
+    async fn write_store(&self, rows: &[&InventoryRow], as_of: Timestamp, now: i64, source: &str) -> WriteSummary {
         let mut summary = WriteSummary::default();
-        let mut held = match self.locks.take(&rows[0].store, token).await {
-            Ok(held) => held,
-            Err(e) => {
-                summary.failed = failed(rows, &e);
-                return summary;
-            }
-        };
-        for (index, chunk) in rows.chunks(CHUNK).enumerate() {
-            if let Err(e) = self.locks.keep(&mut held).await {
-                summary.failed.extend(failed(&rows[index * CHUNK..], &e));
-                break;
-            }
+        for chunk in rows.chunks(CHUNK) {
             summary.add(match &self.writer {
-                Writer::Batched(w) => w.write_chunk(chunk, &mut held, as_of, now, source).await,
+                Writer::Batched(w) => w.write_chunk(chunk, as_of, now, source).await,
                 Writer::Conditional(w) => w.write_chunk(chunk, as_of.0, now, source).await,
             });
         }
-        self.locks.unlock(held.store, token).await;
         summary
     }
 }
@@ -201,16 +170,14 @@ impl InventoryTable for DynamoTable {
             });
             stores[slot].push(i);
         }
-        let token = format!("load-{}-{now}-{}", std::process::id(), snapshot.source.as_str());
         // Owned per future (an Arc and indices): futures borrowing rows from a
         // shared slice do not satisfy the Send bound of the async trait.
         let parts: Vec<WriteSummary> = stream::iter(stores)
             .map(|indices| {
-                let (rows, source, token) = (snapshot.rows.clone(), snapshot.source.clone(), token.clone());
+                let (rows, source) = (snapshot.rows.clone(), snapshot.source.clone());
                 async move {
                     let refs: Vec<&InventoryRow> = indices.iter().map(|&i| &rows[i]).collect();
-                    self.write_store(&refs, snapshot.as_of, now, source.as_str(), &token)
-                        .await
+                    self.write_store(&refs, snapshot.as_of, now, source.as_str()).await
                 }
             })
             .buffer_unordered(self.stores_in_flight)
@@ -223,7 +190,7 @@ impl InventoryTable for DynamoTable {
         summary.failed.sort_by_key(|f| f.line);
         // Nothing written at all, for a reason no retry helps with: the table
         // itself is the problem, say so once. Rows that failed after their
-        // own retries (throttled, locked) are reported by line instead: the
+        // own retries (throttled) are reported by line instead: the
         // loader must not run the whole write again on top of those retries.
         if summary.failed.len() == snapshot.rows.len()
             && !snapshot.rows.is_empty()
