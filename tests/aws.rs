@@ -5,6 +5,8 @@
 mod common;
 #[path = "common/moto.rs"]
 mod moto;
+#[path = "common/throttle_proxy.rs"]
+mod throttle_proxy;
 
 use bytes::Bytes;
 use common::{samples, stderr, stdout};
@@ -78,7 +80,27 @@ async fn provisioning_twice_finds_everything_and_a_wrong_stream_is_refused() {
     .await
     .unwrap();
     assert!(first.iter().all(|s| s.created), "{first:?}");
-    assert_eq!(first.len(), 5, "bucket, table, ledger, topic, email subscription");
+    assert_eq!(
+        first.len(),
+        6,
+        "bucket, its lifecycle rule, table, ledger, topic, email subscription"
+    );
+    // Parts of uploads nobody finished (a killed process) expire, as the
+    // template's bucket has it.
+    let rules = clients
+        .s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(&settings.bucket)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        rules.rules().iter().any(|r| r
+            .abort_incomplete_multipart_upload()
+            .and_then(|a| a.days_after_initiation())
+            == Some(1)),
+        "{rules:?}"
+    );
     let (again, _) = provision(
         &clients,
         Request {
@@ -368,4 +390,63 @@ fn missing_settings_and_resources_are_one_sentence_each() {
         stderr(&out)
     );
     assert_eq!(stderr(&out).lines().count(), 1);
+}
+
+/// A cancelled upload (its task dropped mid-way, as the console's cancel
+/// does) aborts its multipart upload: no parts are left costing storage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_multipart_upload_leaves_no_parts() {
+    use std::sync::Arc;
+    let (backend, settings, clients) = moto::fresh().await;
+    let size = 3 * stockwatch::adapters::aws::MULTIPART_THRESHOLD;
+    let body = Bytes::from(vec![b'x'; size]);
+    let (first_part, mut sent) = tokio::sync::mpsc::unbounded_channel();
+    let progress: stockwatch::ports::Progress = Arc::new(move |done, _| {
+        if done > 0 {
+            let _ = first_part.send(());
+        }
+    });
+    let key = stockwatch::ports::ObjectKey::parse("uploads/cancelled.csv").unwrap();
+    let objects = backend.objects.clone();
+    let upload = tokio::spawn(async move { objects.put(&key, body, None, Some(progress)).await });
+    sent.recv().await.expect("a part was sent");
+    upload.abort();
+    let mut left = usize::MAX;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let listed = clients
+            .s3
+            .list_multipart_uploads()
+            .bucket(&settings.bucket)
+            .send()
+            .await
+            .unwrap();
+        left = listed.uploads().len();
+        if left == 0 {
+            break;
+        }
+    }
+    assert_eq!(left, 0, "the cancelled upload's parts were left in the bucket");
+}
+
+/// A 1 Mbit/s uplink can upload: every request that carries a body may
+/// take what the body needs at the slowest supported rate (with 8 MiB
+/// parts and a fixed 30 s per attempt, every attempt failed below about
+/// 2.3 Mbit/s). One full part and a bit through a 1 Mbit/s proxy (~45 s);
+/// a 50 MB file is ten such parts, each with its own time and retries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_megabit_link_uploads_a_file_in_parts() {
+    let slow = throttle_proxy::throttle_proxy(&moto::endpoint(), 1_000_000 / 8);
+    let (backend, _, _) = moto::fresh_at(&slow.url).await;
+    let size = stockwatch::adapters::aws::MULTIPART_THRESHOLD + 100 * 1024;
+    let body = Bytes::from(vec![b'x'; size]);
+    let key = stockwatch::ports::ObjectKey::parse("uploads/over-a-slow-link.csv").unwrap();
+    let started = std::time::Instant::now();
+    let info = backend.objects.put(&key, body.clone(), None, None).await.unwrap();
+    assert_eq!(info.size, size as u64);
+    assert!(
+        started.elapsed() > std::time::Duration::from_secs(40),
+        "the link was really slow: {:?}",
+        started.elapsed()
+    );
 }

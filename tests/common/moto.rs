@@ -27,10 +27,13 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 /// A configuration for moto at `url` (the benchmark puts a proxy in front).
 pub async fn sdk_config_at(url: &str) -> aws_config::SdkConfig {
     let credentials = aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "moto");
+    // As shipped: the same timeouts, one attempt per call.
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(url)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(credentials)
+        .timeout_config(stockwatch::adapters::aws::timeouts())
+        .retry_config(stockwatch::adapters::aws::retries())
         .load()
         .await
 }

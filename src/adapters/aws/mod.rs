@@ -67,6 +67,24 @@ impl AwsSettings {
     }
 }
 
+/// Every call's timeouts: nothing hangs. Requests that carry a file's bytes
+/// get longer ones, sized for a slow link (`objects`).
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .read_timeout(Duration::from_secs(20))
+        .operation_attempt_timeout(Duration::from_secs(30))
+        .operation_timeout(Duration::from_secs(90))
+        .build()
+}
+
+/// One attempt per call: stockwatch's RetryPolicy is the one retry layer
+/// (ports/retry.rs), so a throttled call costs at most its attempts, not
+/// the SDK's three inside each of them.
+pub fn retries() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::disabled()
+}
+
 /// One client per service, built from one shared configuration.
 #[derive(Clone)]
 pub struct Clients {
@@ -82,18 +100,9 @@ pub struct Clients {
 impl Clients {
     /// Loads the standard chain with explicit timeouts: nothing hangs.
     pub async fn load(settings: &AwsSettings) -> PortResult<Clients> {
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .read_timeout(Duration::from_secs(20))
-            .operation_attempt_timeout(Duration::from_secs(30))
-            .operation_timeout(Duration::from_secs(90))
-            .build();
-        // One attempt per call: stockwatch's RetryPolicy is the one retry
-        // layer (ports/retry.rs), so a throttled call costs at most its
-        // attempts, not the SDK's three inside each of them.
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .timeout_config(timeouts)
-            .retry_config(aws_config::retry::RetryConfig::disabled());
+            .timeout_config(timeouts())
+            .retry_config(retries());
         if let Some(profile) = &settings.profile {
             loader = loader.profile_name(profile);
         }

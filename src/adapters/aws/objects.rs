@@ -24,9 +24,15 @@ const AS_OF: &str = "stockwatch-as-of";
 /// How far back `stalled` looks: a stopped load is found by the next sweep,
 /// within minutes; older uploads are left as they are.
 const STALLED_WINDOW_MS: i64 = 2 * 24 * 3600 * 1000;
-/// Above this, uploads go in parts (progress per part; S3's minimum part is 5 MiB).
-pub const MULTIPART_THRESHOLD: usize = 8 * 1024 * 1024;
-const PART_SIZE: usize = 8 * 1024 * 1024;
+/// Above this, uploads go in parts (progress per part; S3's minimum part is
+/// 5 MiB, and the smallest part is the most a slow link must carry at once).
+pub const MULTIPART_THRESHOLD: usize = 5 * 1024 * 1024;
+const PART_SIZE: usize = 5 * 1024 * 1024;
+/// The slowest link an upload must work over: each request that carries a
+/// body may take as long as the body needs at this rate (64 KiB/s, about
+/// half a megabit a second), with the usual 30 s as the least. A fixed 30 s
+/// for an 8 MiB part failed every attempt below ~2.3 Mbit/s.
+const SLOWEST_LINK_BYTES_PER_SECOND: u64 = 64 * 1024;
 
 pub struct S3Objects {
     client: Client,
@@ -71,6 +77,14 @@ impl S3Objects {
             .await
             .map_err(|e| sdk_error(&what, e))?;
         let upload_id = started.upload_id().unwrap_or_default().to_string();
+        // Cancelled (the task dropped) or failed: the parts sent so far
+        // cost storage until the upload is aborted, so it is.
+        let mut abort = AbortOnDrop {
+            client: self.client.clone(),
+            bucket: self.bucket.clone(),
+            key: key.as_str().to_string(),
+            upload_id: Some(upload_id.clone()),
+        };
         let result = async {
             let mut parts = Vec::new();
             let mut sent = 0u64;
@@ -89,6 +103,8 @@ impl S3Objects {
                             .upload_id(&upload_id)
                             .part_number(number)
                             .body(ByteStream::from(body.slice_ref(chunk)))
+                            .customize()
+                            .config_override(carrying(chunk.len()))
                             .send()
                             .await
                             .map_err(|e| sdk_error(&what, e))
@@ -123,17 +139,10 @@ impl S3Objects {
                 .map_err(|e| sdk_error(&what, e))
         }
         .await;
-        if result.is_err() {
-            // Parts of a failed upload cost storage until aborted.
-            let _ = self
-                .client
-                .abort_multipart_upload()
-                .bucket(&self.bucket)
-                .key(key.as_str())
-                .upload_id(&upload_id)
-                .send()
-                .await;
+        if result.is_ok() {
+            abort.upload_id = None;
         }
+        drop(abort);
         result.map(|_| ())
     }
 
@@ -170,6 +179,53 @@ fn to_timestamp(t: Option<&aws_sdk_s3::primitives::DateTime>) -> Timestamp {
     t.and_then(|t| t.to_millis().ok()).map_or(Timestamp(0), Timestamp)
 }
 
+/// Timeouts for a request that carries `bytes`: long enough for the
+/// slowest link stockwatch supports.
+fn carrying(bytes: usize) -> aws_sdk_s3::config::Builder {
+    let needed = Duration::from_secs(bytes as u64 / SLOWEST_LINK_BYTES_PER_SECOND + 1);
+    let attempt = needed.max(Duration::from_secs(30));
+    aws_sdk_s3::config::Builder::default().timeout_config(
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .read_timeout(attempt)
+            .operation_attempt_timeout(attempt)
+            .operation_timeout(attempt + Duration::from_secs(30))
+            .build(),
+    )
+}
+
+/// Aborts a multipart upload when dropped unfinished (`upload_id` still
+/// set): a cancel drops the uploading task wherever it is.
+struct AbortOnDrop {
+    client: Client,
+    bucket: String,
+    key: String,
+    upload_id: Option<String>,
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        let Some(upload_id) = self.upload_id.take() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (client, bucket, key) = (self.client.clone(), self.bucket.clone(), self.key.clone());
+        runtime.spawn(async move {
+            let aborted = client
+                .abort_multipart_upload()
+                .bucket(&bucket)
+                .key(&key)
+                .upload_id(&upload_id)
+                .send()
+                .await;
+            if let Err(e) = aborted {
+                // The bucket's lifecycle rule removes it within a day.
+                tracing::warn!(key, error = %e, "could not abort a multipart upload");
+            }
+        });
+    }
+}
+
 #[async_trait]
 impl ObjectStore for S3Objects {
     async fn put(
@@ -199,6 +255,8 @@ impl ObjectStore for S3Objects {
                 .content_type("text/csv")
                 .set_metadata(Some(metadata))
                 .body(ByteStream::from(body.clone()))
+                .customize()
+                .config_override(carrying(body.len()))
                 .send()
                 .await
                 .map_err(|e| sdk_error(&self.what(), e))?;

@@ -41,6 +41,7 @@ pub struct Request<'a> {
 pub async fn provision(clients: &Clients, request: Request<'_>) -> PortResult<(Vec<Step>, String)> {
     let settings = request.settings;
     let mut steps = vec![bucket(clients, settings).await?];
+    steps.push(abort_stalled_uploads(clients, &settings.bucket).await?);
     steps.push(inventory_table(clients, &settings.table).await?);
     steps.push(ledger_table(clients, &settings.ledger_table).await?);
     let (step, arn) = topic(clients, settings).await?;
@@ -82,6 +83,60 @@ async fn bucket(clients: &Clients, settings: &AwsSettings) -> PortResult<Step> {
         Err(e) => Err(sdk_error(&format!("the bucket {}", settings.bucket), e)),
     }
 }
+
+/// The rule the template's bucket has too: parts of an upload nobody
+/// completed or aborted (a killed process) are removed after a day, instead
+/// of costing storage for ever. Rules already there are kept.
+async fn abort_stalled_uploads(clients: &Clients, bucket: &str) -> PortResult<Step> {
+    use aws_sdk_s3::types::{
+        AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus, LifecycleRule,
+        LifecycleRuleFilter,
+    };
+    let what = format!("lifecycle rule {ABORT_RULE} on bucket {bucket}");
+    let existing = match clients
+        .s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(out) => out.rules.unwrap_or_default(),
+        Err(e) if e.code() == Some("NoSuchLifecycleConfiguration") => Vec::new(),
+        Err(e) => return Err(sdk_error(&format!("the bucket {bucket}"), e)),
+    };
+    if existing.iter().any(|r| r.abort_incomplete_multipart_upload().is_some()) {
+        return Ok(Step::new(false, what));
+    }
+    let rule = LifecycleRule::builder()
+        .id(ABORT_RULE)
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("").build())
+        .abort_incomplete_multipart_upload(
+            AbortIncompleteMultipartUpload::builder()
+                .days_after_initiation(1)
+                .build(),
+        )
+        .build()
+        .map_err(|e| PortError::Permanent(e.to_string()))?;
+    let mut rules = existing;
+    rules.push(rule);
+    let configuration = BucketLifecycleConfiguration::builder()
+        .set_rules(Some(rules))
+        .build()
+        .map_err(|e| PortError::Permanent(e.to_string()))?;
+    clients
+        .s3
+        .put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(configuration)
+        .send()
+        .await
+        .map_err(|e| sdk_error(&format!("the bucket {bucket}"), e))?;
+    Ok(Step::new(true, what))
+}
+
+/// The lifecycle rule's id (the template's has the same).
+pub const ABORT_RULE: &str = "abort-stalled-multipart-uploads";
 
 fn key(name: &str, kind: KeyType) -> PortResult<KeySchemaElement> {
     KeySchemaElement::builder()
