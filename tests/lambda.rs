@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 use stockwatch::adapters::aws::{AwsSettings, Clients, connect_with};
-use stockwatch::lambda::check_stock;
+use stockwatch::lambda::check_stock::{self, CheckStock};
 use stockwatch::lambda::load_inventory::{self, Outcome};
 use stockwatch::pipeline::{Checker, CheckerConfig, Loader};
 use stockwatch::ports::{AlertClaim, AlertFilter, ObjectKey, ObjectStatus, Ports, StockFilter};
@@ -270,7 +270,9 @@ async fn a_stream_batch_alerts_once_and_reports_only_the_bad_record() {
     let (sqs, url) = moto::queue_on_topic(&clients, settings.topic_arn.as_ref().unwrap(), &settings.topic).await;
     let checker = checker(&backend, 60_000);
     let batch = event_json("dynamodb-stream-batch.json", &settings.bucket);
-    let response = check_stock::handle_any(&checker, batch.clone()).await.unwrap();
+    let response = check_stock::handle_any(&CheckStock::new(checker.clone()), batch.clone())
+        .await
+        .unwrap();
     assert_eq!(
         failures(&response),
         ["400000000000000000005"],
@@ -293,10 +295,14 @@ async fn a_stream_batch_alerts_once_and_reports_only_the_bad_record() {
     // Lambda delivers the batch again to another instance: whole (a
     // duplicate), and from the failed record on (its retry).
     let elsewhere = checker_named(&backend, 60_000, "another-instance");
-    let again = check_stock::handle_any(&elsewhere, batch.clone()).await.unwrap();
+    let again = check_stock::handle_any(&CheckStock::new(elsewhere.clone()), batch.clone())
+        .await
+        .unwrap();
     assert_eq!(failures(&again), ["400000000000000000005"]);
     let tail = serde_json::json!({ "Records": batch["Records"].as_array().unwrap()[4..] });
-    let retried = check_stock::handle_any(&elsewhere, tail).await.unwrap();
+    let retried = check_stock::handle_any(&CheckStock::new(elsewhere.clone()), tail)
+        .await
+        .unwrap();
     assert_eq!(failures(&retried), ["400000000000000000005"]);
     assert_eq!(alerts(&backend).await, expected, "no second alert");
     assert!(messages(&sqs, &url).await.is_empty(), "no second notification");
@@ -391,15 +397,20 @@ async fn the_scheduled_sweep_sends_what_a_stopped_publisher_left() {
     claim_and_stop(&backend, "Pusan", "Echo Show").await;
     let checker = checker(&backend, 1_000);
     let sweep = event_json("scheduled-sweep.json", &settings.bucket);
-    let response = check_stock::handle_any(&checker, sweep).await.unwrap();
+    let response = check_stock::handle_any(&CheckStock::new(checker.clone()), sweep)
+        .await
+        .unwrap();
     assert_eq!(response["published"], 1);
     assert_eq!(messages(&sqs, &url).await, ["Pusan is out of stock of Echo Show"]);
     let page = backend.ledger.list(&AlertFilter::default(), None, 10).await.unwrap();
     assert!(page.items[0].published_at.is_some());
-    let unknown = check_stock::handle_any(&checker, serde_json::json!({"hello": "\u{1b}[2J"}))
-        .await
-        .unwrap_err()
-        .to_string();
+    let unknown = check_stock::handle_any(
+        &CheckStock::new(checker.clone()),
+        serde_json::json!({"hello": "\u{1b}[2J"}),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(
         unknown.contains("neither a stream batch") && !unknown.contains('\u{1b}'),
         "{unknown}"
@@ -595,7 +606,7 @@ async fn the_function_binaries_answer_through_the_lambda_runtime_api() {
     claim_and_stop(&backend, "Pusan", "Echo Show").await;
     assert_eq!(
         response(invoke("scheduled-sweep.json").await.unwrap()),
-        serde_json::json!({"published": 1})
+        serde_json::json!({"published": 1, "recovered_batches": 0, "raised": 0})
     );
 
     // A load that cannot finish fails the invocation, so Lambda retries it.
@@ -629,4 +640,182 @@ fn a_function_without_its_settings_stops_saying_which() {
             "{said}"
         );
     }
+}
+
+/// A plain SQS queue for a function's failures, and a client for it.
+async fn failure_queue(clients: &Clients, name: &str) -> (aws_sdk_sqs::Client, String) {
+    let sqs = aws_sdk_sqs::Client::new(&moto::sdk_config().await);
+    let url = sqs
+        .create_queue()
+        .queue_name(format!("failures-{name}-{}", std::process::id()))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let _ = clients;
+    (sqs, url)
+}
+
+async fn queued(sqs: &aws_sdk_sqs::Client, url: &str) -> usize {
+    let out = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap();
+    out.attributes()
+        .map(|a| a.values().filter_map(|v| v.parse::<usize>().ok()).sum())
+        .unwrap_or(0)
+}
+
+/// After its retries, the stream trigger gives a batch up to the failure
+/// queue: the record of its shard and sequence range. The scheduled sweep
+/// reads those records again and raises what they would have raised.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_raises_what_a_stream_batch_given_up_on_would_have() {
+    let (backend, settings, clients) = moto::fresh().await;
+    let (sns_sqs, sns_url) =
+        moto::queue_on_topic(&clients, settings.topic_arn.as_ref().unwrap(), &settings.topic).await;
+    Loader::new(backend.clone())
+        .upload(
+            "gone.csv",
+            Bytes::from_static(b"store,item,count\nBerlin,Echo Dot,0\nBerlin,Echo Show,9\n"),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    // The batch as the trigger saw it: the stream's records, by sequence number.
+    let arn = clients
+        .dynamodb
+        .describe_table()
+        .table_name(&settings.table)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap()
+        .latest_stream_arn
+        .unwrap();
+    let stream = clients.streams.describe_stream().stream_arn(&arn).send().await.unwrap();
+    let shard = stream.stream_description().unwrap().shards()[0]
+        .shard_id()
+        .unwrap()
+        .to_string();
+    let iterator = clients
+        .streams
+        .get_shard_iterator()
+        .stream_arn(&arn)
+        .shard_id(&shard)
+        .shard_iterator_type(aws_sdk_dynamodbstreams::types::ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .unwrap()
+        .shard_iterator
+        .unwrap();
+    let records = clients
+        .streams
+        .get_records()
+        .shard_iterator(iterator)
+        .send()
+        .await
+        .unwrap();
+    let seqs: Vec<String> = records
+        .records()
+        .iter()
+        .map(|r| r.dynamodb().unwrap().sequence_number().unwrap().to_string())
+        .collect();
+    assert_eq!(seqs.len(), 2);
+    let (sqs, url) = failure_queue(&clients, "check").await;
+    let given_up = serde_json::json!({
+        "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 6},
+        "version": "1.0",
+        "DDBStreamBatchInfo": {
+            "shardId": shard, "startSequenceNumber": seqs[0], "endSequenceNumber": seqs[1],
+            "batchSize": 2, "streamArn": arn
+        }
+    });
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body(given_up.to_string())
+        .send()
+        .await
+        .unwrap();
+
+    let feed = stockwatch::adapters::aws::feed::StreamFeed::new(
+        clients.streams.clone(),
+        clients.dynamodb.clone(),
+        settings.table.clone(),
+    );
+    let function = CheckStock::new(checker(&backend, 60_000)).with_failures(
+        feed,
+        stockwatch::lambda::failures::FailureQueue::new(sqs.clone(), url.clone()),
+    );
+    let sweep = event_json("scheduled-sweep.json", &settings.bucket);
+    let response = check_stock::handle_any(&function, sweep.clone()).await.unwrap();
+    assert_eq!(
+        (response["recovered_batches"].as_u64(), response["raised"].as_u64()),
+        (Some(1), Some(1)),
+        "{response}"
+    );
+    assert_eq!(
+        messages(&sns_sqs, &sns_url).await,
+        ["Berlin is out of stock of Echo Dot"]
+    );
+    assert_eq!(queued(&sqs, &url).await, 0, "done with, so deleted");
+    // Nothing given up on any more: the next sweep raises nothing twice.
+    let again = check_stock::handle_any(&function, sweep).await.unwrap();
+    assert_eq!(again["recovered_batches"].as_u64(), Some(0));
+}
+
+/// S3 events Lambda gave up on, and uploads whose load stopped, are loaded
+/// by the load function's scheduled sweep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_load_sweep_loads_events_given_up_on_and_stopped_uploads() {
+    let (backend, settings, clients) = moto::fresh().await;
+    put_event_files(&clients, &settings.bucket).await;
+    let (sqs, url) = failure_queue(&clients, "load").await;
+    let event = event_json("s3-object-created.json", &settings.bucket);
+    let given_up = serde_json::json!({
+        "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+        "requestPayload": event,
+        "version": "1.0"
+    });
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body(given_up.to_string())
+        .send()
+        .await
+        .unwrap();
+    // And an upload stored by a loader that stopped before loading it.
+    let stopped = ObjectKey::parse("uploads/20261130-010203.456-dead/inventory-shanghai.csv").unwrap();
+    backend
+        .objects
+        .put(&stopped, sample("samples/inventory-shanghai.csv"), None, None)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let function = load_inventory::LoadInventory {
+        loader: Loader::new(backend.clone()).with_lease(Duration::from_millis(1)),
+        bucket: settings.bucket.clone(),
+        failures: Some(stockwatch::lambda::failures::FailureQueue::new(
+            sqs.clone(),
+            url.clone(),
+        )),
+    };
+    let response = load_inventory::handle_any(&function, event_json("scheduled-sweep.json", &settings.bucket))
+        .await
+        .unwrap();
+    assert_eq!(response["recovered_events"].as_u64(), Some(1), "{response}");
+    assert!(response["resumed"].as_u64() >= Some(1), "{response}");
+    assert_eq!(
+        backend.objects.head(&stopped).await.unwrap().status,
+        ObjectStatus::Loaded
+    );
+    let stores: std::collections::BTreeSet<String> = stock(&backend).await.into_iter().map(|r| r.0).collect();
+    assert!(stores.contains("Shanghai") && stores.contains("Berlin"), "{stores:?}");
+    assert_eq!(queued(&sqs, &url).await, 0);
 }

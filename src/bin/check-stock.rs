@@ -2,6 +2,7 @@
 //! scheduled sweep) → the checker.
 
 use lambda_runtime::{LambdaEvent, service_fn};
+use stockwatch::adapters::aws::feed::StreamFeed;
 use stockwatch::lambda::{self, FunctionSettings, check_stock};
 use stockwatch::pipeline::Checker;
 
@@ -9,11 +10,17 @@ use stockwatch::pipeline::Checker;
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda::init_logging();
     let settings = FunctionSettings::from_env()?;
-    let checker = Checker::new(lambda::connect(&settings).await?, settings.checker.clone());
+    let connected = lambda::connect(&settings).await?;
+    let mut function = check_stock::CheckStock::new(Checker::new(connected.ports, settings.checker.clone()));
+    if let Some(failures) = connected.failures {
+        let clients = connected.clients;
+        let feed = StreamFeed::new(clients.streams, clients.dynamodb, settings.aws.table.clone());
+        function = function.with_failures(feed, failures);
+    }
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        let checker = &checker;
+        let function = &function;
         async move {
-            check_stock::handle_any(checker, event.payload)
+            check_stock::handle_any(function, event.payload)
                 .await
                 .map_err(lambda_runtime::Error::from)
         }

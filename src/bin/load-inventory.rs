@@ -1,6 +1,6 @@
-//! The load-inventory Lambda function: S3 ObjectCreated events → the loader.
+//! The load-inventory Lambda function: S3 ObjectCreated events (and a
+//! scheduled sweep) → the loader.
 
-use aws_lambda_events::event::s3::S3Event;
 use lambda_runtime::{LambdaEvent, service_fn};
 use stockwatch::lambda::{self, FunctionSettings, load_inventory};
 use stockwatch::pipeline::Loader;
@@ -9,12 +9,16 @@ use stockwatch::pipeline::Loader;
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda::init_logging();
     let settings = FunctionSettings::from_env()?;
-    let loader = Loader::new(lambda::connect(&settings).await?);
-    let bucket = settings.aws.bucket.as_str();
-    lambda_runtime::run(service_fn(|event: LambdaEvent<S3Event>| {
-        let loader = &loader;
+    let connected = lambda::connect(&settings).await?;
+    let function = load_inventory::LoadInventory {
+        loader: Loader::new(connected.ports),
+        bucket: settings.aws.bucket.clone(),
+        failures: connected.failures,
+    };
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        let function = &function;
         async move {
-            load_inventory::handle(loader, bucket, event.payload)
+            load_inventory::handle_any(function, event.payload)
                 .await
                 .map_err(lambda_runtime::Error::from)
         }

@@ -15,8 +15,9 @@
 //! refused is not a record failure: its claim stays unpublished and the
 //! sweep (each invocation, and the scheduled one) sends it after the lease.
 
+use super::failures::FailureQueue;
 use crate::adapters::aws::attrs::Item;
-use crate::adapters::aws::feed::strict_change;
+use crate::adapters::aws::feed::{StreamFeed, strict_change};
 use crate::domain::{Timestamp, escape_for_terminal};
 use crate::pipeline::{CheckReport, Checker};
 use crate::ports::{Change, ChangeKind, PortError, PortResult};
@@ -31,20 +32,132 @@ pub enum CheckFailed {
     UnknownEvent(String),
 }
 
+/// The function: its checker, and for its scheduled sweep the stream (to
+/// read again what the trigger gave up on) and its failure queue.
+pub struct CheckStock {
+    pub checker: Checker,
+    pub feed: Option<StreamFeed>,
+    pub failures: Option<FailureQueue>,
+}
+
+impl CheckStock {
+    /// Just the checker: stream batches, and sweeps of stopped claims.
+    pub fn new(checker: Checker) -> CheckStock {
+        CheckStock {
+            checker,
+            feed: None,
+            failures: None,
+        }
+    }
+
+    /// Its sweep also finishes what the trigger gave up on, from `failures`.
+    pub fn with_failures(mut self, feed: StreamFeed, failures: FailureQueue) -> CheckStock {
+        self.feed = Some(feed);
+        self.failures = Some(failures);
+        self
+    }
+}
+
 /// The function's one entry: a stream batch, or the scheduled sweep that
-/// sends claims whose publisher stopped (EventBridge `Scheduled Event`).
-pub async fn handle_any(checker: &Checker, payload: serde_json::Value) -> Result<serde_json::Value, CheckFailed> {
+/// sends claims whose publisher stopped and raises what the trigger gave up
+/// on (EventBridge `Scheduled Event`).
+pub async fn handle_any(function: &CheckStock, payload: serde_json::Value) -> Result<serde_json::Value, CheckFailed> {
+    let checker = &function.checker;
     if payload.get("Records").is_some() {
         let event: Event = serde_json::from_value(payload).map_err(|e| CheckFailed::UnknownEvent(e.to_string()))?;
         let response = handle(checker, event).await?;
         return Ok(serde_json::to_value(response).unwrap_or_default());
     }
     if payload.get("detail-type").and_then(|v| v.as_str()) == Some("Scheduled Event") {
-        let published = sweep(checker, true).await;
-        return Ok(serde_json::json!({ "published": published }));
+        let mut published = sweep(checker, true).await;
+        let recovered = recover(function).await;
+        published += recovered.published;
+        return Ok(serde_json::json!({
+            "published": published,
+            "recovered_batches": recovered.batches,
+            "raised": recovered.raised,
+        }));
     }
     let shown: String = payload.to_string().chars().take(200).collect();
     Err(CheckFailed::UnknownEvent(escape_for_terminal(&shown).into_owned()))
+}
+
+/// What a sweep did with the batches the trigger gave up on.
+#[derive(Debug, Default)]
+struct Recovered {
+    batches: u64,
+    raised: u64,
+    published: u64,
+}
+
+/// Raises what the stream batches the trigger gave up on (after its
+/// retries) would have raised: their records are read again from the
+/// stream, or, when the stream no longer keeps them, the table is read for
+/// what is out or low without an alert. Claims keyed by transition make
+/// either path raise nothing twice. A batch that fails again stays queued.
+async fn recover(function: &CheckStock) -> Recovered {
+    let mut done = Recovered::default();
+    let (Some(feed), Some(failures)) = (&function.feed, &function.failures) else {
+        return done;
+    };
+    let waiting = match failures.waiting().await {
+        Ok(waiting) => waiting,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the failure queue; the next sweep will");
+            return done;
+        }
+    };
+    for given_up in waiting {
+        let Some(batch) = given_up.body.get("DDBStreamBatchInfo") else {
+            tracing::error!(record = %given_up.body, "a failure record that is not a stream batch; left in the queue");
+            continue;
+        };
+        let field = |name: &str| batch.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let (arn, shard, first, last) = (
+            field("streamArn"),
+            field("shardId"),
+            field("startSequenceNumber"),
+            field("endSequenceNumber"),
+        );
+        let raised = async {
+            let mut report = CheckReport::default();
+            match feed.read_range(&arn, &shard, &first, &last).await? {
+                Some(changes) => function.checker.process(&changes, &mut report).await?,
+                None => {
+                    tracing::warn!(
+                        shard,
+                        first,
+                        last,
+                        "the records given up on are no longer kept; reading the table"
+                    );
+                    report = function.checker.reconcile_now().await?;
+                }
+            }
+            Ok::<_, PortError>(report)
+        };
+        match raised.await {
+            Ok(report) => {
+                tracing::warn!(
+                    shard,
+                    first,
+                    last,
+                    raised = report.raised.len(),
+                    published = report.published,
+                    "raised what a stream batch the trigger gave up on would have raised"
+                );
+                done.batches += 1;
+                done.raised += report.raised.len() as u64;
+                done.published += report.published;
+                if let Err(e) = failures.done(&given_up).await {
+                    tracing::warn!(error = %e, "could not delete a recovered failure record; the next sweep finds it done");
+                }
+            }
+            Err(e) => {
+                tracing::error!(shard, first, last, error = %super::explain(&e), "recovering a batch failed; the next sweep tries again")
+            }
+        }
+    }
+    done
 }
 
 /// Publishes stale claims; a failure here never fails a batch. The schedule

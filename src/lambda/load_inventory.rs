@@ -9,6 +9,7 @@
 //! event and, after its retries, hands it to the failure destination.
 //! Loading again is harmless: an as-of never goes backwards.
 
+use super::failures::FailureQueue;
 use crate::adapters::aws::REPORTS_PREFIX;
 use crate::domain::escape_for_terminal;
 use crate::pipeline::Loader;
@@ -69,6 +70,82 @@ pub fn decode_key(raw: &str) -> Result<String, String> {
         .decode_utf8()
         .map(|k| k.into_owned())
         .map_err(|_| format!("the key `{}` is not UTF-8 once decoded", escape_for_terminal(raw)))
+}
+
+/// The function: its loader and bucket, and for its scheduled sweep its
+/// failure queue (S3 events Lambda gave up on after its retries).
+pub struct LoadInventory {
+    pub loader: Loader,
+    pub bucket: String,
+    pub failures: Option<FailureQueue>,
+}
+
+/// The function's one entry: an S3 event, or the scheduled sweep, which
+/// loads the uploads a stopped load left `received` and the events Lambda
+/// gave up on (EventBridge `Scheduled Event`).
+pub async fn handle_any(function: &LoadInventory, payload: serde_json::Value) -> Result<serde_json::Value, LoadFailed> {
+    if payload.get("detail-type").and_then(|v| v.as_str()) == Some("Scheduled Event") {
+        return Ok(sweep(function).await);
+    }
+    let event: S3Event = serde_json::from_value(payload).map_err(|e| LoadFailed {
+        failed: 1,
+        total: 1,
+        first: format!("the event is neither an S3 event nor a scheduled sweep: {e}"),
+        response: LoadResponse::default(),
+    })?;
+    let response = handle(&function.loader, &function.bucket, event).await?;
+    Ok(serde_json::to_value(response).unwrap_or_default())
+}
+
+/// Loads what was left: uploads whose load stopped (a timeout, a crash),
+/// and the S3 events in the failure queue. Each is logged; what fails again
+/// stays for the next sweep.
+async fn sweep(function: &LoadInventory) -> serde_json::Value {
+    let resumed = match function.loader.resume_stalled().await {
+        Ok(resumed) => {
+            for outcome in &resumed {
+                tracing::warn!(key = %outcome.key, status = outcome.report.status.as_str(), "loaded an upload whose load had stopped");
+            }
+            resumed.len()
+        }
+        Err(e) => {
+            tracing::warn!(error = %super::explain(&e), "could not look for stopped loads; the next sweep will");
+            0
+        }
+    };
+    let mut recovered = 0;
+    if let Some(failures) = &function.failures {
+        let waiting = failures.waiting().await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not read the failure queue; the next sweep will");
+            Vec::new()
+        });
+        for given_up in waiting {
+            let Some(event) = given_up
+                .body
+                .get("requestPayload")
+                .and_then(|p| serde_json::from_value::<S3Event>(p.clone()).ok())
+            else {
+                tracing::error!(record = %given_up.body, "a failure record without an S3 event; left in the queue");
+                continue;
+            };
+            match handle(&function.loader, &function.bucket, event).await {
+                Ok(response) => {
+                    tracing::warn!(
+                        files = response.files.len(),
+                        "loaded an S3 event Lambda had given up on"
+                    );
+                    recovered += 1;
+                    if let Err(e) = failures.done(&given_up).await {
+                        tracing::warn!(error = %e, "could not delete a recovered failure record");
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "an S3 event given up on failed again; the next sweep tries again")
+                }
+            }
+        }
+    }
+    serde_json::json!({ "resumed": resumed, "recovered_events": recovered })
 }
 
 /// Handles every record of the event, not just the first.

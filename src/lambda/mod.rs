@@ -4,6 +4,7 @@
 //! they turn events into calls of the one loader and the one checker.
 
 pub mod check_stock;
+pub mod failures;
 pub mod load_inventory;
 
 use crate::adapters::aws::{self, AwsSettings};
@@ -17,6 +18,9 @@ use crate::ports::{Need, PortError, Ports};
 pub struct FunctionSettings {
     pub aws: AwsSettings,
     pub checker: CheckerConfig,
+    /// The function's own failure queue (what Lambda gave up on), which its
+    /// scheduled sweep finishes; none in deployments made before it existed.
+    pub failure_queue_url: Option<String>,
 }
 
 pub const BUCKET_VAR: &str = "STOCKWATCH_BUCKET";
@@ -25,6 +29,7 @@ pub const LEDGER_TABLE_VAR: &str = "STOCKWATCH_LEDGER_TABLE";
 pub const TOPIC_ARN_VAR: &str = "STOCKWATCH_TOPIC_ARN";
 pub const LOW_THRESHOLD_VAR: &str = "STOCKWATCH_LOW_THRESHOLD";
 pub const NOTIFY_LOW_VAR: &str = "STOCKWATCH_NOTIFY_LOW";
+pub const FAILURE_QUEUE_VAR: &str = "STOCKWATCH_FAILURE_QUEUE_URL";
 
 impl FunctionSettings {
     pub fn from_env() -> Result<FunctionSettings, PortError> {
@@ -58,13 +63,36 @@ impl FunctionSettings {
             notify_low,
             ..CheckerConfig::default()
         };
-        Ok(FunctionSettings { aws: settings, checker })
+        Ok(FunctionSettings {
+            aws: settings,
+            checker,
+            failure_queue_url: var(FAILURE_QUEUE_VAR),
+        })
     }
 }
 
-/// Connects every port, as the CLI does. The error is said as `explain` says it.
-pub async fn connect(settings: &FunctionSettings) -> Result<Ports, String> {
-    aws::connect(&settings.aws).await.map_err(|e| explain(&e))
+/// Every port, as the CLI connects them, the clients, and the function's
+/// failure queue. The error is said as `explain` says it.
+pub async fn connect(settings: &FunctionSettings) -> Result<Connected, String> {
+    let clients = aws::Clients::load(&settings.aws).await.map_err(|e| explain(&e))?;
+    let ports = aws::connect_with(&settings.aws, clients.clone())
+        .await
+        .map_err(|e| explain(&e))?;
+    let failures = settings.failure_queue_url.as_ref().map(|url| {
+        let sqs = aws_sdk_sqs::Client::new(&clients.config);
+        failures::FailureQueue::new(sqs, url.clone())
+    });
+    Ok(Connected {
+        ports,
+        clients,
+        failures,
+    })
+}
+
+pub struct Connected {
+    pub ports: Ports,
+    pub clients: aws::Clients,
+    pub failures: Option<failures::FailureQueue>,
 }
 
 /// An error as a function's log should say it: what to fix is the stack
@@ -135,7 +163,7 @@ mod tests {
     #[test]
     fn the_template_sets_every_variable_read_here() {
         let template = include_str!("../../deploy/template.yaml");
-        let optional = [LOW_THRESHOLD_VAR, NOTIFY_LOW_VAR];
+        let optional = [LOW_THRESHOLD_VAR, NOTIFY_LOW_VAR, FAILURE_QUEUE_VAR];
         for name in ALL.map(|(name, _)| name).into_iter().chain(optional) {
             assert!(
                 template.contains(&format!("{name}:")),

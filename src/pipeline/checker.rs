@@ -250,6 +250,18 @@ impl Checker {
         self.send(&to_send, report).await
     }
 
+    /// Reads the table for what is out or low and has no alert, as after a
+    /// gap: for changes no one can read any more (records trimmed before a
+    /// function's retries gave up on them).
+    pub async fn reconcile_now(&self) -> Result<CheckReport, PortError> {
+        let mut report = CheckReport {
+            gap: true,
+            ..CheckReport::default()
+        };
+        self.reconcile(&mut report).await?;
+        Ok(report)
+    }
+
     /// After the feed lost changes: every item now out of stock or low that
     /// has no unresolved alert of its kind gets one. The claim is keyed by
     /// the row's snapshot, so checkers that reconcile the same gap still

@@ -485,6 +485,57 @@ pub fn to_change(record: &Record) -> PortResult<Option<Change>> {
     assemble(id, kind, &keys, image(old.as_ref()), image(new.as_ref()), at).map(Some)
 }
 
+impl StreamFeed {
+    /// The changes of one shard from `first` to `last` (sequence numbers,
+    /// both included): what a stream batch held, to do again what was given
+    /// up on. `None` when the records are no longer kept (trimmed after 24
+    /// hours, or the shard aged out): only reading the table can tell.
+    pub async fn read_range(&self, arn: &str, shard: &str, first: &str, last: &str) -> PortResult<Option<Vec<Change>>> {
+        let opened = self
+            .streams
+            .get_shard_iterator()
+            .stream_arn(arn)
+            .shard_id(shard)
+            .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
+            .sequence_number(first)
+            .send()
+            .await;
+        let mut iterator = match opened {
+            Ok(out) => out.shard_iterator,
+            Err(e)
+                if matches!(
+                    e.code(),
+                    Some("TrimmedDataAccessException" | "ResourceNotFoundException")
+                ) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(sdk_error(&self.what(), e)),
+        };
+        let mut changes = Vec::new();
+        while let Some(it) = iterator.take() {
+            let (records, next) = match self.get_records(&it, MAX_RECORDS).await? {
+                Read::Records(records, next) => (records, next),
+                Read::Trimmed => return Ok(None),
+                Read::Expired => return Err(PortError::Transient(format!("{}: an iterator expired", self.what()))),
+            };
+            let empty = records.is_empty();
+            for record in &records {
+                let seq = record.dynamodb().and_then(|d| d.sequence_number()).unwrap_or_default();
+                if sequence_before(last, seq) {
+                    return Ok(Some(changes));
+                }
+                if let Some(change) = to_change(record)?.filter(|c| !same_count(c)) {
+                    changes.push(change);
+                }
+            }
+            // An open shard with nothing more: the range has been read.
+            iterator = next.filter(|_| !empty);
+        }
+        Ok(Some(changes))
+    }
+}
+
 #[async_trait]
 impl ChangeFeed for StreamFeed {
     async fn read(&self, cursor: Option<&FeedCursor>, limit: usize) -> PortResult<FeedPage> {

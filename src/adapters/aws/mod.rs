@@ -95,6 +95,9 @@ pub struct Clients {
     pub cloudformation: aws_sdk_cloudformation::Client,
     pub region: String,
     pub profile: Option<String>,
+    /// The shared configuration, for clients of other services (the
+    /// functions' SQS).
+    pub config: aws_config::SdkConfig,
 }
 
 impl Clients {
@@ -138,6 +141,7 @@ impl Clients {
             cloudformation: aws_sdk_cloudformation::Client::new(config),
             region,
             profile,
+            config: config.clone(),
         })
     }
 }
