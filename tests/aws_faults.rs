@@ -2,6 +2,8 @@
 //! scripted endpoint: shard splits, expired iterators, trimmed records, a
 //! replaced stream, throttling of reads and of writes.
 
+#[path = "common/moto.rs"]
+mod moto;
 #[path = "common/scripted.rs"]
 mod scripted;
 
@@ -569,4 +571,160 @@ async fn a_shard_another_reader_entered_is_listed_again_not_taken_for_lost() {
     assert!(!after.gap, "a shard another reader entered is not lost data");
     assert!(after.changes.is_empty(), "nothing read twice: {:?}", ids(&after));
     assert_eq!(Position::parse(Some(&after.cursor)).unwrap().shards["C"], "300");
+}
+
+/// SNS's query-protocol answers.
+fn sns_published(n: u32) -> (u16, Value) {
+    (
+        200,
+        Value::String(format!(
+            "<PublishResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><PublishResult><MessageId>m{n}</MessageId></PublishResult><ResponseMetadata><RequestId>r{n}</RequestId></ResponseMetadata></PublishResponse>"
+        )),
+    )
+}
+
+fn sns_error(code: &str, message: &str) -> (u16, Value) {
+    (
+        500,
+        Value::String(format!(
+            "<ErrorResponse><Error><Type>Receiver</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+        )),
+    )
+}
+
+/// A publish that outlasts the lease must not be sent twice: SNS hangs on
+/// the first attempts, longer than a third of the lease; a second checker
+/// looks for stale claims all along. The publisher renews the claim before
+/// every attempt and gives each attempt a third of the lease, so no one
+/// takes the claim over while it may still be sent: SNS accepts it once.
+/// (With one renewal before several long attempts, the second checker took
+/// it over after the lease and both sent it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_that_outlasts_the_lease_is_still_sent_once() {
+    use stockwatch::pipeline::{Checker, CheckerConfig};
+    let accepted = Arc::new(AtomicU32::new(0));
+    let calls = Arc::new(AtomicU32::new(0));
+    let (sent, seen) = (accepted.clone(), calls.clone());
+    let sns = serve(move |op, _| match op {
+        "Publish" => {
+            // The first two attempts hang past their time; then SNS answers.
+            if seen.fetch_add(1, Ordering::SeqCst) < 2 {
+                std::thread::sleep(Duration::from_millis(2500));
+                return sns_error("InternalError", "too slow");
+            }
+            sns_published(sent.fetch_add(1, Ordering::SeqCst) + 1)
+        }
+        _ => error(400, "InvalidAction", op),
+    });
+    let config = moto::sdk_config().await;
+    let mut clients = Clients::from_config(&config, true, None).unwrap();
+    clients.sns = aws_sdk_sns::Client::from_conf(
+        aws_sdk_sns::config::Builder::from(&config)
+            .endpoint_url(&sns.url)
+            .build(),
+    );
+    let (_, mut settings, moto_clients) = moto::fresh().await;
+    settings.topic_arn = Some("arn:aws:sns:us-east-1:123456789012:NoStock".into());
+    drop(moto_clients);
+    let ports = stockwatch::adapters::aws::connect_with(&settings, clients)
+        .await
+        .unwrap();
+    stockwatch::pipeline::Loader::new(ports.clone())
+        .upload(
+            "out.csv",
+            bytes::Bytes::from_static(b"store,item,count\nB,dot,0\n"),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let lease = Duration::from_millis(3000);
+    let config = |name: &str| CheckerConfig {
+        name: name.into(),
+        lease,
+        ..CheckerConfig::default()
+    };
+    let slow = Checker::new(ports.clone(), config("slow"));
+    let sweeper = Checker::new(ports.clone(), config("sweeper"));
+    let sending = tokio::spawn(async move { slow.run_once().await.unwrap() });
+    // The other checker looks for stale claims every 200 ms meanwhile.
+    let mut taken_over = 0;
+    while !sending.is_finished() {
+        taken_over += sweeper.sweep_now().await.unwrap().taken_over.len();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let report = sending.await.unwrap();
+    assert_eq!(report.published, 1, "{report:?}");
+    assert_eq!(taken_over, 0, "the claim was taken over while it was being sent");
+    assert_eq!(accepted.load(Ordering::SeqCst), 1, "SNS accepted it once");
+}
+
+/// The feed of a real stream on moto whose first read says records were
+/// lost and goes on from `kept_from`: a trimmed stream's shape.
+struct TrimmedBefore {
+    inner: Arc<dyn ChangeFeed>,
+    kept_from: FeedCursor,
+    trimmed: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl ChangeFeed for TrimmedBefore {
+    async fn read(
+        &self,
+        cursor: Option<&FeedCursor>,
+        limit: usize,
+    ) -> stockwatch::ports::PortResult<stockwatch::ports::FeedPage> {
+        if !self.trimmed.swap(true, Ordering::SeqCst) {
+            let mut page = self.inner.read(Some(&self.kept_from), limit).await?;
+            page.gap = true;
+            return Ok(page);
+        }
+        self.inner.read(cursor, limit).await
+    }
+
+    async fn tip(&self) -> stockwatch::ports::PortResult<FeedCursor> {
+        self.inner.tip().await
+    }
+}
+
+/// After a stream gap the checker reconciles the table and reads the
+/// records kept after the gap: both find the same transition. One alert,
+/// one SNS message (claims keyed by transition, not by path).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_then_the_kept_records_notify_each_outage_once() {
+    use stockwatch::pipeline::{Checker, CheckerConfig, Loader};
+    let (ports, settings, clients) = moto::fresh().await;
+    let (sqs, url) = moto::queue_on_topic(&clients, settings.topic_arn.as_ref().unwrap(), &settings.topic).await;
+    let loader = Loader::new(ports.clone());
+    loader
+        .upload(
+            "before.csv",
+            bytes::Bytes::from_static(b"store,item,count\nB,dot,9\n"),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let kept_from = ports.feed.tip().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    loader
+        .upload(
+            "after.csv",
+            bytes::Bytes::from_static(b"store,item,count\nB,dot,0\n"),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let mut lossy = ports.clone();
+    lossy.feed = Arc::new(TrimmedBefore {
+        inner: ports.feed.clone(),
+        kept_from,
+        trimmed: std::sync::atomic::AtomicBool::new(false),
+    });
+    let report = Checker::new(lossy, CheckerConfig::default()).run_once().await.unwrap();
+    assert!(report.gap);
+    assert_eq!(report.raised.len(), 1, "{:?}", report.raised);
+    let sent = moto::drain(&sqs, &url).await;
+    assert_eq!(sent.len(), 1, "one message for B/dot: {sent:?}");
 }

@@ -88,17 +88,53 @@ fn answer(stream: TcpStream, handler: &Handler, calls: &Mutex<Vec<(String, Value
         }
         let mut body = vec![0; length];
         reader.read_exact(&mut body)?;
-        let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let operation = target.rsplit('.').next().unwrap_or("").to_string();
+        // The JSON protocol names the operation in a header; the query
+        // protocol (SNS, SQS) in the form it posts: `Action=Publish&…`.
+        let (operation, json) = if target.is_empty() {
+            let form: serde_json::Map<String, Value> = String::from_utf8_lossy(&body)
+                .split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(k, v)| (k.to_string(), Value::String(decode_form(v))))
+                .collect();
+            let action = form.get("Action").and_then(Value::as_str).unwrap_or("").to_string();
+            (action, Value::Object(form))
+        } else {
+            let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            (target.rsplit('.').next().unwrap_or("").to_string(), json)
+        };
         calls.lock().unwrap().push((operation.clone(), json.clone()));
         let (status, reply) = handler(&operation, &json);
-        let text = reply.to_string();
+        // A string answer is XML (the query protocol's); anything else JSON.
+        let (kind, text) = match reply {
+            Value::String(xml) => ("text/xml", xml),
+            other => ("application/x-amz-json-1.0", other.to_string()),
+        };
         write!(
             writer,
-            "HTTP/1.1 {status} {}\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nx-amzn-RequestId: scripted\r\n\r\n{text}",
+            "HTTP/1.1 {status} {}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nx-amzn-RequestId: scripted\r\n\r\n{text}",
             if status == 200 { "OK" } else { "Error" },
             text.len()
         )?;
         writer.flush()?;
     }
+}
+
+/// `a%20b+c` → `a b c`.
+fn decode_form(value: &str) -> String {
+    let bytes = value.replace('+', " ").into_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(byte) = u8::from_str_radix(&String::from_utf8_lossy(&bytes[i + 1..i + 3]), 16)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
