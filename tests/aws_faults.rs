@@ -728,3 +728,41 @@ async fn a_gap_then_the_kept_records_notify_each_outage_once() {
     let sent = moto::drain(&sqs, &url).await;
     assert_eq!(sent.len(), 1, "one message for B/dot: {sent:?}");
 }
+
+/// Two function instances in sandboxes that share a pid, started in the
+/// same millisecond, with the same name: their claims must still be told
+/// apart, or both think the one claim is theirs and both send it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_checkers_of_one_name_pid_and_millisecond_send_a_claim_once() {
+    use stockwatch::pipeline::{CheckReport, Checker, CheckerConfig, Loader};
+    let (ports, settings, clients) = moto::fresh().await;
+    let (sqs, url) = moto::queue_on_topic(&clients, settings.topic_arn.as_ref().unwrap(), &settings.topic).await;
+    Loader::new(ports.clone())
+        .upload(
+            "out.csv",
+            bytes::Bytes::from_static(b"store,item,count\nB,dot,0\n"),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let changes = ports.feed.read(None, 100).await.unwrap().changes;
+    let config = CheckerConfig {
+        name: "check-stock".into(),
+        ..CheckerConfig::default()
+    };
+    let (a, b) = (
+        Checker::new(ports.clone(), config.clone()),
+        Checker::new(ports.clone(), config),
+    );
+    let (mut ra, mut rb) = (CheckReport::default(), CheckReport::default());
+    a.process(&changes, &mut ra).await.unwrap();
+    // The same batch again on the other instance (Lambda retried it there).
+    b.process(&changes, &mut rb).await.unwrap();
+    assert_eq!(
+        (ra.raised.len(), rb.raised.len()),
+        (1, 0),
+        "the other instance took the claim for its own"
+    );
+    assert_eq!(moto::drain(&sqs, &url).await.len(), 1, "and sent it once");
+}
