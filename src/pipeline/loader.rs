@@ -118,26 +118,34 @@ impl Loader {
             return Ok(Vec::new());
         }
         let before = Timestamp(Timestamp::now().0 - self.lease.as_millis() as i64);
-        let stalled = self
-            .retry
-            .run("look for stopped loads", || self.ports.objects.stalled(before, 20))
-            .await?;
         let mut resumed = Vec::new();
-        for key in stalled {
-            let mine = self
+        // Twenty at a time, until none is left (or a sweep's worth is done).
+        for _ in 0..50 {
+            let stalled = self
                 .retry
-                .run("hold the upload", || {
-                    self.ports.objects.begin_load(&key, &self.token, self.lease)
-                })
+                .run("look for stopped loads", || self.ports.objects.stalled(before, 20))
                 .await?;
-            if !mine {
-                continue;
+            let mut taken = 0;
+            for key in stalled {
+                let mine = self
+                    .retry
+                    .run("hold the upload", || {
+                        self.ports.objects.begin_load(&key, &self.token, self.lease)
+                    })
+                    .await?;
+                if !mine {
+                    continue;
+                }
+                taken += 1;
+                tracing::warn!(key = %key, "loading an upload whose loader stopped");
+                let info = self.retry.run("read", || self.ports.objects.head(&key)).await?;
+                let body = self.retry.run("read", || self.ports.objects.get(&key)).await?;
+                let as_of = info.as_of.unwrap_or(info.uploaded_at);
+                resumed.push(self.load_bytes(&key, body, as_of, true).await?);
             }
-            tracing::warn!(key = %key, "loading an upload whose loader stopped");
-            let info = self.retry.run("read", || self.ports.objects.head(&key)).await?;
-            let body = self.retry.run("read", || self.ports.objects.get(&key)).await?;
-            let as_of = info.as_of.unwrap_or(info.uploaded_at);
-            resumed.push(self.load_bytes(&key, body, as_of, true).await?);
+            if taken == 0 {
+                break;
+            }
         }
         Ok(resumed)
     }

@@ -2,6 +2,9 @@
 
 #![allow(dead_code)]
 
+pub mod invariants;
+pub mod tmux;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
