@@ -66,7 +66,7 @@ fn processes_killed_at_random_moments_lose_nothing_and_send_each_alert_once() {
             .stderr(Stdio::null());
         cmd
     };
-    let mut rng = Lcg(2026_11_30);
+    let mut rng = Lcg(20_261_130);
     let (mut kills, mut rounds) = (0, 0);
     let mut killed: std::collections::BTreeMap<&str, usize> = Default::default();
     while kills < KILLS {
@@ -97,7 +97,7 @@ fn processes_killed_at_random_moments_lose_nothing_and_send_each_alert_once() {
         // Each at its own moment: half early (an upload is stored and loaded
         // within ~40 ms), half later (checking, sending, following).
         for victim in victims {
-            let wait = if rng.next() % 2 == 0 {
+            let wait = if rng.next().is_multiple_of(2) {
                 rng.next() % 40
             } else {
                 40 + rng.next() % 200
