@@ -6,6 +6,7 @@ mod common;
 
 use common::Env;
 use common::tmux::Tmux;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// tmux writes red as SGR 31 or as colour 1 of the 256.
@@ -53,17 +54,10 @@ fn a_hangup_gives_the_terminal_back() {
     let tmux = Tmux::start(&env, 80, 24);
     tmux.wait_for("the console", false, |s| s.contains("Stores ("));
     // The pane runs a shell; the console is its child.
-    let shell = Command::new("tmux")
-        .args(["-L", &tmux.socket, "list-panes", "-F", "#{pane_pid}"])
-        .output()
-        .unwrap();
-    let shell = String::from_utf8_lossy(&shell.stdout).trim().to_string();
-    let child = Command::new("pgrep")
-        .args(["-P", &shell, "stockwatch"])
-        .output()
-        .unwrap();
-    let console = String::from_utf8_lossy(&child.stdout).trim().to_string();
-    assert!(!console.is_empty(), "no console process under the pane's shell {shell}");
+    let console = tmux
+        .console_pid()
+        .expect("the console under the pane's shell")
+        .to_string();
     assert!(
         Command::new("kill")
             .args(["-HUP", &console])

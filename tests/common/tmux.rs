@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 /// A tmux server of our own (its own socket), killed when dropped.
 pub struct Tmux {
-    socket: String,
+    pub socket: String,
 }
 
 impl Tmux {
