@@ -73,6 +73,7 @@ fn main() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = watch.kill();
+    let _ = watch.wait();
     let seen = follower.join().unwrap();
     assert_eq!(seen.len(), total, "the follower missed alerts");
     let span = |times: &mut Vec<i64>| {
