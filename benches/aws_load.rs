@@ -22,7 +22,7 @@ use bytes::Bytes;
 use std::time::{Duration, Instant};
 use stockwatch::adapters::aws::{AwsSettings, WriteMode, connect_with};
 use stockwatch::pipeline::Loader;
-use stockwatch::ports::ObjectKey;
+use stockwatch::ports::{Body, ObjectKey};
 
 fn generate(stores: usize, items: usize) -> String {
     let mut text = Vec::new();
@@ -225,7 +225,7 @@ async fn run() {
         let key = ObjectKey::parse(key).unwrap();
         backend
             .objects
-            .put(&key, Bytes::from(text.clone()), None, None)
+            .put(&key, &Body::Bytes(Bytes::from(text.clone())), None, None)
             .await
             .unwrap();
         let started = Instant::now();
@@ -254,7 +254,7 @@ async fn run() {
     let object = ObjectKey::parse(key).unwrap();
     slow_backend
         .objects
-        .put(&object, Bytes::from(text.clone()), None, None)
+        .put(&object, &Body::Bytes(Bytes::from(text.clone())), None, None)
         .await
         .unwrap();
     let started = Instant::now();

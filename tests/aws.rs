@@ -331,7 +331,7 @@ async fn big_files_upload_in_parts_with_progress() {
     let key = stockwatch::ports::ObjectKey::parse("uploads/big.csv").unwrap();
     let info = backend
         .objects
-        .put(&key, body.clone(), None, Some(progress))
+        .put(&key, &body.clone().into(), None, Some(progress))
         .await
         .unwrap();
     assert_eq!(info.size, size as u64);
@@ -408,7 +408,7 @@ async fn a_cancelled_multipart_upload_leaves_no_parts() {
     });
     let key = stockwatch::ports::ObjectKey::parse("uploads/cancelled.csv").unwrap();
     let objects = backend.objects.clone();
-    let upload = tokio::spawn(async move { objects.put(&key, body, None, Some(progress)).await });
+    let upload = tokio::spawn(async move { objects.put(&key, &body.into(), None, Some(progress)).await });
     sent.recv().await.expect("a part was sent");
     upload.abort();
     let mut left = usize::MAX;
@@ -442,7 +442,11 @@ async fn a_one_megabit_link_uploads_a_file_in_parts() {
     let body = Bytes::from(vec![b'x'; size]);
     let key = stockwatch::ports::ObjectKey::parse("uploads/over-a-slow-link.csv").unwrap();
     let started = std::time::Instant::now();
-    let info = backend.objects.put(&key, body.clone(), None, None).await.unwrap();
+    let info = backend
+        .objects
+        .put(&key, &body.clone().into(), None, None)
+        .await
+        .unwrap();
     assert_eq!(info.size, size as u64);
     assert!(
         started.elapsed() > std::time::Duration::from_secs(40),

@@ -794,7 +794,7 @@ async fn the_load_sweep_loads_events_given_up_on_and_stopped_uploads() {
     let stopped = ObjectKey::parse("uploads/20261130-010203.456-dead/inventory-shanghai.csv").unwrap();
     backend
         .objects
-        .put(&stopped, sample("samples/inventory-shanghai.csv"), None, None)
+        .put(&stopped, &sample("samples/inventory-shanghai.csv").into(), None, None)
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(20)).await;

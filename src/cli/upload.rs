@@ -3,6 +3,7 @@
 use super::error::{CliError, exit};
 use super::output::{Tone, json_line, paint, use_colour};
 use super::{Session, write_failed};
+use crate::domain::import::thousands;
 use crate::domain::{Alert, AlertKind, Timestamp, escape_for_terminal};
 use crate::pipeline::{UploadError, Uploaded};
 use crate::ports::{LoadReport, ObjectStatus};
@@ -163,14 +164,25 @@ fn print_outcome(
                 out,
                 "{path}: {} with {} {}; nothing was written",
                 paint("REJECTED", Tone::Red, colour),
-                r.problems.len(),
-                if r.problems.len() == 1 { "problem" } else { "problems" }
+                thousands(r.problems_in_all()),
+                if r.problems_in_all() == 1 {
+                    "problem"
+                } else {
+                    "problems"
+                }
             )?;
             for problem in r.problems.iter().take(SHOWN_PROBLEMS) {
                 writeln!(out, "  {problem}")?;
             }
-            if r.problems.len() > SHOWN_PROBLEMS {
-                writeln!(out, "  … and {} more", r.problems.len() - SHOWN_PROBLEMS)?;
+            let shown = r.problems.len().min(SHOWN_PROBLEMS) as u64;
+            if r.problems_in_all() > shown {
+                writeln!(
+                    out,
+                    "  … and {} more ({} in all: {})",
+                    thousands(r.problems_in_all() - shown),
+                    thousands(r.problems_in_all()),
+                    r.problem_kinds_said()
+                )?;
             }
         }
         ObjectStatus::Failed | ObjectStatus::Received => {

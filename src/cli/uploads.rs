@@ -56,6 +56,14 @@ pub async fn run(ctx: &Session, args: &UploadsArgs) -> Result<(), CliError> {
             for p in &r.problems {
                 text.push_str(&format!("problem:   {p}\n"));
             }
+            if r.problems_in_all() > r.problems.len() as u64 {
+                text.push_str(&format!(
+                    "problems:  {} in all, the first {} above ({})\n",
+                    crate::domain::import::thousands(r.problems_in_all()),
+                    r.problems.len(),
+                    r.problem_kinds_said()
+                ));
+            }
             for w in &r.warnings {
                 text.push_str(&format!("warning:   {w}\n"));
             }
@@ -79,7 +87,7 @@ pub async fn run(ctx: &Session, args: &UploadsArgs) -> Result<(), CliError> {
         .align_right(2)
         .align_right(3);
     for info in &page.items {
-        let (rows, problems) = info.report.as_ref().map_or((0, 0), |r| (r.rows, r.problems.len()));
+        let (rows, problems) = info.report.as_ref().map_or((0, 0), |r| (r.rows, r.problems_in_all()));
         let tone = match info.status {
             ObjectStatus::Rejected | ObjectStatus::Failed => Tone::Red,
             ObjectStatus::Received => Tone::Yellow,

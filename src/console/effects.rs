@@ -155,7 +155,12 @@ fn preview(path: PathBuf, thresholds: Thresholds, ticket: Ticket, tx: UnboundedS
             return;
         }
     };
-    let mut previewer = Previewer::new(std::io::BufReader::new(file), thresholds, PREVIEW_ROWS);
+    let mut previewer = Previewer::with_keys(
+        std::io::BufReader::new(file),
+        Box::new(crate::pipeline::keys::DiskKeys::default()),
+        thresholds,
+        PREVIEW_ROWS,
+    );
     let mut more = previewer.step(PREVIEW_ROWS + 1);
     if !send(previewer.preview()) {
         return;
@@ -196,7 +201,7 @@ async fn upload(flow: UploadFlow, slots: Arc<Semaphore>, id: u64, path: PathBuf,
                     alerts: uploaded.alerts.len(),
                 },
                 ObjectStatus::Rejected => TransferResult::Rejected {
-                    problems: report.problems.len(),
+                    problems: report.problems_in_all() as usize,
                     first: report.problems.iter().take(5).map(|p| p.to_string()).collect(),
                 },
                 _ => TransferResult::Failed(

@@ -11,8 +11,18 @@ pub const MAX_ITEM_BYTES: usize = 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NameProblem {
     Empty,
-    TooLong { bytes: usize, max: usize },
-    ControlChar { ch: char },
+    TooLong {
+        bytes: usize,
+        max: usize,
+    },
+    ControlChar {
+        ch: char,
+    },
+    /// Shows as nothing, or changes how the text around it shows: `Ber\u{ad}lin`
+    /// reads "Berlin" but is another store.
+    Invisible {
+        ch: char,
+    },
 }
 
 /// Checks a trimmed store or item name against the limits.
@@ -29,7 +39,36 @@ pub fn check_name(value: &str, max_bytes: usize) -> Result<(), NameProblem> {
     if let Some(ch) = value.chars().find(|c| c.is_control()) {
         return Err(NameProblem::ControlChar { ch });
     }
+    if let Some(ch) = value.chars().find(|&c| is_invisible(c)) {
+        return Err(NameProblem::Invisible { ch });
+    }
     Ok(())
+}
+
+/// Default-ignorable code points and format characters (Unicode's
+/// Default_Ignorable_Code_Point and general category Cf): nothing a person
+/// sees, so nothing a name may hold.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x034F | 0x061C | 0x115F..=0x1160 | 0x17B4..=0x17B5 | 0x180B..=0x180F
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
+        | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFFB | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A
+        | 0xE0000..=0xE0FFF
+        // Format characters that are not default-ignorable: they still
+        // change how text shows (Arabic number signs, Egyptian controls).
+        | 0x0600..=0x0605 | 0x06DD | 0x070F | 0x0890..=0x0891 | 0x08E2 | 0x110BD | 0x110CD
+        | 0x13430..=0x1343F)
+}
+
+/// The composed form (NFC) of a name, when it differs: `Cafe\u{301}` and
+/// `Café` look the same and must be the same item.
+pub fn composed(value: &str) -> Option<String> {
+    use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+    if is_nfc_quick(value.chars()) == IsNormalized::Yes {
+        return None;
+    }
+    let nfc: String = value.nfc().collect();
+    (nfc != value).then_some(nfc)
 }
 
 /// Characters that must never reach a terminal raw: C0/C1 controls (ESC starts
@@ -75,6 +114,45 @@ pub fn describe_char(ch: char) -> String {
     }
 }
 
+/// An invisible character with its Unicode name, e.g. `U+00AD SOFT HYPHEN`.
+pub fn describe_invisible(ch: char) -> String {
+    let name = match ch as u32 {
+        0x00AD => "SOFT HYPHEN",
+        0x034F => "COMBINING GRAPHEME JOINER",
+        0x061C => "ARABIC LETTER MARK",
+        0x115F => "HANGUL CHOSEONG FILLER",
+        0x1160 => "HANGUL JUNGSEONG FILLER",
+        0x180E => "MONGOLIAN VOWEL SEPARATOR",
+        0x180B..=0x180D | 0x180F => "MONGOLIAN FREE VARIATION SELECTOR",
+        0x200B => "ZERO WIDTH SPACE",
+        0x200C => "ZERO WIDTH NON-JOINER",
+        0x200D => "ZERO WIDTH JOINER",
+        0x200E => "LEFT-TO-RIGHT MARK",
+        0x200F => "RIGHT-TO-LEFT MARK",
+        0x202A => "LEFT-TO-RIGHT EMBEDDING",
+        0x202B => "RIGHT-TO-LEFT EMBEDDING",
+        0x202C => "POP DIRECTIONAL FORMATTING",
+        0x202D => "LEFT-TO-RIGHT OVERRIDE",
+        0x202E => "RIGHT-TO-LEFT OVERRIDE",
+        0x2060 => "WORD JOINER",
+        0x2066 => "LEFT-TO-RIGHT ISOLATE",
+        0x2067 => "RIGHT-TO-LEFT ISOLATE",
+        0x2068 => "FIRST STRONG ISOLATE",
+        0x2069 => "POP DIRECTIONAL ISOLATE",
+        0x3164 => "HANGUL FILLER",
+        0xFE00..=0xFE0F | 0xE0100..=0xE01EF => "VARIATION SELECTOR",
+        0xFEFF => "ZERO WIDTH NO-BREAK SPACE",
+        0xFFA0 => "HALFWIDTH HANGUL FILLER",
+        0xFFF9 => "INTERLINEAR ANNOTATION ANCHOR",
+        0xFFFA => "INTERLINEAR ANNOTATION SEPARATOR",
+        0xFFFB => "INTERLINEAR ANNOTATION TERMINATOR",
+        0xE0001 => "LANGUAGE TAG",
+        0xE0020..=0xE007F => "TAG CHARACTER",
+        _ => "an invisible format character",
+    };
+    format!("U+{:04X} {name}", ch as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +180,29 @@ mod tests {
         assert_eq!(check_name("", 100), Err(NameProblem::Empty));
         assert_eq!(describe_char('\u{1b}'), "U+001B (ESC)");
         assert_eq!(describe_char('\u{85}'), "U+0085");
+    }
+
+    #[test]
+    fn invisible_characters_are_refused_and_named() {
+        for (name, ch, said) in [
+            ("Ber\u{ad}lin", '\u{ad}', "U+00AD SOFT HYPHEN"),
+            ("\u{3164}", '\u{3164}', "U+3164 HANGUL FILLER"),
+            ("Dot\u{180e}", '\u{180e}', "U+180E MONGOLIAN VOWEL SEPARATOR"),
+            ("Dot\u{e0041}", '\u{e0041}', "U+E0041 TAG CHARACTER"),
+            ("a\u{fff9}b\u{fffb}", '\u{fff9}', "U+FFF9 INTERLINEAR ANNOTATION ANCHOR"),
+            ("\u{202e}tloB", '\u{202e}', "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ] {
+            assert_eq!(check_name(name, 100), Err(NameProblem::Invisible { ch }), "{name:?}");
+            assert_eq!(describe_invisible(ch), said);
+        }
+        assert_eq!(check_name("Echo Dot (3rd Gen) – ünd 上海", 100), Ok(()));
+    }
+
+    #[test]
+    fn decomposed_names_compose() {
+        assert_eq!(composed("Cafe\u{301}"), Some("Café".to_string()));
+        assert_eq!(composed("Café"), None);
+        assert_eq!(composed("Berlin"), None);
     }
 
     #[test]

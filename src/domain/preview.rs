@@ -4,7 +4,7 @@
 //! Built in steps, so a big file shows its first rows at once and the
 //! validation completes in the background.
 
-use crate::domain::import::{InventoryReader, InventoryRow, Problem};
+use crate::domain::import::{InMemoryKeys, InventoryReader, InventoryRow, Problem, SeenKeys};
 use crate::domain::rules::{Level, Thresholds, level};
 use std::collections::HashSet;
 use std::io::Read;
@@ -61,8 +61,14 @@ pub struct Previewer<R: Read> {
 impl<R: Read> Previewer<R> {
     /// Keeps the first `keep_rows` rows for display.
     pub fn new(input: R, thresholds: Thresholds, keep_rows: usize) -> Self {
+        Previewer::with_keys(input, Box::new(InMemoryKeys::default()), thresholds, keep_rows)
+    }
+
+    /// As `new`, keeping the keys seen in `keys` (bounded memory for any
+    /// file: the console's).
+    pub fn with_keys(input: R, keys: Box<dyn SeenKeys>, thresholds: Thresholds, keep_rows: usize) -> Self {
         Previewer {
-            reader: Some(InventoryReader::new(input)),
+            reader: Some(InventoryReader::with_keys(input, keys)),
             thresholds,
             keep_rows,
             stores: HashSet::new(),
@@ -125,7 +131,9 @@ impl<R: Read> Previewer<R> {
     fn finish(&mut self) {
         let Some(reader) = self.reader.take() else { return };
         let end = reader.finish();
-        note(&mut self.preview, &end.problems);
+        note(&mut self.preview, &end.problems.shown);
+        // Problems of the file as a whole beyond the ones listed still count.
+        self.preview.summary.problems += end.problems.total - end.problems.shown.len() as u64;
         self.preview.problems.sort_by_key(|p| (p.line, p.column));
         self.preview.summary.stores = self.stores.len();
         self.preview.verdict = match self.preview.summary.problems {

@@ -232,7 +232,10 @@ async fn load_record(loader: &Loader, bucket: &str, record: &S3EventRecord) -> F
                 ),
                 ObjectStatus::Rejected => result(
                     Outcome::Rejected,
-                    format!("{} problems; the report is kept beside the file", report.problems.len()),
+                    format!(
+                        "{} problems; the report is kept beside the file",
+                        report.problems_in_all()
+                    ),
                 ),
                 ObjectStatus::Failed | ObjectStatus::Received => result(
                     Outcome::Failed,

@@ -1,11 +1,11 @@
 //! The loader: keeps the uploaded bytes, validates them with the one import
 //! module, and writes every row (or, for a rejected file, nothing).
 
-use crate::domain::{Timestamp, check_as_of, import};
+use super::keys::DiskKeys;
+use crate::domain::import::{InventoryReader, NoKeys, ProblemLog, ReaderEnd, SeenKeys, Warning};
+use crate::domain::{InventoryRow, Timestamp, check_as_of};
 use crate::ports::RetryPolicy;
-use crate::ports::{LoadReport, ObjectKey, ObjectStatus, PortError, Ports, Progress, Snapshot, WriteSummary};
-use bytes::Bytes;
-use std::sync::Arc;
+use crate::ports::{Body, LoadReport, ObjectKey, ObjectStatus, PortError, Ports, Progress, RowSink, WriteSummary};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -72,10 +72,11 @@ impl Loader {
     pub async fn upload(
         &self,
         file_name: &str,
-        body: Bytes,
+        body: impl Into<Body>,
         as_of: Option<Timestamp>,
         progress: Option<Progress>,
     ) -> Result<LoadOutcome, PortError> {
+        let body = body.into();
         if self.elsewhere.is_some() && as_of.is_some() {
             return Err(PortError::Invalid(
                 "an as-of time needs this process to load the file; the deployed function loads with the upload time"
@@ -92,7 +93,7 @@ impl Loader {
         let info = self
             .retry
             .run("upload", || {
-                self.ports.objects.put(&key, body.clone(), as_of, progress.clone())
+                self.ports.objects.put(&key, &body, as_of, progress.clone())
             })
             .await?;
         if let Some(timeout) = self.elsewhere {
@@ -104,7 +105,9 @@ impl Loader {
                 self.ports.objects.begin_load(&key, &self.token, self.lease)
             })
             .await?;
-        self.load_bytes(&key, body, as_of.unwrap_or(info.uploaded_at), false)
+        // The file uploaded is the file loaded (read from where it is, not
+        // fetched back).
+        self.load_body(&key, body, as_of.unwrap_or(info.uploaded_at), false)
             .await
     }
 
@@ -138,10 +141,7 @@ impl Loader {
                 }
                 taken += 1;
                 tracing::warn!(key = %key, "loading an upload whose loader stopped");
-                let info = self.retry.run("read", || self.ports.objects.head(&key)).await?;
-                let body = self.retry.run("read", || self.ports.objects.get(&key)).await?;
-                let as_of = info.as_of.unwrap_or(info.uploaded_at);
-                resumed.push(self.load_bytes(&key, body, as_of, true).await?);
+                resumed.push(self.load_stored(&key, None, true).await?);
             }
             if taken == 0 {
                 break;
@@ -177,25 +177,39 @@ impl Loader {
     /// Loads an object already in the bucket (an S3 event, a reload), as of
     /// `as_of`, else the time its uploader asked for, else its upload time.
     pub async fn load_object(&self, key: &ObjectKey, as_of: Option<Timestamp>) -> Result<LoadOutcome, PortError> {
-        let info = self.retry.run("read", || self.ports.objects.head(key)).await?;
-        let body = self.retry.run("read", || self.ports.objects.get(key)).await?;
-        let as_of = as_of.or(info.as_of).unwrap_or(info.uploaded_at);
-        self.load_bytes(key, body, as_of, false).await
+        self.load_stored(key, as_of, false).await
     }
 
-    async fn load_bytes(
+    async fn load_stored(
         &self,
         key: &ObjectKey,
-        body: Bytes,
+        as_of: Option<Timestamp>,
+        resumed: bool,
+    ) -> Result<LoadOutcome, PortError> {
+        let info = self.retry.run("read", || self.ports.objects.head(key)).await?;
+        let fetched = self.retry.run("read", || self.ports.objects.fetch(key)).await?;
+        let as_of = as_of.or(info.as_of).unwrap_or(info.uploaded_at);
+        let outcome = self
+            .load_body(key, Body::File(fetched.path.clone()), as_of, resumed)
+            .await;
+        drop(fetched);
+        outcome
+    }
+
+    /// Validates and writes a file, a chunk of rows at a time, then keeps
+    /// the report beside it. Where the table can undo a write (locally: one
+    /// transaction), the file is read once, written as it is read, and a
+    /// rejection undoes it; elsewhere (DynamoDB) it is read twice: checked
+    /// whole first, written only if valid. Either way a rejected file writes
+    /// nothing, and no file is ever held whole in memory.
+    async fn load_body(
+        &self,
+        key: &ObjectKey,
+        body: Body,
         as_of: Timestamp,
         resumed: bool,
     ) -> Result<LoadOutcome, PortError> {
-        // Parsing a big file takes a while: keep it off the async threads.
         let started = std::time::Instant::now();
-        let imported = tokio::task::spawn_blocking(move || import(&body))
-            .await
-            .map_err(|e| PortError::Permanent(format!("the import task stopped unexpectedly: {e}")))?;
-        tracing::debug!(key = %key, elapsed = ?started.elapsed(), "imported");
         let mut report = LoadReport {
             status: ObjectStatus::Loaded,
             as_of,
@@ -204,48 +218,54 @@ impl Loader {
             write: WriteSummary::default(),
             warnings: Vec::new(),
             problems: Vec::new(),
+            problem_count: 0,
+            problem_kinds: Default::default(),
             failure: None,
             resumed,
             loaded_at: Timestamp::now(),
         };
-        match imported {
-            Err(rejected) => {
-                report.status = ObjectStatus::Rejected;
-                report.rows = rejected.rows_read;
-                report.problems = rejected.problems;
-                report.warnings = rejected.warnings;
-                tracing::info!(key = %key, problems = report.problems.len(), "rejected");
+        let mut sink = Some(
+            self.retry
+                .run("start writing", || self.ports.table.begin(as_of, key))
+                .await?,
+        );
+        let undoable = sink.as_ref().is_some_and(|s| s.undoable());
+        let read = if undoable {
+            read_and_write(&body, Box::new(DiskKeys::default()), sink.as_mut(), &mut report.write).await?
+        } else {
+            let checked = read_and_write(&body, Box::new(DiskKeys::default()), None, &mut report.write).await?;
+            if checked.problems.is_empty() {
+                read_and_write(&body, Box::new(NoKeys), sink.as_mut(), &mut report.write).await?
+            } else {
+                checked
             }
-            Ok(accepted) => {
-                report.rows = accepted.rows.len() as u64;
-                report.stores = accepted.stores as u64;
-                report.warnings = accepted.warnings;
-                let snapshot = Snapshot {
-                    rows: Arc::new(accepted.rows),
-                    as_of,
-                    source: key.clone(),
-                };
-                let started = std::time::Instant::now();
-                let written = self
-                    .retry
-                    .run("write", || self.ports.table.write(snapshot.clone()))
-                    .await;
-                tracing::debug!(key = %key, elapsed = ?started.elapsed(), "written");
-                match written {
-                    Ok(summary) => {
-                        if !summary.failed.is_empty() {
-                            report.status = ObjectStatus::Failed;
-                            report.failure = Some(format!("{} rows could not be written", summary.failed.len()));
-                        }
-                        report.write = summary;
-                    }
-                    Err(e) => {
-                        report.status = ObjectStatus::Failed;
-                        report.failure = Some(e.to_string());
-                    }
-                }
-                tracing::info!(key = %key, status = report.status.as_str(), rows = report.rows, "loaded");
+        };
+        report.rows = read.rows_read;
+        report.stores = read.stores as u64;
+        report.warnings = read.warnings;
+        let sink = sink.take().expect("the sink is used only above");
+        if !read.problems.is_empty() {
+            sink.abandon().await;
+            report.status = ObjectStatus::Rejected;
+            report.write = WriteSummary::default();
+            report.problem_count = read.problems.total;
+            report.problem_kinds = read.problems.by_kind;
+            report.problems = read.problems.shown;
+            tracing::info!(key = %key, problems = report.problem_count, "rejected");
+        } else if let Some(e) = read.write_error {
+            sink.abandon().await;
+            report.status = ObjectStatus::Failed;
+            report.failure = Some(e.to_string());
+        } else {
+            if let Err(e) = sink.commit().await {
+                report.status = ObjectStatus::Failed;
+                report.failure = Some(e.to_string());
+                report.write = WriteSummary::default();
+            } else if !report.write.failed.is_empty() {
+                report.status = ObjectStatus::Failed;
+                report.failure = Some(format!("{} rows could not be written", report.write.failed.len()));
             }
+            tracing::info!(key = %key, status = report.status.as_str(), rows = report.rows, elapsed = ?started.elapsed(), "loaded");
         }
         report.loaded_at = Timestamp::now();
         self.retry
@@ -256,6 +276,94 @@ impl Loader {
             report,
         })
     }
+}
+
+/// Rows handed from the reading thread to the writer at a time.
+const CHUNK_ROWS: usize = 10_000;
+
+/// What a read of a file found (and a write, if it wrote).
+struct Read {
+    problems: ProblemLog,
+    warnings: Vec<Warning>,
+    stores: usize,
+    rows_read: u64,
+    /// The write failed part way: what was written is undone where it can be.
+    write_error: Option<PortError>,
+}
+
+enum Piece {
+    Rows(Vec<InventoryRow>),
+    End(ReaderEnd, ProblemLog),
+}
+
+/// Reads `body` on a blocking thread and, with a `sink`, writes its rows as
+/// they come until a problem shows (what comes after it is only checked).
+async fn read_and_write(
+    body: &Body,
+    keys: Box<dyn SeenKeys>,
+    mut sink: Option<&mut Box<dyn RowSink>>,
+    written: &mut WriteSummary,
+) -> Result<Read, PortError> {
+    let input = body
+        .open()
+        .map_err(|e| PortError::Permanent(format!("the file cannot be read: {e}")))?;
+    let want_rows = sink.is_some();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Piece>(2);
+    let reading = tokio::task::spawn_blocking(move || {
+        let mut reader = InventoryReader::with_keys(input, keys);
+        let mut problems = ProblemLog::default();
+        let mut chunk = Vec::with_capacity(if want_rows { CHUNK_ROWS } else { 0 });
+        while let Some(record) = reader.next_record() {
+            match record {
+                Ok(row) if want_rows && problems.is_empty() => {
+                    chunk.push(row);
+                    if chunk.len() == CHUNK_ROWS && tx.blocking_send(Piece::Rows(std::mem::take(&mut chunk))).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(found) => {
+                    chunk.clear();
+                    found.into_iter().for_each(|p| problems.push(p));
+                }
+            }
+        }
+        if !chunk.is_empty() && problems.is_empty() && tx.blocking_send(Piece::Rows(chunk)).is_err() {
+            return;
+        }
+        let end = reader.finish();
+        let _ = tx.blocking_send(Piece::End(end, problems));
+    });
+    let mut write_error = None;
+    let mut end = None;
+    while let Some(piece) = rx.recv().await {
+        match piece {
+            Piece::Rows(rows) => {
+                if let (Some(sink), None) = (sink.as_mut(), &write_error) {
+                    match sink.write(rows).await {
+                        Ok(summary) => written.add(summary),
+                        Err(e) => write_error = Some(e),
+                    }
+                }
+            }
+            Piece::End(reader_end, problems) => end = Some((reader_end, problems)),
+        }
+    }
+    reading
+        .await
+        .map_err(|e| PortError::Permanent(format!("the import task stopped unexpectedly: {e}")))?;
+    let (reader_end, mut problems) =
+        end.ok_or_else(|| PortError::Permanent("the import task stopped before the end of the file".into()))?;
+    problems.absorb(reader_end.problems);
+    problems.trim();
+    written.failed.sort_by_key(|f| f.line);
+    Ok(Read {
+        problems,
+        warnings: reader_end.warnings,
+        stores: reader_end.stores,
+        rows_read: reader_end.rows_read,
+        write_error,
+    })
 }
 
 /// `uploads/20261126-222433.123-1f2a001/inventory-berlin.csv`: sorted by time,

@@ -5,7 +5,7 @@
 
 use super::{CheckReport, Checker, LoadOutcome, Loader};
 use crate::domain::{Alert, Timestamp};
-use crate::ports::{AlertFilter, PortError, Ports, Progress, all_pages};
+use crate::ports::{AlertFilter, Body, PortError, Ports, Progress, all_pages};
 use std::path::Path;
 
 /// What uploading one file did.
@@ -104,17 +104,21 @@ impl UploadFlow {
     }
 }
 
-/// The whole file, if it is a regular file: a FIFO would block and a
-/// device (/dev/zero) never ends.
-async fn read_regular_file(path: &Path) -> Result<bytes::Bytes, UploadError> {
+/// The file to upload, if it is a regular file: a FIFO would block and a
+/// device (/dev/zero) never ends. Checked before a byte is read; the file
+/// is then read in pieces, never whole.
+async fn read_regular_file(path: &Path) -> Result<Body, UploadError> {
     let unreadable = |reason: String| UploadError::Unreadable {
         path: path.display().to_string(),
         reason,
     };
     let metadata = tokio::fs::metadata(path).await.map_err(|e| unreadable(e.to_string()))?;
     if !metadata.is_file() {
-        return Err(unreadable("not a regular file".into()));
+        return Err(unreadable(
+            "it is not a regular file (a pipe, a device or a folder); upload a file".into(),
+        ));
     }
-    let body = tokio::fs::read(path).await.map_err(|e| unreadable(e.to_string()))?;
-    Ok(bytes::Bytes::from(body))
+    // Openable now: say so here, not half way through.
+    std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
+    Ok(Body::File(path.to_path_buf()))
 }

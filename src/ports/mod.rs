@@ -15,6 +15,8 @@ use crate::domain::{
 use async_trait::async_trait;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -142,6 +144,72 @@ impl PageToken {
 /// Called with (bytes sent, bytes total) while an object uploads.
 pub type Progress = Arc<dyn Fn(u64, u64) + Send + Sync>;
 
+/// What an upload carries: bytes at hand (small files, tests) or a local
+/// file, read in pieces so no file is ever held whole.
+#[derive(Debug, Clone)]
+pub enum Body {
+    Bytes(Bytes),
+    File(PathBuf),
+}
+
+impl From<Bytes> for Body {
+    fn from(bytes: Bytes) -> Body {
+        Body::Bytes(bytes)
+    }
+}
+
+impl Body {
+    pub fn len(&self) -> std::io::Result<u64> {
+        match self {
+            Body::Bytes(bytes) => Ok(bytes.len() as u64),
+            Body::File(path) => Ok(std::fs::metadata(path)?.len()),
+        }
+    }
+
+    pub fn is_empty(&self) -> std::io::Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    /// A reader of it, from the start.
+    pub fn open(&self) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+        match self {
+            Body::Bytes(bytes) => Ok(Box::new(std::io::Cursor::new(bytes.clone()))),
+            Body::File(path) => Ok(Box::new(std::io::BufReader::with_capacity(
+                256 * 1024,
+                std::fs::File::open(path)?,
+            ))),
+        }
+    }
+}
+
+/// An object's bytes as a local file to read (the bucket's own file
+/// locally; a download from S3), removed when dropped if it is a copy.
+#[derive(Debug)]
+pub struct Fetched {
+    pub path: PathBuf,
+    remove: bool,
+}
+
+impl Fetched {
+    /// The object's own file (nothing to remove).
+    pub fn in_place(path: PathBuf) -> Fetched {
+        Fetched { path, remove: false }
+    }
+
+    /// A copy made for reading, removed when dropped.
+    pub fn copy(path: PathBuf) -> Fetched {
+        Fetched { path, remove: true }
+    }
+}
+
+impl Drop for Fetched {
+    fn drop(&mut self) {
+        if self.remove {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
 // ---------- object store (the bucket) ----------
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,7 +249,13 @@ pub struct LoadReport {
     pub stores: u64,
     pub write: WriteSummary,
     pub warnings: Vec<Warning>,
+    /// The first problems (`domain::import::SHOWN_PROBLEMS`), in line order.
     pub problems: Vec<Problem>,
+    /// Every problem, counted: all of them, and by kind (`not_a_number`…).
+    #[serde(default)]
+    pub problem_count: u64,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub problem_kinds: BTreeMap<String, u64>,
     /// Why the load failed, when it did (status `failed`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
@@ -189,6 +263,24 @@ pub struct LoadReport {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resumed: bool,
     pub loaded_at: Timestamp,
+}
+
+impl LoadReport {
+    /// Every problem the file had (reports before counts existed list them all).
+    pub fn problems_in_all(&self) -> u64 {
+        self.problem_count.max(self.problems.len() as u64)
+    }
+
+    /// `2,000,000 not_a_number, 3 duplicate`: the kinds, most first.
+    pub fn problem_kinds_said(&self) -> String {
+        let mut kinds: Vec<(&String, &u64)> = self.problem_kinds.iter().collect();
+        kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        kinds
+            .iter()
+            .map(|(kind, n)| format!("{} {}", crate::domain::import::thousands(**n), kind.replace('_', " ")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,11 +310,14 @@ pub trait ObjectStore: Send + Sync {
     async fn put(
         &self,
         key: &ObjectKey,
-        body: Bytes,
+        body: &Body,
         as_of: Option<Timestamp>,
         progress: Option<Progress>,
     ) -> PortResult<ObjectInfo>;
+    /// The whole object (small objects, tests).
     async fn get(&self, key: &ObjectKey) -> PortResult<Bytes>;
+    /// The object as a local file to read in pieces (the loader's way).
+    async fn fetch(&self, key: &ObjectKey) -> PortResult<Fetched>;
     async fn head(&self, key: &ObjectKey) -> PortResult<ObjectInfo>;
     /// Keeps the loader's report with the object.
     async fn set_report(&self, key: &ObjectKey, report: &LoadReport) -> PortResult<()>;
@@ -301,11 +396,36 @@ pub struct StockFilter {
 
 #[async_trait]
 pub trait InventoryTable: Send + Sync {
-    /// Upserts rows, each only if the table holds no newer snapshot of it.
-    /// A row whose count is unchanged writes no change record.
-    async fn write(&self, snapshot: Snapshot) -> PortResult<WriteSummary>;
+    /// Starts writing one file's rows as of one time: the loader streams
+    /// them in, a chunk at a time, so no file is ever held whole.
+    async fn begin(&self, as_of: Timestamp, source: &ObjectKey) -> PortResult<Box<dyn RowSink>>;
     /// Rows in (store, item) order.
     async fn scan(&self, filter: &StockFilter, page: Option<&PageToken>, limit: usize) -> PortResult<Page<StockRow>>;
+
+    /// Writes a whole snapshot at once (small files, tests).
+    async fn write(&self, snapshot: Snapshot) -> PortResult<WriteSummary> {
+        let mut sink = self.begin(snapshot.as_of, &snapshot.source).await?;
+        let summary = sink.write(snapshot.rows.to_vec()).await?;
+        sink.commit().await?;
+        Ok(summary)
+    }
+}
+
+/// One file's rows on their way into the table. Each row is upserted only
+/// if the table holds no newer snapshot of it; a row whose count is
+/// unchanged writes no change record.
+#[async_trait]
+pub trait RowSink: Send {
+    /// Whether `abandon` undoes what was written: then a file can be
+    /// validated while it is written (one transaction, locally). Otherwise
+    /// the loader validates the whole file before writing any of it.
+    fn undoable(&self) -> bool;
+    /// Writes the next rows of the file.
+    async fn write(&mut self, rows: Vec<InventoryRow>) -> PortResult<WriteSummary>;
+    /// Makes what was written final.
+    async fn commit(self: Box<Self>) -> PortResult<()>;
+    /// Drops what was written, where `undoable`; elsewhere it stays.
+    async fn abandon(self: Box<Self>);
 }
 
 // ---------- change feed ----------

@@ -386,7 +386,7 @@ pub async fn an_upload_whose_loader_stopped_is_resumed(b: &Ports) {
     let key = ObjectKey::parse("uploads/20261130-010203.456-dead/inventory-berlin.csv").unwrap();
     let as_of = Timestamp::parse_rfc3339("2026-11-29T08:00:00Z").unwrap();
     b.objects
-        .put(&key, sample("inventory-berlin.csv"), Some(as_of), None)
+        .put(&key, &sample("inventory-berlin.csv").into(), Some(as_of), None)
         .await
         .unwrap();
     // Nobody loads it: its uploader "died" here.

@@ -17,7 +17,7 @@ pub async fn objects_round_trip(b: &Ports) {
     let progress: Progress = Arc::new(move |sent, total| sink.lock().unwrap().push((sent, total)));
     let info = b
         .objects
-        .put(&key("uploads/a b+ü.csv"), body.clone(), None, Some(progress))
+        .put(&key("uploads/a b+ü.csv"), &body.clone().into(), None, Some(progress))
         .await
         .unwrap();
     assert_eq!(info.size, body.len() as u64);
@@ -38,7 +38,12 @@ pub async fn objects_keep_reports_and_list_newest_first(b: &Ports) {
     // Upload keys start with their time, as `upload_key` makes them.
     for name in ["1-one.csv", "2-two.csv", "3-three.csv"] {
         b.objects
-            .put(&key(&format!("uploads/{name}")), Bytes::from_static(b"x"), None, None)
+            .put(
+                &key(&format!("uploads/{name}")),
+                &Bytes::from_static(b"x").into(),
+                None,
+                None,
+            )
             .await
             .unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(3)).await;
@@ -52,7 +57,10 @@ pub async fn objects_keep_reports_and_list_newest_first(b: &Ports) {
         warnings: vec![],
         problems: stockwatch::domain::import(b"store,item,count\nB,a,x\n")
             .unwrap_err()
-            .problems,
+            .problems
+            .shown,
+        problem_count: 1,
+        problem_kinds: [("not_a_number".to_string(), 1)].into(),
         failure: None,
         resumed: false,
         loaded_at: Timestamp(6),

@@ -25,6 +25,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 use std::collections::HashMap;
 
+#[derive(Clone)]
 pub struct BatchedWriter {
     pub client: Client,
     pub table: String,

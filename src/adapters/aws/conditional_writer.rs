@@ -17,6 +17,7 @@ use futures_util::stream::{self, StreamExt};
 /// system) count as older than any snapshot.
 pub const NEWER_ONLY: &str = "attribute_not_exists(#s) OR attribute_not_exists(#a) OR #a < :a OR (#a = :a AND #c > :c)";
 
+#[derive(Clone)]
 pub struct ConditionalWriter {
     pub client: Client,
     pub table: String,

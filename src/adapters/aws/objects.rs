@@ -4,8 +4,8 @@
 use super::errors::sdk_error;
 use crate::domain::Timestamp;
 use crate::ports::{
-    LoadReport, ObjectInfo, ObjectKey, ObjectStatus, ObjectStore, Page, PageToken, PortError, PortResult, Progress,
-    RetryPolicy,
+    Body, Fetched, LoadReport, ObjectInfo, ObjectKey, ObjectStatus, ObjectStore, Page, PageToken, PortError,
+    PortResult, Progress, RetryPolicy,
 };
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
@@ -61,7 +61,8 @@ impl S3Objects {
     async fn put_multipart(
         &self,
         key: &ObjectKey,
-        body: &Bytes,
+        body: &Body,
+        size: u64,
         metadata: &HashMap<String, String>,
         progress: Option<&Progress>,
     ) -> PortResult<()> {
@@ -88,8 +89,16 @@ impl S3Objects {
         let result = async {
             let mut parts = Vec::new();
             let mut sent = 0u64;
-            for (index, chunk) in body.chunks(PART_SIZE).enumerate() {
-                let number = index as i32 + 1;
+            // One part in memory at a time, read from the file as it goes.
+            let mut source =
+                Parts::open(body).map_err(|e| PortError::Permanent(format!("cannot read the file: {e}")))?;
+            let mut number = 0;
+            while let Some(chunk) = source
+                .next_part()
+                .await
+                .map_err(|e| PortError::Permanent(format!("cannot read the file: {e}")))?
+            {
+                number += 1;
                 // Each part is retried on its own: a dropped connection costs
                 // one part, not the whole upload. A part that keeps failing
                 // ends the upload for good (the caller does not start over).
@@ -102,7 +111,7 @@ impl S3Objects {
                             .key(key.as_str())
                             .upload_id(&upload_id)
                             .part_number(number)
-                            .body(ByteStream::from(body.slice_ref(chunk)))
+                            .body(ByteStream::from(chunk.clone()))
                             .customize()
                             .config_override(carrying(chunk.len()))
                             .send()
@@ -125,7 +134,7 @@ impl S3Objects {
                 );
                 sent += chunk.len() as u64;
                 if let Some(report) = progress {
-                    report(sent, body.len() as u64);
+                    report(sent, size);
                 }
             }
             self.client
@@ -177,6 +186,50 @@ impl S3Objects {
 
 fn to_timestamp(t: Option<&aws_sdk_s3::primitives::DateTime>) -> Timestamp {
     t.and_then(|t| t.to_millis().ok()).map_or(Timestamp(0), Timestamp)
+}
+
+/// A body read a part at a time (at most `PART_SIZE` in memory).
+struct Parts {
+    bytes: Option<Bytes>,
+    file: Option<tokio::fs::File>,
+}
+
+impl Parts {
+    fn open(body: &Body) -> std::io::Result<Parts> {
+        Ok(match body {
+            Body::Bytes(bytes) => Parts {
+                bytes: Some(bytes.clone()),
+                file: None,
+            },
+            Body::File(path) => Parts {
+                bytes: None,
+                file: Some(tokio::fs::File::from_std(std::fs::File::open(path)?)),
+            },
+        })
+    }
+
+    async fn next_part(&mut self) -> std::io::Result<Option<Bytes>> {
+        use tokio::io::AsyncReadExt;
+        if let Some(bytes) = &mut self.bytes {
+            if bytes.is_empty() {
+                return Ok(None);
+            }
+            let part = bytes.split_to(PART_SIZE.min(bytes.len()));
+            return Ok(Some(part));
+        }
+        let Some(file) = &mut self.file else { return Ok(None) };
+        let mut part = Vec::with_capacity(PART_SIZE);
+        while part.len() < PART_SIZE {
+            let n = (&mut *file)
+                .take((PART_SIZE - part.len()) as u64)
+                .read_to_end(&mut part)
+                .await?;
+            if n == 0 {
+                break;
+            }
+        }
+        Ok((!part.is_empty()).then(|| Bytes::from(part)))
+    }
 }
 
 /// Timeouts for a request that carries `bytes`: long enough for the
@@ -231,12 +284,14 @@ impl ObjectStore for S3Objects {
     async fn put(
         &self,
         key: &ObjectKey,
-        body: Bytes,
+        body: &Body,
         as_of: Option<Timestamp>,
         progress: Option<Progress>,
     ) -> PortResult<ObjectInfo> {
+        let unreadable = |e: std::io::Error| PortError::Permanent(format!("cannot read the file: {e}"));
+        let size = body.len().map_err(unreadable)?;
         if let Some(report) = &progress {
-            report(0, body.len() as u64);
+            report(0, size);
         }
         // S3's LastModified has whole seconds: two uploads in one second would
         // tie, and a tie keeps the lower count per item, mixing a file and its
@@ -245,23 +300,34 @@ impl ObjectStore for S3Objects {
         if let Some(as_of) = as_of {
             metadata.insert(AS_OF.to_string(), as_of.0.to_string());
         }
-        if body.len() > MULTIPART_THRESHOLD {
-            self.put_multipart(key, &body, &metadata, progress.as_ref()).await?;
+        if size > MULTIPART_THRESHOLD as u64 {
+            self.put_multipart(key, body, size, &metadata, progress.as_ref())
+                .await?;
         } else {
+            // At most one part's size: read whole.
+            let bytes = match Parts::open(body)
+                .map_err(unreadable)?
+                .next_part()
+                .await
+                .map_err(unreadable)?
+            {
+                Some(bytes) => bytes,
+                None => Bytes::new(),
+            };
             self.client
                 .put_object()
                 .bucket(&self.bucket)
                 .key(key.as_str())
                 .content_type("text/csv")
                 .set_metadata(Some(metadata))
-                .body(ByteStream::from(body.clone()))
+                .body(ByteStream::from(bytes.clone()))
                 .customize()
-                .config_override(carrying(body.len()))
+                .config_override(carrying(bytes.len()))
                 .send()
                 .await
                 .map_err(|e| sdk_error(&self.what(), e))?;
             if let Some(report) = &progress {
-                report(body.len() as u64, body.len() as u64);
+                report(size, size);
             }
         }
         // S3's own time, which is what an S3-triggered loader sees as well.
@@ -286,6 +352,28 @@ impl ObjectStore for S3Objects {
             .await
             .map_err(|e| PortError::Transient(format!("reading {key} from {} broke off: {e}", self.what())))?;
         Ok(body.into_bytes())
+    }
+
+    async fn fetch(&self, key: &ObjectKey) -> PortResult<Fetched> {
+        let object = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("the object {key} in {}", self.what()), e))?;
+        let (file, path) = tempfile::NamedTempFile::new()
+            .and_then(|f| f.keep().map_err(|e| e.error))
+            .map_err(|e| PortError::Permanent(format!("cannot make a file to download {key} into: {e}")))?;
+        // Removed when dropped, whatever happens next.
+        let fetched = Fetched::copy(path);
+        let mut file = tokio::fs::File::from_std(file);
+        let mut body = object.body.into_async_read();
+        tokio::io::copy(&mut body, &mut file)
+            .await
+            .map_err(|e| PortError::Transient(format!("downloading {key} from {} broke off: {e}", self.what())))?;
+        Ok(fetched)
     }
 
     async fn head(&self, key: &ObjectKey) -> PortResult<ObjectInfo> {

@@ -18,11 +18,13 @@ use super::conditional_writer::ConditionalWriter;
 use super::errors::sdk_error;
 use crate::domain::{InventoryRow, Timestamp};
 use crate::ports::{
-    InventoryTable, Page, PageToken, PortError, PortResult, RetryPolicy, Snapshot, StockFilter, StockRow, WriteSummary,
+    InventoryTable, ObjectKey, Page, PageToken, PortError, PortResult, RetryPolicy, RowSink, StockFilter, StockRow,
+    WriteSummary,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use futures_util::stream::{self, StreamExt};
+use std::sync::Arc;
 
 /// Writes in flight at once per load.
 pub const DEFAULT_CONCURRENCY: usize = 32;
@@ -62,6 +64,7 @@ impl WriteMode {
     }
 }
 
+#[derive(Clone)]
 pub struct DynamoTable {
     client: Client,
     table: String,
@@ -70,6 +73,7 @@ pub struct DynamoTable {
     stores_in_flight: usize,
 }
 
+#[derive(Clone)]
 enum Writer {
     Batched(BatchedWriter),
     Conditional(ConditionalWriter),
@@ -156,14 +160,19 @@ fn start_key(page: Option<&PageToken>) -> PortResult<Option<Item>> {
     ))
 }
 
-#[async_trait]
-impl InventoryTable for DynamoTable {
-    async fn write(&self, snapshot: Snapshot) -> PortResult<WriteSummary> {
+impl DynamoTable {
+    /// Writes rows of one file: grouped by store (files usually list them
+    /// so already), `stores_in_flight` stores at a time.
+    async fn write_rows(
+        &self,
+        rows: Arc<Vec<InventoryRow>>,
+        as_of: Timestamp,
+        source: &str,
+    ) -> PortResult<WriteSummary> {
         let now = Timestamp::now().0;
-        // Rows of one store together (files usually list them so already).
         let mut stores: Vec<Vec<usize>> = Vec::new();
         let mut slots: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        for (i, row) in snapshot.rows.iter().enumerate() {
+        for (i, row) in rows.iter().enumerate() {
             let slot = *slots.entry(&*row.store).or_insert_with(|| {
                 stores.push(Vec::new());
                 stores.len() - 1
@@ -174,10 +183,10 @@ impl InventoryTable for DynamoTable {
         // shared slice do not satisfy the Send bound of the async trait.
         let parts: Vec<WriteSummary> = stream::iter(stores)
             .map(|indices| {
-                let (rows, source) = (snapshot.rows.clone(), snapshot.source.clone());
+                let rows = rows.clone();
                 async move {
                     let refs: Vec<&InventoryRow> = indices.iter().map(|&i| &rows[i]).collect();
-                    self.write_store(&refs, snapshot.as_of, now, source.as_str()).await
+                    self.write_store(&refs, as_of, now, source).await
                 }
             })
             .buffer_unordered(self.stores_in_flight)
@@ -192,13 +201,46 @@ impl InventoryTable for DynamoTable {
         // itself is the problem, say so once. Rows that failed after their
         // own retries (throttled) are reported by line instead: the
         // loader must not run the whole write again on top of those retries.
-        if summary.failed.len() == snapshot.rows.len()
-            && !snapshot.rows.is_empty()
-            && summary.failed.iter().any(|f| !f.transient)
-        {
+        if summary.failed.len() == rows.len() && !rows.is_empty() && summary.failed.iter().any(|f| !f.transient) {
             return Err(PortError::Permanent(summary.failed[0].reason.clone()));
         }
         Ok(summary)
+    }
+}
+
+/// One file's rows on their way to DynamoDB: each write is final (DynamoDB
+/// has no transaction that large), so the loader validates first.
+struct DynamoLoad {
+    table: DynamoTable,
+    as_of: Timestamp,
+    source: String,
+}
+
+#[async_trait]
+impl RowSink for DynamoLoad {
+    fn undoable(&self) -> bool {
+        false
+    }
+
+    async fn write(&mut self, rows: Vec<InventoryRow>) -> PortResult<WriteSummary> {
+        self.table.write_rows(Arc::new(rows), self.as_of, &self.source).await
+    }
+
+    async fn commit(self: Box<Self>) -> PortResult<()> {
+        Ok(())
+    }
+
+    async fn abandon(self: Box<Self>) {}
+}
+
+#[async_trait]
+impl InventoryTable for DynamoTable {
+    async fn begin(&self, as_of: Timestamp, source: &ObjectKey) -> PortResult<Box<dyn RowSink>> {
+        Ok(Box::new(DynamoLoad {
+            table: self.clone(),
+            as_of,
+            source: source.as_str().to_string(),
+        }))
     }
 
     async fn scan(&self, filter: &StockFilter, page: Option<&PageToken>, limit: usize) -> PortResult<Page<StockRow>> {

@@ -200,6 +200,40 @@ impl Db {
         run_blocking(move || db.read_blocking(f)).await
     }
 
+    /// A write transaction held open across calls, on a thread of its own
+    /// (a load streams its rows in): rolled back unless committed.
+    pub async fn begin_held(&self) -> PortResult<HeldWrite> {
+        let (jobs, queue) = std::sync::mpsc::channel::<HeldJob>();
+        let (started, ready) = tokio::sync::oneshot::channel();
+        let db = self.clone();
+        std::thread::spawn(move || {
+            let inner = &db.0;
+            let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+                Ok(tx) => tx,
+                Err(e) => {
+                    let _ = started.send(Err(sql_error(&inner.path, e)));
+                    return;
+                }
+            };
+            let _ = started.send(Ok(()));
+            for job in queue {
+                match job {
+                    HeldJob::Run(f) => f(&tx),
+                    HeldJob::Commit(done) => {
+                        let _ = done.send(tx.commit().map_err(|e| sql_error(&inner.path, e)));
+                        return;
+                    }
+                }
+            }
+            // Dropped without a commit: the transaction rolls back.
+        });
+        ready
+            .await
+            .map_err(|_| PortError::Permanent("the database thread stopped unexpectedly".into()))??;
+        Ok(HeldWrite { jobs })
+    }
+
     /// `write`, on a thread that may block.
     pub fn write_blocking<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> PortResult<T>) -> PortResult<T> {
         let inner = &self.0;
@@ -223,6 +257,48 @@ impl Db {
     }
 }
 
+type HeldFn = Box<dyn FnOnce(&rusqlite::Transaction<'_>) + Send>;
+
+enum HeldJob {
+    Run(HeldFn),
+    Commit(tokio::sync::oneshot::Sender<PortResult<()>>),
+}
+
+/// An open write transaction (see `Db::begin_held`). Dropped uncommitted,
+/// it rolls back.
+pub struct HeldWrite {
+    jobs: std::sync::mpsc::Sender<HeldJob>,
+}
+
+impl HeldWrite {
+    /// Runs `f` inside the transaction.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> PortResult<T> + Send + 'static,
+    ) -> PortResult<T> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: HeldFn = Box::new(move |tx| {
+            let _ = reply.send(f(tx));
+        });
+        self.jobs
+            .send(HeldJob::Run(job))
+            .map_err(|_| PortError::Permanent("the database thread stopped unexpectedly".into()))?;
+        answer
+            .await
+            .map_err(|_| PortError::Permanent("the database thread stopped unexpectedly".into()))?
+    }
+
+    pub async fn commit(self) -> PortResult<()> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(HeldJob::Commit(reply))
+            .map_err(|_| PortError::Permanent("the database thread stopped unexpectedly".into()))?;
+        answer
+            .await
+            .map_err(|_| PortError::Permanent("the database thread stopped unexpectedly".into()))?
+    }
+}
+
 async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> PortResult<T> + Send + 'static) -> PortResult<T> {
     tokio::task::spawn_blocking(f)
         .await
@@ -240,7 +316,7 @@ fn connect(path: &Path) -> PortResult<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(|e| sql_error(path, e))?;
     // 64 MiB of page cache keeps big loads from thrashing the B-tree.
-    conn.pragma_update(None, "cache_size", -65536)
+    conn.pragma_update(None, "cache_size", -32768)
         .map_err(|e| sql_error(path, e))?;
     Ok(conn)
 }

@@ -4,12 +4,13 @@
 use super::db::{Db, SqlResultExt};
 use crate::domain::Timestamp;
 use crate::ports::{
-    LoadReport, ObjectInfo, ObjectKey, ObjectStatus, ObjectStore, Page, PageToken, PortError, PortResult, Progress,
+    Body, Fetched, LoadReport, ObjectInfo, ObjectKey, ObjectStatus, ObjectStore, Page, PageToken, PortError,
+    PortResult, Progress,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
 use rusqlite::OptionalExtension;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -48,30 +49,44 @@ fn io_error(what: &str, path: &Path, e: std::io::Error) -> PortError {
     }
 }
 
-/// Writes to a staging file, then renames: readers see all of an object or none.
-fn store_file(staging_dir: &Path, target: &Path, body: &[u8], progress: Option<Progress>) -> PortResult<()> {
+/// Copies to a staging file a chunk at a time, then renames: readers see
+/// all of an object or none, and no file is ever held whole. A staging file
+/// left by a failure (a full disk) is removed.
+fn store_file(staging_dir: &Path, target: &Path, body: &Body, progress: Option<Progress>) -> PortResult<()> {
     let staged = tempfile_in(staging_dir)?;
-    let mut file = std::fs::File::create(&staged).map_err(|e| io_error("create", &staged, e))?;
-    let total = body.len() as u64;
+    let stored = copy_to(&staged, body, progress).and_then(|()| {
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io_error("create the folder", parent, e))?;
+        }
+        std::fs::rename(&staged, target).map_err(|e| io_error("store", target, e))
+    });
+    if stored.is_err() {
+        let _ = std::fs::remove_file(&staged);
+    }
+    stored
+}
+
+fn copy_to(staged: &Path, body: &Body, progress: Option<Progress>) -> PortResult<()> {
+    let mut file = std::fs::File::create(staged).map_err(|e| io_error("create", staged, e))?;
+    let total = body.len().map_err(|e| io_error("read", staged, e))?;
+    let mut source = body.open().map_err(|e| io_error("read", staged, e))?;
     let mut sent = 0u64;
     if let Some(report) = &progress {
         report(0, total);
     }
-    for chunk in body.chunks(CHUNK) {
-        file.write_all(chunk).map_err(|e| io_error("write", &staged, e))?;
-        sent += chunk.len() as u64;
+    let mut buffer = vec![0u8; CHUNK];
+    loop {
+        let n = source.read(&mut buffer).map_err(|e| io_error("read", staged, e))?;
+        if n == 0 {
+            break;
+        }
+        file.write_all(&buffer[..n]).map_err(|e| io_error("write", staged, e))?;
+        sent += n as u64;
         if let Some(report) = &progress {
             report(sent, total);
         }
     }
-    file.sync_all().map_err(|e| io_error("flush", &staged, e))?;
-    if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| io_error("create the folder", parent, e))?;
-    }
-    std::fs::rename(&staged, target).map_err(|e| {
-        let _ = std::fs::remove_file(&staged);
-        io_error("store", target, e)
-    })
+    file.sync_all().map_err(|e| io_error("flush", staged, e))
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> PortResult<T> + Send + 'static) -> PortResult<T> {
@@ -146,13 +161,14 @@ impl ObjectStore for LocalObjects {
     async fn put(
         &self,
         key: &ObjectKey,
-        body: Bytes,
+        body: &Body,
         as_of: Option<Timestamp>,
         progress: Option<Progress>,
     ) -> PortResult<ObjectInfo> {
         let target = self.path_of(key);
         let staging = self.staging.clone();
-        let size = body.len() as u64;
+        let size = body.len().map_err(|e| io_error("read", &target, e))?;
+        let body = body.clone();
         blocking(move || store_file(&staging, &target, &body, progress)).await?;
         let info = ObjectInfo {
             key: key.clone(),
@@ -192,6 +208,14 @@ impl ObjectStore for LocalObjects {
                 .map_err(|e| io_error("read", &path, e))
         })
         .await
+    }
+
+    async fn fetch(&self, key: &ObjectKey) -> PortResult<Fetched> {
+        let path = self.path_of(key);
+        if !path.is_file() {
+            return Err(PortError::NotFound(format!("there is no object {key} in the bucket")));
+        }
+        Ok(Fetched::in_place(path))
     }
 
     async fn head(&self, key: &ObjectKey) -> PortResult<ObjectInfo> {

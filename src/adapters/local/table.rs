@@ -1,10 +1,10 @@
 //! The inventory table, its change feed and the checkers' checkpoints.
 
-use super::db::{Db, SqlResultExt};
-use crate::domain::{Timestamp, supersedes};
+use super::db::{Db, HeldWrite, SqlResultExt};
+use crate::domain::{InventoryRow, Timestamp, supersedes};
 use crate::ports::{
-    Change, ChangeFeed, ChangeKind, Checkpoints, FeedCursor, FeedPage, Image, InventoryTable, Page, PageToken,
-    PortError, PortResult, Snapshot, StockFilter, StockRow, WriteSummary,
+    Change, ChangeFeed, ChangeKind, Checkpoints, FeedCursor, FeedPage, Image, InventoryTable, ObjectKey, Page,
+    PageToken, PortError, PortResult, RowSink, StockFilter, StockRow, WriteSummary,
 };
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -42,29 +42,32 @@ fn change_seq(tx: &rusqlite::Transaction<'_>) -> PortResult<i64> {
     .db(tx)
 }
 
-/// Writes every row of the snapshot in the caller's transaction, with a change
+/// Writes rows of one file in the caller's transaction, with a change
 /// record for each new row and each changed count. A stored row is replaced
 /// only when `supersedes` says so (the same rule as every backend).
-fn write_rows(tx: &rusqlite::Transaction<'_>, snapshot: &Snapshot, now: i64) -> PortResult<WriteSummary> {
+fn write_rows(
+    tx: &rusqlite::Transaction<'_>,
+    rows: &[InventoryRow],
+    as_of: Timestamp,
+    source: i64,
+    now: i64,
+) -> PortResult<WriteSummary> {
     let mut insert = tx.prepare_cached(INSERT_NEW).db(tx)?;
     let mut log_insert = tx.prepare_cached(LOG_INSERT).db(tx)?;
     let mut stored = tx.prepare_cached(STORED).db(tx)?;
     let mut update = tx.prepare_cached(UPDATE).db(tx)?;
     let mut log_modify = tx.prepare_cached(LOG_MODIFY).db(tx)?;
-    let as_of = snapshot.as_of.0;
-    let source: i64 = tx
-        .query_row(SOURCE_ID, [snapshot.source.as_str()], |r| r.get(0))
-        .db(tx)?;
     // Bound once: SQLite keeps bindings across executions, and rebinding the
     // same values a million times was a third of a big load's write time.
-    for (index, value) in [(4, &as_of as &dyn rusqlite::ToSql), (5, &now), (6, &source)] {
+    let as_of_ms = as_of.0;
+    for (index, value) in [(4, &as_of_ms as &dyn rusqlite::ToSql), (5, &now), (6, &source)] {
         insert.raw_bind_parameter(index, value).db(tx)?;
     }
-    for (index, value) in [(4, &as_of as &dyn rusqlite::ToSql), (5, &source), (6, &now)] {
+    for (index, value) in [(4, &as_of_ms as &dyn rusqlite::ToSql), (5, &source), (6, &now)] {
         log_insert.raw_bind_parameter(index, value).db(tx)?;
     }
     let mut summary = WriteSummary::default();
-    for row in snapshot.rows.iter() {
+    for row in rows {
         let (store, item, count) = (&*row.store, &*row.item, row.count);
         // Most rows of a big load are new: one statement decides.
         insert.raw_bind_parameter(1, store).db(tx)?;
@@ -81,15 +84,19 @@ fn write_rows(tx: &rusqlite::Transaction<'_>, snapshot: &Snapshot, now: i64) -> 
         let (old_count, old_as_of, old_source): (u32, i64, i64) = stored
             .query_row(params![store, item], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .db(tx)?;
-        if !supersedes((snapshot.as_of, count), (Timestamp(old_as_of), old_count)) {
-            if old_count == count {
+        if !supersedes((as_of, count), (Timestamp(old_as_of), old_count)) {
+            // The same snapshot again changes nothing; any other loses to
+            // what the table holds, whatever its count.
+            if old_as_of == as_of_ms && old_count == count {
                 summary.unchanged += 1;
             } else {
                 summary.older += 1;
             }
             continue;
         }
-        update.execute(params![store, item, count, as_of, now, source]).db(tx)?;
+        update
+            .execute(params![store, item, count, as_of_ms, now, source])
+            .db(tx)?;
         if old_count == count {
             // A newer snapshot of the same count: the as-of moves on, and
             // nothing changed that a follower of the feed needs to know.
@@ -97,7 +104,7 @@ fn write_rows(tx: &rusqlite::Transaction<'_>, snapshot: &Snapshot, now: i64) -> 
         } else {
             log_modify
                 .execute(params![
-                    store, item, old_count, old_as_of, old_source, count, as_of, source, now
+                    store, item, old_count, old_as_of, old_source, count, as_of_ms, source, now
                 ])
                 .db(tx)?;
             summary.changed += 1;
@@ -106,11 +113,48 @@ fn write_rows(tx: &rusqlite::Transaction<'_>, snapshot: &Snapshot, now: i64) -> 
     Ok(summary)
 }
 
+/// One file's rows streaming into one transaction: undoable until committed.
+struct LocalLoad {
+    held: HeldWrite,
+    as_of: Timestamp,
+    source: i64,
+    now: i64,
+}
+
+#[async_trait]
+impl RowSink for LocalLoad {
+    fn undoable(&self) -> bool {
+        true
+    }
+
+    async fn write(&mut self, rows: Vec<InventoryRow>) -> PortResult<WriteSummary> {
+        let (as_of, source, now) = (self.as_of, self.source, self.now);
+        self.held.run(move |tx| write_rows(tx, &rows, as_of, source, now)).await
+    }
+
+    async fn commit(self: Box<Self>) -> PortResult<()> {
+        self.held.commit().await
+    }
+
+    async fn abandon(self: Box<Self>) {
+        // Dropping the transaction rolls it back.
+    }
+}
+
 #[async_trait]
 impl InventoryTable for LocalTable {
-    async fn write(&self, snapshot: Snapshot) -> PortResult<WriteSummary> {
-        let now = Timestamp::now().0;
-        self.db.write(move |tx| write_rows(tx, &snapshot, now)).await
+    async fn begin(&self, as_of: Timestamp, source: &ObjectKey) -> PortResult<Box<dyn RowSink>> {
+        let held = self.db.begin_held().await?;
+        let key = source.as_str().to_string();
+        let source = held
+            .run(move |tx| tx.query_row(SOURCE_ID, [key.as_str()], |r| r.get(0)).db(tx))
+            .await?;
+        Ok(Box::new(LocalLoad {
+            held,
+            as_of,
+            source,
+            now: Timestamp::now().0,
+        }))
     }
 
     async fn scan(&self, filter: &StockFilter, page: Option<&PageToken>, limit: usize) -> PortResult<Page<StockRow>> {

@@ -7,10 +7,20 @@
 //! - the real line of each record (the crate counts lines from the end of
 //!   the previous record, so CRLF files and blank lines shift them).
 //!
-//! It also drops a leading UTF-8 BOM.
+//! It also drops a leading UTF-8 BOM, and stops a record that runs past
+//! `MAX_RECORD_BYTES` (a file of zeros, a quote never closed in a huge
+//! file): the csv crate would hold it whole in memory.
 
 use std::collections::VecDeque;
 use std::io::Read;
+
+/// The longest record read: far beyond any real row (a store and an item
+/// are at most 3 KiB, and ten thousand empty extra columns 10 KiB).
+pub const MAX_RECORD_BYTES: u64 = 1024 * 1024;
+/// The most fields a record may have. An inventory file has three, and a
+/// few more are ignored; millions (a 12 MB header of commas) would cost
+/// hundreds of megabytes to hold, so reading stops there.
+pub const MAX_FIELDS: usize = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuoteProblemKind {
@@ -53,6 +63,10 @@ pub struct QuoteTracker<R> {
     /// (byte offset, line) of each line's first byte not yet passed by the reader.
     line_starts: VecDeque<(u64, u64)>,
     problems: VecDeque<QuoteProblem>,
+    /// Bytes since the current record started (a quoted value spans lines).
+    record_bytes: u64,
+    /// Why reading stopped: a record grew past a limit.
+    too_long: Option<String>,
 }
 
 impl<R: Read> QuoteTracker<R> {
@@ -70,6 +84,8 @@ impl<R: Read> QuoteTracker<R> {
             at_line_start: true,
             line_starts: VecDeque::new(),
             problems: VecDeque::new(),
+            record_bytes: 0,
+            too_long: None,
         }
     }
 
@@ -79,6 +95,11 @@ impl<R: Read> QuoteTracker<R> {
             self.line_starts.pop_front();
         }
         self.line_starts.front().map_or(self.line, |&(_, line)| line)
+    }
+
+    /// The line being read.
+    pub fn current_line(&self) -> u64 {
+        self.line
     }
 
     /// Quoting problems found before byte `end` (all of them with `None`).
@@ -141,6 +162,27 @@ impl<R: Read> QuoteTracker<R> {
             };
             self.count_line(b);
             self.offset += 1;
+            self.record_bytes += 1;
+            if matches!(b, b'\n' | b'\r') && self.state != Quoted {
+                self.record_bytes = 0;
+            } else if self.record_bytes > MAX_RECORD_BYTES && self.too_long.is_none() {
+                let line = if self.state == Quoted {
+                    self.open_line
+                } else {
+                    self.line
+                };
+                self.too_long = Some(format!(
+                    "line {line} runs past {} MiB without ending",
+                    MAX_RECORD_BYTES / (1024 * 1024)
+                ));
+            }
+            if self.column > MAX_FIELDS && self.too_long.is_none() {
+                self.too_long = Some(format!(
+                    "line {} has more than {MAX_FIELDS} fields; an inventory file has three (store, item, count), \
+                     and a few more are ignored",
+                    self.line
+                ));
+            }
         }
     }
 
@@ -170,6 +212,9 @@ impl<R: Read> QuoteTracker<R> {
 
 impl<R: Read> Read for QuoteTracker<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Some(why) = &self.too_long {
+            return Err(std::io::Error::other(why.clone()));
+        }
         let mut n = self.inner.read(buf)?;
         if self.at_start && n > 0 {
             self.at_start = false;

@@ -10,7 +10,7 @@ fn ok(text: &str) -> Accepted {
 fn rejected(bytes: &[u8]) -> Vec<String> {
     match import(bytes) {
         Ok(a) => panic!("expected a rejection, got {} rows", a.rows.len()),
-        Err(r) => r.problems.iter().map(|p| p.to_string()).collect(),
+        Err(r) => r.problems.shown.iter().map(|p| p.to_string()).collect(),
     }
 }
 
@@ -320,7 +320,7 @@ fn every_problem_of_a_bad_file_is_reported_and_no_row_survives() {
     let result = import(b"store,item,count\nBerlin,Dot,x\nBerlin,Show,1\n,Plus,-2\n");
     let rejected = result.unwrap_err();
     assert_eq!(rejected.rows_read, 3);
-    let lines: Vec<_> = rejected.problems.iter().map(|p| (p.line, p.column)).collect();
+    let lines: Vec<_> = rejected.problems.shown.iter().map(|p| (p.line, p.column)).collect();
     assert_eq!(lines, vec![(2, Some(3)), (4, Some(1)), (4, Some(3))]);
 }
 
@@ -337,7 +337,7 @@ fn quoted_values_in_problems_are_escaped_and_shortened() {
 #[test]
 fn problems_serialize_with_a_code_for_scripts() {
     let rejected = import(b"store,item,count\nB,a,x\n").unwrap_err();
-    let json = serde_json::to_value(&rejected.problems[0]).unwrap();
+    let json = serde_json::to_value(&rejected.problems.shown[0]).unwrap();
     assert_eq!(json["code"], "not_a_number");
     assert_eq!(json["line"], 2);
     assert_eq!(json["column"], 3);
