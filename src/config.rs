@@ -5,22 +5,34 @@
 
 use crate::domain::{DEFAULT_LOW_THRESHOLD, Thresholds, escape_for_terminal};
 use serde::Deserialize;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use toml::Spanned;
 
 /// The config file as written by people. Unknown keys are errors: a typo
 /// must not silently change nothing.
 #[derive(Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
-    pub backend: Option<String>,
-    pub data_dir: Option<PathBuf>,
+    pub backend: Option<Spanned<String>>,
+    pub data_dir: Option<Spanned<PathBuf>>,
     pub checker_name: Option<String>,
     /// Built-in key set of the console: default or arrows.
-    pub keymap: Option<String>,
+    pub keymap: Option<Spanned<String>>,
     #[serde(default)]
     pub alerts: AlertSettings,
     #[serde(default)]
     pub aws: AwsFileSettings,
+    /// The file it came from, and where its lines start: a value found
+    /// wrong after parsing is named by its line too.
+    #[serde(skip)]
+    source: Source,
+}
+
+#[derive(Debug, Default, PartialEq)]
+struct Source {
+    path: String,
+    line_starts: Vec<usize>,
 }
 
 /// `[aws]`: names of the deployment, overridden by flags and environment.
@@ -78,7 +90,7 @@ pub struct AlertSettings {
     pub notify_low: Option<bool>,
     /// Per-item thresholds: `[[alerts.item]]` with `item`, optional `store`, `low_threshold`.
     #[serde(default, rename = "item")]
-    pub items: Vec<ItemThreshold>,
+    pub items: Vec<Spanned<ItemThreshold>>,
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
@@ -91,10 +103,59 @@ pub struct ItemThreshold {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read the config file {path}: {source}")]
-    Unreadable { path: String, source: std::io::Error },
-    #[error("the config file {path} is invalid: {detail}")]
+    #[error("cannot read the config file {path}: {reason}")]
+    Unreadable { path: String, reason: String },
+    /// `detail` may run over several lines (TOML's own errors point at the
+    /// spot); each is shown escaped.
+    #[error("the config file {path} is invalid:{}", lines_apart(.detail))]
     Invalid { path: String, detail: String },
+}
+
+/// A one-line detail follows on the same line, TOML's pointing ones below.
+fn lines_apart(detail: &str) -> String {
+    if detail.contains('\n') {
+        format!("\n{detail}")
+    } else {
+        format!(" {detail}")
+    }
+}
+
+impl ConfigError {
+    /// Whether the message runs over several lines on purpose.
+    pub fn is_multiline(&self) -> bool {
+        matches!(self, ConfigError::Invalid { detail, .. } if detail.contains('\n'))
+    }
+}
+
+/// Config and keymap files are a few lines; anything bigger is not one
+/// (`STOCKWATCH_CONFIG=/dev/zero` must not fill memory).
+pub const MAX_SETTINGS_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Reads a settings file people write: a regular file of at most
+/// `MAX_SETTINGS_FILE_BYTES`, checked before a byte is read.
+pub fn read_settings_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "it is not a regular file (a pipe, a device or a folder)",
+        ));
+    }
+    if meta.len() > MAX_SETTINGS_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "it is {} bytes; a settings file has at most {MAX_SETTINGS_FILE_BYTES}",
+                meta.len()
+            ),
+        ));
+    }
+    let mut text = String::new();
+    // Bounded even if the file grows while it is read.
+    file.take(MAX_SETTINGS_FILE_BYTES).read_to_string(&mut text)?;
+    Ok(text)
 }
 
 pub const CONFIG_FILE: &str = "config.toml";
@@ -118,26 +179,113 @@ pub fn default_log_dir() -> Option<PathBuf> {
 }
 
 /// Loads a config file. A missing default file is fine; a missing file that
-/// was asked for by name is an error.
+/// was asked for by name (`--config`, `STOCKWATCH_CONFIG`) is an error.
 pub fn load(path: &Path, must_exist: bool) -> Result<ConfigFile, ConfigError> {
     let shown = path.display().to_string();
-    let text = match std::fs::read_to_string(path) {
+    let text = match read_settings_file(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
             return Ok(ConfigFile::default());
         }
-        Err(source) => {
-            return Err(ConfigError::Unreadable { path: shown, source });
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ConfigError::Unreadable {
+                path: shown,
+                reason: "it does not exist; create it (README: Configuration), or drop --config / unset \
+                         STOCKWATCH_CONFIG to use the default"
+                    .into(),
+            });
+        }
+        Err(e) => {
+            return Err(ConfigError::Unreadable {
+                path: shown,
+                reason: e.to_string(),
+            });
         }
     };
-    parse(&text).map_err(|detail| ConfigError::Invalid { path: shown, detail })
+    let mut config = parse(&text).map_err(|detail| ConfigError::Invalid {
+        path: shown.clone(),
+        detail,
+    })?;
+    config.source.path = shown;
+    Ok(config)
 }
 
+/// Parses and checks a config file's text. Errors name their line.
 pub fn parse(text: &str) -> Result<ConfigFile, String> {
-    toml::from_str(text).map_err(|e| escape_for_terminal(e.to_string().trim()).replace("\\n", "; "))
+    let mut config: ConfigFile = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())?;
+    config.source.line_starts = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    config.check()?;
+    Ok(config)
 }
 
 impl ConfigFile {
+    /// The 1-based line of a span in the file.
+    pub fn line_of(&self, span: &Range<usize>) -> usize {
+        self.source
+            .line_starts
+            .partition_point(|&start| start <= span.start)
+            .max(1)
+    }
+
+    /// A value found wrong by a caller (a keymap name only the console
+    /// knows), named by its file and line.
+    pub fn invalid_at(&self, span: &Range<usize>, problem: &str) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.source.path.clone(),
+            detail: format!("line {}: {problem}", self.line_of(span)),
+        }
+    }
+
+    /// What TOML's types cannot say: empty paths, unknown backends, an item
+    /// given two thresholds.
+    fn check(&self) -> Result<(), String> {
+        let at = |span: Range<usize>, problem: String| Err(format!("line {}: {problem}", self.line_of(&span)));
+        if let Some(dir) = &self.data_dir
+            && dir.get_ref().as_os_str().is_empty()
+        {
+            return at(
+                dir.span(),
+                "data_dir is empty; name a folder, or remove the line for the default".into(),
+            );
+        }
+        if let Some(backend) = &self.backend
+            && !matches!(backend.get_ref().as_str(), "local" | "aws")
+        {
+            return at(
+                backend.span(),
+                format!(
+                    "backend `{}` is unknown; use `local` or `aws`",
+                    escape_for_terminal(backend.get_ref())
+                ),
+            );
+        }
+        let mut seen: std::collections::HashMap<(Option<&str>, &str), Range<usize>> = Default::default();
+        for entry in &self.alerts.items {
+            let t = entry.get_ref();
+            let key = (t.store.as_deref(), t.item.as_str());
+            if let Some(first) = seen.insert(key, entry.span()) {
+                let whose = match &t.store {
+                    Some(store) => format!(
+                        "item `{}` at store `{}`",
+                        escape_for_terminal(&t.item),
+                        escape_for_terminal(store)
+                    ),
+                    None => format!("item `{}` (every store)", escape_for_terminal(&t.item)),
+                };
+                return at(
+                    entry.span(),
+                    format!(
+                        "a second [[alerts.item]] for {whose}; the first is on line {}: keep one",
+                        self.line_of(&first)
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Thresholds from the file, with `override_default` (a flag or
     /// environment variable) taking precedence for the global one.
     pub fn thresholds(&self, override_default: Option<u32>) -> Thresholds {
@@ -145,7 +293,7 @@ impl ConfigFile {
             .or(self.alerts.low_threshold)
             .unwrap_or(DEFAULT_LOW_THRESHOLD);
         let mut thresholds = Thresholds::new(default);
-        for t in &self.alerts.items {
+        for t in self.alerts.items.iter().map(Spanned::get_ref) {
             thresholds.set(t.store.as_deref(), &t.item, t.low_threshold);
         }
         thresholds

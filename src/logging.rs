@@ -7,12 +7,26 @@ use tracing_subscriber::EnvFilter;
 
 pub const LOG_FILE: &str = "stockwatch.log";
 
-/// Where this process logs: `STOCKWATCH_LOG_DIR`, else the platform's state dir.
+/// Where this process logs: `STOCKWATCH_LOG_DIR`, else the platform's state
+/// dir. Set but empty, it names no folder (not the current one): no log.
 pub fn log_path() -> Option<PathBuf> {
-    let dir = std::env::var_os("STOCKWATCH_LOG_DIR")
-        .map(PathBuf::from)
-        .or_else(crate::config::default_log_dir)?;
+    let dir = match std::env::var_os("STOCKWATCH_LOG_DIR") {
+        Some(dir) if dir.is_empty() => return None,
+        Some(dir) => PathBuf::from(dir),
+        None => crate::config::default_log_dir()?,
+    };
     Some(dir.join(LOG_FILE))
+}
+
+/// The log settings, checked before anything runs: an empty
+/// `STOCKWATCH_LOG_DIR` is a mistake to say, as an empty data dir is.
+pub fn check_settings() -> Result<(), String> {
+    match std::env::var_os("STOCKWATCH_LOG_DIR") {
+        Some(dir) if dir.is_empty() => {
+            Err("STOCKWATCH_LOG_DIR is set but empty; name a folder for the log, or unset it for the default".into())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Starts logging at `STOCKWATCH_LOG` level (default `info`). A log file that

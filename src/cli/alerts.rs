@@ -1,7 +1,7 @@
 //! `stockwatch alerts` and `stockwatch ack`.
 
 use super::error::CliError;
-use super::output::{Cell, JsonArray, Table, Tone, use_colour};
+use super::output::{Cell, JsonArray, Table, Tone, json_line, use_colour};
 use super::{Session, retries, write_failed};
 use crate::domain::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Timestamp, escape_for_terminal};
 use crate::ports::{AlertFilter, PortError, all_pages};
@@ -120,14 +120,16 @@ pub struct AckArgs {
 
 pub async fn ack(ctx: &Session, args: &AckArgs) -> Result<(), CliError> {
     let note = args.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    if let Some(bad) = note.and_then(|n| n.chars().find(|c| c.is_control())) {
-        return Err(CliError::Usage(format!(
-            "the note contains the control character {}; write it on one line",
-            crate::domain::names::describe_char(bad)
-        )));
+    if let Some(note) = note {
+        checked_line("the note (--note)", note, MAX_NOTE_BYTES)?;
     }
+    let by = match &args.by {
+        // clap fills --by from STOCKWATCH_USER too.
+        Some(by) => checked_line("the name (--by or STOCKWATCH_USER)", by.trim(), MAX_NAME_BYTES)?,
+        None => operator()?,
+    };
     let ack = Acknowledgement {
-        by: args.by.clone().unwrap_or_else(operator),
+        by,
         at: Timestamp::now(),
         note: note.map(String::from),
     };
@@ -153,8 +155,7 @@ pub async fn ack(ctx: &Session, args: &AckArgs) -> Result<(), CliError> {
     };
     let mut stdout = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer(&mut stdout, &alert).map_err(|e| write_failed(e.into()))?;
-        return writeln!(stdout).map_err(write_failed);
+        return json_line(&mut stdout, &alert).map_err(write_failed);
     }
     writeln!(
         stdout,
@@ -167,12 +168,37 @@ pub async fn ack(ctx: &Session, args: &AckArgs) -> Result<(), CliError> {
     .map_err(write_failed)
 }
 
-/// Who is acting: STOCKWATCH_USER, else `user@host` of whoever runs this.
-pub fn operator() -> String {
+/// Longest `--by` name and `--note` kept: a line in a listing, not a file.
+const MAX_NAME_BYTES: usize = 256;
+const MAX_NOTE_BYTES: usize = 2000;
+
+/// Text typed by people and shown on every later terminal: one visible
+/// line, of a sane length, or a usage error naming what is wrong.
+fn checked_line(what: &str, text: &str, max_bytes: usize) -> Result<String, CliError> {
+    if text.is_empty() {
+        return Err(CliError::Usage(format!("{what} is empty")));
+    }
+    if text.len() > max_bytes {
+        return Err(CliError::Usage(format!(
+            "{what} is {} bytes; the most is {max_bytes}",
+            text.len()
+        )));
+    }
+    crate::domain::names::check_line(text).map_err(|ch| {
+        CliError::Usage(format!(
+            "{what} contains {ch}, which would be shown raw on every terminal that lists it; write plain text on \
+             one line"
+        ))
+    })?;
+    Ok(text.to_string())
+}
+
+/// Who is acting: STOCKWATCH_USER (checked), else `user@host` of whoever runs this.
+pub fn operator() -> Result<String, CliError> {
     if let Ok(name) = std::env::var("STOCKWATCH_USER")
         && !name.trim().is_empty()
     {
-        return name.trim().to_string();
+        return checked_line("STOCKWATCH_USER", name.trim(), MAX_NAME_BYTES);
     }
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
@@ -180,9 +206,11 @@ pub fn operator() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_default();
-    if host.is_empty() {
+    let name = if host.is_empty() {
         user
     } else {
         format!("{user}@{host}")
-    }
+    };
+    // Not chosen by anyone to say something: made safe, not refused.
+    Ok(crate::domain::escape_for_terminal(&name).into_owned())
 }

@@ -1,6 +1,7 @@
 //! `stockwatch check`: the checker, once (for cron, or after `upload --no-check`).
 
 use super::error::CliError;
+use super::output::{json_line, use_colour};
 use super::{Session, write_failed};
 use crate::domain::{Alert, escape_for_terminal};
 use clap::Args;
@@ -40,8 +41,7 @@ pub async fn run(ctx: &Session, args: &CheckArgs) -> Result<(), CliError> {
             published: report.published,
             unpublished: report.unpublished.len(),
         };
-        serde_json::to_writer(&mut stdout, &json).map_err(|e| write_failed(e.into()))?;
-        return writeln!(stdout).map_err(write_failed);
+        return json_line(&mut stdout, &json).map_err(write_failed);
     }
     writeln!(
         stdout,
@@ -52,9 +52,7 @@ pub async fn run(ctx: &Session, args: &CheckArgs) -> Result<(), CliError> {
         report.published
     )
     .map_err(write_failed)?;
-    for alert in &report.raised {
-        writeln!(stdout, "  {}", escape_for_terminal(&alert.to_string())).map_err(write_failed)?;
-    }
+    super::upload::write_alerts(&mut stdout, &report.raised, "  ", use_colour()).map_err(write_failed)?;
     if !report.taken_over.is_empty() {
         writeln!(
             stdout,
@@ -63,7 +61,8 @@ pub async fn run(ctx: &Session, args: &CheckArgs) -> Result<(), CliError> {
         )
         .map_err(write_failed)?;
     }
-    for (id, error) in &report.unpublished {
+    // Failures look alike in a storm: the first few, then a count.
+    for (id, error) in report.unpublished.iter().take(SHOWN_FAILURES) {
         writeln!(
             stdout,
             "  alert {id}: notification failed ({}); it will be retried",
@@ -71,5 +70,16 @@ pub async fn run(ctx: &Session, args: &CheckArgs) -> Result<(), CliError> {
         )
         .map_err(write_failed)?;
     }
+    if report.unpublished.len() > SHOWN_FAILURES {
+        writeln!(
+            stdout,
+            "  … and {} more notifications failed; they will be retried",
+            report.unpublished.len() - SHOWN_FAILURES
+        )
+        .map_err(write_failed)?;
+    }
     Ok(())
 }
+
+/// Failed notifications listed on a terminal (`--json` counts them all).
+const SHOWN_FAILURES: usize = 20;

@@ -37,7 +37,7 @@ pub fn load_keymap(name: &str) -> Result<Keymap, CliError> {
     })?;
     let user_path = crate::config::project_dirs().map(|d| d.config_dir().join(KEYMAP_FILE));
     let user = match &user_path {
-        Some(path) => match std::fs::read_to_string(path) {
+        Some(path) => match crate::config::read_settings_file(path) {
             Ok(text) => Some((path.display().to_string(), text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => {
@@ -58,7 +58,7 @@ pub async fn start(ctx: &Session, args: &ConsoleArgs) -> Result<(), CliError> {
     let name = args
         .keymap
         .clone()
-        .or_else(|| ctx.config.keymap.clone())
+        .or_else(|| ctx.config.keymap.as_ref().map(|k| k.get_ref().clone()))
         .unwrap_or_else(|| "default".into());
     let keymap = load_keymap(&name)?;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -74,15 +74,18 @@ pub async fn start(ctx: &Session, args: &ConsoleArgs) -> Result<(), CliError> {
     // The console's checker retries quietly (logged): a line on stderr
     // would be drawn over the screen. Read-only consoles change nothing;
     // on a stack, the deployed check-stock function raises the alerts.
-    let checker = (!args.no_checker && !args.read_only && !ctx.checked_elsewhere)
+    // A data dir this user may only read gives a read-only console: no
+    // key offers what would fail.
+    let read_only = args.read_only || ctx.data_read_only();
+    let checker = (!args.no_checker && !read_only && !ctx.checked_elsewhere)
         .then(|| crate::pipeline::Checker::new(ctx.ports.clone(), ctx.checker_config.clone()));
     let options = Options {
         keymap,
-        read_only: args.read_only,
+        read_only,
         checker: checker.clone(),
         thresholds: ctx.checker_config.thresholds.clone(),
         log_path: crate::logging::log_path().map_or_else(|| "(no log file)".into(), |p| p.display().to_string()),
-        operator: operator(),
+        operator: operator()?,
         uploads: crate::pipeline::UploadFlow::new(ctx.ports.clone(), ctx.quiet_loader(), checker),
         start_dir: remembered
             .filter(|d| d.is_dir())

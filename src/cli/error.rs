@@ -7,11 +7,13 @@ use crate::ports::{Need, PortError};
 /// Exit codes (documented in `stockwatch --help` and the README).
 pub mod exit {
     pub const OK: u8 = 0;
-    /// The backend or the file system failed (after retries).
+    /// The backend or the file system failed (after retries): a full disk
+    /// too, whichever step it stopped.
     pub const FAILURE: u8 = 1;
     /// Bad command line or config (clap uses 2 too).
     pub const USAGE: u8 = 2;
-    /// `upload`: at least one file was rejected or could not be loaded.
+    /// `upload`: at least one file was rejected for its content (or is not
+    /// a file: a folder, a pipe, a device).
     pub const REJECTED: u8 = 3;
     /// The alert or object named does not exist.
     pub const NOT_FOUND: u8 = 4;
@@ -21,9 +23,9 @@ pub mod exit {
 
 pub const EXIT_CODES_HELP: &str = "Exit codes:
   0  success
-  1  the backend or the file system failed (after retries)
+  1  the backend or the file system failed (after retries; a full disk too)
   2  bad command line or config file
-  3  upload: at least one file was rejected or could not be loaded
+  3  upload: at least one file was rejected (its report names every bad line)
   4  the alert or upload named does not exist
   5  the alert cannot change that way (already acknowledged or resolved)";
 
@@ -74,6 +76,10 @@ impl CliError {
 pub fn advice(need: Need) -> &'static str {
     match need {
         Need::DataDir => "check its permissions, or pass --data-dir (or set STOCKWATCH_DATA_DIR) with a folder",
+        Need::WritableDataDir => {
+            "reading works there (stock, alerts, uploads, the console); to change anything, run as a user who may \
+             write it or make it writable (chmod u+w), or pass --data-dir with another folder"
+        }
         Need::Credentials => {
             "sign in (`aws sso login --profile NAME`), set AWS_PROFILE, or set AWS_ACCESS_KEY_ID and \
              AWS_SECRET_ACCESS_KEY"

@@ -65,7 +65,8 @@ pub struct GlobalArgs {
     #[arg(long, env = "STOCKWATCH_LOW_THRESHOLD", global = true, value_name = "N")]
     pub low_threshold: Option<u32>,
     /// Notify LOW alerts too (OUT alerts are always notified).
-    #[arg(long, env = "STOCKWATCH_NOTIFY_LOW", global = true)]
+    /// STOCKWATCH_NOTIFY_LOW takes 1/0, yes/no, true/false, on/off.
+    #[arg(long, env = "STOCKWATCH_NOTIFY_LOW", global = true, value_parser = clap::builder::BoolishValueParser::new())]
     pub notify_low: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -186,20 +187,31 @@ impl Resolved {
             Some(path) => config::load(path, must_exist)?,
             None => ConfigFile::default(),
         };
+        // The console's key sets are its own: named wrong in the file, every
+        // command says so, with the line (not only the console, later).
+        if let Some(keymap) = &config.keymap
+            && crate::console::keymap::builtin(keymap.get_ref()).is_none()
+        {
+            return Err(config
+                .invalid_at(
+                    &keymap.span(),
+                    &format!(
+                        "there is no built-in keymap `{}`; the built-in keymaps are default and arrows (your own \
+                         bindings go in keymap.toml beside the config file)",
+                        crate::domain::escape_for_terminal(keymap.get_ref())
+                    ),
+                )
+                .into());
+        }
         // Naming a stack names an AWS deployment: --stack alone means AWS.
         let stack_flag = global.aws.stack.is_some();
-        let kind = match (global.backend, config.backend.as_deref()) {
+        let kind = match (global.backend, config.backend.as_ref().map(|b| b.get_ref().as_str())) {
             (Some(kind), _) => kind,
             (None, _) if stack_flag => BackendKind::Aws,
             (None, None) if config.aws.stack.is_some() => BackendKind::Aws,
-            (None, None | Some("local")) => BackendKind::Local,
             (None, Some("aws")) => BackendKind::Aws,
-            (None, Some(other)) => {
-                return Err(CliError::Usage(format!(
-                    "the config file names backend `{}`; use `local` or `aws`",
-                    crate::domain::escape_for_terminal(other)
-                )));
-            }
+            // The file's backend is checked when read: `local` or `aws`.
+            (None, _) => BackendKind::Local,
         };
         if kind == BackendKind::Local && stack_flag {
             return Err(CliError::Usage(
@@ -213,7 +225,7 @@ impl Resolved {
                 let dir = global
                     .data_dir
                     .clone()
-                    .or_else(|| config.data_dir.as_deref().map(config::expand_home))
+                    .or_else(|| config.data_dir.as_ref().map(|d| config::expand_home(d.get_ref())))
                     .or_else(config::default_data_dir)
                     .ok_or_else(|| {
                         CliError::Usage(
@@ -401,6 +413,12 @@ impl Session {
         })
     }
 
+    /// The local data dir may be read here, not written: front ends that
+    /// would write (a checker, acknowledging keys) leave it alone.
+    pub fn data_read_only(&self) -> bool {
+        self.local.as_ref().is_some_and(|l| l.opened.read_only)
+    }
+
     /// A loader that loads here, or waits for the deployed function.
     pub fn quiet_loader(&self) -> Loader {
         let loader = Loader::new(self.ports.clone()).with_lease(test_lease().unwrap_or(LOAD_LEASE));
@@ -464,9 +482,62 @@ pub fn say(message: &str) {
     eprintln!("stockwatch: {}", crate::domain::escape_for_terminal(message));
 }
 
+/// `say` for a message whose lines are its own (TOML's errors point at the
+/// spot with a caret below the line): each line escaped on its own.
+fn say_lines(message: &str) {
+    let mut lines = message.lines();
+    say(lines.next().unwrap_or_default());
+    for line in lines {
+        eprintln!("{}", crate::domain::escape_for_terminal(line));
+    }
+}
+
+/// Whether the command line asks for JSON (before any `--`): errors then
+/// come as JSON too, even those of a command line clap could not parse.
+fn json_wanted() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
+}
+
+/// An error for scripts, one line on stderr (stdout keeps only results):
+/// `{"error":{"exit_code":4,"kind":"not_found","message":"…"}}`.
+fn say_json_error(code: u8, message: &str) {
+    let kind = match code {
+        error::exit::USAGE => "usage",
+        error::exit::REJECTED => "rejected",
+        error::exit::NOT_FOUND => "not_found",
+        error::exit::CONFLICT => "conflict",
+        _ => "failure",
+    };
+    let value = serde_json::json!({ "error": { "exit_code": code, "kind": kind, "message": message } });
+    let mut err = std::io::stderr().lock();
+    let _ = output::json_line(&mut err, &value);
+}
+
 /// Runs the command line; returns the process exit code.
 pub fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let json = json_wanted();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version are answers, not errors: clap prints them.
+        Err(e) if json && e.use_stderr() => {
+            let first = e.to_string();
+            let message = first.lines().next().unwrap_or_default().trim_start_matches("error: ");
+            say_json_error(error::exit::USAGE, message);
+            return std::process::ExitCode::from(error::exit::USAGE);
+        }
+        Err(e) => e.exit(),
+    };
+    if let Err(message) = crate::logging::check_settings() {
+        if json {
+            say_json_error(error::exit::USAGE, &message);
+        } else {
+            say(&message);
+        }
+        return std::process::ExitCode::from(error::exit::USAGE);
+    }
     let _log_guard = crate::logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -481,9 +552,16 @@ pub fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %e, "command failed");
-            if let Some(message) = e.message() {
-                say(&message);
+            match e.message() {
+                Some(message) => tracing::error!(error = %message, code = e.exit_code(), "command failed"),
+                // Already reported (rejected files): only the code is news.
+                None => tracing::info!(code = e.exit_code(), "finished"),
+            }
+            match e.message() {
+                Some(message) if json => say_json_error(e.exit_code(), &message),
+                Some(message) if matches!(&e, CliError::Config(c) if c.is_multiline()) => say_lines(&message),
+                Some(message) => say(&message),
+                None => {}
             }
             std::process::ExitCode::from(e.exit_code())
         }

@@ -1,7 +1,7 @@
 //! Plain-text tables and colours for terminals, JSON for scripts. Every
 //! string from a file or the backend goes through `escape_for_terminal`.
 
-use crate::domain::escape_for_terminal;
+use crate::domain::{escape_for_terminal, terminal_safe_json};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use unicode_width::UnicodeWidthStr;
@@ -155,8 +155,7 @@ impl<W: Write> JsonArray<W> {
         }
         self.first = false;
         self.out.write_all(b"\n  ")?;
-        serde_json::to_writer(&mut self.out, value)?;
-        Ok(())
+        write_json(&mut self.out, value, false)
     }
 
     pub fn finish(mut self) -> std::io::Result<()> {
@@ -167,9 +166,21 @@ impl<W: Write> JsonArray<W> {
 
 /// One JSON document per line, flushed at once (for `watch`).
 pub fn json_line(out: &mut impl Write, value: &impl Serialize) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, value)?;
+    write_json(&mut *out, value, false)?;
     out.write_all(b"\n")?;
     out.flush()
+}
+
+/// Writes `value` as JSON that is safe on a terminal: C1 controls, line
+/// separators and bidi/format characters from files come out as `\uXXXX`
+/// (the same JSON to a parser, inert to a terminal).
+pub fn write_json(out: &mut impl Write, value: &impl Serialize, pretty: bool) -> std::io::Result<()> {
+    let text = if pretty {
+        serde_json::to_string_pretty(value)?
+    } else {
+        serde_json::to_string(value)?
+    };
+    out.write_all(terminal_safe_json(&text).as_bytes())
 }
 
 #[cfg(test)]

@@ -57,7 +57,10 @@ pub async fn run(ctx: &Session, args: &UploadArgs) -> Result<(), CliError> {
         ));
     }
     let flow = ctx.upload_flow(!args.no_check);
-    let mut failed = 0;
+    // Files refused for what they are (exit 3), and loads that failed for
+    // where they were going (exit 1: a full disk, a backend that gave up),
+    // whichever step it failed at.
+    let (mut rejected, mut failed) = (0, 0);
     let colour = use_colour() && !args.json;
     let mut stdout = std::io::stdout().lock();
     // Uploads a stopped process left half loaded go first: said, not hidden.
@@ -69,8 +72,8 @@ pub async fn run(ctx: &Session, args: &UploadArgs) -> Result<(), CliError> {
         let uploaded = match flow.upload_file(path, args.as_of, None).await {
             Ok(uploaded) => uploaded,
             Err(e @ UploadError::Unreadable { .. }) => {
-                // Not a rejection of the file's content: nothing reached the bucket.
-                failed += 1;
+                // Not a file one can upload (a folder, a pipe): nothing reached the bucket.
+                rejected += 1;
                 super::say(&e.to_string());
                 continue;
             }
@@ -80,8 +83,10 @@ pub async fn run(ctx: &Session, args: &UploadArgs) -> Result<(), CliError> {
             return Err(e.into());
         }
         let outcome = &uploaded.outcome;
-        if !outcome.is_loaded() {
-            failed += 1;
+        match outcome.report.status {
+            ObjectStatus::Loaded => {}
+            ObjectStatus::Rejected => rejected += 1,
+            ObjectStatus::Failed | ObjectStatus::Received => failed += 1,
         }
         if args.json {
             let result = FileResult {
@@ -94,10 +99,13 @@ pub async fn run(ctx: &Session, args: &UploadArgs) -> Result<(), CliError> {
             json_line(&mut stdout, &result).map_err(write_failed)?;
         } else {
             print_outcome(&mut stdout, &shown_path, &uploaded, args.no_check, colour).map_err(write_failed)?;
+            say_renamed(&mut stdout, path, &outcome.key).map_err(write_failed)?;
         }
     }
-    if failed > 0 {
+    if rejected > 0 {
         Err(CliError::Reported(exit::REJECTED))
+    } else if failed > 0 {
+        Err(CliError::Reported(exit::FAILURE))
     } else {
         Ok(())
     }
@@ -130,24 +138,7 @@ fn print_outcome(
             } else {
                 let out_count = alerts.iter().filter(|a| a.kind == AlertKind::Out).count();
                 writeln!(out, "  alerts: {out_count} OUT, {} LOW", alerts.len() - out_count)?;
-                for alert in alerts.iter().take(SHOWN_ALERTS) {
-                    let tone = if alert.kind == AlertKind::Out {
-                        Tone::Red
-                    } else {
-                        Tone::Yellow
-                    };
-                    let text = format!(
-                        "#{} {} {}",
-                        alert.id,
-                        alert.kind.as_str(),
-                        escape_for_terminal(&alert.notification().message)
-                    );
-                    writeln!(out, "    {}", paint(&text, tone, colour))?;
-                }
-                if alerts.len() > SHOWN_ALERTS {
-                    let more = alerts.len() - SHOWN_ALERTS;
-                    writeln!(out, "    … and {more} more (stockwatch alerts lists them)")?;
-                }
+                write_alerts(out, alerts, "    ", colour)?;
                 // What this run sent for an earlier run that stopped: said, not hidden.
                 let taken_over = uploaded.check.as_ref().map_or(0, |c| c.taken_over.len());
                 if taken_over > 0 {
@@ -208,6 +199,58 @@ fn print_outcome(
         )?;
     }
     Ok(())
+}
+
+/// The first alerts, one line each, then how many more: a storm of 16,000
+/// alerts is a count on a terminal, not 16,000 lines (`alerts` lists them).
+pub(super) fn write_alerts(out: &mut impl Write, alerts: &[Alert], indent: &str, colour: bool) -> std::io::Result<()> {
+    for alert in alerts.iter().take(SHOWN_ALERTS) {
+        let tone = if alert.kind == AlertKind::Out {
+            Tone::Red
+        } else {
+            Tone::Yellow
+        };
+        let text = format!(
+            "#{} {} {}",
+            alert.id,
+            alert.kind.as_str(),
+            escape_for_terminal(&alert.notification().message)
+        );
+        writeln!(out, "{indent}{}", paint(&text, tone, colour))?;
+    }
+    if alerts.len() > SHOWN_ALERTS {
+        let more = thousands((alerts.len() - SHOWN_ALERTS) as u64);
+        writeln!(out, "{indent}… and {more} more (stockwatch alerts lists them)")?;
+    }
+    Ok(())
+}
+
+/// The name in the bucket, when it is not the file's own: said, so nobody
+/// looks for `back\slash.csv` and finds only `back_slash.csv`.
+fn say_renamed(out: &mut impl Write, path: &std::path::Path, key: &crate::ports::ObjectKey) -> std::io::Result<()> {
+    let own = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    if key.file_name() == own {
+        return Ok(());
+    }
+    let mut why = Vec::new();
+    if own
+        .chars()
+        .any(|c| c == '\\' || crate::domain::names::is_unsafe_for_terminal(c))
+    {
+        why.push("backslashes and characters a terminal cannot show became `_`");
+    }
+    if key.file_name().ends_with(".csv") && !own.ends_with(".csv") && !own.ends_with(".CSV") {
+        why.push("`.csv` was added so the load function sees it");
+    }
+    if why.is_empty() {
+        why.push("the name cannot be a bucket key");
+    }
+    writeln!(
+        out,
+        "  stored as {} ({})",
+        escape_for_terminal(key.file_name()),
+        why.join("; ")
+    )
 }
 
 /// On stderr (stdout is this command's own files): an upload another

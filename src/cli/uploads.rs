@@ -2,7 +2,7 @@
 //! file's whole report.
 
 use super::error::CliError;
-use super::output::{Cell, JsonArray, Table, Tone, use_colour};
+use super::output::{Cell, JsonArray, Table, Tone, use_colour, write_json};
 use super::{Session, retries, write_failed};
 use crate::ports::{ObjectInfo, ObjectKey, ObjectStatus, PortError};
 use clap::Args;
@@ -30,7 +30,7 @@ pub async fn run(ctx: &Session, args: &UploadsArgs) -> Result<(), CliError> {
             .run("read the upload", || ctx.ports.objects.head(&key))
             .await?;
         if args.json {
-            serde_json::to_writer_pretty(&mut stdout, &info).map_err(|e| write_failed(e.into()))?;
+            write_json(&mut stdout, &info, true).map_err(write_failed)?;
             return writeln!(stdout).map_err(write_failed);
         }
         let mut text = format!(

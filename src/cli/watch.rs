@@ -48,7 +48,7 @@ enum Event<'a> {
 }
 
 pub async fn run(ctx: &Session, args: &WatchArgs) -> Result<(), CliError> {
-    let checker = (!args.no_checker && !ctx.checked_elsewhere).then(|| ctx.checker());
+    let checker = (!args.no_checker && !ctx.checked_elsewhere && !ctx.data_read_only()).then(|| ctx.checker());
     let feed = &ctx.ports.feed;
     let ledger = &ctx.ports.ledger;
     let mut feed_cursor = if args.from_start { None } else { Some(feed.tip().await?) };
@@ -63,6 +63,8 @@ pub async fn run(ctx: &Session, args: &WatchArgs) -> Result<(), CliError> {
     if !args.json {
         let checking = if checker.is_some() {
             " (checker running here)"
+        } else if ctx.data_read_only() {
+            " (the data dir is read-only here: no checker)"
         } else {
             ""
         };

@@ -94,7 +94,7 @@ async fn event_loop(term: &mut Term, ports: Ports, options: Options) -> std::io:
             for effect in update(&mut app, msg) {
                 match effect {
                     Effect::Quit => return Ok(()),
-                    Effect::Repaint => term.clear()?,
+                    Effect::Repaint => terminal::repaint(term)?,
                     other => effects.perform(other),
                 }
             }

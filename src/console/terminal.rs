@@ -9,15 +9,31 @@ use std::io::Stdout;
 pub type Term = Terminal<CrosstermBackend<Stdout>>;
 
 /// Takes the terminal over: raw mode, alternate screen, no cursor. Call
-/// `restore` after, whatever happened.
+/// `restore` after, whatever happened; if taking over fails half way, the
+/// terminal is given back here.
 pub fn enter() -> std::io::Result<Term> {
     give_back_on_panic();
-    terminal::enable_raw_mode()?;
-    execute!(std::io::stdout(), terminal::EnterAlternateScreen)?;
-    let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
-    term.hide_cursor()?;
-    term.clear()?;
-    Ok(term)
+    let taken = (|| {
+        terminal::enable_raw_mode()?;
+        execute!(std::io::stdout(), terminal::EnterAlternateScreen)?;
+        let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+        term.hide_cursor()?;
+        repaint(&mut term)?;
+        Ok(term)
+    })();
+    if taken.is_err() {
+        restore();
+    }
+    taken
+}
+
+/// Clears the screen and draws everything again on the next frame. Not
+/// `Terminal::clear`: that asks the terminal where its cursor is, and a
+/// terminal that never answers (some serial consoles, a wedged multiplexer)
+/// would stop the console.
+pub fn repaint(term: &mut Term) -> std::io::Result<()> {
+    let area = term.size()?;
+    term.resize(ratatui::layout::Rect::new(0, 0, area.width, area.height))
 }
 
 /// Puts the terminal back as it was; safe to call more than once.

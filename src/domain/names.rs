@@ -45,6 +45,17 @@ pub fn check_name(value: &str, max_bytes: usize) -> Result<(), NameProblem> {
     Ok(())
 }
 
+/// Free text people type (who acknowledged, a note): one line of visible
+/// text, or the first character that is not, named (`U+009B`, `U+202E
+/// RIGHT-TO-LEFT OVERRIDE`). It is listed on every later terminal.
+pub fn check_line(text: &str) -> Result<(), String> {
+    match text.chars().find(|&c| is_unsafe_for_terminal(c)) {
+        None => Ok(()),
+        Some(ch) if is_invisible(ch) => Err(describe_invisible(ch)),
+        Some(ch) => Err(describe_char(ch)),
+    }
+}
+
 /// Default-ignorable code points and format characters (Unicode's
 /// Default_Ignorable_Code_Point and general category Cf): nothing a person
 /// sees, so nothing a name may hold.
@@ -72,16 +83,16 @@ pub fn composed(value: &str) -> Option<String> {
 }
 
 /// Characters that must never reach a terminal raw: C0/C1 controls (ESC starts
-/// escape sequences) and the invisible bidi/format characters that can make
-/// text display as something it is not.
-fn is_unsafe_for_terminal(c: char) -> bool {
+/// escape sequences), line and paragraph separators, and the invisible
+/// bidi/format characters that can make text display as something it is not.
+/// Variation selectors stay: they only pick a glyph (the emoji form of ❤).
+pub fn is_unsafe_for_terminal(c: char) -> bool {
     c.is_control()
-        || matches!(c,
-            '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+        || matches!(c, '\u{2028}' | '\u{2029}')
+        || (is_invisible(c) && !matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}'))
 }
 
-/// Escapes every unsafe character as `\u{1b}` (tab as `\t`, newline as `\n`);
-/// everything else is returned untouched, without allocating.
+/// Escapes `text` for a terminal: unsafe characters become `\u{..}`.
 pub fn escape_for_terminal(text: &str) -> Cow<'_, str> {
     if !text.chars().any(is_unsafe_for_terminal) {
         return Cow::Borrowed(text);
@@ -92,6 +103,28 @@ pub fn escape_for_terminal(text: &str) -> Cow<'_, str> {
             out.extend(c.escape_default());
         } else {
             out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// JSON text made safe for a terminal, and still the same JSON: characters
+/// unsafe for a terminal (only ever inside strings, since JSON's own syntax
+/// is ASCII) become `\uXXXX` escapes, surrogate pairs above the BMP.
+pub fn terminal_safe_json(json: &str) -> Cow<'_, str> {
+    if !json.chars().any(is_unsafe_for_terminal) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        // Newlines between pretty-printed lines are JSON's own whitespace.
+        if c == '\n' || !is_unsafe_for_terminal(c) {
+            out.push(c);
+            continue;
+        }
+        let mut units = [0u16; 2];
+        for unit in c.encode_utf16(&mut units) {
+            out.push_str(&format!("\\u{unit:04x}"));
         }
     }
     Cow::Owned(out)
@@ -210,6 +243,24 @@ mod tests {
         assert_eq!(escape_for_terminal("\u{1b}[2J"), "\\u{1b}[2J");
         assert_eq!(escape_for_terminal("a\tb\nc"), "a\\tb\\nc");
         assert_eq!(escape_for_terminal("abc\u{202E}def"), "abc\\u{202e}def");
-        assert!(matches!(escape_for_terminal("Berlin Üß 上海"), Cow::Borrowed(_)));
+        assert!(matches!(
+            escape_for_terminal("Berlin Üß 上海 ❤\u{FE0F}"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(escape_for_terminal("Ber\u{ad}lin\u{2028}"), "Ber\\u{ad}lin\\u{2028}");
+    }
+
+    #[test]
+    fn json_made_terminal_safe_is_the_same_json() {
+        let value = serde_json::json!({
+            "name": "a\u{9b}31m\u{202E}b\u{2066}c\u{2028}d\u{E0041}e\u{7f}",
+            "fine": "Café 上海 ❤\u{FE0F}",
+        });
+        let raw = serde_json::to_string_pretty(&value).unwrap();
+        let safe = terminal_safe_json(&raw);
+        assert!(safe.chars().all(|c| c == '\n' || !is_unsafe_for_terminal(c)), "{safe}");
+        assert!(safe.contains("\\u009b") && safe.contains("\\udb40\\udc41"), "{safe}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&safe).unwrap(), value);
+        assert!(matches!(terminal_safe_json("{\"fine\":\"Café\"}"), Cow::Borrowed(_)));
     }
 }

@@ -107,7 +107,7 @@ pub fn explain(error: &PortError) -> String {
         Need::Resource | Need::TopicArn | Need::Stream | Need::Stack | Need::BucketName => {
             "check the function's STOCKWATCH_* variables against the stack's resources (deploy/template.yaml sets them)"
         }
-        Need::DataDir => "functions use the AWS backend only",
+        Need::DataDir | Need::WritableDataDir => "functions use the AWS backend only",
     };
     format!("{message}; {advice}")
 }

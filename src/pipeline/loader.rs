@@ -3,6 +3,7 @@
 
 use super::keys::DiskKeys;
 use crate::domain::import::{InventoryReader, NoKeys, ProblemLog, ReaderEnd, SeenKeys, Warning};
+use crate::domain::names::is_unsafe_for_terminal;
 use crate::domain::{InventoryRow, Timestamp, check_as_of};
 use crate::ports::RetryPolicy;
 use crate::ports::{Body, LoadReport, ObjectKey, ObjectStatus, PortError, Ports, Progress, RowSink, WriteSummary};
@@ -370,8 +371,13 @@ async fn read_and_write(
 /// unique per upload, ending in the name the operator knows.
 pub fn upload_key(file_name: &str, at: Timestamp) -> ObjectKey {
     static SEQUENCE: AtomicU32 = AtomicU32::new(0);
-    let name = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
-    let name: String = name.chars().map(|c| if c.is_control() { '_' } else { c }).collect();
+    let name = file_name.rsplit('/').next().unwrap_or(file_name);
+    // A backslash is a letter in a Unix file name but a separator to many
+    // tools: kept readable as `_`, like characters no terminal may show.
+    let name: String = name
+        .chars()
+        .map(|c| if c == '\\' || is_unsafe_for_terminal(c) { '_' } else { c })
+        .collect();
     let name = if ObjectKey::parse(&name).is_ok() {
         name
     } else {
@@ -406,6 +412,8 @@ mod tests {
         assert_eq!(key.file_name(), "inventory-berlin.csv");
         assert_eq!(upload_key("..", at).file_name(), "upload.csv");
         assert_eq!(upload_key("a\u{1b}b.csv", at).file_name(), "a_b.csv");
+        assert_eq!(upload_key("back\\slash.csv", at).file_name(), "back_slash.csv");
+        assert_eq!(upload_key("a\u{9b}\u{202e}b.csv", at).file_name(), "a__b.csv");
         assert_ne!(upload_key("x.csv", at), upload_key("x.csv", at));
     }
 

@@ -49,6 +49,8 @@ pub enum PortError {
 pub enum Need {
     /// The local data dir cannot be made or used.
     DataDir,
+    /// The local data dir can be read, not written, and this writes.
+    WritableDataDir,
     /// No AWS credentials were found, or AWS refused them.
     Credentials,
     /// No AWS region is set.

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod invariants;
+pub mod script;
 pub mod tmux;
 
 use std::path::{Path, PathBuf};

@@ -186,6 +186,22 @@ pub async fn newer_snapshots_win_whatever_the_order(b: &Ports) {
         .unwrap();
     assert_eq!(s.older, 1, "older than the as-of the unchanged write moved forward");
     assert_eq!(count_of(b, "Berlin", "Dot").await.unwrap().count, 5);
+    let s = b
+        .table
+        .write(snapshot(&[("Berlin", "Dot", 5)], 250, "k/older-same.csv"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (s.changed, s.unchanged, s.older),
+        (0, 0, 1),
+        "an older snapshot with the same count is older, not unchanged"
+    );
+    let s = b
+        .table
+        .write(snapshot(&[("Berlin", "Dot", 5)], 300, "k/same-again.csv"))
+        .await
+        .unwrap();
+    assert_eq!((s.changed, s.unchanged, s.older), (0, 1, 0), "the same snapshot again");
 }
 
 pub async fn equal_as_of_keeps_the_lower_count(b: &Ports) {

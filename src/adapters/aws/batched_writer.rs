@@ -72,7 +72,9 @@ impl BatchedWriter {
                         row,
                         same: old_count == row.count,
                     }),
-                Some(&(_, old_count)) if old_count == row.count => summary.unchanged += 1,
+                // The same snapshot again changes nothing; any other loses
+                // to what the table holds, whatever its count (as locally).
+                Some(&(old_as_of, old_count)) if old_as_of == as_of && old_count == row.count => summary.unchanged += 1,
                 Some(_) => summary.older += 1,
             }
         }
@@ -136,8 +138,8 @@ impl BatchedWriter {
                                 lost_any = true;
                                 let stored = reason
                                     .and_then(|r| r.item())
-                                    .and_then(|item| opt_n::<u32>(item, "Count"));
-                                if stored == Some(w.row.count) {
+                                    .map(|item| (opt_n::<i64>(item, "AsOf"), opt_n::<u32>(item, "Count")));
+                                if stored == Some((Some(as_of.0), Some(w.row.count))) {
                                     summary.unchanged += 1;
                                 } else {
                                     summary.older += 1;

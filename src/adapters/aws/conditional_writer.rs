@@ -92,8 +92,12 @@ impl ConditionalWriter {
                 }
                 Err(e) => match e.into_service_error() {
                     PutItemError::ConditionalCheckFailedException(failed) => {
-                        let stored: Option<u32> = failed.item().and_then(|old| opt_n(old, "Count"));
-                        Ok(if stored == Some(row.count) {
+                        // The same snapshot again changed nothing; any
+                        // other lost to what the table holds (as locally).
+                        let stored = failed
+                            .item()
+                            .map(|old| (opt_n::<i64>(old, "AsOf"), opt_n::<u32>(old, "Count")));
+                        Ok(if stored == Some((Some(as_of), Some(row.count))) {
                             RowOutcome::Unchanged
                         } else {
                             RowOutcome::Older

@@ -9,7 +9,7 @@
 //! Change records are written by `LocalTable::write`, not by triggers: a
 //! trigger per row made bulk loads about twice as slow.
 
-use crate::ports::{PortError, PortResult};
+use crate::ports::{Need, PortError, PortResult};
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -149,6 +149,8 @@ pub const DB_FILE: &str = "stockwatch.db";
 
 struct Inner {
     path: PathBuf,
+    /// Opened for reading only: the data dir cannot be written by this user.
+    read_only: bool,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
 }
@@ -160,20 +162,52 @@ pub struct Db(Arc<Inner>);
 
 impl Db {
     /// Opens (creating if needed) the database in `dir`. Returns whether the
-    /// schema was created by this call.
+    /// schema was created by this call. A data dir this user may read but
+    /// not write opens for reading: every write then fails with
+    /// `Need::WritableDataDir`, and reads work.
     pub fn open(dir: &Path) -> PortResult<(Db, bool)> {
         let path = dir.join(DB_FILE);
-        let mut writer = connect(&path)?;
-        let created = migrate(&mut writer, &path)?;
-        let reader = connect(&path)?;
+        let writable = connect(&path).and_then(|mut writer| {
+            let created = migrate(&mut writer, &path)?;
+            Ok((writer, connect(&path)?, created))
+        });
+        let (writer, reader, created, read_only) = match writable {
+            Ok((writer, reader, created)) => (writer, reader, created, false),
+            Err(e) if is_read_only(&e) && path.is_file() => {
+                let reader = connect_read_only(&path)?;
+                (connect_read_only(&path)?, reader, false, true)
+            }
+            Err(e) => return Err(e),
+        };
+        if read_only {
+            tracing::info!(path = %path.display(), "the data dir is read-only: opened for reading");
+        }
         Ok((
             Db(Arc::new(Inner {
                 path,
+                read_only,
                 writer: Mutex::new(writer),
                 reader: Mutex::new(reader),
             })),
             created,
         ))
+    }
+
+    /// Whether this data dir was opened for reading only.
+    pub fn is_read_only(&self) -> bool {
+        self.0.read_only
+    }
+
+    /// The error of every write to a read-only data dir.
+    pub fn read_only_error(&self) -> PortError {
+        let dir = self.0.path.parent().unwrap_or(&self.0.path);
+        PortError::setup(
+            Need::WritableDataDir,
+            format!(
+                "the data dir {} is read-only for this user, and this needs to write to it",
+                dir.display()
+            ),
+        )
     }
 
     pub fn path(&self) -> &Path {
@@ -205,6 +239,9 @@ impl Db {
     pub async fn begin_held(&self) -> PortResult<HeldWrite> {
         let (jobs, queue) = std::sync::mpsc::channel::<HeldJob>();
         let (started, ready) = tokio::sync::oneshot::channel();
+        if self.0.read_only {
+            return Err(self.read_only_error());
+        }
         let db = self.clone();
         std::thread::spawn(move || {
             let inner = &db.0;
@@ -236,6 +273,9 @@ impl Db {
 
     /// `write`, on a thread that may block.
     pub fn write_blocking<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> PortResult<T>) -> PortResult<T> {
+        if self.0.read_only {
+            return Err(self.read_only_error());
+        }
         let inner = &self.0;
         let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn
@@ -321,6 +361,59 @@ fn connect(path: &Path) -> PortResult<Connection> {
     Ok(conn)
 }
 
+/// Whether opening for writing failed because this user may not write:
+/// the file, its folder (SQLite's WAL and journal files), or the disk.
+fn is_read_only(error: &PortError) -> bool {
+    matches!(error, PortError::Permanent(m) if m.starts_with(CANNOT_WRITE))
+}
+
+/// For a data dir this user may only read. SQLite's WAL needs its shared
+/// memory file: when no writer has it open (none is there) and the folder
+/// is read-only, the file is opened as immutable, read as it stands.
+fn connect_read_only(path: &Path) -> PortResult<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let uri = |immutable: bool| {
+        let escaped = path
+            .to_string_lossy()
+            .replace('%', "%25")
+            .replace('?', "%3f")
+            .replace('#', "%23");
+        format!("file:{escaped}?mode=ro{}", if immutable { "&immutable=1" } else { "" })
+    };
+    let open = |immutable: bool| -> rusqlite::Result<Connection> {
+        let conn = Connection::open_with_flags(uri(immutable), flags)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Reading the schema is what fails when the WAL index cannot be made.
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version != SCHEMA_VERSION {
+            return Err(rusqlite::Error::InvalidQuery);
+        }
+        Ok(conn)
+    };
+    let shm = PathBuf::from(format!("{}-shm", path.display()));
+    let conn = match open(false) {
+        Ok(conn) => conn,
+        Err(rusqlite::Error::InvalidQuery) => return Err(old_schema(path)),
+        Err(_) if !shm.exists() => open(true).map_err(|e| match e {
+            rusqlite::Error::InvalidQuery => old_schema(path),
+            other => sql_error(path, other),
+        })?,
+        Err(e) => return Err(sql_error(path, e)),
+    };
+    Ok(conn)
+}
+
+/// A read-only data dir cannot be brought up to this version's schema.
+fn old_schema(path: &Path) -> PortError {
+    PortError::setup(
+        Need::WritableDataDir,
+        format!(
+            "the database {} is from another stockwatch version and must be upgraded, which needs writing",
+            path.display()
+        ),
+    )
+}
+
 fn migrate(conn: &mut Connection, path: &Path) -> PortResult<bool> {
     let version = |conn: &Connection| -> PortResult<i64> {
         conn.pragma_query_value(None, "user_version", |r| r.get(0))
@@ -355,6 +448,16 @@ fn migrate(conn: &mut Connection, path: &Path) -> PortResult<bool> {
     Ok(created)
 }
 
+const CANNOT_WRITE: &str = "cannot open the database";
+
+/// One sentence for a full disk, whichever file found it.
+pub fn disk_full(path: &Path) -> String {
+    format!(
+        "the disk holding {} is full; free some space, then try again",
+        path.display()
+    )
+}
+
 /// Maps SQLite failures: lock contention is transient, the rest is not.
 pub fn sql_error(path: &Path, error: rusqlite::Error) -> PortError {
     let code = error.sqlite_error_code();
@@ -367,10 +470,10 @@ pub fn sql_error(path: &Path, error: rusqlite::Error) -> PortError {
             "the database {} is busy (another stockwatch is writing): {text}",
             path.display()
         )),
-        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied | ErrorCode::CannotOpen) => PortError::Permanent(
-            format!("cannot open the database {} for writing: {text}", path.display()),
-        ),
-        Some(ErrorCode::DiskFull) => PortError::Permanent(format!("the disk holding {} is full", path.display())),
+        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied | ErrorCode::CannotOpen) => {
+            PortError::Permanent(format!("{CANNOT_WRITE} {} for writing: {text}", path.display()))
+        }
+        Some(ErrorCode::DiskFull) => PortError::Permanent(disk_full(path)),
         _ => PortError::Permanent(format!("the database {} failed: {text}", path.display())),
     }
 }

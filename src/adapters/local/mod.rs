@@ -25,6 +25,9 @@ pub struct Opened {
     pub data_dir: PathBuf,
     pub created_database: bool,
     pub created_bucket: bool,
+    /// This user may read the data dir, not write it: reads work, writes
+    /// fail with `Need::WritableDataDir`.
+    pub read_only: bool,
 }
 
 pub struct LocalBackend {
@@ -79,6 +82,7 @@ impl LocalBackend {
                 data_dir: data_dir.to_path_buf(),
                 created_database,
                 created_bucket,
+                read_only: db.is_read_only(),
             },
         })
     }

@@ -41,6 +41,10 @@ impl LocalObjects {
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> PortError {
     let message = format!("cannot {what} {}: {e}", path.display());
     match e.kind() {
+        // Said as the database says it, whichever step found the disk full.
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            PortError::Permanent(super::db::disk_full(path))
+        }
         std::io::ErrorKind::NotFound => PortError::NotFound(message),
         std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
             PortError::Transient(message)
@@ -165,11 +169,15 @@ impl ObjectStore for LocalObjects {
         as_of: Option<Timestamp>,
         progress: Option<Progress>,
     ) -> PortResult<ObjectInfo> {
+        if self.db.is_read_only() {
+            return Err(self.db.read_only_error());
+        }
         let target = self.path_of(key);
         let staging = self.staging.clone();
         let size = body.len().map_err(|e| io_error("read", &target, e))?;
         let body = body.clone();
-        blocking(move || store_file(&staging, &target, &body, progress)).await?;
+        let stored = target.clone();
+        blocking(move || store_file(&staging, &stored, &body, progress)).await?;
         let info = ObjectInfo {
             key: key.clone(),
             size,
@@ -196,7 +204,12 @@ impl ObjectStore for LocalObjects {
                 )
                 .db(tx)
             })
-            .await?;
+            .await
+            .inspect_err(|_| {
+                // Unrecorded, the file would sit in the bucket unseen by
+                // every listing: the upload failed as a whole.
+                let _ = std::fs::remove_file(&target);
+            })?;
         Ok(info)
     }
 

@@ -11,7 +11,7 @@
 //! died before exporting is exported by the next one.
 
 use super::db::{Db, SqlResultExt, next_ledger_rev};
-use crate::domain::{AlertId, Message, Timestamp};
+use crate::domain::{AlertId, Message, Timestamp, terminal_safe_json};
 use crate::ports::{Delivery, PortError, PortResult, Publisher};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -142,8 +142,18 @@ fn send(
 /// The export, under an exclusive lock on the file (one exporter at a time
 /// across processes).
 fn export(db: &Db, path: &Path) -> PortResult<()> {
+    if db.is_read_only() {
+        return Err(db.read_only_error());
+    }
+    // A full disk or a lock may pass; a refusal will not.
     let failed = |what: &str, e: std::io::Error| {
-        PortError::Transient(format!("cannot {what} the outbox {}: {e}", path.display()))
+        let message = format!("cannot {what} the outbox {}: {e}", path.display());
+        match e.kind() {
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+                PortError::Permanent(message)
+            }
+            _ => PortError::Transient(message),
+        }
     };
     let mut file = std::fs::OpenOptions::new()
         .create(true)
@@ -180,7 +190,8 @@ fn export(db: &Db, path: &Path) -> PortResult<()> {
         let mut entry: OutboxEntry = serde_json::from_str(&entry)
             .map_err(|e| PortError::Permanent(format!("an outbox row cannot be read: {e}")))?;
         entry.seq = seq;
-        text.push_str(&serde_json::to_string(&entry).unwrap_or_default());
+        // People `tail -f` the outbox: names from files reach it escaped.
+        text.push_str(&terminal_safe_json(&serde_json::to_string(&entry).unwrap_or_default()));
         text.push('\n');
     }
     file.write_all(text.as_bytes()).map_err(|e| failed("write", e))?;
