@@ -54,6 +54,17 @@ impl S3Objects {
         format!("the bucket {}", self.bucket)
     }
 
+    /// The object's body, not yet read (`get` collects it, `fetch` saves it).
+    async fn get_object(&self, key: &ObjectKey) -> PortResult<aws_sdk_s3::operation::get_object::GetObjectOutput> {
+        self.client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("the object {key} in {}", self.what()), e))
+    }
+
     fn report_key(key: &ObjectKey) -> String {
         Self::report_key_of(key.as_str())
     }
@@ -338,14 +349,7 @@ impl ObjectStore for S3Objects {
     }
 
     async fn get(&self, key: &ObjectKey) -> PortResult<Bytes> {
-        let object = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key.as_str())
-            .send()
-            .await
-            .map_err(|e| sdk_error(&format!("the object {key} in {}", self.what()), e))?;
+        let object = self.get_object(key).await?;
         let body = object
             .body
             .collect()
@@ -355,14 +359,7 @@ impl ObjectStore for S3Objects {
     }
 
     async fn fetch(&self, key: &ObjectKey) -> PortResult<Fetched> {
-        let object = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key.as_str())
-            .send()
-            .await
-            .map_err(|e| sdk_error(&format!("the object {key} in {}", self.what()), e))?;
+        let object = self.get_object(key).await?;
         let (file, path) = tempfile::NamedTempFile::new()
             .and_then(|f| f.keep().map_err(|e| e.error))
             .map_err(|e| PortError::Permanent(format!("cannot make a file to download {key} into: {e}")))?;
