@@ -629,15 +629,7 @@ async fn a_publish_that_outlasts_the_lease_is_still_sent_once() {
     let ports = stockwatch::adapters::aws::connect_with(&settings, clients)
         .await
         .unwrap();
-    stockwatch::pipeline::Loader::new(ports.clone())
-        .upload(
-            "out.csv",
-            bytes::Bytes::from_static(b"store,item,count\nB,dot,0\n"),
-            None,
-            None,
-        )
-        .await
-        .unwrap();
+    upload(&ports, "out.csv", b"store,item,count\nB,dot,0\n").await;
     let lease = Duration::from_millis(3000);
     let config = |name: &str| CheckerConfig {
         name: name.into(),
@@ -692,30 +684,13 @@ impl ChangeFeed for TrimmedBefore {
 /// one SNS message (claims keyed by transition, not by path).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gap_then_the_kept_records_notify_each_outage_once() {
-    use stockwatch::pipeline::{Checker, CheckerConfig, Loader};
+    use stockwatch::pipeline::{Checker, CheckerConfig};
     let (ports, settings, clients) = moto::fresh().await;
     let (sqs, url) = moto::queue_on_topic(&clients, settings.topic_arn.as_ref().unwrap(), &settings.topic).await;
-    let loader = Loader::new(ports.clone());
-    loader
-        .upload(
-            "before.csv",
-            bytes::Bytes::from_static(b"store,item,count\nB,dot,9\n"),
-            None,
-            None,
-        )
-        .await
-        .unwrap();
+    upload(&ports, "before.csv", b"store,item,count\nB,dot,9\n").await;
     let kept_from = ports.feed.tip().await.unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
-    loader
-        .upload(
-            "after.csv",
-            bytes::Bytes::from_static(b"store,item,count\nB,dot,0\n"),
-            None,
-            None,
-        )
-        .await
-        .unwrap();
+    upload(&ports, "after.csv", b"store,item,count\nB,dot,0\n").await;
     let mut lossy = ports.clone();
     lossy.feed = Arc::new(TrimmedBefore {
         inner: ports.feed.clone(),
@@ -734,18 +709,10 @@ async fn a_gap_then_the_kept_records_notify_each_outage_once() {
 /// apart, or both think the one claim is theirs and both send it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_checkers_of_one_name_pid_and_millisecond_send_a_claim_once() {
-    use stockwatch::pipeline::{CheckReport, Checker, CheckerConfig, Loader};
+    use stockwatch::pipeline::{CheckReport, Checker, CheckerConfig};
     let (ports, settings, clients) = moto::fresh().await;
     let (sqs, url) = moto::queue_on_topic(&clients, settings.topic_arn.as_ref().unwrap(), &settings.topic).await;
-    Loader::new(ports.clone())
-        .upload(
-            "out.csv",
-            bytes::Bytes::from_static(b"store,item,count\nB,dot,0\n"),
-            None,
-            None,
-        )
-        .await
-        .unwrap();
+    upload(&ports, "out.csv", b"store,item,count\nB,dot,0\n").await;
     let changes = ports.feed.read(None, 100).await.unwrap().changes;
     let config = CheckerConfig {
         name: "check-stock".into(),
@@ -765,4 +732,12 @@ async fn two_checkers_of_one_name_pid_and_millisecond_send_a_claim_once() {
         "the other instance took the claim for its own"
     );
     assert_eq!(moto::drain(&sqs, &url).await.len(), 1, "and sent it once");
+}
+
+/// Stores and loads a small inventory file through the real loader.
+async fn upload(ports: &stockwatch::ports::Ports, name: &str, csv: &'static [u8]) {
+    stockwatch::pipeline::Loader::new(ports.clone())
+        .upload(name, bytes::Bytes::from_static(csv), None, None)
+        .await
+        .unwrap();
 }
