@@ -233,10 +233,7 @@ fn say_renamed(out: &mut impl Write, path: &std::path::Path, key: &crate::ports:
         return Ok(());
     }
     let mut why = Vec::new();
-    if own
-        .chars()
-        .any(|c| c == '\\' || crate::domain::names::is_unsafe_for_terminal(c))
-    {
+    if crate::pipeline::loader::key_safe_name(&own) != own {
         why.push("backslashes and characters a terminal cannot show became `_`");
     }
     if key.file_name().ends_with(".csv") && !own.ends_with(".csv") && !own.ends_with(".CSV") {

@@ -371,13 +371,7 @@ async fn read_and_write(
 /// unique per upload, ending in the name the operator knows.
 pub fn upload_key(file_name: &str, at: Timestamp) -> ObjectKey {
     static SEQUENCE: AtomicU32 = AtomicU32::new(0);
-    let name = file_name.rsplit('/').next().unwrap_or(file_name);
-    // A backslash is a letter in a Unix file name but a separator to many
-    // tools: kept readable as `_`, like characters no terminal may show.
-    let name: String = name
-        .chars()
-        .map(|c| if c == '\\' || is_unsafe_for_terminal(c) { '_' } else { c })
-        .collect();
+    let name = key_safe_name(file_name.rsplit('/').next().unwrap_or(file_name));
     let name = if ObjectKey::parse(&name).is_ok() {
         name
     } else {
@@ -387,6 +381,15 @@ pub fn upload_key(file_name: &str, at: Timestamp) -> ObjectKey {
     let unique = format!("{:x}{sequence:03x}", std::process::id());
     let key = format!("uploads/{}-{unique}/{name}", at.to_compact());
     ObjectKey::parse(&key).unwrap_or_else(|_| ObjectKey::parse("uploads/upload.csv").expect("a valid key"))
+}
+
+/// A file name as an upload key keeps it. A backslash is a letter in a Unix
+/// file name but a separator to many tools: kept readable as `_`, like
+/// characters no terminal may show.
+pub fn key_safe_name(name: &str) -> String {
+    name.chars()
+        .map(|c| if c == '\\' || is_unsafe_for_terminal(c) { '_' } else { c })
+        .collect()
 }
 
 /// The deployed function hears only of keys ending in `.csv` or `.CSV` (the
