@@ -364,7 +364,13 @@ fn connect(path: &Path) -> PortResult<Connection> {
 /// Whether opening for writing failed because this user may not write:
 /// the file, its folder (SQLite's WAL and journal files), or the disk.
 fn is_read_only(error: &PortError) -> bool {
-    matches!(error, PortError::Permanent(m) if m.starts_with(CANNOT_WRITE))
+    matches!(
+        error,
+        PortError::Setup {
+            need: Need::WritableDataDir,
+            ..
+        }
+    )
 }
 
 /// For a data dir this user may only read. SQLite's WAL needs its shared
@@ -448,8 +454,6 @@ fn migrate(conn: &mut Connection, path: &Path) -> PortResult<bool> {
     Ok(created)
 }
 
-const CANNOT_WRITE: &str = "cannot open the database";
-
 /// One sentence for a full disk, whichever file found it.
 pub fn disk_full(path: &Path) -> String {
     format!(
@@ -470,9 +474,12 @@ pub fn sql_error(path: &Path, error: rusqlite::Error) -> PortError {
             "the database {} is busy (another stockwatch is writing): {text}",
             path.display()
         )),
-        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied | ErrorCode::CannotOpen) => {
-            PortError::Permanent(format!("{CANNOT_WRITE} {} for writing: {text}", path.display()))
-        }
+        // This user may not write the file or its folder (SQLite's WAL and
+        // journal live beside it): opening falls back to reading.
+        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied | ErrorCode::CannotOpen) => PortError::setup(
+            Need::WritableDataDir,
+            format!("cannot open the database {} for writing: {text}", path.display()),
+        ),
         Some(ErrorCode::DiskFull) => PortError::Permanent(disk_full(path)),
         _ => PortError::Permanent(format!("the database {} failed: {text}", path.display())),
     }
