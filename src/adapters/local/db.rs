@@ -265,9 +265,7 @@ impl Db {
             }
             // Dropped without a commit: the transaction rolls back.
         });
-        ready
-            .await
-            .map_err(|_| PortError::Permanent("the database thread stopped unexpectedly".into()))??;
+        ready.await.map_err(|_| thread_stopped())??;
         Ok(HeldWrite { jobs })
     }
 
@@ -320,23 +318,20 @@ impl HeldWrite {
         let job: HeldFn = Box::new(move |tx| {
             let _ = reply.send(f(tx));
         });
-        self.jobs
-            .send(HeldJob::Run(job))
-            .map_err(|_| PortError::Permanent("the database thread stopped unexpectedly".into()))?;
-        answer
-            .await
-            .map_err(|_| PortError::Permanent("the database thread stopped unexpectedly".into()))?
+        self.jobs.send(HeldJob::Run(job)).map_err(|_| thread_stopped())?;
+        answer.await.map_err(|_| thread_stopped())?
     }
 
     pub async fn commit(self) -> PortResult<()> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.jobs
-            .send(HeldJob::Commit(reply))
-            .map_err(|_| PortError::Permanent("the database thread stopped unexpectedly".into()))?;
-        answer
-            .await
-            .map_err(|_| PortError::Permanent("the database thread stopped unexpectedly".into()))?
+        self.jobs.send(HeldJob::Commit(reply)).map_err(|_| thread_stopped())?;
+        answer.await.map_err(|_| thread_stopped())?
     }
+}
+
+/// The held transaction's thread is gone (it panicked): nothing was committed.
+fn thread_stopped() -> PortError {
+    PortError::Permanent("the database thread stopped unexpectedly".into())
 }
 
 async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> PortResult<T> + Send + 'static) -> PortResult<T> {
