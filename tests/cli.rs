@@ -574,3 +574,125 @@ fn a_re_run_reports_the_alerts_it_sent_for_a_stopped_run() {
     );
     assert_eq!(env.outbox().len(), 6, "each sent once");
 }
+
+/// Every command of `stockwatch --help`, as completions and pages must know them.
+const COMMANDS: [&str; 10] = [
+    "upload",
+    "stock",
+    "alerts",
+    "ack",
+    "watch",
+    "uploads",
+    "check",
+    "provision",
+    "completions",
+    "man",
+];
+
+/// Runs a command generated from the command line's definition: it succeeds
+/// and leaves nothing behind (no data dir, no log), whatever the backend.
+fn generated(env: &Env, args: &[&str]) -> String {
+    let out = env.run(args);
+    assert!(out.status.success(), "{args:?} failed: {}", stderr(&out));
+    assert!(!env.data_dir().exists(), "{args:?} created the data dir");
+    assert!(!env.dir.path().join("logs").exists(), "{args:?} opened a log");
+    stdout(&out)
+}
+
+#[test]
+fn completions_for_bash_complete_every_command_and_the_console_s_flags() {
+    let env = Env::new();
+    let script = generated(&env, &["completions", "bash"]);
+    assert!(script.contains("_stockwatch()"), "{script}");
+    assert!(script.contains("complete -F _stockwatch"), "{script}");
+    for command in COMMANDS {
+        assert!(
+            script.contains(&format!("stockwatch,{command})")),
+            "`{command}` is not completed:\n{script}"
+        );
+    }
+    // Plain `stockwatch` is the console: its flags complete at the top.
+    for flag in ["--read-only", "--no-checker", "--keymap"] {
+        assert!(script.contains(flag), "{flag} is not completed");
+    }
+}
+
+#[test]
+fn completions_for_zsh_fish_elvish_and_powershell_are_their_own_formats() {
+    let env = Env::new();
+    let zsh = generated(&env, &["completions", "zsh"]);
+    assert!(zsh.starts_with("#compdef stockwatch\n"), "{zsh}");
+    assert!(zsh.contains("(upload)"), "{zsh}");
+    let fish = generated(&env, &["completions", "fish"]);
+    assert!(fish.contains("complete -c stockwatch"), "{fish}");
+    assert!(fish.contains("-a \"upload\""), "{fish}");
+    let elvish = generated(&env, &["completions", "elvish"]);
+    assert!(elvish.contains("edit:completion:arg-completer[stockwatch]"), "{elvish}");
+    let powershell = generated(&env, &["completions", "powershell"]);
+    assert!(
+        powershell.contains("Register-ArgumentCompleter -Native -CommandName 'stockwatch'"),
+        "{powershell}"
+    );
+}
+
+#[test]
+fn completions_for_an_unknown_shell_are_a_usage_error() {
+    let env = Env::new();
+    let out = env.run(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(out.stdout.is_empty(), "{}", stdout(&out));
+    let message = stderr(&out);
+    assert!(
+        message.contains("invalid value 'tcsh'") && message.contains("bash, elvish, fish, powershell, zsh"),
+        "{message}"
+    );
+    assert!(!env.data_dir().exists());
+}
+
+#[test]
+fn man_prints_the_stockwatch_page_without_a_backend() {
+    let env = Env::new();
+    // An AWS backend with no account or bucket: the page needs neither.
+    let page = generated(&env, &["--backend", "aws", "man"]);
+    assert!(page.starts_with(".ie") || page.starts_with(".TH"), "{page}");
+    assert!(page.contains(".TH stockwatch 1"), "{page}");
+    assert!(page.contains(".SH SYNOPSIS"), "{page}");
+    assert!(page.contains("Exit codes:"), "{page}");
+    for command in COMMANDS {
+        assert!(
+            page.contains(&format!("stockwatch\\-{command}(1)")),
+            "`{command}` is not in the page:\n{page}"
+        );
+    }
+}
+
+#[test]
+fn man_out_writes_a_page_per_command() {
+    let env = Env::new();
+    let dir = env.dir.path().join("man/man1");
+    let listing = generated(&env, &["man", "--out", dir.to_str().unwrap()]);
+    let root = std::fs::read_to_string(dir.join("stockwatch.1")).unwrap();
+    assert!(root.contains(".TH stockwatch 1"), "{root}");
+    let upload = std::fs::read_to_string(dir.join("stockwatch-upload.1")).unwrap();
+    assert!(upload.contains(".TH stockwatch-upload 1"), "{upload}");
+    assert!(
+        upload.contains("\\fBstockwatch upload\\fR"),
+        "the synopsis is the command as typed:\n{upload}"
+    );
+    assert!(upload.contains("\\-\\-as\\-of"), "{upload}");
+    assert!(
+        upload.contains("\\-\\-data\\-dir"),
+        "global flags are on every page:\n{upload}"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = COMMANDS.iter().map(|c| format!("stockwatch-{c}.1")).collect();
+    expected.push("stockwatch.1".into());
+    expected.sort();
+    assert_eq!(names, expected, "no page for clap's `help`, one for every command");
+    assert_eq!(listing.lines().count(), expected.len(), "{listing}");
+    assert!(listing.contains("stockwatch-upload.1"), "{listing}");
+}

@@ -1,9 +1,10 @@
 //! The headless command line: `upload`, `stock`, `alerts`, `ack`, `watch`,
-//! `uploads`, `check`, `provision`. Thin: it parses, calls the pipeline and
-//! prints.
+//! `uploads`, `check`, `provision`, and `completions` and `man` (generated
+//! from this definition). Thin: it parses, calls the pipeline and prints.
 
 mod alerts;
 mod check;
+mod completions;
 mod console;
 pub mod error;
 pub mod output;
@@ -151,6 +152,10 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Prepare the backend: the local data dir, or the AWS bucket, tables and topic.
     Provision(provision::ProvisionArgs),
+    /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the stockwatch man page, or write every command's page into a folder with --out.
+    Man(completions::ManArgs),
 }
 
 /// Everything a command needs, resolved from flags, environment and config.
@@ -530,6 +535,12 @@ pub fn main() -> std::process::ExitCode {
         }
         Err(e) => e.exit(),
     };
+    // Generated from the definition alone: no config, backend, log or runtime.
+    match &cli.command {
+        Some(Command::Completions(args)) => return exit_with(completions::completions(args), json),
+        Some(Command::Man(args)) => return exit_with(completions::man(args), json),
+        _ => {}
+    }
     if let Err(message) = crate::logging::check_settings() {
         if json {
             say_json_error(error::exit::USAGE, &message);
@@ -549,6 +560,11 @@ pub fn main() -> std::process::ExitCode {
     let result = runtime.block_on(run(cli));
     // A blocking read still in flight (a preview of a slow file) must not hold up the exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    exit_with(result, json)
+}
+
+/// Reports a command's error, if any, and gives its exit code.
+fn exit_with(result: Result<(), CliError>, json: bool) -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -586,6 +602,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Uploads(args) => uploads::run(&ctx, &args).await,
         Command::Check(args) => check::run(&ctx, &args).await,
         Command::Provision(_) => unreachable!("handled above"),
+        Command::Completions(_) | Command::Man(_) => unreachable!("handled before the runtime starts"),
     }
 }
 
