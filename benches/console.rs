@@ -17,7 +17,8 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::time::{Duration, Instant};
 use stockwatch::adapters::local::LocalBackend;
-use stockwatch::console::app::App;
+use stockwatch::console::app::{App, Settings};
+use stockwatch::console::clock::Clock;
 use stockwatch::console::keymap::{DEFAULT, Keymap};
 use stockwatch::console::live_stock::LiveStock;
 use stockwatch::console::messages::Msg;
@@ -72,9 +73,8 @@ fn main() {
         let mut app = App::new(
             LiveStock::new(Thresholds::new(3)),
             keymap,
-            false,
-            backend.location.clone(),
-            "-".into(),
+            Settings::new(&backend.location, "-"),
+            Clock::utc(Timestamp::now()),
         );
         let mut page = None;
         loop {

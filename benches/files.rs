@@ -21,15 +21,16 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use stockwatch::adapters::local::LocalBackend;
-use stockwatch::console::app::App;
+use stockwatch::console::app::{App, Settings};
+use stockwatch::console::clock::Clock;
 use stockwatch::console::keymap::{DEFAULT, Keymap};
 use stockwatch::console::live_stock::LiveStock;
 use stockwatch::console::messages::Msg;
 use stockwatch::console::theme::Theme;
 use stockwatch::console::update::update;
 use stockwatch::console::view::view;
-use stockwatch::domain::Thresholds;
 use stockwatch::domain::preview::Previewer;
+use stockwatch::domain::{Thresholds, Timestamp};
 use stockwatch::pipeline::Loader;
 
 fn main() {
@@ -77,9 +78,8 @@ fn main() {
         let mut app = App::new(
             LiveStock::new(Thresholds::new(3)),
             keymap,
-            false,
-            "bench".into(),
-            "-".into(),
+            Settings::new("bench", "-"),
+            Clock::utc(Timestamp::now()),
         );
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
         let sent_at: Arc<Mutex<VecDeque<Instant>>> = Arc::default();

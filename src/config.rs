@@ -19,6 +19,11 @@ pub struct ConfigFile {
     pub checker_name: Option<String>,
     /// Built-in key set of the console: default or arrows.
     pub keymap: Option<Spanned<String>>,
+    /// The console's times: "local" (the default) or "utc".
+    pub time: Option<Spanned<String>>,
+    /// The console takes clicks and the wheel (default false: the
+    /// terminal keeps its own selection for copying).
+    pub mouse: Option<bool>,
     #[serde(default)]
     pub alerts: AlertSettings,
     #[serde(default)]
@@ -88,6 +93,8 @@ impl LoaderKind {
 pub struct AlertSettings {
     pub low_threshold: Option<u32>,
     pub notify_low: Option<bool>,
+    /// The console rings the terminal bell on a new OUT alert (default true).
+    pub bell: Option<bool>,
     /// Per-item thresholds: `[[alerts.item]]` with `item`, optional `store`, `low_threshold`.
     #[serde(default, rename = "item")]
     pub items: Vec<Spanned<ItemThreshold>>,
@@ -242,6 +249,17 @@ impl ConfigFile {
     /// given two thresholds.
     fn check(&self) -> Result<(), String> {
         let at = |span: Range<usize>, problem: String| Err(format!("line {}: {problem}", self.line_of(&span)));
+        if let Some(time) = &self.time
+            && !matches!(time.get_ref().as_str(), "utc" | "local")
+        {
+            return at(
+                time.span(),
+                format!(
+                    "time = \"{}\" is not a choice; write \"local\" or \"utc\"",
+                    crate::domain::escape_for_terminal(time.get_ref())
+                ),
+            );
+        }
         if let Some(dir) = &self.data_dir
             && dir.get_ref().as_os_str().is_empty()
         {

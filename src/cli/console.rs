@@ -2,6 +2,7 @@
 
 use super::error::CliError;
 use super::{Session, alerts::operator};
+use crate::console::app::Settings;
 use crate::console::keymap::{Keymap, builtin};
 use crate::console::run::{Options, run};
 use clap::Args;
@@ -21,6 +22,20 @@ pub struct ConsoleArgs {
     /// Built-in key set to start from: default or arrows [default: default].
     #[arg(long, value_name = "NAME")]
     pub keymap: Option<String>,
+    /// Show times in UTC, not the local time zone (config: time = "utc").
+    #[arg(long)]
+    pub utc: bool,
+    /// Take clicks and the wheel (config: mouse = true). Off by default:
+    /// while the console has the mouse, selecting text to copy needs Shift
+    /// (Option on macOS) in most terminals.
+    #[arg(long, overrides_with = "no_mouse")]
+    pub mouse: bool,
+    /// Leave the mouse to the terminal, whatever the config says.
+    #[arg(long)]
+    pub no_mouse: bool,
+    /// No terminal bell on new OUT alerts (config: alerts.bell = false).
+    #[arg(long)]
+    pub no_bell: bool,
 }
 
 pub const KEYMAP_FILE: &str = "keymap.toml";
@@ -79,12 +94,21 @@ pub async fn start(ctx: &Session, args: &ConsoleArgs) -> Result<(), CliError> {
     let read_only = args.read_only || ctx.data_read_only();
     let checker = (!args.no_checker && !read_only && !ctx.checked_elsewhere)
         .then(|| crate::pipeline::Checker::new(ctx.ports.clone(), ctx.checker_config.clone()));
+    let log_path = crate::logging::log_path().map_or_else(|| "(no log file)".into(), |p| p.display().to_string());
+    let config = &ctx.config;
+    let settings = Settings {
+        read_only,
+        bell: !args.no_bell && config.alerts.bell.unwrap_or(true),
+        mouse: !args.no_mouse && (args.mouse || config.mouse.unwrap_or(false)),
+        home: directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf()),
+        ..Settings::new(&ctx.ports.location, &log_path)
+    };
     let options = Options {
         keymap,
-        read_only,
+        settings,
+        utc: args.utc || config.time.as_ref().is_some_and(|t| t.get_ref() == "utc"),
         checker: checker.clone(),
         thresholds: ctx.checker_config.thresholds.clone(),
-        log_path: crate::logging::log_path().map_or_else(|| "(no log file)".into(), |p| p.display().to_string()),
         operator: operator()?,
         uploads: crate::pipeline::UploadFlow::new(ctx.ports.clone(), ctx.quiet_loader(), checker),
         start_dir: remembered

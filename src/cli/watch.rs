@@ -131,6 +131,11 @@ pub async fn run(ctx: &Session, args: &WatchArgs) -> Result<(), CliError> {
                 alerts.sort_by_key(|a| (a.raised_at, a.id));
                 let mut out = std::io::stdout().lock();
                 for change in &page.changes {
+                    let only_as_of = matches!((&change.old, &change.new), (Some(o), Some(n)) if o.count == n.count);
+                    if only_as_of && !args.json {
+                        // A newer snapshot of the same count: no news in a line of text.
+                        continue;
+                    }
                     if args.json {
                         json_line(&mut out, &Event::Change(change)).map_err(write_failed)?;
                     } else {

@@ -4,28 +4,49 @@
 //! changes it, and leaves every pane's rows computed; `view` only reads it.
 
 use super::alerts_pane::AlertsPane;
+use super::clock::Clock;
 use super::files::pane::FilesPane;
 use super::keymap::Keymap;
 use super::live_alerts::LiveAlerts;
 use super::live_stock::LiveStock;
 use super::pane::Pane;
+use super::prompt::Prompt;
 use super::stock_pane::{StockPane, StockView};
 use super::stores_pane::StoresPane;
-use crate::domain::{AlertId, Timestamp};
+use crate::domain::{Alert, AlertId, Timestamp};
 use crate::ports::Change;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
     Normal,
-    Help,
-    Command(String),
+    /// The keys, scrolled down by `scroll` lines.
+    Help {
+        scroll: u16,
+    },
+    Command(Prompt),
     /// Typing a filter for the focused list.
-    Filter(String),
+    Filter(Prompt),
+    /// Typing the note to acknowledge `ids` with.
+    Note {
+        ids: Vec<AlertId>,
+        prompt: Prompt,
+    },
     /// "Acknowledge N alerts?" — defaults to Cancel.
     ConfirmAckAll {
         ids: Vec<AlertId>,
         yes: bool,
+    },
+    /// "Uploads are running: quit anyway?" — defaults to staying.
+    ConfirmQuit {
+        yes: bool,
+    },
+    /// One item: its count, as-of, file and alerts (`alert`: the one it
+    /// was opened from).
+    Detail {
+        store: String,
+        item: String,
+        alert: Option<AlertId>,
     },
 }
 
@@ -37,13 +58,46 @@ pub enum Feed {
     Error(String),
 }
 
+/// What the operator chose for this console (flags and settings).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub read_only: bool,
+    /// Ring the terminal bell on a new OUT alert.
+    pub bell: bool,
+    /// Clicks and the wheel (off: the terminal keeps its own selection).
+    pub mouse: bool,
+    pub location: String,
+    pub log_path: String,
+    /// Where `:cd ~` goes.
+    pub home: Option<PathBuf>,
+}
+
+impl Settings {
+    pub fn new(location: &str, log_path: &str) -> Settings {
+        Settings {
+            read_only: false,
+            bell: true,
+            mouse: false,
+            location: location.to_string(),
+            log_path: log_path.to_string(),
+            home: None,
+        }
+    }
+}
+
+/// The line typed last in each prompt, oldest first.
+#[derive(Debug, Default)]
+pub struct Histories {
+    pub commands: Vec<String>,
+    pub filters: Vec<String>,
+}
+
 pub struct App {
     pub live_stock: LiveStock,
     pub live_alerts: LiveAlerts,
     pub keymap: Keymap,
-    pub read_only: bool,
-    pub location: String,
-    pub log_path: String,
+    pub settings: Settings,
+    pub clock: Clock,
     pub focus: Pane,
     pub mode: Mode,
     pub stores: StoresPane,
@@ -51,28 +105,39 @@ pub struct App {
     pub alerts: AlertsPane,
     pub files: FilesPane,
     pub paused: bool,
-    /// Changes that arrived while paused, applied on resume.
+    /// Changes and alerts that arrived while paused, applied on resume.
     pub held: Vec<Change>,
+    pub held_alerts: Vec<Alert>,
+    /// The ledger's alerts have been read once: later ones are new.
+    pub alerts_loaded: bool,
+    /// The newest alert the operator has had in view; newer ones are the
+    /// status bar's "N new".
+    pub seen_up_to: Option<AlertId>,
+    pub histories: Histories,
     pub feed: Feed,
     pub last_change: Option<Timestamp>,
     /// How far behind the feed was when its last changes arrived.
     pub lag_ms: Option<i64>,
     /// The alert ledger's last error, until it answers again.
     pub ledger_error: Option<String>,
+    /// A line for the operator; it expires (see `update`).
     pub message: Option<String>,
+    /// Counts the messages, so a timer expires only the one it was set for.
+    pub message_serial: u64,
+    /// The terminal's size, for the layout that mouse clicks hit.
+    pub size: (u16, u16),
     /// The screen needs drawing.
     pub dirty: bool,
 }
 
 impl App {
-    pub fn new(live_stock: LiveStock, keymap: Keymap, read_only: bool, location: String, log_path: String) -> App {
+    pub fn new(live_stock: LiveStock, keymap: Keymap, settings: Settings, clock: Clock) -> App {
         App {
             live_stock,
             live_alerts: LiveAlerts::default(),
             keymap,
-            read_only,
-            location,
-            log_path,
+            settings,
+            clock,
             focus: Pane::Stores,
             mode: Mode::Normal,
             stores: StoresPane::default(),
@@ -81,13 +146,23 @@ impl App {
             files: FilesPane::new(std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))),
             paused: false,
             held: Vec::new(),
+            held_alerts: Vec::new(),
+            alerts_loaded: false,
+            seen_up_to: None,
+            histories: Histories::default(),
             feed: Feed::Loading,
             last_change: None,
             lag_ms: None,
             ledger_error: None,
             message: None,
+            message_serial: 0,
+            size: (80, 24),
             dirty: true,
         }
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.settings.read_only
     }
 
     pub fn filter(&self, pane: Pane) -> &str {
@@ -95,7 +170,7 @@ impl App {
             Pane::Stores => &self.stores.list.filter,
             Pane::Stock => &self.stock.list.filter,
             Pane::Alerts => &self.alerts.list.filter,
-            Pane::Files => &self.files.list.filter,
+            Pane::Files | Pane::Preview => &self.files.list.filter,
         }
     }
 
@@ -104,7 +179,7 @@ impl App {
             Pane::Stores => &mut self.stores.list.filter,
             Pane::Stock => &mut self.stock.list.filter,
             Pane::Alerts => &mut self.alerts.list.filter,
-            Pane::Files => &mut self.files.list.filter,
+            Pane::Files | Pane::Preview => &mut self.files.list.filter,
         }
     }
 
@@ -114,6 +189,7 @@ impl App {
             Pane::Stock => self.stock.list.cursor,
             Pane::Alerts => self.alerts.list.cursor,
             Pane::Files => self.files.list.cursor,
+            Pane::Preview => self.files.preview_scroll,
         }
     }
 
@@ -123,6 +199,47 @@ impl App {
             Pane::Stock => &mut self.stock.list.cursor,
             Pane::Alerts => &mut self.alerts.list.cursor,
             Pane::Files => &mut self.files.list.cursor,
+            Pane::Preview => &mut self.files.preview_scroll,
+        }
+    }
+
+    /// Alerts newer than any the operator has had in view.
+    pub fn new_alerts(&self) -> usize {
+        self.live_alerts.newer_than(self.seen_up_to)
+    }
+
+    /// Changes and alerts held by a pause.
+    pub fn waiting(&self) -> usize {
+        self.held.len() + self.held_alerts.len()
+    }
+
+    /// Alerts from the ledger, held while paused. Returns whether to ring
+    /// the bell: a new open OUT alert (after the first read), bell on.
+    pub fn take_alerts(&mut self, alerts: Vec<Alert>) -> bool {
+        let ring = self.alerts_loaded
+            && alerts.iter().any(|a| {
+                a.kind == crate::domain::AlertKind::Out
+                    && a.state == crate::domain::AlertState::Open
+                    && self.live_alerts.get(a.id).is_none()
+            });
+        if self.paused {
+            self.held_alerts.extend(alerts);
+        } else {
+            for alert in alerts {
+                self.live_alerts.put(alert);
+            }
+        }
+        ring && self.settings.bell
+    }
+
+    /// Shows what a pause held back.
+    pub fn resume(&mut self) {
+        self.paused = false;
+        let held = std::mem::take(&mut self.held);
+        self.apply_changes(held);
+        let alerts = std::mem::take(&mut self.held_alerts);
+        for alert in alerts {
+            self.live_alerts.put(alert);
         }
     }
 
@@ -151,6 +268,11 @@ impl App {
             .refresh(&self.live_stock, self.stores.selected(), moved == Some(Pane::Stock));
         self.alerts.refresh(&self.live_alerts, moved == Some(Pane::Alerts));
         self.files.refresh(moved == Some(Pane::Files));
+        // With the newest alerts in view and the operator at the keys,
+        // they have been seen.
+        if moved.is_some() && self.alerts.is_following() && self.alerts.show.includes_open() {
+            self.seen_up_to = self.seen_up_to.max(self.live_alerts.newest());
+        }
     }
 }
 

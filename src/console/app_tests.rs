@@ -161,17 +161,24 @@ fn the_selection_stays_on_its_row_when_lists_change_under_it() {
     let mut app = app(false);
     update(
         &mut app,
-        Msg::Alerts(vec![alert("9", "Berlin", "Echo Plus", AlertState::Open)]),
+        Msg::Alerts(vec![
+            alert("8", "Karachi", "Echo Dot", AlertState::Open),
+            alert("9", "Berlin", "Echo Plus", AlertState::Open),
+        ]),
     );
     app.focus = Pane::Alerts;
-    // A newer alert arrives on top while the operator is on #9.
+    // The operator moves down to #8; a newer alert arrives on top.
+    press(&mut app, KeyCode::Char('j'));
     update(
         &mut app,
         Msg::Alerts(vec![alert("10", "Pusan", "Echo Show", AlertState::Open)]),
     );
     assert_eq!(
         press(&mut app, KeyCode::Char('a')),
-        [Effect::Acknowledge(vec![AlertId(9)])]
+        [Effect::Acknowledge {
+            ids: vec![AlertId(8)],
+            note: None
+        }]
     );
 
     // The stores re-sort by urgency: the cursor stays on the same store.

@@ -21,6 +21,8 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::AbortHandle;
 
 const UPLOADS_AT_ONCE: usize = 2;
+/// How long a message stays in the status bar.
+const MESSAGE_SHOWN: std::time::Duration = std::time::Duration::from_secs(6);
 /// Rows of a previewed file shown before the rest is checked.
 const PREVIEW_ROWS: usize = 200;
 /// Rows a preview checks between looks at its ticket.
@@ -68,9 +70,18 @@ impl Effects {
         let tx = self.tx.clone();
         match effect {
             // The run loop's own.
-            Effect::Quit | Effect::Repaint => {}
-            Effect::Acknowledge(ids) => {
-                tokio::spawn(acknowledge(self.ports.clone(), ids, self.operator.clone(), tx));
+            Effect::Quit | Effect::Repaint | Effect::Bell | Effect::Suspend => {}
+            Effect::Acknowledge { ids, note } => {
+                tokio::spawn(acknowledge(self.ports.clone(), ids, note, self.operator.clone(), tx));
+            }
+            Effect::LoadAlerts => {
+                tokio::spawn(load_alerts(self.ports.clone(), tx));
+            }
+            Effect::ExpireMessage(serial) => {
+                tokio::spawn(async move {
+                    tokio::time::sleep(MESSAGE_SHOWN).await;
+                    let _ = tx.send(Msg::MessageExpired(serial));
+                });
             }
             Effect::List { dir, ticket } => {
                 let remember = self.last_dir_file.clone();
@@ -97,23 +108,38 @@ impl Effects {
     }
 }
 
-async fn acknowledge(ports: Ports, ids: Vec<AlertId>, by: String, tx: UnboundedSender<Msg>) {
+/// Acknowledges each alert; one message says what came of all of them.
+async fn acknowledge(ports: Ports, ids: Vec<AlertId>, note: Option<String>, by: String, tx: UnboundedSender<Msg>) {
+    let (mut done, mut failed) = (Vec::new(), Vec::new());
     for id in ids {
         let ack = Acknowledgement {
             by: by.clone(),
             at: Timestamp::now(),
-            note: None,
+            note: note.clone(),
         };
-        let result = ports
-            .ledger
-            .acknowledge(id, &ack)
-            .await
-            .map(Box::new)
-            .map_err(|e| e.to_string());
-        if tx.send(Msg::Acknowledged(result)).is_err() {
-            return;
+        match ports.ledger.acknowledge(id, &ack).await {
+            Ok(alert) => done.push(alert),
+            Err(e) => failed.push(format!("#{id}: {e}")),
         }
     }
+    let _ = tx.send(Msg::Acknowledged { done, failed });
+}
+
+/// Every alert, resolved ones too, for the history view.
+async fn load_alerts(ports: Ports, tx: UnboundedSender<Msg>) {
+    let filter = crate::ports::AlertFilter {
+        include_resolved: true,
+        ..Default::default()
+    };
+    let all = crate::ports::all_pages(|page| {
+        let (ledger, filter) = (&ports.ledger, &filter);
+        async move { ledger.list(filter, page.as_ref(), 1000).await }
+    })
+    .await;
+    let _ = tx.send(match all {
+        Ok(alerts) => Msg::AlertsLoaded(alerts),
+        Err(e) => Msg::LedgerError(format!("could not read the alert history: {e}")),
+    });
 }
 
 /// Lists a directory and, if it can be read, remembers it for the next

@@ -28,6 +28,29 @@ impl LiveAlerts {
         self.by_id.values()
     }
 
+    pub fn newest(&self) -> Option<AlertId> {
+        self.by_id.last_key_value().map(|(id, _)| *id)
+    }
+
+    /// How many alerts are newer than `id` (all of them for `None`).
+    pub fn newer_than(&self, id: Option<AlertId>) -> usize {
+        match id {
+            Some(id) => self
+                .by_id
+                .range((std::ops::Bound::Excluded(id), std::ops::Bound::Unbounded))
+                .count(),
+            None => self.by_id.len(),
+        }
+    }
+
+    /// Every alert of one item, newest first.
+    pub fn of_item<'a>(&'a self, store: &'a str, item: &'a str) -> impl Iterator<Item = &'a Alert> + 'a {
+        self.by_id
+            .values()
+            .rev()
+            .filter(move |a| a.store == store && a.item == item)
+    }
+
     pub fn version(&self) -> u64 {
         self.version
     }

@@ -8,7 +8,8 @@
 
 use crate::domain::{Level, Thresholds, Timestamp, level};
 use crate::ports::{Change, StockRow};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemRow {
@@ -16,6 +17,8 @@ pub struct ItemRow {
     pub as_of: Timestamp,
     pub updated_at: Timestamp,
     pub level: Level,
+    /// The file the count came from (shared: one file writes many rows).
+    pub source: Arc<str>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,6 +47,8 @@ pub struct LiveStock {
     urgency_stale: bool,
     /// Bumped by every change, so views know when to recompute.
     version: u64,
+    /// Each source file's name once.
+    sources: HashSet<Arc<str>>,
 }
 
 impl StoreSummary {
@@ -125,30 +130,60 @@ impl LiveStock {
 
     /// A row as read from the table; ignored if an applied change is newer.
     pub fn apply_row(&mut self, row: StockRow) -> bool {
-        self.put(row.store, row.item, row.count, row.as_of, row.updated_at)
+        let source = self.source(&row.source);
+        self.put(row.store, row.item, row.count, row.as_of, row.updated_at, source)
     }
 
     /// A change from the feed; returns whether anything shown changed.
     pub fn apply_change(&mut self, change: &Change) -> bool {
         match &change.new {
-            Some(new) => self.put(
-                change.store.clone(),
-                change.item.clone(),
-                new.count,
-                new.as_of,
-                change.at,
-            ),
+            Some(new) => {
+                let source = self.source(&new.source);
+                self.put(
+                    change.store.clone(),
+                    change.item.clone(),
+                    new.count,
+                    new.as_of,
+                    change.at,
+                    source,
+                )
+            }
             None => self.remove(&change.store, &change.item),
         }
     }
 
-    fn put(&mut self, store: String, item: String, count: u32, as_of: Timestamp, updated_at: Timestamp) -> bool {
+    fn source(&mut self, name: &str) -> Arc<str> {
+        if let Some(known) = self.sources.get(name) {
+            return known.clone();
+        }
+        let name: Arc<str> = Arc::from(name);
+        self.sources.insert(name.clone());
+        name
+    }
+
+    fn put(
+        &mut self,
+        store: String,
+        item: String,
+        count: u32,
+        as_of: Timestamp,
+        updated_at: Timestamp,
+        source: Arc<str>,
+    ) -> bool {
         let low = self.thresholds.low_for(&store, &item);
         let new_level = level(count, low);
         let data = self.stores.entry(store.clone()).or_default();
-        if let Some(old) = data.items.get(&item) {
+        if let Some(old) = data.items.get_mut(&item) {
             if old.as_of > as_of || (old.as_of == as_of && old.count == count) {
                 return false; // what we hold is newer, or the same
+            }
+            if old.count == count {
+                // A newer snapshot of the same count: only the as-of moves.
+                old.as_of = as_of;
+                old.updated_at = updated_at;
+                old.source = source;
+                self.version += 1;
+                return true;
             }
             let old_level = old.level;
             data.summary.add(old_level, -1);
@@ -171,6 +206,7 @@ impl LiveStock {
                 as_of,
                 updated_at,
                 level: new_level,
+                source,
             },
         );
         self.urgency_stale = true;

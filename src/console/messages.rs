@@ -8,14 +8,22 @@ use super::latest::Ticket;
 use crate::domain::preview::Preview;
 use crate::domain::{Alert, AlertId, Timestamp};
 use crate::ports::{Change, StockRow};
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use std::path::PathBuf;
 
 /// Everything that can happen to the console.
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
-    Resize,
+    /// A click or the wheel (with the mouse on).
+    Mouse(MouseEvent),
+    /// The terminal's new size.
+    Resize(u16, u16),
+    /// The clock's regular tick: the day may have changed, the file pane's
+    /// directory is listed again.
+    Tick(Timestamp),
+    /// The message with this serial has been shown long enough.
+    MessageExpired(u64),
     /// Rows of the initial snapshot (pages of it).
     Rows(Vec<StockRow>),
     SnapshotDone,
@@ -31,9 +39,17 @@ pub enum Msg {
     /// The feed lost changes: the rows that follow replace everything.
     Resync,
     LedgerError(String),
+    /// Alerts already in the ledger when the console started (or read for
+    /// the history view): known, so not "new".
+    AlertsLoaded(Vec<Alert>),
     /// Alerts raised or changed since the last message.
     Alerts(Vec<Alert>),
-    Acknowledged(Result<Box<Alert>, String>),
+    /// What an acknowledgement did: the alerts acknowledged, and why the
+    /// others could not be.
+    Acknowledged {
+        done: Vec<Alert>,
+        failed: Vec<String>,
+    },
     /// The listing asked for with `ticket`.
     Listed {
         listing: Listing,
@@ -59,7 +75,19 @@ pub enum Msg {
 /// What the runtime must do after an update.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    Acknowledge(Vec<AlertId>),
+    Acknowledge {
+        ids: Vec<AlertId>,
+        note: Option<String>,
+    },
+    /// Every alert of the ledger, resolved ones too (the history view).
+    LoadAlerts,
+    /// Ring the terminal bell.
+    Bell,
+    /// Clear the message `serial` after a while.
+    ExpireMessage(u64),
+    /// Stop the process (Ctrl-Z) with the terminal given back; redraw when
+    /// it is continued.
+    Suspend,
     Quit,
     /// Clear and redraw everything (after a terminal mess).
     Repaint,

@@ -13,21 +13,31 @@
 //! Changing it: `messages` (what goes in and out), `update`, `keys` (what a
 //! key does: global keys, then the focused pane's), `keymap` (key bindings
 //! as data), `latest` (the newest request wins).
-//! Drawing: `view`, `panes_view`, `files::view`, `theme`.
+//! Typing: `prompt` (the one-line field of `:`, `/` and notes), `mouse`.
+//! Drawing: `view`, `layout`, `panes_view`, `overlays`, `files::view`,
+//! `columns` (fitting tables), `clock` (times), `text`, `theme`.
 //! Running: `run` (the loop), `terminal`, `tasks`, `effects`.
 
 pub mod alerts_pane;
+#[cfg(test)]
+mod all_day_tests;
 pub mod app;
+pub mod clock;
+mod columns;
 mod effects;
 pub mod files;
 pub mod keymap;
 mod keys;
 pub mod latest;
+mod layout;
 pub mod live_alerts;
 pub mod live_stock;
 pub mod messages;
+mod mouse;
+mod overlays;
 pub mod pane;
 mod panes_view;
+pub mod prompt;
 pub mod run;
 pub mod stock_pane;
 pub mod stores_pane;
@@ -35,6 +45,7 @@ mod tasks;
 mod terminal;
 #[cfg(test)]
 mod test_support;
+mod text;
 pub mod theme;
 pub mod update;
 pub mod view;

@@ -22,12 +22,14 @@ pub enum Pane {
     Stock,
     Alerts,
     Files,
+    /// The file pane's preview, focused to scroll it.
+    Preview,
 }
 
 impl Pane {
     const MAIN: [Pane; 3] = [Pane::Stores, Pane::Stock, Pane::Alerts];
     /// With the file pane open, it takes the place of stores and stock.
-    const WITH_FILES: [Pane; 2] = [Pane::Files, Pane::Alerts];
+    const WITH_FILES: [Pane; 3] = [Pane::Files, Pane::Preview, Pane::Alerts];
 
     /// The pane `by` steps along the ones on screen, wrapping around.
     pub fn step(self, by: isize, files_open: bool) -> Pane {
@@ -39,11 +41,12 @@ impl Pane {
     /// Keymap tables a key is looked up in while this pane has the focus,
     /// most specific first.
     pub fn key_contexts(self) -> &'static [KeyContext] {
+        let [list, stock, alerts, files] = KeyContext::CHAINS;
         match self {
-            Pane::Stores => &[KeyContext::List, KeyContext::Global],
-            Pane::Stock => &[KeyContext::Stock, KeyContext::List, KeyContext::Global],
-            Pane::Alerts => &[KeyContext::Alerts, KeyContext::List, KeyContext::Global],
-            Pane::Files => &[KeyContext::Files, KeyContext::List, KeyContext::Global],
+            Pane::Stores | Pane::Preview => list,
+            Pane::Stock => stock,
+            Pane::Alerts => alerts,
+            Pane::Files => files,
         }
     }
 }
@@ -96,17 +99,30 @@ impl<K> Default for PaneState<K> {
     }
 }
 
+impl Movement {
+    /// Where a position moves to; past the end it is for the caller (or
+    /// `follow`, or the view) to stop at the last row.
+    pub fn apply(self, at: usize) -> usize {
+        match self {
+            Movement::Up => at.saturating_sub(1),
+            Movement::Down => at.saturating_add(1),
+            Movement::Top => 0,
+            Movement::Bottom => usize::MAX / 2,
+            Movement::PageUp => at.saturating_sub(PAGE),
+            Movement::PageDown => at.saturating_add(PAGE),
+        }
+    }
+}
+
 impl<K: PartialEq> PaneState<K> {
     pub fn step(&mut self, movement: Movement) {
-        self.cursor = match movement {
-            Movement::Up => self.cursor.saturating_sub(1),
-            Movement::Down => self.cursor.saturating_add(1),
-            Movement::Top => 0,
-            // `follow` stops it at the last row.
-            Movement::Bottom => usize::MAX,
-            Movement::PageUp => self.cursor.saturating_sub(PAGE),
-            Movement::PageDown => self.cursor.saturating_add(PAGE),
-        };
+        self.cursor = movement.apply(self.cursor);
+    }
+
+    /// Selects the row with this key once it is there (the next `follow`
+    /// that is not a move puts the cursor on it).
+    pub fn select(&mut self, key: K) {
+        self.selection = Some(key);
     }
 
     /// Back to the top with nothing selected: the rows are another list.

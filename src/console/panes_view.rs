@@ -1,26 +1,74 @@
 //! Drawing the stores, stock and alerts panes, from the rows `update`
-//! computed; only the rows that fit are built.
+//! computed; only the rows that fit are built. Columns are fitted to the
+//! pane (`columns`): counts, states and alert numbers whole, names in the
+//! space left, the least needed columns (dates first) dropped when narrow.
 
 use super::app::App;
+use super::columns::{NEVER, Need, ellipsize, fit, kept, widest};
+use super::keymap::Action;
 use super::pane::Pane;
-use super::stock_pane::{Column, Sort};
+use super::stock_pane::Column;
+use super::text::count;
 use super::theme::{Theme, level_label, pane_block, safe, window};
 use crate::domain::{AlertKind, AlertState, Level};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
-use ratatui::text::{Line, Span};
+use ratatui::text::Text;
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
+
+/// A table of `cells` rows (already cut to the visible ones) whose columns
+/// have the given needs; headers and cells of dropped columns go, names
+/// (flexible columns) are cut with "…" to their width.
+fn fitted_table(
+    needs: &[Need],
+    headers: Vec<String>,
+    rows: Vec<(Vec<String>, Style)>,
+    width: u16,
+    right_aligned: &[bool],
+) -> Table<'static> {
+    let widths = fit(needs, width);
+    let cell = |text: String, i: usize| {
+        let w = widths[i];
+        let text = if needs[i].flex { ellipsize(&text, w) } else { text };
+        if right_aligned[i] {
+            Cell::from(Text::from(text).alignment(ratatui::layout::Alignment::Right))
+        } else {
+            Cell::from(text)
+        }
+    };
+    let header: Vec<Cell> = kept(
+        headers.into_iter().enumerate().map(|(i, h)| cell(h, i)).collect(),
+        &widths,
+    );
+    let body: Vec<Row> = rows
+        .into_iter()
+        .map(|(cells, style)| {
+            let cells: Vec<Cell> = cells.into_iter().enumerate().map(|(i, c)| cell(c, i)).collect();
+            Row::new(kept(cells, &widths)).style(style)
+        })
+        .collect();
+    let constraints: Vec<Constraint> = widths
+        .iter()
+        .filter(|w| **w > 0)
+        .map(|w| Constraint::Length(*w))
+        .collect();
+    Table::new(body, constraints).header(Row::new(header).style(Style::default().add_modifier(Modifier::BOLD)))
+}
+
+fn filter_suffix(app: &App, pane: Pane) -> String {
+    let filter = app.filter(pane);
+    if filter.is_empty() {
+        String::new()
+    } else {
+        format!("/{} ", safe(filter))
+    }
+}
 
 pub fn draw_stores(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let focused = app.focus == Pane::Stores;
     let stores = app.stores.rows();
-    let filter = app.filter(Pane::Stores);
-    let title = if filter.is_empty() {
-        format!(" Stores ({}) ", stores.len())
-    } else {
-        format!(" Stores ({}) /{} ", stores.len(), safe(filter))
-    };
+    let title = format!(" Stores ({}) {}", stores.len(), filter_suffix(app, Pane::Stores));
     let block = pane_block(title, focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -39,7 +87,7 @@ pub fn draw_stores(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let height = inner.height.saturating_sub(1) as usize;
     let cursor = app.cursor(Pane::Stores);
     let first = window(cursor, stores.len(), height);
-    let rows: Vec<Row> = stores
+    let rows: Vec<(Vec<String>, Style)> = stores
         .iter()
         .enumerate()
         .skip(first)
@@ -57,33 +105,26 @@ pub fn draw_stores(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             if i == cursor && focused {
                 style = style.patch(theme.selected());
             }
-            Row::new(vec![
-                Cell::from(safe(store)),
-                Cell::from(summary.items.to_string()),
-                Cell::from(if summary.out > 0 {
-                    format!("✗{}", summary.out)
-                } else {
-                    String::new()
-                }),
-                Cell::from(if summary.low > 0 {
-                    format!("▼{}", summary.low)
-                } else {
-                    String::new()
-                }),
-            ])
-            .style(style)
+            let mark = |glyph: &str, n: u32| if n > 0 { format!("{glyph}{n}") } else { String::new() };
+            let cells = vec![
+                safe(store),
+                summary.items.to_string(),
+                mark("✗", summary.out),
+                mark("▼", summary.low),
+            ];
+            (cells, style)
         })
         .collect();
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Min(8),
-            Constraint::Length(5),
-            Constraint::Length(5),
-            Constraint::Length(5),
-        ],
-    )
-    .header(Row::new(vec!["STORE", "ITEMS", "OUT", "LOW"]).style(Style::default().add_modifier(Modifier::BOLD)));
+    // Numbers as wide as the widest shown, so none is cut.
+    let width_of = |i: usize, header: &str| widest(rows.iter().map(|(c, _)| c[i].as_str()).chain([header]));
+    let needs = [
+        Need::flex(6, NEVER),
+        Need::fixed(width_of(1, "ITEMS"), 2),
+        Need::fixed(width_of(2, "OUT"), 4),
+        Need::fixed(width_of(3, "LOW"), 3),
+    ];
+    let headers = ["STORE", "ITEMS", "OUT", "LOW"].map(String::from).to_vec();
+    let table = fitted_table(&needs, headers, rows, inner.width, &[false, true, false, false]);
     frame.render_widget(table, inner);
 }
 
@@ -91,21 +132,26 @@ pub fn draw_stock(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let focused = app.focus == Pane::Stock;
     let out = app.stock.shows_out();
     let rows = app.stock.rows();
-    let Sort { column, reversed } = app.stock.sort;
-    let filter = app.filter(Pane::Stock);
+    let sort = app.stock.sort;
     let mut title = match (app.stock.store(), out) {
         (_, true) => format!(" Out of stock in every store ({}) ", rows.len()),
-        (Some(store), _) => format!(" {} ({} items) ", safe(store), rows.len()),
+        (Some(store), _) => format!(" {} ({}) ", safe(store), count(rows.len(), "item")),
         (None, _) => " Stock ".to_string(),
     };
-    title.push_str(&format!(
-        "sorted by {}{} ",
-        column.title().to_lowercase(),
-        if reversed { " ↑" } else { "" }
-    ));
-    if !filter.is_empty() {
-        title.push_str(&format!("/{} ", safe(filter)));
+    let by = format!(
+        "by {}, {} ",
+        sort.column.title().to_lowercase(),
+        sort.column.order_words(sort.reversed)
+    );
+    let filter = filter_suffix(app, Pane::Stock);
+    // The sort in words when there is room, else the column alone.
+    let room = area.width.saturating_sub(2) as usize;
+    if title.chars().count() + by.chars().count() + filter.chars().count() <= room {
+        title.push_str(&by);
+    } else {
+        title.push_str(&format!("by {} ", sort.column.title().to_lowercase()));
     }
+    title.push_str(&filter);
     let block = pane_block(title, focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -125,79 +171,91 @@ pub fn draw_stock(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let height = inner.height.saturating_sub(1) as usize;
     let cursor = app.cursor(Pane::Stock);
     let first = window(cursor, rows.len(), height);
-    let header_cells: Vec<String> = Column::ORDER
+    let mut headers: Vec<String> = Column::ORDER
         .iter()
         .map(|c| {
-            if *c == column {
-                format!("{}{}", c.title(), if reversed { "↑" } else { "↓" })
+            if *c == sort.column {
+                let arrow = if c.ascending(sort.reversed) { "↑" } else { "↓" };
+                format!("{}{arrow}", c.title())
             } else {
                 c.title().to_string()
             }
         })
         .collect();
-    let mut header = header_cells;
-    if out {
-        header.insert(0, "STORE".into());
-    }
-    let body: Vec<Row> = rows
+    let body: Vec<(Vec<String>, Style)> = rows
         .iter()
         .enumerate()
         .skip(first)
         .take(height)
         .map(|(i, line)| {
             let mut cells = vec![
-                Cell::from(safe(&line.item)),
-                Cell::from(format!("{:>7}", line.count)),
-                Cell::from(level_label(line.level)),
-                Cell::from(line.as_of.to_display()),
+                safe(&line.item),
+                line.count.to_string(),
+                level_label(line.level).to_string(),
+                app.clock.short(line.as_of),
             ];
             if out {
-                cells.insert(0, Cell::from(safe(&line.store)));
+                cells.insert(0, safe(&line.store));
             }
             let mut style = theme.level(line.level);
             if i == cursor && focused {
                 style = style.patch(theme.selected());
             }
-            Row::new(cells).style(style)
+            (cells, style)
         })
         .collect();
-    let mut widths = vec![
-        Constraint::Min(12),
-        Constraint::Length(8),
-        Constraint::Length(6),
-        Constraint::Length(21),
+    let shift = usize::from(out);
+    let width_of = |i: usize, header: &str| widest(body.iter().map(|(c, _)| c[i + shift].as_str()).chain([header]));
+    // (`i` counts the item columns; the out view's STORE comes before them.)
+    let mut needs = vec![
+        Need::flex(width_of(0, "ITEM").clamp(8, 24) as u16, NEVER),
+        Need::fixed(width_of(1, &headers[1]), NEVER),
+        Need::fixed(width_of(2, &headers[2]), NEVER),
+        Need::fixed(width_of(3, &headers[3]), 1),
     ];
+    let mut right = vec![false, true, false, false];
     if out {
-        widths.insert(0, Constraint::Min(10));
+        let stores = widest(body.iter().map(|(c, _)| c[0].as_str()).chain(["STORE"]));
+        headers.insert(0, "STORE".into());
+        needs.insert(0, Need::flex(stores.clamp(6, 16) as u16, NEVER));
+        right.insert(0, false);
     }
-    let table = Table::new(body, widths).header(Row::new(header).style(Style::default().add_modifier(Modifier::BOLD)));
-    frame.render_widget(table, inner);
+    frame.render_widget(fitted_table(&needs, headers, body, inner.width, &right), inner);
 }
 
 pub fn draw_alerts(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let focused = app.focus == Pane::Alerts;
     let alerts = app.alerts.rows();
-    let open = app.alerts.open_count();
-    let block = pane_block(
-        format!(" Alerts ({open} open, {} acknowledged) ", alerts.len() - open),
-        focused,
-        theme,
-    );
+    let show = app.alerts.show;
+    let mut title = match show {
+        super::alerts_pane::AlertShow::Unresolved => format!(
+            " Alerts ({} open, {} acknowledged) ",
+            app.alerts.open_count(),
+            app.alerts.acknowledged_count()
+        ),
+        other => format!(" Alerts: {} ({}) ", other.name(), alerts.len()),
+    };
+    title.push_str(&filter_suffix(app, Pane::Alerts));
+    let new = app.alerts.new_above();
+    if new > 0 {
+        title.push_str(&format!("{new} new ↑ {} ", app.keymap.describe_keys(Action::Top)));
+    }
+    let block = pane_block(title, focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if alerts.is_empty() {
-        let hint = if app.filter(Pane::Alerts).is_empty() {
-            "No open alerts."
+        let hint = if !app.filter(Pane::Alerts).is_empty() {
+            "No alert matches the filter (Esc clears it).".to_string()
         } else {
-            "No alert matches the filter (Esc clears it)."
+            format!("No {} alerts.", show.name())
         };
         frame.render_widget(Paragraph::new(hint).style(theme.dim()), inner);
         return;
     }
-    let height = inner.height as usize;
+    let height = inner.height.saturating_sub(1) as usize;
     let cursor = app.cursor(Pane::Alerts);
     let first = window(cursor, alerts.len(), height);
-    let lines: Vec<Line> = alerts
+    let body: Vec<(Vec<String>, Style)> = alerts
         .iter()
         .enumerate()
         .skip(first)
@@ -216,21 +274,45 @@ pub fn draw_alerts(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             if i == cursor && focused {
                 style = style.patch(theme.selected());
             }
-            let ack = alert.acknowledged.as_ref().map_or(String::new(), |a| {
-                let note = a.note.as_deref().map(|n| format!(": {}", safe(n))).unwrap_or_default();
-                format!("  ✓ {} {}{note}", safe(&a.by), a.at.to_display())
+            let state = match alert.state {
+                AlertState::Acknowledged => "✓ acked",
+                other => other.as_str(),
+            };
+            let by = alert.acknowledged.as_ref().map_or(String::new(), |ack| {
+                let note = ack
+                    .note
+                    .as_deref()
+                    .map(|n| format!(": {}", safe(n)))
+                    .unwrap_or_default();
+                format!("{} {}{note}", safe(&ack.by), app.clock.short(ack.at))
             });
-            let text = format!(
-                "#{:<5} {} {}  {} / {}  count {}{ack}",
-                alert.id,
-                alert.kind.as_str(),
-                alert.raised_at.to_display(),
-                safe(&alert.store),
-                safe(&alert.item),
-                alert.count
-            );
-            Line::from(Span::styled(text, style))
+            let cells = vec![
+                format!("#{}", alert.id),
+                alert.kind.as_str().to_string(),
+                format!("{} / {}", safe(&alert.store), safe(&alert.item)),
+                alert.count.to_string(),
+                app.clock.short(alert.raised_at),
+                state.to_string(),
+                by,
+            ];
+            (cells, style)
         })
         .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
+    let headers = ["#", "KIND", "STORE / ITEM", "COUNT", "RAISED", "STATE", "BY"]
+        .map(String::from)
+        .to_vec();
+    let width_of = |i: usize| widest(body.iter().map(|(c, _)| c[i].as_str()).chain([headers[i].as_str()]));
+    // Names ask for their width (up to a point) before the time and who
+    // acknowledged are given room.
+    let needs = [
+        Need::fixed(width_of(0), NEVER),
+        Need::fixed(width_of(1), NEVER),
+        Need::flex(width_of(2).min(28) as u16, NEVER),
+        Need::fixed(width_of(3), NEVER),
+        Need::fixed(width_of(4), 2),
+        Need::fixed(width_of(5), NEVER),
+        Need::flex(width_of(6).min(12) as u16, 1),
+    ];
+    let right = [true, false, false, true, false, false, false];
+    frame.render_widget(fitted_table(&needs, headers, body, inner.width, &right), inner);
 }

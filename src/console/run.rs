@@ -4,7 +4,8 @@
 //! message already waiting with `update`, hands the effects to `effects`,
 //! and draws only when something changed.
 
-use super::app::App;
+use super::app::{App, Settings};
+use super::clock::Clock;
 use super::effects::Effects;
 use super::keymap::Keymap;
 use super::live_stock::LiveStock;
@@ -14,18 +15,21 @@ use super::terminal::{self, Term};
 use super::theme::Theme;
 use super::update::update;
 use super::view::view;
-use crate::domain::Thresholds;
+use crate::domain::{Thresholds, Timestamp};
 use crate::pipeline::{Checker, UploadFlow};
 use crate::ports::Ports;
+use std::io::Write;
 use std::path::PathBuf;
 use tokio::sync::mpsc::unbounded_channel;
 
 pub struct Options {
     pub keymap: Keymap,
-    pub read_only: bool,
+    /// Read-only, bell, mouse, where the data is, where the log goes.
+    pub settings: Settings,
+    /// Times in UTC rather than the local zone.
+    pub utc: bool,
     pub checker: Option<Checker>,
     pub thresholds: Thresholds,
-    pub log_path: String,
     pub operator: String,
     /// Where the file pane starts (the last directory used, or the current one).
     pub start_dir: PathBuf,
@@ -39,7 +43,7 @@ pub struct Options {
 /// Runs until the operator quits or the session ends (SIGTERM, SIGHUP);
 /// the terminal is given back however it ends, a panic included.
 pub async fn run(ports: Ports, options: Options) -> std::io::Result<()> {
-    let mut term = terminal::enter()?;
+    let mut term = terminal::enter(options.settings.mouse)?;
     let result = event_loop(&mut term, ports, options).await;
     terminal::restore();
     result
@@ -47,15 +51,24 @@ pub async fn run(ports: Ports, options: Options) -> std::io::Result<()> {
 
 async fn event_loop(term: &mut Term, ports: Ports, options: Options) -> std::io::Result<()> {
     let (tx, mut rx) = unbounded_channel::<Msg>();
+    let now = Timestamp::now();
+    let clock = if options.utc {
+        Clock::utc(now)
+    } else {
+        Clock::local(now)
+    };
+    let mouse = options.settings.mouse;
     let mut app = App::new(
         LiveStock::new(options.thresholds.clone()),
         options.keymap,
-        options.read_only,
-        ports.location.clone(),
-        options.log_path,
+        options.settings,
+        clock,
     );
     app.files.dir = options.start_dir;
-    tasks::spawn_input(tx.clone());
+    let size = term.size()?;
+    app.size = (size.width, size.height);
+    tasks::spawn_input(tx.clone(), mouse);
+    tasks::spawn_ticks(tx.clone());
     // The long-lived tasks are watched: one that panics ends the console
     // (terminal given back, the reason said) instead of leaving it stale.
     let mut watched = tokio::task::JoinSet::new();
@@ -91,10 +104,26 @@ async fn event_loop(term: &mut Term, ports: Ports, options: Options) -> std::io:
             .chain(std::iter::from_fn(|| rx.try_recv().ok()))
             .collect();
         for msg in waiting {
-            for effect in update(&mut app, msg) {
+            let serial = app.message_serial;
+            let mut effects_of_msg = update(&mut app, msg);
+            if app.message_serial != serial {
+                effects_of_msg.push(Effect::ExpireMessage(app.message_serial));
+            }
+            for effect in effects_of_msg {
                 match effect {
                     Effect::Quit => return Ok(()),
                     Effect::Repaint => terminal::repaint(term)?,
+                    Effect::Suspend => {
+                        terminal::suspend(term, mouse)?;
+                        app.dirty = true;
+                    }
+                    // BEL: the terminal beeps or flashes, tmux flags the
+                    // window, and it travels over SSH like any byte.
+                    Effect::Bell => {
+                        let mut out = std::io::stdout();
+                        out.write_all(b"\x07")?;
+                        out.flush()?;
+                    }
                     other => effects.perform(other),
                 }
             }

@@ -26,6 +26,27 @@ pub enum Column {
 impl Column {
     pub const ORDER: [Column; 4] = [Column::Item, Column::Count, Column::State, Column::AsOf];
 
+    /// What the unreversed order is, in words (the header's arrow says
+    /// ascending ↑ or descending ↓, for every column alike).
+    pub fn order_words(self, reversed: bool) -> &'static str {
+        match (self, reversed) {
+            (Column::Item, false) => "A→Z",
+            (Column::Item, true) => "Z→A",
+            (Column::Count, false) => "lowest first",
+            (Column::Count, true) => "highest first",
+            (Column::State, false) => "most urgent first",
+            (Column::State, true) => "least urgent first",
+            (Column::AsOf, false) => "newest first",
+            (Column::AsOf, true) => "oldest first",
+        }
+    }
+
+    /// Whether the column's values go up down the list.
+    pub fn ascending(self, reversed: bool) -> bool {
+        // Only the as-of starts with the newest (the highest) on top.
+        (self != Column::AsOf) != reversed
+    }
+
     pub fn title(self) -> &'static str {
         match self {
             Column::Item => "ITEM",
@@ -124,6 +145,11 @@ impl StockPane {
     /// The rows shown, sorted.
     pub fn rows(&self) -> &[StockLine] {
         &self.rows
+    }
+
+    /// The row under the cursor.
+    pub fn selected(&self) -> Option<&StockLine> {
+        self.rows.get(self.list.cursor)
     }
 
     /// The store whose items are shown.

@@ -12,7 +12,7 @@ use super::messages::Msg;
 use crate::domain::Timestamp;
 use crate::pipeline::{Checker, UploadFlow};
 use crate::ports::{AlertFilter, Backoff, Failures, PortError, Ports, StockFilter};
-use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use ratatui::crossterm::event::{self, Event, KeyEventKind, MouseButton, MouseEventKind};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -31,8 +31,28 @@ fn failures() -> Failures {
     Failures::new(Backoff::new(Duration::from_millis(500), Duration::from_secs(10)))
 }
 
+/// How often the clock ticks (the day may change; the file pane's folder
+/// is listed again). A tick that changes nothing draws nothing.
+const TICK: Duration = Duration::from_secs(2);
+
+/// The clock's ticks.
+pub fn spawn_ticks(tx: UnboundedSender<Msg>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(TICK);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            if tx.send(Msg::Tick(Timestamp::now())).is_err() {
+                return;
+            }
+        }
+    });
+}
+
 /// Terminal input on its own thread: reading blocks, the UI does not.
-pub fn spawn_input(tx: UnboundedSender<Msg>) {
+/// With the mouse on, only clicks and the wheel are passed on (moves
+/// would redraw for nothing).
+pub fn spawn_input(tx: UnboundedSender<Msg>, mouse: bool) {
     std::thread::spawn(move || {
         loop {
             if tx.is_closed() {
@@ -45,7 +65,18 @@ pub fn spawn_input(tx: UnboundedSender<Msg>) {
             }
             let msg = match event::read() {
                 Ok(Event::Key(key)) if key.kind != KeyEventKind::Release => Msg::Key(key),
-                Ok(Event::Resize(_, _)) => Msg::Resize,
+                Ok(Event::Resize(width, height)) => Msg::Resize(width, height),
+                Ok(Event::Mouse(event))
+                    if mouse
+                        && matches!(
+                            event.kind,
+                            MouseEventKind::Down(MouseButton::Left)
+                                | MouseEventKind::ScrollDown
+                                | MouseEventKind::ScrollUp
+                        ) =>
+                {
+                    Msg::Mouse(event)
+                }
                 Ok(_) => continue,
                 Err(_) => return,
             };
@@ -165,7 +196,7 @@ pub async fn follow_ledger(ports: Ports, tx: UnboundedSender<Msg>) {
         }
     };
     failures.succeeded();
-    if tx.send(Msg::Alerts(alerts)).is_err() {
+    if tx.send(Msg::AlertsLoaded(alerts)).is_err() {
         return;
     }
     let mut wait = LEDGER_POLL;

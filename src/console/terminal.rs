@@ -2,20 +2,19 @@
 //! undone on the way out, and a panic hook that undoes them too, so a
 //! panic never leaves the operator's terminal unusable.
 
-use ratatui::crossterm::{cursor, execute, terminal};
+use ratatui::crossterm::{cursor, event, execute, terminal};
 use ratatui::{Terminal, backend::CrosstermBackend};
 use std::io::Stdout;
 
 pub type Term = Terminal<CrosstermBackend<Stdout>>;
 
-/// Takes the terminal over: raw mode, alternate screen, no cursor. Call
-/// `restore` after, whatever happened; if taking over fails half way, the
-/// terminal is given back here.
-pub fn enter() -> std::io::Result<Term> {
+/// Takes the terminal over: raw mode, alternate screen, no cursor, and
+/// the mouse if asked for. Call `restore` after, whatever happened; if
+/// taking over fails half way, the terminal is given back here.
+pub fn enter(mouse: bool) -> std::io::Result<Term> {
     give_back_on_panic();
     let taken = (|| {
-        terminal::enable_raw_mode()?;
-        execute!(std::io::stdout(), terminal::EnterAlternateScreen)?;
+        take_over(mouse)?;
         let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
         term.hide_cursor()?;
         repaint(&mut term)?;
@@ -25,6 +24,31 @@ pub fn enter() -> std::io::Result<Term> {
         restore();
     }
     taken
+}
+
+fn take_over(mouse: bool) -> std::io::Result<()> {
+    terminal::enable_raw_mode()?;
+    execute!(std::io::stdout(), terminal::EnterAlternateScreen)?;
+    if mouse {
+        execute!(std::io::stdout(), event::EnableMouseCapture)?;
+    }
+    Ok(())
+}
+
+/// Ctrl-Z: gives the terminal back and stops the process as the shell
+/// expects (SIGTSTP); when `fg` continues it, takes the terminal over again
+/// and redraws everything.
+pub fn suspend(term: &mut Term, mouse: bool) -> std::io::Result<()> {
+    restore();
+    #[cfg(unix)]
+    // SAFETY: raise only sends a signal to this process; the default
+    // SIGTSTP action stops it until SIGCONT.
+    unsafe {
+        libc::raise(libc::SIGTSTP);
+    }
+    take_over(mouse)?;
+    term.hide_cursor()?;
+    repaint(term)
 }
 
 /// Clears the screen and draws everything again on the next frame. Not
@@ -39,7 +63,12 @@ pub fn repaint(term: &mut Term) -> std::io::Result<()> {
 /// Puts the terminal back as it was; safe to call more than once.
 pub fn restore() {
     let _ = terminal::disable_raw_mode();
-    let _ = execute!(std::io::stdout(), terminal::LeaveAlternateScreen, cursor::Show);
+    let _ = execute!(
+        std::io::stdout(),
+        event::DisableMouseCapture,
+        terminal::LeaveAlternateScreen,
+        cursor::Show
+    );
 }
 
 /// A panic restores the terminal before the usual report is printed.

@@ -1,7 +1,8 @@
 //! What the console's unit tests share: rows, alerts, apps loaded with
 //! them, key presses, and the runtime's part in listing directories.
 
-use super::app::App;
+use super::app::{App, Settings};
+use super::clock::Clock;
 use super::files::listing::list_dir;
 use super::keymap::{DEFAULT, Keymap};
 use super::latest::Ticket;
@@ -27,13 +28,13 @@ pub fn row(store: &str, item: &str, count: u32) -> StockRow {
 /// An app on the default keymap (LOW at 3) with `rows` loaded.
 pub fn app_with(rows: Vec<StockRow>, read_only: bool) -> App {
     let keymap = Keymap::load(("default", DEFAULT), None).unwrap();
-    let mut app = App::new(
-        LiveStock::new(Thresholds::new(3)),
-        keymap,
+    let settings = Settings {
         read_only,
-        "local: /data".into(),
-        "/logs/stockwatch.log".into(),
-    );
+        ..Settings::new("local: /data", "/logs/stockwatch.log")
+    };
+    // UTC, on the day of the rows' as-of: times show as 00:00.
+    let clock = Clock::utc(Timestamp(1));
+    let mut app = App::new(LiveStock::new(Thresholds::new(3)), keymap, settings, clock);
     update(&mut app, Msg::Rows(rows));
     update(&mut app, Msg::SnapshotDone);
     app

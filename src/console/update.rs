@@ -1,25 +1,33 @@
 //! The console's one reducer: `update(app, msg)` changes the state and
 //! returns effects for the runtime to perform. No I/O here: terminal input
-//! and background tasks arrive as messages. Keys go to `keys`; everything
-//! else (rows, changes, alerts, listings, previews, uploads) is applied here.
-//! Before it returns, every pane's rows are brought up to date, so drawing
-//! never computes them.
+//! and background tasks arrive as messages. Keys go to `keys`, clicks to
+//! `mouse`; everything else (rows, changes, alerts, listings, previews,
+//! uploads, ticks) is applied here. Before it returns, every pane's rows
+//! are brought up to date, so drawing never computes them, and a new
+//! message gets a new serial (the run loop expires it by that).
 
 use super::app::{App, Feed};
 use super::keys;
 use super::messages::{Effect, Msg};
+use super::mouse;
 use super::pane::Pane;
 
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
-    app.dirty = true;
-    let moved = matches!(msg, Msg::Key(_)).then_some(app.focus);
+    let message_before = app.message.clone();
+    // The pane the operator acted in: its selection follows its cursor.
+    let key_in = matches!(msg, Msg::Key(_)).then_some(app.focus);
+    let clicked = matches!(msg, Msg::Mouse(_));
+    // Ticks and news held by a pause decide for themselves whether
+    // anything on screen changed; everything else does change it.
+    if !matches!(msg, Msg::Tick(_) | Msg::MessageExpired(_) | Msg::Listed { .. }) {
+        app.dirty = true;
+    }
     let mut effects = match msg {
         Msg::Key(key) => keys::on_key(app, key),
-        msg => {
-            on_news(app, msg);
-            Vec::new()
-        }
+        Msg::Mouse(event) => mouse::on_mouse(app, event),
+        msg => on_news(app, msg),
     };
+    let moved = if clicked { Some(app.focus) } else { key_in };
     app.refresh(moved);
     if app.files.open
         && app.focus == Pane::Files
@@ -27,13 +35,33 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     {
         effects.push(Effect::Preview { path, ticket });
     }
+    // A new message expires by itself (the run loop sets its timer).
+    if app.message.is_some() && app.message != message_before {
+        app.message_serial += 1;
+    }
     effects
 }
 
-/// Everything but keys: what the background tasks report.
-fn on_news(app: &mut App, msg: Msg) {
+/// Everything but keys and clicks: what the background tasks report.
+fn on_news(app: &mut App, msg: Msg) -> Vec<Effect> {
     match msg {
-        Msg::Key(_) | Msg::Resize => {}
+        Msg::Key(_) | Msg::Mouse(_) => {}
+        Msg::Resize(width, height) => app.size = (width, height),
+        Msg::Tick(now) => {
+            if app.clock.set_now(now) {
+                app.dirty = true;
+            }
+            // New and deleted files show without leaving the folder.
+            if app.files.open {
+                let (dir, ticket) = app.files.ask_listing(app.files.dir.clone());
+                return vec![Effect::List { dir, ticket }];
+            }
+        }
+        Msg::MessageExpired(serial) => {
+            if serial == app.message_serial && app.message.take().is_some() {
+                app.dirty = true;
+            }
+        }
         Msg::Rows(rows) => {
             for row in rows {
                 app.live_stock.apply_row(row);
@@ -49,8 +77,6 @@ fn on_news(app: &mut App, msg: Msg) {
             }
             if app.paused {
                 app.held.extend(changes);
-                // Nothing shown changed, unless there is news of the gap.
-                app.dirty = gap;
             } else {
                 app.apply_changes(changes);
             }
@@ -66,24 +92,62 @@ fn on_news(app: &mut App, msg: Msg) {
             app.feed = Feed::Loading;
         }
         Msg::LedgerError(error) => app.ledger_error = Some(error),
-        Msg::Alerts(alerts) => {
+        Msg::AlertsLoaded(alerts) => {
             app.ledger_error = None;
             for alert in alerts {
                 app.live_alerts.put(alert);
             }
+            if !app.alerts_loaded {
+                app.alerts_loaded = true;
+                app.seen_up_to = app.live_alerts.newest();
+            }
         }
-        Msg::Acknowledged(Ok(alert)) => {
-            app.message = Some(format!("acknowledged #{}", alert.id));
-            app.live_alerts.put(*alert);
+        Msg::Alerts(alerts) => {
+            app.ledger_error = None;
+            if app.take_alerts(alerts) {
+                return vec![Effect::Bell];
+            }
         }
-        Msg::Acknowledged(Err(error)) => app.message = Some(error),
+        Msg::Acknowledged { done, failed } => {
+            app.message = Some(acknowledged(&done, &failed));
+            for alert in done {
+                app.live_alerts.put(alert);
+            }
+        }
         Msg::Listed { listing, ticket } => {
-            if let Some(message) = app.files.listed(listing, &ticket) {
+            let (changed, message) = app.files.listed(listing, &ticket);
+            if let Some(message) = message {
                 app.message = Some(message);
             }
+            app.dirty |= changed;
         }
         Msg::Previewed { path, preview, ticket } => app.files.previewed(path, *preview, &ticket),
         Msg::TransferProgress { id, sent, total } => app.files.progressed(id, sent, total),
-        Msg::TransferDone { id, result } => app.files.finished(id, result),
+        Msg::TransferDone { id, result } => {
+            app.files.finished(id, result);
+            if let Some(summary) = app.files.all_done() {
+                app.message = Some(summary);
+            }
+        }
     }
+    Vec::new()
+}
+
+/// "acknowledged 9 alerts", "acknowledged #4", and what failed.
+fn acknowledged(done: &[crate::domain::Alert], failed: &[String]) -> String {
+    let mut text = match done {
+        [] => String::new(),
+        [one] => format!("acknowledged #{}", one.id),
+        many => format!("acknowledged {} alerts", super::text::thousands(many.len())),
+    };
+    if let Some(first) = failed.first() {
+        if !text.is_empty() {
+            text.push_str("; ");
+        }
+        text.push_str(&match failed.len() {
+            1 => first.clone(),
+            n => format!("{n} not acknowledged, the first: {first}"),
+        });
+    }
+    text
 }

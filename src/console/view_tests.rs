@@ -101,7 +101,7 @@ fn the_help_overlay_comes_from_the_keymap_and_names_the_log_file() {
         &mut app,
         Msg::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)),
     );
-    let screen = text(&render(&app, 100, 40, true));
+    let screen = text(&render(&app, 100, 60, true));
     assert!(screen.contains("acknowledge the selected alert"), "{screen}");
     assert!(screen.contains("/logs/stockwatch.log"));
     assert!(screen.contains("q, ctrl-c"));
@@ -190,7 +190,7 @@ mod snapshots {
     }
 
     fn check(name: &str, app: &App) {
-        for (width, height) in [(80, 24), (160, 48)] {
+        for (width, height) in [(80, 24), (60, 15), (160, 48)] {
             for colour in [true, false] {
                 let buffer = render(app, width, height, colour);
                 let suffix = if colour { "colour" } else { "no_color" };
@@ -269,7 +269,7 @@ mod files_snapshots {
         let path = dir.join("bad-counts.csv");
         let preview = Previewer::new(std::fs::File::open(&path).unwrap(), Thresholds::new(3), 50).run();
         app.files.preview = Some((path, preview));
-        for (width, height) in [(80, 24), (160, 48)] {
+        for (width, height) in [(80, 24), (60, 15), (160, 48)] {
             let buffer = render(&app, width, height, true);
             insta::assert_debug_snapshot!(format!("files_invalid_{width}x{height}"), buffer);
         }

@@ -101,7 +101,7 @@ macro_rules! contract_tests {
             storage::newer_snapshots_win_whatever_the_order,
             storage::equal_as_of_keeps_the_lower_count,
             storage::the_feed_carries_old_and_new_images,
-            storage::unchanged_counts_write_no_change,
+            storage::a_newer_snapshot_of_the_same_count_is_one_change,
             storage::checkpoints_never_move_back,
             ledger::a_transition_is_claimed_once,
             ledger::a_retried_claim_is_still_the_claimers,

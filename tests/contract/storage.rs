@@ -286,7 +286,7 @@ pub async fn the_feed_carries_old_and_new_images(b: &Ports) {
     assert_eq!(after_tip.changes[0].new.as_ref().unwrap().count, 7);
 }
 
-pub async fn unchanged_counts_write_no_change(b: &Ports) {
+pub async fn a_newer_snapshot_of_the_same_count_is_one_change(b: &Ports) {
     b.table
         .write(snapshot(&[("Berlin", "Dot", 5)], 100, "k/a.csv"))
         .await
@@ -300,7 +300,15 @@ pub async fn unchanged_counts_write_no_change(b: &Ports) {
         .write(snapshot(&[("Berlin", "Dot", 5)], 200, "k/b.csv"))
         .await
         .unwrap();
-    assert!(b.feed.read(Some(&tip), 10).await.unwrap().changes.is_empty());
+    let changes = b.feed.read(Some(&tip), 10).await.unwrap().changes;
+    assert_eq!(
+        changes.len(),
+        1,
+        "the as-of moved once; the same snapshot again is nothing"
+    );
+    let (old, new) = (changes[0].old.as_ref().unwrap(), changes[0].new.as_ref().unwrap());
+    assert_eq!((old.count, new.count), (5, 5));
+    assert_eq!((old.as_of.0, new.as_of.0), (100, 200), "followers see the as-of move");
 }
 
 pub async fn checkpoints_never_move_back(b: &Ports) {

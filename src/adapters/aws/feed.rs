@@ -290,9 +290,9 @@ impl StreamFeed {
                 Read::Records(records, next) => {
                     let got = records.len();
                     for record in &records {
-                        // A write that only moved the as-of (same count) is no
-                        // change to anyone following counts, as on the local backend.
-                        if let Some(change) = to_change(record)?.filter(|c| !same_count(c)) {
+                        // A write that only moved the as-of (same count) is a
+                        // change too: followers show the as-of, as on the local backend.
+                        if let Some(change) = to_change(record)? {
                             changes.push(change);
                         }
                         if let Some(seq) = record.dynamodb().and_then(|d| d.sequence_number()) {
@@ -457,10 +457,6 @@ fn assemble(
     })
 }
 
-fn same_count(change: &Change) -> bool {
-    matches!((&change.old, &change.new), (Some(old), Some(new)) if old.count == new.count)
-}
-
 pub fn to_change(record: &Record) -> PortResult<Option<Change>> {
     let Some(data) = record.dynamodb() else {
         return Ok(None);
@@ -525,7 +521,7 @@ impl StreamFeed {
                 if sequence_before(last, seq) {
                     return Ok(Some(changes));
                 }
-                if let Some(change) = to_change(record)?.filter(|c| !same_count(c)) {
+                if let Some(change) = to_change(record)? {
                     changes.push(change);
                 }
             }

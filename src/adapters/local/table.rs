@@ -97,16 +97,17 @@ fn write_rows(
         update
             .execute(params![store, item, count, as_of_ms, now, source])
             .db(tx)?;
+        // A newer snapshot of the same count is still a change record: the
+        // as-of moved, and followers (the console's AS OF) must see it.
+        // The load's report counts it as unchanged: no count changed.
+        log_modify
+            .execute(params![
+                store, item, old_count, old_as_of, old_source, count, as_of_ms, source, now
+            ])
+            .db(tx)?;
         if old_count == count {
-            // A newer snapshot of the same count: the as-of moves on, and
-            // nothing changed that a follower of the feed needs to know.
             summary.unchanged += 1;
         } else {
-            log_modify
-                .execute(params![
-                    store, item, old_count, old_as_of, old_source, count, as_of_ms, source, now
-                ])
-                .db(tx)?;
             summary.changed += 1;
         }
     }

@@ -39,6 +39,8 @@ pub struct FilesPane {
     pub marks: BTreeSet<PathBuf>,
     /// The file previewed and its preview (partial until `verdict` is set).
     pub preview: Option<(PathBuf, Preview)>,
+    /// The first problem or row the focused preview shows.
+    pub preview_scroll: usize,
     pub transfers: Vec<Transfer>,
     /// Listings asked for: a slower, older listing arriving after a newer
     /// request is dropped.
@@ -52,6 +54,10 @@ pub struct FilesPane {
     /// The listing version, hidden files setting and filter `rows` were computed for.
     rows_of: Option<(u64, bool, String)>,
     next_id: u64,
+    /// Why the last listing failed, said once rather than at every re-list.
+    last_error: Option<String>,
+    /// Transfers before this index have been summed up to the operator.
+    reported: usize,
 }
 
 impl FilesPane {
@@ -94,35 +100,53 @@ impl FilesPane {
         (dir, self.listings.issue())
     }
 
-    /// A listing arrived; returns what to tell the operator, if anything.
-    pub fn listed(&mut self, listing: Listing, ticket: &Ticket) -> Option<String> {
+    /// A listing arrived; returns whether anything shown changed, and what
+    /// to tell the operator, if anything. A listing of the same directory
+    /// (Ctrl-L, the timer) keeps the cursor on its file; going up selects
+    /// the folder the operator came from.
+    pub fn listed(&mut self, listing: Listing, ticket: &Ticket) -> (bool, Option<String>) {
         // Only the directory asked for last: an older listing finishing late is dropped.
-        if !ticket.is_current() {
-            return None;
+        if !ticket.is_current() || self.listing.as_ref() == Some(&listing) {
+            return (false, None);
         }
-        let message = if let Some(error) = &listing.error {
+        let message = if listing.error.is_some() && listing.error == self.last_error {
+            None
+        } else if let Some(error) = &listing.error {
             Some(error.clone())
-        } else if listing.more > 0 {
+        } else if listing.more > 0 && self.listing.as_ref().is_none_or(|l| l.dir != listing.dir) {
             Some(format!(
                 "showing the first {} entries; {} more not listed",
-                listing.entries.len(),
-                listing.more
+                crate::console::text::thousands(listing.entries.len()),
+                crate::console::text::thousands(listing.more)
             ))
         } else {
             None
         };
+        self.last_error.clone_from(&listing.error);
         // A directory that cannot be read keeps the last one on screen.
-        if listing.error.is_none() || self.listing.is_none() {
-            // A new directory starts unfiltered.
-            if listing.dir != self.dir {
-                self.list.filter.clear();
-            }
-            self.dir = listing.dir.clone();
-            self.listing = Some(listing);
-            self.listing_version += 1;
-            self.list.start_over();
+        if listing.error.is_some() && self.listing.is_some() {
+            return (message.is_some(), message);
         }
-        message
+        let same_dir = self.listing.is_some() && listing.dir == self.dir;
+        if !same_dir {
+            // A new directory starts unfiltered, at the top, or on the
+            // folder the operator came up from.
+            self.list.filter.clear();
+            self.list.start_over();
+            let came_from = self
+                .dir
+                .strip_prefix(&listing.dir)
+                .ok()
+                .and_then(|rest| rest.components().next())
+                .map(|c| c.as_os_str().to_string_lossy().into_owned());
+            if let Some(name) = came_from {
+                self.list.select(name);
+            }
+        }
+        self.dir = listing.dir.clone();
+        self.listing = Some(listing);
+        self.listing_version += 1;
+        (true, message)
     }
 
     /// The selected CSV file is previewed as soon as it is selected: returns
@@ -141,6 +165,7 @@ impl FilesPane {
             return None;
         }
         self.preview = Some((path.clone(), Preview::default()));
+        self.preview_scroll = 0;
         Some((path, self.previews.issue()))
     }
 
@@ -167,6 +192,11 @@ impl FilesPane {
                 .map_or_else(Vec::new, |l| shown(l, self.show_hidden, &self.list.filter));
             self.rows_of = Some((inputs.0, inputs.1, self.list.filter.clone()));
         }
+        let preview_lines = self
+            .preview
+            .as_ref()
+            .map_or(0, |(_, p)| p.problems.len() + p.rows.len() + 3);
+        self.preview_scroll = self.preview_scroll.min(preview_lines);
         let (rows, entries) = (&self.rows, self.listing.as_ref().map_or(&[][..], |l| &l.entries));
         let name_at = |row: usize| rows.get(row).map(|&i| entries[i].name.clone());
         self.list.follow(moved, rows.len(), name_at, |name| {
@@ -238,6 +268,32 @@ impl FilesPane {
         {
             t.result = Some(result);
         }
+    }
+
+    /// Once the last running transfer is done: what the batch came to
+    /// ("3 files loaded, 1 rejected"), said once.
+    pub fn all_done(&mut self) -> Option<String> {
+        if self.any_running() || self.reported >= self.transfers.len() {
+            return None;
+        }
+        let batch = &self.transfers[self.reported..];
+        self.reported = self.transfers.len();
+        let tally = |wanted: fn(&TransferResult) -> bool| {
+            batch.iter().filter(|t| t.result.as_ref().is_some_and(wanted)).count()
+        };
+        let loaded = tally(|r| matches!(r, TransferResult::Loaded { .. }));
+        let parts = [
+            (tally(|r| matches!(r, TransferResult::Rejected { .. })), "rejected"),
+            (tally(|r| matches!(r, TransferResult::Failed(_))), "failed"),
+            (tally(|r| matches!(r, TransferResult::Cancelled)), "cancelled"),
+        ];
+        let mut text = format!("{} loaded", crate::console::text::count(loaded, "file"));
+        for (n, what) in parts {
+            if n > 0 {
+                text.push_str(&format!(", {n} {what}"));
+            }
+        }
+        Some(text)
     }
 
     fn transfer_mut(&mut self, id: u64) -> Option<&mut Transfer> {

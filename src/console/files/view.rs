@@ -4,7 +4,10 @@
 use super::listing::human_size;
 use super::pane::TransferResult;
 use crate::console::app::App;
+use crate::console::columns::{ellipsize, widest};
+use crate::console::keymap::Action;
 use crate::console::pane::Pane;
+use crate::console::text::{count, thousands};
 use crate::console::theme::{Theme, level_label, pane_block, safe, window};
 use crate::domain::preview::{PreviewRow, Verdict};
 use ratatui::Frame;
@@ -34,7 +37,10 @@ pub fn draw_listing(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             None => "Reading the directory…".to_string(),
             Some(Some(error)) => safe(error),
             _ if !filter.is_empty() => "No file matches the filter (Esc clears it).".into(),
-            _ => "This directory is empty. h or backspace goes up.".into(),
+            _ => format!(
+                "This directory is empty. {} goes up.",
+                app.keymap.describe_keys(Action::Parent)
+            ),
         };
         frame.render_widget(
             Paragraph::new(text).wrap(Wrap { trim: false }).style(theme.dim()),
@@ -45,6 +51,8 @@ pub fn draw_listing(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let cursor = app.cursor(Pane::Files);
     let height = inner.height as usize;
     let first = window(cursor, shown, height);
+    // Mark, space, size (9) and the gaps: the name gets the rest.
+    let name_width = inner.width.saturating_sub(1 + 1 + 9 + 1).max(4);
     let rows: Vec<Row> = (first..shown.min(first + height))
         .filter_map(|i| Some((i, app.files.entry(i)?)))
         .map(|(i, entry)| {
@@ -52,13 +60,16 @@ pub fn draw_listing(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             let mark = if app.files.marks.contains(&path) { "●" } else { " " };
             let (name, style) = if entry.is_dir {
                 (
-                    format!("{}/", safe(&entry.name)),
+                    ellipsize(&format!("{}/", safe(&entry.name)), name_width),
                     theme.fg(Color::Blue).add_modifier(Modifier::BOLD),
                 )
             } else if entry.is_csv() {
-                (safe(&entry.name), theme.fg(Color::Cyan).add_modifier(Modifier::BOLD))
+                (
+                    ellipsize(&safe(&entry.name), name_width),
+                    theme.fg(Color::Cyan).add_modifier(Modifier::BOLD),
+                )
             } else {
-                (safe(&entry.name), theme.dim())
+                (ellipsize(&safe(&entry.name), name_width), theme.dim())
             };
             let size = if entry.is_dir {
                 String::new()
@@ -80,12 +91,19 @@ pub fn draw_listing(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     frame.render_widget(table, inner);
 }
 
+/// The preview: its verdict, then the problems (wrapped, whole) and the
+/// first rows, scrolled when focused.
 pub fn draw_preview(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
+    let focused = app.focus == Pane::Preview;
     let Some((path, preview)) = &app.files.preview else {
-        let block = pane_block(" Preview ".into(), false, theme);
+        let block = pane_block(" Preview ".into(), focused, theme);
         let inner = block.inner(area);
         frame.render_widget(block, area);
-        let hint = "Select a CSV file to preview it. space marks files, u uploads them.";
+        let hint = format!(
+            "Select a CSV file to preview it. {} marks files, {} uploads them.",
+            app.keymap.describe_keys(Action::Mark),
+            app.keymap.describe_keys(Action::Upload)
+        );
         frame.render_widget(
             Paragraph::new(hint).wrap(Wrap { trim: false }).style(theme.dim()),
             inner,
@@ -95,99 +113,153 @@ pub fn draw_preview(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let name = path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let block = pane_block(format!(" Preview: {} ", safe(&name)), false, theme);
+    let mut title = format!(" Preview: {} ", safe(&name));
+    if focused {
+        title.push_str(&format!(
+            "{}/{} scroll ",
+            app.keymap.first_key(Action::Down),
+            app.keymap.first_key(Action::Up)
+        ));
+    }
+    let block = pane_block(title, focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let s = &preview.summary;
     let verdict = match &preview.verdict {
-        Verdict::Checking => Line::from(Span::styled(format!("checking… {} rows so far", s.rows), theme.dim())),
+        Verdict::Checking => Line::from(Span::styled(
+            format!("checking… {} so far", count(s.rows as usize, "row")),
+            theme.dim(),
+        )),
         Verdict::WouldLoad => Line::from(vec![
             Span::styled("✓ would load: ", theme.fg(Color::Green).add_modifier(Modifier::BOLD)),
-            Span::raw(format!("{} rows, {} stores, ", s.rows, s.stores)),
+            Span::raw(format!(
+                "{}, {}, ",
+                count(s.rows as usize, "row"),
+                count(s.stores, "store")
+            )),
             Span::styled(format!("✗{} out", s.out), theme.level(crate::domain::Level::Out)),
             Span::raw(", "),
             Span::styled(format!("▼{} low", s.low), theme.level(crate::domain::Level::Low)),
         ]),
         Verdict::WouldBeRejected { problems } => Line::from(Span::styled(
-            format!(
-                "✗ would be rejected: {problems} error{}",
-                if *problems == 1 { "" } else { "s" }
-            ),
+            format!("✗ would be rejected: {}", count(*problems as usize, "error")),
             theme.fg(Color::Red).add_modifier(Modifier::BOLD),
         )),
     };
-    let mut lines = vec![verdict];
-    let listed = (inner.height as usize / 3).max(1);
-    for problem in preview.problems.iter().take(listed) {
-        lines.push(Line::from(Span::styled(
-            format!("  {}", safe(&problem.to_string())),
-            theme.fg(Color::Red),
-        )));
-    }
-    if preview.problems.len() > listed {
-        lines.push(Line::from(Span::styled(
-            format!("  … and {} more", s.problems as usize - listed),
-            theme.dim(),
-        )));
-    }
-    let head = lines.len() as u16 + 1;
     frame.render_widget(
-        Paragraph::new(lines),
+        Paragraph::new(verdict),
         Rect {
-            height: head.min(inner.height),
+            height: 1.min(inner.height),
             ..inner
         },
     );
-    let table_area = Rect {
-        y: inner.y + head.min(inner.height),
-        height: inner.height.saturating_sub(head),
+    let body = Rect {
+        y: inner.y + 1.min(inner.height),
+        height: inner.height.saturating_sub(1),
         ..inner
     };
-    let rows: Vec<Row> = preview
-        .rows
+    let mut lines: Vec<Line> = preview
+        .problems
         .iter()
-        .take(table_area.height.saturating_sub(1) as usize)
-        .map(|row| match row {
-            PreviewRow::Valid { row, level } => Row::new(vec![
-                Cell::from(row.line.to_string()),
-                Cell::from(safe(&row.store)),
-                Cell::from(safe(&row.item)),
-                Cell::from(row.count.to_string()),
-                Cell::from(level_label(*level)),
-            ])
-            .style(theme.level(*level)),
-            PreviewRow::Invalid { line, problems } => {
-                let message = problems.first().map_or(String::new(), |p| safe(&p.message));
-                Row::new(vec![
-                    Cell::from(line.to_string()),
-                    Cell::from("✗ error"),
-                    Cell::from(message),
-                ])
-                .style(theme.fg(Color::Red).add_modifier(Modifier::BOLD))
-            }
+        .map(|problem| {
+            Line::from(Span::styled(
+                format!("  {}", safe(&problem.to_string())),
+                theme.fg(Color::Red),
+            ))
         })
         .collect();
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(6),
-            Constraint::Length(14),
-            Constraint::Min(12),
-            Constraint::Length(7),
-            Constraint::Length(6),
-        ],
-    )
-    .header(
-        Row::new(vec!["LINE", "STORE", "ITEM", "COUNT", "STATE"]).style(Style::default().add_modifier(Modifier::BOLD)),
+    if (s.problems as usize) > preview.problems.len() {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "  … and {} more",
+                thousands(s.problems as usize - preview.problems.len())
+            ),
+            theme.dim(),
+        )));
+    }
+    if !lines.is_empty() {
+        lines.push(Line::from(""));
+    }
+    lines.extend(row_lines(preview, body.width, theme));
+    let scroll = app
+        .files
+        .preview_scroll
+        .min(lines.len().saturating_sub(1))
+        .min(u16::MAX as usize) as u16;
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((scroll, 0)),
+        body,
     );
-    frame.render_widget(table, table_area);
+}
+
+/// The previewed rows as lines: names fitted, counts and states whole, a
+/// bad line's reason in full (wrapped).
+fn row_lines(preview: &crate::domain::preview::Preview, width: u16, theme: Theme) -> Vec<Line<'static>> {
+    let valid = || {
+        preview.rows.iter().filter_map(|r| match r {
+            PreviewRow::Valid { row, .. } => Some(row),
+            PreviewRow::Invalid { .. } => None,
+        })
+    };
+    let store_width = widest(valid().map(|r| &*r.store).chain(["STORE"])).min(16) as u16;
+    let count_width = widest(
+        valid()
+            .map(|r| r.count.to_string())
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .chain(["COUNT"]),
+    ) as u16;
+    // LINE, STORE, ITEM, COUNT, STATE with a space between.
+    let item_width = width
+        .saturating_sub(6 + 1 + store_width + 1 + 1 + count_width + 1 + 5)
+        .max(4);
+    let header = format!(
+        "{:>6} {:<sw$} {:<iw$} {:>cw$} STATE",
+        "LINE",
+        "STORE",
+        "ITEM",
+        "COUNT",
+        sw = store_width as usize,
+        iw = item_width as usize,
+        cw = count_width as usize
+    );
+    let mut lines = vec![Line::from(Span::styled(
+        header,
+        Style::default().add_modifier(Modifier::BOLD),
+    ))];
+    for row in &preview.rows {
+        lines.push(match row {
+            PreviewRow::Valid { row, level } => Line::from(Span::styled(
+                format!(
+                    "{:>6} {:<sw$} {:<iw$} {:>cw$} {}",
+                    row.line,
+                    ellipsize(&safe(&row.store), store_width),
+                    ellipsize(&safe(&row.item), item_width),
+                    row.count,
+                    level_label(*level),
+                    sw = store_width as usize,
+                    iw = item_width as usize,
+                    cw = count_width as usize
+                ),
+                theme.level(*level),
+            )),
+            PreviewRow::Invalid { line, problems } => {
+                let reasons: Vec<String> = problems.iter().map(|p| safe(&p.message)).collect();
+                Line::from(Span::styled(
+                    format!("{line:>6} ✗ {}", reasons.join("; ")),
+                    theme.fg(Color::Red).add_modifier(Modifier::BOLD),
+                ))
+            }
+        });
+    }
+    lines
 }
 
 pub fn draw_transfers(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let block = pane_block(format!(" Uploads ({}) ", app.files.transfers.len()), false, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let width = inner.width as usize;
     let lines: Vec<Line> = app
         .files
         .transfers
@@ -220,15 +292,17 @@ pub fn draw_transfers(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 }
                 Some(TransferResult::Loaded { rows, changed, alerts }) => (
                     format!(
-                        "{name}  loaded {rows} rows ({changed} changed), {alerts} alert{}",
-                        if *alerts == 1 { "" } else { "s" }
+                        "{name}  loaded {} ({} changed), {}",
+                        count(*rows as usize, "row"),
+                        thousands(*changed as usize),
+                        count(*alerts, "alert")
                     ),
                     theme.fg(Color::Green),
                 ),
                 Some(TransferResult::Rejected { problems, first }) => (
                     format!(
-                        "{name}  REJECTED, {problems} problem{}: {}",
-                        if *problems == 1 { "" } else { "s" },
+                        "{name}  REJECTED, {}: {}",
+                        count(*problems, "problem"),
                         first.first().map_or(String::new(), |f| safe(f))
                     ),
                     theme.fg(Color::Red).add_modifier(Modifier::BOLD),
@@ -238,9 +312,9 @@ pub fn draw_transfers(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 }
                 Some(TransferResult::Cancelled) => (format!("{name}  cancelled"), theme.dim()),
             };
-            let text: String = text.chars().take(width).collect();
             Line::from(Span::styled(text, style))
         })
         .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
+    // Wrapped, so a rejection's reason is read whole.
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }

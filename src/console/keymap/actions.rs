@@ -24,6 +24,15 @@ impl KeyContext {
         KeyContext::Files,
     ];
 
+    /// The tables a key is looked up in, most specific first, for each kind
+    /// of pane: the stores and preview use [list], the others their own.
+    pub const CHAINS: [&'static [KeyContext]; 4] = [
+        &[KeyContext::List, KeyContext::Global],
+        &[KeyContext::Stock, KeyContext::List, KeyContext::Global],
+        &[KeyContext::Alerts, KeyContext::List, KeyContext::Global],
+        &[KeyContext::Files, KeyContext::List, KeyContext::Global],
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             KeyContext::Global => "global",
@@ -80,7 +89,7 @@ impl Action {
 
 actions! {
     Help "help" Global false "show or hide this help",
-    Command "command" Global false "command mode (:store NAME, :alerts, :q)",
+    Command "command" Global false "type a command (:help lists them; Tab completes)",
     Filter "filter" Global false "filter the focused list (/!text inverts)",
     Quit "quit" Global false "quit",
     NextPane "next_pane" Global false "focus the next pane",
@@ -88,7 +97,8 @@ actions! {
     Back "back" Global false "close, cancel or clear the filter",
     Pause "pause" Global false "pause or resume the live view",
     Out "out" ["all_stores"] Global false "every out-of-stock item across stores (:out)",
-    Redraw "redraw" ["refresh"] Global false "redraw the screen",
+    Redraw "redraw" ["refresh"] Global false "redraw the screen (and list the file pane's folder again)",
+    Suspend "suspend" Global false "suspend the console (fg brings it back)",
     Files "files" Global false "show or hide the file pane (preview and upload CSV files)",
     Up "up" List false "move up",
     Down "down" List false "move down",
@@ -96,11 +106,13 @@ actions! {
     Bottom "bottom" List false "go to the last row",
     PageUp "page_up" List false "one page up",
     PageDown "page_down" List false "one page down",
-    Open "open" List false "open the selected store",
+    Open "open" List false "open the selected store, or the item of a row or alert",
     SortNext "sort_next" Stock false "sort by the next column",
     SortReverse "sort_reverse" Stock false "reverse the sort order",
     Acknowledge "acknowledge" Alerts true "acknowledge the selected alert",
-    AcknowledgeAll "acknowledge_all" Alerts true "acknowledge every visible alert (asks first)",
+    AcknowledgeAll "acknowledge_all" Alerts true "acknowledge every open alert shown (asks first)",
+    AcknowledgeWithNote "note" Alerts true "acknowledge the selected alert with a note",
+    AlertView "alert_view" Alerts false "show unresolved, open, acknowledged, resolved or all alerts",
     Parent "parent" Files false "go up to the parent directory",
     Mark "mark" Files false "mark or unmark the file for upload",
     Upload "upload" Files true "upload the marked files (or the selected one)",

@@ -88,6 +88,7 @@ impl Keymap {
             }
             keys.insert(*action, list.iter().map(|(k, _)| *k).collect());
         }
+        check_shadows(&by_key)?;
         Ok(Keymap {
             keys,
             by_key: by_key.into_iter().map(|(k, (a, _))| (k, a)).collect(),
@@ -114,6 +115,13 @@ impl Keymap {
         }
     }
 
+    /// The first key of an action, for short hints ("j/k scroll").
+    pub fn first_key(&self, action: Action) -> String {
+        self.keys_of(action)
+            .first()
+            .map_or_else(|| "(unbound)".into(), Key::to_string)
+    }
+
     /// (context, keys, action, what it does), in the order of the action list.
     pub fn help(&self, read_only: bool) -> Vec<(KeyContext, String, Action, &'static str)> {
         Action::ALL
@@ -122,6 +130,42 @@ impl Keymap {
             .map(|&a| (a.context(), self.describe_keys(a), a, a.help()))
             .collect()
     }
+}
+
+/// A key bound in a pane's table and in a table looked at after it (the
+/// [list] or [global] one) would never reach the second action there.
+fn check_shadows(by_key: &HashMap<(KeyContext, Key), (Action, Origin)>) -> Result<(), KeymapError> {
+    let mut found: Vec<KeymapError> = Vec::new();
+    for chain in KeyContext::CHAINS {
+        for (i, near) in chain.iter().enumerate() {
+            for far in &chain[i + 1..] {
+                for ((context, key), (action, origin)) in by_key {
+                    if context != near {
+                        continue;
+                    }
+                    if let Some((shadowed, there)) = by_key.get(&(*far, *key)) {
+                        found.push(KeymapError {
+                            file: origin.file.clone(),
+                            line: origin.line,
+                            message: format!(
+                                "`{key}` is bound to `{}` in [{}] and to `{}` in [{}] ({}, line {}); where both apply the [{}] one never runs; give one of them another key",
+                                action.name(),
+                                near.name(),
+                                shadowed.name(),
+                                far.name(),
+                                there.file,
+                                there.line,
+                                far.name()
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    // The first in the files' order, so the report does not change from run to run.
+    found.sort_by(|a, b| (&a.file, a.line, &a.message).cmp(&(&b.file, b.line, &b.message)));
+    found.into_iter().next().map_or(Ok(()), Err)
 }
 
 /// An action's keys, each with the line it is written on.

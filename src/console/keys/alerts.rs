@@ -1,20 +1,34 @@
-//! The alerts pane's keys: moving, acknowledging the selected alert, and
-//! acknowledging every open one shown (after a confirmation).
+//! The alerts pane's keys: moving, opening an alert's item, acknowledging
+//! the selected alert (with or without a note) or every open one shown
+//! (after a confirmation), and choosing which alerts are listed.
 
 use crate::console::app::{App, Mode};
 use crate::console::keymap::Action;
 use crate::console::messages::Effect;
 use crate::console::pane::Movement;
+use crate::console::stock_pane::{StockView, StoreItem};
 use crate::domain::{AlertId, AlertState};
 
 pub fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
+    let selected = app.alerts.selected().and_then(|id| app.live_alerts.get(id));
     match action {
-        Action::Acknowledge => {
-            if let Some(alert) = app.alerts.selected().and_then(|id| app.live_alerts.get(id)) {
-                if alert.state == AlertState::Open {
-                    return vec![Effect::Acknowledge(vec![alert.id])];
-                }
-                app.message = Some(format!("#{} is already acknowledged", alert.id));
+        Action::Acknowledge | Action::AcknowledgeWithNote => {
+            let Some(alert) = selected else {
+                app.message = Some("no alert selected".into());
+                return Vec::new();
+            };
+            if alert.state != AlertState::Open {
+                app.message = Some(format!("#{} is {}", alert.id, alert.state.as_str()));
+            } else if action == Action::Acknowledge {
+                return vec![Effect::Acknowledge {
+                    ids: vec![alert.id],
+                    note: None,
+                }];
+            } else {
+                app.mode = Mode::Note {
+                    ids: vec![alert.id],
+                    prompt: Default::default(),
+                };
             }
         }
         Action::AcknowledgeAll => {
@@ -32,6 +46,20 @@ pub fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 app.mode = Mode::ConfirmAckAll { ids, yes: false };
             }
         }
+        Action::Open => {
+            if let Some(alert) = selected {
+                let (store, item, id) = (alert.store.clone(), alert.item.clone(), alert.id);
+                open_item(app, store, item, Some(id));
+            }
+        }
+        Action::AlertView => {
+            app.alerts.show = app.alerts.show.next();
+            app.message = Some(format!("showing {} alerts", app.alerts.show.name()));
+            if app.alerts.show.needs_resolved() && !app.alerts.history_loaded {
+                app.alerts.history_loaded = true;
+                return vec![Effect::LoadAlerts];
+            }
+        }
         _ => {
             if let Some(movement) = Movement::of(action) {
                 app.alerts.list.step(movement);
@@ -39,4 +67,14 @@ pub fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         }
     }
     Vec::new()
+}
+
+/// Shows the store's stock with the item selected, and the item's detail.
+pub fn open_item(app: &mut App, store: String, item: String, alert: Option<AlertId>) {
+    app.show_stock(StockView::Store(store.clone()));
+    app.stock.list.select(StoreItem {
+        store: store.clone(),
+        item: item.clone(),
+    });
+    app.mode = Mode::Detail { store, item, alert };
 }

@@ -1,4 +1,4 @@
-//! The stock pane's keys: moving and sorting.
+//! The stock pane's keys: moving, sorting, and opening an item's detail.
 
 use crate::console::app::App;
 use crate::console::keymap::Action;
@@ -13,6 +13,16 @@ pub fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             sort.reversed = false;
         }
         Action::SortReverse => sort.reversed = !sort.reversed,
+        Action::Open => {
+            if let Some(line) = app.stock.selected() {
+                let (store, item) = (line.store.clone(), line.item.clone());
+                app.mode = crate::console::app::Mode::Detail {
+                    store,
+                    item,
+                    alert: None,
+                };
+            }
+        }
         _ => {
             if let Some(movement) = Movement::of(action) {
                 app.stock.list.step(movement);

@@ -32,7 +32,10 @@ fn acknowledging_one_or_all_with_a_confirmation_that_defaults_to_cancel() {
     assert_eq!(app.focus, Pane::Alerts);
     assert_eq!(
         press(&mut app, KeyCode::Char('a')),
-        [Effect::Acknowledge(vec![AlertId(10)])]
+        [Effect::Acknowledge {
+            ids: vec![AlertId(10)],
+            note: None
+        }]
     );
     press(&mut app, KeyCode::Char('A'));
     assert!(matches!(app.mode, Mode::ConfirmAckAll { yes: false, .. }));
@@ -44,7 +47,10 @@ fn acknowledging_one_or_all_with_a_confirmation_that_defaults_to_cancel() {
     press(&mut app, KeyCode::Right);
     assert_eq!(
         press(&mut app, KeyCode::Enter),
-        [Effect::Acknowledge(vec![AlertId(10), AlertId(9)])]
+        [Effect::Acknowledge {
+            ids: vec![AlertId(10), AlertId(9)],
+            note: None
+        }]
     );
 }
 
@@ -105,7 +111,8 @@ fn read_only_refuses_every_write() {
         assert_eq!(app.mode, Mode::Normal, "read-only `{}` asks nothing", action.name());
         assert_eq!(
             app.message.as_deref(),
-            Some(format!("read-only: `{}` is off", action.name()).as_str())
+            Some(format!("read-only console: cannot {}", action.help()).as_str()),
+            "refusals say what is off in the help's words, not the action's internal name"
         );
     }
 }
@@ -178,7 +185,7 @@ fn commands_and_help() {
             .starts_with("unknown command `nonsense`")
     );
     press(&mut app, KeyCode::Char('?'));
-    assert_eq!(app.mode, Mode::Help);
+    assert_eq!(app.mode, Mode::Help { scroll: 0 });
     press(&mut app, KeyCode::Char('x'));
     assert_eq!(app.mode, Mode::Normal);
     press(&mut app, KeyCode::Char(':'));
