@@ -8,7 +8,7 @@ use super::columns::{NEVER, Need, ellipsize, fit, kept, widest};
 use super::keymap::Action;
 use super::pane::Pane;
 use super::stock_pane::Column;
-use super::text::count;
+use super::text::{count, thousands};
 use super::theme::{Theme, level_label, pane_block, safe, window};
 use crate::domain::{AlertKind, AlertState, Level};
 use ratatui::Frame;
@@ -68,7 +68,11 @@ fn filter_suffix(app: &App, pane: Pane) -> String {
 pub fn draw_stores(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let focused = app.focus == Pane::Stores;
     let stores = app.stores.rows();
-    let title = format!(" Stores ({}) {}", stores.len(), filter_suffix(app, Pane::Stores));
+    let title = format!(
+        " Stores ({}) {}",
+        thousands(stores.len()),
+        filter_suffix(app, Pane::Stores)
+    );
     let block = pane_block(title, focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -134,7 +138,7 @@ pub fn draw_stock(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let rows = app.stock.rows();
     let sort = app.stock.sort;
     let mut title = match (app.stock.store(), out) {
-        (_, true) => format!(" Out of stock in every store ({}) ", rows.len()),
+        (_, true) => format!(" Out of stock in every store ({}) ", thousands(rows.len())),
         (Some(store), _) => format!(" {} ({}) ", safe(store), count(rows.len(), "item")),
         (None, _) => " Stock ".to_string(),
     };
@@ -230,15 +234,19 @@ pub fn draw_alerts(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let mut title = match show {
         super::alerts_pane::AlertShow::Unresolved => format!(
             " Alerts ({} open, {} acknowledged) ",
-            app.alerts.open_count(),
-            app.alerts.acknowledged_count()
+            thousands(app.alerts.open_count()),
+            thousands(app.alerts.acknowledged_count())
         ),
-        other => format!(" Alerts: {} ({}) ", other.name(), alerts.len()),
+        other => format!(" Alerts: {} ({}) ", other.name(), thousands(alerts.len())),
     };
     title.push_str(&filter_suffix(app, Pane::Alerts));
     let new = app.alerts.new_above();
     if new > 0 {
-        title.push_str(&format!("{new} new ↑ {} ", app.keymap.describe_keys(Action::Top)));
+        title.push_str(&format!(
+            "{} new ↑ {} ",
+            thousands(new),
+            app.keymap.first_key(Action::Top)
+        ));
     }
     let block = pane_block(title, focused, theme);
     let inner = block.inner(area);

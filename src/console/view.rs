@@ -126,7 +126,7 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     if new > 0 {
         spans.push(Span::raw(" "));
         spans.push(Span::styled(
-            format!(" {new} new "),
+            format!(" {} new ", thousands(new)),
             theme
                 .fg(Color::Red)
                 .add_modifier(Modifier::BOLD)
