@@ -42,7 +42,7 @@ shot() {
     } > "$work/$name.html"
     chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync \
-        --user-data-dir="$work/chrome" --hide-scrollbars --window-size=1140,$((rows * 19 + 30)) \
+        --user-data-dir="$work/chrome" --hide-scrollbars --window-size=$((cols * 19 / 2 + 30)),$((rows * 19 + 30)) \
         --screenshot="$PWD/screenshots/$name.png" "file://$work/$name.html" > /dev/null 2>&1
     echo "screenshots/$name.png"
 }
@@ -56,6 +56,19 @@ keys Escape Tab Tab a
 shot console-alerts                # alerts pane, one acknowledged (dimmed, who and when)
 keys '?'
 shot console-help                  # the help overlay, generated from the key map
+keys q Enter
+shot console-item-detail           # Enter on an alert: its store, the item selected, the detail
+keys Escape
+# The same console at 80x24, as over SSH in tmux, scrolled down the alerts
+# when another file raises new ones above.
+cols=80 rows=24
+tmux -L "$socket" resize-window -t shots -x "$cols" -y "$rows"
+keys Tab j j
+printf 'store,item,count\nOslo,Echo Dot,0\nOslo,Echo Show,0\n' > "$work/oslo.csv"
+"$bin" upload --no-check "$work/oslo.csv" > /dev/null
+sleep 2
+shot console-80x24-new-alerts      # "2 new ↑ g" in the title, "2 new" in the status bar
+cols=120 rows=34
 keys q
 sleep 1
 
