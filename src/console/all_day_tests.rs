@@ -517,3 +517,13 @@ fn counts_are_whole_and_plural_at_every_size() {
     let one = super::test_support::app_with(vec![row("Solo", "Dot", 1)], false);
     assert!(screen(&one, 80, 24).contains("Solo (1 item)"));
 }
+
+#[test]
+fn at_40_by_10_the_store_names_are_left() {
+    let app = app(false);
+    let shown = screen(&app, 40, 10);
+    for store in ["Pusan", "Berlin", "Karachi"] {
+        assert!(shown.contains(store), "{store} at 40x10:\n{shown}");
+    }
+    assert!(!shown.contains("ITEMS"), "the counts gave way:\n{shown}");
+}

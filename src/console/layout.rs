@@ -38,7 +38,7 @@ pub fn layout(app: &App, area: Rect) -> Areas {
     let stores_width = if top.width >= 84 {
         (top.width / 3).clamp(28, 40)
     } else {
-        (top.width * 2 / 5).max(12).min(top.width)
+        (top.width * 9 / 20).max(12).min(top.width)
     };
     let [stores, stock] = Layout::horizontal([Constraint::Length(stores_width), Constraint::Min(1)]).areas(top);
     let [listing, right] = Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(top);

@@ -36,7 +36,7 @@ pub mod messages;
 mod mouse;
 mod overlays;
 pub mod pane;
-mod panes_view;
+pub(crate) mod panes_view;
 pub mod prompt;
 pub mod run;
 pub mod stock_pane;

@@ -56,6 +56,14 @@ fn fitted_table(
     Table::new(body, constraints).header(Row::new(header).style(Style::default().add_modifier(Modifier::BOLD)))
 }
 
+/// "No store matches the filter (esc clears it)." with the live key.
+pub fn no_match(what: &str, app: &App) -> String {
+    format!(
+        "No {what} matches the filter ({} clears it).",
+        app.keymap.first_key(Action::Back)
+    )
+}
+
 fn filter_suffix(app: &App, pane: Pane) -> String {
     let filter = app.filter(pane);
     if filter.is_empty() {
@@ -78,9 +86,9 @@ pub fn draw_stores(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     frame.render_widget(block, area);
     if stores.is_empty() {
         let hint = if app.live_stock.store_count() == 0 {
-            "No stores yet."
+            "No stores yet.".to_string()
         } else {
-            "No store matches the filter (Esc clears it)."
+            no_match("store", app)
         };
         frame.render_widget(
             Paragraph::new(hint).wrap(Wrap { trim: false }).style(theme.dim()),
@@ -121,8 +129,9 @@ pub fn draw_stores(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         .collect();
     // Numbers as wide as the widest shown, so none is cut.
     let width_of = |i: usize, header: &str| widest(rows.iter().map(|(c, _)| c[i].as_str()).chain([header]));
+    // Names first: the counts give way before a name is cut.
     let needs = [
-        Need::flex(6, NEVER),
+        Need::flex(width_of(0, "STORE").clamp(6, 16) as u16, NEVER),
         Need::fixed(width_of(1, "ITEMS"), 2),
         Need::fixed(width_of(2, "OUT"), 4),
         Need::fixed(width_of(3, "LOW"), 3),
@@ -161,13 +170,16 @@ pub fn draw_stock(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     frame.render_widget(block, area);
     if rows.is_empty() {
         let hint = if app.live_stock.store_count() == 0 {
-            "No stock yet. Upload the samples from another terminal:\n\n  stockwatch upload samples/*.csv"
+            "No stock yet. Upload the samples from another terminal:\n\n  stockwatch upload samples/*.csv".to_string()
         } else if !app.filter(Pane::Stock).is_empty() {
-            "No row matches the filter (Esc clears it)."
+            no_match("row", app)
         } else if out {
-            "Nothing is out of stock."
+            "Nothing is out of stock.".to_string()
         } else {
-            "Select a store on the left (Enter opens it)."
+            format!(
+                "Select a store on the left ({} opens it).",
+                app.keymap.first_key(Action::Open)
+            )
         };
         frame.render_widget(Paragraph::new(hint).style(theme.dim()), inner);
         return;
@@ -253,7 +265,7 @@ pub fn draw_alerts(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     frame.render_widget(block, area);
     if alerts.is_empty() {
         let hint = if !app.filter(Pane::Alerts).is_empty() {
-            "No alert matches the filter (Esc clears it).".to_string()
+            no_match("alert", app)
         } else {
             format!("No {} alerts.", show.name())
         };

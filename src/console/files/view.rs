@@ -36,7 +36,7 @@ pub fn draw_listing(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         let text = match listing.map(|l| &l.error) {
             None => "Reading the directory…".to_string(),
             Some(Some(error)) => safe(error),
-            _ if !filter.is_empty() => "No file matches the filter (Esc clears it).".into(),
+            _ if !filter.is_empty() => crate::console::panes_view::no_match("file", app),
             _ => format!(
                 "This directory is empty. {} goes up.",
                 app.keymap.describe_keys(Action::Parent)

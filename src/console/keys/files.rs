@@ -36,7 +36,10 @@ pub fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 std::mem::take(&mut files.marks).into_iter().collect()
             };
             if paths.is_empty() {
-                app.message = Some("nothing to upload: select or mark (space) a file".into());
+                app.message = Some(format!(
+                    "nothing to upload: select or mark ({}) a file",
+                    app.keymap.first_key(crate::console::keymap::Action::Mark)
+                ));
             } else {
                 let started = files.start(paths);
                 let plural = if started.len() == 1 { "" } else { "s" };
