@@ -336,16 +336,7 @@ fn help_documents_the_exit_codes() {
         help.contains("Exit codes:") && help.contains("3  upload: at least one file was rejected"),
         "{help}"
     );
-    for command in [
-        "upload",
-        "stock",
-        "alerts",
-        "ack",
-        "watch",
-        "uploads",
-        "check",
-        "provision",
-    ] {
+    for command in COMMANDS {
         assert!(help.contains(command), "{command} missing from --help");
     }
 }

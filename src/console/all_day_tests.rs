@@ -7,12 +7,13 @@
 use super::app::{App, Mode};
 use super::messages::{Effect, Msg};
 use super::pane::Pane;
-use super::test_support::{alert, app, asked_listing, deliver_listing, press, row, samples_dir, typed, with_files};
+use super::test_support::{
+    alert, app, asked_listing, change, deliver_changes, deliver_listing, press, row, samples_dir, typed, with_files,
+};
 use super::theme::Theme;
 use super::update::update;
 use super::view::view;
 use crate::domain::{AlertId, AlertKind, AlertState, Timestamp};
-use crate::ports::{Change, ChangeKind, Image};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
@@ -210,27 +211,7 @@ fn the_history_view_reads_resolved_alerts_once_and_filters_by_state() {
 fn pause_holds_alerts_too_and_says_what_waits() {
     let mut app = with_alerts(1);
     press(&mut app, KeyCode::Char('p'));
-    let change = Change {
-        id: "c".into(),
-        kind: ChangeKind::Modify,
-        store: "Berlin".into(),
-        item: "Echo Dot".into(),
-        old: None,
-        new: Some(Image {
-            count: 0,
-            as_of: Timestamp(9),
-            source: "k".into(),
-        }),
-        at: Timestamp(9),
-    };
-    update(
-        &mut app,
-        Msg::Changes {
-            changes: vec![change],
-            gap: false,
-            seen_at: Timestamp(10),
-        },
-    );
+    deliver_changes(&mut app, vec![change("Berlin", "Echo Dot", Some(12), Some(0), 9)], 10);
     update(&mut app, Msg::Alerts(vec![open_alert("2", "Berlin", "Echo Dot")]));
     assert_eq!(app.alerts.rows().len(), 1, "the alert waits");
     assert_eq!(
@@ -247,29 +228,9 @@ fn pause_holds_alerts_too_and_says_what_waits() {
 #[test]
 fn an_unchanged_count_with_a_newer_as_of_moves_the_as_of_on_screen() {
     let mut app = app(false);
-    let before = app.live_stock.item("Berlin", "Echo Dot").unwrap().as_of;
-    let image = |as_of| Image {
-        count: 12,
-        as_of: Timestamp(as_of),
-        source: "k/later.csv".into(),
-    };
-    let change = Change {
-        id: "c".into(),
-        kind: ChangeKind::Modify,
-        store: "Berlin".into(),
-        item: "Echo Dot".into(),
-        old: Some(image(before.0)),
-        new: Some(image(7_200_000)),
-        at: Timestamp(7_200_000),
-    };
-    update(
-        &mut app,
-        Msg::Changes {
-            changes: vec![change],
-            gap: false,
-            seen_at: Timestamp(7_200_000),
-        },
-    );
+    let mut later = change("Berlin", "Echo Dot", Some(12), Some(12), 7_200_000);
+    later.new.as_mut().unwrap().source = "k/later.csv".into();
+    deliver_changes(&mut app, vec![later], 7_200_000);
     let row = app.live_stock.item("Berlin", "Echo Dot").unwrap();
     assert_eq!((row.as_of, &*row.source), (Timestamp(7_200_000), "k/later.csv"));
     press(&mut app, KeyCode::Char('j'));

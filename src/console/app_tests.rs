@@ -5,7 +5,7 @@
 use super::*;
 use crate::console::messages::{Effect, Msg};
 use crate::console::stock_pane::Column;
-use crate::console::test_support::{alert, app, press, row, typed};
+use crate::console::test_support::{alert, app, change, deliver_changes, press, row, typed};
 use crate::console::update::update;
 use crate::domain::{AlertId, AlertState};
 use crate::ports::{ChangeKind, Image};
@@ -88,31 +88,11 @@ fn filters_apply_as_typed_and_invert_with_a_bang() {
 #[test]
 fn changes_apply_live_and_wait_while_paused() {
     let mut app = app(false);
-    let change = |count| Change {
-        id: "x".into(),
-        kind: ChangeKind::Modify,
-        store: "Karachi".into(),
-        item: "Echo Dot".into(),
-        old: Some(Image {
-            count: 19,
-            as_of: Timestamp(1),
-            source: "k".into(),
-        }),
-        new: Some(Image {
-            count,
-            as_of: Timestamp(2),
-            source: "k".into(),
-        }),
-        at: Timestamp(2),
-    };
     press(&mut app, KeyCode::Char('p'));
-    update(
+    deliver_changes(
         &mut app,
-        Msg::Changes {
-            changes: vec![change(0)],
-            gap: false,
-            seen_at: Timestamp(2300),
-        },
+        vec![change("Karachi", "Echo Dot", Some(19), Some(0), 2)],
+        2300,
     );
     assert_eq!(
         app.live_stock.item("Karachi", "Echo Dot").unwrap().count,
@@ -185,26 +165,13 @@ fn the_selection_stays_on_its_row_when_lists_change_under_it() {
     app.focus = Pane::Stores;
     press(&mut app, KeyCode::Char('j'));
     assert_eq!(app.stock.store(), Some("Berlin"));
-    let change = |item: &str| Change {
-        id: item.into(),
-        kind: ChangeKind::Insert,
-        store: "Karachi".into(),
-        item: item.into(),
-        old: None,
-        new: Some(Image {
-            count: 0,
-            as_of: Timestamp(9),
-            source: "k".into(),
-        }),
-        at: Timestamp(9),
-    };
-    update(
+    deliver_changes(
         &mut app,
-        Msg::Changes {
-            changes: vec![change("A"), change("B")],
-            gap: false,
-            seen_at: Timestamp(9),
-        },
+        vec![
+            change("Karachi", "A", None, Some(0), 9),
+            change("Karachi", "B", None, Some(0), 9),
+        ],
+        9,
     );
     assert_eq!(app.stores.rows()[0], "Karachi", "Karachi is now the most urgent");
     assert_eq!(

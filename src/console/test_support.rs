@@ -10,7 +10,7 @@ use super::live_stock::LiveStock;
 use super::messages::{Effect, Msg};
 use super::update::update;
 use crate::domain::{Alert, AlertKind, AlertState, Thresholds, Timestamp};
-use crate::ports::StockRow;
+use crate::ports::{Change, ChangeKind, Image, StockRow};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::path::PathBuf;
 
@@ -71,6 +71,44 @@ pub fn alert(id: &str, store: &str, item: &str, state: AlertState) -> Alert {
         resolved_at: None,
         published_at: None,
     }
+}
+
+/// A change from the feed: `old` → `new` counts (`None`: no row), the new
+/// one as of `as_of`, from file `k`.
+pub fn change(store: &str, item: &str, old: Option<u32>, new: Option<u32>, as_of: i64) -> Change {
+    let image = |count| Image {
+        count,
+        as_of: Timestamp(as_of),
+        source: "k".into(),
+    };
+    Change {
+        id: format!("{store}/{item}/{as_of}"),
+        kind: if old.is_some() {
+            ChangeKind::Modify
+        } else {
+            ChangeKind::Insert
+        },
+        store: store.into(),
+        item: item.into(),
+        old: old.map(|count| Image {
+            as_of: Timestamp(1),
+            ..image(count)
+        }),
+        new: new.map(image),
+        at: Timestamp(as_of),
+    }
+}
+
+/// Hands changes to the console as the feed task does, received at `seen_at`.
+pub fn deliver_changes(app: &mut App, changes: Vec<Change>, seen_at: i64) -> Vec<Effect> {
+    update(
+        app,
+        Msg::Changes {
+            changes,
+            gap: false,
+            seen_at: Timestamp(seen_at),
+        },
+    )
 }
 
 pub fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
