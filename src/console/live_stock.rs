@@ -236,7 +236,7 @@ impl LiveStock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::{ChangeKind, Image};
+    use crate::console::test_support::change;
 
     fn row(store: &str, item: &str, count: u32, as_of: i64) -> StockRow {
         StockRow {
@@ -246,23 +246,6 @@ mod tests {
             as_of: Timestamp(as_of),
             updated_at: Timestamp(as_of),
             source: "k".into(),
-        }
-    }
-
-    fn change(store: &str, item: &str, old: Option<u32>, new: Option<u32>, as_of: i64) -> Change {
-        let image = |count| Image {
-            count,
-            as_of: Timestamp(as_of),
-            source: "k".into(),
-        };
-        Change {
-            id: format!("{store}/{item}/{as_of}"),
-            kind: ChangeKind::Modify,
-            store: store.into(),
-            item: item.into(),
-            old: old.map(image),
-            new: new.map(image),
-            at: Timestamp(as_of),
         }
     }
 
