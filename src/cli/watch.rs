@@ -116,7 +116,12 @@ pub async fn run(ctx: &Session, args: &WatchArgs) -> Result<(), CliError> {
                 let (mut alerts, next_ledger) = match ledger_news {
                     Some(news) => {
                         last_ledger_poll = Some(std::time::Instant::now());
-                        news
+                        if news.gap {
+                            super::say(
+                                "alert changes were lost from the ledger's stream (trimmed after 24 hours); `stockwatch alerts` shows the current alerts",
+                            );
+                        }
+                        (news.alerts, news.cursor)
                     }
                     None => (
                         Vec::new(),

@@ -19,6 +19,16 @@ impl LiveAlerts {
         self.version += 1;
     }
 
+    /// Forgets every unresolved alert held and takes these instead (after
+    /// the ledger's changes were lost, some held ones may be stale).
+    pub fn replace_unresolved(&mut self, alerts: Vec<Alert>) {
+        self.by_id.retain(|_, a| a.state == crate::domain::AlertState::Resolved);
+        for alert in alerts {
+            self.by_id.insert(alert.id, alert);
+        }
+        self.version += 1;
+    }
+
     pub fn get(&self, id: AlertId) -> Option<&Alert> {
         self.by_id.get(&id)
     }

@@ -44,6 +44,9 @@ pub enum Msg {
     AlertsLoaded(Vec<Alert>),
     /// Alerts raised or changed since the last message.
     Alerts(Vec<Alert>),
+    /// Every unresolved alert, read again after the ledger's changes were
+    /// lost: it replaces what the console held as unresolved.
+    AlertsResync(Vec<Alert>),
     /// What an acknowledgement did: the alerts acknowledged, and why the
     /// others could not be.
     Acknowledged {

@@ -177,13 +177,7 @@ pub async fn follow_ledger(ports: Ports, tx: UnboundedSender<Msg>) {
     let (mut cursor, alerts) = loop {
         let start = async {
             let tip = ports.ledger.tip().await?;
-            let filter = AlertFilter::default();
-            let alerts = crate::ports::all_pages(|page| {
-                let (ledger, filter) = (&ports.ledger, &filter);
-                async move { ledger.list(filter, page.as_ref(), BATCH).await }
-            })
-            .await?;
-            Ok::<_, PortError>((tip, alerts))
+            Ok::<_, PortError>((tip, unresolved(&ports).await?))
         };
         match start.await {
             Ok(found) => break found,
@@ -203,12 +197,22 @@ pub async fn follow_ledger(ports: Ports, tx: UnboundedSender<Msg>) {
     loop {
         tokio::time::sleep(wait).await;
         match ports.ledger.changes_since(Some(&cursor), BATCH).await {
-            Ok((alerts, next)) => {
-                cursor = next;
+            Ok(page) => {
+                cursor = page.cursor;
                 wait = LEDGER_POLL;
                 // After an error, an empty answer still says the ledger is back.
                 let back = failures.succeeded();
-                if (!alerts.is_empty() || back) && tx.send(Msg::Alerts(alerts)).is_err() {
+                if page.gap {
+                    // Lost changes: what the console holds may be stale.
+                    let msg = match unresolved(&ports).await {
+                        Ok(alerts) => Msg::AlertsResync(alerts),
+                        Err(e) => Msg::LedgerError(e.to_string()),
+                    };
+                    if tx.send(msg).is_err() {
+                        return;
+                    }
+                }
+                if (!page.alerts.is_empty() || back) && tx.send(Msg::Alerts(page.alerts)).is_err() {
                     return;
                 }
             }
@@ -220,6 +224,16 @@ pub async fn follow_ledger(ports: Ports, tx: UnboundedSender<Msg>) {
             }
         }
     }
+}
+
+/// Every unresolved alert (a query, not a scan, on DynamoDB).
+async fn unresolved(ports: &Ports) -> Result<Vec<crate::domain::Alert>, PortError> {
+    let filter = AlertFilter::default();
+    crate::ports::all_pages(|page| {
+        let (ledger, filter) = (&ports.ledger, &filter);
+        async move { ledger.list(filter, page.as_ref(), BATCH).await }
+    })
+    .await
 }
 
 /// The console's own checker (unless another process runs one): raises

@@ -102,6 +102,11 @@ fn on_news(app: &mut App, msg: Msg) -> Vec<Effect> {
                 app.seen_up_to = app.live_alerts.newest();
             }
         }
+        Msg::AlertsResync(alerts) => {
+            app.ledger_error = None;
+            app.live_alerts.replace_unresolved(alerts);
+            app.message = Some("alert changes were lost from the ledger's stream; the alerts were read again".into());
+        }
         Msg::Alerts(alerts) => {
             app.ledger_error = None;
             if app.take_alerts(alerts) {

@@ -582,12 +582,21 @@ pub trait AlertLedger: Send + Sync {
     /// A cursor at the newest revision: followers that start from it see only
     /// what happens next.
     async fn tip(&self) -> PortResult<LedgerCursor>;
-    /// Alerts raised or changed (acknowledged, resolved) after `cursor`.
-    async fn changes_since(
-        &self,
-        cursor: Option<&LedgerCursor>,
-        limit: usize,
-    ) -> PortResult<(Vec<Alert>, LedgerCursor)>;
+    /// Alerts raised or changed (acknowledged, resolved) after `cursor`, in
+    /// the ledger's own order (a revision, or the ledger stream's sequence;
+    /// never a writer's clock). An alert may come more than once (each
+    /// write); its newest state is the last.
+    async fn changes_since(&self, cursor: Option<&LedgerCursor>, limit: usize) -> PortResult<LedgerPage>;
+}
+
+/// What a follower of the ledger reads at once.
+#[derive(Debug, Clone)]
+pub struct LedgerPage {
+    pub alerts: Vec<Alert>,
+    pub cursor: LedgerCursor,
+    /// Changes were lost (the ledger stream trimmed them, or was replaced):
+    /// what the follower holds may be stale; list the alerts again.
+    pub gap: bool,
 }
 
 /// What became of one message.

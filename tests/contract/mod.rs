@@ -111,6 +111,7 @@ macro_rules! contract_tests {
             ledger::a_message_is_sent_only_with_every_claim_it_carries,
             ledger::listing_filters_and_pages,
             ledger::followers_see_raises_and_acknowledgements,
+            ledger::an_acknowledgement_from_a_slow_clock_reaches_followers,
             pipeline::samples_raise_out_and_low_alerts,
             pipeline::a_rejected_file_writes_nothing_and_is_kept,
             pipeline::loading_twice_changes_nothing,

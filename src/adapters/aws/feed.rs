@@ -101,6 +101,9 @@ pub struct StreamFeed {
     shard_list: Mutex<Option<(Instant, String, Vec<Shard>)>>,
 }
 
+/// What a reader makes of a stream record (`None`: nothing for it).
+pub type Decode<T> = fn(&Record) -> PortResult<Option<T>>;
+
 enum Read {
     Records(Vec<Record>, Option<String>),
     Expired,
@@ -252,14 +255,15 @@ impl StreamFeed {
         self.remember(arn, shard, "", None);
     }
 
-    /// Reads one shard from the position on, into `changes`. Returns whether
-    /// records were lost on the way.
-    async fn read_shard(
+    /// Reads one shard from the position on, what `decode` makes of each
+    /// record into `changes`. Returns whether records were lost on the way.
+    async fn read_shard<T>(
         &self,
         pos: &mut Position,
         shard: &str,
-        changes: &mut Vec<Change>,
+        changes: &mut Vec<T>,
         limit: usize,
+        decode: Decode<T>,
     ) -> PortResult<bool> {
         let arn = pos.arn.clone();
         let mut gap = false;
@@ -290,9 +294,7 @@ impl StreamFeed {
                 Read::Records(records, next) => {
                     let got = records.len();
                     for record in &records {
-                        // A write that only moved the as-of (same count) is a
-                        // change too: followers show the as-of, as on the local backend.
-                        if let Some(change) = to_change(record)? {
+                        if let Some(change) = decode(record)? {
                             changes.push(change);
                         }
                         if let Some(seq) = record.dynamodb().and_then(|d| d.sequence_number()) {
@@ -532,9 +534,17 @@ impl StreamFeed {
     }
 }
 
-#[async_trait]
-impl ChangeFeed for StreamFeed {
-    async fn read(&self, cursor: Option<&FeedCursor>, limit: usize) -> PortResult<FeedPage> {
+impl StreamFeed {
+    /// Reads on from `cursor`: up to `limit` of what `decode` makes of the
+    /// records, the position after them, and whether records were lost. A
+    /// shard that fails (throttled) after others gave records ends the read
+    /// early with what was read: their progress is kept, not thrown away.
+    pub async fn read_with<T>(
+        &self,
+        cursor: Option<&FeedCursor>,
+        limit: usize,
+        decode: Decode<T>,
+    ) -> PortResult<(Vec<T>, FeedCursor, bool)> {
         let mut pos = Position::parse(cursor)?;
         let arn = self.stream_arn().await?;
         let mut gap = false;
@@ -585,20 +595,24 @@ impl ChangeFeed for StreamFeed {
                 if changes.len() >= limit {
                     break;
                 }
-                gap |= self.read_shard(&mut pos, shard, &mut changes, limit).await?;
+                match self.read_shard(&mut pos, shard, &mut changes, limit, decode).await {
+                    Ok(lost) => gap |= lost,
+                    Err(e) if changes.is_empty() => return Err(e),
+                    Err(e) => {
+                        tracing::debug!(error = %e, shard, "a shard failed; keeping what the others gave");
+                        return Ok((changes, pos.to_cursor(), gap));
+                    }
+                }
             }
             if (pos.done.len(), changes.len()) == before || changes.len() >= limit {
                 break;
             }
         }
-        Ok(FeedPage {
-            changes,
-            cursor: pos.to_cursor(),
-            gap,
-        })
+        Ok((changes, pos.to_cursor(), gap))
     }
 
-    async fn tip(&self) -> PortResult<FeedCursor> {
+    /// A cursor at the stream's tip: reading from it gives what comes next.
+    pub async fn tip_cursor(&self) -> PortResult<FeedCursor> {
         let arn = self.stream_arn().await?;
         let mut pos = Position {
             arn: arn.clone(),
@@ -617,6 +631,20 @@ impl ChangeFeed for StreamFeed {
             }
         }
         Ok(pos.to_cursor())
+    }
+}
+
+#[async_trait]
+impl ChangeFeed for StreamFeed {
+    async fn read(&self, cursor: Option<&FeedCursor>, limit: usize) -> PortResult<FeedPage> {
+        // A write that only moved the as-of (same count) is a change too:
+        // followers show the as-of, as on the local backend.
+        let (changes, cursor, gap) = self.read_with(cursor, limit, to_change).await?;
+        Ok(FeedPage { changes, cursor, gap })
+    }
+
+    async fn tip(&self) -> PortResult<FeedCursor> {
+        self.tip_cursor().await
     }
 }
 

@@ -3,36 +3,86 @@
 //!   transition is claimed once however many checkers race for it, by
 //!   whichever path they found it (`domain::transition_key`).
 //! - `counter#alert`: the next short alert id (atomic ADD).
-//! - `restock#<store, item>`: the newest restock, so late claims are born resolved.
+//! - `restock#<store, item>`: the newest restock, so late claims are born
+//!   resolved; expires by TTL after a week.
 //! - `checkpoint#<name>`, `config#topic`: checker positions, the topic ARN.
 //!
-//! Resolved alerts expire through the table's TTL (`ExpiresAt`). Lookups by
-//! id and listings scan the table: it holds alerts, not stock.
+//! Nothing periodic scans it. Sparse attributes put an alert in the global
+//! secondary indexes its readers query (`INDEXES`): `ById` (an id's key),
+//! `Live` (unresolved alerts, newest first), `ByItem` (an item's alerts,
+//! for restocks) and `Pending` (claims not yet published, by claim time,
+//! for take-overs). Followers read the table's stream (NEW_IMAGE): the
+//! ledger's own order, whatever the writers' clocks say. Resolved alerts
+//! and restock markers expire through the table's TTL (`ExpiresAt`); only
+//! `alerts --all` (a one-off listing of resolved ones too) scans.
 
 use super::attrs::{Item, get_n, get_s, n, opt_n, opt_s, opt_time, s};
 use super::errors::sdk_error;
+use super::feed::StreamFeed;
 use crate::domain::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Timestamp};
 use crate::ports::{
-    AlertClaim, AlertFilter, AlertLedger, ClaimOutcome, LedgerCursor, Page, PageToken, PortError, PortResult, Restock,
-    no_such_alert,
+    AlertClaim, AlertFilter, AlertLedger, ClaimOutcome, FeedCursor, LedgerCursor, LedgerPage, Page, PageToken,
+    PortError, PortResult, Restock, no_such_alert,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// Resolved alerts stay visible (`alerts --all`) this long.
 const KEEP_RESOLVED_MS: i64 = 30 * 24 * 3600 * 1000;
-/// Followers re-read this far back: writers' clocks differ a little.
-const FOLLOW_WINDOW_MS: i64 = 30_000;
+/// A restock marker only matters to claims of changes older than it, which
+/// checkers reach within the stream's 24 hours: a week is plenty.
+const KEEP_RESTOCK_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// A global secondary index: its name, hash key, range key (name, is it a
+/// number), and whether it holds whole alerts or only their keys.
+pub struct Index {
+    pub name: &'static str,
+    pub hash: (&'static str, bool),
+    pub range: Option<(&'static str, bool)>,
+    pub whole_items: bool,
+}
+
+/// The ledger's indexes (provision and the template create them).
+pub const INDEXES: [Index; 4] = [
+    Index {
+        name: "ById",
+        hash: ("AlertId", true),
+        range: None,
+        whole_items: false,
+    },
+    Index {
+        name: "Live",
+        hash: ("Live", false),
+        range: Some(("AlertId", true)),
+        whole_items: true,
+    },
+    Index {
+        name: "ByItem",
+        hash: ("ItemKey", false),
+        range: Some(("AlertId", true)),
+        whole_items: true,
+    },
+    Index {
+        name: "Pending",
+        hash: ("Pending", false),
+        range: Some(("ClaimedAt", true)),
+        whole_items: false,
+    },
+];
+
+/// The value of the sparse `Live` and `Pending` attributes.
+const YES: &str = "1";
 
 pub struct DynamoLedger {
     client: Client,
     table: String,
     /// alert id → pk, learned from every alert read.
     keys: Mutex<HashMap<AlertId, String>>,
+    /// The ledger table's stream, for followers (none for provisioning).
+    stream: Option<StreamFeed>,
 }
 
 /// An alert's item: `claim#` and its transition's identity.
@@ -41,7 +91,12 @@ pub fn claim_key(transition: &str) -> String {
 }
 
 fn restock_key(store: &str, item: &str) -> String {
-    format!("restock#{}", serde_json::json!([store, item]))
+    format!("restock#{}", item_key(store, item))
+}
+
+/// One item of one store, as the `ByItem` index's key.
+fn item_key(store: &str, item: &str) -> String {
+    serde_json::json!([store, item]).to_string()
 }
 
 pub fn checkpoint_key(name: &str) -> String {
@@ -85,11 +140,17 @@ fn alert_from(item: &Item) -> PortResult<Alert> {
     })
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct FollowCursor {
-    since: i64,
-    /// (alert id, version, updated at) already reported inside the window.
-    seen: Vec<(AlertId, u64, i64)>,
+/// What a follower makes of a ledger stream record: the alert as written
+/// (other items, and TTL deletions, are nothing to it).
+fn alert_of_record(record: &aws_sdk_dynamodbstreams::types::Record) -> PortResult<Option<Alert>> {
+    let Some(image) = record.dynamodb().and_then(|d| d.new_image()) else {
+        return Ok(None);
+    };
+    let item = super::attrs::from_stream(image);
+    if !opt_s(&item, "pk").is_some_and(|pk| pk.starts_with("claim#")) {
+        return Ok(None);
+    }
+    alert_from(&item).map(Some)
 }
 
 impl DynamoLedger {
@@ -98,6 +159,58 @@ impl DynamoLedger {
             client,
             table,
             keys: Mutex::new(HashMap::new()),
+            stream: None,
+        }
+    }
+
+    /// A ledger its followers read through the table's stream.
+    pub fn followed(client: Client, streams: aws_sdk_dynamodbstreams::Client, table: String) -> Self {
+        let stream = StreamFeed::new(streams, client.clone(), table.clone());
+        DynamoLedger {
+            stream: Some(stream),
+            ..DynamoLedger::new(client, table)
+        }
+    }
+
+    fn stream(&self) -> PortResult<&StreamFeed> {
+        self.stream
+            .as_ref()
+            .ok_or_else(|| PortError::Permanent("this ledger was opened without its stream".into()))
+    }
+
+    /// Pages of a query on one index, each item given to `each` until it
+    /// says stop (`false`).
+    async fn query_index(
+        &self,
+        index: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+        newest_first: bool,
+        mut each: impl FnMut(&Item) -> PortResult<bool>,
+    ) -> PortResult<()> {
+        let mut start: Option<Item> = None;
+        loop {
+            let mut request = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression(condition)
+                .scan_index_forward(!newest_first)
+                .set_exclusive_start_key(start.take());
+            for (name, value) in &values {
+                request = request.expression_attribute_values(*name, value.clone());
+            }
+            let page = request.send().await.map_err(|e| sdk_error(&self.what(), e))?;
+            for item in page.items() {
+                if !each(item)? {
+                    return Ok(());
+                }
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(()),
+            }
         }
     }
 
@@ -131,8 +244,9 @@ impl DynamoLedger {
         self.keys.lock().unwrap_or_else(|p| p.into_inner()).insert(alert.id, pk);
     }
 
-    /// Every alert item (with its version), remembering their keys.
-    async fn scan_alerts(&self) -> PortResult<Vec<(Alert, u64, i64)>> {
+    /// Every alert item, remembering their keys: only for a listing that
+    /// includes resolved alerts (`alerts --all`), never on a periodic path.
+    async fn scan_alerts(&self) -> PortResult<Vec<Alert>> {
         let mut pages = self
             .client
             .scan()
@@ -148,9 +262,7 @@ impl DynamoLedger {
             for item in page.items() {
                 let alert = alert_from(item)?;
                 self.remember(&alert);
-                let version = opt_n(item, "Version").unwrap_or(0);
-                let updated = opt_n(item, "UpdatedAt").unwrap_or(alert.raised_at.0);
-                alerts.push((alert, version, updated));
+                alerts.push(alert);
             }
         }
         Ok(alerts)
@@ -160,13 +272,18 @@ impl DynamoLedger {
         if let Some(pk) = self.keys.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
             return Ok(pk.clone());
         }
-        self.scan_alerts().await?;
+        let mut found = None;
+        self.query_index("ById", "AlertId = :id", vec![(":id", n(id.0))], false, |item| {
+            found = opt_s(item, "pk");
+            Ok(found.is_none())
+        })
+        .await?;
+        let pk = found.ok_or_else(|| no_such_alert(id))?;
         self.keys
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&id)
-            .cloned()
-            .ok_or_else(|| no_such_alert(id))
+            .insert(id, pk.clone());
+        Ok(pk)
     }
 
     async fn alert_at(&self, pk: &str) -> PortResult<Alert> {
@@ -211,7 +328,9 @@ impl DynamoLedger {
             .update_item()
             .table_name(&self.table)
             .key("pk", s(pk))
-            .update_expression("SET #st = :r, ResolvedAt = :now, UpdatedAt = :now, ExpiresAt = :exp ADD Version :one")
+            .update_expression(
+                "SET #st = :r, ResolvedAt = :now, UpdatedAt = :now, ExpiresAt = :exp REMOVE Live ADD Version :one",
+            )
             .condition_expression("attribute_exists(pk) AND #st <> :r")
             .expression_attribute_names("#st", "State")
             .expression_attribute_values(":r", s("resolved"))
@@ -236,7 +355,7 @@ impl DynamoLedger {
 
     /// Marks a claim `token` still holds published.
     pub async fn mark_published(&self, id: AlertId, token: &str, at: Timestamp) -> PortResult<()> {
-        let update = "SET PublishedAt = :now, UpdatedAt = :now ADD Version :one";
+        let update = "SET PublishedAt = :now, UpdatedAt = :now REMOVE Pending ADD Version :one";
         if self
             .update_held_claim(id, token, update, vec![(":now", n(at.0)), (":one", n(1))])
             .await?
@@ -316,7 +435,14 @@ impl DynamoLedger {
             .item("ClaimedAt", n(now.0))
             .item("UpdatedAt", n(Timestamp::now().0))
             .item("Version", n(1))
+            .item("ItemKey", s(item_key(&c.store, &c.item)))
             .condition_expression("attribute_not_exists(pk)");
+        if c.notify {
+            put = put.item("Pending", s(YES));
+        }
+        if !resolved {
+            put = put.item("Live", s(YES));
+        }
         if resolved {
             put = put
                 .item("ResolvedAt", n(now.0))
@@ -354,62 +480,56 @@ impl AlertLedger for DynamoLedger {
     }
 
     async fn take_stale(&self, claimed_before: Timestamp, token: &str, now: Timestamp) -> PortResult<Vec<Alert>> {
-        let mut pages = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .filter_expression(
-                "begins_with(pk, :p) AND Notify = :yes AND attribute_not_exists(PublishedAt) AND ClaimedAt < :before",
-            )
-            .expression_attribute_values(":p", s("claim#"))
-            .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .expression_attribute_values(":before", n(claimed_before.0))
-            .consistent_read(true)
-            .into_paginator()
-            .send();
+        // Claims still to be published, claimed before the lease began.
+        let mut stale: Vec<(String, i64)> = Vec::new();
+        self.query_index(
+            "Pending",
+            "Pending = :yes AND ClaimedAt < :before",
+            vec![(":yes", s(YES)), (":before", n(claimed_before.0))],
+            false,
+            |item| {
+                stale.push((get_s(item, "pk")?, get_n(item, "ClaimedAt")?));
+                Ok(true)
+            },
+        )
+        .await?;
         let mut taken = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| sdk_error(&self.what(), e))?;
-            for item in page.items() {
-                let pk = get_s(item, "pk")?;
-                let claimed_at: i64 = get_n(item, "ClaimedAt")?;
-                // Only one taker wins: the claim must be as we saw it.
-                let result = self
-                    .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .key("pk", s(&pk))
-                    .update_expression("SET ClaimToken = :t, ClaimedAt = :now")
-                    .condition_expression("ClaimedAt = :seen AND attribute_not_exists(PublishedAt)")
-                    .expression_attribute_values(":t", s(token))
-                    .expression_attribute_values(":now", n(now.0))
-                    .expression_attribute_values(":seen", n(claimed_at))
-                    .send()
-                    .await;
-                match result {
-                    Ok(_) => taken.push(self.alert_at(&pk).await?),
-                    Err(e) if e.as_service_error().is_some_and(is_conditional) => {}
-                    Err(e) => return Err(sdk_error(&self.what(), e)),
-                }
+        for (pk, claimed_at) in stale {
+            // Only one taker wins: the claim must be as we saw it.
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(&pk))
+                .update_expression("SET ClaimToken = :t, ClaimedAt = :now")
+                .condition_expression("ClaimedAt = :seen AND attribute_not_exists(PublishedAt)")
+                .expression_attribute_values(":t", s(token))
+                .expression_attribute_values(":now", n(now.0))
+                .expression_attribute_values(":seen", n(claimed_at))
+                .send()
+                .await;
+            match result {
+                Ok(_) => taken.push(self.alert_at(&pk).await?),
+                Err(e) if e.as_service_error().is_some_and(is_conditional) => {}
+                Err(e) => return Err(sdk_error(&self.what(), e)),
             }
         }
         Ok(taken)
     }
 
     async fn resolve(&self, restocks: &[Restock], now: Timestamp) -> PortResult<u64> {
-        if restocks.is_empty() {
-            return Ok(0);
-        }
+        let mut newest: HashMap<(&str, &str), Timestamp> = HashMap::new();
         for r in restocks {
             let result = self
                 .client
                 .update_item()
                 .table_name(&self.table)
                 .key("pk", s(restock_key(&r.store, &r.item)))
-                .update_expression("SET AsOf = :a, ChangeId = :c")
+                .update_expression("SET AsOf = :a, ChangeId = :c, ExpiresAt = :exp")
                 .condition_expression("attribute_not_exists(AsOf) OR AsOf < :a")
                 .expression_attribute_values(":a", n(r.as_of.0))
                 .expression_attribute_values(":c", s(&r.change_id))
+                .expression_attribute_values(":exp", n((now.0 + KEEP_RESTOCK_MS) / 1000))
                 .send()
                 .await;
             match result {
@@ -417,21 +537,31 @@ impl AlertLedger for DynamoLedger {
                 Err(e) if e.as_service_error().is_some_and(is_conditional) => {}
                 Err(e) => return Err(sdk_error(&self.what(), e)),
             }
+            let at = newest.entry((&r.store, &r.item)).or_insert(r.as_of);
+            *at = (*at).max(r.as_of);
         }
         let mut resolved = 0;
-        for (alert, _, _) in self.scan_alerts().await? {
-            if alert.state == AlertState::Resolved {
-                continue;
-            }
-            let newest = restocks
-                .iter()
-                .filter(|r| r.store == alert.store && r.item == alert.item)
-                .map(|r| r.as_of)
-                .max();
-            if newest.is_some_and(|at| at > alert.as_of)
-                && self.mark_resolved(&claim_key(&alert.transition), now).await?
-            {
-                resolved += 1;
+        for ((store, item), restocked) in newest {
+            // The item's unresolved alerts raised by older snapshots.
+            let mut older = Vec::new();
+            self.query_index(
+                "ByItem",
+                "ItemKey = :k",
+                vec![(":k", s(item_key(store, item)))],
+                true,
+                |found| {
+                    let alert = alert_from(found)?;
+                    if alert.state != AlertState::Resolved && alert.as_of < restocked {
+                        older.push(claim_key(&alert.transition));
+                    }
+                    Ok(true)
+                },
+            )
+            .await?;
+            for pk in older {
+                if self.mark_resolved(&pk, now).await? {
+                    resolved += 1;
+                }
             }
         }
         Ok(resolved)
@@ -482,88 +612,63 @@ impl AlertLedger for DynamoLedger {
             Some(token) => token.alert_place()?,
             None => AlertId(u64::MAX),
         };
-        let mut alerts: Vec<(AlertId, Alert)> = self
-            .scan_alerts()
-            .await?
-            .into_iter()
-            .map(|(a, _, _)| (a.id, a))
-            .filter(|(id, a)| {
-                *id < before
-                    && (filter.include_resolved || a.state != AlertState::Resolved)
-                    && filter.source.as_ref().is_none_or(|s| &a.source == s)
-                    && filter.state.is_none_or(|s| a.state == s)
-            })
-            .collect();
-        alerts.sort_by_key(|a| std::cmp::Reverse(a.0));
+        let wanted = |a: &Alert| {
+            a.id < before
+                && (filter.include_resolved || a.state != AlertState::Resolved)
+                && filter.source.as_ref().is_none_or(|s| &a.source == s)
+                && filter.state.is_none_or(|s| a.state == s)
+        };
+        let mut alerts: Vec<Alert> = Vec::new();
+        if filter.include_resolved || filter.state == Some(AlertState::Resolved) {
+            // Resolved alerts are in no index: a one-off scan (`alerts --all`).
+            alerts = self.scan_alerts().await?.into_iter().filter(|a| wanted(a)).collect();
+            alerts.sort_by_key(|a| std::cmp::Reverse(a.id));
+            alerts.truncate(limit + 1);
+        } else {
+            // Unresolved alerts, newest first, one more than a page.
+            self.query_index(
+                "Live",
+                "Live = :yes AND AlertId < :before",
+                vec![(":yes", s(YES)), (":before", n(before.0))],
+                true,
+                |item| {
+                    let alert = alert_from(item)?;
+                    self.remember(&alert);
+                    if wanted(&alert) {
+                        alerts.push(alert);
+                    }
+                    Ok(alerts.len() <= limit)
+                },
+            )
+            .await?;
+        }
         let more = alerts.len() > limit;
-        let items: Vec<Alert> = alerts.into_iter().take(limit).map(|(_, a)| a).collect();
+        alerts.truncate(limit);
         let next = if more {
-            items.last().map(PageToken::after_alert)
+            alerts.last().map(PageToken::after_alert)
         } else {
             None
         };
-        Ok(Page { items, next })
+        Ok(Page { items: alerts, next })
     }
 
     async fn tip(&self) -> PortResult<LedgerCursor> {
-        let latest = self
-            .scan_alerts()
-            .await?
-            .iter()
-            .map(|(_, _, updated)| *updated)
-            .max()
-            .unwrap_or(0);
-        let cursor = FollowCursor {
-            since: latest.max(Timestamp::now().0 - FOLLOW_WINDOW_MS),
-            seen: Vec::new(),
-        };
-        let mut seen = Vec::new();
-        for (alert, version, updated) in self.scan_alerts().await? {
-            if updated > cursor.since - FOLLOW_WINDOW_MS {
-                seen.push((alert.id, version, updated));
-            }
-        }
-        Ok(LedgerCursor(
-            serde_json::to_string(&FollowCursor { seen, ..cursor }).unwrap_or_default(),
-        ))
+        Ok(LedgerCursor(self.stream()?.tip_cursor().await?.0))
     }
 
-    async fn changes_since(
-        &self,
-        cursor: Option<&LedgerCursor>,
-        limit: usize,
-    ) -> PortResult<(Vec<Alert>, LedgerCursor)> {
-        let cursor: FollowCursor = match cursor {
-            Some(c) => {
-                serde_json::from_str(&c.0).map_err(|_| PortError::Invalid("the ledger cursor is damaged".into()))?
-            }
-            None => FollowCursor {
-                since: i64::MIN / 2,
-                seen: Vec::new(),
-            },
-        };
-        let mut fresh: Vec<(Alert, u64, i64)> = self
-            .scan_alerts()
-            .await?
-            .into_iter()
-            .filter(|(a, version, updated)| {
-                *updated > cursor.since - FOLLOW_WINDOW_MS
-                    && !cursor.seen.iter().any(|(id, v, _)| id == &a.id && v == version)
-            })
-            .collect();
-        fresh.sort_by_key(|(alert, _, updated)| (*updated, alert.id));
-        fresh.truncate(limit);
-        let since = fresh
-            .iter()
-            .map(|f| f.2)
-            .max()
-            .unwrap_or(cursor.since)
-            .max(cursor.since);
-        let mut seen = cursor.seen;
-        seen.extend(fresh.iter().map(|(a, v, u)| (a.id, *v, *u)));
-        // What fell out of the window can no longer come back: forget it.
-        seen.retain(|(_, _, updated)| *updated > since - FOLLOW_WINDOW_MS);
-        let next = LedgerCursor(serde_json::to_string(&FollowCursor { since, seen }).unwrap_or_default());
-        Ok((fresh.into_iter().map(|(a, _, _)| a).collect(), next))
+    async fn changes_since(&self, cursor: Option<&LedgerCursor>, limit: usize) -> PortResult<LedgerPage> {
+        let cursor = cursor.map(|c| FeedCursor(c.0.clone()));
+        let (alerts, next, gap) = self
+            .stream()?
+            .read_with(cursor.as_ref(), limit, alert_of_record)
+            .await?;
+        for alert in &alerts {
+            self.remember(alert);
+        }
+        Ok(LedgerPage {
+            alerts,
+            cursor: LedgerCursor(next.0),
+            gap,
+        })
     }
 }

@@ -10,7 +10,7 @@ mod checkpoints;
 mod conditional_writer;
 mod errors;
 pub mod feed;
-mod ledger;
+pub mod ledger;
 mod objects;
 pub mod provision;
 mod publisher;
@@ -154,8 +154,9 @@ pub async fn connect(settings: &AwsSettings) -> PortResult<Ports> {
 }
 
 pub async fn connect_with(settings: &AwsSettings, clients: Clients) -> PortResult<Ports> {
-    let ledger = Arc::new(ledger::DynamoLedger::new(
+    let ledger = Arc::new(ledger::DynamoLedger::followed(
         clients.dynamodb.clone(),
+        clients.streams.clone(),
         settings.ledger_table.clone(),
     ));
     let topic_arn = match &settings.topic_arn {

@@ -5,12 +5,13 @@
 
 use super::attrs::{opt_s, s};
 use super::errors::sdk_error;
-use super::ledger::{DynamoLedger, TOPIC_KEY};
+use super::ledger::{DynamoLedger, INDEXES, Index, TOPIC_KEY};
 use super::{AwsSettings, Clients};
 use crate::ports::{Need, PortError, PortResult};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
-    StreamViewType, TableStatus, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+    StreamSpecification, StreamViewType, TableStatus, TimeToLiveSpecification,
 };
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use std::time::Duration;
@@ -244,11 +245,153 @@ async fn inventory_table(clients: &Clients, table: &str) -> PortResult<Step> {
     Ok(Step::new(true, what))
 }
 
+fn attribute(name: &str, number: bool) -> PortResult<AttributeDefinition> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(if number {
+            ScalarAttributeType::N
+        } else {
+            ScalarAttributeType::S
+        })
+        .build()
+        .map_err(|e| PortError::Permanent(e.to_string()))
+}
+
+/// An index's key schema and projection, and its attributes' definitions.
+fn index_parts(index: &Index) -> PortResult<(Vec<KeySchemaElement>, Projection, Vec<AttributeDefinition>)> {
+    let mut schema = vec![key(index.hash.0, KeyType::Hash)?];
+    let mut attributes = vec![attribute(index.hash.0, index.hash.1)?];
+    if let Some((name, number)) = index.range {
+        schema.push(key(name, KeyType::Range)?);
+        attributes.push(attribute(name, number)?);
+    }
+    let projection = Projection::builder()
+        .projection_type(if index.whole_items {
+            ProjectionType::All
+        } else {
+            ProjectionType::KeysOnly
+        })
+        .build();
+    Ok((schema, projection, attributes))
+}
+
+/// Creates the ledger table with its indexes and stream, and waits.
+async fn create_ledger(clients: &Clients, table: &str) -> PortResult<()> {
+    let mut request = clients
+        .dynamodb
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("pk", KeyType::Hash)?)
+        .attribute_definitions(string_attribute("pk")?)
+        .stream_specification(ledger_stream()?);
+    // Indexes share attributes (AlertId): each is defined once.
+    let mut defined = std::collections::BTreeSet::from(["pk".to_string()]);
+    for index in &INDEXES {
+        let (schema, projection, attributes) = index_parts(index)?;
+        for attribute in attributes {
+            if defined.insert(attribute.attribute_name().to_string()) {
+                request = request.attribute_definitions(attribute);
+            }
+        }
+        request = request.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(index.name)
+                .set_key_schema(Some(schema))
+                .projection(projection)
+                .build()
+                .map_err(|e| PortError::Permanent(e.to_string()))?,
+        );
+    }
+    request
+        .send()
+        .await
+        .map_err(|e| sdk_error(&format!("the table {table}"), e))?;
+    wait_active(clients, table).await
+}
+
+fn ledger_stream() -> PortResult<StreamSpecification> {
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::NewImage)
+        .build()
+        .map_err(|e| PortError::Permanent(e.to_string()))
+}
+
+/// Adds one index to an existing ledger (AWS takes one at a time) and
+/// waits until it is ACTIVE.
+async fn add_index(clients: &Clients, table: &str, index: &Index) -> PortResult<()> {
+    let (schema, projection, attributes) = index_parts(index)?;
+    let action = CreateGlobalSecondaryIndexAction::builder()
+        .index_name(index.name)
+        .set_key_schema(Some(schema))
+        .projection(projection)
+        .build()
+        .map_err(|e| PortError::Permanent(e.to_string()))?;
+    clients
+        .dynamodb
+        .update_table()
+        .table_name(table)
+        .set_attribute_definitions(Some(attributes))
+        .global_secondary_index_updates(GlobalSecondaryIndexUpdate::builder().create(action).build())
+        .send()
+        .await
+        .map_err(|e| sdk_error(&format!("the index {} of table {table}", index.name), e))?;
+    for _ in 0..600 {
+        let found = describe(clients, table).await?;
+        let active = found.as_ref().is_some_and(|t| {
+            t.global_secondary_indexes().iter().any(|i| {
+                i.index_name() == Some(index.name)
+                    && i.index_status() == Some(&aws_sdk_dynamodb::types::IndexStatus::Active)
+            })
+        });
+        if active {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Err(PortError::Transient(format!(
+        "the index {} of table {table} is still being built; run provision again later",
+        index.name
+    )))
+}
+
 async fn ledger_table(clients: &Clients, table: &str) -> PortResult<Step> {
-    let what = format!("ledger table {table} (pk; TTL on ExpiresAt)");
-    let found = describe(clients, table).await?.is_some();
-    if !found {
-        create(clients, table, &[("pk", KeyType::Hash)], None).await?;
+    let what = format!(
+        "ledger table {table} (pk; indexes {}; stream NEW_IMAGE; TTL on ExpiresAt)",
+        INDEXES.iter().map(|i| i.name).collect::<Vec<_>>().join(", ")
+    );
+    let mut changed = false;
+    match describe(clients, table).await? {
+        None => {
+            create_ledger(clients, table).await?;
+            changed = true;
+        }
+        Some(found) => {
+            // A ledger made by an older version: add what this one queries
+            // and follows.
+            let have: Vec<String> = found
+                .global_secondary_indexes()
+                .iter()
+                .filter_map(|i| i.index_name().map(String::from))
+                .collect();
+            for index in INDEXES.iter().filter(|i| !have.iter().any(|h| h == i.name)) {
+                add_index(clients, table, index).await?;
+                changed = true;
+            }
+            if !found.stream_specification().is_some_and(|s| s.stream_enabled()) {
+                clients
+                    .dynamodb
+                    .update_table()
+                    .table_name(table)
+                    .stream_specification(ledger_stream()?)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error(&format!("the stream of table {table}"), e))?;
+                wait_active(clients, table).await?;
+                changed = true;
+            }
+        }
     }
     // A first run may have stopped before this step: check it every time.
     let ttl = clients
@@ -268,8 +411,8 @@ async fn ledger_table(clients: &Clients, table: &str) -> PortResult<Step> {
                     | aws_sdk_dynamodb::types::TimeToLiveStatus::Enabling
             )
         });
-    if found && enabled {
-        return Ok(Step::new(false, what));
+    if enabled {
+        return Ok(Step::new(changed, what));
     }
     clients
         .dynamodb

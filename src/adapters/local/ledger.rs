@@ -5,8 +5,8 @@
 use super::db::{Db, SqlResultExt, next_ledger_rev};
 use crate::domain::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Timestamp};
 use crate::ports::{
-    AlertClaim, AlertFilter, AlertLedger, ClaimOutcome, LedgerCursor, Page, PageToken, PortError, PortResult, Restock,
-    no_such_alert,
+    AlertClaim, AlertFilter, AlertLedger, ClaimOutcome, LedgerCursor, LedgerPage, Page, PageToken, PortError,
+    PortResult, Restock, no_such_alert,
 };
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -312,11 +312,7 @@ impl AlertLedger for LocalLedger {
         Ok(LedgerCursor(format!("{rev}:{id}")))
     }
 
-    async fn changes_since(
-        &self,
-        cursor: Option<&LedgerCursor>,
-        limit: usize,
-    ) -> PortResult<(Vec<Alert>, LedgerCursor)> {
+    async fn changes_since(&self, cursor: Option<&LedgerCursor>, limit: usize) -> PortResult<LedgerPage> {
         // Cursor "rev:id": one transaction gives many alerts the same rev.
         let (rev, id) = match cursor {
             Some(c) => {
@@ -345,6 +341,11 @@ impl AlertLedger for LocalLedger {
         let cursor = rows
             .last()
             .map_or(format!("{rev}:{id}"), |(alert, rev)| format!("{rev}:{}", alert.id));
-        Ok((rows.into_iter().map(|(a, _)| a).collect(), LedgerCursor(cursor)))
+        Ok(LedgerPage {
+            alerts: rows.into_iter().map(|(a, _)| a).collect(),
+            cursor: LedgerCursor(cursor),
+            // Revisions are kept with the alerts: nothing is ever lost.
+            gap: false,
+        })
     }
 }
