@@ -6,11 +6,13 @@ mod contract;
 mod moto;
 
 use contract::Fixture;
-use stockwatch::adapters::aws::{WriteMode, connect_with};
+use stockwatch::adapters::aws::{WriteMode, connect_publisher, connect_with};
 
-/// The default: rows written in batches per store, under a lock.
+/// The default: rows written in batches per store, under a lock; followers
+/// through the fan-out topic and a queue each (the relay's ports).
 async fn aws() -> Fixture {
-    let (backend, _, _) = moto::fresh().await;
+    let (_, settings, clients) = moto::fresh().await;
+    let backend = connect_publisher(&settings, clients).await.unwrap();
     Fixture {
         ports: backend,
         _guard: Box::new(()),
@@ -19,7 +21,8 @@ async fn aws() -> Fixture {
 
 contract_tests!(aws);
 
-/// The same contract with one conditional PutItem per row.
+/// The same contract with one conditional PutItem per row, and followers
+/// reading the streams directly (no relay is alive).
 mod conditional {
     use super::*;
 

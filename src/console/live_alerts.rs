@@ -13,8 +13,17 @@ pub struct LiveAlerts {
 }
 
 impl LiveAlerts {
-    /// Adds an alert or replaces the one with its id.
+    /// Adds an alert or replaces the one with its id, unless the one held
+    /// is newer (a higher ledger version): copies that arrive twice or out
+    /// of order change nothing.
     pub fn put(&mut self, alert: Alert) {
+        if self
+            .by_id
+            .get(&alert.id)
+            .is_some_and(|held| held.version > alert.version)
+        {
+            return;
+        }
         self.by_id.insert(alert.id, alert);
         self.version += 1;
     }
@@ -63,5 +72,26 @@ impl LiveAlerts {
 
     pub fn version(&self) -> u64 {
         self.version
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::test_support::alert;
+    use crate::domain::AlertState;
+
+    #[test]
+    fn an_older_copy_arriving_late_changes_nothing() {
+        let mut alerts = LiveAlerts::default();
+        let mut acked = alert("4", "Berlin", "Dot", AlertState::Acknowledged);
+        acked.version = 3;
+        let mut raised = alert("4", "Berlin", "Dot", AlertState::Open);
+        raised.version = 1;
+        alerts.put(acked.clone());
+        alerts.put(raised);
+        assert_eq!(alerts.get(AlertId(4)).unwrap().state, AlertState::Acknowledged);
+        alerts.put(acked);
+        assert_eq!(alerts.iter().count(), 1);
     }
 }

@@ -70,6 +70,7 @@ pub fn alert(id: &str, store: &str, item: &str, state: AlertState) -> Alert {
         acknowledged: None,
         resolved_at: None,
         published_at: None,
+        version: 1,
     }
 }
 

@@ -162,6 +162,7 @@ mod snapshots {
             }),
             resolved_at: None,
             published_at: None,
+            version: 1,
         }
     }
 

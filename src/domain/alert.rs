@@ -164,6 +164,11 @@ pub struct Alert {
     /// When the notification went out; `None` for alerts nobody is told of.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub published_at: Option<Timestamp>,
+    /// The ledger's order of this alert's states (a revision the ledger
+    /// gives each write): of two copies, the higher is the newer, whatever
+    /// order they arrived in.
+    #[serde(default)]
+    pub version: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -270,6 +275,7 @@ mod tests {
             acknowledged: None,
             resolved_at: None,
             published_at: None,
+            version: 0,
         }
     }
 

@@ -4,9 +4,11 @@
 pub mod checker;
 pub mod keys;
 pub mod loader;
+pub mod relay;
 pub mod upload;
 
 pub use crate::ports::{RetryNotice, RetryPolicy};
 pub use checker::{CheckReport, Checker, CheckerConfig};
 pub use loader::{LoadOutcome, Loader};
+pub use relay::{Relay, RelayReport};
 pub use upload::{UploadError, UploadFlow, Uploaded};

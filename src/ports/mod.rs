@@ -2,9 +2,11 @@
 //! Reads come in pages, writes report per-row outcomes (partial failure),
 //! and errors say whether a retry can help.
 
+pub mod fanout;
 mod key;
 pub mod retry;
 
+pub use fanout::{DirectFanout, Event, Fanout, Subscription};
 pub use key::ObjectKey;
 pub use retry::{Backoff, Failures, RetryHook, RetryNotice, RetryPolicy};
 
@@ -640,6 +642,12 @@ pub struct Ports {
     pub checkpoints: Arc<dyn Checkpoints>,
     pub ledger: Arc<dyn AlertLedger>,
     pub publisher: Arc<dyn Publisher>,
+    /// What followers (consoles, watch) receive changes and alerts through:
+    /// a relay's topic and a queue each, or the feed and ledger read directly.
+    pub fanout: Arc<dyn Fanout>,
+    /// A relay publishes the fan-out feed and runs the checker: followers
+    /// only read what it publishes.
+    pub relayed: bool,
     /// e.g. `local: /home/ana/.local/share/stockwatch`.
     pub location: String,
 }

@@ -2,6 +2,7 @@
 //! test per function here; each backend's test file calls it with a factory
 //! that makes a fresh, empty backend.
 
+pub mod fanout;
 pub mod ledger;
 pub mod pipeline;
 pub mod storage;
@@ -123,6 +124,7 @@ macro_rules! contract_tests {
             pipeline::two_uploads_in_one_second_keep_the_later_whole,
             pipeline::an_upload_whose_loader_stopped_is_resumed,
             pipeline::an_upload_can_wait_for_a_loader_elsewhere,
+            fanout::what_the_relay_publishes_reaches_every_subscriber,
         );
     };
     (@each $factory:expr; $($module:ident :: $test:ident),+ $(,)?) => {

@@ -137,6 +137,7 @@ fn alert_from(item: &Item) -> PortResult<Alert> {
         acknowledged,
         resolved_at: opt_time(item, "ResolvedAt"),
         published_at: opt_time(item, "PublishedAt"),
+        version: opt_n(item, "Version").unwrap_or(0),
     })
 }
 

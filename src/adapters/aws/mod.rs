@@ -9,6 +9,7 @@ mod batched_writer;
 mod checkpoints;
 mod conditional_writer;
 mod errors;
+pub mod fanout;
 pub mod feed;
 pub mod ledger;
 mod objects;
@@ -92,6 +93,7 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub streams: aws_sdk_dynamodbstreams::Client,
     pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
     pub cloudformation: aws_sdk_cloudformation::Client,
     pub region: String,
     pub profile: Option<String>,
@@ -138,6 +140,7 @@ impl Clients {
             dynamodb: aws_sdk_dynamodb::Client::new(config),
             streams: aws_sdk_dynamodbstreams::Client::new(config),
             sns: aws_sdk_sns::Client::new(config),
+            sqs: aws_sdk_sqs::Client::new(config),
             cloudformation: aws_sdk_cloudformation::Client::new(config),
             region,
             profile,
@@ -154,6 +157,16 @@ pub async fn connect(settings: &AwsSettings) -> PortResult<Ports> {
 }
 
 pub async fn connect_with(settings: &AwsSettings, clients: Clients) -> PortResult<Ports> {
+    connect_as(settings, clients, false).await
+}
+
+/// The ports of the publisher of the fan-out feed (`stockwatch relay`): it
+/// publishes to the topic provisioning made, alive or not before it.
+pub async fn connect_publisher(settings: &AwsSettings, clients: Clients) -> PortResult<Ports> {
+    connect_as(settings, clients, true).await
+}
+
+async fn connect_as(settings: &AwsSettings, clients: Clients, publisher: bool) -> PortResult<Ports> {
     let ledger = Arc::new(ledger::DynamoLedger::followed(
         clients.dynamodb.clone(),
         clients.streams.clone(),
@@ -183,6 +196,39 @@ pub async fn connect_with(settings: &AwsSettings, clients: Clients) -> PortResul
             clients.region, settings.table, settings.bucket
         ),
     };
+    let feed: Arc<feed::StreamFeed> = Arc::new(feed::StreamFeed::new(
+        clients.streams.clone(),
+        clients.dynamodb.clone(),
+        settings.table.clone(),
+    ));
+    // Followers go through the fan-out topic while a relay publishes to
+    // it; otherwise each reads the stream and the ledger's stream itself,
+    // polling once a second.
+    let fanout_topic = fanout::recorded_topic(&ledger).await?;
+    let relayed = match &fanout_topic {
+        Some(_) if !publisher => fanout::publisher_alive(&ledger).await?,
+        _ => false,
+    };
+    let fanout: Arc<dyn crate::ports::Fanout> = match fanout_topic {
+        Some(arn) if publisher || relayed => Arc::new(fanout::SnsFanout::new(
+            clients.sns.clone(),
+            clients.sqs.clone(),
+            arn,
+            ledger.clone(),
+        )),
+        None if publisher => {
+            return Err(PortError::setup(
+                Need::TopicArn,
+                format!(
+                    "the ledger table {} has no fan-out topic; `stockwatch provision` makes it",
+                    settings.ledger_table
+                ),
+            ));
+        }
+        _ => Arc::new(
+            crate::ports::DirectFanout::new(feed.clone(), ledger.clone()).polling_every(Duration::from_secs(1)),
+        ),
+    };
     Ok(Ports {
         objects: Arc::new(objects::S3Objects::new(clients.s3.clone(), settings.bucket.clone())),
         table: Arc::new(table::DynamoTable::new(
@@ -191,11 +237,7 @@ pub async fn connect_with(settings: &AwsSettings, clients: Clients) -> PortResul
             settings.write_concurrency,
             settings.write_mode,
         )),
-        feed: Arc::new(feed::StreamFeed::new(
-            clients.streams.clone(),
-            clients.dynamodb.clone(),
-            settings.table.clone(),
-        )),
+        feed,
         checkpoints: Arc::new(checkpoints::DynamoCheckpoints::new(
             clients.dynamodb.clone(),
             settings.ledger_table.clone(),
@@ -206,6 +248,8 @@ pub async fn connect_with(settings: &AwsSettings, clients: Clients) -> PortResul
             ledger.clone(),
         )),
         ledger,
+        fanout,
+        relayed,
         location,
     })
 }

@@ -49,6 +49,7 @@ pub async fn provision(clients: &Clients, request: Request<'_>) -> PortResult<(V
     steps.push(step);
     let ledger = DynamoLedger::new(clients.dynamodb.clone(), settings.ledger_table.clone());
     record_topic_arn(&ledger, &arn).await?;
+    steps.push(fanout_topic(clients, settings, &ledger).await?);
     if let Some(email) = request.email {
         steps.push(subscribe(clients, &arn, "email", email).await?);
     }
@@ -452,6 +453,28 @@ async fn topic(clients: &Clients, settings: &AwsSettings) -> PortResult<(Step, S
         .map_err(|e| sdk_error(&format!("the topic {}", settings.topic), e))?;
     let arn = out.topic_arn().unwrap_or_default().to_string();
     Ok((Step::new(true, format!("topic {} ({arn})", settings.topic)), arn))
+}
+
+/// The fan-out feed's topic (not the alert topic people subscribe to):
+/// `stockwatch relay` publishes to it, each console's queue is subscribed.
+async fn fanout_topic(clients: &Clients, settings: &AwsSettings, ledger: &DynamoLedger) -> PortResult<Step> {
+    let name = format!("{}-fanout", settings.topic);
+    let found = super::fanout::recorded_topic(ledger).await?;
+    if let Some(arn) = &found
+        && clients.sns.get_topic_attributes().topic_arn(arn).send().await.is_ok()
+    {
+        return Ok(Step::new(false, format!("fan-out topic {name} ({arn})")));
+    }
+    let out = clients
+        .sns
+        .create_topic()
+        .name(&name)
+        .send()
+        .await
+        .map_err(|e| sdk_error(&format!("the topic {name}"), e))?;
+    let arn = out.topic_arn().unwrap_or_default().to_string();
+    super::fanout::record_topic(ledger, &arn).await?;
+    Ok(Step::new(true, format!("fan-out topic {name} ({arn})")))
 }
 
 async fn subscribe(clients: &Clients, arn: &str, protocol: &str, endpoint: &str) -> PortResult<Step> {

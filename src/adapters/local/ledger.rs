@@ -22,7 +22,7 @@ impl LocalLedger {
 }
 
 const COLUMNS: &str = "id, change_id, kind, store, item, count, threshold, as_of, source, raised_at, state,
-    acked_by, acked_at, ack_note, resolved_at, published_at, transition";
+    acked_by, acked_at, ack_note, resolved_at, published_at, transition, rev";
 
 fn alert_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
     let id: i64 = r.get(0)?;
@@ -54,6 +54,7 @@ fn alert_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
         },
         resolved_at: r.get::<_, Option<i64>>(14)?.map(Timestamp),
         published_at: r.get::<_, Option<i64>>(15)?.map(Timestamp),
+        version: u64::try_from(r.get::<_, i64>(17)?).unwrap_or_default(),
     })
 }
 
@@ -70,6 +71,12 @@ fn get_alert(tx: &rusqlite::Transaction<'_>, id: i64) -> PortResult<Option<Alert
     )
     .optional()
     .db(tx)
+}
+
+/// "rev:id", zero-padded so cursors compare as text in revision order (a
+/// checkpoint keeps the furthest of two).
+fn ledger_cursor(rev: i64, id: i64) -> LedgerCursor {
+    LedgerCursor(format!("{rev:020}:{id:020}"))
 }
 
 #[async_trait]
@@ -142,7 +149,7 @@ impl AlertLedger for LocalLedger {
                         None => {
                             let (alert, holder) = existing
                                 .query_row(params![c.transition()], |r| {
-                                    Ok((alert_from_row(r)?, r.get::<_, Option<String>>(17)?))
+                                    Ok((alert_from_row(r)?, r.get::<_, Option<String>>(18)?))
                                 })
                                 .db(tx)?;
                             // Our own claim, from an attempt whose answer was lost: still ours.
@@ -309,7 +316,7 @@ impl AlertLedger for LocalLedger {
                 .db(tx)
             })
             .await?;
-        Ok(LedgerCursor(format!("{rev}:{id}")))
+        Ok(ledger_cursor(rev, id))
     }
 
     async fn changes_since(&self, cursor: Option<&LedgerCursor>, limit: usize) -> PortResult<LedgerPage> {
@@ -327,7 +334,7 @@ impl AlertLedger for LocalLedger {
             .read(move |tx| {
                 let mut stmt = tx
                     .prepare_cached(&format!(
-                        "SELECT {COLUMNS}, rev FROM alerts WHERE (rev, id) > (?1, ?2) ORDER BY rev, id LIMIT ?3"
+                        "SELECT {COLUMNS} FROM alerts WHERE (rev, id) > (?1, ?2) ORDER BY rev, id LIMIT ?3"
                     ))
                     .db(tx)?;
                 let rows = stmt
@@ -338,12 +345,12 @@ impl AlertLedger for LocalLedger {
                 rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
             })
             .await?;
-        let cursor = rows
-            .last()
-            .map_or(format!("{rev}:{id}"), |(alert, rev)| format!("{rev}:{}", alert.id));
+        let cursor = rows.last().map_or(ledger_cursor(rev, id), |(alert, rev)| {
+            ledger_cursor(*rev, alert.id.0 as i64)
+        });
         Ok(LedgerPage {
             alerts: rows.into_iter().map(|(a, _)| a).collect(),
-            cursor: LedgerCursor(cursor),
+            cursor,
             // Revisions are kept with the alerts: nothing is ever lost.
             gap: false,
         })

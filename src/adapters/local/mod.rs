@@ -62,6 +62,8 @@ impl LocalBackend {
         let (db, created_database) = db::Db::open(data_dir)?;
         let table = Arc::new(table::LocalTable::new(db.clone()));
         let ledger = Arc::new(LocalLedger::new(db.clone()));
+        // Followers read SQLite directly: cheap, and always current.
+        let fanout = Arc::new(crate::ports::DirectFanout::new(table.clone(), ledger.clone()));
         let ports = Ports {
             objects: Arc::new(objects::LocalObjects::new(
                 db.clone(),
@@ -73,6 +75,8 @@ impl LocalBackend {
             checkpoints: Arc::new(table::LocalCheckpoints::new(db.clone())),
             ledger: ledger.clone(),
             publisher: Arc::new(LocalPublisher::new(db.clone(), data_dir.join(OUTBOX_FILE))),
+            fanout,
+            relayed: false,
             location: format!("local: {}", data_dir.display()),
         };
         Ok(LocalBackend {

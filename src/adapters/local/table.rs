@@ -303,7 +303,7 @@ impl LocalCheckpoints {
 impl Checkpoints for LocalCheckpoints {
     async fn load(&self, name: &str) -> PortResult<Option<FeedCursor>> {
         let name = name.to_string();
-        let position: Option<i64> = self
+        let position: Option<rusqlite::types::Value> = self
             .db
             .read(move |tx| {
                 tx.query_row("SELECT position FROM checkpoints WHERE name = ?1", [&name], |r| {
@@ -313,11 +313,21 @@ impl Checkpoints for LocalCheckpoints {
                 .db(tx)
             })
             .await?;
-        Ok(position.map(|p| FeedCursor(p.to_string())))
+        Ok(position.and_then(|p| match p {
+            rusqlite::types::Value::Integer(n) => Some(FeedCursor(n.to_string())),
+            rusqlite::types::Value::Text(text) => Some(FeedCursor(text)),
+            _ => None,
+        }))
     }
 
+    /// The feed's positions are numbers; other cursors (the relay's place
+    /// in the ledger) are kept as text, which their makers pad so that the
+    /// text order is theirs: either way the furthest is kept.
     async fn save(&self, name: &str, cursor: &FeedCursor) -> PortResult<()> {
-        let position = parse_cursor(Some(cursor))?;
+        let position = match cursor.0.parse::<i64>() {
+            Ok(n) => rusqlite::types::Value::Integer(n),
+            Err(_) => rusqlite::types::Value::Text(cursor.0.clone()),
+        };
         let name = name.to_string();
         let now = Timestamp::now().0;
         self.db
