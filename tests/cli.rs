@@ -567,7 +567,7 @@ fn a_re_run_reports_the_alerts_it_sent_for_a_stopped_run() {
 }
 
 /// Every command of `stockwatch --help`, as completions and pages must know them.
-const COMMANDS: [&str; 10] = [
+const COMMANDS: [&str; 11] = [
     "upload",
     "stock",
     "alerts",
@@ -575,6 +575,7 @@ const COMMANDS: [&str; 10] = [
     "watch",
     "uploads",
     "check",
+    "relay",
     "provision",
     "completions",
     "man",

@@ -9,6 +9,7 @@ mod console;
 pub mod error;
 pub mod output;
 mod provision;
+mod relay;
 mod stock;
 mod upload;
 mod uploads;
@@ -150,6 +151,9 @@ pub enum Command {
     Uploads(uploads::UploadsArgs),
     /// Run the checker once: raise and notify alerts for changes not yet checked.
     Check(check::CheckArgs),
+    /// Publish every change and alert to each console's and watch's queue,
+    /// and raise the alerts (AWS, once per setup without a stack).
+    Relay(relay::RelayArgs),
     /// Prepare the backend: the local data dir, or the AWS bucket, tables and topic.
     Provision(provision::ProvisionArgs),
     /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
@@ -166,8 +170,8 @@ pub struct Session {
     pub checker_config: CheckerConfig,
     /// Uploads are loaded by the deployed function, not here.
     pub loaded_elsewhere: bool,
-    /// A deployed check-stock function raises the alerts: consoles and
-    /// `watch` only show them (and read the stream once, not twice).
+    /// A deployed check-stock function or a relay raises the alerts:
+    /// consoles and `watch` only show them (and read no stream).
     pub checked_elsewhere: bool,
 }
 
@@ -370,13 +374,31 @@ async fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<(AwsSetting
 
 impl Session {
     pub async fn open(global: &GlobalArgs) -> Result<Session, CliError> {
+        Session::open_as(global, false).await
+    }
+
+    /// The session of the fan-out feed's publisher (`stockwatch relay`).
+    pub async fn open_publisher(global: &GlobalArgs) -> Result<Session, CliError> {
+        Session::open_as(global, true).await
+    }
+
+    async fn open_as(global: &GlobalArgs, publisher: bool) -> Result<Session, CliError> {
         let resolved = Resolved::from(global).await?;
         let (ports, local) = match (&resolved.data_dir, &resolved.aws) {
             (_, Some(aws)) => (
                 {
                     let clients = resolved.clients(aws).await?;
                     retries()
-                        .run("connect", || crate::adapters::aws::connect_with(aws, clients.clone()))
+                        .run("connect", || {
+                            let clients = clients.clone();
+                            async move {
+                                if publisher {
+                                    crate::adapters::aws::connect_publisher(aws, clients).await
+                                } else {
+                                    crate::adapters::aws::connect_with(aws, clients).await
+                                }
+                            }
+                        })
                         .await?
                 },
                 None,
@@ -407,7 +429,8 @@ impl Session {
             };
             global.aws.loader.or(config.aws.loader).unwrap_or(default) == LoaderKind::Function
         });
-        let checked_elsewhere = resolved.aws.as_ref().is_some_and(|aws| aws.stack.is_some());
+        // A stack's function, or a relay, raises the alerts.
+        let checked_elsewhere = ports.relayed || resolved.aws.as_ref().is_some_and(|aws| aws.stack.is_some());
         Ok(Session {
             ports,
             local,
@@ -592,6 +615,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     if let Command::Provision(args) = &command {
         return provision::run(&cli.global, args).await;
     }
+    if let Command::Relay(args) = &command {
+        return relay::run(&cli.global, args).await;
+    }
     let ctx = Session::open(&cli.global).await?;
     match command {
         Command::Upload(args) => upload::run(&ctx, &args).await,
@@ -601,7 +627,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Watch(args) => watch::run(&ctx, &args).await,
         Command::Uploads(args) => uploads::run(&ctx, &args).await,
         Command::Check(args) => check::run(&ctx, &args).await,
-        Command::Provision(_) => unreachable!("handled above"),
+        Command::Provision(_) | Command::Relay(_) => unreachable!("handled above"),
         Command::Completions(_) | Command::Man(_) => unreachable!("handled before the runtime starts"),
     }
 }

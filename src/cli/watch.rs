@@ -1,25 +1,27 @@
-//! `stockwatch watch`: follows the change feed and the alert ledger, and runs
-//! the checker in-process unless told not to.
+//! `stockwatch watch`: follows changes and alerts through the fan-out feed
+//! (a relay's topic and a queue of its own, or the feed and the ledger read
+//! directly), and runs the checker in-process unless a relay or stack does
+//! or it is told not to.
 
 use super::error::CliError;
 use super::output::{Tone, json_line, paint, use_colour};
 use super::{Session, write_failed};
 use crate::domain::{Alert, AlertId, AlertState, Timestamp, escape_for_terminal, level};
-use crate::ports::{Backoff, Change, Failures, PortError};
+use crate::ports::{Backoff, Change, DirectFanout, Event as FanoutEvent, Failures, Fanout, Subscription};
 use clap::Args;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How often the feed is read (and the checker run): a change shows well
 /// inside a second.
 const POLL: Duration = Duration::from_millis(250);
-/// How often the alert ledger is asked what changed when it is quiet; while
-/// it has more than a page to tell, it is asked again at once (so a burst of
-/// thousands of alerts a second is followed, not sampled).
-const LEDGER_POLL: Duration = Duration::from_millis(500);
-/// Changes and alerts asked for per read.
+/// How long a receive waits for news when no checker runs here (a queue's
+/// long poll answers as soon as something comes).
+const RECEIVE_WAIT: Duration = Duration::from_secs(2);
+/// Changes and alerts asked for per read, when reading directly.
 const PAGE: usize = 5000;
 /// How often a watch that runs the checker loads uploads whose loader stopped.
 const RESUME_EVERY: Duration = Duration::from_secs(15);
@@ -49,20 +51,38 @@ enum Event<'a> {
 
 pub async fn run(ctx: &Session, args: &WatchArgs) -> Result<(), CliError> {
     let checker = (!args.no_checker && !ctx.checked_elsewhere && !ctx.data_read_only()).then(|| ctx.checker());
-    let feed = &ctx.ports.feed;
-    let ledger = &ctx.ports.ledger;
-    let mut feed_cursor = if args.from_start { None } else { Some(feed.tip().await?) };
-    let mut ledger_cursor = if args.from_start {
-        None
+    // Through the fan-out feed (a relay's topic and a queue of our own, or
+    // the feed and ledger read directly); from the start only directly.
+    let follower = format!("watch {} (pid {})", super::alerts::operator()?, std::process::id());
+    let (fanout, mut subscription): (Arc<dyn Fanout>, _) = if args.from_start {
+        let direct = DirectFanout::new(ctx.ports.feed.clone(), ctx.ports.ledger.clone()).reading(PAGE);
+        (Arc::new(direct), DirectFanout::from_start(&follower))
     } else {
-        Some(ledger.tip().await?)
+        (ctx.ports.fanout.clone(), ctx.ports.fanout.subscribe(&follower).await?)
     };
-    let mut known: HashMap<AlertId, AlertState> = HashMap::new();
+    let result = follow(ctx, args, checker, fanout.as_ref(), &mut subscription).await;
+    // Whatever ended it, the queue goes (a relay reaps it if this cannot).
+    if let Err(e) = fanout.unsubscribe(&subscription).await {
+        tracing::warn!(error = %e, "could not remove the follower's queue");
+    }
+    result
+}
+
+async fn follow(
+    ctx: &Session,
+    args: &WatchArgs,
+    checker: Option<crate::pipeline::Checker>,
+    fanout: &dyn Fanout,
+    subscription: &mut Subscription,
+) -> Result<(), CliError> {
+    let mut known: HashMap<AlertId, (AlertState, u64)> = HashMap::new();
     let colour = use_colour() && !args.json;
     let thresholds = ctx.checker_config.thresholds.clone();
     if !args.json {
         let checking = if checker.is_some() {
             " (checker running here)"
+        } else if ctx.ports.relayed {
+            " (through the relay)"
         } else if ctx.data_read_only() {
             " (the data dir is read-only here: no checker)"
         } else {
@@ -72,15 +92,14 @@ pub async fn run(ctx: &Session, args: &WatchArgs) -> Result<(), CliError> {
     }
     let mut stop = Box::pin(crate::shutdown::signal());
     let mut failures = Failures::new(FAILING);
-    let mut last_ledger_poll: Option<std::time::Instant> = None;
-    let mut ledger_behind = false;
     let loader = checker.as_ref().map(|_| ctx.loader());
     let mut resumed_at: Option<std::time::Instant> = None;
+    let mut kept_alive = std::time::Instant::now();
+    // With a checker here it runs between receives: wait little.
+    let wait = if checker.is_some() { POLL } else { RECEIVE_WAIT };
     loop {
-        // Acknowledgements elsewhere show within a second; asking more often
-        // would only cost a networked ledger more reads.
-        let ask_ledger = ledger_behind || last_ledger_poll.is_none_or(|at| at.elapsed() >= LEDGER_POLL);
         let resume = loader.is_some() && resumed_at.is_none_or(|at: std::time::Instant| at.elapsed() >= RESUME_EVERY);
+        let keep_alive = kept_alive.elapsed() >= crate::ports::fanout::keep_alive_every();
         let step = async {
             if let (true, Some(loader)) = (resume, &loader) {
                 for resumed in loader.resume_stalled().await? {
@@ -90,52 +109,45 @@ pub async fn run(ctx: &Session, args: &WatchArgs) -> Result<(), CliError> {
             if let Some(checker) = &checker {
                 checker.run_once().await?;
             }
-            let page = feed.read(feed_cursor.as_ref(), PAGE).await?;
-            let ledger_news = if ask_ledger {
-                Some(ledger.changes_since(ledger_cursor.as_ref(), PAGE).await?)
-            } else {
-                None
-            };
-            Ok::<_, PortError>((page, ledger_news))
+            if keep_alive {
+                fanout.keep_alive(subscription).await?;
+            }
+            fanout.receive(subscription, wait).await
         };
         let result = tokio::select! {
             _ = &mut stop => return Ok(()),
             result = step => result,
         };
-        let busy = match result {
-            Ok((page, ledger_news)) => {
-                failures.succeeded();
-                if resume {
-                    resumed_at = Some(std::time::Instant::now());
+        let events = match result {
+            Ok(events) => events,
+            Err(e) => {
+                // Shown and tried again after a jittered, growing wait.
+                let wait = failures.failed();
+                super::say(&format!("{e}; retrying in {:.1} s", wait.as_secs_f32()));
+                tokio::select! {
+                    _ = &mut stop => return Ok(()),
+                    _ = tokio::time::sleep(wait) => {}
                 }
-                if page.gap {
-                    super::say(
-                        "changes were lost from the feed (trimmed, or the stream was replaced); `stockwatch stock` shows the current counts",
-                    );
-                }
-                let (mut alerts, next_ledger) = match ledger_news {
-                    Some(news) => {
-                        last_ledger_poll = Some(std::time::Instant::now());
-                        if news.gap {
-                            super::say(
-                                "alert changes were lost from the ledger's stream (trimmed after 24 hours); `stockwatch alerts` shows the current alerts",
-                            );
-                        }
-                        (news.alerts, news.cursor)
-                    }
-                    None => (
-                        Vec::new(),
-                        ledger_cursor
-                            .clone()
-                            .unwrap_or(crate::ports::LedgerCursor(String::new())),
-                    ),
-                };
-                let ledger_asked = ask_ledger;
-                // Ledger order is revision order (publishing bumps it): show
-                // what one poll found in the order the alerts were raised.
-                alerts.sort_by_key(|a| (a.raised_at, a.id));
-                let mut out = std::io::stdout().lock();
-                for change in &page.changes {
+                continue;
+            }
+        };
+        failures.succeeded();
+        if resume {
+            resumed_at = Some(std::time::Instant::now());
+        }
+        if keep_alive {
+            kept_alive = std::time::Instant::now();
+        }
+        let mut out = std::io::stdout().lock();
+        let mut alerts: Vec<&Alert> = Vec::new();
+        for event in &events {
+            match event {
+                FanoutEvent::Gap => super::say(
+                    "changes were lost on the way (a stream trimmed after 24 hours, or replaced); `stockwatch stock` and `stockwatch alerts` show what is now",
+                ),
+                FanoutEvent::Beat => {}
+                FanoutEvent::Alert(alert) => alerts.push(alert),
+                FanoutEvent::Change(change) => {
                     let only_as_of = matches!((&change.old, &change.new), (Some(o), Some(n)) if o.count == n.count);
                     if only_as_of && !args.json {
                         // A newer snapshot of the same count: no news in a line of text.
@@ -148,45 +160,31 @@ pub async fn run(ctx: &Session, args: &WatchArgs) -> Result<(), CliError> {
                         writeln!(out, "{}", describe_change(change, low, colour)).map_err(write_failed)?;
                     }
                 }
-                for alert in &alerts {
-                    let event = match (known.insert(alert.id, alert.state), alert.state) {
-                        (Some(before), now) if before == now => continue, // e.g. marked published
-                        (_, AlertState::Open) => "raised",
-                        (_, AlertState::Acknowledged) => "acknowledged",
-                        (_, AlertState::Resolved) => "resolved",
-                    };
-                    if args.json {
-                        json_line(&mut out, &Event::Alert { event, alert }).map_err(write_failed)?;
-                    } else {
-                        writeln!(out, "{}", describe_alert(event, alert, colour)).map_err(write_failed)?;
-                    }
-                }
-                out.flush().map_err(write_failed)?;
-                ledger_behind = ledger_asked && alerts.len() == PAGE;
-                let busy = page.changes.len() == PAGE || ledger_behind;
-                feed_cursor = Some(page.cursor);
-                if ledger_asked {
-                    ledger_cursor = Some(next_ledger);
-                }
-                busy
-            }
-            Err(e) => {
-                // Shown and tried again after a jittered, growing wait.
-                let wait = failures.failed();
-                super::say(&format!("{e}; retrying in {:.1} s", wait.as_secs_f32()));
-                tokio::select! {
-                    _ = &mut stop => return Ok(()),
-                    _ = tokio::time::sleep(wait) => {}
-                }
-                continue;
-            }
-        };
-        if !busy {
-            tokio::select! {
-                _ = &mut stop => return Ok(()),
-                _ = tokio::time::sleep(POLL) => {}
             }
         }
+        // What one receive brought, in the order the alerts were raised;
+        // a copy older than one already shown (by the ledger's version)
+        // or with the same state says nothing new.
+        alerts.sort_by_key(|a| (a.raised_at, a.id, a.version));
+        for alert in alerts {
+            let before = known.get(&alert.id).copied();
+            if before.is_some_and(|(_, version)| version > alert.version) {
+                continue;
+            }
+            known.insert(alert.id, (alert.state, alert.version));
+            let event = match (before.map(|(state, _)| state), alert.state) {
+                (Some(before), now) if before == now => continue, // e.g. marked published
+                (_, AlertState::Open) => "raised",
+                (_, AlertState::Acknowledged) => "acknowledged",
+                (_, AlertState::Resolved) => "resolved",
+            };
+            if args.json {
+                json_line(&mut out, &Event::Alert { event, alert }).map_err(write_failed)?;
+            } else {
+                writeln!(out, "{}", describe_alert(event, alert, colour)).map_err(write_failed)?;
+            }
+        }
+        out.flush().map_err(write_failed)?;
     }
 }
 

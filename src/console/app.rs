@@ -120,6 +120,8 @@ pub struct App {
     pub lag_ms: Option<i64>,
     /// The alert ledger's last error, until it answers again.
     pub ledger_error: Option<String>,
+    /// The relay that publishes to this console has gone quiet.
+    pub relay_silent: bool,
     /// A line for the operator; it expires (see `update`).
     pub message: Option<String>,
     /// Counts the messages, so a timer expires only the one it was set for.
@@ -154,6 +156,7 @@ impl App {
             last_change: None,
             lag_ms: None,
             ledger_error: None,
+            relay_silent: false,
             message: None,
             message_serial: 0,
             size: (80, 24),

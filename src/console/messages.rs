@@ -39,6 +39,8 @@ pub enum Msg {
     /// The feed lost changes: the rows that follow replace everything.
     Resync,
     LedgerError(String),
+    /// The relay has not been heard of for a while (`true`), or is again.
+    RelaySilent(bool),
     /// Alerts already in the ledger when the console started (or read for
     /// the history view): known, so not "new".
     AlertsLoaded(Vec<Alert>),

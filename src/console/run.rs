@@ -17,9 +17,11 @@ use super::update::update;
 use super::view::view;
 use crate::domain::{Thresholds, Timestamp};
 use crate::pipeline::{Checker, UploadFlow};
-use crate::ports::Ports;
+use crate::ports::{Ports, Subscription};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::mpsc::unbounded_channel;
 
 pub struct Options {
@@ -44,12 +46,26 @@ pub struct Options {
 /// the terminal is given back however it ends, a panic included.
 pub async fn run(ports: Ports, options: Options) -> std::io::Result<()> {
     let mut term = terminal::enter(options.settings.mouse)?;
-    let result = event_loop(&mut term, ports, options).await;
+    let subscription: Arc<Mutex<Option<Subscription>>> = Arc::default();
+    let result = event_loop(&mut term, ports.clone(), options, subscription.clone()).await;
     terminal::restore();
+    // The follower's queue goes with it (if this cannot, a relay reaps it).
+    let held = subscription.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(held) = held {
+        let ended = tokio::time::timeout(Duration::from_secs(5), ports.fanout.unsubscribe(&held)).await;
+        if !matches!(ended, Ok(Ok(()))) {
+            tracing::warn!("could not remove the follower's queue; the relay reaps it");
+        }
+    }
     result
 }
 
-async fn event_loop(term: &mut Term, ports: Ports, options: Options) -> std::io::Result<()> {
+async fn event_loop(
+    term: &mut Term,
+    ports: Ports,
+    options: Options,
+    subscription: Arc<Mutex<Option<Subscription>>>,
+) -> std::io::Result<()> {
     let (tx, mut rx) = unbounded_channel::<Msg>();
     let now = Timestamp::now();
     let clock = if options.utc {
@@ -72,8 +88,8 @@ async fn event_loop(term: &mut Term, ports: Ports, options: Options) -> std::io:
     // The long-lived tasks are watched: one that panics ends the console
     // (terminal given back, the reason said) instead of leaving it stale.
     let mut watched = tokio::task::JoinSet::new();
-    watched.spawn(tasks::follow_feed(ports.clone(), tx.clone()));
-    watched.spawn(tasks::follow_ledger(ports.clone(), tx.clone()));
+    let follower = format!("console {} (pid {})", options.operator, std::process::id());
+    watched.spawn(tasks::follow(ports.clone(), follower, tx.clone(), subscription.clone()));
     if let Some(checker) = options.checker {
         watched.spawn(tasks::run_checker(checker, options.uploads.clone(), tx.clone()));
     }

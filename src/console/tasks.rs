@@ -1,7 +1,8 @@
 //! The tasks that run for the console's whole life, each sending messages
 //! into the one channel: terminal input (a thread: reading blocks), the
-//! change feed (a snapshot of the table, then its changes), the alert
-//! ledger, and the in-console checker. Each ends when the channel closes.
+//! clock's ticks, the follower (a subscription to the fan-out feed, a
+//! snapshot of the table and the unresolved alerts, then what comes), and
+//! the in-console checker. Each ends when the channel closes.
 //!
 //! A task whose backend fails keeps trying, waiting longer after each
 //! failure in a row (`ports::Failures`: exponential, with jitter, so many
@@ -11,14 +12,20 @@
 use super::messages::Msg;
 use crate::domain::Timestamp;
 use crate::pipeline::{Checker, UploadFlow};
-use crate::ports::{AlertFilter, Backoff, Failures, PortError, Ports, StockFilter};
+use crate::ports::{AlertFilter, Backoff, Event as FanoutEvent, Failures, PortError, Ports, StockFilter, Subscription};
 use ratatui::crossterm::event::{self, Event, KeyEventKind, MouseButton, MouseEventKind};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 
-/// How often the feed is asked for changes: a change shows within a second.
+/// The least wait after a failure.
 const FEED_POLL: Duration = Duration::from_millis(250);
 const LEDGER_POLL: Duration = Duration::from_secs(1);
+/// How long a receive waits while nothing happens (a direct subscription
+/// reads every quarter second meanwhile; a queue answers at once).
+const RECEIVE_WAIT: Duration = Duration::from_secs(2);
+/// A relay not heard of for this long is said to be silent.
+const RELAY_SILENT: Duration = Duration::from_secs(90);
 const CHECK_EVERY: Duration = Duration::from_millis(500);
 /// How often the checker task looks for uploads whose loader stopped.
 const RESUME_EVERY: Duration = Duration::from_secs(15);
@@ -87,13 +94,17 @@ pub fn spawn_input(tx: UnboundedSender<Msg>, mouse: bool) {
     });
 }
 
-/// Snapshot, then tail: the tail's position is taken first so nothing that
-/// happens during the scan is missed (applying twice is harmless).
-pub async fn follow_feed(ports: Ports, tx: UnboundedSender<Msg>) {
+/// The console's one follower: subscribes to the fan-out feed first (a
+/// relay's topic and a queue of its own, or the feed and the ledger read
+/// directly), then reads its snapshot (the table, the unresolved alerts),
+/// then applies what it receives (twice or late is harmless: newest as-of
+/// and highest alert version win). A gap means reading the snapshot again.
+/// The subscription is left in `slot` for the run loop to end at exit.
+pub async fn follow(ports: Ports, follower: String, tx: UnboundedSender<Msg>, slot: Arc<Mutex<Option<Subscription>>>) {
     let mut failures = failures();
-    let mut cursor = loop {
-        match ports.feed.tip().await {
-            Ok(tip) => break tip,
+    let mut subscription = loop {
+        match ports.fanout.subscribe(&follower).await {
+            Ok(s) => break s,
             Err(e) => {
                 if tx.send(Msg::FeedError(e.to_string())).is_err() {
                     return;
@@ -102,36 +113,68 @@ pub async fn follow_feed(ports: Ports, tx: UnboundedSender<Msg>) {
             }
         }
     };
-    if snapshot(&ports, &tx).await.is_err() {
+    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(subscription.clone());
+    if snapshot(&ports, &tx).await.is_err() || load_alerts(&ports, &tx, false).await.is_err() {
         return;
     }
+    let mut kept_alive = Instant::now();
+    let mut heard = Instant::now();
+    let mut silent = false;
     loop {
-        match ports.feed.read(Some(&cursor), BATCH).await {
-            Ok(batch) => {
+        if tx.is_closed() {
+            return;
+        }
+        if kept_alive.elapsed() >= crate::ports::fanout::keep_alive_every() {
+            match ports.fanout.keep_alive(&subscription).await {
+                Ok(()) => kept_alive = Instant::now(),
+                Err(e) => tracing::warn!(error = %e, "could not keep the follower's queue alive"),
+            }
+        }
+        // A relay that stopped beating: say so, once, and when it is back.
+        if ports.relayed && silent != (heard.elapsed() >= RELAY_SILENT) {
+            silent = !silent;
+            if tx.send(Msg::RelaySilent(silent)).is_err() {
+                return;
+            }
+        }
+        match ports.fanout.receive(&mut subscription, RECEIVE_WAIT).await {
+            Ok(events) => {
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(subscription.clone());
                 if failures.succeeded() && tx.send(Msg::FeedOk).is_err() {
                     return;
                 }
-                let full = batch.changes.len() == BATCH;
-                if batch.gap {
-                    // Lost changes: start over from a fresh read of the table,
-                    // so rows deleted meanwhile go too.
-                    if tx.send(Msg::Resync).is_err() || snapshot(&ports, &tx).await.is_err() {
+                let (mut changes, mut alerts, mut gap) = (Vec::new(), Vec::new(), false);
+                for event in events {
+                    heard = Instant::now();
+                    match event {
+                        FanoutEvent::Change(change) => changes.push(change),
+                        FanoutEvent::Alert(alert) => alerts.push(alert),
+                        FanoutEvent::Gap => gap = true,
+                        FanoutEvent::Beat => {}
+                    }
+                }
+                if gap {
+                    // Lost events: start over from a fresh read, so rows
+                    // deleted and alerts resolved meanwhile go too.
+                    if tx.send(Msg::Resync).is_err()
+                        || snapshot(&ports, &tx).await.is_err()
+                        || load_alerts(&ports, &tx, true).await.is_err()
+                    {
                         return;
                     }
                 }
-                if !batch.changes.is_empty() || batch.gap {
-                    let changes = Msg::Changes {
-                        changes: batch.changes,
-                        gap: batch.gap,
+                if !changes.is_empty() || gap {
+                    let msg = Msg::Changes {
+                        changes,
+                        gap,
                         seen_at: Timestamp::now(),
                     };
-                    if tx.send(changes).is_err() {
+                    if tx.send(msg).is_err() {
                         return;
                     }
                 }
-                cursor = batch.cursor;
-                if !full {
-                    tokio::time::sleep(FEED_POLL).await;
+                if !alerts.is_empty() && tx.send(Msg::Alerts(alerts)).is_err() {
+                    return;
                 }
             }
             Err(e) => {
@@ -139,6 +182,28 @@ pub async fn follow_feed(ports: Ports, tx: UnboundedSender<Msg>) {
                     return;
                 }
                 tokio::time::sleep(failures.failed().max(FEED_POLL)).await;
+            }
+        }
+    }
+}
+
+/// The unresolved alerts, as the first read (`AlertsLoaded`) or after
+/// lost events (`AlertsResync`). `Err` when the console is gone.
+async fn load_alerts(ports: &Ports, tx: &UnboundedSender<Msg>, again: bool) -> Result<(), ()> {
+    let mut failures = failures();
+    loop {
+        match unresolved(ports).await {
+            Ok(alerts) => {
+                let msg = if again {
+                    Msg::AlertsResync(alerts)
+                } else {
+                    Msg::AlertsLoaded(alerts)
+                };
+                return tx.send(msg).map_err(|_| ());
+            }
+            Err(e) => {
+                tx.send(Msg::LedgerError(e.to_string())).map_err(|_| ())?;
+                tokio::time::sleep(failures.failed().max(LEDGER_POLL)).await;
             }
         }
     }
@@ -165,62 +230,6 @@ async fn snapshot(ports: &Ports, tx: &UnboundedSender<Msg>) -> Result<(), ()> {
             Err(e) => {
                 tx.send(Msg::FeedError(e.to_string())).map_err(|_| ())?;
                 tokio::time::sleep(failures.failed().max(FEED_POLL)).await;
-            }
-        }
-    }
-}
-
-/// Every unresolved alert, then the ledger's changes as they come.
-pub async fn follow_ledger(ports: Ports, tx: UnboundedSender<Msg>) {
-    let mut failures = failures();
-    // Where following starts, then everything unresolved as of then.
-    let (mut cursor, alerts) = loop {
-        let start = async {
-            let tip = ports.ledger.tip().await?;
-            Ok::<_, PortError>((tip, unresolved(&ports).await?))
-        };
-        match start.await {
-            Ok(found) => break found,
-            Err(e) => {
-                if tx.send(Msg::LedgerError(e.to_string())).is_err() {
-                    return;
-                }
-                tokio::time::sleep(failures.failed().max(LEDGER_POLL)).await;
-            }
-        }
-    };
-    failures.succeeded();
-    if tx.send(Msg::AlertsLoaded(alerts)).is_err() {
-        return;
-    }
-    let mut wait = LEDGER_POLL;
-    loop {
-        tokio::time::sleep(wait).await;
-        match ports.ledger.changes_since(Some(&cursor), BATCH).await {
-            Ok(page) => {
-                cursor = page.cursor;
-                wait = LEDGER_POLL;
-                // After an error, an empty answer still says the ledger is back.
-                let back = failures.succeeded();
-                if page.gap {
-                    // Lost changes: what the console holds may be stale.
-                    let msg = match unresolved(&ports).await {
-                        Ok(alerts) => Msg::AlertsResync(alerts),
-                        Err(e) => Msg::LedgerError(e.to_string()),
-                    };
-                    if tx.send(msg).is_err() {
-                        return;
-                    }
-                }
-                if (!page.alerts.is_empty() || back) && tx.send(Msg::Alerts(page.alerts)).is_err() {
-                    return;
-                }
-            }
-            Err(e) => {
-                wait = failures.failed().max(LEDGER_POLL);
-                if tx.send(Msg::LedgerError(e.to_string())).is_err() {
-                    return;
-                }
             }
         }
     }

@@ -92,6 +92,7 @@ fn on_news(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.feed = Feed::Loading;
         }
         Msg::LedgerError(error) => app.ledger_error = Some(error),
+        Msg::RelaySilent(silent) => app.relay_silent = silent,
         Msg::AlertsLoaded(alerts) => {
             app.ledger_error = None;
             for alert in alerts {

@@ -133,6 +133,12 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 .add_modifier(Modifier::REVERSED),
         ));
     }
+    if app.relay_silent {
+        spans.push(Span::styled(
+            "  relay silent: changes may be late",
+            theme.fg(Color::Red),
+        ));
+    }
     if let Some(error) = &app.ledger_error {
         spans.push(Span::styled(format!("  alerts: {}", safe(error)), theme.fg(Color::Red)));
     }

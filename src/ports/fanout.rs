@@ -34,6 +34,23 @@ pub enum Event {
 /// How often the publisher says it is alive.
 pub const BEAT: Duration = Duration::from_secs(30);
 
+/// A subscription not kept alive for this long belongs to a follower that
+/// died and is removed. Tests that kill followers shorten it with
+/// `STOCKWATCH_TEST_ABANDONED_MS` (not for production: a follower busy for
+/// longer than it would lose its queue).
+pub fn abandoned() -> Duration {
+    std::env::var("STOCKWATCH_TEST_ABANDONED_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map_or(Duration::from_secs(5 * 60), Duration::from_millis)
+}
+
+/// How often followers keep their subscription alive: well within
+/// `abandoned`.
+pub fn keep_alive_every() -> Duration {
+    (abandoned() / 4).min(Duration::from_secs(60))
+}
+
 /// One follower's subscription: its id, and its backend's state of it
 /// (a queue's URL and ARN; local cursors).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,16 +99,16 @@ pub struct DirectFanout {
     ledger: std::sync::Arc<dyn super::AlertLedger>,
     /// Between reads while nothing is new.
     poll: Duration,
+    /// Changes or alerts read at once.
+    page: usize,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+/// Where a direct subscription is; `None`: from the first change kept.
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct DirectState {
-    feed: super::FeedCursor,
-    ledger: super::LedgerCursor,
+    feed: Option<super::FeedCursor>,
+    ledger: Option<super::LedgerCursor>,
 }
-
-/// Changes or alerts read at once.
-const DIRECT_PAGE: usize = 1000;
 
 impl DirectFanout {
     pub fn new(feed: std::sync::Arc<dyn super::ChangeFeed>, ledger: std::sync::Arc<dyn super::AlertLedger>) -> Self {
@@ -99,6 +116,22 @@ impl DirectFanout {
             feed,
             ledger,
             poll: Duration::from_millis(250),
+            page: 1000,
+        }
+    }
+
+    /// Reads this many changes or alerts at once.
+    pub fn reading(mut self, page: usize) -> Self {
+        self.page = page.max(1);
+        self
+    }
+
+    /// A subscription from the first change and alert kept (`watch
+    /// --from-start`): only a direct reader can go back in time.
+    pub fn from_start(follower: &str) -> Subscription {
+        Subscription {
+            id: follower.to_string(),
+            state: serde_json::to_string(&DirectState::default()).unwrap_or_default(),
         }
     }
 
@@ -117,8 +150,8 @@ fn damaged() -> super::PortError {
 impl Fanout for DirectFanout {
     async fn subscribe(&self, follower: &str) -> PortResult<Subscription> {
         let state = DirectState {
-            feed: self.feed.tip().await?,
-            ledger: self.ledger.tip().await?,
+            feed: Some(self.feed.tip().await?),
+            ledger: Some(self.ledger.tip().await?),
         };
         Ok(Subscription {
             id: follower.to_string(),
@@ -130,16 +163,16 @@ impl Fanout for DirectFanout {
         let mut state: DirectState = serde_json::from_str(&subscription.state).map_err(|_| damaged())?;
         let started = std::time::Instant::now();
         loop {
-            let page = self.feed.read(Some(&state.feed), DIRECT_PAGE).await?;
-            let alerts = self.ledger.changes_since(Some(&state.ledger), DIRECT_PAGE).await?;
+            let page = self.feed.read(state.feed.as_ref(), self.page).await?;
+            let alerts = self.ledger.changes_since(state.ledger.as_ref(), self.page).await?;
             let mut events: Vec<Event> = Vec::new();
             if page.gap || alerts.gap {
                 events.push(Event::Gap);
             }
             events.extend(page.changes.into_iter().map(Event::Change));
             events.extend(alerts.alerts.into_iter().map(Event::Alert));
-            state.feed = page.cursor;
-            state.ledger = alerts.cursor;
+            state.feed = Some(page.cursor);
+            state.ledger = Some(alerts.cursor);
             subscription.state = serde_json::to_string(&state).map_err(|_| damaged())?;
             let waited = started.elapsed();
             if !events.is_empty() || waited >= wait {

@@ -4,12 +4,13 @@
 //! delivery, created when it starts and deleted when it stops.
 //!
 //! A follower that dies without deleting its queue is reaped: every queue
-//! carries a heartbeat tag its follower renews every `KEEP_ALIVE`; the
-//! relay (every minute) and each follower at start delete queues whose
-//! heartbeat is older than `ABANDONED`, with their subscriptions, and
+//! carries a heartbeat tag its follower renews every minute
+//! (`ports::fanout::keep_alive_every`); the relay (every minute) and each
+//! follower at start delete queues whose heartbeat is older than five
+//! minutes (`ports::fanout::abandoned`), with their subscriptions, and
 //! subscriptions whose queue is gone. Until then the queue holds at most
-//! `RETENTION` of events. So an orphan lingers at most ABANDONED plus a
-//! minute, holding at most an hour of events.
+//! `RETENTION` of events. So an orphan lingers at most six minutes,
+//! holding at most an hour of events.
 
 use super::attrs::{n, opt_n, opt_s, s};
 use super::errors::sdk_error;
@@ -23,10 +24,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How often a follower renews its queue's heartbeat.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(60);
-/// A queue whose heartbeat is this old belongs to a follower that died.
-pub const ABANDONED: Duration = Duration::from_secs(5 * 60);
 /// Events a queue keeps for a follower that does not read them.
 const RETENTION: Duration = Duration::from_secs(3600);
 /// SNS takes at most 256 KB per publish (and per batch): messages stay
@@ -51,8 +48,10 @@ pub struct SnsFanout {
 pub const FANOUT_KEY: &str = "config#fanout";
 const BEAT_KEY: &str = "relay#beat";
 /// Followers follow through the topic while a publisher beat this recently
-/// (by the follower's clock: a generous margin for clocks that differ).
-pub const PUBLISHER_ALIVE: Duration = Duration::from_secs(3 * 60);
+/// by their own clock: a wide margin, so a machine whose clock is minutes
+/// off still finds a live relay (one that stopped is then said to be silent
+/// after 90 seconds without a beat, by the follower's monotonic clock).
+pub const PUBLISHER_ALIVE: Duration = Duration::from_secs(15 * 60);
 
 /// The fan-out topic provisioning recorded, if any.
 pub async fn recorded_topic(ledger: &DynamoLedger) -> PortResult<Option<String>> {
@@ -239,7 +238,7 @@ fn damaged() -> PortError {
 impl Fanout for SnsFanout {
     async fn subscribe(&self, follower: &str) -> PortResult<Subscription> {
         // Followers clean up after those that died before them.
-        if let Err(e) = self.reap(ABANDONED).await {
+        if let Err(e) = self.reap(crate::ports::fanout::abandoned()).await {
             tracing::warn!(error = %e, "could not look for abandoned follower queues");
         }
         let name = format!("{}{}", self.prefix, &uuid::Uuid::new_v4().simple().to_string()[..16]);

@@ -63,7 +63,7 @@ impl LocalBackend {
         let table = Arc::new(table::LocalTable::new(db.clone()));
         let ledger = Arc::new(LocalLedger::new(db.clone()));
         // Followers read SQLite directly: cheap, and always current.
-        let fanout = Arc::new(crate::ports::DirectFanout::new(table.clone(), ledger.clone()));
+        let fanout = Arc::new(crate::ports::DirectFanout::new(table.clone(), ledger.clone()).reading(5000));
         let ports = Ports {
             objects: Arc::new(objects::LocalObjects::new(
                 db.clone(),
