@@ -2,6 +2,8 @@
 //! synthetic inventory files.
 #![allow(dead_code)] // each benchmark uses a subset
 
+pub mod moto_server;
+
 use std::time::Duration;
 
 /// `--name N` from the command line, or `default`.

@@ -347,6 +347,7 @@ async fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<(AwsSetting
         settings.ledger_table = names.ledger_table.clone();
         settings.topic = names.topic().to_string();
         settings.topic_arn = Some(names.topic_arn.clone());
+        settings.fanout_topic_arn = names.fanout_topic_arn.clone();
     }
     if let Some(table) = pick(&args.table, &file.table) {
         settings.table = table;

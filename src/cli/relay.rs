@@ -9,15 +9,16 @@ use super::error::CliError;
 use super::{GlobalArgs, Session};
 use crate::pipeline::Relay;
 use crate::ports::fanout::BEAT;
-use crate::ports::{Backoff, Failures};
+use crate::ports::{Backoff, Failures, Idle};
 use clap::Args;
 use std::time::{Duration, Instant};
 
-/// Between passes while nothing is new: a change reaches followers well
-/// inside a second.
-const IDLE: Duration = Duration::from_millis(250);
+/// Between passes while nothing is new: a quarter second at first, then
+/// longer (with jitter) up to a second, so an idle relay costs two stream
+/// reads a second and a change still reaches followers within about one.
+const IDLE: Backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(1));
 /// How often queues of dead followers are looked for.
-const REAP_EVERY: Duration = Duration::from_secs(60);
+const REAP_EVERY: Duration = Duration::from_secs(5 * 60);
 /// How often uploads whose loader stopped are loaded.
 const RESUME_EVERY: Duration = Duration::from_secs(15);
 
@@ -36,7 +37,9 @@ pub async fn run(global: &GlobalArgs, args: &RelayArgs) -> Result<(), CliError> 
             "the local backend needs no relay: every console and watch reads the database directly".into(),
         ));
     }
-    let relay = Relay::new(ctx.ports.clone(), ctx.checker());
+    // Beside a stack, its function raises the alerts: the relay publishes.
+    let beside_stack = ctx.checked_elsewhere && !ctx.ports.relayed;
+    let relay = Relay::publishing(ctx.ports.clone(), (!beside_stack).then(|| ctx.checker()));
     let fanout = ctx.ports.fanout.clone();
     let loader = ctx.loader();
     if args.once {
@@ -52,7 +55,8 @@ pub async fn run(global: &GlobalArgs, args: &RelayArgs) -> Result<(), CliError> 
     }
     super::say(&format!("relaying {}; Ctrl-C to stop", ctx.ports.location));
     let mut stop = Box::pin(crate::shutdown::signal());
-    let mut failures = Failures::new(Backoff::new(IDLE, Duration::from_secs(10)));
+    let mut failures = Failures::new(Backoff::new(IDLE.base, Duration::from_secs(10)));
+    let mut idle = Idle::new(IDLE);
     let (mut beat_at, mut reaped_at, mut resumed_at): (Option<Instant>, Option<Instant>, Option<Instant>) =
         (None, None, None);
     let due = |at: Option<Instant>, every: Duration| at.is_none_or(|at| at.elapsed() >= every);
@@ -87,7 +91,12 @@ pub async fn run(global: &GlobalArgs, args: &RelayArgs) -> Result<(), CliError> 
                 if !report.check.raised.is_empty() {
                     tracing::info!(raised = report.check.raised.len(), "alerts raised");
                 }
-                if report.is_empty() { IDLE } else { Duration::ZERO }
+                if report.is_empty() {
+                    idle.quiet()
+                } else {
+                    idle.busy();
+                    Duration::ZERO
+                }
             }
             Err(e) => {
                 let wait = failures.failed();

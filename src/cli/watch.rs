@@ -20,7 +20,7 @@ use std::time::Duration;
 const POLL: Duration = Duration::from_millis(250);
 /// How long a receive waits for news when no checker runs here (a queue's
 /// long poll answers as soon as something comes).
-const RECEIVE_WAIT: Duration = Duration::from_secs(2);
+const RECEIVE_WAIT: Duration = Duration::from_secs(10);
 /// Changes and alerts asked for per read, when reading directly.
 const PAGE: usize = 5000;
 /// How often a watch that runs the checker loads uploads whose loader stopped.
@@ -96,7 +96,8 @@ async fn follow(
     let mut resumed_at: Option<std::time::Instant> = None;
     let mut kept_alive = std::time::Instant::now();
     // With a checker here it runs between receives: wait little.
-    let wait = if checker.is_some() { POLL } else { RECEIVE_WAIT };
+    // Never waiting past the next keep-alive.
+    let wait = if checker.is_some() { POLL } else { RECEIVE_WAIT }.min(crate::ports::fanout::keep_alive_every());
     loop {
         let resume = loader.is_some() && resumed_at.is_none_or(|at: std::time::Instant| at.elapsed() >= RESUME_EVERY);
         let keep_alive = kept_alive.elapsed() >= crate::ports::fanout::keep_alive_every();

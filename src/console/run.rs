@@ -16,7 +16,7 @@ use super::theme::Theme;
 use super::update::update;
 use super::view::view;
 use crate::domain::{Thresholds, Timestamp};
-use crate::pipeline::{Checker, UploadFlow};
+use crate::pipeline::{Checker, Relay, UploadFlow};
 use crate::ports::{Ports, Subscription};
 use std::io::Write;
 use std::path::PathBuf;
@@ -89,10 +89,36 @@ async fn event_loop(
     // (terminal given back, the reason said) instead of leaving it stale.
     let mut watched = tokio::task::JoinSet::new();
     let follower = format!("console {} (pid {})", options.operator, std::process::id());
-    watched.spawn(tasks::follow(ports.clone(), follower, tx.clone(), subscription.clone()));
-    if let Some(checker) = options.checker {
-        watched.spawn(tasks::run_checker(checker, options.uploads.clone(), tx.clone()));
-    }
+    // A console that raises alerts itself reads the stream once: its relay
+    // passes check what they read and publish it to its view.
+    let view_ports = match options.checker {
+        Some(checker) => {
+            let fanout = Arc::new(crate::ports::fanout::InProcessFanout::default());
+            let mut relay_ports = ports.clone();
+            relay_ports.fanout = fanout.clone();
+            let relay = loop {
+                match Relay::in_process(relay_ports.clone(), checker.clone()).await {
+                    Ok(relay) => break relay,
+                    Err(e) => {
+                        let _ = tx.send(Msg::FeedError(e.to_string()));
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            };
+            watched.spawn(tasks::run_relay(
+                relay,
+                options.uploads.clone(),
+                ports.idle_poll,
+                tx.clone(),
+            ));
+            Ports {
+                fanout,
+                ..ports.clone()
+            }
+        }
+        None => ports.clone(),
+    };
+    watched.spawn(tasks::follow(view_ports, follower, tx.clone(), subscription.clone()));
     let mut effects = Effects::new(
         ports,
         options.operator,

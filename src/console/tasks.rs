@@ -11,8 +11,10 @@
 
 use super::messages::Msg;
 use crate::domain::Timestamp;
-use crate::pipeline::{Checker, UploadFlow};
-use crate::ports::{AlertFilter, Backoff, Event as FanoutEvent, Failures, PortError, Ports, StockFilter, Subscription};
+use crate::pipeline::{Relay, UploadFlow};
+use crate::ports::{
+    AlertFilter, Backoff, Event as FanoutEvent, Failures, Idle, PortError, Ports, StockFilter, Subscription,
+};
 use ratatui::crossterm::event::{self, Event, KeyEventKind, MouseButton, MouseEventKind};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,10 +25,9 @@ const FEED_POLL: Duration = Duration::from_millis(250);
 const LEDGER_POLL: Duration = Duration::from_secs(1);
 /// How long a receive waits while nothing happens (a direct subscription
 /// reads every quarter second meanwhile; a queue answers at once).
-const RECEIVE_WAIT: Duration = Duration::from_secs(2);
+const RECEIVE_WAIT: Duration = Duration::from_secs(10);
 /// A relay not heard of for this long is said to be silent.
 const RELAY_SILENT: Duration = Duration::from_secs(90);
-const CHECK_EVERY: Duration = Duration::from_millis(500);
 /// How often the checker task looks for uploads whose loader stopped.
 const RESUME_EVERY: Duration = Duration::from_secs(15);
 const SNAPSHOT_PAGE: usize = 5000;
@@ -137,7 +138,9 @@ pub async fn follow(ports: Ports, follower: String, tx: UnboundedSender<Msg>, sl
                 return;
             }
         }
-        match ports.fanout.receive(&mut subscription, RECEIVE_WAIT).await {
+        // Never waiting past the next keep-alive.
+        let wait = RECEIVE_WAIT.min(crate::ports::fanout::keep_alive_every());
+        match ports.fanout.receive(&mut subscription, wait).await {
             Ok(events) => {
                 *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(subscription.clone());
                 if failures.succeeded() && tx.send(Msg::FeedOk).is_err() {
@@ -245,14 +248,18 @@ async fn unresolved(ports: &Ports) -> Result<Vec<crate::domain::Alert>, PortErro
     .await
 }
 
-/// The console's own checker (unless another process runs one): raises
-/// alerts from the changes, quietly (a failure is logged, not drawn over).
-/// Runs the checker every half second, and every `RESUME_EVERY` first
+/// The console's own relay passes (unless a relay or a stack raises the
+/// alerts): each reads what the feed and the ledger have, checks the
+/// changes (quietly: a failure is logged, not drawn over) and publishes
+/// them to this console's view. Busy, it goes again at once; idle, it
+/// waits longer each time up to `idle_poll`, with jitter, so consoles that
+/// went quiet together do not read together. Every `RESUME_EVERY` it first
 /// loads the uploads whose loader stopped (a killed console or upload), so
 /// none stays `received` while a console is open.
-pub async fn run_checker(checker: Checker, uploads: UploadFlow, tx: UnboundedSender<Msg>) {
+pub async fn run_relay(relay: Relay, uploads: UploadFlow, idle_poll: Duration, tx: UnboundedSender<Msg>) {
     let mut failures = failures();
     let mut resumed_at: Option<std::time::Instant> = None;
+    let mut idle = Idle::new(Backoff::new(FEED_POLL.min(idle_poll), idle_poll));
     loop {
         if resumed_at.is_none_or(|at| at.elapsed() >= RESUME_EVERY) {
             resumed_at = Some(std::time::Instant::now());
@@ -264,14 +271,19 @@ pub async fn run_checker(checker: Checker, uploads: UploadFlow, tx: UnboundedSen
                 Err(e) => tracing::warn!(error = %e, "could not look for stopped loads"),
             }
         }
-        let wait = match checker.run_once().await {
-            Ok(_) => {
+        let wait = match relay.run_once().await {
+            Ok(report) => {
                 failures.succeeded();
-                CHECK_EVERY
+                if report.is_empty() {
+                    idle.quiet()
+                } else {
+                    idle.busy();
+                    Duration::ZERO
+                }
             }
             Err(e) => {
-                tracing::warn!(error = %e, "checker");
-                failures.failed().max(CHECK_EVERY)
+                tracing::warn!(error = %e, "the console's checker");
+                failures.failed().max(FEED_POLL)
             }
         };
         if tx.is_closed() {

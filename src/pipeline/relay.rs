@@ -13,6 +13,8 @@ use crate::ports::{Event, FeedCursor, LedgerCursor, PortError, Ports, RetryPolic
 
 /// Changes or alerts read and published at once.
 const PAGE: usize = 1000;
+/// The feed's checkpoint of a relay that only publishes.
+const PUBLISHER_CHECKPOINT: &str = "relay";
 /// The ledger follower's checkpoint (the feed's is the checker's own, so a
 /// `stockwatch check` run beside it goes on from where the relay is).
 const LEDGER_CHECKPOINT: &str = "relay-ledger";
@@ -35,36 +37,94 @@ impl RelayReport {
 
 pub struct Relay {
     ports: Ports,
-    checker: Checker,
+    /// `None` beside a deployed stack: its function raises the alerts.
+    checker: Option<Checker>,
     retry: RetryPolicy,
+    /// Where the next pass reads from: loaded once, then kept here, so an
+    /// idle pass costs the reads of the feed and the ledger and nothing
+    /// else; checkpoints are written only when a position moves.
+    positions: std::sync::Mutex<Option<Positions>>,
+    /// `stockwatch relay` keeps its place in the ledger across restarts; a
+    /// console's relay starts at the ledger's tip each time (its view reads
+    /// the unresolved alerts then) and keeps its place to itself.
+    saves_ledger: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Positions {
+    feed: Option<FeedCursor>,
+    ledger: LedgerCursor,
 }
 
 impl Relay {
     pub fn new(ports: Ports, checker: Checker) -> Relay {
+        Relay::publishing(ports, Some(checker))
+    }
+
+    /// A relay that raises alerts too (`Some` checker), or only publishes.
+    pub fn publishing(ports: Ports, checker: Option<Checker>) -> Relay {
         Relay {
             ports,
             checker,
             retry: RetryPolicy::default(),
+            positions: std::sync::Mutex::new(None),
+            saves_ledger: true,
         }
     }
 
-    fn feed_checkpoint(&self) -> &str {
-        &self.checker.config().name
+    /// The relay of one console that raises alerts itself: the feed from
+    /// the checker's checkpoint (catching up, as the checker did), the
+    /// ledger from now; call it before the console's view reads its
+    /// snapshot, so nothing falls between the two. Its view sees every
+    /// change whatever other consoles have read.
+    pub async fn in_process(ports: Ports, checker: Checker) -> Result<Relay, PortError> {
+        let relay = Relay {
+            saves_ledger: false,
+            ..Relay::new(ports, checker)
+        };
+        let name = relay.feed_checkpoint().to_string();
+        let feed = relay
+            .retry
+            .run("read the checker's checkpoint", || relay.ports.checkpoints.load(&name))
+            .await?;
+        let ledger = relay
+            .retry
+            .run("find the ledger's tip", || relay.ports.ledger.tip())
+            .await?;
+        relay.keep(Positions { feed, ledger });
+        Ok(relay)
     }
 
-    /// Publishes and checks one page of changes, then one page of the
-    /// ledger's changes, each from its checkpoint.
-    pub async fn run_once(&self) -> Result<RelayReport, PortError> {
-        // Where the ledger's changes are published from, taken before this
-        // pass claims anything: a first relay starts at the ledger's tip
-        // (followers read the unresolved alerts themselves when they start).
+    /// The feed's checkpoint: the checker's own, so a `stockwatch check`
+    /// beside it goes on from where the relay is.
+    fn feed_checkpoint(&self) -> &str {
+        self.checker
+            .as_ref()
+            .map_or(PUBLISHER_CHECKPOINT, |c| c.config().name.as_str())
+    }
+
+    fn keep(&self, positions: Positions) {
+        *self.positions.lock().unwrap_or_else(|p| p.into_inner()) = Some(positions);
+    }
+
+    /// The positions kept, or (first pass of `stockwatch relay`) the
+    /// checkpoints, the ledger's tip for a relay that never ran.
+    async fn positions(&self) -> Result<Positions, PortError> {
+        if let Some(kept) = self.positions.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Ok(kept);
+        }
+        let name = self.feed_checkpoint().to_string();
+        let feed = self
+            .retry
+            .run("read the relay's checkpoint", || self.ports.checkpoints.load(&name))
+            .await?;
         let saved = self
             .retry
             .run("read the relay's ledger checkpoint", || {
                 self.ports.checkpoints.load(LEDGER_CHECKPOINT)
             })
             .await?;
-        let ledger_cursor = match saved {
+        let ledger = match saved {
             Some(c) => LedgerCursor(c.0),
             None => {
                 self.retry
@@ -72,15 +132,18 @@ impl Relay {
                     .await?
             }
         };
-        let mut report = RelayReport {
-            check: self.checker.sweep().await?,
-            ..RelayReport::default()
-        };
-        let name = self.feed_checkpoint().to_string();
-        let cursor = self
-            .retry
-            .run("read the relay's checkpoint", || self.ports.checkpoints.load(&name))
-            .await?;
+        Ok(Positions { feed, ledger })
+    }
+
+    /// Publishes and checks one page of changes, then publishes one page
+    /// of the ledger's changes (from before this pass's claims, so what it
+    /// raises is published by this pass or the next).
+    pub async fn run_once(&self) -> Result<RelayReport, PortError> {
+        let Positions { feed: cursor, ledger } = self.positions().await?;
+        let mut report = RelayReport::default();
+        if let Some(checker) = &self.checker {
+            report.check = checker.sweep().await?;
+        }
         let page = self
             .retry
             .run("read the change feed", || self.ports.feed.read(cursor.as_ref(), PAGE))
@@ -95,11 +158,14 @@ impl Relay {
                 .run("publish changes", || self.ports.fanout.publish(&events))
                 .await?;
         }
-        if page.gap {
-            report.check.add(self.checker.reconcile_now().await?);
+        if let Some(checker) = &self.checker {
+            if page.gap {
+                report.check.add(checker.reconcile_now().await?);
+            }
+            checker.process(&page.changes, &mut report.check).await?;
         }
-        self.checker.process(&page.changes, &mut report.check).await?;
         if Some(&page.cursor) != cursor.as_ref() {
+            let name = self.feed_checkpoint().to_string();
             self.retry
                 .run("save the relay's checkpoint", || {
                     self.ports.checkpoints.save(&name, &page.cursor)
@@ -108,11 +174,10 @@ impl Relay {
         }
         report.changes = page.changes.len();
 
-        // The ledger, from before this pass's claims.
         let alerts = self
             .retry
             .run("read the ledger's changes", || {
-                self.ports.ledger.changes_since(Some(&ledger_cursor), PAGE)
+                self.ports.ledger.changes_since(Some(&ledger), PAGE)
             })
             .await?;
         let mut events: Vec<Event> = Vec::new();
@@ -126,12 +191,18 @@ impl Relay {
                 .run("publish alerts", || self.ports.fanout.publish(&events))
                 .await?;
         }
-        let next = FeedCursor(alerts.cursor.0);
-        self.retry
-            .run("save the relay's ledger checkpoint", || {
-                self.ports.checkpoints.save(LEDGER_CHECKPOINT, &next)
-            })
-            .await?;
+        if self.saves_ledger && alerts.cursor != ledger {
+            let next = FeedCursor(alerts.cursor.0.clone());
+            self.retry
+                .run("save the relay's ledger checkpoint", || {
+                    self.ports.checkpoints.save(LEDGER_CHECKPOINT, &next)
+                })
+                .await?;
+        }
+        self.keep(Positions {
+            feed: Some(page.cursor),
+            ledger: alerts.cursor,
+        });
         Ok(report)
     }
 }

@@ -202,3 +202,115 @@ impl Fanout for DirectFanout {
         Ok(())
     }
 }
+
+/// Publishing within one process: a console that raises alerts itself (no
+/// relay, no stack) runs relay passes that publish to its own view through
+/// this, so the process reads the stream once, for both.
+#[derive(Default)]
+pub struct InProcessFanout {
+    queues: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<Event>>>,
+    published: tokio::sync::Notify,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl InProcessFanout {
+    fn take(&self, id: &str) -> Vec<Event> {
+        let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+        queues.get_mut(id).map(|q| q.drain(..).collect()).unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl Fanout for InProcessFanout {
+    async fn subscribe(&self, follower: &str) -> PortResult<Subscription> {
+        let id = format!(
+            "{follower} #{}",
+            self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        self.queues
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.clone(), Default::default());
+        Ok(Subscription {
+            id,
+            state: String::new(),
+        })
+    }
+
+    async fn receive(&self, subscription: &mut Subscription, wait: Duration) -> PortResult<Vec<Event>> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // Registered before looking, so a publish in between wakes it.
+            let published = self.published.notified();
+            tokio::pin!(published);
+            published.as_mut().enable();
+            let events = self.take(&subscription.id);
+            if !events.is_empty() {
+                return Ok(events);
+            }
+            if tokio::time::timeout_at(deadline, published).await.is_err() {
+                return Ok(Vec::new());
+            }
+        }
+    }
+
+    async fn keep_alive(&self, _: &Subscription) -> PortResult<()> {
+        Ok(())
+    }
+
+    async fn unsubscribe(&self, subscription: &Subscription) -> PortResult<()> {
+        self.queues
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&subscription.id);
+        Ok(())
+    }
+
+    async fn publish(&self, events: &[Event]) -> PortResult<()> {
+        let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+        for queue in queues.values_mut() {
+            queue.extend(events.iter().cloned());
+        }
+        drop(queues);
+        self.published.notify_waiters();
+        Ok(())
+    }
+
+    async fn reap(&self, _: Duration) -> PortResult<usize> {
+        Ok(0)
+    }
+
+    async fn beat(&self) -> PortResult<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn in_process_subscribers_each_get_what_is_published_after_they_subscribe() {
+        let fanout = InProcessFanout::default();
+        fanout.publish(&[Event::Beat]).await.unwrap();
+        let mut a = fanout.subscribe("a").await.unwrap();
+        let mut b = fanout.subscribe("b").await.unwrap();
+        let waiting = async { fanout.receive(&mut a, Duration::from_secs(5)).await.unwrap() };
+        let publishing = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            fanout.publish(&[Event::Gap]).await.unwrap();
+        };
+        let (got, ()) = tokio::join!(waiting, publishing);
+        assert_eq!(got, vec![Event::Gap], "woken by the publish, nothing from before");
+        assert_eq!(fanout.receive(&mut b, Duration::ZERO).await.unwrap(), vec![Event::Gap]);
+        fanout.unsubscribe(&b).await.unwrap();
+        fanout.publish(&[Event::Beat]).await.unwrap();
+        assert!(
+            fanout
+                .receive(&mut b, Duration::from_millis(10))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

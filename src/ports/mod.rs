@@ -8,7 +8,7 @@ pub mod retry;
 
 pub use fanout::{DirectFanout, Event, Fanout, Subscription};
 pub use key::ObjectKey;
-pub use retry::{Backoff, Failures, RetryHook, RetryNotice, RetryPolicy};
+pub use retry::{Backoff, Failures, Idle, RetryHook, RetryNotice, RetryPolicy};
 
 use crate::domain::{
     Acknowledgement, Alert, AlertId, AlertKind, AlertState, InventoryRow, Message, Problem, Timestamp, Warning,
@@ -648,6 +648,9 @@ pub struct Ports {
     /// A relay publishes the fan-out feed and runs the checker: followers
     /// only read what it publishes.
     pub relayed: bool,
+    /// The longest a reader of an idle feed waits between reads: short on
+    /// SQLite, longer where every read is a paid, rate-limited request.
+    pub idle_poll: Duration,
     /// e.g. `local: /home/ana/.local/share/stockwatch`.
     pub location: String,
 }

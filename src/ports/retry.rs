@@ -71,6 +71,34 @@ impl Failures {
     }
 }
 
+/// A poller's waits while nothing is new: growing from the backoff's base
+/// to its max, each between half and all of its ceiling ("equal jitter"),
+/// so pollers that went quiet together drift apart. News starts over.
+#[derive(Debug, Clone)]
+pub struct Idle {
+    backoff: Backoff,
+    count: u32,
+}
+
+impl Idle {
+    pub fn new(backoff: Backoff) -> Idle {
+        Idle { backoff, count: 0 }
+    }
+
+    /// Another read found nothing: how long to wait before the next.
+    pub fn quiet(&mut self) -> Duration {
+        self.count = self.count.saturating_add(1);
+        let ceiling = self.backoff.ceiling(self.count);
+        let fraction = (next_random() % 10_000) as f64 / 20_000.0;
+        ceiling / 2 + ceiling.mul_f64(fraction)
+    }
+
+    /// A read found something: the next wait is short again.
+    pub fn busy(&mut self) {
+        self.count = 0;
+    }
+}
+
 #[derive(Clone)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included.

@@ -192,6 +192,22 @@ impl SnsFanout {
         Ok(queues)
     }
 
+    /// When a queue was created (seconds since the epoch), if it answers.
+    async fn created(&self, url: &str) -> Option<i64> {
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::CreatedTimestamp)
+            .send()
+            .await
+            .ok()?;
+        attributes
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::CreatedTimestamp))
+            .and_then(|t| t.parse().ok())
+    }
+
     async fn queue_arn(&self, url: &str) -> PortResult<String> {
         let attributes = self
             .sqs
@@ -258,6 +274,8 @@ impl Fanout for SnsFanout {
         let queue_url = created
             .queue_url
             .ok_or_else(|| PortError::Permanent(format!("the queue {name} was created without a URL")))?;
+        // Tagged again on its own: not every SQS keeps tags given at creation.
+        self.heartbeat(&queue_url).await?;
         let queue_arn = self.queue_arn(&queue_url).await?;
         self.sqs
             .set_queue_attributes()
@@ -410,7 +428,12 @@ impl Fanout for SnsFanout {
                 Ok(tags) => tags.tags.unwrap_or_default(),
                 Err(_) => continue, // deleted meanwhile
             };
-            let beat: Option<i64> = tags.get(HEARTBEAT_TAG).and_then(|t| t.parse().ok());
+            // The heartbeat, or for a queue whose follower is still setting
+            // it up, when it was created.
+            let beat: Option<i64> = match tags.get(HEARTBEAT_TAG).and_then(|t| t.parse().ok()) {
+                Some(beat) => Some(beat),
+                None => self.created(url).await,
+            };
             if beat.is_none_or(|b| now - b > older_than.as_secs() as i64) {
                 dead.push(url.clone());
             }

@@ -42,6 +42,9 @@ pub struct AwsSettings {
     pub topic: String,
     /// The topic's ARN when known; otherwise provisioning's record of it.
     pub topic_arn: Option<String>,
+    /// The fan-out feed's topic when a stack names it; otherwise
+    /// provisioning's record of it.
+    pub fanout_topic_arn: Option<String>,
     pub region: Option<String>,
     pub profile: Option<String>,
     /// Writes (stores, in batched mode) in flight at once during a load.
@@ -59,6 +62,7 @@ impl AwsSettings {
             ledger_table: DEFAULT_LEDGER_TABLE.into(),
             topic: DEFAULT_TOPIC.into(),
             topic_arn: None,
+            fanout_topic_arn: None,
             region: None,
             profile: None,
             write_concurrency: table::DEFAULT_CONCURRENCY,
@@ -204,7 +208,10 @@ async fn connect_as(settings: &AwsSettings, clients: Clients, publisher: bool) -
     // Followers go through the fan-out topic while a relay publishes to
     // it; otherwise each reads the stream and the ledger's stream itself,
     // polling once a second.
-    let fanout_topic = fanout::recorded_topic(&ledger).await?;
+    let fanout_topic = match &settings.fanout_topic_arn {
+        Some(arn) => Some(arn.clone()),
+        None => fanout::recorded_topic(&ledger).await?,
+    };
     let relayed = match &fanout_topic {
         Some(_) if !publisher => fanout::publisher_alive(&ledger).await?,
         _ => false,
@@ -250,6 +257,9 @@ async fn connect_as(settings: &AwsSettings, clients: Clients, publisher: bool) -
         ledger,
         fanout,
         relayed,
+        // Four shards' GetRecords a second at most per reader, backing off
+        // to one read each two seconds while nothing happens.
+        idle_poll: Duration::from_secs(2),
         location,
     })
 }

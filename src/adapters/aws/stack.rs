@@ -13,6 +13,8 @@ pub const TABLE_OUTPUT: &str = "InventoryTableName";
 pub const LEDGER_TABLE_OUTPUT: &str = "LedgerTableName";
 pub const TOPIC_ARN_OUTPUT: &str = "TopicArn";
 pub const REQUIRED_OUTPUTS: [&str; 4] = [BUCKET_OUTPUT, TABLE_OUTPUT, LEDGER_TABLE_OUTPUT, TOPIC_ARN_OUTPUT];
+/// The fan-out feed's topic: stacks deployed before it have none.
+pub const FANOUT_TOPIC_OUTPUT: &str = "FanoutTopicArn";
 
 /// The names one stack deployed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +23,7 @@ pub struct StackNames {
     pub table: String,
     pub ledger_table: String,
     pub topic_arn: String,
+    pub fanout_topic_arn: Option<String>,
 }
 
 impl StackNames {
@@ -78,6 +81,7 @@ pub fn from_outputs(stack: &str, status: &str, outputs: &HashMap<&str, &str>) ->
         table: get(TABLE_OUTPUT)?,
         ledger_table: get(LEDGER_TABLE_OUTPUT)?,
         topic_arn: get(TOPIC_ARN_OUTPUT)?,
+        fanout_topic_arn: outputs.get(FANOUT_TOPIC_OUTPUT).map(|v| v.to_string()),
     })
 }
 
@@ -108,7 +112,7 @@ mod tests {
     fn the_template_declares_every_output_read_here() {
         let template = include_str!("../../../deploy/template.yaml");
         let outputs = &template[template.find("\nOutputs:\n").expect("the template has outputs")..];
-        for key in REQUIRED_OUTPUTS {
+        for key in REQUIRED_OUTPUTS.iter().chain([&FANOUT_TOPIC_OUTPUT]) {
             assert!(
                 outputs.contains(&format!("\n  {key}:\n")),
                 "deploy/template.yaml has no output {key}"

@@ -77,6 +77,7 @@ impl LocalBackend {
             publisher: Arc::new(LocalPublisher::new(db.clone(), data_dir.join(OUTBOX_FILE))),
             fanout,
             relayed: false,
+            idle_poll: std::time::Duration::from_millis(250),
             location: format!("local: {}", data_dir.display()),
         };
         Ok(LocalBackend {
