@@ -364,7 +364,9 @@ async fn when_the_ledger_fails_every_readable_record_is_reported() {
         ledger_table: format!("{}-missing", settings.ledger_table),
         ..settings.clone()
     };
-    let backend = connect_with(&broken, clients).await.unwrap();
+    let backend = stockwatch::adapters::aws::connect_function(&broken, clients)
+        .await
+        .unwrap();
     let batch = event_json("dynamodb-stream-batch.json", &settings.bucket);
     let response = check_stock::handle(&checker(&backend, 60_000), serde_json::from_value(batch).unwrap())
         .await
@@ -818,4 +820,115 @@ async fn the_load_sweep_loads_events_given_up_on_and_stopped_uploads() {
     let stores: std::collections::BTreeSet<String> = stock(&backend).await.into_iter().map(|r| r.0).collect();
     assert!(stores.contains("Shanghai") && stores.contains("Berlin"), "{stores:?}");
     assert_eq!(queued(&sqs, &url).await, 0);
+}
+
+/// With a fan-out topic, check-stock is the stack's publisher: the changes
+/// of the batches it checks, and (its second trigger) the ledger's alert
+/// states reach a follower's queue; its sweep says it is alive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stack_publishes_the_fan_out_feed() {
+    let (_, settings, clients) = moto::fresh().await;
+    let ports = stockwatch::adapters::aws::connect_publisher(&settings, clients.clone())
+        .await
+        .unwrap();
+    let mut follower = ports.fanout.subscribe("a console").await.unwrap();
+    let function =
+        CheckStock::new(checker(&ports, 60_000)).publishing(ports.fanout.clone(), settings.ledger_table.clone());
+    let batch = event_json("dynamodb-stream-batch.json", &settings.bucket);
+    check_stock::handle_any(&function, batch).await.unwrap();
+    let mut received = Vec::new();
+    for _ in 0..10 {
+        received.extend(
+            ports
+                .fanout
+                .receive(&mut follower, Duration::from_secs(1))
+                .await
+                .unwrap(),
+        );
+        if !received.is_empty() {
+            break;
+        }
+    }
+    let changed: Vec<(String, String)> = received
+        .iter()
+        .filter_map(|e| match e {
+            stockwatch::ports::Event::Change(c) => Some((c.store.clone(), c.item.clone())),
+            _ => None,
+        })
+        .collect();
+    assert!(changed.contains(&("Berlin".into(), "Dot".into())), "{received:?}");
+
+    // The ledger's stream: a record of the alert the batch raised.
+    let raised = ports
+        .ledger
+        .list(&AlertFilter::default(), None, 10)
+        .await
+        .unwrap()
+        .items;
+    let alert = raised.iter().find(|a| a.item == "Dot").unwrap();
+    let item = clients
+        .dynamodb
+        .get_item()
+        .table_name(&settings.ledger_table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("claim#{}", alert.transition)),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let image: serde_dynamo::Item = item.into();
+    let record = serde_json::json!({"Records": [{
+        "eventID": "l1",
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "eventSourceARN": format!("arn:aws:dynamodb:us-east-1:123456789012:table/{}/stream/2026-11-30T00:00:00.000", settings.ledger_table),
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1796000000,
+            "Keys": {"pk": {"S": format!("claim#{}", alert.transition)}},
+            "NewImage": image,
+            "SequenceNumber": "900000000000000000001",
+            "SizeBytes": 100,
+            "StreamViewType": "NEW_IMAGE"
+        }
+    }]});
+    let response = check_stock::handle_any(&function, record).await.unwrap();
+    assert!(failures(&response).is_empty(), "{response}");
+    let mut relayed = Vec::new();
+    for _ in 0..10 {
+        relayed.extend(
+            ports
+                .fanout
+                .receive(&mut follower, Duration::from_secs(1))
+                .await
+                .unwrap(),
+        );
+        if !relayed.is_empty() {
+            break;
+        }
+    }
+    assert!(
+        relayed
+            .iter()
+            .any(|e| matches!(e, stockwatch::ports::Event::Alert(a) if a.id == alert.id)),
+        "{relayed:?}"
+    );
+    assert_eq!(
+        alerts(&ports).await.len(),
+        3,
+        "relaying alert states raised nothing more"
+    );
+
+    // The sweep beats: a console started now follows through the topic.
+    let sweep = event_json("scheduled-sweep.json", &settings.bucket);
+    check_stock::handle_any(&function, sweep).await.unwrap();
+    let mut stack = settings.clone();
+    stack.fanout_topic_arn = None;
+    let console = connect_with(&stack, clients.clone()).await.unwrap();
+    assert!(console.relayed, "a live publisher is found");
+    ports.fanout.unsubscribe(&follower).await.unwrap();
 }

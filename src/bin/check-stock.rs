@@ -11,7 +11,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda::init_logging();
     let settings = FunctionSettings::from_env()?;
     let connected = lambda::connect(&settings).await?;
+    let fanout = connected.ports.fanout.clone();
     let mut function = check_stock::CheckStock::new(Checker::new(connected.ports, settings.checker.clone()));
+    if settings.aws.fanout_topic_arn.is_some() {
+        function = function.publishing(fanout, settings.aws.ledger_table.clone());
+    }
     if let Some(failures) = connected.failures {
         let clients = connected.clients;
         let feed = StreamFeed::new(clients.streams, clients.dynamodb, settings.aws.table.clone());

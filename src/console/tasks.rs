@@ -26,8 +26,9 @@ const LEDGER_POLL: Duration = Duration::from_secs(1);
 /// How long a receive waits while nothing happens (a direct subscription
 /// reads every quarter second meanwhile; a queue answers at once).
 const RECEIVE_WAIT: Duration = Duration::from_secs(10);
-/// A relay not heard of for this long is said to be silent.
-const RELAY_SILENT: Duration = Duration::from_secs(90);
+/// A publisher not heard of for this long is said to be silent (a relay
+/// beats every 30 s, a stack's sweep every 5 minutes).
+const RELAY_SILENT: Duration = Duration::from_secs(6 * 60);
 /// How often the checker task looks for uploads whose loader stopped.
 const RESUME_EVERY: Duration = Duration::from_secs(15);
 const SNAPSHOT_PAGE: usize = 5000;

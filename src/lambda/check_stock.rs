@@ -18,11 +18,13 @@
 use super::failures::FailureQueue;
 use crate::adapters::aws::attrs::Item;
 use crate::adapters::aws::feed::{StreamFeed, strict_change};
+use crate::adapters::aws::ledger::alert_of_item;
 use crate::domain::{Timestamp, escape_for_terminal};
 use crate::pipeline::{CheckReport, Checker};
-use crate::ports::{Change, ChangeKind, PortError, PortResult};
+use crate::ports::{Change, ChangeKind, Event as FanoutEvent, Fanout, PortError, PortResult};
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use std::sync::Arc;
 #[derive(Debug, thiserror::Error)]
 pub enum CheckFailed {
     /// A failed record cannot be named: Lambda must retry the whole batch.
@@ -33,11 +35,15 @@ pub enum CheckFailed {
 }
 
 /// The function: its checker, and for its scheduled sweep the stream (to
-/// read again what the trigger gave up on) and its failure queue.
+/// read again what the trigger gave up on) and its failure queue; and when
+/// the stack has a fan-out topic, that topic and the ledger table's name:
+/// it publishes every change it checks, and the ledger's stream (its
+/// second trigger) as alert states, for every console's queue.
 pub struct CheckStock {
     pub checker: Checker,
     pub feed: Option<StreamFeed>,
     pub failures: Option<FailureQueue>,
+    pub fanout: Option<(Arc<dyn Fanout>, String)>,
 }
 
 impl CheckStock {
@@ -47,7 +53,15 @@ impl CheckStock {
             checker,
             feed: None,
             failures: None,
+            fanout: None,
         }
+    }
+
+    /// It also publishes the fan-out feed: changes, and the alert states
+    /// the ledger's stream (from the table `ledger_table`) brings.
+    pub fn publishing(mut self, fanout: Arc<dyn Fanout>, ledger_table: String) -> CheckStock {
+        self.fanout = Some((fanout, ledger_table));
+        self
     }
 
     /// Its sweep also finishes what the trigger gave up on, from `failures`.
@@ -65,10 +79,30 @@ pub async fn handle_any(function: &CheckStock, payload: serde_json::Value) -> Re
     let checker = &function.checker;
     if payload.get("Records").is_some() {
         let event: Event = serde_json::from_value(payload).map_err(|e| CheckFailed::UnknownEvent(e.to_string()))?;
-        let response = handle(checker, event).await?;
+        // The ledger's stream is the function's second trigger: its
+        // records are alert states to relay, not changes to check.
+        let from_ledger = function.fanout.as_ref().is_some_and(|(_, ledger)| {
+            let marker = format!(":table/{ledger}/stream/");
+            event
+                .records
+                .first()
+                .and_then(|r| r.event_source_arn.as_deref())
+                .is_some_and(|arn| arn.contains(&marker))
+        });
+        let fanout = function.fanout.as_ref().map(|(f, _)| f.as_ref());
+        let response = match fanout {
+            Some(fanout) if from_ledger => relay_alerts(fanout, &event).await?,
+            _ => handle_publishing(checker, fanout, event).await?,
+        };
         return Ok(serde_json::to_value(response).unwrap_or_default());
     }
     if payload.get("detail-type").and_then(|v| v.as_str()) == Some("Scheduled Event") {
+        // Followers go through the fan-out feed while its publisher beats.
+        if let Some((fanout, _)) = &function.fanout
+            && let Err(e) = fanout.beat().await
+        {
+            tracing::warn!(error = %e, "could not say the fan-out feed is alive");
+        }
         let mut published = sweep(checker, true).await;
         let recovered = recover(function).await;
         published += recovered.published;
@@ -187,6 +221,61 @@ async fn sweep(checker: &Checker, scheduled: bool) -> u64 {
 
 /// Checks one batch; reports the sequence numbers of the records that failed.
 pub async fn handle(checker: &Checker, event: Event) -> Result<DynamoDbEventResponse, CheckFailed> {
+    handle_publishing(checker, None, event).await
+}
+
+/// Publishes the alert states of a batch of the ledger's stream to the
+/// fan-out feed; if publishing fails, the whole batch is retried (a copy
+/// twice changes nothing for a follower).
+async fn relay_alerts(fanout: &dyn Fanout, event: &Event) -> Result<DynamoDbEventResponse, CheckFailed> {
+    let mut events = Vec::new();
+    for record in &event.records {
+        if record.change.new_image.is_empty() {
+            continue; // expired by TTL: nothing for a follower
+        }
+        match alert_of_item(&to_item(&record.change.new_image)) {
+            Ok(Some(alert)) => events.push(FanoutEvent::Alert(alert)),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(event_id = %record.event_id, error = %e, "an unreadable alert; not relayed"),
+        }
+    }
+    if events.is_empty() {
+        return Ok(DynamoDbEventResponse::default());
+    }
+    match fanout.publish(&events).await {
+        Ok(()) => {
+            tracing::info!(alerts = events.len(), "alert states relayed");
+            Ok(DynamoDbEventResponse::default())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not publish to the fan-out topic; Lambda retries the batch");
+            failures_of(&event.records, &vec![true; event.records.len()])
+        }
+    }
+}
+
+/// The sequence numbers of the failed records, as Lambda wants them.
+fn failures_of(records: &[EventRecord], failed: &[bool]) -> Result<DynamoDbEventResponse, CheckFailed> {
+    let mut response = DynamoDbEventResponse::default();
+    for (record, _) in records.iter().zip(failed).filter(|(_, failed)| **failed) {
+        let sequence = record.change.sequence_number.clone().filter(|s| !s.is_empty());
+        let Some(sequence) = sequence else {
+            return Err(CheckFailed::Unnamed(escape_for_terminal(&record.event_id).into_owned()));
+        };
+        let mut failure = DynamoDbBatchItemFailure::default();
+        failure.item_identifier = Some(sequence);
+        response.batch_item_failures.push(failure);
+    }
+    Ok(response)
+}
+
+/// Checks one batch, and publishes its changes to the fan-out feed first
+/// when there is one; reports the records that failed.
+async fn handle_publishing(
+    checker: &Checker,
+    fanout: Option<&dyn Fanout>,
+    event: Event,
+) -> Result<DynamoDbEventResponse, CheckFailed> {
     sweep(checker, false).await;
     let records = &event.records;
     let mut failed = vec![false; records.len()];
@@ -200,6 +289,17 @@ pub async fn handle(checker: &Checker, event: Event) -> Result<DynamoDbEventResp
             }
             Err(e) => {
                 tracing::error!(event_id = %record.event_id, error = %e, "unreadable stream record");
+                failed[i] = true;
+            }
+        }
+    }
+    if let Some(fanout) = fanout
+        && !changes.is_empty()
+    {
+        let events: Vec<FanoutEvent> = changes.iter().cloned().map(FanoutEvent::Change).collect();
+        if let Err(e) = fanout.publish(&events).await {
+            tracing::error!(error = %e, "could not publish to the fan-out topic; Lambda retries the batch");
+            for &i in &readable {
                 failed[i] = true;
             }
         }
@@ -218,16 +318,7 @@ pub async fn handle(checker: &Checker, event: Event) -> Result<DynamoDbEventResp
             failed[i] = true;
         }
     }
-    let mut response = DynamoDbEventResponse::default();
-    for (record, _) in records.iter().zip(&failed).filter(|(_, failed)| **failed) {
-        let sequence = record.change.sequence_number.clone().filter(|s| !s.is_empty());
-        let Some(sequence) = sequence else {
-            return Err(CheckFailed::Unnamed(escape_for_terminal(&record.event_id).into_owned()));
-        };
-        let mut failure = DynamoDbBatchItemFailure::default();
-        failure.item_identifier = Some(sequence);
-        response.batch_item_failures.push(failure);
-    }
+    let response = failures_of(records, &failed)?;
     tracing::info!(
         records = records.len(),
         raised = report.raised.len(),

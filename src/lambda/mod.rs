@@ -30,6 +30,9 @@ pub const TOPIC_ARN_VAR: &str = "STOCKWATCH_TOPIC_ARN";
 pub const LOW_THRESHOLD_VAR: &str = "STOCKWATCH_LOW_THRESHOLD";
 pub const NOTIFY_LOW_VAR: &str = "STOCKWATCH_NOTIFY_LOW";
 pub const FAILURE_QUEUE_VAR: &str = "STOCKWATCH_FAILURE_QUEUE_URL";
+/// The fan-out feed's topic, for check-stock to publish to (optional:
+/// stacks deployed before it have none).
+pub const FANOUT_TOPIC_ARN_VAR: &str = "STOCKWATCH_FANOUT_TOPIC_ARN";
 
 impl FunctionSettings {
     pub fn from_env() -> Result<FunctionSettings, PortError> {
@@ -50,6 +53,7 @@ impl FunctionSettings {
         settings.table = required(TABLE_VAR)?;
         settings.ledger_table = required(LEDGER_TABLE_VAR)?;
         settings.topic_arn = Some(required(TOPIC_ARN_VAR)?);
+        settings.fanout_topic_arn = var(FANOUT_TOPIC_ARN_VAR);
         let low = match var(LOW_THRESHOLD_VAR) {
             None => Thresholds::default(),
             Some(text) => Thresholds::new(text.trim().parse().map_err(|_| {
@@ -75,7 +79,7 @@ impl FunctionSettings {
 /// failure queue. The error is said as `explain` says it.
 pub async fn connect(settings: &FunctionSettings) -> Result<Connected, String> {
     let clients = aws::Clients::load(&settings.aws).await.map_err(|e| explain(&e))?;
-    let ports = aws::connect_with(&settings.aws, clients.clone())
+    let ports = aws::connect_function(&settings.aws, clients.clone())
         .await
         .map_err(|e| explain(&e))?;
     let failures = settings.failure_queue_url.as_ref().map(|url| {

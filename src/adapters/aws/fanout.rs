@@ -50,7 +50,7 @@ const BEAT_KEY: &str = "relay#beat";
 /// Followers follow through the topic while a publisher beat this recently
 /// by their own clock: a wide margin, so a machine whose clock is minutes
 /// off still finds a live relay (one that stopped is then said to be silent
-/// after 90 seconds without a beat, by the follower's monotonic clock).
+/// after six minutes without a beat, by the follower's monotonic clock).
 pub const PUBLISHER_ALIVE: Duration = Duration::from_secs(15 * 60);
 
 /// The fan-out topic provisioning recorded, if any.

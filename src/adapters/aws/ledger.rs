@@ -147,11 +147,16 @@ fn alert_of_record(record: &aws_sdk_dynamodbstreams::types::Record) -> PortResul
     let Some(image) = record.dynamodb().and_then(|d| d.new_image()) else {
         return Ok(None);
     };
-    let item = super::attrs::from_stream(image);
-    if !opt_s(&item, "pk").is_some_and(|pk| pk.starts_with("claim#")) {
+    alert_of_item(&super::attrs::from_stream(image))
+}
+
+/// A ledger item as an alert; `None` for the ledger's other items
+/// (counters, checkpoints, restock markers).
+pub fn alert_of_item(item: &Item) -> PortResult<Option<Alert>> {
+    if !opt_s(item, "pk").is_some_and(|pk| pk.starts_with("claim#")) {
         return Ok(None);
     }
-    alert_from(&item).map(Some)
+    alert_from(item).map(Some)
 }
 
 impl DynamoLedger {

@@ -161,16 +161,35 @@ pub async fn connect(settings: &AwsSettings) -> PortResult<Ports> {
 }
 
 pub async fn connect_with(settings: &AwsSettings, clients: Clients) -> PortResult<Ports> {
-    connect_as(settings, clients, false).await
+    connect_as(settings, clients, Role::Follower).await
 }
 
 /// The ports of the publisher of the fan-out feed (`stockwatch relay`): it
 /// publishes to the topic provisioning made, alive or not before it.
 pub async fn connect_publisher(settings: &AwsSettings, clients: Clients) -> PortResult<Ports> {
-    connect_as(settings, clients, true).await
+    connect_as(settings, clients, Role::Publisher).await
 }
 
-async fn connect_as(settings: &AwsSettings, clients: Clients, publisher: bool) -> PortResult<Ports> {
+/// The ports of a deployed function: no look-ups in the ledger (the load
+/// function may not read it); it publishes the fan-out feed when its
+/// environment names the topic (check-stock), and follows nothing.
+pub async fn connect_function(settings: &AwsSettings, clients: Clients) -> PortResult<Ports> {
+    connect_as(settings, clients, Role::Function).await
+}
+
+/// Who connects, for the fan-out feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A console or watch: through the topic while a relay is alive.
+    Follower,
+    /// `stockwatch relay`: publishes to the topic.
+    Publisher,
+    /// A function: publishes if told the topic, never looks it up.
+    Function,
+}
+
+async fn connect_as(settings: &AwsSettings, clients: Clients, role: Role) -> PortResult<Ports> {
+    let publisher = role != Role::Follower;
     let ledger = Arc::new(ledger::DynamoLedger::followed(
         clients.dynamodb.clone(),
         clients.streams.clone(),
@@ -208,9 +227,10 @@ async fn connect_as(settings: &AwsSettings, clients: Clients, publisher: bool) -
     // Followers go through the fan-out topic while a relay publishes to
     // it; otherwise each reads the stream and the ledger's stream itself,
     // polling once a second.
-    let fanout_topic = match &settings.fanout_topic_arn {
-        Some(arn) => Some(arn.clone()),
-        None => fanout::recorded_topic(&ledger).await?,
+    let fanout_topic = match (&settings.fanout_topic_arn, role) {
+        (Some(arn), _) => Some(arn.clone()),
+        (None, Role::Function) => None,
+        (None, _) => fanout::recorded_topic(&ledger).await?,
     };
     let relayed = match &fanout_topic {
         Some(_) if !publisher => fanout::publisher_alive(&ledger).await?,
@@ -223,7 +243,7 @@ async fn connect_as(settings: &AwsSettings, clients: Clients, publisher: bool) -
             arn,
             ledger.clone(),
         )),
-        None if publisher => {
+        None if role == Role::Publisher => {
             return Err(PortError::setup(
                 Need::TopicArn,
                 format!(
