@@ -227,13 +227,19 @@ async fn connect_as(settings: &AwsSettings, clients: Clients, role: Role) -> Por
     // Followers go through the fan-out topic while a relay publishes to
     // it; otherwise each reads the stream and the ledger's stream itself,
     // polling once a second.
+    // A follower that cannot find out falls back to reading the streams:
+    // what is wrong with the ledger is said by the calls that need it.
     let fanout_topic = match (&settings.fanout_topic_arn, role) {
         (Some(arn), _) => Some(arn.clone()),
         (None, Role::Function) => None,
-        (None, _) => fanout::recorded_topic(&ledger).await?,
+        (None, Role::Publisher) => fanout::recorded_topic(&ledger).await?,
+        (None, Role::Follower) => fanout::recorded_topic(&ledger).await.unwrap_or_else(|e| {
+            tracing::debug!(error = %e, "no fan-out topic found; following the streams");
+            None
+        }),
     };
     let relayed = match &fanout_topic {
-        Some(_) if !publisher => fanout::publisher_alive(&ledger).await?,
+        Some(_) if !publisher => fanout::publisher_alive(&ledger).await.unwrap_or(false),
         _ => false,
     };
     let fanout: Arc<dyn crate::ports::Fanout> = match fanout_topic {
