@@ -168,26 +168,7 @@ async fn provisioning_twice_finds_everything_and_a_wrong_stream_is_refused() {
 
 /// The real binary on moto, named by environment like an operator would.
 fn stockwatch(settings: &stockwatch::adapters::aws::AwsSettings, dir: &std::path::Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stockwatch"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("STOCKWATCH_") || key.to_string_lossy().starts_with("AWS_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env("STOCKWATCH_BACKEND", "aws")
-        .env("STOCKWATCH_BUCKET", &settings.bucket)
-        .env("STOCKWATCH_TABLE", &settings.table)
-        .env("STOCKWATCH_LEDGER_TABLE", &settings.ledger_table)
-        .env("STOCKWATCH_TOPIC", &settings.topic)
-        .env("STOCKWATCH_USER", "tester")
-        .env("STOCKWATCH_LOG_DIR", dir.join("logs"))
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("AWS_ENDPOINT_URL", moto::endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .current_dir(common::repo());
-    cmd
+    moto::stockwatch_on(settings, dir, &moto::endpoint(), None)
 }
 
 fn json_of(out: std::process::Output) -> Value {

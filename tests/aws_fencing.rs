@@ -21,32 +21,8 @@ fn stockwatch(
     logs: &std::path::Path,
     clock: Option<&str>,
 ) -> Command {
-    let mut cmd = match clock {
-        Some(offset) => {
-            let mut c = Command::new("faketime");
-            c.args(["-f", offset, env!("CARGO_BIN_EXE_stockwatch")]);
-            c
-        }
-        None => Command::new(env!("CARGO_BIN_EXE_stockwatch")),
-    };
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("STOCKWATCH_") || key.to_string_lossy().starts_with("AWS_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env("STOCKWATCH_BACKEND", "aws")
-        .env("STOCKWATCH_BUCKET", &settings.bucket)
-        .env("STOCKWATCH_TABLE", &settings.table)
-        .env("STOCKWATCH_LEDGER_TABLE", &settings.ledger_table)
-        .env("STOCKWATCH_TOPIC", &settings.topic)
-        .env("STOCKWATCH_LOG_DIR", logs)
-        .env("XDG_CONFIG_HOME", logs)
-        .env("AWS_ENDPOINT_URL", moto::endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = moto::stockwatch_on(settings, logs, &moto::endpoint(), clock);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     cmd
 }
 

@@ -17,36 +17,11 @@ use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 use stockwatch::adapters::aws::AwsSettings;
 
-/// The real binary on moto (through `endpoint`), with a clock `offset` by
-/// libfaketime when given.
+/// The real binary on moto (through `endpoint`), its clock offset by
+/// libfaketime when given; followers' queues are abandoned after 4 s.
 fn stockwatch(settings: &AwsSettings, dir: &std::path::Path, endpoint: &str, clock: Option<&str>) -> Command {
-    let mut cmd = match clock {
-        Some(offset) => {
-            let mut c = Command::new("faketime");
-            c.args(["-f", offset, env!("CARGO_BIN_EXE_stockwatch")]);
-            c
-        }
-        None => Command::new(env!("CARGO_BIN_EXE_stockwatch")),
-    };
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("STOCKWATCH_") || key.to_string_lossy().starts_with("AWS_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env("STOCKWATCH_BACKEND", "aws")
-        .env("STOCKWATCH_BUCKET", &settings.bucket)
-        .env("STOCKWATCH_TABLE", &settings.table)
-        .env("STOCKWATCH_LEDGER_TABLE", &settings.ledger_table)
-        .env("STOCKWATCH_TOPIC", &settings.topic)
-        .env("STOCKWATCH_USER", "tester")
-        .env("STOCKWATCH_LOG_DIR", dir.join("logs"))
-        .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("STOCKWATCH_TEST_ABANDONED_MS", "4000")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .current_dir(common::repo());
+    let mut cmd = moto::stockwatch_on(settings, dir, endpoint, clock);
+    cmd.env("STOCKWATCH_TEST_ABANDONED_MS", "4000");
     cmd
 }
 

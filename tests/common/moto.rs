@@ -11,6 +11,46 @@ use stockwatch::ports::Ports;
 
 /// The endpoint, or a clear failure: an AWS test that cannot reach moto must
 /// not pass by skipping.
+/// The real binary on moto (through `endpoint`, moto or a proxy in front
+/// of it), named by environment as an operator would, nothing inherited that
+/// could change its behaviour; its clock offset by libfaketime when `clock`
+/// is given (`"-5m"`). Logs and config go under `dir`.
+#[allow(dead_code)]
+pub fn stockwatch_on(
+    settings: &AwsSettings,
+    dir: &std::path::Path,
+    endpoint: &str,
+    clock: Option<&str>,
+) -> std::process::Command {
+    let mut cmd = match clock {
+        Some(offset) => {
+            let mut c = std::process::Command::new("faketime");
+            c.args(["-f", offset, env!("CARGO_BIN_EXE_stockwatch")]);
+            c
+        }
+        None => std::process::Command::new(env!("CARGO_BIN_EXE_stockwatch")),
+    };
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("STOCKWATCH_") || key.to_string_lossy().starts_with("AWS_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("STOCKWATCH_BACKEND", "aws")
+        .env("STOCKWATCH_BUCKET", &settings.bucket)
+        .env("STOCKWATCH_TABLE", &settings.table)
+        .env("STOCKWATCH_LEDGER_TABLE", &settings.ledger_table)
+        .env("STOCKWATCH_TOPIC", &settings.topic)
+        .env("STOCKWATCH_USER", "tester")
+        .env("STOCKWATCH_LOG_DIR", dir.join("logs"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
 pub fn endpoint() -> String {
     std::env::var("STOCKWATCH_TEST_MOTO").unwrap_or_else(|_| {
         panic!(
