@@ -95,6 +95,9 @@ pub struct AlertSettings {
     pub notify_low: Option<bool>,
     /// The console rings the terminal bell on a new OUT alert (default true).
     pub bell: Option<bool>,
+    /// Messages one pass (an upload's check, a `check`) sends at most;
+    /// more become one summary (default 10).
+    pub max_messages_per_pass: Option<usize>,
     /// Per-item thresholds: `[[alerts.item]]` with `item`, optional `store`, `low_threshold`.
     #[serde(default, rename = "item")]
     pub items: Vec<Spanned<ItemThreshold>>,

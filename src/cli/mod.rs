@@ -418,6 +418,11 @@ impl Session {
                 .unwrap_or_else(|| CheckerConfig::default().name),
             thresholds: config.thresholds(global.low_threshold),
             notify_low: global.notify_low || config.alerts.notify_low.unwrap_or(false),
+            max_messages: config
+                .alerts
+                .max_messages_per_pass
+                .unwrap_or(crate::domain::notify::DEFAULT_MAX_MESSAGES)
+                .max(1),
             lease: test_lease().unwrap_or(CheckerConfig::default().lease),
             ..CheckerConfig::default()
         };

@@ -234,6 +234,9 @@ pub struct Message {
     pub alert_ids: Vec<AlertId>,
     pub subject: String,
     pub text: String,
+    /// A shorter form for phones (SMS), when the text is long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms: Option<String>,
 }
 
 impl Message {
@@ -244,6 +247,7 @@ impl Message {
             alert_ids: vec![alert.id],
             subject: notification.subject,
             text: notification.message,
+            sms: None,
         }
     }
 }

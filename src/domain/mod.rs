@@ -4,6 +4,7 @@
 pub mod alert;
 pub mod import;
 pub mod names;
+pub mod notify;
 pub mod preview;
 pub mod rules;
 pub mod time;

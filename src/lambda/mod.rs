@@ -29,6 +29,8 @@ pub const LEDGER_TABLE_VAR: &str = "STOCKWATCH_LEDGER_TABLE";
 pub const TOPIC_ARN_VAR: &str = "STOCKWATCH_TOPIC_ARN";
 pub const LOW_THRESHOLD_VAR: &str = "STOCKWATCH_LOW_THRESHOLD";
 pub const NOTIFY_LOW_VAR: &str = "STOCKWATCH_NOTIFY_LOW";
+/// Messages one pass sends at most before one summary.
+pub const MAX_MESSAGES_VAR: &str = "STOCKWATCH_MAX_MESSAGES_PER_PASS";
 pub const FAILURE_QUEUE_VAR: &str = "STOCKWATCH_FAILURE_QUEUE_URL";
 /// The fan-out feed's topic, for check-stock to publish to (optional:
 /// stacks deployed before it have none).
@@ -61,10 +63,19 @@ impl FunctionSettings {
             })?),
         };
         let notify_low = var(NOTIFY_LOW_VAR).is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
+        let max_messages = match var(MAX_MESSAGES_VAR) {
+            None => crate::domain::notify::DEFAULT_MAX_MESSAGES,
+            Some(text) => text.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                PortError::Permanent(format!(
+                    "{MAX_MESSAGES_VAR} must be a whole number above 0, not `{text}`"
+                ))
+            })?,
+        };
         let checker = CheckerConfig {
             name: "check-stock".into(),
             thresholds: low,
             notify_low,
+            max_messages,
             ..CheckerConfig::default()
         };
         Ok(FunctionSettings {

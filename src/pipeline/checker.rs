@@ -31,6 +31,8 @@ pub struct CheckerConfig {
     pub lease: Duration,
     /// Changes asked of the feed per read.
     pub changes_per_read: usize,
+    /// Messages one pass sends at most; more become one summary.
+    pub max_messages: usize,
 }
 
 impl Default for CheckerConfig {
@@ -41,6 +43,7 @@ impl Default for CheckerConfig {
             notify_low: false,
             lease: Duration::from_secs(60),
             changes_per_read: 1000,
+            max_messages: crate::domain::notify::DEFAULT_MAX_MESSAGES,
         }
     }
 }
@@ -119,6 +122,8 @@ impl Checker {
     /// Catches up with the feed: processes every change after the checkpoint.
     pub async fn run_once(&self) -> Result<CheckReport, PortError> {
         let mut report = self.sweep().await?;
+        // Everything one pass raises is notified together, at its end.
+        let mut to_send: Vec<Alert> = Vec::new();
         loop {
             let cursor = self
                 .retry
@@ -144,9 +149,10 @@ impl Checker {
                         })
                         .await?;
                 }
+                self.send(&to_send, &mut report).await?;
                 return Ok(report);
             }
-            self.process(&page.changes, &mut report).await?;
+            to_send.extend(self.decide_and_claim(&page.changes, &mut report).await?);
             self.retry
                 .run("save the checkpoint", || {
                     self.ports.checkpoints.save(&self.config.name, &page.cursor)
@@ -189,8 +195,18 @@ impl Checker {
         Ok(report)
     }
 
-    /// Decides, claims and publishes for one batch of changes.
+    /// Decides, claims and publishes for one batch of changes (a stream
+    /// batch, a relay's page): its alerts are grouped into its messages.
     pub async fn process(&self, changes: &[Change], report: &mut CheckReport) -> Result<(), PortError> {
+        let to_send = self.decide_and_claim(changes, report).await?;
+        self.send(&to_send, report).await
+    }
+
+    /// Decides and claims for one batch of changes; returns the alerts won
+    /// that are to be notified (sent by the caller, grouped with the rest
+    /// of its pass; until then a claim is unpublished, and a checker that
+    /// stops before sending is taken over after the lease as always).
+    async fn decide_and_claim(&self, changes: &[Change], report: &mut CheckReport) -> Result<Vec<Alert>, PortError> {
         let mut claims = Vec::new();
         let mut restocks = Vec::new();
         for change in changes {
@@ -224,10 +240,16 @@ impl Checker {
                 self.ports.ledger.resolve(&restocks, Timestamp::now())
             })
             .await?;
-        self.claim_and_publish(&claims, report).await
+        self.claim(&claims, report).await
     }
 
     async fn claim_and_publish(&self, claims: &[AlertClaim], report: &mut CheckReport) -> Result<(), PortError> {
+        let to_send = self.claim(claims, report).await?;
+        self.send(&to_send, report).await
+    }
+
+    /// Claims; returns the alerts won that are to be notified.
+    async fn claim(&self, claims: &[AlertClaim], report: &mut CheckReport) -> Result<Vec<Alert>, PortError> {
         let outcomes = self
             .retry
             .run("claim alerts", || {
@@ -247,7 +269,7 @@ impl Checker {
             }
             report.raised.push(alert);
         }
-        self.send(&to_send, report).await
+        Ok(to_send)
     }
 
     /// Reads the table for what is out or low and has no alert, as after a
@@ -327,7 +349,8 @@ impl Checker {
         if alerts.is_empty() {
             return Ok(());
         }
-        let messages: Vec<Message> = alerts.iter().map(Message::for_alert).collect();
+        // One message per store, or one summary for a storm.
+        let messages: Vec<Message> = crate::domain::notify::group(alerts, self.config.max_messages);
         let deliveries = self
             .retry
             .run("send notifications", || {

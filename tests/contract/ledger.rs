@@ -186,6 +186,7 @@ pub async fn a_message_is_sent_only_with_every_claim_it_carries(b: &Ports) {
         alert_ids: vec![mine.id, theirs.id],
         subject: "Inventory Alert!".into(),
         text: "Berlin is out of stock of 2 items".into(),
+        sms: None,
     };
     let sent = b.publisher.deliver(&[both], "me", lease).await.unwrap();
     assert_eq!(sent, [Delivery::NotOurs]);

@@ -61,6 +61,36 @@ impl Publisher for CountingPublisher {
     }
 }
 
+/// Keeps every message the real publisher sent, to read what people got.
+pub struct RecordingPublisher {
+    pub inner: Arc<dyn Publisher>,
+    pub sent: std::sync::Mutex<Vec<Message>>,
+}
+
+#[async_trait::async_trait]
+impl Publisher for RecordingPublisher {
+    async fn deliver(&self, messages: &[Message], token: &str, lease: Duration) -> PortResult<Vec<Delivery>> {
+        let deliveries = self.inner.deliver(messages, token, lease).await?;
+        for (message, delivery) in messages.iter().zip(&deliveries) {
+            if *delivery == Delivery::Sent {
+                self.sent.lock().unwrap().push(message.clone());
+            }
+        }
+        Ok(deliveries)
+    }
+}
+
+/// The backend with a recording publisher in front of its own.
+pub fn recording(backend: &Ports) -> (Ports, Arc<RecordingPublisher>) {
+    let recorder = Arc::new(RecordingPublisher {
+        inner: backend.publisher.clone(),
+        sent: std::sync::Mutex::new(Vec::new()),
+    });
+    let mut b = backend.clone();
+    b.publisher = recorder.clone();
+    (b, recorder)
+}
+
 /// Takes its time over every message, like a slow network: each one is
 /// handed to the real publisher on its own, after a delay.
 pub struct SlowPublisher {
@@ -124,6 +154,7 @@ macro_rules! contract_tests {
             pipeline::two_uploads_in_one_second_keep_the_later_whole,
             pipeline::an_upload_whose_loader_stopped_is_resumed,
             pipeline::an_upload_can_wait_for_a_loader_elsewhere,
+            pipeline::alerts_raised_together_are_one_message_per_store,
             fanout::what_the_relay_publishes_reaches_every_subscriber,
         );
     };

@@ -259,7 +259,8 @@ pub async fn a_dead_publisher_is_replaced_after_the_lease(b: &Ports) {
 
 pub async fn a_slow_publisher_never_sends_what_was_taken_over(b: &Ports) {
     let (b, sent) = counting(b);
-    let text = "store,item,count\nB,a,0\nB,b,0\nB,c,0\nB,d,0\nB,e,0\n";
+    // Five stores: five messages (one store's would be one).
+    let text = "store,item,count\nA,a,0\nB,b,0\nC,c,0\nD,d,0\nE,e,0\n";
     Loader::new(b.clone())
         .upload("five.csv", Bytes::from_static(text.as_bytes()), None, None)
         .await
@@ -417,4 +418,65 @@ pub async fn an_upload_whose_loader_stopped_is_resumed(b: &Ports) {
     assert_eq!(b.objects.head(&key).await.unwrap().status, ObjectStatus::Loaded);
     assert!(b.objects.stalled(later, 10).await.unwrap().is_empty(), "settled");
     assert_eq!(stock(b).await.len(), 6);
+}
+
+/// One pass (a file's check) notifies one message per store, the original
+/// text for a single item, a list for several; a pass over more stores
+/// than the limit sends one summary. Every alert is in exactly one message.
+pub async fn alerts_raised_together_are_one_message_per_store(b: &Ports) {
+    let (b, recorded) = super::recording(b);
+    let loader = Loader::new(b.clone());
+    let file = "store,item,count\nBerlin,Echo Plus,0\nBerlin,Echo Dot,0\nBerlin,Echo Show,0\nBerlin,Tap,9\nPusan,Echo Show,0\n";
+    assert!(
+        loader
+            .upload("three.csv", Bytes::from(file), None, None)
+            .await
+            .unwrap()
+            .is_loaded()
+    );
+    checker(&b).run_once().await.unwrap();
+    let sent = recorded.sent.lock().unwrap().clone();
+    let texts: Vec<&str> = sent.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(sent.len(), 2, "{texts:?}");
+    let berlin = sent.iter().find(|m| m.text.starts_with("Berlin")).unwrap();
+    assert!(
+        berlin.text.starts_with("Berlin is out of stock of 3 items: "),
+        "{texts:?}"
+    );
+    for item in ["Echo Plus", "Echo Dot", "Echo Show"] {
+        assert!(berlin.text.contains(item), "{texts:?}");
+    }
+    assert_eq!(berlin.alert_ids.len(), 3);
+    assert!(texts.contains(&"Pusan is out of stock of Echo Show"), "{texts:?}");
+
+    // More stores than the pass may message: one summary carries them all.
+    let storm = "store,item,count\nOslo,A,0\nRiga,B,0\nLima,C,0\n";
+    assert!(
+        loader
+            .upload("storm.csv", Bytes::from(storm), None, None)
+            .await
+            .unwrap()
+            .is_loaded()
+    );
+    let strict = Checker::new(
+        b.clone(),
+        CheckerConfig {
+            max_messages: 2,
+            ..checker(&b).config().clone()
+        },
+    );
+    strict.run_once().await.unwrap();
+    let sent = recorded.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert_eq!(
+        sent[2].text,
+        "3 stores report 3 items out of stock (file storm.csv); see stockwatch alerts"
+    );
+    let mut carried: Vec<_> = sent.iter().flat_map(|m| m.alert_ids.clone()).collect();
+    let count = carried.len();
+    carried.sort();
+    carried.dedup();
+    assert_eq!(carried.len(), count, "no alert in two messages");
+    let notified = all_alerts(&b).await.iter().filter(|a| a.kind == AlertKind::Out).count();
+    assert_eq!(count, notified, "every OUT alert in one message");
 }

@@ -38,11 +38,21 @@ impl SnsPublisher {
 
     async fn publish(&self, message: &Message) -> PortResult<()> {
         let ids: Vec<String> = message.alert_ids.iter().map(ToString::to_string).collect();
+        // A long message goes to phones in its short form (SNS picks the
+        // body per protocol), to email and everything else whole.
+        let (body, structure) = match &message.sms {
+            Some(sms) => (
+                crate::domain::Notification::structured(&message.text, sms),
+                Some("json"),
+            ),
+            None => (message.text.clone(), None),
+        };
         self.client
             .publish()
             .topic_arn(&self.topic_arn)
             .subject(&message.subject)
-            .message(&message.text)
+            .message(body)
+            .set_message_structure(structure.map(String::from))
             .message_attributes(
                 "alert_ids",
                 aws_sdk_sns::types::MessageAttributeValue::builder()

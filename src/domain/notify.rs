@@ -1,0 +1,237 @@
+//! What people are told, and how alerts raised together are grouped: one
+//! message per store (the original system's text for a single item; a
+//! list for several, OUT and LOW each on their own line), and one summary
+//! instead when a pass would send more messages than people can read.
+//! Every alert is carried by exactly one message. Each message has a short
+//! form for SMS (SNS sends it to phones, the full text to email).
+
+use super::alert::{ALERT_SUBJECT, Alert, AlertKind, Message, Notification};
+use super::import::thousands;
+
+/// Messages one pass sends at most; more become one summary.
+pub const DEFAULT_MAX_MESSAGES: usize = 10;
+/// An SMS of about two segments.
+const SMS_CHARS: usize = 300;
+
+/// The messages for alerts raised together (one pass), in the order their
+/// stores first appear.
+pub fn group(alerts: &[Alert], max_messages: usize) -> Vec<Message> {
+    let mut stores: Vec<(&str, Vec<&Alert>)> = Vec::new();
+    for alert in alerts {
+        match stores.iter_mut().find(|(store, _)| *store == alert.store) {
+            Some((_, group)) => group.push(alert),
+            None => stores.push((&alert.store, vec![alert])),
+        }
+    }
+    if stores.len() > max_messages.max(1) {
+        return vec![summary(alerts, stores.len())];
+    }
+    stores
+        .into_iter()
+        .map(|(store, group)| for_store(store, &group))
+        .collect()
+}
+
+/// One store's alerts: an OUT line and a LOW line, each the original text
+/// for one item or a list for several (the SMS form cuts long lists).
+fn for_store(store: &str, alerts: &[&Alert]) -> Message {
+    if let [one] = alerts {
+        return Message::for_alert(one);
+    }
+    let kinds = [AlertKind::Out, AlertKind::Low].map(|kind| {
+        alerts
+            .iter()
+            .filter(|a| a.kind == kind)
+            .copied()
+            .collect::<Vec<&Alert>>()
+    });
+    let present = kinds.iter().filter(|k| !k.is_empty()).count().max(1);
+    let budget = SMS_CHARS / present - 1;
+    let mut text = Vec::new();
+    let mut short = Vec::new();
+    for (kind, these) in [AlertKind::Out, AlertKind::Low].into_iter().zip(&kinds) {
+        match these.as_slice() {
+            [] => {}
+            [one] => {
+                text.push(one.notification().message);
+                short.push(one.notification().message);
+            }
+            many => {
+                let (head, short_head, names): (String, String, Vec<String>) = match kind {
+                    AlertKind::Out => (
+                        format!("{store} is out of stock of {} items: ", thousands(many.len() as u64)),
+                        format!("{store} out: "),
+                        many.iter().map(|a| a.item.clone()).collect(),
+                    ),
+                    AlertKind::Low => (
+                        format!("{store} is low on {} items: ", thousands(many.len() as u64)),
+                        format!("{store} low: "),
+                        many.iter().map(|a| format!("{} ({} left)", a.item, a.count)).collect(),
+                    ),
+                };
+                text.push(format!("{head}{}", names.join(", ")));
+                short.push(cut(&short_head, &names, budget));
+            }
+        }
+    }
+    Message {
+        alert_ids: alerts.iter().map(|a| a.id).collect(),
+        subject: ALERT_SUBJECT.to_string(),
+        text: text.join("\n"),
+        sms: Some(short.join("\n")),
+    }
+}
+
+/// One message for a storm: how many stores and items, from which file.
+fn summary(alerts: &[Alert], stores: usize) -> Message {
+    let count = |kind: AlertKind| alerts.iter().filter(|a| a.kind == kind).count() as u64;
+    let (out, low) = (count(AlertKind::Out), count(AlertKind::Low));
+    let mut files: Vec<&str> = alerts
+        .iter()
+        .map(|a| a.source.rsplit('/').next().unwrap_or(&a.source))
+        .collect();
+    files.sort_unstable();
+    files.dedup();
+    let from = match files.as_slice() {
+        [one] => format!("file {one}"),
+        many => format!("{} files", many.len()),
+    };
+    let mut what = Vec::new();
+    if out > 0 {
+        what.push(format!("{} items out of stock", thousands(out)));
+    }
+    if low > 0 {
+        what.push(format!("{} low", thousands(low)));
+    }
+    let text = format!(
+        "{} stores report {} ({from}); see stockwatch alerts",
+        thousands(stores as u64),
+        what.join(" and ")
+    );
+    Message {
+        alert_ids: alerts.iter().map(|a| a.id).collect(),
+        subject: ALERT_SUBJECT.to_string(),
+        sms: Some(text.clone()),
+        text,
+    }
+}
+
+/// `head` and as many names as fit in `budget` characters, then "+12 more".
+fn cut(head: &str, names: &[String], budget: usize) -> String {
+    let mut line = head.to_string();
+    for (i, name) in names.iter().enumerate() {
+        let sep = if i == 0 { "" } else { ", " };
+        let tail = format!(" +{} more", names.len() - i);
+        let after = line.chars().count() + sep.len() + name.chars().count();
+        // Room for this name and, unless it is the last, the tail.
+        let room = if i + 1 == names.len() {
+            after
+        } else {
+            after + tail.len()
+        };
+        if room > budget && i > 0 {
+            line.push_str(&tail);
+            return line;
+        }
+        line.push_str(sep);
+        line.push_str(name);
+    }
+    line
+}
+
+impl Notification {
+    /// The SNS message structure of a message with a short form: the full
+    /// text by default and to email, the short one to phones.
+    pub fn structured(text: &str, sms: &str) -> String {
+        serde_json::json!({"default": text, "email": text, "sms": sms}).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AlertId, AlertState, Timestamp};
+
+    fn alert(id: u64, store: &str, item: &str, kind: AlertKind, count: u32) -> Alert {
+        Alert {
+            id: AlertId(id),
+            transition: String::new(),
+            change_id: format!("c{id}"),
+            kind,
+            store: store.into(),
+            item: item.into(),
+            count,
+            threshold: 3,
+            as_of: Timestamp(0),
+            source: "uploads/20261130-000000.000-1/inventory-all.csv".into(),
+            raised_at: Timestamp(0),
+            state: AlertState::Open,
+            acknowledged: None,
+            resolved_at: None,
+            published_at: None,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn one_item_keeps_the_original_text_and_a_store_is_one_message() {
+        let alerts = [
+            alert(1, "Berlin", "Echo Plus", AlertKind::Out, 0),
+            alert(2, "Pusan", "Echo Show", AlertKind::Out, 0),
+            alert(3, "Berlin", "Echo Dot", AlertKind::Out, 0),
+            alert(4, "Berlin", "Echo Show", AlertKind::Out, 0),
+            alert(5, "Berlin", "Amazon Tap", AlertKind::Low, 2),
+        ];
+        let messages = group(&alerts, 10);
+        assert_eq!(messages.len(), 2);
+        assert_eq!(
+            messages[0].text,
+            "Berlin is out of stock of 3 items: Echo Plus, Echo Dot, Echo Show\nBerlin is low on Amazon Tap: 2 left"
+        );
+        assert_eq!(messages[0].alert_ids, [1, 3, 4, 5].map(AlertId));
+        assert_eq!(messages[1].text, "Pusan is out of stock of Echo Show");
+        assert_eq!(messages[1].alert_ids, [AlertId(2)]);
+        assert_eq!(
+            messages[1].sms, None,
+            "a single alert is sent as the original system sent it"
+        );
+        assert!(messages.iter().all(|m| m.subject == "Inventory Alert!"));
+        let sms = messages[0].sms.as_deref().unwrap();
+        assert!(sms.starts_with("Berlin out: Echo Plus, Echo Dot, Echo Show"), "{sms}");
+        assert!(sms.contains("Berlin is low on Amazon Tap: 2 left"), "{sms}");
+    }
+
+    #[test]
+    fn a_storm_is_one_summary_carrying_every_alert() {
+        let alerts: Vec<Alert> = (0..16_677)
+            .map(|i| {
+                alert(
+                    i,
+                    &format!("Store {}", i % 412),
+                    &format!("Item {i}"),
+                    AlertKind::Out,
+                    0,
+                )
+            })
+            .collect();
+        let messages = group(&alerts, 10);
+        assert_eq!(messages.len(), 1);
+        assert_eq!(
+            messages[0].text,
+            "412 stores report 16,677 items out of stock (file inventory-all.csv); see stockwatch alerts"
+        );
+        assert_eq!(messages[0].alert_ids.len(), 16_677, "each alert carried exactly once");
+    }
+
+    #[test]
+    fn a_long_list_is_cut_for_sms_and_says_how_many_more() {
+        let alerts: Vec<Alert> = (0..60)
+            .map(|i| alert(i, "Berlin", &format!("Item number {i}"), AlertKind::Out, 0))
+            .collect();
+        let message = &group(&alerts, 10)[0];
+        let sms = message.sms.as_deref().unwrap();
+        assert!(sms.chars().count() <= SMS_CHARS, "{} chars", sms.chars().count());
+        assert!(sms.ends_with("more"), "{sms}");
+        assert!(message.text.contains("Item number 59"), "email keeps the whole list");
+    }
+}
