@@ -11,7 +11,6 @@ mod moto;
 
 use bytes::Bytes;
 use stockwatch::adapters::aws::ledger::{DynamoLedger, INDEXES};
-use stockwatch::adapters::aws::provision::{Request, provision};
 use stockwatch::domain::{Acknowledgement, Timestamp};
 use stockwatch::pipeline::{Checker, CheckerConfig, Loader};
 use stockwatch::ports::{AlertFilter, AlertLedger};
@@ -114,16 +113,7 @@ async fn provision_upgrades_a_ledger_made_by_an_older_version() {
         .send()
         .await
         .unwrap();
-    let (steps, _) = provision(
-        &clients,
-        Request {
-            settings: &settings,
-            email: None,
-            sms: None,
-        },
-    )
-    .await
-    .unwrap();
+    let (steps, _) = moto::provisioned(&clients, &settings).await;
     let ledger_step = steps.iter().find(|s| s.what.starts_with("ledger table")).unwrap();
     assert!(ledger_step.created, "the upgrade is a change: {ledger_step:?}");
     let table = clients
@@ -144,16 +134,7 @@ async fn provision_upgrades_a_ledger_made_by_an_older_version() {
         assert!(names.contains(&index.name), "{} in {names:?}", index.name);
     }
     assert!(table.stream_specification().is_some_and(|s| s.stream_enabled()));
-    let (again, _) = provision(
-        &clients,
-        Request {
-            settings: &settings,
-            email: None,
-            sms: None,
-        },
-    )
-    .await
-    .unwrap();
+    let (again, _) = moto::provisioned(&clients, &settings).await;
     assert!(
         !again
             .iter()

@@ -107,19 +107,27 @@ pub async fn fresh() -> (Ports, AwsSettings, Clients) {
     fresh_at(&endpoint()).await
 }
 
-pub async fn fresh_at(url: &str) -> (Ports, AwsSettings, Clients) {
-    let clients = Clients::from_config(&sdk_config_at(url).await, true, None).unwrap();
-    let mut settings = unique_settings();
-    let (_, arn) = provision(
-        &clients,
+/// Provisions `settings` without subscriptions; the steps and the topic ARN.
+pub async fn provisioned(
+    clients: &Clients,
+    settings: &AwsSettings,
+) -> (Vec<stockwatch::adapters::aws::provision::Step>, String) {
+    provision(
+        clients,
         Request {
-            settings: &settings,
+            settings,
             email: None,
             sms: None,
         },
     )
     .await
-    .unwrap_or_else(|e| panic!("provisioning on moto at {} failed: {e}", endpoint()));
+    .unwrap_or_else(|e| panic!("provisioning on moto at {} failed: {e}", endpoint()))
+}
+
+pub async fn fresh_at(url: &str) -> (Ports, AwsSettings, Clients) {
+    let clients = Clients::from_config(&sdk_config_at(url).await, true, None).unwrap();
+    let mut settings = unique_settings();
+    let (_, arn) = provisioned(&clients, &settings).await;
     settings.topic_arn = Some(arn);
     let backend = connect_with(&settings, clients.clone()).await.unwrap();
     (backend, settings, clients)
