@@ -186,3 +186,59 @@ async fn followers_of_a_relay_read_no_stream_and_lose_nothing() {
     let _ = relay.kill();
     let _ = relay.wait();
 }
+
+/// The console, the real binary in tmux, on a setup with a relay: it shows
+/// an upload's red row and its alert having read no stream and scanned
+/// nothing after its start, and removes its queue when it quits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_follows_through_the_relay_and_removes_its_queue_at_exit() {
+    let (_, settings, _) = moto::fresh().await;
+    let env = common::Env::new();
+    let moto_url = moto::endpoint();
+    let mut relay = stockwatch(&settings, env.dir.path(), &moto_url, None)
+        .arg("relay")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let proxy = delay_proxy::counting_proxy(&moto_url);
+    let console = common::tmux::Tmux::start_with(
+        &env,
+        100,
+        30,
+        &[
+            ("STOCKWATCH_BACKEND", "aws"),
+            ("STOCKWATCH_BUCKET", &settings.bucket),
+            ("STOCKWATCH_TABLE", &settings.table),
+            ("STOCKWATCH_LEDGER_TABLE", &settings.ledger_table),
+            ("STOCKWATCH_TOPIC", &settings.topic),
+            ("STOCKWATCH_TEST_ABANDONED_MS", "4000"),
+            ("AWS_ENDPOINT_URL", &proxy.url),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+        ],
+    );
+    console.wait_for("the console on AWS", false, |s| {
+        s.contains("Stores (") && s.contains("LIVE")
+    });
+    assert_eq!(follower_queues(&settings).await.len(), 1, "the console's queue");
+    proxy.reset();
+    let upload = stockwatch(&settings, env.dir.path(), &moto_url, None)
+        .args(["upload", "--no-check", "samples/inventory-berlin.csv"])
+        .output()
+        .unwrap();
+    assert!(upload.status.success(), "{}", common::stderr(&upload));
+    console.wait_for("the red row and its alert", false, |s| {
+        s.contains("Echo Plus") && s.contains("✗ OUT") && s.contains("Alerts (1 open")
+    });
+    let counts = proxy.counts.lock().unwrap().clone();
+    assert_eq!(counts.get("GetRecords"), None, "the console read no stream: {counts:?}");
+    assert_eq!(counts.get("Scan"), None, "nor scanned anything: {counts:?}");
+    console.keys(&["q"]);
+    console.wait_for("the console to exit", false, |s| s.contains("CONSOLE-EXITED 0"));
+    assert!(follower_queues(&settings).await.is_empty(), "its queue went with it");
+    let _ = relay.kill();
+    let _ = relay.wait();
+}
