@@ -91,12 +91,7 @@ pub async fn run(global: &GlobalArgs, args: &RelayArgs) -> Result<(), CliError> 
                 if !report.check.raised.is_empty() {
                     tracing::info!(raised = report.check.raised.len(), "alerts raised");
                 }
-                if report.is_empty() {
-                    idle.quiet()
-                } else {
-                    idle.busy();
-                    Duration::ZERO
-                }
+                idle.after(!report.is_empty())
             }
             Err(e) => {
                 let wait = failures.failed();

@@ -275,12 +275,7 @@ pub async fn run_relay(relay: Relay, uploads: UploadFlow, idle_poll: Duration, t
         let wait = match relay.run_once().await {
             Ok(report) => {
                 failures.succeeded();
-                if report.is_empty() {
-                    idle.quiet()
-                } else {
-                    idle.busy();
-                    Duration::ZERO
-                }
+                idle.after(!report.is_empty())
             }
             Err(e) => {
                 tracing::warn!(error = %e, "the console's checker");

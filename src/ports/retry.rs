@@ -97,6 +97,17 @@ impl Idle {
     pub fn busy(&mut self) {
         self.count = 0;
     }
+
+    /// The wait after a read that `found` something (none: read again at
+    /// once) or nothing (`quiet`).
+    pub fn after(&mut self, found: bool) -> Duration {
+        if found {
+            self.busy();
+            Duration::ZERO
+        } else {
+            self.quiet()
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -201,6 +212,25 @@ fn next_random() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_idle_poller_waits_longer_each_time_with_jitter_and_news_starts_over() {
+        let mut idle = super::Idle::new(Backoff::new(Duration::from_millis(250), Duration::from_secs(2)));
+        let waits: Vec<Duration> = (0..6).map(|_| idle.after(false)).collect();
+        for (n, wait) in waits.iter().enumerate() {
+            let ceiling = Backoff::new(Duration::from_millis(250), Duration::from_secs(2)).ceiling(n as u32 + 1);
+            assert!(
+                *wait >= ceiling / 2 && *wait <= ceiling,
+                "wait {n}: {wait:?} of {ceiling:?}"
+            );
+        }
+        assert!(waits[5] >= Duration::from_secs(1), "up to the max: {waits:?}");
+        assert_eq!(idle.after(true), Duration::ZERO, "news: read again at once");
+        assert!(
+            idle.after(false) <= Duration::from_millis(250),
+            "and the next quiet wait is short"
+        );
+    }
+
     use super::*;
     use std::sync::Mutex;
 
