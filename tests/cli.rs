@@ -574,11 +574,13 @@ fn a_re_run_reports_the_alerts_it_sent_for_a_stopped_run() {
 }
 
 /// Every command of `stockwatch --help`, as completions and pages must know them.
-const COMMANDS: [&str; 11] = [
+const COMMANDS: [&str; 13] = [
     "upload",
     "stock",
     "alerts",
     "ack",
+    "snooze",
+    "unsnooze",
     "watch",
     "uploads",
     "check",
@@ -694,4 +696,25 @@ fn man_out_writes_a_page_per_command() {
     assert_eq!(names, expected, "no page for clap's `help`, one for every command");
     assert_eq!(listing.lines().count(), expected.len(), "{listing}");
     assert!(listing.contains("stockwatch-upload.1"), "{listing}");
+}
+
+#[test]
+fn a_snoozed_store_is_shown_snoozed_and_not_notified_until_unsnoozed() {
+    let env = Env::new();
+    let out = env.run(&["snooze", "--store", "Berlin", "--for", "2h", "--note", "stocktaking"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("snoozed Berlin until"), "{}", stdout(&out));
+    assert!(env.run(&["upload", "samples/inventory-berlin.csv"]).status.success());
+    assert!(env.outbox().is_empty(), "Berlin's OUT alert was not notified");
+    let alerts = env.json(&["alerts", "--json"]);
+    assert_eq!(alerts[0]["store"], "Berlin");
+    assert_eq!(alerts[0]["snoozed"]["by"], "tester", "{alerts}");
+    let listed = stdout(&env.run(&["alerts"]));
+    assert!(listed.contains("snoozed by tester until"), "{listed}");
+    assert!(env.run(&["unsnooze", "--store", "Berlin"]).status.success());
+    let again = env.run(&["unsnooze", "--store", "Berlin"]);
+    assert_eq!(again.status.code(), Some(4), "not snoozed any more: {}", stderr(&again));
+    let wrong = env.run(&["snooze", "--store", "Berlin", "--for", "soon"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(stderr(&wrong).contains("not a duration"), "{}", stderr(&wrong));
 }

@@ -34,11 +34,18 @@ pub async fn list(ctx: &Session, args: &AlertsArgs) -> Result<(), CliError> {
         }
     })
     .await?;
+    let now = Timestamp::now();
+    let snoozes = retries().run("read the snoozes", || ledger.snoozes(now)).await?;
+    let snoozed = |alert: &Alert| crate::domain::snoozed(&snoozes, &alert.store, &alert.item, now);
     let mut stdout = std::io::stdout().lock();
     if args.json {
         let mut json = JsonArray::start(&mut stdout).map_err(write_failed)?;
         for alert in &alerts {
-            json.push(alert).map_err(write_failed)?;
+            let mut value = serde_json::to_value(alert).map_err(|e| CliError::Io(e.to_string()))?;
+            if let Some(snooze) = snoozed(alert) {
+                value["snoozed"] = serde_json::json!({"by": snooze.by, "until": snooze.until});
+            }
+            json.push(&value).map_err(write_failed)?;
         }
         return json.finish().map_err(write_failed);
     }
@@ -77,7 +84,17 @@ pub async fn list(ctx: &Session, args: &AlertsArgs) -> Result<(), CliError> {
                 Cell::new(&alert.item),
                 Cell::new(&alert.count.to_string()),
                 Cell::new(&alert.raised_at.to_display()),
-                Cell::new(&acknowledged(alert)),
+                Cell::new(&match snoozed(alert) {
+                    Some(snooze) => format!(
+                        "{} (snoozed by {} until {})",
+                        acknowledged(alert),
+                        snooze.by,
+                        snooze.until.to_display()
+                    )
+                    .trim()
+                    .to_string(),
+                    None => acknowledged(alert),
+                }),
             ],
             tone,
         );
@@ -174,7 +191,7 @@ const MAX_NOTE_BYTES: usize = 2000;
 
 /// Text typed by people and shown on every later terminal: one visible
 /// line, of a sane length, or a usage error naming what is wrong.
-fn checked_line(what: &str, text: &str, max_bytes: usize) -> Result<String, CliError> {
+pub fn checked_line(what: &str, text: &str, max_bytes: usize) -> Result<String, CliError> {
     if text.is_empty() {
         return Err(CliError::Usage(format!("{what} is empty")));
     }

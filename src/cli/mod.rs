@@ -10,6 +10,7 @@ pub mod error;
 pub mod output;
 mod provision;
 mod relay;
+mod snooze;
 mod stock;
 mod upload;
 mod uploads;
@@ -145,6 +146,11 @@ pub enum Command {
     Alerts(alerts::AlertsArgs),
     /// Acknowledge an alert.
     Ack(alerts::AckArgs),
+    /// Snooze an alert's item, a store or one of its items: new alerts are
+    /// raised and shown, not notified, until the snooze ends.
+    Snooze(snooze::SnoozeArgs),
+    /// End a snooze.
+    Unsnooze(snooze::UnsnoozeArgs),
     /// Follow changes and alerts until interrupted (runs the checker too).
     Watch(watch::WatchArgs),
     /// List uploaded files with their load status, or show one file's report.
@@ -631,6 +637,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Alerts(args) => alerts::list(&ctx, &args).await,
         Command::Ack(args) => alerts::ack(&ctx, &args).await,
         Command::Watch(args) => watch::run(&ctx, &args).await,
+        Command::Snooze(args) => snooze::snooze(&ctx, &args).await,
+        Command::Unsnooze(args) => snooze::unsnooze(&ctx, &args).await,
         Command::Uploads(args) => uploads::run(&ctx, &args).await,
         Command::Check(args) => check::run(&ctx, &args).await,
         Command::Provision(_) | Command::Relay(_) => unreachable!("handled above"),

@@ -7,10 +7,12 @@ pub mod names;
 pub mod notify;
 pub mod preview;
 pub mod rules;
+pub mod snooze;
 pub mod time;
 
 pub use alert::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Message, Notification, transition_key};
 pub use import::{Accepted, InventoryRow, Problem, ProblemKind, Rejected, Warning, import};
 pub use names::{MAX_ITEM_BYTES, MAX_STORE_BYTES, escape_for_terminal, terminal_safe_json};
 pub use rules::{DEFAULT_LOW_THRESHOLD, Decision, Level, Thresholds, decide, level, supersedes};
+pub use snooze::{Snooze, parse_duration, snoozed};
 pub use time::{MAX_AS_OF_AHEAD_MS, Timestamp, check_as_of};

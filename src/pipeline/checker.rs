@@ -207,6 +207,12 @@ impl Checker {
     /// of its pass; until then a claim is unpublished, and a checker that
     /// stops before sending is taken over after the lease as always).
     async fn decide_and_claim(&self, changes: &[Change], report: &mut CheckReport) -> Result<Vec<Alert>, PortError> {
+        // Snoozed stores and items raise their alerts, unnotified.
+        let snoozes = self
+            .retry
+            .run("read the snoozes", || self.ports.ledger.snoozes(Timestamp::now()))
+            .await?;
+        let now = Timestamp::now();
         let mut claims = Vec::new();
         let mut restocks = Vec::new();
         for change in changes {
@@ -223,7 +229,8 @@ impl Checker {
                     threshold: low,
                     as_of: new.as_of,
                     source: new.source.clone(),
-                    notify: kind == AlertKind::Out || self.config.notify_low,
+                    notify: (kind == AlertKind::Out || self.config.notify_low)
+                        && crate::domain::snoozed(&snoozes, &change.store, &change.item, now).is_none(),
                 }),
                 Decision::Resolve => restocks.push(Restock {
                     store: change.store.clone(),
@@ -300,6 +307,8 @@ impl Checker {
             count_at_most: Some(self.config.thresholds.highest()),
         };
         let rows = all_pages(|page| async move { table.scan(low, page.as_ref(), 1000).await }).await?;
+        let now = Timestamp::now();
+        let snoozes = self.ports.ledger.snoozes(now).await?;
         let mut claims = Vec::new();
         for row in rows {
             let threshold = self.config.thresholds.low_for(&row.store, &row.item);
@@ -311,6 +320,8 @@ impl Checker {
             if alerted.contains(&(row.store.clone(), row.item.clone(), kind)) {
                 continue;
             }
+            let notify = (kind == AlertKind::Out || self.config.notify_low)
+                && crate::domain::snoozed(&snoozes, &row.store, &row.item, now).is_none();
             claims.push(AlertClaim {
                 change_id: format!("resync:{}", serde_json::json!([row.store, row.item, row.as_of.0])),
                 kind,
@@ -320,7 +331,7 @@ impl Checker {
                 threshold,
                 as_of: row.as_of,
                 source: row.source,
-                notify: kind == AlertKind::Out || self.config.notify_low,
+                notify,
             });
         }
         tracing::warn!(alerts = claims.len(), "raising alerts for stock the feed lost track of");

@@ -11,7 +11,7 @@ pub use key::ObjectKey;
 pub use retry::{Backoff, Failures, Idle, RetryHook, RetryNotice, RetryPolicy};
 
 use crate::domain::{
-    Acknowledgement, Alert, AlertId, AlertKind, AlertState, InventoryRow, Message, Problem, Timestamp, Warning,
+    Acknowledgement, Alert, AlertId, AlertKind, AlertState, InventoryRow, Message, Problem, Snooze, Timestamp, Warning,
     transition_key,
 };
 use async_trait::async_trait;
@@ -589,6 +589,12 @@ pub trait AlertLedger: Send + Sync {
     /// never a writer's clock). An alert may come more than once (each
     /// write); its newest state is the last.
     async fn changes_since(&self, cursor: Option<&LedgerCursor>, limit: usize) -> PortResult<LedgerPage>;
+    /// Snoozes a store or an item (replacing its snooze, if any).
+    async fn snooze(&self, snooze: &Snooze) -> PortResult<()>;
+    /// Ends a store's or an item's snooze; whether there was one.
+    async fn unsnooze(&self, store: &str, item: Option<&str>) -> PortResult<bool>;
+    /// The snoozes still active at `now` (a key lookup, never a scan).
+    async fn snoozes(&self, now: Timestamp) -> PortResult<Vec<Snooze>>;
 }
 
 /// What a follower of the ledger reads at once.

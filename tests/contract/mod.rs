@@ -155,6 +155,7 @@ macro_rules! contract_tests {
             pipeline::an_upload_whose_loader_stopped_is_resumed,
             pipeline::an_upload_can_wait_for_a_loader_elsewhere,
             pipeline::alerts_raised_together_are_one_message_per_store,
+            pipeline::snoozed_alerts_are_raised_not_notified,
             fanout::what_the_relay_publishes_reaches_every_subscriber,
         );
     };

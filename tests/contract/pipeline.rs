@@ -480,3 +480,44 @@ pub async fn alerts_raised_together_are_one_message_per_store(b: &Ports) {
     let notified = all_alerts(&b).await.iter().filter(|a| a.kind == AlertKind::Out).count();
     assert_eq!(count, notified, "every OUT alert in one message");
 }
+
+/// A snoozed store's or item's new alerts are raised but not notified;
+/// a snooze ends by itself, or when ended.
+pub async fn snoozed_alerts_are_raised_not_notified(b: &Ports) {
+    let (b, recorded) = super::recording(b);
+    let now = Timestamp::now();
+    let snooze = |store: &str, item: Option<&str>, until: i64| stockwatch::domain::Snooze {
+        store: store.into(),
+        item: item.map(String::from),
+        until: Timestamp(until),
+        by: "ana".into(),
+        note: Some("stocktaking".into()),
+    };
+    b.ledger
+        .snooze(&snooze("Berlin", None, now.0 + 3_600_000))
+        .await
+        .unwrap();
+    b.ledger
+        .snooze(&snooze("Pusan", Some("Dot"), now.0 + 3_600_000))
+        .await
+        .unwrap();
+    b.ledger.snooze(&snooze("Oslo", None, now.0 - 1)).await.unwrap();
+    let active = b.ledger.snoozes(now).await.unwrap();
+    assert_eq!(active.len(), 2, "an ended snooze is not active: {active:?}");
+    let file = "store,item,count\nBerlin,Tap,0\nPusan,Dot,0\nPusan,Show,0\nOslo,Pen,0\n";
+    Loader::new(b.clone())
+        .upload("snoozed.csv", Bytes::from(file), None, None)
+        .await
+        .unwrap();
+    let report = checker(&b).run_once().await.unwrap();
+    assert_eq!(report.raised.len(), 4, "every alert is raised");
+    let texts: Vec<String> = recorded.sent.lock().unwrap().iter().map(|m| m.text.clone()).collect();
+    assert_eq!(
+        texts,
+        ["Pusan is out of stock of Show", "Oslo is out of stock of Pen"],
+        "Berlin (store) and Pusan / Dot (item) are snoozed"
+    );
+    assert!(b.ledger.unsnooze("Berlin", None).await.unwrap());
+    assert!(!b.ledger.unsnooze("Berlin", None).await.unwrap(), "ended once");
+    assert_eq!(b.ledger.snoozes(now).await.unwrap().len(), 1);
+}

@@ -19,7 +19,7 @@
 use super::attrs::{Item, get_n, get_s, n, opt_n, opt_s, opt_time, s};
 use super::errors::sdk_error;
 use super::feed::StreamFeed;
-use crate::domain::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Timestamp};
+use crate::domain::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Snooze, Timestamp};
 use crate::ports::{
     AlertClaim, AlertFilter, AlertLedger, ClaimOutcome, FeedCursor, LedgerCursor, LedgerPage, Page, PageToken,
     PortError, PortResult, Restock, no_such_alert,
@@ -676,5 +676,82 @@ impl AlertLedger for DynamoLedger {
             cursor: LedgerCursor(next.0),
             gap,
         })
+    }
+
+    async fn snooze(&self, snooze: &Snooze) -> PortResult<()> {
+        let snooze = snooze.clone();
+        self.update_snoozes(move |all| {
+            all.retain(|s| !(s.store == snooze.store && s.item == snooze.item));
+            all.push(snooze.clone());
+            true
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn unsnooze(&self, store: &str, item: Option<&str>) -> PortResult<bool> {
+        let (store, item) = (store.to_string(), item.map(String::from));
+        self.update_snoozes(move |all| {
+            let before = all.len();
+            all.retain(|s| !(s.store == store && s.item == item));
+            all.len() < before
+        })
+        .await
+    }
+
+    async fn snoozes(&self, now: Timestamp) -> PortResult<Vec<Snooze>> {
+        let (all, _) = self.stored_snoozes().await?;
+        Ok(all.into_iter().filter(|s| s.until > now).collect())
+    }
+}
+
+/// The ledger item holding every snooze: a handful, read with one GetItem.
+const SNOOZES_KEY: &str = "config#snoozes";
+
+impl DynamoLedger {
+    async fn stored_snoozes(&self) -> PortResult<(Vec<Snooze>, u64)> {
+        let Some(item) = self.get_item(SNOOZES_KEY).await? else {
+            return Ok((Vec::new(), 0));
+        };
+        let all = opt_s(&item, "Snoozes")
+            .map(|json| serde_json::from_str(&json))
+            .transpose()
+            .map_err(|_| PortError::Permanent("the ledger's snoozes are damaged".into()))?
+            .unwrap_or_default();
+        Ok((all, opt_n(&item, "Version").unwrap_or(0)))
+    }
+
+    /// Changes the snoozes with `change` (which says whether it changed
+    /// anything), dropping ended ones; conditional on the version read, so
+    /// two people snoozing at once both count.
+    async fn update_snoozes(&self, change: impl Fn(&mut Vec<Snooze>) -> bool) -> PortResult<bool> {
+        for _ in 0..5 {
+            let (mut all, version) = self.stored_snoozes().await?;
+            let now = Timestamp::now();
+            all.retain(|s| s.until > now);
+            let changed = change(&mut all);
+            let json = serde_json::to_string(&all).map_err(|e| PortError::Permanent(e.to_string()))?;
+            let mut put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", s(SNOOZES_KEY))
+                .item("Snoozes", s(json))
+                .item("Version", n(version + 1));
+            put = if version == 0 {
+                put.condition_expression("attribute_not_exists(pk)")
+            } else {
+                put.condition_expression("Version = :v")
+                    .expression_attribute_values(":v", n(version))
+            };
+            match put.send().await {
+                Ok(_) => return Ok(changed),
+                Err(e) if e.as_service_error().is_some_and(is_conditional) => continue,
+                Err(e) => return Err(sdk_error(&self.what(), e)),
+            }
+        }
+        Err(PortError::Transient(
+            "the snoozes keep changing under other writers; try again".into(),
+        ))
     }
 }

@@ -50,6 +50,18 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE objects ADD COLUMN loading_until INTEGER;
     CREATE INDEX objects_received ON objects (uploaded_at) WHERE status = 'received';
     "#,
+    // 5: snoozes: a store's (item '') or an item's new alerts are not
+    // notified until `until`.
+    r#"
+    CREATE TABLE snoozes (
+        store TEXT    NOT NULL,
+        item  TEXT    NOT NULL,
+        until INTEGER NOT NULL,
+        by    TEXT    NOT NULL,
+        note  TEXT,
+        PRIMARY KEY (store, item)
+    );
+    "#,
 ];
 
 const SCHEMA: &str = r#"

@@ -3,7 +3,7 @@
 //! WHERE clause is the condition, as a DynamoDB conditional write would be.
 
 use super::db::{Db, SqlResultExt, next_ledger_rev};
-use crate::domain::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Timestamp};
+use crate::domain::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Snooze, Timestamp};
 use crate::ports::{
     AlertClaim, AlertFilter, AlertLedger, ClaimOutcome, LedgerCursor, LedgerPage, Page, PageToken, PortError,
     PortResult, Restock, no_such_alert,
@@ -354,5 +354,66 @@ impl AlertLedger for LocalLedger {
             // Revisions are kept with the alerts: nothing is ever lost.
             gap: false,
         })
+    }
+
+    async fn snooze(&self, snooze: &Snooze) -> PortResult<()> {
+        let snooze = snooze.clone();
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "INSERT INTO snoozes (store, item, until, by, note) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (store, item) DO UPDATE SET until = excluded.until, by = excluded.by,
+                         note = excluded.note",
+                    params![
+                        snooze.store,
+                        snooze.item.unwrap_or_default(),
+                        snooze.until.0,
+                        snooze.by,
+                        snooze.note
+                    ],
+                )
+                .db(tx)
+                .map(|_| ())
+            })
+            .await
+    }
+
+    async fn unsnooze(&self, store: &str, item: Option<&str>) -> PortResult<bool> {
+        let (store, item) = (store.to_string(), item.unwrap_or_default().to_string());
+        self.db
+            .write(move |tx| {
+                tx.execute(
+                    "DELETE FROM snoozes WHERE store = ?1 AND item = ?2",
+                    params![store, item],
+                )
+                .db(tx)
+                .map(|n| n > 0)
+            })
+            .await
+    }
+
+    async fn snoozes(&self, now: Timestamp) -> PortResult<Vec<Snooze>> {
+        self.db
+            .read(move |tx| {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT store, item, until, by, note FROM snoozes WHERE until > ?1 ORDER BY store, item",
+                    )
+                    .db(tx)?;
+                let rows = stmt
+                    .query_map([now.0], |r| {
+                        let item: String = r.get(1)?;
+                        Ok(Snooze {
+                            store: r.get(0)?,
+                            item: (!item.is_empty()).then_some(item),
+                            until: Timestamp(r.get(2)?),
+                            by: r.get(3)?,
+                            note: r.get(4)?,
+                        })
+                    })
+                    .db(tx)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
+            })
+            .await
     }
 }

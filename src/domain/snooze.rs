@@ -1,0 +1,106 @@
+//! Snoozes: a store, or one item of it, whose new alerts are raised and
+//! shown but not notified until a time; a snooze ends by itself.
+
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snooze {
+    pub store: String,
+    /// `None`: every item of the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    pub until: Timestamp,
+    pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Snooze {
+    /// Whether it silences the item's alerts at `now`.
+    pub fn covers(&self, store: &str, item: &str, now: Timestamp) -> bool {
+        now < self.until && self.store == store && self.item.as_deref().is_none_or(|i| i == item)
+    }
+
+    /// "Berlin" or "Berlin / Echo Dot".
+    pub fn target(&self) -> String {
+        match &self.item {
+            Some(item) => format!("{} / {item}", self.store),
+            None => self.store.clone(),
+        }
+    }
+}
+
+/// The first active snooze covering an item, if any.
+pub fn snoozed<'a>(snoozes: &'a [Snooze], store: &str, item: &str, now: Timestamp) -> Option<&'a Snooze> {
+    snoozes.iter().find(|s| s.covers(store, item, now))
+}
+
+/// `90s`, `30m`, `2h`, `1d`, or several together (`1h30m`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let wrong = || {
+        format!(
+            "`{}` is not a duration; write it like 30m, 2h, 1d or 1h30m",
+            super::escape_for_terminal(text)
+        )
+    };
+    let mut total = Duration::ZERO;
+    let mut number = String::new();
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: u64 = number.parse().map_err(|_| wrong())?;
+        number.clear();
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(wrong()),
+        };
+        total += Duration::from_secs(n.checked_mul(unit).ok_or_else(wrong)?);
+    }
+    if !number.is_empty() || total.is_zero() {
+        return Err(wrong());
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86_400)));
+        for wrong in ["", "2", "h", "2 hours", "0m", "-1h"] {
+            assert!(parse_duration(wrong).is_err(), "{wrong}");
+        }
+    }
+
+    #[test]
+    fn a_snooze_covers_its_store_or_item_until_it_ends() {
+        let store = Snooze {
+            store: "Berlin".into(),
+            item: None,
+            until: Timestamp(100),
+            by: "ana".into(),
+            note: None,
+        };
+        assert!(store.covers("Berlin", "Dot", Timestamp(99)));
+        assert!(!store.covers("Berlin", "Dot", Timestamp(100)), "it ends by itself");
+        assert!(!store.covers("Pusan", "Dot", Timestamp(1)));
+        let item = Snooze {
+            item: Some("Dot".into()),
+            ..store
+        };
+        assert!(item.covers("Berlin", "Dot", Timestamp(1)));
+        assert!(!item.covers("Berlin", "Tap", Timestamp(1)));
+        assert_eq!(item.target(), "Berlin / Dot");
+    }
+}
