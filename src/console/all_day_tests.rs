@@ -488,3 +488,47 @@ fn at_40_by_10_the_store_names_are_left() {
     }
     assert!(!shown.contains("ITEMS"), "the counts gave way:\n{shown}");
 }
+
+#[test]
+fn z_snoozes_the_selected_alerts_item_and_the_row_says_so() {
+    let mut app = with_alerts(2);
+    app.focus = Pane::Alerts;
+    press(&mut app, KeyCode::Char('z'));
+    assert!(screen(&app, 100, 24).contains("snooze Berlin / item 2 for: 2h"));
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Backspace);
+    typed(&mut app, "30m");
+    let effects = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        effects,
+        [Effect::Snooze {
+            store: "Berlin".into(),
+            item: "item 2".into(),
+            duration: std::time::Duration::from_secs(1800)
+        }]
+    );
+    let snooze = crate::domain::Snooze {
+        store: "Berlin".into(),
+        item: Some("item 2".into()),
+        until: Timestamp(1_800_000),
+        by: "ana".into(),
+        note: None,
+    };
+    app.dirty = false;
+    update(&mut app, Msg::Snoozes(vec![snooze.clone()]));
+    assert!(app.dirty);
+    let shown = screen(&app, 100, 24);
+    assert!(shown.contains("snoozed, ana until"), "{shown}");
+    app.dirty = false;
+    update(&mut app, Msg::Snoozes(vec![snooze]));
+    assert!(!app.dirty, "the same snoozes again draw nothing");
+    update(&mut app, Msg::Tick(Timestamp(1_900_000)));
+    assert!(app.dirty, "a snooze that ended is drawn away");
+    assert!(!screen(&app, 100, 24).contains("snoozed,"));
+    // A bad duration is said, and the prompt stays.
+    press(&mut app, KeyCode::Char('z'));
+    typed(&mut app, "x");
+    press(&mut app, KeyCode::Enter);
+    assert!(matches!(app.mode, Mode::Snooze { .. }));
+    assert!(app.message.as_deref().unwrap().contains("not a duration"));
+}

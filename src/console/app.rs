@@ -27,6 +27,12 @@ pub enum Mode {
     Command(Prompt),
     /// Typing a filter for the focused list.
     Filter(Prompt),
+    /// Typing how long to snooze an item.
+    Snooze {
+        store: String,
+        item: String,
+        prompt: Prompt,
+    },
     /// Typing the note to acknowledge `ids` with.
     Note {
         ids: Vec<AlertId>,
@@ -122,6 +128,11 @@ pub struct App {
     pub ledger_error: Option<String>,
     /// The relay that publishes to this console has gone quiet.
     pub relay_silent: bool,
+    /// Stores and items whose new alerts are not notified.
+    pub snoozes: Vec<crate::domain::Snooze>,
+    /// The time of the last tick: what "now" is for drawing (which reads
+    /// no clock).
+    pub now: Timestamp,
     /// A line for the operator; it expires (see `update`).
     pub message: Option<String>,
     /// Counts the messages, so a timer expires only the one it was set for.
@@ -157,11 +168,18 @@ impl App {
             lag_ms: None,
             ledger_error: None,
             relay_silent: false,
+            snoozes: Vec::new(),
+            now: Timestamp(0),
             message: None,
             message_serial: 0,
             size: (80, 24),
             dirty: true,
         }
+    }
+
+    /// "Now" as of the last tick.
+    pub fn clock_now(&self) -> Timestamp {
+        self.now
     }
 
     pub fn read_only(&self) -> bool {

@@ -77,6 +77,16 @@ impl Effects {
             Effect::LoadAlerts => {
                 tokio::spawn(load_alerts(self.ports.clone(), tx));
             }
+            Effect::Snooze { store, item, duration } => {
+                tokio::spawn(snooze(
+                    self.ports.clone(),
+                    store,
+                    item,
+                    duration,
+                    self.operator.clone(),
+                    tx,
+                ));
+            }
             Effect::ExpireMessage(serial) => {
                 tokio::spawn(async move {
                     tokio::time::sleep(MESSAGE_SHOWN).await;
@@ -123,6 +133,41 @@ async fn acknowledge(ports: Ports, ids: Vec<AlertId>, note: Option<String>, by: 
         }
     }
     let _ = tx.send(Msg::Acknowledged { done, failed });
+}
+
+/// Snoozes an item, then says so and sends the snoozes as they are now.
+async fn snooze(
+    ports: Ports,
+    store: String,
+    item: String,
+    duration: std::time::Duration,
+    by: String,
+    tx: UnboundedSender<Msg>,
+) {
+    let snooze = crate::domain::Snooze {
+        store,
+        item: Some(item),
+        until: Timestamp(Timestamp::now().0 + duration.as_millis() as i64),
+        by,
+        note: None,
+    };
+    let done = async {
+        ports.ledger.snooze(&snooze).await?;
+        ports.ledger.snoozes(Timestamp::now()).await
+    };
+    match done.await {
+        Ok(snoozes) => {
+            let _ = tx.send(Msg::Snoozes(snoozes));
+            let _ = tx.send(Msg::Said(format!(
+                "snoozed {} until {}: its new alerts are not notified",
+                snooze.target(),
+                snooze.until.to_display()
+            )));
+        }
+        Err(e) => {
+            let _ = tx.send(Msg::LedgerError(format!("could not snooze: {e}")));
+        }
+    }
 }
 
 /// Every alert, resolved ones too, for the history view.

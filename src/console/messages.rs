@@ -39,6 +39,11 @@ pub enum Msg {
     /// The feed lost changes: the rows that follow replace everything.
     Resync,
     LedgerError(String),
+    /// A line for the status bar from a background job.
+    Said(String),
+    /// The snoozes active now (read at start, every minute, and after one
+    /// is set here).
+    Snoozes(Vec<crate::domain::Snooze>),
     /// The relay has not been heard of for a while (`true`), or is again.
     RelaySilent(bool),
     /// Alerts already in the ledger when the console started (or read for
@@ -86,6 +91,12 @@ pub enum Effect {
     },
     /// Every alert of the ledger, resolved ones too (the history view).
     LoadAlerts,
+    /// Snooze a store's item for a while.
+    Snooze {
+        store: String,
+        item: String,
+        duration: std::time::Duration,
+    },
     /// Ring the terminal bell.
     Bell,
     /// Clear the message `serial` after a while.

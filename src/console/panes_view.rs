@@ -287,8 +287,9 @@ pub fn draw_alerts(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             } else {
                 Level::Low
             };
+            let snooze = crate::domain::snoozed(&app.snoozes, &alert.store, &alert.item, app.clock_now());
             let mut style = match alert.state {
-                AlertState::Open => theme.level(level),
+                AlertState::Open if snooze.is_none() => theme.level(level),
                 _ => theme.dim(),
             };
             if i == cursor && focused {
@@ -298,14 +299,20 @@ pub fn draw_alerts(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 AlertState::Acknowledged => "✓ acked",
                 other => other.as_str(),
             };
-            let by = alert.acknowledged.as_ref().map_or(String::new(), |ack| {
-                let note = ack
-                    .note
-                    .as_deref()
-                    .map(|n| format!(": {}", safe(n)))
-                    .unwrap_or_default();
-                format!("{} {}{note}", safe(&ack.by), app.clock.short(ack.at))
-            });
+            let by = match (alert.acknowledged.as_ref(), snooze) {
+                (Some(ack), _) => {
+                    let note = ack
+                        .note
+                        .as_deref()
+                        .map(|n| format!(": {}", safe(n)))
+                        .unwrap_or_default();
+                    format!("{} {}{note}", safe(&ack.by), app.clock.short(ack.at))
+                }
+                (None, Some(snooze)) => {
+                    format!("snoozed, {} until {}", safe(&snooze.by), app.clock.short(snooze.until))
+                }
+                (None, None) => String::new(),
+            };
             let cells = vec![
                 format!("#{}", alert.id),
                 alert.kind.as_str().to_string(),

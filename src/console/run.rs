@@ -81,6 +81,7 @@ async fn event_loop(
         clock,
     );
     app.files.dir = options.start_dir;
+    app.now = now;
     let size = term.size()?;
     app.size = (size.width, size.height);
     tasks::spawn_input(tx.clone(), mouse);

@@ -26,6 +26,8 @@ const LEDGER_POLL: Duration = Duration::from_secs(1);
 /// How long a receive waits while nothing happens (a direct subscription
 /// reads every quarter second meanwhile; a queue answers at once).
 const RECEIVE_WAIT: Duration = Duration::from_secs(10);
+/// How often the snoozes are read again.
+const SNOOZES_EVERY: Duration = Duration::from_secs(60);
 /// A publisher not heard of for this long is said to be silent (a relay
 /// beats every 30 s, a stack's sweep every 5 minutes).
 const RELAY_SILENT: Duration = Duration::from_secs(6 * 60);
@@ -122,9 +124,22 @@ pub async fn follow(ports: Ports, follower: String, tx: UnboundedSender<Msg>, sl
     let mut kept_alive = Instant::now();
     let mut heard = Instant::now();
     let mut silent = false;
+    let mut snoozes_read: Option<Instant> = None;
     loop {
         if tx.is_closed() {
             return;
+        }
+        // Snoozes set elsewhere show within a minute (one read each).
+        if snoozes_read.is_none_or(|at| at.elapsed() >= SNOOZES_EVERY) {
+            snoozes_read = Some(Instant::now());
+            match ports.ledger.snoozes(Timestamp::now()).await {
+                Ok(snoozes) => {
+                    if tx.send(Msg::Snoozes(snoozes)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "could not read the snoozes"),
+            }
         }
         if kept_alive.elapsed() >= crate::ports::fanout::keep_alive_every() {
             match ports.fanout.keep_alive(&subscription).await {

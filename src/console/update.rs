@@ -19,7 +19,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     let clicked = matches!(msg, Msg::Mouse(_));
     // Ticks and news held by a pause decide for themselves whether
     // anything on screen changed; everything else does change it.
-    if !matches!(msg, Msg::Tick(_) | Msg::MessageExpired(_) | Msg::Listed { .. }) {
+    if !matches!(
+        msg,
+        Msg::Tick(_) | Msg::MessageExpired(_) | Msg::Listed { .. } | Msg::Snoozes(_)
+    ) {
         app.dirty = true;
     }
     let mut effects = match msg {
@@ -48,7 +51,11 @@ fn on_news(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Key(_) | Msg::Mouse(_) => {}
         Msg::Resize(width, height) => app.size = (width, height),
         Msg::Tick(now) => {
-            if app.clock.set_now(now) {
+            // A new day (dates move from times to days), or a snooze that
+            // ended: something drawn changed.
+            let ended = app.snoozes.iter().any(|s| s.until > app.now && s.until <= now);
+            app.now = now;
+            if app.clock.set_now(now) || ended {
                 app.dirty = true;
             }
             // New and deleted files show without leaving the folder.
@@ -93,6 +100,14 @@ fn on_news(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::LedgerError(error) => app.ledger_error = Some(error),
         Msg::RelaySilent(silent) => app.relay_silent = silent,
+        Msg::Snoozes(snoozes) => {
+            // Read every minute: drawn again only when they changed.
+            if app.snoozes != snoozes {
+                app.snoozes = snoozes;
+                app.dirty = true;
+            }
+        }
+        Msg::Said(text) => app.message = Some(text),
         Msg::AlertsLoaded(alerts) => {
             app.ledger_error = None;
             for alert in alerts {

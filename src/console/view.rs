@@ -100,6 +100,10 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             };
             return draw_prompt(frame, area, &label, prompt, "Enter acknowledges · Esc", theme);
         }
+        Mode::Snooze { store, item, prompt } => {
+            let label = format!("snooze {} / {} for: ", safe(store), safe(item));
+            return draw_prompt(frame, area, &label, prompt, "30m, 2h, 1d · Enter · Esc", theme);
+        }
         _ => {}
     }
     // The mode and the way to help are always there, on the right.

@@ -52,6 +52,16 @@ pub fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 open_item(app, store, item, Some(id));
             }
         }
+        Action::SnoozeItem => match selected {
+            Some(alert) => {
+                app.mode = Mode::Snooze {
+                    store: alert.store.clone(),
+                    item: alert.item.clone(),
+                    prompt: crate::console::prompt::Prompt::new("2h"),
+                }
+            }
+            None => app.message = Some("no alert selected".into()),
+        },
         Action::AlertView => {
             app.alerts.show = app.alerts.show.next();
             app.message = Some(format!("showing {} alerts", app.alerts.show.name()));

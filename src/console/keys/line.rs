@@ -128,6 +128,36 @@ pub fn on_note_key(app: &mut App, key: KeyEvent, ids: Vec<AlertId>, mut prompt: 
     }
 }
 
+/// Typing how long to snooze: Enter snoozes, Esc does not.
+pub fn on_snooze_key(app: &mut App, key: KeyEvent, store: String, item: String, mut prompt: Prompt) -> Vec<Effect> {
+    if is_ctrl_c(&key) {
+        app.mode = Mode::Snooze { store, item, prompt };
+        return super::quit(app);
+    }
+    if prompt.edit(&key, &[]) != Edit::Ignored {
+        app.mode = Mode::Snooze { store, item, prompt };
+        return Vec::new();
+    }
+    match key.code {
+        KeyCode::Enter => match crate::domain::parse_duration(prompt.text()) {
+            Ok(duration) => vec![Effect::Snooze { store, item, duration }],
+            Err(reason) => {
+                app.message = Some(reason);
+                app.mode = Mode::Snooze { store, item, prompt };
+                Vec::new()
+            }
+        },
+        KeyCode::Esc => {
+            app.message = Some("nothing snoozed".into());
+            Vec::new()
+        }
+        _ => {
+            app.mode = Mode::Snooze { store, item, prompt };
+            Vec::new()
+        }
+    }
+}
+
 /// Tab: completes the command word, or a store name after `store `; with
 /// several candidates, completes what they share and lists them.
 fn complete(app: &mut App, prompt: &mut Prompt) {

@@ -29,6 +29,7 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Mode::Command(prompt) => return line::on_key(app, key, prompt, line::Line::Command),
         Mode::Filter(prompt) => return line::on_key(app, key, prompt, line::Line::Filter),
         Mode::Note { ids, prompt } => return line::on_note_key(app, key, ids, prompt),
+        Mode::Snooze { store, item, prompt } => return line::on_snooze_key(app, key, store, item, prompt),
         Mode::ConfirmAckAll { ids, yes } => return on_confirm_key(app, key, yes, Confirmed::Acknowledge(ids)),
         Mode::ConfirmQuit { yes } => return on_confirm_key(app, key, yes, Confirmed::Quit),
         Mode::Detail { store, item, alert } => return on_detail_key(app, key, store, item, alert),
