@@ -511,10 +511,11 @@ pub async fn snoozed_alerts_are_raised_not_notified(b: &Ports) {
         .unwrap();
     let report = checker(&b).run_once().await.unwrap();
     assert_eq!(report.raised.len(), 4, "every alert is raised");
-    let texts: Vec<String> = recorded.sent.lock().unwrap().iter().map(|m| m.text.clone()).collect();
+    let mut texts: Vec<String> = recorded.sent.lock().unwrap().iter().map(|m| m.text.clone()).collect();
+    texts.sort();
     assert_eq!(
         texts,
-        ["Pusan is out of stock of Show", "Oslo is out of stock of Pen"],
+        ["Oslo is out of stock of Pen", "Pusan is out of stock of Show"],
         "Berlin (store) and Pusan / Dot (item) are snoozed"
     );
     assert!(b.ledger.unsnooze("Berlin", None).await.unwrap());
