@@ -436,6 +436,17 @@ fn a_list_key_that_hides_a_global_one_is_a_keymap_error() {
         error.message.contains("`p`") && error.message.contains("pause"),
         "{error}"
     );
+    // The user's global key hidden by a built-in list key: said at the
+    // user's line, each action with its own table.
+    let user = "[global]\nfilter = [\"j\"]\n";
+    let error = Keymap::load(("default", DEFAULT), Some(("keymap.toml", user))).unwrap_err();
+    assert_eq!((error.file.as_str(), error.line), ("keymap.toml", 2), "{error}");
+    assert!(
+        error
+            .message
+            .starts_with("`j` is bound to `filter` in [global] and to `down` in [list] (default, line"),
+        "{error}"
+    );
     let arrows = Keymap::load(("arrows", super::keymap::ARROWS), None);
     assert!(arrows.is_ok(), "the built-in sets have no such conflict: {arrows:?}");
 }

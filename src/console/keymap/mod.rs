@@ -72,6 +72,14 @@ impl Keymap {
                     line,
                 };
                 if let Some((other, there)) = by_key.insert((action.context(), key), (*action, here.clone())) {
+                    // Said where the user can change it: their file's line
+                    // rather than the built-in set's.
+                    let (here, there, action, other) = if here.file == base.0 && there.file != base.0 {
+                        (there, here, other, *action)
+                    } else {
+                        (here, there, *action, other)
+                    };
+                    let line = here.line;
                     return Err(KeymapError {
                         file: here.file,
                         line,
@@ -88,7 +96,7 @@ impl Keymap {
             }
             keys.insert(*action, list.iter().map(|(k, _)| *k).collect());
         }
-        check_shadows(&by_key)?;
+        check_shadows(&by_key, base.0)?;
         Ok(Keymap {
             keys,
             by_key: by_key.into_iter().map(|(k, (a, _))| (k, a)).collect(),
@@ -134,7 +142,7 @@ impl Keymap {
 
 /// A key bound in a pane's table and in a table looked at after it (the
 /// [list] or [global] one) would never reach the second action there.
-fn check_shadows(by_key: &HashMap<(KeyContext, Key), (Action, Origin)>) -> Result<(), KeymapError> {
+fn check_shadows(by_key: &HashMap<(KeyContext, Key), (Action, Origin)>, base: &str) -> Result<(), KeymapError> {
     let mut found: Vec<KeymapError> = Vec::new();
     for chain in KeyContext::CHAINS {
         for (i, near) in chain.iter().enumerate() {
@@ -144,17 +152,25 @@ fn check_shadows(by_key: &HashMap<(KeyContext, Key), (Action, Origin)>) -> Resul
                         continue;
                     }
                     if let Some((shadowed, there)) = by_key.get(&(*far, *key)) {
+                        // Said at the user's binding when one of the two
+                        // is theirs: the built-in set is not theirs to edit.
+                        // Each action is named with its table; the other
+                        // binding with where it is written.
+                        let near_binding = (action.name(), near.name());
+                        let far_binding = (shadowed.name(), far.name());
+                        let (at, (mine, my_table), other, (theirs, their_table)) =
+                            if origin.file == base && there.file != base {
+                                (there, far_binding, origin, near_binding)
+                            } else {
+                                (origin, near_binding, there, far_binding)
+                            };
                         found.push(KeymapError {
-                            file: origin.file.clone(),
-                            line: origin.line,
+                            file: at.file.clone(),
+                            line: at.line,
                             message: format!(
-                                "`{key}` is bound to `{}` in [{}] and to `{}` in [{}] ({}, line {}); where both apply the [{}] one never runs; give one of them another key",
-                                action.name(),
-                                near.name(),
-                                shadowed.name(),
-                                far.name(),
-                                there.file,
-                                there.line,
+                                "`{key}` is bound to `{mine}` in [{my_table}] and to `{theirs}` in [{their_table}] ({}, line {}); where both apply the [{}] one never runs; give one of them another key",
+                                other.file,
+                                other.line,
                                 far.name()
                             ),
                         });
@@ -163,8 +179,11 @@ fn check_shadows(by_key: &HashMap<(KeyContext, Key), (Action, Origin)>) -> Resul
             }
         }
     }
-    // The first in the files' order, so the report does not change from run to run.
-    found.sort_by(|a, b| (&a.file, a.line, &a.message).cmp(&(&b.file, b.line, &b.message)));
+    // The user's file first (theirs to change), then in the files' order,
+    // so the report does not change from run to run.
+    found.sort_by(|a, b| {
+        (a.file == base, &a.file, a.line, &a.message).cmp(&(b.file == base, &b.file, b.line, &b.message))
+    });
     found.into_iter().next().map_or(Ok(()), Err)
 }
 
