@@ -741,3 +741,56 @@ async fn upload(ports: &stockwatch::ports::Ports, name: &str, csv: &'static [u8]
         .await
         .unwrap();
 }
+
+/// A claim whose write went through while its answer was lost (a timeout):
+/// the retry's put is refused, the claim it finds is its own, so it is won,
+/// not lost to nobody. (A race under moto's load once raised 15 of 20.)
+#[tokio::test]
+async fn a_claim_whose_earlier_attempt_landed_is_still_won() {
+    let gets = Arc::new(AtomicU32::new(0));
+    let seen = gets.clone();
+    let alert_item = json!({
+        "pk": {"S": "claim#t1"}, "AlertId": {"N": "7"}, "ChangeId": {"S": "c1"}, "Kind": {"S": "OUT"},
+        "Store": {"S": "Berlin"}, "Item": {"S": "Dot"}, "Count": {"N": "0"}, "Threshold": {"N": "3"},
+        "AsOf": {"N": "10"}, "Source": {"S": "k"}, "RaisedAt": {"N": "1"}, "State": {"S": "open"},
+        "ClaimToken": {"S": "mine"}, "ClaimedAt": {"N": "1"}, "Version": {"N": "1"}
+    });
+    let endpoint = serve(move |op, body| match op {
+        // The claim's key: absent at first (the earlier put not applied
+        // yet), then ours; the restock marker: absent.
+        "GetItem" => {
+            let key = body["Key"]["pk"]["S"].as_str().unwrap_or_default().to_string();
+            if key.starts_with("restock#") {
+                return (200, json!({}));
+            }
+            if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                (200, json!({}))
+            } else {
+                (200, json!({"Item": alert_item.clone()}))
+            }
+        }
+        "UpdateItem" => (200, json!({"Attributes": {"Next": {"N": "8"}}})),
+        "PutItem" => error(400, "ConditionalCheckFailedException", "The conditional request failed"),
+        _ => error(400, "UnknownOperationException", op),
+    });
+    let c = clients(&endpoint).await;
+    let ledger = stockwatch::adapters::aws::ledger::DynamoLedger::new(c.dynamodb, "Alerts".into());
+    let claim = stockwatch::ports::AlertClaim {
+        change_id: "c1".into(),
+        kind: stockwatch::domain::AlertKind::Out,
+        store: "Berlin".into(),
+        item: "Dot".into(),
+        count: 0,
+        threshold: 3,
+        as_of: Timestamp(10),
+        source: "k".into(),
+        notify: true,
+    };
+    use stockwatch::ports::{AlertLedger, ClaimOutcome};
+    let outcome = ledger.claim(&[claim], "mine", Timestamp(1)).await.unwrap().remove(0);
+    assert!(
+        matches!(&outcome, ClaimOutcome::Won(a) if a.id.0 == 7),
+        "the claim found after the refused put is ours: {outcome:?}"
+    );
+    assert!(gets.load(Ordering::SeqCst) >= 2);
+}

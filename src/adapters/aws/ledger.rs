@@ -457,7 +457,21 @@ impl DynamoLedger {
         match put.send().await {
             Ok(_) => {}
             Err(e) if e.as_service_error().is_some_and(is_conditional) => {
-                return Ok(ClaimOutcome::Lost(self.alert_at(&pk).await?));
+                // Someone claimed it first, unless that someone is us: an
+                // earlier attempt of ours whose answer was lost (a timeout
+                // while the write went through) landed meanwhile.
+                let existing = self
+                    .get_item(&pk)
+                    .await?
+                    .ok_or_else(|| PortError::NotFound(format!("the alert {pk} disappeared from {}", self.what())))?;
+                let alert = alert_from(&existing)?;
+                self.remember(&alert);
+                let ours = opt_s(&existing, "ClaimToken").as_deref() == Some(token);
+                return Ok(if ours {
+                    ClaimOutcome::Won(alert)
+                } else {
+                    ClaimOutcome::Lost(alert)
+                });
             }
             Err(e) => return Err(sdk_error(&self.what(), e)),
         }
