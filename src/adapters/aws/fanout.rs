@@ -12,7 +12,7 @@
 //! `RETENTION` of events. So an orphan lingers at most six minutes,
 //! holding at most an hour of events.
 
-use super::attrs::{n, opt_n, opt_s, s};
+use super::attrs::{n, opt_n, s};
 use super::errors::sdk_error;
 use super::ledger::DynamoLedger;
 use crate::domain::Timestamp;
@@ -43,34 +43,13 @@ pub struct SnsFanout {
     ledger: Arc<DynamoLedger>,
 }
 
-/// The ledger items: the fan-out topic provisioning made, and the newest
-/// heartbeat of a publisher (a relay).
-pub const FANOUT_KEY: &str = "config#fanout";
+/// The ledger item of a publisher's newest heartbeat (a relay).
 const BEAT_KEY: &str = "relay#beat";
 /// Followers follow through the topic while a publisher beat this recently
 /// by their own clock: a wide margin, so a machine whose clock is minutes
 /// off still finds a live relay (one that stopped is then said to be silent
 /// after six minutes without a beat, by the follower's monotonic clock).
 pub const PUBLISHER_ALIVE: Duration = Duration::from_secs(15 * 60);
-
-/// The fan-out topic provisioning recorded, if any.
-pub async fn recorded_topic(ledger: &DynamoLedger) -> PortResult<Option<String>> {
-    Ok(ledger.get_item(FANOUT_KEY).await?.and_then(|item| opt_s(&item, "Arn")))
-}
-
-/// Records the fan-out topic's ARN in the ledger (provisioning).
-pub async fn record_topic(ledger: &DynamoLedger, arn: &str) -> PortResult<()> {
-    ledger
-        .client()
-        .put_item()
-        .table_name(ledger.table())
-        .item("pk", s(FANOUT_KEY))
-        .item("Arn", s(arn))
-        .send()
-        .await
-        .map_err(|e| sdk_error(&format!("the ledger table {}", ledger.table()), e))?;
-    Ok(())
-}
 
 /// Whether a publisher (a relay) beat within `PUBLISHER_ALIVE`.
 pub async fn publisher_alive(ledger: &DynamoLedger) -> PortResult<bool> {

@@ -104,6 +104,8 @@ pub fn checkpoint_key(name: &str) -> String {
 }
 
 pub const TOPIC_KEY: &str = "config#topic";
+/// The fan-out feed's topic provisioning made.
+pub const FANOUT_TOPIC_KEY: &str = "config#fanout";
 
 fn is_conditional<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &E) -> bool {
     e.code() == Some("ConditionalCheckFailedException")
@@ -230,6 +232,24 @@ impl DynamoLedger {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// The ARN a `config#…` item records (a topic provisioning made).
+    pub async fn recorded_arn(&self, key: &str) -> PortResult<Option<String>> {
+        Ok(self.get_item(key).await?.and_then(|item| opt_s(&item, "Arn")))
+    }
+
+    /// Records an ARN under a `config#…` key.
+    pub async fn record_arn(&self, key: &str, arn: &str) -> PortResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(key))
+            .item("Arn", s(arn))
+            .send()
+            .await
+            .map_err(|e| sdk_error(&self.what(), e))?;
+        Ok(())
     }
 
     pub async fn get_item(&self, pk: &str) -> PortResult<Option<Item>> {

@@ -197,7 +197,7 @@ async fn connect_as(settings: &AwsSettings, clients: Clients, role: Role) -> Por
     ));
     let topic_arn = match &settings.topic_arn {
         Some(arn) => arn.clone(),
-        None => provision::recorded_topic_arn(&ledger).await?.ok_or_else(|| {
+        None => ledger.recorded_arn(ledger::TOPIC_KEY).await?.ok_or_else(|| {
             PortError::setup(
                 Need::TopicArn,
                 format!(
@@ -232,8 +232,8 @@ async fn connect_as(settings: &AwsSettings, clients: Clients, role: Role) -> Por
     let fanout_topic = match (&settings.fanout_topic_arn, role) {
         (Some(arn), _) => Some(arn.clone()),
         (None, Role::Function) => None,
-        (None, Role::Publisher) => fanout::recorded_topic(&ledger).await?,
-        (None, Role::Follower) => fanout::recorded_topic(&ledger).await.unwrap_or_else(|e| {
+        (None, Role::Publisher) => ledger.recorded_arn(ledger::FANOUT_TOPIC_KEY).await?,
+        (None, Role::Follower) => ledger.recorded_arn(ledger::FANOUT_TOPIC_KEY).await.unwrap_or_else(|e| {
             tracing::debug!(error = %e, "no fan-out topic found; following the streams");
             None
         }),

@@ -3,9 +3,8 @@
 //! NEW_AND_OLD_IMAGES), the ledger table (with TTL), the topic and optional
 //! email/SMS subscriptions. Says what it created and what it found.
 
-use super::attrs::{opt_s, s};
 use super::errors::sdk_error;
-use super::ledger::{DynamoLedger, INDEXES, Index, TOPIC_KEY};
+use super::ledger::{DynamoLedger, FANOUT_TOPIC_KEY, INDEXES, Index, TOPIC_KEY};
 use super::{AwsSettings, Clients};
 use crate::ports::{Need, PortError, PortResult};
 use aws_sdk_dynamodb::types::{
@@ -48,7 +47,7 @@ pub async fn provision(clients: &Clients, request: Request<'_>) -> PortResult<(V
     let (step, arn) = topic(clients, settings).await?;
     steps.push(step);
     let ledger = DynamoLedger::new(clients.dynamodb.clone(), settings.ledger_table.clone());
-    record_topic_arn(&ledger, &arn).await?;
+    ledger.record_arn(TOPIC_KEY, &arn).await?;
     steps.push(fanout_topic(clients, settings, &ledger).await?);
     if let Some(email) = request.email {
         steps.push(subscribe(clients, &arn, "email", email).await?);
@@ -436,45 +435,43 @@ async fn topic(clients: &Clients, settings: &AwsSettings) -> PortResult<(Step, S
     if let Some(arn) = &settings.topic_arn {
         return Ok((Step::new(false, format!("topic {arn}")), arn.clone()));
     }
-    // Found: the ARN a previous provisioning recorded still answers.
     let ledger = DynamoLedger::new(clients.dynamodb.clone(), settings.ledger_table.clone());
-    if let Some(arn) = recorded_topic_arn(&ledger).await?
-        && clients.sns.get_topic_attributes().topic_arn(&arn).send().await.is_ok()
-    {
-        return Ok((Step::new(false, format!("topic {} ({arn})", settings.topic)), arn));
-    }
-    // CreateTopic is idempotent: it returns the ARN of a topic of that name.
-    let out = clients
-        .sns
-        .create_topic()
-        .name(&settings.topic)
-        .send()
-        .await
-        .map_err(|e| sdk_error(&format!("the topic {}", settings.topic), e))?;
-    let arn = out.topic_arn().unwrap_or_default().to_string();
-    Ok((Step::new(true, format!("topic {} ({arn})", settings.topic)), arn))
+    recorded_topic(clients, &ledger, TOPIC_KEY, &settings.topic, "topic").await
 }
 
 /// The fan-out feed's topic (not the alert topic people subscribe to):
 /// `stockwatch relay` publishes to it, each console's queue is subscribed.
 async fn fanout_topic(clients: &Clients, settings: &AwsSettings, ledger: &DynamoLedger) -> PortResult<Step> {
     let name = format!("{}-fanout", settings.topic);
-    let found = super::fanout::recorded_topic(ledger).await?;
-    if let Some(arn) = &found
-        && clients.sns.get_topic_attributes().topic_arn(arn).send().await.is_ok()
+    let (step, _) = recorded_topic(clients, ledger, FANOUT_TOPIC_KEY, &name, "fan-out topic").await?;
+    Ok(step)
+}
+
+/// The topic the ledger records under `key` if it still answers, else the
+/// topic `name` made now (CreateTopic is idempotent: it returns the ARN of
+/// a topic of that name) and recorded.
+async fn recorded_topic(
+    clients: &Clients,
+    ledger: &DynamoLedger,
+    key: &str,
+    name: &str,
+    what: &str,
+) -> PortResult<(Step, String)> {
+    if let Some(arn) = ledger.recorded_arn(key).await?
+        && clients.sns.get_topic_attributes().topic_arn(&arn).send().await.is_ok()
     {
-        return Ok(Step::new(false, format!("fan-out topic {name} ({arn})")));
+        return Ok((Step::new(false, format!("{what} {name} ({arn})")), arn));
     }
     let out = clients
         .sns
         .create_topic()
-        .name(&name)
+        .name(name)
         .send()
         .await
         .map_err(|e| sdk_error(&format!("the topic {name}"), e))?;
     let arn = out.topic_arn().unwrap_or_default().to_string();
-    super::fanout::record_topic(ledger, &arn).await?;
-    Ok(Step::new(true, format!("fan-out topic {name} ({arn})")))
+    ledger.record_arn(key, &arn).await?;
+    Ok((Step::new(true, format!("{what} {name} ({arn})")), arn))
 }
 
 async fn subscribe(clients: &Clients, arn: &str, protocol: &str, endpoint: &str) -> PortResult<Step> {
@@ -506,22 +503,4 @@ async fn subscribe(clients: &Clients, arn: &str, protocol: &str, endpoint: &str)
         .await
         .map_err(|e| sdk_error(&format!("the topic {arn}"), e))?;
     Ok(Step::new(true, what))
-}
-
-async fn record_topic_arn(ledger: &DynamoLedger, arn: &str) -> PortResult<()> {
-    ledger
-        .client()
-        .put_item()
-        .table_name(ledger.table())
-        .item("pk", s(TOPIC_KEY))
-        .item("Arn", s(arn))
-        .send()
-        .await
-        .map_err(|e| sdk_error(&format!("the ledger table {}", ledger.table()), e))?;
-    Ok(())
-}
-
-/// The topic ARN provisioning recorded, if any.
-pub async fn recorded_topic_arn(ledger: &DynamoLedger) -> PortResult<Option<String>> {
-    Ok(ledger.get_item(TOPIC_KEY).await?.and_then(|item| opt_s(&item, "Arn")))
 }
