@@ -11,7 +11,9 @@
 //! Locally sending and marking are one transaction (exactly once); on SNS
 //! one window remains, said in `adapters::aws::publisher`.
 
-use crate::domain::{Alert, AlertId, AlertKind, Decision, Level, Message, Thresholds, Timestamp, decide, level};
+use crate::domain::{
+    Alert, AlertId, AlertKind, Decision, Level, Message, Snooze, Thresholds, Timestamp, decide, level, snoozed,
+};
 use crate::ports::RetryPolicy;
 use crate::ports::{
     AlertClaim, AlertFilter, Change, ClaimOutcome, Delivery, PortError, Ports, Restock, StockFilter, all_pages,
@@ -124,6 +126,8 @@ impl Checker {
         let mut report = self.sweep().await?;
         // Everything one pass raises is notified together, at its end.
         let mut to_send: Vec<Alert> = Vec::new();
+        // Read with the first change: an idle pass reads nothing more.
+        let mut snoozes: Option<Vec<Snooze>> = None;
         loop {
             let cursor = self
                 .retry
@@ -152,7 +156,11 @@ impl Checker {
                 self.send(&to_send, &mut report).await?;
                 return Ok(report);
             }
-            to_send.extend(self.decide_and_claim(&page.changes, &mut report).await?);
+            if snoozes.is_none() {
+                snoozes = Some(self.snoozes().await?);
+            }
+            let snoozes = snoozes.as_deref().unwrap_or_default();
+            to_send.extend(self.decide_and_claim(&page.changes, snoozes, &mut report).await?);
             self.retry
                 .run("save the checkpoint", || {
                     self.ports.checkpoints.save(&self.config.name, &page.cursor)
@@ -198,20 +206,33 @@ impl Checker {
     /// Decides, claims and publishes for one batch of changes (a stream
     /// batch, a relay's page): its alerts are grouped into its messages.
     pub async fn process(&self, changes: &[Change], report: &mut CheckReport) -> Result<(), PortError> {
-        let to_send = self.decide_and_claim(changes, report).await?;
+        // An idle pass reads nothing more.
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let snoozes = self.snoozes().await?;
+        let to_send = self.decide_and_claim(changes, &snoozes, report).await?;
         self.send(&to_send, report).await
+    }
+
+    /// The snoozes now: snoozed stores and items raise their alerts,
+    /// unnotified. Read once per pass.
+    async fn snoozes(&self) -> Result<Vec<Snooze>, PortError> {
+        self.retry
+            .run("read the snoozes", || self.ports.ledger.snoozes(Timestamp::now()))
+            .await
     }
 
     /// Decides and claims for one batch of changes; returns the alerts won
     /// that are to be notified (sent by the caller, grouped with the rest
     /// of its pass; until then a claim is unpublished, and a checker that
     /// stops before sending is taken over after the lease as always).
-    async fn decide_and_claim(&self, changes: &[Change], report: &mut CheckReport) -> Result<Vec<Alert>, PortError> {
-        // Snoozed stores and items raise their alerts, unnotified.
-        let snoozes = self
-            .retry
-            .run("read the snoozes", || self.ports.ledger.snoozes(Timestamp::now()))
-            .await?;
+    async fn decide_and_claim(
+        &self,
+        changes: &[Change],
+        snoozes: &[Snooze],
+        report: &mut CheckReport,
+    ) -> Result<Vec<Alert>, PortError> {
         let now = Timestamp::now();
         let mut claims = Vec::new();
         let mut restocks = Vec::new();
@@ -230,7 +251,7 @@ impl Checker {
                     as_of: new.as_of,
                     source: new.source.clone(),
                     notify: (kind == AlertKind::Out || self.config.notify_low)
-                        && crate::domain::snoozed(&snoozes, &change.store, &change.item, now).is_none(),
+                        && snoozed(snoozes, &change.store, &change.item, now).is_none(),
                 }),
                 Decision::Resolve => restocks.push(Restock {
                     store: change.store.clone(),
@@ -308,7 +329,7 @@ impl Checker {
         };
         let rows = all_pages(|page| async move { table.scan(low, page.as_ref(), 1000).await }).await?;
         let now = Timestamp::now();
-        let snoozes = self.ports.ledger.snoozes(now).await?;
+        let snoozes = self.snoozes().await?;
         let mut claims = Vec::new();
         for row in rows {
             let threshold = self.config.thresholds.low_for(&row.store, &row.item);
@@ -321,7 +342,7 @@ impl Checker {
                 continue;
             }
             let notify = (kind == AlertKind::Out || self.config.notify_low)
-                && crate::domain::snoozed(&snoozes, &row.store, &row.item, now).is_none();
+                && snoozed(&snoozes, &row.store, &row.item, now).is_none();
             claims.push(AlertClaim {
                 change_id: format!("resync:{}", serde_json::json!([row.store, row.item, row.as_of.0])),
                 kind,
