@@ -120,48 +120,34 @@ impl SnsFanout {
 
     /// Every subscription of the topic: (subscription ARN, endpoint).
     async fn subscriptions(&self) -> PortResult<Vec<(String, String)>> {
-        let mut found = Vec::new();
-        let mut next: Option<String> = None;
-        loop {
-            let page = self
-                .sns
-                .list_subscriptions_by_topic()
-                .topic_arn(&self.topic_arn)
-                .set_next_token(next.take())
-                .send()
-                .await
-                .map_err(|e| sdk_error(&self.what(), e))?;
-            for s in page.subscriptions() {
-                if let (Some(arn), Some(endpoint)) = (s.subscription_arn(), s.endpoint()) {
-                    found.push((arn.to_string(), endpoint.to_string()));
-                }
-            }
-            match page.next_token {
-                Some(token) if !token.is_empty() => next = Some(token),
-                _ => return Ok(found),
-            }
-        }
+        let all: Vec<_> = self
+            .sns
+            .list_subscriptions_by_topic()
+            .topic_arn(&self.topic_arn)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| sdk_error(&self.what(), e))?;
+        Ok(all
+            .into_iter()
+            .filter_map(|s| Some((s.subscription_arn?, s.endpoint?)))
+            .collect())
     }
 
     /// This setup's follower queues: URL → ARN.
     async fn queues(&self) -> PortResult<HashMap<String, String>> {
-        let mut urls = Vec::new();
-        let mut next: Option<String> = None;
-        loop {
-            let page = self
-                .sqs
-                .list_queues()
-                .queue_name_prefix(&self.prefix)
-                .set_next_token(next.take())
-                .send()
-                .await
-                .map_err(|e| sdk_error("the follower queues", e))?;
-            urls.extend(page.queue_urls().iter().cloned());
-            match page.next_token {
-                Some(token) if !token.is_empty() => next = Some(token),
-                _ => break,
-            }
-        }
+        let urls: Vec<String> = self
+            .sqs
+            .list_queues()
+            .queue_name_prefix(&self.prefix)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| sdk_error("the follower queues", e))?;
         let mut queues = HashMap::new();
         for url in urls {
             if let Ok(arn) = self.queue_arn(&url).await {
