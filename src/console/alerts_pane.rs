@@ -80,6 +80,9 @@ pub struct AlertsPane {
     newest_seen: Option<AlertId>,
     /// Resolved alerts were read for the history view.
     pub history_loaded: bool,
+    /// Alerts above the operator's place that arrived since they left the
+    /// top (computed by `refresh`, read by drawing).
+    new_above: usize,
 }
 
 impl Default for AlertsPane {
@@ -94,6 +97,7 @@ impl Default for AlertsPane {
             following: true,
             newest_seen: None,
             history_loaded: false,
+            new_above: 0,
         }
     }
 }
@@ -124,14 +128,7 @@ impl AlertsPane {
     /// Alerts that arrived above the operator's place since they left the
     /// top: the title's "3 new ↑".
     pub fn new_above(&self) -> usize {
-        if self.following {
-            return 0;
-        }
-        let seen = self.newest_seen;
-        self.rows[..self.list.cursor.min(self.rows.len())]
-            .iter()
-            .filter(|id| Some(**id) > seen)
-            .count()
+        self.new_above
     }
 
     /// Recomputes the rows if the alerts, the filter or the view changed,
@@ -168,6 +165,15 @@ impl AlertsPane {
         if self.following {
             self.newest_seen = self.newest_seen.max(self.rows.first().copied());
         }
+        let seen = self.newest_seen;
+        self.new_above = if self.following {
+            0
+        } else {
+            self.rows[..self.list.cursor.min(self.rows.len())]
+                .iter()
+                .filter(|id| Some(**id) > seen)
+                .count()
+        };
     }
 }
 

@@ -78,14 +78,20 @@ pub fn help_lines(app: &App, width: u16) -> Vec<Line<'static>> {
 
 /// How far the help can scroll on a terminal of `size`.
 pub fn help_scroll_limit(app: &App, (width, height): (u16, u16)) -> u16 {
-    let lines = help_lines(app, width).len() as u16;
+    scroll_limit(help_lines(app, width).len(), height)
+}
+
+/// How far `lines` can scroll in a bordered box on `height` rows.
+fn scroll_limit(lines: usize, height: u16) -> u16 {
+    let lines = lines.min(u16::MAX as usize - 2) as u16;
     lines.saturating_sub(height.min(lines + 2).saturating_sub(2))
 }
 
 pub fn draw_help(frame: &mut Frame, app: &App, theme: Theme, area: Rect, scroll: u16) {
     let lines = help_lines(app, area.width);
     let rect = centered(area, help_width(area.width), lines.len() as u16 + 2);
-    let limit = help_scroll_limit(app, (area.width, area.height));
+    // The lines are built once per frame: the limit comes from them.
+    let limit = scroll_limit(lines.len(), area.height);
     let scroll = scroll.min(limit);
     let more = scroll < limit;
     let moving = format!(
