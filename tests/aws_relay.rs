@@ -203,23 +203,10 @@ async fn a_console_follows_through_the_relay_and_removes_its_queue_at_exit() {
         .unwrap();
     std::thread::sleep(Duration::from_secs(2));
     let proxy = delay_proxy::counting_proxy(&moto_url);
-    let console = common::tmux::Tmux::start_with(
-        &env,
-        100,
-        30,
-        &[
-            ("STOCKWATCH_BACKEND", "aws"),
-            ("STOCKWATCH_BUCKET", &settings.bucket),
-            ("STOCKWATCH_TABLE", &settings.table),
-            ("STOCKWATCH_LEDGER_TABLE", &settings.ledger_table),
-            ("STOCKWATCH_TOPIC", &settings.topic),
-            ("STOCKWATCH_TEST_ABANDONED_MS", "4000"),
-            ("AWS_ENDPOINT_URL", &proxy.url),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-        ],
-    );
+    let mut console_env = moto::operator_env(&settings, &proxy.url);
+    console_env.push(("STOCKWATCH_TEST_ABANDONED_MS", "4000".into()));
+    let console_env: Vec<(&str, &str)> = console_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let console = common::tmux::Tmux::start_with(&env, 100, 30, &console_env);
     console.wait_for("the console on AWS", false, |s| {
         s.contains("Stores (") && s.contains("LIVE")
     });

@@ -822,6 +822,17 @@ async fn the_load_sweep_loads_events_given_up_on_and_stopped_uploads() {
     assert_eq!(queued(&sqs, &url).await, 0);
 }
 
+/// What a follower's queue brings, waiting up to 10 s for something.
+async fn receive_some(ports: &Ports, follower: &mut stockwatch::ports::Subscription) -> Vec<stockwatch::ports::Event> {
+    for _ in 0..10 {
+        let got = ports.fanout.receive(follower, Duration::from_secs(1)).await.unwrap();
+        if !got.is_empty() {
+            return got;
+        }
+    }
+    Vec::new()
+}
+
 /// With a fan-out topic, check-stock is the stack's publisher: the changes
 /// of the batches it checks, and (its second trigger) the ledger's alert
 /// states reach a follower's queue; its sweep says it is alive.
@@ -836,19 +847,7 @@ async fn the_stack_publishes_the_fan_out_feed() {
         CheckStock::new(checker(&ports, 60_000)).publishing(ports.fanout.clone(), settings.ledger_table.clone());
     let batch = event_json("dynamodb-stream-batch.json", &settings.bucket);
     check_stock::handle_any(&function, batch).await.unwrap();
-    let mut received = Vec::new();
-    for _ in 0..10 {
-        received.extend(
-            ports
-                .fanout
-                .receive(&mut follower, Duration::from_secs(1))
-                .await
-                .unwrap(),
-        );
-        if !received.is_empty() {
-            break;
-        }
-    }
+    let received = receive_some(&ports, &mut follower).await;
     let changed: Vec<(String, String)> = received
         .iter()
         .filter_map(|e| match e {
@@ -898,19 +897,7 @@ async fn the_stack_publishes_the_fan_out_feed() {
     }]});
     let response = check_stock::handle_any(&function, record).await.unwrap();
     assert!(failures(&response).is_empty(), "{response}");
-    let mut relayed = Vec::new();
-    for _ in 0..10 {
-        relayed.extend(
-            ports
-                .fanout
-                .receive(&mut follower, Duration::from_secs(1))
-                .await
-                .unwrap(),
-        );
-        if !relayed.is_empty() {
-            break;
-        }
-    }
+    let relayed = receive_some(&ports, &mut follower).await;
     assert!(
         relayed
             .iter()

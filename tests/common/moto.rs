@@ -35,20 +35,29 @@ pub fn stockwatch_on(
             cmd.env_remove(key);
         }
     }
-    cmd.env("STOCKWATCH_BACKEND", "aws")
-        .env("STOCKWATCH_BUCKET", &settings.bucket)
-        .env("STOCKWATCH_TABLE", &settings.table)
-        .env("STOCKWATCH_LEDGER_TABLE", &settings.ledger_table)
-        .env("STOCKWATCH_TOPIC", &settings.topic)
+    cmd.envs(operator_env(settings, endpoint))
         .env("STOCKWATCH_USER", "tester")
         .env("STOCKWATCH_LOG_DIR", dir.join("logs"))
         .env("XDG_CONFIG_HOME", dir.join("config"))
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
         .current_dir(env!("CARGO_MANIFEST_DIR"));
     cmd
+}
+
+/// The environment that points stockwatch at a deployment on moto (through
+/// `endpoint`), as an operator names it: backend, names, region, keys.
+#[allow(dead_code)]
+pub fn operator_env(settings: &AwsSettings, endpoint: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("STOCKWATCH_BACKEND", "aws".into()),
+        ("STOCKWATCH_BUCKET", settings.bucket.clone()),
+        ("STOCKWATCH_TABLE", settings.table.clone()),
+        ("STOCKWATCH_LEDGER_TABLE", settings.ledger_table.clone()),
+        ("STOCKWATCH_TOPIC", settings.topic.clone()),
+        ("AWS_ENDPOINT_URL", endpoint.into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+    ]
 }
 
 pub fn endpoint() -> String {
