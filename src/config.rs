@@ -98,6 +98,15 @@ pub struct AlertSettings {
     /// Messages one pass (an upload's check, a `check`) sends at most;
     /// more become one summary (default 10).
     pub max_messages_per_pass: Option<usize>,
+    /// Where alerts arrive in many small batches (a relay; a stack's
+    /// function takes its `GroupWait` parameter): what they raise is sent
+    /// together once no new alert came for this long (default "30s").
+    pub group_wait: Option<Spanned<String>>,
+    /// Remind of OUT alerts still open and unacknowledged this long after
+    /// their last message, e.g. "1h" (default: never).
+    pub renotify_after: Option<Spanned<String>>,
+    /// Reminders go to this topic instead of the alert topic (AWS).
+    pub escalation_topic_arn: Option<String>,
     /// Per-item thresholds: `[[alerts.item]]` with `item`, optional `store`, `low_threshold`.
     #[serde(default, rename = "item")]
     pub items: Vec<Spanned<ItemThreshold>>,
@@ -282,6 +291,16 @@ impl ConfigFile {
                 ),
             );
         }
+        for (name, value) in [
+            ("group_wait", &self.alerts.group_wait),
+            ("renotify_after", &self.alerts.renotify_after),
+        ] {
+            if let Some(value) = value
+                && let Err(problem) = crate::domain::parse_duration(value.get_ref())
+            {
+                return at(value.span(), format!("{name}: {problem}"));
+            }
+        }
         let mut seen: std::collections::HashMap<(Option<&str>, &str), Range<usize>> = Default::default();
         for entry in &self.alerts.items {
             let t = entry.get_ref();
@@ -305,6 +324,13 @@ impl ConfigFile {
             }
         }
         Ok(())
+    }
+
+    /// A duration setting of `[alerts]` (checked when the file was read).
+    pub fn alerts_duration(value: &Option<Spanned<String>>) -> Option<std::time::Duration> {
+        value
+            .as_ref()
+            .and_then(|v| crate::domain::parse_duration(v.get_ref()).ok())
     }
 
     /// Thresholds from the file, with `override_default` (a flag or

@@ -71,8 +71,22 @@ pub struct GlobalArgs {
     /// STOCKWATCH_NOTIFY_LOW takes 1/0, yes/no, true/false, on/off.
     #[arg(long, env = "STOCKWATCH_NOTIFY_LOW", global = true, value_parser = clap::builder::BoolishValueParser::new())]
     pub notify_low: bool,
+    /// Remind of OUT alerts still open and unacknowledged this long after
+    /// their last message (e.g. 1h) [default: never; alerts.renotify_after].
+    #[arg(long, env = "STOCKWATCH_RENOTIFY_AFTER", global = true, value_name = "DURATION",
+          value_parser = parse_duration_arg)]
+    pub renotify_after: Option<std::time::Duration>,
+    /// `relay`: what batches raise is sent together once no new alert came
+    /// for this long [default: 30s; alerts.group_wait].
+    #[arg(long, env = "STOCKWATCH_GROUP_WAIT", global = true, value_name = "DURATION",
+          value_parser = parse_duration_arg)]
+    pub group_wait: Option<std::time::Duration>,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
+    crate::domain::parse_duration(text)
 }
 
 /// Names of an AWS deployment; the region, profile and endpoints come from
@@ -100,6 +114,9 @@ pub struct AwsArgs {
     /// The topic's ARN [default: the one `provision` recorded].
     #[arg(long, env = "STOCKWATCH_TOPIC_ARN", global = true, value_name = "ARN")]
     pub topic_arn: Option<String>,
+    /// Reminders go to this topic instead [default: the alert topic; alerts.escalation_topic_arn].
+    #[arg(long, env = "STOCKWATCH_ESCALATION_TOPIC_ARN", global = true, value_name = "ARN")]
+    pub escalation_topic_arn: Option<String>,
     /// AWS region [default: AWS_REGION or the profile's].
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
@@ -174,6 +191,8 @@ pub struct Session {
     pub local: Option<LocalBackend>,
     pub config: ConfigFile,
     pub checker_config: CheckerConfig,
+    /// The grouping window of a relay's checker (`relay_checker`).
+    pub group_wait: std::time::Duration,
     /// Uploads are loaded by the deployed function, not here.
     pub loaded_elsewhere: bool,
     /// A deployed check-stock function or a relay raises the alerts:
@@ -367,6 +386,7 @@ async fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<(AwsSetting
     if let Some(arn) = pick(&args.topic_arn, &file.topic_arn) {
         settings.topic_arn = Some(arn);
     }
+    settings.escalation_topic_arn = pick(&args.escalation_topic_arn, &config.alerts.escalation_topic_arn);
     settings.stack = stack_name;
     settings.region = region;
     settings.profile = profile;
@@ -430,8 +450,17 @@ impl Session {
                 .unwrap_or(crate::domain::notify::DEFAULT_MAX_MESSAGES)
                 .max(1),
             lease: test_lease().unwrap_or(CheckerConfig::default().lease),
+            renotify_after: global
+                .renotify_after
+                .or_else(|| ConfigFile::alerts_duration(&config.alerts.renotify_after)),
+            // A pass is sent whole; only `relay` holds batches for a window.
+            group_wait: std::time::Duration::ZERO,
             ..CheckerConfig::default()
         };
+        let group_wait = global
+            .group_wait
+            .or_else(|| ConfigFile::alerts_duration(&config.alerts.group_wait))
+            .unwrap_or(crate::pipeline::DEFAULT_GROUP_WAIT);
         // A stack deploys the load function, so its uploads are its to load.
         let loaded_elsewhere = resolved.aws.as_ref().is_some_and(|aws| {
             let default = if aws.stack.is_some() {
@@ -448,6 +477,7 @@ impl Session {
             local,
             config,
             checker_config,
+            group_wait,
             loaded_elsewhere,
             checked_elsewhere,
         })
@@ -483,6 +513,16 @@ impl Session {
 
     pub fn checker(&self) -> Checker {
         Checker::new(self.ports.clone(), self.checker_config.clone()).with_retry(retries())
+    }
+
+    /// The checker of `stockwatch relay`: alerts come in pages, held for
+    /// the grouping window and sent together.
+    pub fn relay_checker(&self) -> Checker {
+        let config = CheckerConfig {
+            group_wait: self.group_wait,
+            ..self.checker_config.clone()
+        };
+        Checker::new(self.ports.clone(), config).with_retry(retries())
     }
 }
 

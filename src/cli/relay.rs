@@ -39,7 +39,7 @@ pub async fn run(global: &GlobalArgs, args: &RelayArgs) -> Result<(), CliError> 
     }
     // Beside a stack, its function raises the alerts: the relay publishes.
     let beside_stack = ctx.checked_elsewhere && !ctx.ports.relayed;
-    let relay = Relay::publishing(ctx.ports.clone(), (!beside_stack).then(|| ctx.checker()));
+    let relay = Relay::publishing(ctx.ports.clone(), (!beside_stack).then(|| ctx.relay_checker()));
     let fanout = ctx.ports.fanout.clone();
     let loader = ctx.loader();
     if args.once {

@@ -29,7 +29,7 @@ const RECEIVE_WAIT: Duration = Duration::from_secs(10);
 /// How often the snoozes are read again.
 const SNOOZES_EVERY: Duration = Duration::from_secs(60);
 /// A publisher not heard of for this long is said to be silent (a relay
-/// beats every 30 s, a stack's sweep every 5 minutes).
+/// beats every 30 s, a stack's sweep every minute).
 const RELAY_SILENT: Duration = Duration::from_secs(6 * 60);
 /// How often the checker task looks for uploads whose loader stopped.
 const RESUME_EVERY: Duration = Duration::from_secs(15);

@@ -71,6 +71,7 @@ pub fn alert(id: &str, store: &str, item: &str, state: AlertState) -> Alert {
         resolved_at: None,
         published_at: None,
         version: 1,
+        reminders: 0,
     }
 }
 

@@ -163,6 +163,7 @@ mod snapshots {
             resolved_at: None,
             published_at: None,
             version: 1,
+            reminders: 0,
         }
     }
 

@@ -169,6 +169,14 @@ pub struct Alert {
     /// order they arrived in.
     #[serde(default)]
     pub version: u64,
+    /// Reminders claimed for it so far (`alerts.renotify_after`): while the
+    /// last one is being sent, `published_at` is unset again.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reminders: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -237,6 +245,10 @@ pub struct Message {
     /// A shorter form for phones (SMS), when the text is long.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sms: Option<String>,
+    /// A reminder of alerts still open (sent to the escalation topic, when
+    /// there is one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reminder: bool,
 }
 
 impl Message {
@@ -248,6 +260,7 @@ impl Message {
             subject: notification.subject,
             text: notification.message,
             sms: None,
+            reminder: false,
         }
     }
 }
@@ -280,6 +293,7 @@ mod tests {
             resolved_at: None,
             published_at: None,
             version: 0,
+            reminders: 0,
         }
     }
 

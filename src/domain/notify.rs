@@ -7,6 +7,8 @@
 
 use super::alert::{ALERT_SUBJECT, Alert, AlertKind, Message, Notification};
 use super::import::thousands;
+use super::time::Timestamp;
+use std::time::Duration;
 
 /// Messages one pass sends at most; more become one summary.
 pub const DEFAULT_MAX_MESSAGES: usize = 10;
@@ -16,13 +18,7 @@ const SMS_CHARS: usize = 300;
 /// The messages for alerts raised together (one pass), in the order their
 /// stores first appear.
 pub fn group(alerts: &[Alert], max_messages: usize) -> Vec<Message> {
-    let mut stores: Vec<(&str, Vec<&Alert>)> = Vec::new();
-    for alert in alerts {
-        match stores.iter_mut().find(|(store, _)| *store == alert.store) {
-            Some((_, group)) => group.push(alert),
-            None => stores.push((&alert.store, vec![alert])),
-        }
-    }
+    let stores = by_store(alerts);
     if stores.len() > max_messages.max(1) {
         return vec![summary(alerts, stores.len())];
     }
@@ -79,6 +75,7 @@ fn for_store(store: &str, alerts: &[&Alert]) -> Message {
         subject: ALERT_SUBJECT.to_string(),
         text: text.join("\n"),
         sms: Some(short.join("\n")),
+        reminder: false,
     }
 }
 
@@ -113,6 +110,78 @@ fn summary(alerts: &[Alert], stores: usize) -> Message {
         subject: ALERT_SUBJECT.to_string(),
         sms: Some(text.clone()),
         text,
+        reminder: false,
+    }
+}
+
+/// The subject of a reminder: still `Inventory Alert!` first, for filters.
+pub const REMINDER_SUBJECT: &str = "Inventory Alert! (reminder)";
+
+/// Reminders of OUT alerts still open and unacknowledged, due together: one
+/// message per store (`Berlin is still out of stock after 1 h,
+/// unacknowledged: Echo Plus, Echo Dot`), or one summary for a storm. The
+/// time said is the shortest any of them has been out.
+pub fn reminders(alerts: &[Alert], max_messages: usize, now: Timestamp) -> Vec<Message> {
+    let age = |group: &[&Alert]| {
+        let raised = group.iter().map(|a| a.raised_at.0).max().unwrap_or(now.0);
+        for_humans(Duration::from_millis(now.0.saturating_sub(raised).max(0) as u64))
+    };
+    let stores = by_store(alerts);
+    let message = |text: String, sms: String, group: &[&Alert]| Message {
+        alert_ids: group.iter().map(|a| a.id).collect(),
+        subject: REMINDER_SUBJECT.to_string(),
+        sms: (sms != text).then_some(sms),
+        text,
+        reminder: true,
+    };
+    if stores.len() > max_messages.max(1) {
+        let all: Vec<&Alert> = alerts.iter().collect();
+        let text = format!(
+            "{} stores still have {} items out of stock after {}, unacknowledged; see stockwatch alerts",
+            thousands(stores.len() as u64),
+            thousands(alerts.len() as u64),
+            age(&all)
+        );
+        return vec![message(text.clone(), text, &all)];
+    }
+    stores
+        .into_iter()
+        .map(|(store, group)| {
+            let names: Vec<String> = group.iter().map(|a| a.item.clone()).collect();
+            let after = age(&group);
+            let text = format!(
+                "{store} is still out of stock after {after}, unacknowledged: {}",
+                names.join(", ")
+            );
+            let sms = cut(&format!("{store} still out after {after}: "), &names, SMS_CHARS);
+            message(text, sms, &group)
+        })
+        .collect()
+}
+
+/// Alerts by store, in the order their stores first appear.
+fn by_store(alerts: &[Alert]) -> Vec<(&str, Vec<&Alert>)> {
+    let mut stores: Vec<(&str, Vec<&Alert>)> = Vec::new();
+    for alert in alerts {
+        match stores.iter_mut().find(|(store, _)| *store == alert.store) {
+            Some((_, group)) => group.push(alert),
+            None => stores.push((&alert.store, vec![alert])),
+        }
+    }
+    stores
+}
+
+/// `45 s`, `12 min`, `1 h`, `2 h 5 min`, `3 d 4 h`: how long, as people say it.
+pub fn for_humans(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{secs} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
     }
 }
 
@@ -170,6 +239,7 @@ mod tests {
             resolved_at: None,
             published_at: None,
             version: 1,
+            reminders: 0,
         }
     }
 
@@ -233,5 +303,63 @@ mod tests {
         assert!(sms.chars().count() <= SMS_CHARS, "{} chars", sms.chars().count());
         assert!(sms.ends_with("more"), "{sms}");
         assert!(message.text.contains("Item number 59"), "email keeps the whole list");
+    }
+
+    #[test]
+    fn reminders_say_how_long_and_group_per_store() {
+        let hour = 3_600_000;
+        let mut alerts: Vec<Alert> = [
+            (1, "Berlin", "Echo Plus"),
+            (2, "Pusan", "Echo Show"),
+            (3, "Berlin", "Echo Dot"),
+        ]
+        .map(|(id, store, item)| alert(id, store, item, AlertKind::Out, 0))
+        .to_vec();
+        alerts[0].raised_at = Timestamp(0);
+        alerts[1].raised_at = Timestamp(0);
+        alerts[2].raised_at = Timestamp(hour / 2);
+        let messages = reminders(&alerts, 10, Timestamp(2 * hour));
+        assert_eq!(messages.len(), 2);
+        assert_eq!(
+            messages[0].text,
+            "Berlin is still out of stock after 1 h 30 min, unacknowledged: Echo Plus, Echo Dot"
+        );
+        assert_eq!(messages[0].alert_ids, [AlertId(1), AlertId(3)]);
+        assert_eq!(
+            messages[0].sms.as_deref(),
+            Some("Berlin still out after 1 h 30 min: Echo Plus, Echo Dot")
+        );
+        assert_eq!(
+            messages[1].text,
+            "Pusan is still out of stock after 2 h, unacknowledged: Echo Show"
+        );
+        assert!(
+            messages
+                .iter()
+                .all(|m| m.reminder && m.subject == "Inventory Alert! (reminder)")
+        );
+        assert!(messages.iter().all(|m| m.subject.len() <= 100 && m.subject.is_ascii()));
+
+        let storm: Vec<Alert> = (0..500)
+            .map(|i| alert(i, &format!("Store {}", i % 50), &format!("Item {i}"), AlertKind::Out, 0))
+            .collect();
+        let summary = reminders(&storm, 10, Timestamp(hour));
+        assert_eq!(summary.len(), 1);
+        assert_eq!(
+            summary[0].text,
+            "50 stores still have 500 items out of stock after 1 h, unacknowledged; see stockwatch alerts"
+        );
+        assert_eq!(summary[0].alert_ids.len(), 500);
+    }
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        let s = Duration::from_secs;
+        assert_eq!(for_humans(s(2)), "2 s");
+        assert_eq!(for_humans(s(120)), "2 min");
+        assert_eq!(for_humans(s(3600)), "1 h");
+        assert_eq!(for_humans(s(3600 + 300)), "1 h 5 min");
+        assert_eq!(for_humans(s(86_400)), "1 d");
+        assert_eq!(for_humans(s(2 * 86_400 + 3 * 3600)), "2 d 3 h");
     }
 }

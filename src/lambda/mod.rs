@@ -31,6 +31,12 @@ pub const LOW_THRESHOLD_VAR: &str = "STOCKWATCH_LOW_THRESHOLD";
 pub const NOTIFY_LOW_VAR: &str = "STOCKWATCH_NOTIFY_LOW";
 /// Messages one pass sends at most before one summary.
 pub const MAX_MESSAGES_VAR: &str = "STOCKWATCH_MAX_MESSAGES_PER_PASS";
+/// The grouping window across stream batches (default 30s).
+pub const GROUP_WAIT_VAR: &str = "STOCKWATCH_GROUP_WAIT";
+/// Reminders of OUT alerts still open, e.g. `1h` (default: none).
+pub const RENOTIFY_AFTER_VAR: &str = "STOCKWATCH_RENOTIFY_AFTER";
+/// Where reminders go instead of the alert topic (optional).
+pub const ESCALATION_TOPIC_ARN_VAR: &str = "STOCKWATCH_ESCALATION_TOPIC_ARN";
 pub const FAILURE_QUEUE_VAR: &str = "STOCKWATCH_FAILURE_QUEUE_URL";
 /// The fan-out feed's topic, for check-stock to publish to (optional:
 /// stacks deployed before it have none).
@@ -56,6 +62,20 @@ impl FunctionSettings {
         settings.ledger_table = required(LEDGER_TABLE_VAR)?;
         settings.topic_arn = Some(required(TOPIC_ARN_VAR)?);
         settings.fanout_topic_arn = var(FANOUT_TOPIC_ARN_VAR);
+        settings.escalation_topic_arn = var(ESCALATION_TOPIC_ARN_VAR);
+        let duration = |name: &str| {
+            var(name)
+                .map(|text| {
+                    crate::domain::parse_duration(&text)
+                        .map_err(|problem| PortError::Permanent(format!("{name}: {problem}")))
+                })
+                .transpose()
+        };
+        // "0s" is not a duration people write: no window is `0`.
+        let group_wait = match var(GROUP_WAIT_VAR).as_deref().map(str::trim) {
+            Some("0") => std::time::Duration::ZERO,
+            _ => duration(GROUP_WAIT_VAR)?.unwrap_or(crate::pipeline::DEFAULT_GROUP_WAIT),
+        };
         let low = match var(LOW_THRESHOLD_VAR) {
             None => Thresholds::default(),
             Some(text) => Thresholds::new(text.trim().parse().map_err(|_| {
@@ -76,6 +96,8 @@ impl FunctionSettings {
             thresholds: low,
             notify_low,
             max_messages,
+            group_wait,
+            renotify_after: duration(RENOTIFY_AFTER_VAR)?,
             ..CheckerConfig::default()
         };
         Ok(FunctionSettings {
@@ -160,6 +182,21 @@ mod tests {
         assert_eq!(s.aws.ledger_table, "l");
         assert_eq!(s.checker.thresholds.low_for("Berlin", "Dot"), 5);
         assert!(s.checker.notify_low);
+        assert_eq!(
+            s.checker.group_wait,
+            std::time::Duration::from_secs(30),
+            "the default window"
+        );
+        assert_eq!(s.checker.renotify_after, None, "no reminders unless asked");
+
+        pairs.push((GROUP_WAIT_VAR, "2m"));
+        pairs.push((RENOTIFY_AFTER_VAR, "1h"));
+        let s = FunctionSettings::from_vars(vars(&pairs)).unwrap();
+        assert_eq!(s.checker.group_wait, std::time::Duration::from_secs(120));
+        assert_eq!(s.checker.renotify_after, Some(std::time::Duration::from_secs(3600)));
+        pairs.push((RENOTIFY_AFTER_VAR, "soon"));
+        let e = FunctionSettings::from_vars(vars(&pairs)).unwrap_err().to_string();
+        assert!(e.contains(RENOTIFY_AFTER_VAR), "{e}");
     }
 
     #[test]
@@ -178,7 +215,14 @@ mod tests {
     #[test]
     fn the_template_sets_every_variable_read_here() {
         let template = include_str!("../../deploy/template.yaml");
-        let optional = [LOW_THRESHOLD_VAR, NOTIFY_LOW_VAR, FAILURE_QUEUE_VAR];
+        let optional = [
+            LOW_THRESHOLD_VAR,
+            NOTIFY_LOW_VAR,
+            FAILURE_QUEUE_VAR,
+            GROUP_WAIT_VAR,
+            RENOTIFY_AFTER_VAR,
+            ESCALATION_TOPIC_ARN_VAR,
+        ];
         for name in ALL.map(|(name, _)| name).into_iter().chain(optional) {
             assert!(
                 template.contains(&format!("{name}:")),

@@ -35,7 +35,22 @@ pub struct CheckerConfig {
     pub changes_per_read: usize,
     /// Messages one pass sends at most; more become one summary.
     pub max_messages: usize,
+    /// Zero: what a pass or batch raises is sent at its end. Otherwise
+    /// (the function, a relay: alerts arrive in many small batches) what
+    /// batches raise is held and sent together once no new alert came for
+    /// this long, or the window has been open `WINDOW_CAP` times as long.
+    pub group_wait: Duration,
+    /// Reminds of OUT alerts still open and unacknowledged this long after
+    /// their last message; `None`: never.
+    pub renotify_after: Option<Duration>,
 }
+
+/// A grouping window closes at the latest this many `group_wait`s after
+/// it opened, however steadily alerts keep coming.
+pub const WINDOW_CAP: u32 = 10;
+
+/// The function's and relay's grouping window (Alertmanager's group_wait).
+pub const DEFAULT_GROUP_WAIT: Duration = Duration::from_secs(30);
 
 impl Default for CheckerConfig {
     fn default() -> Self {
@@ -46,6 +61,8 @@ impl Default for CheckerConfig {
             lease: Duration::from_secs(60),
             changes_per_read: 1000,
             max_messages: crate::domain::notify::DEFAULT_MAX_MESSAGES,
+            group_wait: Duration::ZERO,
+            renotify_after: None,
         }
     }
 }
@@ -61,8 +78,13 @@ pub struct CheckReport {
     /// sent (or tried) by this run.
     pub taken_over: Vec<Alert>,
     pub resolved: u64,
-    /// Alerts carried by the messages this run sent.
+    /// Alerts carried by the messages this run sent (reminders included).
     pub published: u64,
+    /// Alerts claimed and held for the grouping window (`group_wait`),
+    /// sent by a later sweep.
+    pub held: u64,
+    /// Reminders this run claimed (one per alert and interval).
+    pub reminded: u64,
     /// Notifications that failed after retries: left for the lease takeover.
     pub unpublished: Vec<(AlertId, String)>,
     /// The feed reported lost changes: alerts for them may be missing.
@@ -84,6 +106,8 @@ impl CheckReport {
         self.taken_over.extend(other.taken_over);
         self.resolved += other.resolved;
         self.published += other.published;
+        self.held += other.held;
+        self.reminded += other.reminded;
         self.unpublished.extend(other.unpublished);
         self.gap |= other.gap;
     }
@@ -96,7 +120,25 @@ pub struct Checker {
     token: String,
     retry: RetryPolicy,
     /// When stale claims were last looked for (shared by clones).
-    last_takeover: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+    last_takeover: Every,
+    /// When due reminders were last looked for.
+    last_reminders: Every,
+}
+
+/// When something periodic last ran, shared by a checker's clones.
+#[derive(Clone, Default)]
+struct Every(std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>);
+
+impl Every {
+    /// Whether `interval` has passed since it last ran (it runs now if so).
+    fn due(&self, interval: Duration) -> bool {
+        let mut last = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let due = last.is_none_or(|at| at.elapsed() >= interval);
+        if due {
+            *last = Some(std::time::Instant::now());
+        }
+        due
+    }
 }
 
 impl Checker {
@@ -107,7 +149,8 @@ impl Checker {
             config,
             token,
             retry: RetryPolicy::default(),
-            last_takeover: Default::default(),
+            last_takeover: Every::default(),
+            last_reminders: Every::default(),
         }
     }
 
@@ -170,37 +213,110 @@ impl Checker {
     }
 
     /// Publishes claims whose publisher stopped before sending (it died, or
-    /// its publish kept failing). Takeovers only matter after a lease, so
-    /// this looks at most every quarter lease: asking every poll would scan
-    /// the ledger several times a second on a networked backend.
+    /// its publish kept failing), or, with a grouping window, the window
+    /// once it closes; and sends due reminders. Takeovers only matter after
+    /// a lease, so this looks at most every quarter lease (a third of the
+    /// window): asking every poll would query the ledger several times a
+    /// second on a networked backend.
     pub async fn sweep(&self) -> Result<CheckReport, PortError> {
-        let due = {
-            let mut last = self.last_takeover.lock().unwrap_or_else(|p| p.into_inner());
-            let due = last.is_none_or(|at| at.elapsed() >= self.config.lease / 4);
-            if due {
-                *last = Some(std::time::Instant::now());
-            }
-            due
-        };
         let mut report = CheckReport::default();
-        if due {
-            self.retry
-                .run("finish sending", || self.ports.publisher.flush())
-                .await?;
-            self.take_over_stale(&mut report).await?;
+        if self.last_takeover.due(self.takeover_every()) {
+            self.take_over(&mut report).await?;
+        }
+        if let Some(after) = self.config.renotify_after
+            && self.last_reminders.due((after / 4).min(Duration::from_secs(60)))
+        {
+            self.remind(after, &mut report).await?;
         }
         Ok(report)
     }
 
     /// Sweeps now, however recently the last sweep ran (a scheduled sweep).
     pub async fn sweep_now(&self) -> Result<CheckReport, PortError> {
-        *self.last_takeover.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
+        self.last_takeover.due(Duration::ZERO);
+        self.last_reminders.due(Duration::ZERO);
         let mut report = CheckReport::default();
+        self.take_over(&mut report).await?;
+        if let Some(after) = self.config.renotify_after {
+            self.remind(after, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    fn takeover_every(&self) -> Duration {
+        let quarter_lease = self.config.lease / 4;
+        match self.config.group_wait {
+            wait if wait.is_zero() => quarter_lease,
+            wait => (wait / 3).min(quarter_lease),
+        }
+    }
+
+    async fn take_over(&self, report: &mut CheckReport) -> Result<(), PortError> {
         self.retry
             .run("finish sending", || self.ports.publisher.flush())
             .await?;
-        self.take_over_stale(&mut report).await?;
-        Ok(report)
+        if self.config.group_wait.is_zero() {
+            self.take_over_stale(report).await
+        } else {
+            self.send_window(report).await
+        }
+    }
+
+    /// Sends what the grouping window holds once it closes: no new claim
+    /// for `group_wait`, or the oldest `WINDOW_CAP` windows old. Claims of
+    /// a checker that stopped are in it too, so this is the takeover.
+    async fn send_window(&self, report: &mut CheckReport) -> Result<(), PortError> {
+        let pending = self
+            .retry
+            .run("look for alerts waiting to be sent", || self.ports.ledger.pending())
+            .await?;
+        let (Some(oldest), Some(newest)) = (pending.oldest, pending.newest) else {
+            return Ok(());
+        };
+        let now = Timestamp::now();
+        let wait = self.config.group_wait;
+        let ago = |t: Timestamp| Duration::from_millis(now.0.saturating_sub(t.0).max(0) as u64);
+        let cap = (wait * WINDOW_CAP).max(self.config.lease);
+        if ago(newest) < wait && ago(oldest) < cap {
+            return Ok(());
+        }
+        let window = self
+            .retry
+            .run("take the window's alerts", || {
+                self.ports
+                    .ledger
+                    .take_stale(Timestamp(now.0 + 1), &self.token, Timestamp::now())
+            })
+            .await?;
+        tracing::info!(alerts = window.len(), "the grouping window closed; sending it");
+        self.send(&window, report).await
+    }
+
+    /// Claims a reminder of each OUT alert still open whose last message is
+    /// `after` old (snoozed ones wait), and sends them grouped.
+    async fn remind(&self, after: Duration, report: &mut CheckReport) -> Result<(), PortError> {
+        let now = Timestamp::now();
+        let before = Timestamp(now.0 - after.as_millis() as i64);
+        let due = self
+            .retry
+            .run("look for reminders due", || self.ports.ledger.due_reminders(before))
+            .await?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        let snoozes = self.snoozes().await?;
+        let due: Vec<Alert> = due
+            .into_iter()
+            .filter(|a| snoozed(&snoozes, &a.store, &a.item, now).is_none())
+            .collect();
+        let claimed = self
+            .retry
+            .run("claim reminders", || {
+                self.ports.ledger.claim_reminders(&due, &self.token, Timestamp::now())
+            })
+            .await?;
+        report.reminded += claimed.len() as u64;
+        self.send(&claimed, report).await
     }
 
     /// Decides, claims and publishes for one batch of changes (a stream
@@ -212,7 +328,12 @@ impl Checker {
         }
         let snoozes = self.snoozes().await?;
         let to_send = self.decide_and_claim(changes, &snoozes, report).await?;
-        self.send(&to_send, report).await
+        if self.config.group_wait.is_zero() {
+            return self.send(&to_send, report).await;
+        }
+        // Held for the window: a later sweep sends it with the rest.
+        report.held += to_send.len() as u64;
+        Ok(())
     }
 
     /// The snoozes now: snoozed stores and items raise their alerts,
@@ -381,8 +502,18 @@ impl Checker {
         if alerts.is_empty() {
             return Ok(());
         }
-        // One message per store, or one summary for a storm.
-        let messages: Vec<Message> = crate::domain::notify::group(alerts, self.config.max_messages);
+        // One message per store, or one summary for a storm; reminders
+        // (claims taken over may be either) in messages of their own.
+        // Items in the order they were raised, whoever found them.
+        let mut alerts = alerts.to_vec();
+        alerts.sort_by_key(|a| a.id);
+        let (reminders, first): (Vec<Alert>, Vec<Alert>) = alerts.into_iter().partition(|a| a.reminders > 0);
+        let mut messages: Vec<Message> = crate::domain::notify::group(&first, self.config.max_messages);
+        messages.extend(crate::domain::notify::reminders(
+            &reminders,
+            self.config.max_messages,
+            Timestamp::now(),
+        ));
         let deliveries = self
             .retry
             .run("send notifications", || {

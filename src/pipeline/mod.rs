@@ -8,7 +8,7 @@ pub mod relay;
 pub mod upload;
 
 pub use crate::ports::{RetryNotice, RetryPolicy};
-pub use checker::{CheckReport, Checker, CheckerConfig};
+pub use checker::{CheckReport, Checker, CheckerConfig, DEFAULT_GROUP_WAIT};
 pub use loader::{LoadOutcome, Loader};
 pub use relay::{Relay, RelayReport};
 pub use upload::{UploadError, UploadFlow, Uploaded};

@@ -595,6 +595,27 @@ pub trait AlertLedger: Send + Sync {
     async fn unsnooze(&self, store: &str, item: Option<&str>) -> PortResult<bool>;
     /// The snoozes still active at `now` (a key lookup, never a scan).
     async fn snoozes(&self, now: Timestamp) -> PortResult<Vec<Snooze>>;
+    /// The claims still to be sent: a sender of grouped windows waits
+    /// until the newest is old enough (an index query, never a scan).
+    async fn pending(&self) -> PortResult<PendingClaims>;
+    /// OUT alerts still open and notified whose last message went out at or
+    /// before `notified_before`: due for a reminder (an index query).
+    async fn due_reminders(&self, notified_before: Timestamp) -> PortResult<Vec<Alert>>;
+    /// Claims the next reminder of each alert, conditional on its last
+    /// message being the one the caller saw and its being open still, so
+    /// however many checkers try, one wins each. The alerts won come back
+    /// unpublished under `token` (sent and marked like any claim, taken
+    /// over after the lease), `reminders` counted up. Acknowledging or
+    /// resolving an alert cancels a reminder not sent yet.
+    async fn claim_reminders(&self, due: &[Alert], token: &str, now: Timestamp) -> PortResult<Vec<Alert>>;
+}
+
+/// Claims still to be sent (`AlertLedger::pending`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PendingClaims {
+    pub count: u64,
+    pub oldest: Option<Timestamp>,
+    pub newest: Option<Timestamp>,
 }
 
 /// What a follower of the ledger reads at once.

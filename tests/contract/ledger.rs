@@ -187,6 +187,7 @@ pub async fn a_message_is_sent_only_with_every_claim_it_carries(b: &Ports) {
         subject: "Inventory Alert!".into(),
         text: "Berlin is out of stock of 2 items".into(),
         sms: None,
+        reminder: false,
     };
     let sent = b.publisher.deliver(&[both], "me", lease).await.unwrap();
     assert_eq!(sent, [Delivery::NotOurs]);

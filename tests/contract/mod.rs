@@ -4,6 +4,7 @@
 
 pub mod fanout;
 pub mod ledger;
+pub mod notify;
 pub mod pipeline;
 pub mod storage;
 
@@ -156,6 +157,8 @@ macro_rules! contract_tests {
             pipeline::an_upload_can_wait_for_a_loader_elsewhere,
             pipeline::alerts_raised_together_are_one_message_per_store,
             pipeline::snoozed_alerts_are_raised_not_notified,
+            notify::a_grouping_window_sends_many_batches_as_one_message_per_store,
+            notify::reminders_come_once_per_interval_until_acknowledged,
             fanout::what_the_relay_publishes_reaches_every_subscriber,
         );
     };

@@ -10,8 +10,9 @@
 //! Nothing periodic scans it. Sparse attributes put an alert in the global
 //! secondary indexes its readers query (`INDEXES`): `ById` (an id's key),
 //! `Live` (unresolved alerts, newest first), `ByItem` (an item's alerts,
-//! for restocks) and `Pending` (claims not yet published, by claim time,
-//! for take-overs). Followers read the table's stream (NEW_IMAGE): the
+//! for restocks), `Pending` (claims not yet published, by claim time,
+//! for take-overs and grouping windows) and `Remind` (open, notified OUT
+//! alerts by their last message, for reminders). Followers read the table's stream (NEW_IMAGE): the
 //! ledger's own order, whatever the writers' clocks say. Resolved alerts
 //! and restock markers expire through the table's TTL (`ExpiresAt`); only
 //! `alerts --all` (a one-off listing of resolved ones too) scans.
@@ -22,7 +23,7 @@ use super::feed::StreamFeed;
 use crate::domain::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Snooze, Timestamp};
 use crate::ports::{
     AlertClaim, AlertFilter, AlertLedger, ClaimOutcome, FeedCursor, LedgerCursor, LedgerPage, Page, PageToken,
-    PortError, PortResult, Restock, no_such_alert,
+    PendingClaims, PortError, PortResult, Restock, no_such_alert,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -46,7 +47,7 @@ pub struct Index {
 }
 
 /// The ledger's indexes (provision and the template create them).
-pub const INDEXES: [Index; 4] = [
+pub const INDEXES: [Index; 5] = [
     Index {
         name: "ById",
         hash: ("AlertId", true),
@@ -70,6 +71,12 @@ pub const INDEXES: [Index; 4] = [
         hash: ("Pending", false),
         range: Some(("ClaimedAt", true)),
         whole_items: false,
+    },
+    Index {
+        name: "Remind",
+        hash: ("Remind", false),
+        range: Some(("PublishedAt", true)),
+        whole_items: true,
     },
 ];
 
@@ -140,6 +147,7 @@ fn alert_from(item: &Item) -> PortResult<Alert> {
         resolved_at: opt_time(item, "ResolvedAt"),
         published_at: opt_time(item, "PublishedAt"),
         version: opt_n(item, "Version").unwrap_or(0),
+        reminders: opt_n(item, "Reminders").unwrap_or(0),
     })
 }
 
@@ -355,8 +363,9 @@ impl DynamoLedger {
             .table_name(&self.table)
             .key("pk", s(pk))
             .update_expression(
-                "SET #st = :r, ResolvedAt = :now, UpdatedAt = :now, ExpiresAt = :exp REMOVE Live ADD Version :one",
+                "SET #st = :r, ResolvedAt = :now, UpdatedAt = :now, ExpiresAt = :exp REMOVE Live, Remind ADD Version :one",
             )
+            .return_values(ReturnValue::AllNew)
             .condition_expression("attribute_exists(pk) AND #st <> :r")
             .expression_attribute_names("#st", "State")
             .expression_attribute_values(":r", s("resolved"))
@@ -366,8 +375,37 @@ impl DynamoLedger {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(true),
+            Ok(out) => {
+                if let Some(item) = out.attributes() {
+                    self.cancel_reminder(pk, &alert_from(item)?, now).await?;
+                }
+                Ok(true)
+            }
             Err(e) if e.as_service_error().is_some_and(is_conditional) => Ok(false),
+            Err(e) => Err(sdk_error(&self.what(), e)),
+        }
+    }
+
+    /// An alert acknowledged or resolved while a reminder of it waits to be
+    /// sent: the reminder is not sent (its sender finds it published).
+    async fn cancel_reminder(&self, pk: &str, alert: &Alert, now: Timestamp) -> PortResult<()> {
+        if alert.reminders == 0 || alert.published_at.is_some() {
+            return Ok(());
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .update_expression("SET PublishedAt = :now REMOVE Pending ADD Version :one")
+            .condition_expression("attribute_not_exists(PublishedAt)")
+            .expression_attribute_values(":now", n(now.0))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(is_conditional) => Ok(()),
             Err(e) => Err(sdk_error(&self.what(), e)),
         }
     }
@@ -468,6 +506,9 @@ impl DynamoLedger {
         }
         if !resolved {
             put = put.item("Live", s(YES));
+            if c.notify && c.kind == AlertKind::Out {
+                put = put.item("Remind", s(YES));
+            }
         }
         if resolved {
             put = put
@@ -615,9 +656,9 @@ impl AlertLedger for DynamoLedger {
             .table_name(&self.table)
             .key("pk", s(&pk))
             .update_expression(if ack.note.is_some() {
-                "SET #st = :ack, AckBy = :by, AckAt = :at, AckNote = :note, UpdatedAt = :at ADD Version :one"
+                "SET #st = :ack, AckBy = :by, AckAt = :at, AckNote = :note, UpdatedAt = :at REMOVE Remind ADD Version :one"
             } else {
-                "SET #st = :ack, AckBy = :by, AckAt = :at, UpdatedAt = :at ADD Version :one"
+                "SET #st = :ack, AckBy = :by, AckAt = :at, UpdatedAt = :at REMOVE Remind ADD Version :one"
             })
             .condition_expression("#st = :open")
             .expression_attribute_names("#st", "State")
@@ -630,7 +671,14 @@ impl AlertLedger for DynamoLedger {
             update = update.expression_attribute_values(":note", s(note));
         }
         match update.send().await {
-            Ok(_) => self.alert_at(&pk).await,
+            Ok(_) => {
+                let alert = self.alert_at(&pk).await?;
+                self.cancel_reminder(&pk, &alert, ack.at).await?;
+                if alert.reminders > 0 && alert.published_at.is_none() {
+                    return self.alert_at(&pk).await;
+                }
+                Ok(alert)
+            }
             Err(e) if e.as_service_error().is_some_and(is_conditional) => {
                 let alert = self.alert_at(&pk).await?;
                 Err(PortError::Conflict(alert.can_acknowledge().err().map_or_else(
@@ -736,6 +784,90 @@ impl AlertLedger for DynamoLedger {
     async fn snoozes(&self, now: Timestamp) -> PortResult<Vec<Snooze>> {
         let (all, _) = self.stored_snoozes().await?;
         Ok(all.into_iter().filter(|s| s.until > now).collect())
+    }
+
+    async fn pending(&self) -> PortResult<PendingClaims> {
+        let mut pending = PendingClaims::default();
+        self.query_index("Pending", "Pending = :yes", vec![(":yes", s(YES))], false, |item| {
+            let at = Some(Timestamp(get_n(item, "ClaimedAt")?));
+            pending.count += 1;
+            pending.oldest = pending.oldest.or(at);
+            pending.newest = at;
+            Ok(true)
+        })
+        .await?;
+        Ok(pending)
+    }
+
+    async fn due_reminders(&self, notified_before: Timestamp) -> PortResult<Vec<Alert>> {
+        let mut due = Vec::new();
+        self.query_index(
+            "Remind",
+            "Remind = :yes AND PublishedAt <= :before",
+            vec![(":yes", s(YES)), (":before", n(notified_before.0))],
+            false,
+            |item| {
+                let alert = alert_from(item)?;
+                self.remember(&alert);
+                due.push(alert);
+                Ok(true)
+            },
+        )
+        .await?;
+        Ok(due)
+    }
+
+    async fn claim_reminders(&self, due: &[Alert], token: &str, now: Timestamp) -> PortResult<Vec<Alert>> {
+        // Store by store, in raise order, each store given up at its first
+        // reminder another checker won: checkers racing through the same
+        // list then split no store's reminder in two messages.
+        let mut due: Vec<&Alert> = due.iter().collect();
+        due.sort_by(|a, b| (&a.store, a.id).cmp(&(&b.store, b.id)));
+        let mut won = Vec::new();
+        let mut given_up: Option<&str> = None;
+        for alert in due {
+            let Some(seen) = alert.published_at else { continue };
+            if given_up == Some(alert.store.as_str()) {
+                continue;
+            }
+            let pk = claim_key(&alert.transition);
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(&pk))
+                .update_expression(
+                    "SET ClaimToken = :t, ClaimedAt = :now, Pending = :yes, UpdatedAt = :now \
+                     REMOVE PublishedAt ADD Reminders :one, Version :one",
+                )
+                .condition_expression("PublishedAt = :seen AND #st = :open")
+                .expression_attribute_names("#st", "State")
+                .expression_attribute_values(":t", s(token))
+                .expression_attribute_values(":now", n(now.0))
+                .expression_attribute_values(":yes", s(YES))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":seen", n(seen.0))
+                .expression_attribute_values(":open", s("open"))
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await;
+            match result {
+                Ok(out) => {
+                    if let Some(item) = out.attributes() {
+                        won.push(alert_from(item)?);
+                    }
+                }
+                Err(e) if e.as_service_error().is_some_and(is_conditional) => {
+                    // Claimed by another (rather than acknowledged meanwhile).
+                    let now_is = self.alert_at(&pk).await?;
+                    if now_is.state == AlertState::Open && now_is.reminders > alert.reminders {
+                        given_up = Some(alert.store.as_str());
+                    }
+                }
+                Err(e) => return Err(sdk_error(&self.what(), e)),
+            }
+        }
+        Ok(won)
     }
 }
 

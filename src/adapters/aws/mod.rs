@@ -45,6 +45,9 @@ pub struct AwsSettings {
     /// The fan-out feed's topic when a stack names it; otherwise
     /// provisioning's record of it.
     pub fanout_topic_arn: Option<String>,
+    /// Where reminders go instead of the alert topic, when set
+    /// (`alerts.escalation_topic_arn`).
+    pub escalation_topic_arn: Option<String>,
     pub region: Option<String>,
     pub profile: Option<String>,
     /// Writes (stores, in batched mode) in flight at once during a load.
@@ -63,6 +66,7 @@ impl AwsSettings {
             topic: DEFAULT_TOPIC.into(),
             topic_arn: None,
             fanout_topic_arn: None,
+            escalation_topic_arn: None,
             region: None,
             profile: None,
             write_concurrency: table::DEFAULT_CONCURRENCY,
@@ -275,11 +279,10 @@ async fn connect_as(settings: &AwsSettings, clients: Clients, role: Role) -> Por
             clients.dynamodb.clone(),
             settings.ledger_table.clone(),
         )),
-        publisher: Arc::new(publisher::SnsPublisher::new(
-            clients.sns.clone(),
-            topic_arn,
-            ledger.clone(),
-        )),
+        publisher: Arc::new(
+            publisher::SnsPublisher::new(clients.sns.clone(), topic_arn, ledger.clone())
+                .escalating_to(settings.escalation_topic_arn.clone()),
+        ),
         ledger,
         fanout,
         relayed,

@@ -22,6 +22,8 @@ use std::time::Duration;
 pub struct SnsPublisher {
     client: Client,
     topic_arn: String,
+    /// Reminders go here instead, when set.
+    escalation_topic_arn: Option<String>,
     ledger: Arc<DynamoLedger>,
     retry: RetryPolicy,
 }
@@ -31,8 +33,23 @@ impl SnsPublisher {
         SnsPublisher {
             client,
             topic_arn,
+            escalation_topic_arn: None,
             ledger,
             retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Reminders go to `topic_arn` (a second audience), when set.
+    pub fn escalating_to(mut self, topic_arn: Option<String>) -> Self {
+        self.escalation_topic_arn = topic_arn;
+        self
+    }
+
+    /// The topic a message goes to.
+    fn topic_of(&self, message: &Message) -> &str {
+        match &self.escalation_topic_arn {
+            Some(arn) if message.reminder => arn,
+            _ => &self.topic_arn,
         }
     }
 
@@ -47,9 +64,10 @@ impl SnsPublisher {
             ),
             None => (message.text.clone(), None),
         };
+        let topic = self.topic_of(message);
         self.client
             .publish()
-            .topic_arn(&self.topic_arn)
+            .topic_arn(topic)
             .subject(&message.subject)
             .message(body)
             .set_message_structure(structure.map(String::from))
@@ -63,7 +81,7 @@ impl SnsPublisher {
             )
             .send()
             .await
-            .map_err(|e| sdk_error(&format!("the topic {}", self.topic_arn), e))?;
+            .map_err(|e| sdk_error(&format!("the topic {topic}"), e))?;
         Ok(())
     }
 
@@ -87,7 +105,7 @@ impl SnsPublisher {
                 Ok(sent) => sent,
                 Err(_) => Err(PortError::Transient(format!(
                     "the topic {} did not answer within {} ms",
-                    self.topic_arn,
+                    self.topic_of(message),
                     (lease / 3).as_millis()
                 ))),
             };

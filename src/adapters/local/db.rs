@@ -62,6 +62,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (store, item)
     );
     "#,
+    // 6: reminders: how many were claimed per alert, and the open OUT
+    // alerts by their last message, for the ones due.
+    r#"
+    ALTER TABLE alerts ADD COLUMN reminders INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX alerts_remind ON alerts (published_at) WHERE state = 'open' AND kind = 'OUT' AND notify = 1;
+    "#,
 ];
 
 const SCHEMA: &str = r#"

@@ -5,8 +5,8 @@
 use super::db::{Db, SqlResultExt, next_ledger_rev};
 use crate::domain::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Snooze, Timestamp};
 use crate::ports::{
-    AlertClaim, AlertFilter, AlertLedger, ClaimOutcome, LedgerCursor, LedgerPage, Page, PageToken, PortError,
-    PortResult, Restock, no_such_alert,
+    AlertClaim, AlertFilter, AlertLedger, ClaimOutcome, LedgerCursor, LedgerPage, Page, PageToken, PendingClaims,
+    PortError, PortResult, Restock, no_such_alert,
 };
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -22,7 +22,7 @@ impl LocalLedger {
 }
 
 const COLUMNS: &str = "id, change_id, kind, store, item, count, threshold, as_of, source, raised_at, state,
-    acked_by, acked_at, ack_note, resolved_at, published_at, transition, rev";
+    acked_by, acked_at, ack_note, resolved_at, published_at, transition, rev, reminders";
 
 fn alert_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
     let id: i64 = r.get(0)?;
@@ -55,6 +55,7 @@ fn alert_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
         resolved_at: r.get::<_, Option<i64>>(14)?.map(Timestamp),
         published_at: r.get::<_, Option<i64>>(15)?.map(Timestamp),
         version: u64::try_from(r.get::<_, i64>(17)?).unwrap_or_default(),
+        reminders: r.get(18)?,
     })
 }
 
@@ -149,7 +150,7 @@ impl AlertLedger for LocalLedger {
                         None => {
                             let (alert, holder) = existing
                                 .query_row(params![c.transition()], |r| {
-                                    Ok((alert_from_row(r)?, r.get::<_, Option<String>>(18)?))
+                                    Ok((alert_from_row(r)?, r.get::<_, Option<String>>(19)?))
                                 })
                                 .db(tx)?;
                             // Our own claim, from an attempt whose answer was lost: still ours.
@@ -220,7 +221,9 @@ impl AlertLedger for LocalLedger {
                     .db(tx)?;
                 let mut resolve = tx
                     .prepare_cached(
-                        "UPDATE alerts SET state = 'resolved', resolved_at = ?4, rev = ?5
+                        "UPDATE alerts SET state = 'resolved', resolved_at = ?4, rev = ?5,
+                             published_at = CASE WHEN reminders > 0 THEN coalesce(published_at, ?4)
+                                            ELSE published_at END
                          WHERE store = ?1 AND item = ?2 AND state != 'resolved' AND as_of < ?3",
                     )
                     .db(tx)?;
@@ -247,7 +250,10 @@ impl AlertLedger for LocalLedger {
                     .map_err(|e| PortError::Conflict(e.to_string()))?;
                 let rev = next_ledger_rev(tx)?;
                 tx.execute(
-                    "UPDATE alerts SET state = 'acknowledged', acked_by = ?2, acked_at = ?3, ack_note = ?4, rev = ?5
+                    "UPDATE alerts SET state = 'acknowledged', acked_by = ?2, acked_at = ?3, ack_note = ?4, rev = ?5,
+                         -- a reminder not sent yet is cancelled
+                         published_at = CASE WHEN reminders > 0 THEN coalesce(published_at, ?3)
+                                        ELSE published_at END
                      WHERE id = ?1 AND state = 'open'",
                     params![id, ack.by, ack.at.0, ack.note, rev],
                 )
@@ -413,6 +419,77 @@ impl AlertLedger for LocalLedger {
                     })
                     .db(tx)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
+            })
+            .await
+    }
+
+    async fn pending(&self) -> PortResult<PendingClaims> {
+        self.db
+            .read(|tx| {
+                tx.query_row(
+                    "SELECT count(*), min(claimed_at), max(claimed_at) FROM alerts
+                     WHERE notify = 1 AND published_at IS NULL",
+                    [],
+                    |r| {
+                        Ok(PendingClaims {
+                            count: r.get::<_, i64>(0)? as u64,
+                            oldest: r.get::<_, Option<i64>>(1)?.map(Timestamp),
+                            newest: r.get::<_, Option<i64>>(2)?.map(Timestamp),
+                        })
+                    },
+                )
+                .db(tx)
+            })
+            .await
+    }
+
+    async fn due_reminders(&self, notified_before: Timestamp) -> PortResult<Vec<Alert>> {
+        self.db
+            .read(move |tx| {
+                let mut stmt = tx
+                    .prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM alerts
+                         WHERE state = 'open' AND kind = 'OUT' AND notify = 1 AND published_at <= ?1
+                         ORDER BY id"
+                    ))
+                    .db(tx)?;
+                let rows = stmt.query_map([notified_before.0], alert_from_row).db(tx)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
+            })
+            .await
+    }
+
+    async fn claim_reminders(&self, due: &[Alert], token: &str, now: Timestamp) -> PortResult<Vec<Alert>> {
+        let seen: Vec<(i64, Option<i64>)> = due
+            .iter()
+            .map(|a| Ok((row_id(a.id)?, a.published_at.map(|t| t.0))))
+            .collect::<PortResult<_>>()?;
+        if seen.is_empty() {
+            return Ok(Vec::new());
+        }
+        let token = token.to_string();
+        self.db
+            .write(move |tx| {
+                let rev = next_ledger_rev(tx)?;
+                let mut stmt = tx
+                    .prepare_cached(&format!(
+                        "UPDATE alerts SET reminders = reminders + 1, published_at = NULL, claim_token = ?3,
+                             claimed_at = ?4, rev = ?5
+                         WHERE id = ?1 AND published_at = ?2 AND state = 'open'
+                         RETURNING {COLUMNS}"
+                    ))
+                    .db(tx)?;
+                let mut won = Vec::new();
+                for (id, published_at) in &seen {
+                    if let Some(alert) = stmt
+                        .query_row(params![id, published_at, token, now.0, rev], alert_from_row)
+                        .optional()
+                        .db(tx)?
+                    {
+                        won.push(alert);
+                    }
+                }
+                Ok(won)
             })
             .await
     }

@@ -32,6 +32,9 @@ pub struct OutboxEntry {
     pub alert_ids: Vec<AlertId>,
     pub store: String,
     pub sent_at: Timestamp,
+    /// A reminder of alerts still open (`alerts.renotify_after`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reminder: bool,
 }
 
 pub struct LocalPublisher {
@@ -128,6 +131,7 @@ fn send(
         alert_ids: message.alert_ids.clone(),
         store,
         sent_at: now,
+        reminder: message.reminder,
     };
     let json = serde_json::to_string(&entry)
         .map_err(|e| PortError::Permanent(format!("cannot encode the notification: {e}")))?;
