@@ -718,3 +718,67 @@ fn a_snoozed_store_is_shown_snoozed_and_not_notified_until_unsnoozed() {
     assert_eq!(wrong.status.code(), Some(2));
     assert!(stderr(&wrong).contains("not a duration"), "{}", stderr(&wrong));
 }
+
+/// With STOCKWATCH_RENOTIFY_AFTER=2s, an OUT alert nobody acknowledged is
+/// notified again once per interval, however many checkers run (two
+/// `watch`es and a `check` here), and no more after `ack`.
+#[test]
+fn an_unacknowledged_alert_is_reminded_once_per_interval_until_acknowledged() {
+    let env = Env::new();
+    assert!(env.run(&["upload", "samples/inventory-berlin.csv"]).status.success());
+    let first = env.outbox();
+    assert_eq!(first.len(), 1, "{first:?}");
+    let watch = || {
+        env.cmd()
+            .env("STOCKWATCH_RENOTIFY_AFTER", "2s")
+            .args(["watch", "--json"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut watches = [watch(), watch()];
+    std::thread::sleep(std::time::Duration::from_millis(4500));
+    let check = env
+        .cmd()
+        .env("STOCKWATCH_RENOTIFY_AFTER", "2s")
+        .arg("check")
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", stderr(&check));
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let reminders: Vec<serde_json::Value> = env.outbox().into_iter().filter(|m| m["reminder"] == true).collect();
+    // Sent about 2, 4 and 6 s after the alert's message (give or take a
+    // poll): never two within one interval, whoever sent them.
+    assert!((2..=3).contains(&reminders.len()), "{reminders:?}");
+    let millis = |v: &serde_json::Value| {
+        serde_json::from_value::<stockwatch::domain::Timestamp>(v["sent_at"].clone())
+            .unwrap()
+            .0
+    };
+    let mut last = millis(&first[0]);
+    for reminder in &reminders {
+        let at = millis(reminder);
+        assert!(at - last >= 2000, "a reminder {} ms after the last message", at - last);
+        last = at;
+        let text = reminder["message"].as_str().unwrap();
+        assert!(
+            text.starts_with("Berlin is still out of stock after ") && text.ends_with(" s, unacknowledged: Echo Plus"),
+            "{text}"
+        );
+        assert_eq!(reminder["subject"], "Inventory Alert! (reminder)");
+        assert_eq!(reminder["alert_ids"], serde_json::json!(["1"]));
+    }
+    assert!(env.run(&["ack", "1"]).status.success());
+    let acknowledged = env.outbox().len();
+    std::thread::sleep(std::time::Duration::from_millis(4500));
+    for watch in &mut watches {
+        watch.kill().unwrap();
+        watch.wait().unwrap();
+    }
+    assert_eq!(
+        env.outbox().len(),
+        acknowledged,
+        "no reminder after the acknowledgement"
+    );
+}

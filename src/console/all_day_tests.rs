@@ -113,6 +113,8 @@ fn enter_on_an_alert_opens_its_item_with_the_detail() {
         at: Timestamp(60_000),
         note: Some("truck at 4".into()),
     });
+    acked.reminders = 2;
+    acked.published_at = Some(Timestamp(50_000));
     update(
         &mut app,
         Msg::AlertsLoaded(vec![acked, open_alert("8", "Pusan", "Echo Show")]),
@@ -141,6 +143,7 @@ fn enter_on_an_alert_opens_its_item_with_the_detail() {
         "#7 OUT acknowledged",
         "ana",
         "truck at 4",
+        "2 reminders sent, the last at",
     ] {
         assert!(shown.contains(expected), "{expected:?} in\n{shown}");
     }

@@ -214,6 +214,14 @@ pub fn draw_detail(
                 clock.full(ack.at)
             )));
         }
+        if alert.reminders > 0 {
+            let times = crate::console::text::count(alert.reminders as usize, "reminder");
+            let last = alert.published_at.map_or_else(
+                || "the last being sent".to_string(),
+                |at| format!("the last at {}", clock.full(at)),
+            );
+            lines.push(Line::from(format!("   {times} sent, {last}")));
+        }
         if let Some(at) = alert.resolved_at {
             lines.push(Line::from(format!("   resolved at {}", clock.full(at))));
         }

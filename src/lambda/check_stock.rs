@@ -14,6 +14,11 @@
 //! batch is reported, and Lambda retries them in order. A notification SNS
 //! refused is not a record failure: its claim stays unpublished and the
 //! sweep (each invocation, and the scheduled one) sends it after the lease.
+//!
+//! One file reaches the function as many batches, so with a grouping
+//! window (`STOCKWATCH_GROUP_WAIT`, default 30 s) a batch's alerts are
+//! claimed and held; a sweep sends them all together once no new alert
+//! came for the window: one message per store for the whole file.
 
 use super::failures::FailureQueue;
 use crate::adapters::aws::attrs::Item;
@@ -194,8 +199,10 @@ async fn recover(function: &CheckStock) -> Recovered {
     done
 }
 
-/// Publishes stale claims; a failure here never fails a batch. The schedule
-/// always looks; a batch looks at most every quarter lease.
+/// Sends the grouping window once it closed (and so any claim whose
+/// publisher stopped) and due reminders; a failure here never fails a
+/// batch. The schedule always looks; a batch at most every third of the
+/// window (quarter lease without one).
 async fn sweep(checker: &Checker, scheduled: bool) -> u64 {
     let swept = if scheduled {
         checker.sweep_now().await
@@ -207,7 +214,8 @@ async fn sweep(checker: &Checker, scheduled: bool) -> u64 {
             if report.published > 0 {
                 tracing::info!(
                     published = report.published,
-                    "sent notifications whose publisher had stopped"
+                    reminded = report.reminded,
+                    "sent what the grouping window held, claims whose publisher had stopped, and reminders"
                 );
             }
             report.published
