@@ -435,3 +435,88 @@ async fn a_one_megabit_link_uploads_a_file_in_parts() {
         started.elapsed()
     );
 }
+
+/// What people receive on AWS, read back through an SQS queue subscribed
+/// to the topic, from the real binary: three items out in Berlin are one
+/// message naming the three, a snoozed store's alert sends nothing, and
+/// with STOCKWATCH_RENOTIFY_AFTER=2s an unacknowledged alert is reminded
+/// once per interval, and not after `ack`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grouped_snoozed_and_reminded_messages_reach_the_topic() {
+    let dir = tempfile::tempdir().unwrap();
+    let clients = moto::clients().await;
+    let mut settings = moto::unique_settings();
+    let (_, topic) = moto::provisioned(&clients, &settings).await;
+    settings.topic_arn = Some(topic.clone());
+    let (sqs, url) = moto::queue_on_topic(&clients, &topic, &settings.topic).await;
+    let run = |args: &[&str], renotify: Option<&str>| {
+        let mut cmd = stockwatch(&settings, dir.path());
+        if let Some(after) = renotify {
+            cmd.env("STOCKWATCH_RENOTIFY_AFTER", after);
+        }
+        let out = cmd.args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        out
+    };
+    let received = || async {
+        moto::drain(&sqs, &url)
+            .await
+            .iter()
+            .map(|m| {
+                (
+                    m["Subject"].as_str().unwrap().to_string(),
+                    m["Message"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    run(&["snooze", "--store", "Pusan", "--for", "1h"], None);
+    let file = dir.path().join("three.csv");
+    std::fs::write(
+        &file,
+        "store,item,count\nBerlin,Echo Plus,0\nBerlin,Echo Dot,0\nBerlin,Echo Show,0\nPusan,Amazon Tap,0\n",
+    )
+    .unwrap();
+    run(&["upload", file.to_str().unwrap()], None);
+    let first = received().await;
+    assert_eq!(
+        first.len(),
+        1,
+        "Berlin's three in one message, Pusan snoozed: {first:?}"
+    );
+    let (subject, text) = &first[0];
+    assert_eq!(subject, "Inventory Alert!");
+    let (head, items) = text.split_once(": ").unwrap();
+    assert_eq!(head, "Berlin is out of stock of 3 items");
+    let mut items: Vec<&str> = items.split(", ").collect();
+    items.sort();
+    assert_eq!(items, ["Echo Dot", "Echo Plus", "Echo Show"]);
+    let alerts = json_of(run(&["alerts", "--json"], None));
+    let pusan = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["store"] == "Pusan")
+        .unwrap();
+    assert_eq!(pusan["snoozed"]["by"], "tester", "raised, shown snoozed: {pusan}");
+
+    run(&["check"], Some("2s"));
+    assert!(received().await.is_empty(), "not due yet");
+    tokio::time::sleep(std::time::Duration::from_millis(2300)).await;
+    run(&["check"], Some("2s"));
+    run(&["check"], Some("2s"));
+    let reminders = received().await;
+    assert_eq!(reminders.len(), 1, "once per interval: {reminders:?}");
+    assert_eq!(reminders[0].0, "Inventory Alert! (reminder)");
+    assert!(
+        reminders[0].1.starts_with("Berlin is still out of stock after ")
+            && reminders[0].1.contains(" s, unacknowledged: "),
+        "{reminders:?}"
+    );
+    for alert in alerts.as_array().unwrap().iter().filter(|a| a["store"] == "Berlin") {
+        run(&["ack", alert["id"].as_str().unwrap()], None);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2300)).await;
+    run(&["check"], Some("2s"));
+    assert!(received().await.is_empty(), "acknowledged: no more reminders");
+}

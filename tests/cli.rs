@@ -782,3 +782,52 @@ fn an_unacknowledged_alert_is_reminded_once_per_interval_until_acknowledged() {
         "no reminder after the acknowledgement"
     );
 }
+
+/// The storm guard on the file that once sent 16,677 messages: a million
+/// rows in 10,000 stores, uploaded in one command, send one summary that
+/// carries every OUT alert.
+#[test]
+fn a_million_row_file_sends_one_summary() {
+    let env = Env::new();
+    let path = env.dir.path().join("inventory-all.csv");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    use std::io::Write;
+    writeln!(file, "store,item,count").unwrap();
+    let (mut out, mut stores_out) = (0u64, 0u64);
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for s in 0..10_000 {
+        let mut store_out = false;
+        for i in 0..100 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let count = if seed % 60 == 0 { 0 } else { seed % 50 + 1 };
+            if count == 0 {
+                out += 1;
+                store_out = true;
+            }
+            writeln!(file, "Store {s:05},Item {i:03},{count}").unwrap();
+        }
+        stores_out += u64::from(store_out);
+    }
+    file.flush().unwrap();
+    drop(file);
+    let uploaded = env.run(&["upload", path.to_str().unwrap()]);
+    assert!(uploaded.status.success(), "{}", stderr(&uploaded));
+    let outbox = env.outbox();
+    assert_eq!(outbox.len(), 1, "one summary, not {} messages", outbox.len());
+    let thousands = |n: u64| stockwatch::domain::import::thousands(n);
+    assert_eq!(
+        outbox[0]["message"],
+        format!(
+            "{} stores report {} items out of stock (file inventory-all.csv); see stockwatch alerts",
+            thousands(stores_out),
+            thousands(out)
+        )
+    );
+    assert_eq!(
+        outbox[0]["alert_ids"].as_array().unwrap().len() as u64,
+        out,
+        "every OUT alert carried"
+    );
+}
