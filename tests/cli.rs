@@ -801,7 +801,7 @@ fn a_million_row_file_sends_one_summary() {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            let count = if seed % 60 == 0 { 0 } else { seed % 50 + 1 };
+            let count = if seed.is_multiple_of(60) { 0 } else { seed % 50 + 1 };
             if count == 0 {
                 out += 1;
                 store_out = true;
