@@ -536,6 +536,8 @@ impl Function {
             .env("STOCKWATCH_TABLE", &settings.table)
             .env("STOCKWATCH_LEDGER_TABLE", &settings.ledger_table)
             .env("STOCKWATCH_TOPIC_ARN", settings.topic_arn.as_deref().unwrap())
+            // The template's window is 30 s; a test's is short.
+            .env("STOCKWATCH_GROUP_WAIT", "1s")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         if let Some(name) = unset {
@@ -603,12 +605,18 @@ async fn the_function_binaries_answer_through_the_lambda_runtime_api() {
         serde_json::json!({"batchItemFailures": [{"itemIdentifier": "400000000000000000005"}]})
     );
     assert_eq!(alerts(&backend).await.len(), 3);
-    // A claim left unpublished (its publisher stopped): the schedule sends it,
-    // though the batch just swept.
+    // The batch's two OUT alerts are held for the window (a second here).
+    assert_eq!(
+        response(invoke("scheduled-sweep.json").await.unwrap()),
+        serde_json::json!({"published": 0, "recovered_batches": 0, "raised": 0}),
+        "the window is still open"
+    );
+    // A claim a stopped publisher left two minutes ago is older than any
+    // window may stay open: the schedule sends it, and the window with it.
     claim_and_stop(&backend, "Pusan", "Echo Show").await;
     assert_eq!(
         response(invoke("scheduled-sweep.json").await.unwrap()),
-        serde_json::json!({"published": 1, "recovered_batches": 0, "raised": 0})
+        serde_json::json!({"published": 3, "recovered_batches": 0, "raised": 0})
     );
 
     // A load that cannot finish fails the invocation, so Lambda retries it.
