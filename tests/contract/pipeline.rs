@@ -204,7 +204,17 @@ pub async fn racing_checkers_raise_each_alert_once(b: &Ports) {
     });
     let reports = futures_join(runs).await;
     let raised: usize = reports.iter().map(|r| r.raised.len()).sum();
-    assert_eq!(raised, 20, "each transition is won by exactly one checker");
+    // What each checker read and won, and what the ledger holds: enough to
+    // tell a feed read short from a claim nobody won, should this fail.
+    let seen: Vec<(u64, Vec<u64>)> = reports
+        .iter()
+        .map(|r| (r.changes, r.raised.iter().map(|a| a.id.0).collect()))
+        .collect();
+    let held: Vec<(u64, String)> = all_alerts(&b).await.into_iter().map(|a| (a.id.0, a.item)).collect();
+    assert_eq!(
+        raised, 20,
+        "each transition is won by exactly one checker; (changes read, ids won) per checker: {seen:?}; ledger: {held:?}"
+    );
     assert_eq!(all_alerts(&b).await.len(), 20);
     assert_eq!(sent.sent.load(Ordering::SeqCst), 20, "and told exactly once");
 }
