@@ -397,6 +397,22 @@ low_threshold = 1
     }
 
     #[test]
+    fn notification_durations_read_as_people_write_them_or_name_their_line() {
+        let config = parse("[alerts]\nrenotify_after = \"1h30m\"\ngroup_wait = \"45s\"\n").unwrap();
+        assert_eq!(
+            ConfigFile::alerts_duration(&config.alerts.renotify_after),
+            Some(std::time::Duration::from_secs(5400))
+        );
+        assert_eq!(
+            ConfigFile::alerts_duration(&config.alerts.group_wait),
+            Some(std::time::Duration::from_secs(45))
+        );
+        let err = parse("[alerts]\nbell = true\nrenotify_after = \"hourly\"\n").unwrap_err();
+        assert!(err.contains("line 3") && err.contains("renotify_after"), "{err}");
+        assert!(err.contains("not a duration"), "{err}");
+    }
+
+    #[test]
     fn a_missing_default_file_is_an_empty_config() {
         let config = load(Path::new("/nonexistent/stockwatch.toml"), false).unwrap();
         assert_eq!(config, ConfigFile::default());

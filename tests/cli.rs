@@ -769,6 +769,8 @@ fn an_unacknowledged_alert_is_reminded_once_per_interval_until_acknowledged() {
         assert_eq!(reminder["subject"], "Inventory Alert! (reminder)");
         assert_eq!(reminder["alert_ids"], serde_json::json!(["1"]));
     }
+    let listed = stdout(&env.run(&["alerts"]));
+    assert!(listed.contains("(reminded "), "`alerts` says it was reminded: {listed}");
     assert!(env.run(&["ack", "1"]).status.success());
     let acknowledged = env.outbox().len();
     std::thread::sleep(std::time::Duration::from_millis(4500));

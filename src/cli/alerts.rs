@@ -84,16 +84,19 @@ pub async fn list(ctx: &Session, args: &AlertsArgs) -> Result<(), CliError> {
                 Cell::new(&alert.item),
                 Cell::new(&alert.count.to_string()),
                 Cell::new(&alert.raised_at.to_display()),
-                Cell::new(&match snoozed(alert) {
-                    Some(snooze) => format!(
-                        "{} (snoozed by {} until {})",
-                        acknowledged(alert),
-                        snooze.by,
-                        snooze.until.to_display()
-                    )
-                    .trim()
-                    .to_string(),
-                    None => acknowledged(alert),
+                Cell::new(&{
+                    let mut said = acknowledged(alert);
+                    if let Some(snooze) = snoozed(alert) {
+                        said.push_str(&format!(
+                            " (snoozed by {} until {})",
+                            snooze.by,
+                            snooze.until.to_display()
+                        ));
+                    }
+                    if alert.reminders > 0 {
+                        said.push_str(&format!(" (reminded {}×)", alert.reminders));
+                    }
+                    said.trim().to_string()
                 }),
             ],
             tone,
