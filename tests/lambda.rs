@@ -254,16 +254,6 @@ async fn alerts(backend: &Ports) -> Vec<(String, String, String)> {
     alerts
 }
 
-async fn messages(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
-    let mut texts: Vec<String> = moto::drain(sqs, url)
-        .await
-        .iter()
-        .map(|m| m["Message"].as_str().unwrap().to_string())
-        .collect();
-    texts.sort();
-    texts
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_batch_alerts_once_and_reports_only_the_bad_record() {
     let (backend, settings, clients) = moto::fresh().await;
@@ -289,7 +279,7 @@ async fn a_stream_batch_alerts_once_and_reports_only_the_bad_record() {
         "INSERT raises nothing, REMOVE nothing"
     );
     assert_eq!(
-        messages(&sqs, &url).await,
+        moto::texts(&sqs, &url).await,
         ["Berlin is out of stock of Dot", "Karachi is out of stock of Pen"]
     );
     // Lambda delivers the batch again to another instance: whole (a
@@ -305,7 +295,7 @@ async fn a_stream_batch_alerts_once_and_reports_only_the_bad_record() {
         .unwrap();
     assert_eq!(failures(&retried), ["400000000000000000005"]);
     assert_eq!(alerts(&backend).await, expected, "no second alert");
-    assert!(messages(&sqs, &url).await.is_empty(), "no second notification");
+    assert!(moto::texts(&sqs, &url).await.is_empty(), "no second notification");
 }
 
 fn reported(response: &aws_lambda_events::event::streams::DynamoDbEventResponse) -> Vec<String> {
@@ -403,7 +393,7 @@ async fn the_scheduled_sweep_sends_what_a_stopped_publisher_left() {
         .await
         .unwrap();
     assert_eq!(response["published"], 1);
-    assert_eq!(messages(&sqs, &url).await, ["Pusan is out of stock of Echo Show"]);
+    assert_eq!(moto::texts(&sqs, &url).await, ["Pusan is out of stock of Echo Show"]);
     let page = backend.ledger.list(&AlertFilter::default(), None, 10).await.unwrap();
     assert!(page.items[0].published_at.is_some());
     let unknown = check_stock::handle_any(
@@ -772,7 +762,7 @@ async fn the_sweep_raises_what_a_stream_batch_given_up_on_would_have() {
         "{response}"
     );
     assert_eq!(
-        messages(&sns_sqs, &sns_url).await,
+        moto::texts(&sns_sqs, &sns_url).await,
         ["Berlin is out of stock of Echo Dot"]
     );
     assert_eq!(queued(&sqs, &url).await, 0, "done with, so deleted");

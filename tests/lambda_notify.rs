@@ -59,17 +59,6 @@ fn function(backend: &Ports, name: &str, change: impl FnOnce(&mut CheckerConfig)
     CheckStock::new(Checker::new(backend.clone(), config))
 }
 
-/// The texts a queue received, sorted.
-async fn messages(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
-    let mut texts: Vec<String> = moto::drain(sqs, url)
-        .await
-        .iter()
-        .map(|m| m["Message"].as_str().unwrap().to_string())
-        .collect();
-    texts.sort();
-    texts
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_arriving_as_50_stream_batches_is_one_message_per_store() {
     let (backend, settings, clients) = moto::fresh().await;
@@ -91,7 +80,7 @@ async fn a_file_arriving_as_50_stream_batches_is_one_message_per_store() {
         assert_eq!(response["batchItemFailures"], json!([]), "{response}");
     }
     assert!(
-        messages(&sqs, &url).await.is_empty(),
+        moto::texts(&sqs, &url).await.is_empty(),
         "the batches' alerts are held for the window"
     );
     let early = check_stock::handle_any(&instance, sweep_event()).await.unwrap();
@@ -101,7 +90,7 @@ async fn a_file_arriving_as_50_stream_batches_is_one_message_per_store() {
     let other = function(&backend, "check-stock", |c| c.group_wait = wait);
     let swept = check_stock::handle_any(&other, sweep_event()).await.unwrap();
     assert_eq!(swept["published"], 50, "{swept}");
-    let texts = messages(&sqs, &url).await;
+    let texts = moto::texts(&sqs, &url).await;
     assert_eq!(texts.len(), 5, "one per store: {texts:?}");
     for (store, text) in stores.iter().zip(&texts) {
         let (head, items) = text.split_once(": ").unwrap();
@@ -118,7 +107,7 @@ async fn a_file_arriving_as_50_stream_batches_is_one_message_per_store() {
     assert!(alerts.iter().all(|a| a.published_at.is_some()));
     let again = check_stock::handle_any(&other, sweep_event()).await.unwrap();
     assert_eq!(again["published"], 0, "a window is sent once");
-    assert!(messages(&sqs, &url).await.is_empty());
+    assert!(moto::texts(&sqs, &url).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,7 +138,7 @@ async fn the_sweep_sends_reminders_once_per_interval_to_the_escalation_topic() {
     let batch = json!({ "Records": [record("Berlin", "Echo Dot", 0, 1), record("Berlin", "Echo Show", 0, 2)] });
     check_stock::handle_any(&one, batch).await.unwrap();
     assert_eq!(
-        messages(&sqs, &alerts_url).await,
+        moto::texts(&sqs, &alerts_url).await,
         ["Berlin is out of stock of 2 items: Echo Dot, Echo Show"]
     );
     let sweep_both = || async {
@@ -163,14 +152,14 @@ async fn the_sweep_sends_reminders_once_per_interval_to_the_escalation_topic() {
 
     tokio::time::sleep(every + Duration::from_millis(300)).await;
     assert_eq!(sweep_both().await, 2, "each alert reminded once, by one of the two");
-    let reminders = messages(&sqs, &managers_url).await;
+    let reminders = moto::texts(&sqs, &managers_url).await;
     assert_eq!(reminders.len(), 1, "{reminders:?}");
     assert!(
         reminders[0].starts_with("Berlin is still out of stock after ")
             && reminders[0].ends_with(" s, unacknowledged: Echo Dot, Echo Show"),
         "{reminders:?}"
     );
-    assert!(messages(&sqs, &alerts_url).await.is_empty(), "reminders escalate");
+    assert!(moto::texts(&sqs, &alerts_url).await.is_empty(), "reminders escalate");
 
     let open = backend
         .ledger
@@ -188,5 +177,5 @@ async fn the_sweep_sends_reminders_once_per_interval_to_the_escalation_topic() {
     }
     tokio::time::sleep(every + Duration::from_millis(300)).await;
     assert_eq!(sweep_both().await, 0, "acknowledged: no more reminders");
-    assert!(messages(&sqs, &managers_url).await.is_empty());
+    assert!(moto::texts(&sqs, &managers_url).await.is_empty());
 }

@@ -177,6 +177,18 @@ pub async fn queue_on_topic(
     (sqs, url)
 }
 
+/// The texts (SNS `Message`) a queue subscribed to a topic received, sorted.
+#[allow(dead_code)]
+pub async fn texts(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
+    let mut texts: Vec<String> = drain(sqs, url)
+        .await
+        .iter()
+        .map(|m| m["Message"].as_str().unwrap().to_string())
+        .collect();
+    texts.sort();
+    texts
+}
+
 pub async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<Value> {
     let mut messages = Vec::new();
     loop {
