@@ -113,7 +113,43 @@ async fn provision_upgrades_a_ledger_made_by_an_older_version() {
         .send()
         .await
         .unwrap();
+    // An alert it held: open, notified, from before reminders existed.
+    let n = |v: i64| aws_sdk_dynamodb::types::AttributeValue::N(v.to_string());
+    let text = |v: &str| aws_sdk_dynamodb::types::AttributeValue::S(v.into());
+    let sent_at = stockwatch::domain::Timestamp::now().0 - 7_200_000;
+    clients
+        .dynamodb
+        .put_item()
+        .table_name(&settings.ledger_table)
+        .item("pk", text("claim#[\"Berlin\",\"Dot\",1]#OUT"))
+        .item("AlertId", n(1))
+        .item("ChangeId", text("c1"))
+        .item("Kind", text("OUT"))
+        .item("Store", text("Berlin"))
+        .item("Item", text("Dot"))
+        .item("Count", n(0))
+        .item("Threshold", n(3))
+        .item("AsOf", n(1))
+        .item("RaisedAt", n(sent_at))
+        .item("State", text("open"))
+        .item("Notify", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+        .item("ClaimToken", text("old"))
+        .item("ClaimedAt", n(sent_at))
+        .item("PublishedAt", n(sent_at))
+        .send()
+        .await
+        .unwrap();
     let (steps, _) = moto::provisioned(&clients, &settings).await;
+    let upgraded = DynamoLedger::new(clients.dynamodb.clone(), settings.ledger_table.clone());
+    let due = upgraded
+        .due_reminders(stockwatch::domain::Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        due.iter().map(|a| a.item.as_str()).collect::<Vec<_>>(),
+        ["Dot"],
+        "an alert from before reminders is reminded of too"
+    );
     let ledger_step = steps.iter().find(|s| s.what.starts_with("ledger table")).unwrap();
     assert!(ledger_step.created, "the upgrade is a change: {ledger_step:?}");
     let table = clients

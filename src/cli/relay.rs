@@ -39,7 +39,10 @@ pub async fn run(global: &GlobalArgs, args: &RelayArgs) -> Result<(), CliError> 
     }
     // Beside a stack, its function raises the alerts: the relay publishes.
     let beside_stack = ctx.checked_elsewhere && !ctx.ports.relayed;
-    let relay = Relay::publishing(ctx.ports.clone(), (!beside_stack).then(|| ctx.relay_checker()));
+    // One pass sends what it raised: only a relay that keeps running
+    // holds alerts for a grouping window.
+    let checker = if args.once { ctx.checker() } else { ctx.relay_checker() };
+    let relay = Relay::publishing(ctx.ports.clone(), (!beside_stack).then_some(checker));
     let fanout = ctx.ports.fanout.clone();
     let loader = ctx.loader();
     if args.once {

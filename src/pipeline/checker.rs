@@ -38,7 +38,9 @@ pub struct CheckerConfig {
     /// Zero: what a pass or batch raises is sent at its end. Otherwise
     /// (the function, a relay: alerts arrive in many small batches) what
     /// batches raise is held and sent together once no new alert came for
-    /// this long, or the window has been open `WINDOW_CAP` times as long.
+    /// this long, or the window has been open `WINDOW_CAP` times as long
+    /// (held claims no window sender takes are taken by any checker after
+    /// `ports::WINDOW_LONGEST`).
     pub group_wait: Duration,
     /// Reminds of OUT alerts still open and unacknowledged this long after
     /// their last message; `None`: never.
@@ -46,7 +48,8 @@ pub struct CheckerConfig {
 }
 
 /// A grouping window closes at the latest this many `group_wait`s after
-/// it opened, however steadily alerts keep coming.
+/// it opened (and within half of `ports::WINDOW_LONGEST`), however
+/// steadily alerts keep coming.
 pub const WINDOW_CAP: u32 = 10;
 
 /// The function's and relay's grouping window (Alertmanager's group_wait).
@@ -203,7 +206,10 @@ impl Checker {
                 snoozes = Some(self.snoozes().await?);
             }
             let snoozes = snoozes.as_deref().unwrap_or_default();
-            to_send.extend(self.decide_and_claim(&page.changes, snoozes, &mut report).await?);
+            to_send.extend(
+                self.decide_and_claim(&page.changes, snoozes, &self.token, &mut report)
+                    .await?,
+            );
             self.retry
                 .run("save the checkpoint", || {
                     self.ports.checkpoints.save(&self.config.name, &page.cursor)
@@ -255,37 +261,35 @@ impl Checker {
         self.retry
             .run("finish sending", || self.ports.publisher.flush())
             .await?;
-        if self.config.group_wait.is_zero() {
-            self.take_over_stale(report).await
-        } else {
-            self.send_window(report).await
+        if !self.config.group_wait.is_zero() {
+            self.send_window(report).await?;
         }
+        self.take_over_stale(report).await
     }
 
     /// Sends what the grouping window holds once it closes: no new claim
-    /// for `group_wait`, or the oldest `WINDOW_CAP` windows old. Claims of
-    /// a checker that stopped are in it too, so this is the takeover.
+    /// held for `group_wait`, or the oldest `WINDOW_CAP` windows old. Only
+    /// held claims are taken: a sender's claims (renewed while it sends)
+    /// are taken over only after their lease, by `take_over_stale`.
     async fn send_window(&self, report: &mut CheckReport) -> Result<(), PortError> {
-        let pending = self
+        let held = self
             .retry
-            .run("look for alerts waiting to be sent", || self.ports.ledger.pending())
+            .run("look for alerts held to be sent together", || self.ports.ledger.held())
             .await?;
-        let (Some(oldest), Some(newest)) = (pending.oldest, pending.newest) else {
+        let (Some(oldest), Some(newest)) = (held.oldest, held.newest) else {
             return Ok(());
         };
         let now = Timestamp::now();
         let wait = self.config.group_wait;
         let ago = |t: Timestamp| Duration::from_millis(now.0.saturating_sub(t.0).max(0) as u64);
-        let cap = (wait * WINDOW_CAP).max(self.config.lease);
+        let cap = (wait * WINDOW_CAP).min(crate::ports::WINDOW_LONGEST / 2);
         if ago(newest) < wait && ago(oldest) < cap {
             return Ok(());
         }
         let window = self
             .retry
             .run("take the window's alerts", || {
-                self.ports
-                    .ledger
-                    .take_stale(Timestamp(now.0 + 1), &self.token, Timestamp::now())
+                self.ports.ledger.take_held(&self.token, Timestamp::now())
             })
             .await?;
         tracing::info!(alerts = window.len(), "the grouping window closed; sending it");
@@ -327,11 +331,13 @@ impl Checker {
             return Ok(());
         }
         let snoozes = self.snoozes().await?;
-        let to_send = self.decide_and_claim(changes, &snoozes, report).await?;
         if self.config.group_wait.is_zero() {
+            let to_send = self.decide_and_claim(changes, &snoozes, &self.token, report).await?;
             return self.send(&to_send, report).await;
         }
-        // Held for the window: a later sweep sends it with the rest.
+        // Held for the window: a later sweep (any instance's) sends it with the rest.
+        let held = crate::ports::held_token(&self.token);
+        let to_send = self.decide_and_claim(changes, &snoozes, &held, report).await?;
         report.held += to_send.len() as u64;
         Ok(())
     }
@@ -352,6 +358,7 @@ impl Checker {
         &self,
         changes: &[Change],
         snoozes: &[Snooze],
+        token: &str,
         report: &mut CheckReport,
     ) -> Result<Vec<Alert>, PortError> {
         let now = Timestamp::now();
@@ -389,20 +396,25 @@ impl Checker {
                 self.ports.ledger.resolve(&restocks, Timestamp::now())
             })
             .await?;
-        self.claim(&claims, report).await
+        self.claim(&claims, token, report).await
     }
 
     async fn claim_and_publish(&self, claims: &[AlertClaim], report: &mut CheckReport) -> Result<(), PortError> {
-        let to_send = self.claim(claims, report).await?;
+        let to_send = self.claim(claims, &self.token, report).await?;
         self.send(&to_send, report).await
     }
 
-    /// Claims; returns the alerts won that are to be notified.
-    async fn claim(&self, claims: &[AlertClaim], report: &mut CheckReport) -> Result<Vec<Alert>, PortError> {
+    /// Claims under `token`; returns the alerts won that are to be notified.
+    async fn claim(
+        &self,
+        claims: &[AlertClaim],
+        token: &str,
+        report: &mut CheckReport,
+    ) -> Result<Vec<Alert>, PortError> {
         let outcomes = self
             .retry
             .run("claim alerts", || {
-                self.ports.ledger.claim(claims, &self.token, Timestamp::now())
+                self.ports.ledger.claim(claims, token, Timestamp::now())
             })
             .await?;
         let mut to_send = Vec::new();

@@ -595,9 +595,14 @@ pub trait AlertLedger: Send + Sync {
     async fn unsnooze(&self, store: &str, item: Option<&str>) -> PortResult<bool>;
     /// The snoozes still active at `now` (a key lookup, never a scan).
     async fn snoozes(&self, now: Timestamp) -> PortResult<Vec<Snooze>>;
-    /// The claims still to be sent: a sender of grouped windows waits
-    /// until the newest is old enough (an index query, never a scan).
-    async fn pending(&self) -> PortResult<PendingClaims>;
+    /// The claims held for a grouping window (claimed under a `held_token`):
+    /// the window's sender waits until the newest is old enough (an index
+    /// query, never a scan).
+    async fn held(&self) -> PortResult<PendingClaims>;
+    /// Takes every claim held for a grouping window, to send them together
+    /// under `token`. Claims a sender holds (not held) are never taken here:
+    /// only `take_stale`, after their lease, takes those.
+    async fn take_held(&self, token: &str, now: Timestamp) -> PortResult<Vec<Alert>>;
     /// OUT alerts still open and notified whose last message went out at or
     /// before `notified_before`: due for a reminder (an index query).
     async fn due_reminders(&self, notified_before: Timestamp) -> PortResult<Vec<Alert>>;
@@ -610,7 +615,22 @@ pub trait AlertLedger: Send + Sync {
     async fn claim_reminders(&self, due: &[Alert], token: &str, now: Timestamp) -> PortResult<Vec<Alert>>;
 }
 
-/// Claims still to be sent (`AlertLedger::pending`).
+/// The token under which a claimer holds claims for a grouping window
+/// rather than sending them itself: `take_held` gives them to the window's
+/// sender.
+pub fn held_token(token: &str) -> String {
+    format!("{HELD}{token}")
+}
+
+/// What a held claim's token starts with.
+pub const HELD: &str = "held:";
+
+/// The longest a grouping window stays open: held claims older than this
+/// are abandoned (their window's sender stopped) and any checker's
+/// `take_stale` takes them.
+pub const WINDOW_LONGEST: Duration = Duration::from_secs(600);
+
+/// Claims held for a grouping window (`AlertLedger::held`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PendingClaims {
     pub count: u64,

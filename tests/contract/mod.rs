@@ -159,6 +159,7 @@ macro_rules! contract_tests {
             pipeline::snoozed_alerts_are_raised_not_notified,
             notify::a_grouping_window_sends_many_batches_as_one_message_per_store,
             notify::reminders_come_once_per_interval_until_acknowledged,
+            notify::a_window_takes_only_held_claims,
             fanout::what_the_relay_publishes_reaches_every_subscriber,
         );
     };

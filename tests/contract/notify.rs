@@ -230,3 +230,57 @@ pub async fn reminders_come_once_per_interval_until_acknowledged(b: &Ports) {
     );
     assert_eq!(sweep_both().await, 0);
 }
+
+/// A window's sender takes only the claims held for the window, never one
+/// a sender holds while it sends (taking that would send it twice on SNS,
+/// which cannot take a message back); a held claim whose window sender
+/// never came is taken by any checker once no window may be open so long.
+pub async fn a_window_takes_only_held_claims(b: &Ports) {
+    use super::ledger::claim;
+    let now = Timestamp::now();
+    let long_ago = Timestamp(now.0 - 60_000);
+    let ledger = &b.ledger;
+    let sending = ledger
+        .claim(&[claim("w1", "Berlin", "Dot", 10)], "sender", now)
+        .await
+        .unwrap();
+    let held = ledger
+        .claim(
+            &[claim("w2", "Berlin", "Show", 10)],
+            &held_token("function-a"),
+            long_ago,
+        )
+        .await
+        .unwrap();
+    let window = configured(b, "function-b", |c| c.group_wait = Duration::from_millis(500));
+    let swept = window.sweep_now().await.unwrap();
+    assert_eq!(swept.published, 1, "the held claim only");
+    assert!(ledger.get(held[0].alert().id).await.unwrap().published_at.is_some());
+    let sender = ledger.get(sending[0].alert().id).await.unwrap();
+    assert!(sender.published_at.is_none(), "still the sender's to send");
+    let message = Message::for_alert(&sender);
+    let lease = Duration::from_secs(60);
+    assert_eq!(
+        b.publisher.deliver(&[message], "sender", lease).await.unwrap(),
+        [Delivery::Sent],
+        "its sender still holds it"
+    );
+
+    // Held, and no window sender ever came: a plain takeover finds it only
+    // once no window may still be open.
+    let abandoned = ledger
+        .claim(&[claim("w3", "Pusan", "Tap", 10)], &held_token("gone"), long_ago)
+        .await
+        .unwrap();
+    assert!(
+        ledger
+            .take_stale(now, "checker", Timestamp::now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let much_later = Timestamp(now.0 + WINDOW_LONGEST.as_millis() as i64);
+    let taken = ledger.take_stale(much_later, "checker", much_later).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].id, abandoned[0].alert().id);
+}

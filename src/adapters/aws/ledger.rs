@@ -82,6 +82,18 @@ pub const INDEXES: [Index; 5] = [
 
 /// The value of the sparse `Live` and `Pending` attributes.
 const YES: &str = "1";
+/// `Pending` of a claim held for a grouping window (its own partition of
+/// the index, so the window's sender takes only those).
+const HELD: &str = "held";
+
+/// Where an unpublished claim of `token` sits in the `Pending` index.
+fn pending_value(token: &str) -> &'static str {
+    if token.starts_with(crate::ports::HELD) {
+        HELD
+    } else {
+        YES
+    }
+}
 
 pub struct DynamoLedger {
     client: Client,
@@ -410,6 +422,59 @@ impl DynamoLedger {
         }
     }
 
+    /// Puts the open, notified OUT alerts raised before reminders existed
+    /// in the `Remind` index, once per ledger (a one-off scan, for
+    /// `provision`); returns how many.
+    pub async fn backfill_reminders(&self) -> PortResult<u64> {
+        const DONE: &str = "config#remind-backfilled";
+        if self.get_item(DONE).await?.is_some() {
+            return Ok(0);
+        }
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression(
+                "begins_with(pk, :c) AND #st = :open AND Kind = :out AND Notify = :yes \
+                 AND attribute_exists(PublishedAt) AND attribute_not_exists(Remind)",
+            )
+            .expression_attribute_names("#st", "State")
+            .expression_attribute_values(":c", s("claim#"))
+            .expression_attribute_values(":open", s("open"))
+            .expression_attribute_values(":out", s(AlertKind::Out.as_str()))
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .projection_expression("pk")
+            .into_paginator()
+            .send();
+        let mut keys = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sdk_error(&self.what(), e))?;
+            keys.extend(page.items().iter().filter_map(|i| opt_s(i, "pk")));
+        }
+        let mut added = 0;
+        for pk in keys {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(&pk))
+                .update_expression("SET Remind = :yes")
+                .condition_expression("#st = :open")
+                .expression_attribute_names("#st", "State")
+                .expression_attribute_values(":yes", s(YES))
+                .expression_attribute_values(":open", s("open"))
+                .send()
+                .await;
+            match result {
+                Ok(_) => added += 1,
+                Err(e) if e.as_service_error().is_some_and(is_conditional) => {}
+                Err(e) => return Err(sdk_error(&self.what(), e)),
+            }
+        }
+        self.record_arn(DONE, "-").await?;
+        Ok(added)
+    }
+
     /// Restarts the lease of a claim `token` still holds; `false` when it
     /// was taken over or published.
     pub async fn renew(&self, id: AlertId, token: &str, now: Timestamp) -> PortResult<bool> {
@@ -460,6 +525,40 @@ impl DynamoLedger {
         }
     }
 
+    /// Takes unpublished claims as seen (`pk`, `ClaimedAt`) for `token`:
+    /// one taker wins each, the claim must be as it was seen.
+    async fn take(&self, seen: Vec<(String, i64)>, token: &str, now: Timestamp) -> PortResult<Vec<Alert>> {
+        let mut taken = Vec::new();
+        for (pk, claimed_at) in seen {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(&pk))
+                .update_expression("SET ClaimToken = :t, ClaimedAt = :now, Pending = :p")
+                .condition_expression("ClaimedAt = :seen AND attribute_not_exists(PublishedAt)")
+                .expression_attribute_values(":t", s(token))
+                .expression_attribute_values(":now", n(now.0))
+                .expression_attribute_values(":p", s(pending_value(token)))
+                .expression_attribute_values(":seen", n(claimed_at))
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await;
+            match result {
+                Ok(out) => {
+                    if let Some(item) = out.attributes() {
+                        let alert = alert_from(item)?;
+                        self.remember(&alert);
+                        taken.push(alert);
+                    }
+                }
+                Err(e) if e.as_service_error().is_some_and(is_conditional) => {}
+                Err(e) => return Err(sdk_error(&self.what(), e)),
+            }
+        }
+        Ok(taken)
+    }
+
     async fn claim_one(&self, c: &AlertClaim, token: &str, now: Timestamp) -> PortResult<ClaimOutcome> {
         let pk = claim_key(&c.transition());
         if let Some(existing) = self.get_item(&pk).await? {
@@ -502,7 +601,7 @@ impl DynamoLedger {
             .item("ItemKey", s(item_key(&c.store, &c.item)))
             .condition_expression("attribute_not_exists(pk)");
         if c.notify {
-            put = put.item("Pending", s(YES));
+            put = put.item("Pending", s(pending_value(token)));
         }
         if !resolved {
             put = put.item("Live", s(YES));
@@ -561,41 +660,50 @@ impl AlertLedger for DynamoLedger {
     }
 
     async fn take_stale(&self, claimed_before: Timestamp, token: &str, now: Timestamp) -> PortResult<Vec<Alert>> {
-        // Claims still to be published, claimed before the lease began.
+        // Claims still to be published, claimed before the lease began:
+        // a sender's, or held for a window no sender took.
         let mut stale: Vec<(String, i64)> = Vec::new();
-        self.query_index(
-            "Pending",
-            "Pending = :yes AND ClaimedAt < :before",
-            vec![(":yes", s(YES)), (":before", n(claimed_before.0))],
-            false,
-            |item| {
-                stale.push((get_s(item, "pk")?, get_n(item, "ClaimedAt")?));
-                Ok(true)
-            },
-        )
-        .await?;
-        let mut taken = Vec::new();
-        for (pk, claimed_at) in stale {
-            // Only one taker wins: the claim must be as we saw it.
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", s(&pk))
-                .update_expression("SET ClaimToken = :t, ClaimedAt = :now")
-                .condition_expression("ClaimedAt = :seen AND attribute_not_exists(PublishedAt)")
-                .expression_attribute_values(":t", s(token))
-                .expression_attribute_values(":now", n(now.0))
-                .expression_attribute_values(":seen", n(claimed_at))
-                .send()
-                .await;
-            match result {
-                Ok(_) => taken.push(self.alert_at(&pk).await?),
-                Err(e) if e.as_service_error().is_some_and(is_conditional) => {}
-                Err(e) => return Err(sdk_error(&self.what(), e)),
-            }
+        // Held claims are a window's until it may stay open no longer.
+        let held_before = claimed_before
+            .0
+            .min(now.0 - crate::ports::WINDOW_LONGEST.as_millis() as i64);
+        for (partition, before) in [(YES, claimed_before.0), (HELD, held_before)] {
+            self.query_index(
+                "Pending",
+                "Pending = :p AND ClaimedAt < :before",
+                vec![(":p", s(partition)), (":before", n(before))],
+                false,
+                |item| {
+                    stale.push((get_s(item, "pk")?, get_n(item, "ClaimedAt")?));
+                    Ok(true)
+                },
+            )
+            .await?;
         }
-        Ok(taken)
+        self.take(stale, token, now).await
+    }
+
+    async fn held(&self) -> PortResult<PendingClaims> {
+        let mut held = PendingClaims::default();
+        self.query_index("Pending", "Pending = :p", vec![(":p", s(HELD))], false, |item| {
+            let at = Some(Timestamp(get_n(item, "ClaimedAt")?));
+            held.count += 1;
+            held.oldest = held.oldest.or(at);
+            held.newest = at;
+            Ok(true)
+        })
+        .await?;
+        Ok(held)
+    }
+
+    async fn take_held(&self, token: &str, now: Timestamp) -> PortResult<Vec<Alert>> {
+        let mut held: Vec<(String, i64)> = Vec::new();
+        self.query_index("Pending", "Pending = :p", vec![(":p", s(HELD))], false, |item| {
+            held.push((get_s(item, "pk")?, get_n(item, "ClaimedAt")?));
+            Ok(true)
+        })
+        .await?;
+        self.take(held, token, now).await
     }
 
     async fn resolve(&self, restocks: &[Restock], now: Timestamp) -> PortResult<u64> {
@@ -784,19 +892,6 @@ impl AlertLedger for DynamoLedger {
     async fn snoozes(&self, now: Timestamp) -> PortResult<Vec<Snooze>> {
         let (all, _) = self.stored_snoozes().await?;
         Ok(all.into_iter().filter(|s| s.until > now).collect())
-    }
-
-    async fn pending(&self) -> PortResult<PendingClaims> {
-        let mut pending = PendingClaims::default();
-        self.query_index("Pending", "Pending = :yes", vec![(":yes", s(YES))], false, |item| {
-            let at = Some(Timestamp(get_n(item, "ClaimedAt")?));
-            pending.count += 1;
-            pending.oldest = pending.oldest.or(at);
-            pending.newest = at;
-            Ok(true)
-        })
-        .await?;
-        Ok(pending)
     }
 
     async fn due_reminders(&self, notified_before: Timestamp) -> PortResult<Vec<Alert>> {

@@ -393,6 +393,11 @@ async fn ledger_table(clients: &Clients, table: &str) -> PortResult<Step> {
             }
         }
     }
+    // Alerts raised before reminders existed join their index (once).
+    let ledger = DynamoLedger::new(clients.dynamodb.clone(), table.to_string());
+    if ledger.backfill_reminders().await? > 0 {
+        changed = true;
+    }
     // A first run may have stopped before this step: check it every time.
     let ttl = clients
         .dynamodb

@@ -168,6 +168,10 @@ impl AlertLedger for LocalLedger {
     }
 
     async fn take_stale(&self, claimed_before: Timestamp, token: &str, now: Timestamp) -> PortResult<Vec<Alert>> {
+        // Held claims are a window's until it may stay open no longer.
+        let held_before = claimed_before
+            .0
+            .min(now.0 - crate::ports::WINDOW_LONGEST.as_millis() as i64);
         // Checkers ask every poll and the answer is almost always no: ask
         // on the read connection first, so idle checkers never write.
         let any: bool = self
@@ -175,8 +179,9 @@ impl AlertLedger for LocalLedger {
             .read(move |tx| {
                 tx.query_row(
                     "SELECT EXISTS (SELECT 1 FROM alerts
-                     WHERE notify = 1 AND published_at IS NULL AND claimed_at < ?1)",
-                    [claimed_before.0],
+                     WHERE notify = 1 AND published_at IS NULL
+                       AND claimed_at < CASE WHEN claim_token LIKE 'held:%' THEN ?2 ELSE ?1 END)",
+                    [claimed_before.0, held_before],
                     |r| r.get(0),
                 )
                 .db(tx)
@@ -192,12 +197,16 @@ impl AlertLedger for LocalLedger {
                 let mut stmt = tx
                     .prepare_cached(&format!(
                         "UPDATE alerts SET claim_token = ?1, claimed_at = ?2, rev = ?3
-                         WHERE notify = 1 AND published_at IS NULL AND claimed_at < ?4
+                         WHERE notify = 1 AND published_at IS NULL
+                           AND claimed_at < CASE WHEN claim_token LIKE 'held:%' THEN ?5 ELSE ?4 END
                          RETURNING {COLUMNS}"
                     ))
                     .db(tx)?;
                 let rows = stmt
-                    .query_map(params![token, now.0, rev, claimed_before.0], alert_from_row)
+                    .query_map(
+                        params![token, now.0, rev, claimed_before.0, held_before],
+                        alert_from_row,
+                    )
                     .db(tx)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
             })
@@ -423,12 +432,12 @@ impl AlertLedger for LocalLedger {
             .await
     }
 
-    async fn pending(&self) -> PortResult<PendingClaims> {
+    async fn held(&self) -> PortResult<PendingClaims> {
         self.db
             .read(|tx| {
                 tx.query_row(
                     "SELECT count(*), min(claimed_at), max(claimed_at) FROM alerts
-                     WHERE notify = 1 AND published_at IS NULL",
+                     WHERE notify = 1 AND published_at IS NULL AND claim_token LIKE 'held:%'",
                     [],
                     |r| {
                         Ok(PendingClaims {
@@ -439,6 +448,24 @@ impl AlertLedger for LocalLedger {
                     },
                 )
                 .db(tx)
+            })
+            .await
+    }
+
+    async fn take_held(&self, token: &str, now: Timestamp) -> PortResult<Vec<Alert>> {
+        let token = token.to_string();
+        self.db
+            .write(move |tx| {
+                let rev = next_ledger_rev(tx)?;
+                let mut stmt = tx
+                    .prepare_cached(&format!(
+                        "UPDATE alerts SET claim_token = ?1, claimed_at = ?2, rev = ?3
+                         WHERE notify = 1 AND published_at IS NULL AND claim_token LIKE 'held:%'
+                         RETURNING {COLUMNS}"
+                    ))
+                    .db(tx)?;
+                let rows = stmt.query_map(params![token, now.0, rev], alert_from_row).db(tx)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
             })
             .await
     }
