@@ -429,6 +429,36 @@ async fn the_batched_writer_retries_keys_lost_races_and_throttling() {
     assert!(summary.failed.iter().all(|f| f.transient));
 }
 
+/// A 5xx whose body names no error code (a proxy's, or moto's when two
+/// transactions race in it) is the service failing on its side: retried,
+/// not reported as a permanent failure of every row.
+#[tokio::test]
+async fn a_server_error_without_a_code_is_retried() {
+    let writes = Arc::new(AtomicU32::new(0));
+    let count = writes.clone();
+    let endpoint = serve(move |op, _| match op {
+        "BatchGetItem" => (200, json!({"Responses": {"Inventory": []}})),
+        "TransactWriteItems" if count.fetch_add(1, Ordering::SeqCst) == 0 => (500, json!({})),
+        "TransactWriteItems" => (200, json!({})),
+        _ => error(400, "UnknownOperationException", op),
+    });
+    let c = clients(&endpoint).await;
+    let table = DynamoTable::new(c.dynamodb, "Inventory".into(), 4, WriteMode::Batched);
+    let snapshot = Snapshot {
+        rows: Arc::new(vec![InventoryRow {
+            store: "B".into(),
+            item: "a".into(),
+            count: 1,
+            line: 2,
+        }]),
+        as_of: Timestamp(1),
+        source: ObjectKey::parse("uploads/x.csv").unwrap(),
+    };
+    let summary = table.write(snapshot).await.unwrap();
+    assert!(summary.failed.is_empty(), "{summary:?}");
+    assert_eq!((summary.changed, writes.load(Ordering::SeqCst)), (1, 2));
+}
+
 #[tokio::test]
 async fn a_position_trimmed_away_before_reading_is_a_gap_too() {
     let endpoint = serve(|op, body| match op {

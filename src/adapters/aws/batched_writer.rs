@@ -115,6 +115,7 @@ impl BatchedWriter {
                 .client_request_token(&token)
                 .send()
                 .await;
+            let server_failed = sent.as_ref().err().is_some_and(super::errors::server_failed);
             let error = match sent {
                 Ok(_) => {
                     for w in pending {
@@ -160,6 +161,10 @@ impl BatchedWriter {
                             reasons.iter().filter_map(|r| r.code()).collect::<Vec<_>>().join(", ")
                         ))
                     }
+                    other if server_failed && other.code().is_none() => PortError::Transient(format!(
+                        "{} failed on its side (HTTP 5xx); trying again may work",
+                        self.what()
+                    )),
                     other => from_code(&self.what(), other.code(), &other.to_string()),
                 },
             };

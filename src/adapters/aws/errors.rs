@@ -3,6 +3,7 @@
 //! naming what is missing and how to fix it.
 
 use crate::ports::{Need, PortError};
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 /// Error codes AWS services use for "slow down" and passing faults.
@@ -45,13 +46,15 @@ fn chain(error: &dyn std::error::Error) -> String {
 }
 
 /// Maps any SDK error. `what` names the resource, e.g. "the table Inventory".
-pub fn sdk_error<E, R>(what: &str, error: SdkError<E, R>) -> PortError
+pub fn sdk_error<E>(what: &str, error: SdkError<E, HttpResponse>) -> PortError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     let code = error.code().map(str::to_string);
     let message = error.message().map(str::to_string);
+    if code.is_none() && server_failed(&error) {
+        return PortError::Transient(format!("{what} failed on its side (HTTP 5xx); trying again may work"));
+    }
     match &error {
         SdkError::TimeoutError(_) => PortError::Transient(format!("{what} did not answer in time (network timeout)")),
         SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) => {
@@ -67,6 +70,12 @@ where
         }
         _ => from_code(what, code.as_deref(), message.as_deref().unwrap_or("")),
     }
+}
+
+/// The service answered 5xx: a failure on its side, worth another try
+/// even when the answer names no error code.
+pub fn server_failed<E>(error: &SdkError<E, HttpResponse>) -> bool {
+    error.raw_response().is_some_and(|r| r.status().is_server_error())
 }
 
 /// Maps a service error by its code.
