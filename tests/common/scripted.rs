@@ -104,6 +104,10 @@ fn answer(stream: TcpStream, handler: &Handler, calls: &Mutex<Vec<(String, Value
         };
         calls.lock().unwrap().push((operation.clone(), json.clone()));
         let (status, reply) = handler(&operation, &json);
+        // Status 0: the connection drops without an answer (a network fault).
+        if status == 0 {
+            return Ok(());
+        }
         // A string answer is XML (the query protocol's); anything else JSON.
         let (kind, text) = match reply {
             Value::String(xml) => ("text/xml", xml),

@@ -116,6 +116,14 @@ impl BatchedWriter {
                 .send()
                 .await;
             let server_failed = sent.as_ref().err().is_some_and(super::errors::server_failed);
+            // A timeout or a dropped connection is no service error: said
+            // (and retried) as the network fault it is.
+            let sent = match sent {
+                Err(e) if !matches!(e, aws_sdk_dynamodb::error::SdkError::ServiceError(_)) => {
+                    Err(Err(super::errors::sdk_error(&self.what(), e)))
+                }
+                other => other.map_err(Ok),
+            };
             let error = match sent {
                 Ok(_) => {
                     for w in pending {
@@ -127,7 +135,8 @@ impl BatchedWriter {
                     }
                     return;
                 }
-                Err(e) => match e.into_service_error() {
+                Err(Err(network)) => network,
+                Err(Ok(e)) => match e.into_service_error() {
                     TransactWriteItemsError::TransactionCanceledException(cancelled) => {
                         let reasons = cancelled.cancellation_reasons();
                         let mut kept = Vec::new();
