@@ -31,6 +31,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+mod claims;
+
 /// Resolved alerts stay visible (`alerts --all`) this long.
 const KEEP_RESOLVED_MS: i64 = 30 * 24 * 3600 * 1000;
 /// A restock marker only matters to claims of changes older than it, which
@@ -342,31 +344,6 @@ impl DynamoLedger {
         Ok(alert)
     }
 
-    async fn restocked_at(&self, store: &str, item: &str) -> PortResult<Option<i64>> {
-        Ok(self
-            .get_item(&restock_key(store, item))
-            .await?
-            .and_then(|i| opt_n(&i, "AsOf")))
-    }
-
-    async fn next_id(&self) -> PortResult<u64> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s("counter#alert"))
-            .update_expression("ADD #n :one")
-            .expression_attribute_names("#n", "Next")
-            .expression_attribute_values(":one", n(1))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(|e| sdk_error(&self.what(), e))?;
-        out.attributes()
-            .and_then(|a| opt_n(a, "Next"))
-            .ok_or_else(|| PortError::Permanent("the alert counter has no value".into()))
-    }
-
     /// Resolves one alert unless it already is; returns whether it changed.
     async fn mark_resolved(&self, pk: &str, now: Timestamp) -> PortResult<bool> {
         let result = self
@@ -558,103 +535,14 @@ impl DynamoLedger {
         }
         Ok(taken)
     }
-
-    async fn claim_one(&self, c: &AlertClaim, token: &str, now: Timestamp) -> PortResult<ClaimOutcome> {
-        let pk = claim_key(&c.transition());
-        if let Some(existing) = self.get_item(&pk).await? {
-            let alert = alert_from(&existing)?;
-            self.remember(&alert);
-            // Our own claim, from an attempt whose answer was lost: still ours.
-            let ours = opt_s(&existing, "ClaimToken").as_deref() == Some(token);
-            return Ok(if ours {
-                ClaimOutcome::Won(alert)
-            } else {
-                ClaimOutcome::Lost(alert)
-            });
-        }
-        let resolved = self
-            .restocked_at(&c.store, &c.item)
-            .await?
-            .is_some_and(|at| at > c.as_of.0);
-        let id = self.next_id().await?;
-        let mut put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(&pk))
-            .item("AlertId", n(id))
-            .item("ChangeId", s(&c.change_id))
-            .item("Kind", s(c.kind.as_str()))
-            .item("Store", s(&c.store))
-            .item("Item", s(&c.item))
-            .item("Count", n(c.count))
-            .item("Threshold", n(c.threshold))
-            .item("AsOf", n(c.as_of.0))
-            .item("Source", s(&c.source))
-            .item("RaisedAt", n(now.0))
-            .item("State", s(if resolved { "resolved" } else { "open" }))
-            .item("Notify", AttributeValue::Bool(c.notify))
-            .item("ClaimToken", s(token))
-            .item("ClaimedAt", n(now.0))
-            .item("UpdatedAt", n(Timestamp::now().0))
-            .item("Version", n(1))
-            .item("ItemKey", s(item_key(&c.store, &c.item)))
-            .condition_expression("attribute_not_exists(pk)");
-        if c.notify {
-            put = put.item("Pending", s(pending_value(token)));
-        }
-        if !resolved {
-            put = put.item("Live", s(YES));
-            if c.notify && c.kind == AlertKind::Out {
-                put = put.item("Remind", s(YES));
-            }
-        }
-        if resolved {
-            put = put
-                .item("ResolvedAt", n(now.0))
-                .item("ExpiresAt", n((now.0 + KEEP_RESOLVED_MS) / 1000));
-        }
-        match put.send().await {
-            Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(is_conditional) => {
-                // Someone claimed it first, unless that someone is us: an
-                // earlier attempt of ours whose answer was lost (a timeout
-                // while the write went through) landed meanwhile.
-                let existing = self
-                    .get_item(&pk)
-                    .await?
-                    .ok_or_else(|| PortError::NotFound(format!("the alert {pk} disappeared from {}", self.what())))?;
-                let alert = alert_from(&existing)?;
-                self.remember(&alert);
-                let ours = opt_s(&existing, "ClaimToken").as_deref() == Some(token);
-                return Ok(if ours {
-                    ClaimOutcome::Won(alert)
-                } else {
-                    ClaimOutcome::Lost(alert)
-                });
-            }
-            Err(e) => return Err(sdk_error(&self.what(), e)),
-        }
-        // A restock recorded while we claimed: its resolver may have looked
-        // before our alert existed, so look again now that it does.
-        if !resolved
-            && self
-                .restocked_at(&c.store, &c.item)
-                .await?
-                .is_some_and(|at| at > c.as_of.0)
-        {
-            self.mark_resolved(&pk, now).await?;
-        }
-        Ok(ClaimOutcome::Won(self.alert_at(&pk).await?))
-    }
 }
 
 #[async_trait]
 impl AlertLedger for DynamoLedger {
     async fn claim(&self, claims: &[AlertClaim], token: &str, now: Timestamp) -> PortResult<Vec<ClaimOutcome>> {
         let mut outcomes = Vec::with_capacity(claims.len());
-        for c in claims {
-            outcomes.push(self.claim_one(c, token, now).await?);
+        for chunk in claims.chunks(claims::CLAIMS_PER_REQUEST) {
+            outcomes.extend(self.claim_batch(chunk, token, now).await?);
         }
         Ok(outcomes)
     }
