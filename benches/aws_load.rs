@@ -123,26 +123,6 @@ async fn batch_floor(clients: &stockwatch::adapters::aws::Clients, settings: &Aw
     requests.len()
 }
 
-/// A TCP proxy in front of moto that holds every new connection for `delay`
-/// before passing it on: one network round trip per request, as a client in
-/// the same AWS region sees (moto closes every connection, so each request
-/// opens one). Runs until the benchmark ends.
-async fn latency_proxy(target: std::net::SocketAddr, delay: Duration) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((mut client, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                tokio::time::sleep(delay).await;
-                if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
-                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                }
-            });
-        }
-    });
-    url
-}
-
 fn main() {
     let _moto = ensure_moto();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -199,7 +179,7 @@ async fn run() {
     // The same two loaders with a network round trip on every request.
     let rtt = Duration::from_millis(flag("--rtt-ms", 10) as u64);
     let target: std::net::SocketAddr = moto::endpoint().trim_start_matches("http://").parse().unwrap();
-    let proxied = latency_proxy(target, rtt).await;
+    let proxied = common::latency_proxy(target, rtt).await;
     let (_, slow_naive_settings, slow_clients) = moto::fresh_at(&proxied).await;
     let slow_naive = time_naive(&slow_clients, &slow_naive_settings, key, &text).await;
     eprintln!(

@@ -41,3 +41,23 @@ pub fn write_inventory(
     }
     out.flush()
 }
+
+/// A TCP proxy in front of moto that holds every new connection for `delay`
+/// before passing it on: one network round trip per request, as a client in
+/// the same AWS region sees (moto closes every connection, so each request
+/// opens one). Runs until the benchmark ends.
+pub async fn latency_proxy(target: std::net::SocketAddr, delay: Duration) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    url
+}
