@@ -154,6 +154,10 @@ impl DynamoLedger {
             }
             Err(e) => e,
         };
+        // A timeout or a dropped connection: the caller's retry reads what landed.
+        if !matches!(error, aws_sdk_dynamodb::error::SdkError::ServiceError(_)) {
+            return Err(sdk_error(&self.what(), error));
+        }
         let server = server_failed(&error);
         match error.into_service_error() {
             TransactWriteItemsError::TransactionCanceledException(cancelled) => {
@@ -290,4 +294,120 @@ fn claim_item(c: &AlertClaim, id: u64, token: &str, now: Timestamp, resolved: bo
         }
     }
     item
+}
+
+impl DynamoLedger {
+    /// Restarts the lease of every claim in `ids` that `token` holds, a
+    /// hundred per transaction: `false` (and for that hundred, nothing
+    /// renewed) when any is no longer the caller's.
+    pub async fn renew_many(&self, ids: &[crate::domain::AlertId], token: &str, now: Timestamp) -> PortResult<bool> {
+        for chunk in ids.chunks(CLAIMS_PER_REQUEST) {
+            let updates = self
+                .held_updates(chunk, token, "SET ClaimedAt = :now", n(now.0))
+                .await?;
+            match self.transact(updates).await? {
+                Transacted::Done => {}
+                Transacted::NotHeld => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Marks every claim in `ids` published, a hundred per transaction; if
+    /// one was taken over meanwhile, the others are marked one by one.
+    pub async fn mark_many(&self, ids: &[crate::domain::AlertId], token: &str, at: Timestamp) -> PortResult<()> {
+        let update = "SET PublishedAt = :now, UpdatedAt = :now REMOVE Pending ADD Version :one";
+        for chunk in ids.chunks(CLAIMS_PER_REQUEST) {
+            let updates = self.held_updates(chunk, token, update, n(at.0)).await?;
+            if let Transacted::NotHeld = self.transact(updates).await? {
+                for id in chunk {
+                    match self.mark_published(*id, token, at).await {
+                        Ok(()) => {}
+                        Err(PortError::Conflict(reason)) => {
+                            tracing::warn!(alert = %id, reason, "claim taken over while publishing")
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Updates of claims `token` holds (its token, not yet published).
+    async fn held_updates(
+        &self,
+        ids: &[crate::domain::AlertId],
+        token: &str,
+        update: &str,
+        now: AttributeValue,
+    ) -> PortResult<Vec<TransactWriteItem>> {
+        let mut updates = Vec::with_capacity(ids.len());
+        for id in ids {
+            let pk = self.key_of(*id).await?;
+            let mut values = HashMap::from([(":t".to_string(), s(token)), (":now".to_string(), now.clone())]);
+            if update.contains(":one") {
+                values.insert(":one".into(), n(1));
+            }
+            let item = aws_sdk_dynamodb::types::Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(&pk))
+                .update_expression(update)
+                .condition_expression("ClaimToken = :t AND attribute_not_exists(PublishedAt)")
+                .set_expression_attribute_values(Some(values))
+                .build()
+                .map_err(|e| PortError::Permanent(e.to_string()))?;
+            updates.push(TransactWriteItem::builder().update(item).build());
+        }
+        Ok(updates)
+    }
+
+    /// Runs one transaction of conditional writes: done, or refused because
+    /// a condition failed; anything else is an error (transient if so).
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> PortResult<Transacted> {
+        let sent = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let error = match sent {
+            Ok(_) => return Ok(Transacted::Done),
+            Err(e) => e,
+        };
+        if !matches!(error, aws_sdk_dynamodb::error::SdkError::ServiceError(_)) {
+            return Err(sdk_error(&self.what(), error));
+        }
+        let server = server_failed(&error);
+        match error.into_service_error() {
+            TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                let reasons: Vec<&str> = cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .filter_map(|r| r.code())
+                    .collect();
+                if reasons.contains(&"ConditionalCheckFailed") {
+                    Ok(Transacted::NotHeld)
+                } else {
+                    Err(PortError::Transient(format!(
+                        "{} cancelled the update ({})",
+                        self.what(),
+                        reasons.join(", ")
+                    )))
+                }
+            }
+            other if server && other.code().is_none() => Err(PortError::Transient(format!(
+                "{} failed on its side (HTTP 5xx); trying again may work",
+                self.what()
+            ))),
+            other => Err(from_code(&self.what(), other.code(), &other.to_string())),
+        }
+    }
+}
+
+/// What became of a transaction of conditional writes.
+enum Transacted {
+    Done,
+    /// A condition failed: some claim is no longer the caller's.
+    NotHeld,
 }
