@@ -609,12 +609,12 @@ async fn a_shard_another_reader_entered_is_listed_again_not_taken_for_lost() {
     assert_eq!(Position::parse(Some(&after.cursor)).unwrap().shards["C"], "300");
 }
 
-/// SNS's query-protocol answers.
-fn sns_published(n: u32) -> (u16, Value) {
+/// SNS's answer to a PublishBatch of one entry that went through.
+fn sns_batch_published(id: &str, n: u32) -> (u16, Value) {
     (
         200,
         Value::String(format!(
-            "<PublishResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><PublishResult><MessageId>m{n}</MessageId></PublishResult><ResponseMetadata><RequestId>r{n}</RequestId></ResponseMetadata></PublishResponse>"
+            "<PublishBatchResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><PublishBatchResult><Successful><member><Id>{id}</Id><MessageId>m{n}</MessageId></member></Successful><Failed/></PublishBatchResult><ResponseMetadata><RequestId>r{n}</RequestId></ResponseMetadata></PublishBatchResponse>"
         )),
     )
 }
@@ -641,14 +641,15 @@ async fn a_publish_that_outlasts_the_lease_is_still_sent_once() {
     let accepted = Arc::new(AtomicU32::new(0));
     let calls = Arc::new(AtomicU32::new(0));
     let (sent, seen) = (accepted.clone(), calls.clone());
-    let sns = serve(move |op, _| match op {
-        "Publish" => {
+    let sns = serve(move |op, body| match op {
+        "PublishBatch" => {
             // The first two attempts hang past their time; then SNS answers.
             if seen.fetch_add(1, Ordering::SeqCst) < 2 {
                 std::thread::sleep(Duration::from_millis(2500));
                 return sns_error("InternalError", "too slow");
             }
-            sns_published(sent.fetch_add(1, Ordering::SeqCst) + 1)
+            let id = body["PublishBatchRequestEntries.member.1.Id"].as_str().unwrap_or("0");
+            sns_batch_published(id, sent.fetch_add(1, Ordering::SeqCst) + 1)
         }
         _ => error(400, "InvalidAction", op),
     });

@@ -12,10 +12,11 @@
 
 use super::errors::sdk_error;
 use super::ledger::DynamoLedger;
-use crate::domain::{Message, Timestamp};
+use crate::domain::{AlertId, Message, Timestamp};
 use crate::ports::{Delivery, PortError, PortResult, Publisher, RetryPolicy};
 use async_trait::async_trait;
 use aws_sdk_sns::Client;
+use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,10 +54,11 @@ impl SnsPublisher {
         }
     }
 
-    async fn publish(&self, message: &Message) -> PortResult<()> {
+    /// The message as a PublishBatch entry: a long message's short form
+    /// goes to phones (SNS picks the body per protocol), and the ids it
+    /// carries go along as an attribute.
+    fn entry(&self, id: usize, message: &Message) -> PortResult<PublishBatchRequestEntry> {
         let ids: Vec<String> = message.alert_ids.iter().map(ToString::to_string).collect();
-        // A long message goes to phones in its short form (SNS picks the
-        // body per protocol), to email and everything else whole.
         let (body, structure) = match &message.sms {
             Some(sms) => (
                 crate::domain::Notification::structured(&message.text, sms),
@@ -64,82 +66,190 @@ impl SnsPublisher {
             ),
             None => (message.text.clone(), None),
         };
-        let topic = self.topic_of(message);
-        self.client
-            .publish()
-            .topic_arn(topic)
+        PublishBatchRequestEntry::builder()
+            .id(id.to_string())
             .subject(&message.subject)
             .message(body)
             .set_message_structure(structure.map(String::from))
             .message_attributes(
                 "alert_ids",
-                aws_sdk_sns::types::MessageAttributeValue::builder()
+                MessageAttributeValue::builder()
                     .data_type("String")
-                    .string_value(ids.join(","))
+                    .string_value(ids_attribute(&ids))
                     .build()
                     .map_err(|e| PortError::Permanent(e.to_string()))?,
             )
-            .send()
-            .await
-            .map_err(|e| sdk_error(&format!("the topic {topic}"), e))?;
-        Ok(())
+            .build()
+            .map_err(|e| PortError::Permanent(e.to_string()))
     }
 
-    /// Renews every claim the message carries; `false` if any is no longer ours.
-    async fn renew(&self, message: &Message, token: &str) -> PortResult<bool> {
-        for id in &message.alert_ids {
-            if !self.ledger.renew(*id, token, Timestamp::now()).await? {
-                return Ok(false);
+    /// Publishes the messages (`pending`, by index) ten per request to
+    /// their topics; returns each one's result.
+    async fn publish_all(&self, messages: &[Message], pending: &[usize]) -> Vec<(usize, PortResult<()>)> {
+        let mut results = Vec::with_capacity(pending.len());
+        let mut by_topic: Vec<(&str, Vec<usize>)> = Vec::new();
+        for &i in pending {
+            let topic = self.topic_of(&messages[i]);
+            match by_topic.iter_mut().find(|(t, _)| *t == topic) {
+                Some((_, list)) => list.push(i),
+                None => by_topic.push((topic, vec![i])),
             }
         }
-        Ok(true)
+        for (topic, indexes) in by_topic {
+            for chunk in indexes.chunks(10) {
+                let entries: PortResult<Vec<_>> = chunk.iter().map(|&i| self.entry(i, &messages[i])).collect();
+                let entries = match entries {
+                    Ok(entries) => entries,
+                    Err(e) => {
+                        results.extend(chunk.iter().map(|&i| (i, Err(e.clone()))));
+                        continue;
+                    }
+                };
+                let sent = self
+                    .client
+                    .publish_batch()
+                    .topic_arn(topic)
+                    .set_publish_batch_request_entries(Some(entries))
+                    .send()
+                    .await;
+                match sent {
+                    Ok(out) => {
+                        for ok in out.successful() {
+                            if let Some(i) = ok.id().and_then(|id| id.parse().ok()) {
+                                results.push((i, Ok(())));
+                            }
+                        }
+                        for failed in out.failed() {
+                            let Ok(i) = failed.id().parse() else { continue };
+                            let said = format!(
+                                "the topic {topic} refused it ({}: {})",
+                                failed.code(),
+                                failed.message().unwrap_or_default()
+                            );
+                            results.push((
+                                i,
+                                Err(if failed.sender_fault() {
+                                    PortError::Permanent(said)
+                                } else {
+                                    PortError::Transient(said)
+                                }),
+                            ));
+                        }
+                    }
+                    Err(e) => {
+                        let e = sdk_error(&format!("the topic {topic}"), e);
+                        results.extend(chunk.iter().map(|&i| (i, Err(e.clone()))));
+                    }
+                }
+            }
+        }
+        results
     }
 
-    async fn deliver_one(&self, message: &Message, token: &str, lease: Duration) -> PortResult<Delivery> {
-        let mut attempt = 1;
-        loop {
-            if !self.renew(message, token).await? {
-                return Ok(Delivery::NotOurs);
-            }
-            let sent = match tokio::time::timeout(lease / 3, self.publish(message)).await {
-                Ok(sent) => sent,
-                Err(_) => Err(PortError::Transient(format!(
-                    "the topic {} did not answer within {} ms",
-                    self.topic_of(message),
-                    (lease / 3).as_millis()
-                ))),
-            };
-            match sent {
-                Ok(()) => break,
-                Err(e) if e.is_transient() && attempt < self.retry.attempts => {
-                    tracing::warn!(attempt, error = %e, "publishing failed; retrying");
-                    tokio::time::sleep(self.retry.delay(attempt)).await;
-                    attempt += 1;
-                }
-                Err(e) => return Ok(Delivery::Failed(e.to_string())),
+    /// Renews every claim the messages carry: the held messages, and the
+    /// ones a claim of which is no longer ours.
+    async fn renew(
+        &self,
+        messages: &[Message],
+        pending: &[usize],
+        token: &str,
+    ) -> PortResult<(Vec<usize>, Vec<usize>)> {
+        let ids: Vec<AlertId> = pending
+            .iter()
+            .flat_map(|&i| messages[i].alert_ids.iter().copied())
+            .collect();
+        if self.ledger.renew_many(&ids, token, Timestamp::now()).await? {
+            return Ok((pending.to_vec(), Vec::new()));
+        }
+        // Some claim was taken over: find out whose message, one by one.
+        let (mut held, mut lost) = (Vec::new(), Vec::new());
+        for &i in pending {
+            if self
+                .ledger
+                .renew_many(&messages[i].alert_ids, token, Timestamp::now())
+                .await?
+            {
+                held.push(i);
+            } else {
+                lost.push(i);
             }
         }
-        for id in &message.alert_ids {
-            match self.ledger.mark_published(*id, token, Timestamp::now()).await {
-                Ok(()) => {}
-                // Only if the mark came later than the lease: the new holder sends it again.
-                Err(PortError::Conflict(reason)) => {
-                    tracing::warn!(alert = %id, reason, "claim taken over while publishing")
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(Delivery::Sent)
+        Ok((held, lost))
     }
+}
+
+/// The ids a message carries, as its `alert_ids` attribute: a storm's
+/// summary may carry more than fit in SNS's 256 KB, so a long list is
+/// given as its count and range.
+fn ids_attribute(ids: &[String]) -> String {
+    let all = ids.join(",");
+    if all.len() <= 64 * 1024 {
+        return all;
+    }
+    format!(
+        "{} alerts, #{} to #{} (stockwatch alerts lists them)",
+        ids.len(),
+        ids.first().map_or("", String::as_str),
+        ids.last().map_or("", String::as_str)
+    )
 }
 
 #[async_trait]
 impl Publisher for SnsPublisher {
     async fn deliver(&self, messages: &[Message], token: &str, lease: Duration) -> PortResult<Vec<Delivery>> {
-        let mut deliveries = Vec::with_capacity(messages.len());
-        for message in messages {
-            deliveries.push(self.deliver_one(message, token, lease).await?);
+        let mut deliveries: Vec<Option<Delivery>> = vec![None; messages.len()];
+        let mut pending: Vec<usize> = (0..messages.len()).collect();
+        let mut attempt = 1;
+        while !pending.is_empty() {
+            let (held, lost) = self.renew(messages, &pending, token).await?;
+            for i in lost {
+                deliveries[i] = Some(Delivery::NotOurs);
+            }
+            if held.is_empty() {
+                break;
+            }
+            // Every attempt ends within a third of the lease just renewed.
+            let results = match tokio::time::timeout(lease / 3, self.publish_all(messages, &held)).await {
+                Ok(results) => results,
+                Err(_) => {
+                    let e = PortError::Transient(format!(
+                        "the topic {} did not answer within {} ms",
+                        self.topic_arn,
+                        (lease / 3).as_millis()
+                    ));
+                    held.iter().map(|&i| (i, Err(e.clone()))).collect()
+                }
+            };
+            let mut sent = Vec::new();
+            let mut again = Vec::new();
+            for (i, result) in results {
+                match result {
+                    Ok(()) => sent.push(i),
+                    Err(e) if e.is_transient() && attempt < self.retry.attempts => {
+                        tracing::warn!(attempt, error = %e, "publishing failed; retrying");
+                        again.push(i);
+                    }
+                    Err(e) => deliveries[i] = Some(Delivery::Failed(e.to_string())),
+                }
+            }
+            let ids: Vec<AlertId> = sent
+                .iter()
+                .flat_map(|&i| messages[i].alert_ids.iter().copied())
+                .collect();
+            self.ledger.mark_many(&ids, token, Timestamp::now()).await?;
+            for i in sent {
+                deliveries[i] = Some(Delivery::Sent);
+            }
+            if again.is_empty() {
+                break;
+            }
+            tokio::time::sleep(self.retry.delay(attempt)).await;
+            attempt += 1;
+            pending = again;
         }
-        Ok(deliveries)
+        Ok(deliveries
+            .into_iter()
+            .map(|d| d.unwrap_or_else(|| Delivery::Failed("not sent".into())))
+            .collect())
     }
 }
