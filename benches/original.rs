@@ -8,6 +8,7 @@
 //! ```text
 //! cargo bench --bench original --features lambda
 //! cargo bench --bench original --features lambda -- --runs 5 --stores 20 --items 100 --rtt-ms 10
+//! cargo bench --bench original --features lambda -- --batched   # transactions: see BENCHMARKS.md
 //! ```
 
 mod common;
@@ -20,7 +21,7 @@ mod moto;
 use bytes::Bytes;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use stockwatch::adapters::aws::{AwsSettings, Clients};
+use stockwatch::adapters::aws::{AwsSettings, Clients, WriteMode, connect_with};
 use stockwatch::lambda::check_stock::{self, CheckStock};
 use stockwatch::pipeline::{Checker, CheckerConfig, Loader};
 use stockwatch::ports::{Body, ObjectKey, Ports};
@@ -181,8 +182,17 @@ async fn one_run(text: &str, rows: usize, endpoint: &str) -> Run {
         None,
     );
 
-    // stockwatch's loader (batched, the default), into another.
-    let (ours, settings, clients) = moto::fresh_at(endpoint).await;
+    // stockwatch's loader, into another. moto copies a whole table for
+    // every item of a transaction (time and memory grow with the table), so
+    // the batched mode's transactions are measured only with `--batched`;
+    // by default the conditional mode (one conditional PutItem per row).
+    let (_, mut settings, clients) = moto::fresh_at(endpoint).await;
+    settings.write_mode = if std::env::args().any(|a| a == "--batched") {
+        WriteMode::Batched
+    } else {
+        WriteMode::Conditional
+    };
+    let ours = connect_with(&settings, clients.clone()).await.unwrap();
     put_file(&ours, text).await;
     let started = Instant::now();
     let outcome = Loader::new(ours.clone())
