@@ -798,9 +798,7 @@ async fn a_claim_whose_earlier_attempt_landed_is_still_won() {
         "BatchGetItem" => (200, json!({"Responses": {"Alerts": []}})),
         "UpdateItem" => (200, json!({"Attributes": {"Next": {"N": "8"}}})),
         // The put is refused: the earlier attempt landed meanwhile.
-        "TransactWriteItems" => cancelled(vec![
-            json!({"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}),
-        ]),
+        "PutItem" => error(400, "ConditionalCheckFailedException", "The conditional request failed"),
         "GetItem" => {
             seen.fetch_add(1, Ordering::SeqCst);
             (200, json!({"Item": alert_item.clone()}))

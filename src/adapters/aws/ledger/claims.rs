@@ -1,23 +1,19 @@
-//! Claims in batches: a hundred transitions cost a handful of requests, not
-//! six each. One BatchGetItem finds the claims that exist already and the
-//! items' restock markers; one atomic ADD reserves the new alerts' ids; one
-//! TransactWriteItems puts them, each conditional on its key being free, so
-//! a racer's claim makes the transaction say which put lost (those are
-//! read: another's, or ours from an attempt whose answer was lost) and the
-//! rest go again. A restock recorded meanwhile is looked for once more
-//! after, as the single claim did.
+//! Claims in batches: a hundred transitions cost a hundred and four
+//! requests, not six hundred. One BatchGetItem finds the claims that exist
+//! already and the items' restock markers; one atomic ADD reserves the new
+//! alerts' ids; each new claim is one PutItem conditional on its key being
+//! free (a refused one is read: another's, or ours from an attempt whose
+//! answer was lost); one read looks again for restocks recorded meanwhile.
 
 use super::super::attrs::{Item, n, opt_n, opt_s, s};
-use super::super::errors::{from_code, sdk_error, server_failed};
+use super::super::errors::sdk_error;
 use super::{DynamoLedger, YES, alert_from, claim_key, item_key, pending_value, restock_key};
 use crate::domain::{AlertKind, Timestamp};
 use crate::ports::{AlertClaim, ClaimOutcome, PortError, PortResult};
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 use std::collections::HashMap;
 
-/// TransactWriteItems' and BatchGetItem's limit.
+/// BatchGetItem's limit, and a claim call's batch.
 pub const CLAIMS_PER_REQUEST: usize = 100;
 
 /// Resolved alerts stay visible this long (as `super::KEEP_RESOLVED_MS`).
@@ -116,82 +112,45 @@ impl DynamoLedger {
         })
     }
 
-    /// Puts the claims in one transaction. Returns those to put again: none
-    /// when it went through; after a cancellation, the ones that were only
-    /// rolled back with a put that lost its race (read and settled here).
+    /// Puts each claim, conditional on its key being free. One request a
+    /// claim: a transaction would take them all in one, but moto (which
+    /// the tests run on) neither serializes concurrent transactions nor
+    /// makes them cheap, and a claim must be won once whoever races. Returns
+    /// the claims still to put (none: a lost race is read and settled here).
     async fn put_claims(
         &self,
         items: Vec<(usize, Item)>,
         token: &str,
         outcomes: &mut [Option<ClaimOutcome>],
     ) -> PortResult<Vec<(usize, Item)>> {
-        let puts = items
-            .iter()
-            .map(|(_, item)| {
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(item.clone()))
-                    .condition_expression("attribute_not_exists(pk)")
-                    .build()
-                    .map_err(|e| PortError::Permanent(e.to_string()))?;
-                Ok(TransactWriteItem::builder().put(put).build())
-            })
-            .collect::<PortResult<Vec<_>>>()?;
-        let sent = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(puts))
-            .send()
-            .await;
-        let error = match sent {
-            Ok(_) => {
-                for (i, item) in items {
+        for (i, item) in items {
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item.clone()))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await;
+            match put {
+                Ok(_) => {
                     let alert = alert_from(&item)?;
                     self.remember(&alert);
                     outcomes[i] = Some(ClaimOutcome::Won(alert));
                 }
-                return Ok(Vec::new());
-            }
-            Err(e) => e,
-        };
-        // A timeout or a dropped connection: the caller's retry reads what landed.
-        if !matches!(error, aws_sdk_dynamodb::error::SdkError::ServiceError(_)) {
-            return Err(sdk_error(&self.what(), error));
-        }
-        let server = server_failed(&error);
-        match error.into_service_error() {
-            TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-                let reasons = cancelled.cancellation_reasons();
-                let mut again = Vec::new();
-                let mut lost_any = false;
-                for (k, (i, item)) in items.into_iter().enumerate() {
-                    if reasons.get(k).and_then(|r| r.code()) != Some("ConditionalCheckFailed") {
-                        again.push((i, item));
-                        continue;
-                    }
-                    lost_any = true;
+                Err(e) if e.as_service_error().is_some_and(super::is_conditional) => {
+                    // Someone claimed it first, unless that someone is us: an
+                    // earlier attempt whose answer was lost landed meanwhile.
                     let pk = opt_s(&item, "pk").unwrap_or_default();
                     let existing = self.get_item(&pk).await?.ok_or_else(|| {
                         PortError::NotFound(format!("the alert {pk} disappeared from {}", self.what()))
                     })?;
                     outcomes[i] = Some(self.outcome_of(&existing, token)?);
                 }
-                if lost_any {
-                    return Ok(again);
-                }
-                let said: Vec<&str> = reasons.iter().filter_map(|r| r.code()).collect();
-                Err(PortError::Transient(format!(
-                    "{} cancelled the claims ({})",
-                    self.what(),
-                    said.join(", ")
-                )))
+                Err(e) => return Err(sdk_error(&self.what(), e)),
             }
-            other if server && other.code().is_none() => Err(PortError::Transient(format!(
-                "{} failed on its side (HTTP 5xx); trying again may work",
-                self.what()
-            ))),
-            other => Err(from_code(&self.what(), other.code(), &other.to_string())),
         }
+        Ok(Vec::new())
     }
 
     /// The next `count` alert ids, reserved at once; returns the last.
@@ -297,117 +256,30 @@ fn claim_item(c: &AlertClaim, id: u64, token: &str, now: Timestamp, resolved: bo
 }
 
 impl DynamoLedger {
-    /// Restarts the lease of every claim in `ids` that `token` holds, a
-    /// hundred per transaction: `false` (and for that hundred, nothing
-    /// renewed) when any is no longer the caller's.
+    /// Restarts the lease of every claim in `ids` that `token` holds:
+    /// `false` as soon as one is no longer the caller's. One conditional
+    /// update each (see `put_claims` on why not a transaction).
     pub async fn renew_many(&self, ids: &[crate::domain::AlertId], token: &str, now: Timestamp) -> PortResult<bool> {
-        for chunk in ids.chunks(CLAIMS_PER_REQUEST) {
-            let updates = self
-                .held_updates(chunk, token, "SET ClaimedAt = :now", n(now.0))
-                .await?;
-            match self.transact(updates).await? {
-                Transacted::Done => {}
-                Transacted::NotHeld => return Ok(false),
+        for id in ids {
+            if !self.renew(*id, token, now).await? {
+                return Ok(false);
             }
         }
         Ok(true)
     }
 
-    /// Marks every claim in `ids` published, a hundred per transaction; if
-    /// one was taken over meanwhile, the others are marked one by one.
+    /// Marks every claim in `ids` published; one taken over meanwhile is
+    /// said and left to its new holder.
     pub async fn mark_many(&self, ids: &[crate::domain::AlertId], token: &str, at: Timestamp) -> PortResult<()> {
-        let update = "SET PublishedAt = :now, UpdatedAt = :now REMOVE Pending ADD Version :one";
-        for chunk in ids.chunks(CLAIMS_PER_REQUEST) {
-            let updates = self.held_updates(chunk, token, update, n(at.0)).await?;
-            if let Transacted::NotHeld = self.transact(updates).await? {
-                for id in chunk {
-                    match self.mark_published(*id, token, at).await {
-                        Ok(()) => {}
-                        Err(PortError::Conflict(reason)) => {
-                            tracing::warn!(alert = %id, reason, "claim taken over while publishing")
-                        }
-                        Err(e) => return Err(e),
-                    }
+        for id in ids {
+            match self.mark_published(*id, token, at).await {
+                Ok(()) => {}
+                Err(PortError::Conflict(reason)) => {
+                    tracing::warn!(alert = %id, reason, "claim taken over while publishing")
                 }
+                Err(e) => return Err(e),
             }
         }
         Ok(())
     }
-
-    /// Updates of claims `token` holds (its token, not yet published).
-    async fn held_updates(
-        &self,
-        ids: &[crate::domain::AlertId],
-        token: &str,
-        update: &str,
-        now: AttributeValue,
-    ) -> PortResult<Vec<TransactWriteItem>> {
-        let mut updates = Vec::with_capacity(ids.len());
-        for id in ids {
-            let pk = self.key_of(*id).await?;
-            let mut values = HashMap::from([(":t".to_string(), s(token)), (":now".to_string(), now.clone())]);
-            if update.contains(":one") {
-                values.insert(":one".into(), n(1));
-            }
-            let item = aws_sdk_dynamodb::types::Update::builder()
-                .table_name(&self.table)
-                .key("pk", s(&pk))
-                .update_expression(update)
-                .condition_expression("ClaimToken = :t AND attribute_not_exists(PublishedAt)")
-                .set_expression_attribute_values(Some(values))
-                .build()
-                .map_err(|e| PortError::Permanent(e.to_string()))?;
-            updates.push(TransactWriteItem::builder().update(item).build());
-        }
-        Ok(updates)
-    }
-
-    /// Runs one transaction of conditional writes: done, or refused because
-    /// a condition failed; anything else is an error (transient if so).
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> PortResult<Transacted> {
-        let sent = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        let error = match sent {
-            Ok(_) => return Ok(Transacted::Done),
-            Err(e) => e,
-        };
-        if !matches!(error, aws_sdk_dynamodb::error::SdkError::ServiceError(_)) {
-            return Err(sdk_error(&self.what(), error));
-        }
-        let server = server_failed(&error);
-        match error.into_service_error() {
-            TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-                let reasons: Vec<&str> = cancelled
-                    .cancellation_reasons()
-                    .iter()
-                    .filter_map(|r| r.code())
-                    .collect();
-                if reasons.contains(&"ConditionalCheckFailed") {
-                    Ok(Transacted::NotHeld)
-                } else {
-                    Err(PortError::Transient(format!(
-                        "{} cancelled the update ({})",
-                        self.what(),
-                        reasons.join(", ")
-                    )))
-                }
-            }
-            other if server && other.code().is_none() => Err(PortError::Transient(format!(
-                "{} failed on its side (HTTP 5xx); trying again may work",
-                self.what()
-            ))),
-            other => Err(from_code(&self.what(), other.code(), &other.to_string())),
-        }
-    }
-}
-
-/// What became of a transaction of conditional writes.
-enum Transacted {
-    Done,
-    /// A condition failed: some claim is no longer the caller's.
-    NotHeld,
 }
