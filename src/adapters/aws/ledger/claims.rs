@@ -11,7 +11,12 @@ use super::{DynamoLedger, YES, alert_from, claim_key, item_key, pending_value, r
 use crate::domain::{AlertKind, Timestamp};
 use crate::ports::{AlertClaim, ClaimOutcome, PortError, PortResult};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+use futures_util::{StreamExt, stream};
 use std::collections::HashMap;
+
+/// Conditional writes in flight at once (claims, renewals, marks): each
+/// waits a network round trip.
+const IN_FLIGHT: usize = 16;
 
 /// BatchGetItem's limit, and a claim call's batch.
 pub const CLAIMS_PER_REQUEST: usize = 100;
@@ -123,34 +128,46 @@ impl DynamoLedger {
         token: &str,
         outcomes: &mut [Option<ClaimOutcome>],
     ) -> PortResult<Vec<(usize, Item)>> {
-        for (i, item) in items {
-            let put = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item.clone()))
-                .condition_expression("attribute_not_exists(pk)")
-                .send()
-                .await;
-            match put {
-                Ok(_) => {
-                    let alert = alert_from(&item)?;
-                    self.remember(&alert);
-                    outcomes[i] = Some(ClaimOutcome::Won(alert));
-                }
-                Err(e) if e.as_service_error().is_some_and(super::is_conditional) => {
-                    // Someone claimed it first, unless that someone is us: an
-                    // earlier attempt whose answer was lost landed meanwhile.
-                    let pk = opt_s(&item, "pk").unwrap_or_default();
-                    let existing = self.get_item(&pk).await?.ok_or_else(|| {
-                        PortError::NotFound(format!("the alert {pk} disappeared from {}", self.what()))
-                    })?;
-                    outcomes[i] = Some(self.outcome_of(&existing, token)?);
-                }
-                Err(e) => return Err(sdk_error(&self.what(), e)),
-            }
+        // Each put waits a round trip: several in flight at once.
+        let settled: Vec<PortResult<(usize, ClaimOutcome)>> = stream::iter(items)
+            .map(|(i, item)| async move { Ok((i, self.put_claim(item, token).await?)) })
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await;
+        for result in settled {
+            let (i, outcome) = result?;
+            outcomes[i] = Some(outcome);
         }
         Ok(Vec::new())
+    }
+
+    async fn put_claim(&self, item: Item, token: &str) -> PortResult<ClaimOutcome> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.clone()))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => {
+                let alert = alert_from(&item)?;
+                self.remember(&alert);
+                Ok(ClaimOutcome::Won(alert))
+            }
+            Err(e) if e.as_service_error().is_some_and(super::is_conditional) => {
+                // Someone claimed it first, unless that someone is us: an
+                // earlier attempt whose answer was lost landed meanwhile.
+                let pk = opt_s(&item, "pk").unwrap_or_default();
+                let existing = self
+                    .get_item(&pk)
+                    .await?
+                    .ok_or_else(|| PortError::NotFound(format!("the alert {pk} disappeared from {}", self.what())))?;
+                self.outcome_of(&existing, token)
+            }
+            Err(e) => Err(sdk_error(&self.what(), e)),
+        }
     }
 
     /// The next `count` alert ids, reserved at once; returns the last.
@@ -260,19 +277,28 @@ impl DynamoLedger {
     /// `false` as soon as one is no longer the caller's. One conditional
     /// update each (see `put_claims` on why not a transaction).
     pub async fn renew_many(&self, ids: &[crate::domain::AlertId], token: &str, now: Timestamp) -> PortResult<bool> {
-        for id in ids {
-            if !self.renew(*id, token, now).await? {
-                return Ok(false);
-            }
+        let renewed: Vec<PortResult<bool>> = stream::iter(ids.to_vec())
+            .map(|id| self.renew(id, token, now))
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await;
+        let mut all = true;
+        for result in renewed {
+            all &= result?;
         }
-        Ok(true)
+        Ok(all)
     }
 
     /// Marks every claim in `ids` published; one taken over meanwhile is
     /// said and left to its new holder.
     pub async fn mark_many(&self, ids: &[crate::domain::AlertId], token: &str, at: Timestamp) -> PortResult<()> {
-        for id in ids {
-            match self.mark_published(*id, token, at).await {
+        let marked: Vec<(crate::domain::AlertId, PortResult<()>)> = stream::iter(ids.to_vec())
+            .map(|id| async move { (id, self.mark_published(id, token, at).await) })
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await;
+        for (id, result) in marked {
+            match result {
                 Ok(()) => {}
                 Err(PortError::Conflict(reason)) => {
                     tracing::warn!(alert = %id, reason, "claim taken over while publishing")
