@@ -13,7 +13,6 @@
 //! ```
 
 mod common;
-use common::moto_server::ensure_moto;
 use common::{flag, percentile, write_inventory};
 
 #[path = "../tests/common/moto.rs"]
@@ -124,12 +123,7 @@ async fn batch_floor(clients: &stockwatch::adapters::aws::Clients, settings: &Aw
 }
 
 fn main() {
-    let _moto = ensure_moto();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(run());
+    common::on_moto(run);
 }
 
 async fn run() {

@@ -19,7 +19,6 @@ mod delay_proxy;
 #[path = "../tests/common/moto.rs"]
 mod moto;
 
-use common::moto_server::ensure_moto;
 use common::{flag, percentile};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -80,12 +79,7 @@ fn counted(proxy: &delay_proxy::DelayProxy) -> HashMap<String, usize> {
 }
 
 fn main() {
-    let _moto = ensure_moto();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(run());
+    common::on_moto(run);
 }
 
 async fn run() {

@@ -12,7 +12,6 @@
 //! ```
 
 mod common;
-use common::moto_server::ensure_moto;
 use common::{flag, write_inventory};
 
 #[path = "../tests/common/moto.rs"]
@@ -264,12 +263,7 @@ fn main() {
             .with_writer(std::io::stderr)
             .init();
     }
-    let _moto = ensure_moto();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(run());
+    common::on_moto(run);
 }
 
 async fn run() {

@@ -4,6 +4,17 @@
 
 pub mod moto_server;
 
+/// Runs a benchmark's body on a multi-thread runtime, with moto up (the
+/// one STOCKWATCH_TEST_MOTO names, or one started for the run).
+pub fn on_moto<F: std::future::Future<Output = ()>>(body: impl FnOnce() -> F) {
+    let _moto = moto_server::ensure_moto();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(body());
+}
+
 use std::time::Duration;
 
 /// `--name N` from the command line, or `default`.
