@@ -161,12 +161,15 @@ pub fn reminders(alerts: &[Alert], max_messages: usize, now: Timestamp) -> Vec<M
 
 /// Alerts by store, in the order their stores first appear.
 fn by_store(alerts: &[Alert]) -> Vec<(&str, Vec<&Alert>)> {
+    // A storm has thousands of stores: found by hashing, not by a search.
+    let mut place: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     let mut stores: Vec<(&str, Vec<&Alert>)> = Vec::new();
     for alert in alerts {
-        match stores.iter_mut().find(|(store, _)| *store == alert.store) {
-            Some((_, group)) => group.push(alert),
-            None => stores.push((&alert.store, vec![alert])),
-        }
+        let i = *place.entry(&alert.store).or_insert_with(|| {
+            stores.push((&alert.store, Vec::new()));
+            stores.len() - 1
+        });
+        stores[i].1.push(alert);
     }
     stores
 }
