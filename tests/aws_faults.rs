@@ -826,3 +826,54 @@ async fn a_claim_whose_earlier_attempt_landed_is_still_won() {
     );
     assert_eq!(gets.load(Ordering::SeqCst), 1, "the refused claim was read");
 }
+
+/// A table that takes four transactions at once and throttles the rest
+/// (a partition over its rate): the loader halves what it keeps in flight
+/// on throttling instead of retrying at full rate, so every row lands and
+/// few are throttled more than once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_loader_keeps_fewer_writes_in_flight_while_throttled() {
+    let in_flight = Arc::new(AtomicU32::new(0));
+    let throttles = Arc::new(AtomicU32::new(0));
+    let (busy, refused) = (in_flight.clone(), throttles.clone());
+    let endpoint = serve(move |op, body| match op {
+        "BatchGetItem" => (200, json!({"Responses": {"Inventory": []}})),
+        "TransactWriteItems" => {
+            let now = busy.fetch_add(1, Ordering::SeqCst) + 1;
+            std::thread::sleep(Duration::from_millis(60));
+            busy.fetch_sub(1, Ordering::SeqCst);
+            if now > 4 {
+                refused.fetch_add(1, Ordering::SeqCst);
+                let items = body["TransactItems"].as_array().unwrap().len();
+                return cancelled((0..items).map(|_| json!({"Code": "ThrottlingError"})).collect());
+            }
+            (200, json!({}))
+        }
+        _ => error(400, "UnknownOperationException", op),
+    });
+    let c = clients(&endpoint).await;
+    let table = DynamoTable::new(c.dynamodb, "Inventory".into(), 32, WriteMode::Batched);
+    let rows: Vec<InventoryRow> = (0..32)
+        .flat_map(|store| {
+            (0..5).map(move |item| InventoryRow {
+                store: format!("S{store}").into(),
+                item: format!("i{item}").into(),
+                count: 1,
+                line: 2 + store * 5 + item,
+            })
+        })
+        .collect();
+    let snapshot = Snapshot {
+        rows: Arc::new(rows),
+        as_of: Timestamp(1),
+        source: ObjectKey::parse("uploads/x.csv").unwrap(),
+    };
+    let summary = table.write(snapshot).await.unwrap();
+    assert!(summary.failed.is_empty(), "{} rows failed", summary.failed.len());
+    assert_eq!(summary.changed, 160);
+    let throttled = throttles.load(Ordering::SeqCst);
+    assert!(
+        throttled <= 40,
+        "{throttled} transactions throttled: the first burst of 32 stores (28 over) and few after"
+    );
+}

@@ -30,7 +30,18 @@ pub struct BatchedWriter {
     pub client: Client,
     pub table: String,
     pub retry: RetryPolicy,
+    /// Transactions in flight, fewer while DynamoDB throttles.
+    pub pace: std::sync::Arc<super::pace::Pace>,
 }
+
+/// What DynamoDB says when a partition or the table is over its rate.
+const THROTTLED: [&str; 5] = [
+    "ThrottlingError",
+    "ThrottlingException",
+    "ProvisionedThroughputExceeded",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+];
 
 type Key = (String, String);
 
@@ -108,6 +119,7 @@ impl BatchedWriter {
             };
             // The same token makes a retry of an attempt whose answer was lost
             // idempotent; a new set of rows is a new transaction.
+            let slot = self.pace.slot().await;
             let sent = self
                 .client
                 .transact_write_items()
@@ -115,6 +127,28 @@ impl BatchedWriter {
                 .client_request_token(&token)
                 .send()
                 .await;
+            drop(slot);
+            let throttled = match &sent {
+                Ok(_) => {
+                    self.pace.went_through();
+                    false
+                }
+                Err(e) => {
+                    let reasons: Vec<&str> = e
+                        .as_service_error()
+                        .and_then(|s| match s {
+                            TransactWriteItemsError::TransactionCanceledException(c) => {
+                                Some(c.cancellation_reasons().iter().filter_map(|r| r.code()).collect())
+                            }
+                            _ => None,
+                        })
+                        .unwrap_or_default();
+                    e.code().is_some_and(|c| THROTTLED.contains(&c)) || reasons.iter().any(|c| THROTTLED.contains(c))
+                }
+            };
+            if throttled {
+                self.pace.throttled();
+            }
             let server_failed = sent.as_ref().err().is_some_and(super::errors::server_failed);
             // A timeout or a dropped connection is no service error: said
             // (and retried) as the network fault it is.

@@ -13,6 +13,7 @@ pub mod fanout;
 pub mod feed;
 pub mod ledger;
 mod objects;
+mod pace;
 pub mod provision;
 mod publisher;
 pub mod stack;

@@ -92,6 +92,7 @@ impl DynamoTable {
                     client: client.clone(),
                     table: table.clone(),
                     retry,
+                    pace: std::sync::Arc::new(super::pace::Pace::new(concurrency)),
                 }),
                 concurrency,
             ),
