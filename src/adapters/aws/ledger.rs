@@ -35,6 +35,11 @@ mod claims;
 
 /// Resolved alerts stay visible (`alerts --all`) this long.
 const KEEP_RESOLVED_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// When a resolved alert expires (the TTL attribute, in seconds).
+fn resolved_expiry(now: Timestamp) -> AttributeValue {
+    n((now.0 + KEEP_RESOLVED_MS) / 1000)
+}
 /// A restock marker only matters to claims of changes older than it, which
 /// checkers reach within the stream's 24 hours: a week is plenty.
 const KEEP_RESTOCK_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -359,7 +364,7 @@ impl DynamoLedger {
             .expression_attribute_names("#st", "State")
             .expression_attribute_values(":r", s("resolved"))
             .expression_attribute_values(":now", n(now.0))
-            .expression_attribute_values(":exp", n((now.0 + KEEP_RESOLVED_MS) / 1000))
+            .expression_attribute_values(":exp", resolved_expiry(now))
             .expression_attribute_values(":one", n(1))
             .send()
             .await;
@@ -502,6 +507,25 @@ impl DynamoLedger {
         }
     }
 
+    /// The unpublished claims in one partition of the `Pending` index (a
+    /// sender's, or held for a window) claimed before `before`, oldest
+    /// first, as (`pk`, `ClaimedAt`).
+    async fn pending_in(&self, partition: &str, before: i64) -> PortResult<Vec<(String, i64)>> {
+        let mut found = Vec::new();
+        self.query_index(
+            "Pending",
+            "Pending = :p AND ClaimedAt < :before",
+            vec![(":p", s(partition)), (":before", n(before))],
+            false,
+            |item| {
+                found.push((get_s(item, "pk")?, get_n(item, "ClaimedAt")?));
+                Ok(true)
+            },
+        )
+        .await?;
+        Ok(found)
+    }
+
     /// Takes unpublished claims as seen (`pk`, `ClaimedAt`) for `token`:
     /// one taker wins each, the claim must be as it was seen.
     async fn take(&self, seen: Vec<(String, i64)>, token: &str, now: Timestamp) -> PortResult<Vec<Alert>> {
@@ -549,48 +573,28 @@ impl AlertLedger for DynamoLedger {
 
     async fn take_stale(&self, claimed_before: Timestamp, token: &str, now: Timestamp) -> PortResult<Vec<Alert>> {
         // Claims still to be published, claimed before the lease began:
-        // a sender's, or held for a window no sender took.
-        let mut stale: Vec<(String, i64)> = Vec::new();
-        // Held claims are a window's until it may stay open no longer.
+        // a sender's, or held for a window no sender took (a window's
+        // until it may stay open no longer).
         let held_before = claimed_before
             .0
             .min(now.0 - crate::ports::WINDOW_LONGEST.as_millis() as i64);
-        for (partition, before) in [(YES, claimed_before.0), (HELD, held_before)] {
-            self.query_index(
-                "Pending",
-                "Pending = :p AND ClaimedAt < :before",
-                vec![(":p", s(partition)), (":before", n(before))],
-                false,
-                |item| {
-                    stale.push((get_s(item, "pk")?, get_n(item, "ClaimedAt")?));
-                    Ok(true)
-                },
-            )
-            .await?;
-        }
+        let mut stale = self.pending_in(YES, claimed_before.0).await?;
+        stale.extend(self.pending_in(HELD, held_before).await?);
         self.take(stale, token, now).await
     }
 
     async fn held(&self) -> PortResult<PendingClaims> {
-        let mut held = PendingClaims::default();
-        self.query_index("Pending", "Pending = :p", vec![(":p", s(HELD))], false, |item| {
-            let at = Some(Timestamp(get_n(item, "ClaimedAt")?));
-            held.count += 1;
-            held.oldest = held.oldest.or(at);
-            held.newest = at;
-            Ok(true)
+        // In claim order: the index's range key.
+        let held = self.pending_in(HELD, i64::MAX).await?;
+        Ok(PendingClaims {
+            count: held.len() as u64,
+            oldest: held.first().map(|(_, at)| Timestamp(*at)),
+            newest: held.last().map(|(_, at)| Timestamp(*at)),
         })
-        .await?;
-        Ok(held)
     }
 
     async fn take_held(&self, token: &str, now: Timestamp) -> PortResult<Vec<Alert>> {
-        let mut held: Vec<(String, i64)> = Vec::new();
-        self.query_index("Pending", "Pending = :p", vec![(":p", s(HELD))], false, |item| {
-            held.push((get_s(item, "pk")?, get_n(item, "ClaimedAt")?));
-            Ok(true)
-        })
-        .await?;
+        let held = self.pending_in(HELD, i64::MAX).await?;
         self.take(held, token, now).await
     }
 

@@ -21,11 +21,6 @@ const IN_FLIGHT: usize = 16;
 /// BatchGetItem's limit, and a claim call's batch.
 pub const CLAIMS_PER_REQUEST: usize = 100;
 
-/// Resolved alerts stay visible this long (as `super::KEEP_RESOLVED_MS`).
-fn expires(now: Timestamp) -> AttributeValue {
-    n((now.0 + super::KEEP_RESOLVED_MS) / 1000)
-}
-
 impl DynamoLedger {
     /// Claims up to `CLAIMS_PER_REQUEST` transitions.
     pub(super) async fn claim_batch(
@@ -63,7 +58,7 @@ impl DynamoLedger {
         if !new.is_empty() {
             let last = self.reserve_ids(new.len() as u64).await?;
             let first_id = last + 1 - new.len() as u64;
-            let mut items: Vec<(usize, Item)> = new
+            let items: Vec<(usize, Item)> = new
                 .iter()
                 .enumerate()
                 .map(|(k, &i)| {
@@ -71,9 +66,7 @@ impl DynamoLedger {
                     (i, claim_item(c, first_id + k as u64, token, now, restocked(c, &found)))
                 })
                 .collect();
-            while !items.is_empty() {
-                items = self.put_claims(items, token, &mut outcomes).await?;
-            }
+            self.put_claims(items, token, &mut outcomes).await?;
             // A restock recorded while we claimed: its resolver may have
             // looked before our alerts existed, so look again now they do.
             let open: Vec<usize> = new
@@ -120,14 +113,14 @@ impl DynamoLedger {
     /// Puts each claim, conditional on its key being free. One request a
     /// claim: a transaction would take them all in one, but moto (which
     /// the tests run on) neither serializes concurrent transactions nor
-    /// makes them cheap, and a claim must be won once whoever races. Returns
-    /// the claims still to put (none: a lost race is read and settled here).
+    /// makes them cheap, and a claim must be won once whoever races. A lost
+    /// race is read and settled here.
     async fn put_claims(
         &self,
         items: Vec<(usize, Item)>,
         token: &str,
         outcomes: &mut [Option<ClaimOutcome>],
-    ) -> PortResult<Vec<(usize, Item)>> {
+    ) -> PortResult<()> {
         // Each put waits a round trip: several in flight at once.
         let settled: Vec<PortResult<(usize, ClaimOutcome)>> = stream::iter(items)
             .map(|(i, item)| async move { Ok((i, self.put_claim(item, token).await?)) })
@@ -138,7 +131,7 @@ impl DynamoLedger {
             let (i, outcome) = result?;
             outcomes[i] = Some(outcome);
         }
-        Ok(Vec::new())
+        Ok(())
     }
 
     async fn put_claim(&self, item: Item, token: &str) -> PortResult<ClaimOutcome> {
@@ -262,7 +255,7 @@ fn claim_item(c: &AlertClaim, id: u64, token: &str, now: Timestamp, resolved: bo
     }
     if resolved {
         item.insert("ResolvedAt".into(), n(now.0));
-        item.insert("ExpiresAt".into(), expires(now));
+        item.insert("ExpiresAt".into(), super::resolved_expiry(now));
     } else {
         item.insert("Live".into(), s(YES));
         if c.notify && c.kind == AlertKind::Out {
@@ -274,8 +267,9 @@ fn claim_item(c: &AlertClaim, id: u64, token: &str, now: Timestamp, resolved: bo
 
 impl DynamoLedger {
     /// Restarts the lease of every claim in `ids` that `token` holds:
-    /// `false` as soon as one is no longer the caller's. One conditional
-    /// update each (see `put_claims` on why not a transaction).
+    /// `false` when any is no longer the caller's (the others are renewed
+    /// all the same, harmlessly). One conditional update each, sixteen in
+    /// flight (see `put_claims` on why not a transaction).
     pub async fn renew_many(&self, ids: &[crate::domain::AlertId], token: &str, now: Timestamp) -> PortResult<bool> {
         let renewed: Vec<PortResult<bool>> = stream::iter(ids.to_vec())
             .map(|id| self.renew(id, token, now))
