@@ -225,25 +225,23 @@ impl Checker {
     /// window): asking every poll would query the ledger several times a
     /// second on a networked backend.
     pub async fn sweep(&self) -> Result<CheckReport, PortError> {
-        let mut report = CheckReport::default();
-        if self.last_takeover.due(self.takeover_every()) {
-            self.take_over(&mut report).await?;
-        }
-        if let Some(after) = self.config.renotify_after
-            && self.last_reminders.due((after / 4).min(Duration::from_secs(60)))
-        {
-            self.remind(after, &mut report).await?;
-        }
-        Ok(report)
+        self.sweeping(false).await
     }
 
     /// Sweeps now, however recently the last sweep ran (a scheduled sweep).
     pub async fn sweep_now(&self) -> Result<CheckReport, PortError> {
-        self.last_takeover.due(Duration::ZERO);
-        self.last_reminders.due(Duration::ZERO);
+        self.sweeping(true).await
+    }
+
+    async fn sweeping(&self, always: bool) -> Result<CheckReport, PortError> {
+        let due = |last: &Every, every: Duration| last.due(if always { Duration::ZERO } else { every });
         let mut report = CheckReport::default();
-        self.take_over(&mut report).await?;
-        if let Some(after) = self.config.renotify_after {
+        if due(&self.last_takeover, self.takeover_every()) {
+            self.take_over(&mut report).await?;
+        }
+        if let Some(after) = self.config.renotify_after
+            && due(&self.last_reminders, (after / 4).min(Duration::from_secs(60)))
+        {
             self.remind(after, &mut report).await?;
         }
         Ok(report)
