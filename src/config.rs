@@ -291,12 +291,20 @@ impl ConfigFile {
                 ),
             );
         }
-        for (name, value) in [
-            ("group_wait", &self.alerts.group_wait),
-            ("renotify_after", &self.alerts.renotify_after),
+        for (name, value, parse) in [
+            (
+                "group_wait",
+                &self.alerts.group_wait,
+                crate::domain::parse_wait as fn(&str) -> Result<std::time::Duration, String>,
+            ),
+            (
+                "renotify_after",
+                &self.alerts.renotify_after,
+                crate::domain::parse_duration,
+            ),
         ] {
             if let Some(value) = value
-                && let Err(problem) = crate::domain::parse_duration(value.get_ref())
+                && let Err(problem) = parse(value.get_ref())
             {
                 return at(value.span(), format!("{name}: {problem}"));
             }
@@ -326,11 +334,10 @@ impl ConfigFile {
         Ok(())
     }
 
-    /// A duration setting of `[alerts]` (checked when the file was read).
+    /// A duration setting of `[alerts]` (checked, each by its own rule,
+    /// when the file was read).
     pub fn alerts_duration(value: &Option<Spanned<String>>) -> Option<std::time::Duration> {
-        value
-            .as_ref()
-            .and_then(|v| crate::domain::parse_duration(v.get_ref()).ok())
+        value.as_ref().and_then(|v| crate::domain::parse_wait(v.get_ref()).ok())
     }
 
     /// Thresholds from the file, with `override_default` (a flag or

@@ -74,19 +74,15 @@ pub struct GlobalArgs {
     /// Remind of OUT alerts still open and unacknowledged this long after
     /// their last message (e.g. 1h) [default: never; alerts.renotify_after].
     #[arg(long, env = "STOCKWATCH_RENOTIFY_AFTER", global = true, value_name = "DURATION",
-          value_parser = parse_duration_arg)]
+          value_parser = crate::domain::parse_duration)]
     pub renotify_after: Option<std::time::Duration>,
     /// `relay`: what batches raise is sent together once no new alert came
-    /// for this long [default: 30s; alerts.group_wait].
+    /// for this long, 0 for each page at once [default: 30s; alerts.group_wait].
     #[arg(long, env = "STOCKWATCH_GROUP_WAIT", global = true, value_name = "DURATION",
-          value_parser = parse_duration_arg)]
+          value_parser = crate::domain::parse_wait)]
     pub group_wait: Option<std::time::Duration>,
     #[command(flatten)]
     pub aws: AwsArgs,
-}
-
-fn parse_duration_arg(text: &str) -> Result<std::time::Duration, String> {
-    crate::domain::parse_duration(text)
 }
 
 /// Names of an AWS deployment; the region, profile and endpoints come from

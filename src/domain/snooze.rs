@@ -69,9 +69,25 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
+/// A wait that may be none: `0`, or a duration as `parse_duration` reads
+/// it (a grouping window of `0` sends each batch's alerts at once).
+pub fn parse_wait(text: &str) -> Result<Duration, String> {
+    if text.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wait_may_be_none() {
+        assert_eq!(parse_wait("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_wait("30s"), Ok(Duration::from_secs(30)));
+        assert!(parse_wait("0s").is_err() && parse_wait("").is_err());
+    }
 
     #[test]
     fn durations_read_as_people_write_them() {

@@ -71,11 +71,13 @@ impl FunctionSettings {
                 })
                 .transpose()
         };
-        // "0s" is not a duration people write: no window is `0`.
-        let group_wait = match var(GROUP_WAIT_VAR).as_deref().map(str::trim) {
-            Some("0") => std::time::Duration::ZERO,
-            _ => duration(GROUP_WAIT_VAR)?.unwrap_or(crate::pipeline::DEFAULT_GROUP_WAIT),
-        };
+        let group_wait = var(GROUP_WAIT_VAR)
+            .map(|text| {
+                crate::domain::parse_wait(&text)
+                    .map_err(|problem| PortError::Permanent(format!("{GROUP_WAIT_VAR}: {problem}")))
+            })
+            .transpose()?
+            .unwrap_or(crate::pipeline::DEFAULT_GROUP_WAIT);
         let low = match var(LOW_THRESHOLD_VAR) {
             None => Thresholds::default(),
             Some(text) => Thresholds::new(text.trim().parse().map_err(|_| {
@@ -194,6 +196,9 @@ mod tests {
         let s = FunctionSettings::from_vars(vars(&pairs)).unwrap();
         assert_eq!(s.checker.group_wait, std::time::Duration::from_secs(120));
         assert_eq!(s.checker.renotify_after, Some(std::time::Duration::from_secs(3600)));
+        pairs.push((GROUP_WAIT_VAR, "0"));
+        let s = FunctionSettings::from_vars(vars(&pairs)).unwrap();
+        assert_eq!(s.checker.group_wait, std::time::Duration::ZERO, "0: each batch at once");
         pairs.push((RENOTIFY_AFTER_VAR, "soon"));
         let e = FunctionSettings::from_vars(vars(&pairs)).unwrap_err().to_string();
         assert!(e.contains(RENOTIFY_AFTER_VAR), "{e}");
