@@ -124,7 +124,7 @@ pub const REMINDER_SUBJECT: &str = "Inventory Alert! (reminder)";
 pub fn reminders(alerts: &[Alert], max_messages: usize, now: Timestamp) -> Vec<Message> {
     let age = |group: &[&Alert]| {
         let raised = group.iter().map(|a| a.raised_at.0).max().unwrap_or(now.0);
-        for_humans(Duration::from_millis(now.0.saturating_sub(raised).max(0) as u64))
+        super::time::short_span(Duration::from_millis(now.0.saturating_sub(raised).max(0) as u64))
     };
     let stores = by_store(alerts);
     let message = |text: String, sms: String, group: &[&Alert]| Message {
@@ -172,20 +172,6 @@ fn by_store(alerts: &[Alert]) -> Vec<(&str, Vec<&Alert>)> {
         stores[i].1.push(alert);
     }
     stores
-}
-
-/// `45 s`, `12 min`, `1 h`, `2 h 5 min`, `3 d 4 h`: how long, as people say it.
-pub fn for_humans(duration: Duration) -> String {
-    let secs = duration.as_secs();
-    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{secs} s"),
-        (0, 0, m) => format!("{m} min"),
-        (0, h, 0) => format!("{h} h"),
-        (0, h, m) => format!("{h} h {m} min"),
-        (d, 0, _) => format!("{d} d"),
-        (d, h, _) => format!("{d} d {h} h"),
-    }
 }
 
 /// `head` and as many names as fit in `budget` characters, then "+12 more".
@@ -353,16 +339,5 @@ mod tests {
             "50 stores still have 500 items out of stock after 1 h, unacknowledged; see stockwatch alerts"
         );
         assert_eq!(summary[0].alert_ids.len(), 500);
-    }
-
-    #[test]
-    fn durations_read_as_people_say_them() {
-        let s = Duration::from_secs;
-        assert_eq!(for_humans(s(2)), "2 s");
-        assert_eq!(for_humans(s(120)), "2 min");
-        assert_eq!(for_humans(s(3600)), "1 h");
-        assert_eq!(for_humans(s(3600 + 300)), "1 h 5 min");
-        assert_eq!(for_humans(s(86_400)), "1 d");
-        assert_eq!(for_humans(s(2 * 86_400 + 3 * 3600)), "2 d 3 h");
     }
 }

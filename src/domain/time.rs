@@ -64,6 +64,21 @@ pub fn describe_span(ms: i64) -> String {
     format!("{n} {unit}")
 }
 
+/// `45 s`, `12 min`, `1 h`, `2 h 5 min`, `3 d 4 h`: a span for people in
+/// the fewest characters (messages, SMS), to the minute below a day.
+pub fn short_span(duration: std::time::Duration) -> String {
+    let secs = duration.as_secs();
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{secs} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
 impl Timestamp {
     pub fn now() -> Self {
         let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
@@ -191,5 +206,16 @@ mod tests {
         );
         let err = check_as_of(Timestamp(now.0 + 10 * 60_000), now).unwrap_err();
         assert!(err.contains("10 minutes ahead"), "{err}");
+    }
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        let s = std::time::Duration::from_secs;
+        assert_eq!(short_span(s(2)), "2 s");
+        assert_eq!(short_span(s(120)), "2 min");
+        assert_eq!(short_span(s(3600)), "1 h");
+        assert_eq!(short_span(s(3600 + 300)), "1 h 5 min");
+        assert_eq!(short_span(s(86_400)), "1 d");
+        assert_eq!(short_span(s(2 * 86_400 + 3 * 3600)), "2 d 3 h");
     }
 }
