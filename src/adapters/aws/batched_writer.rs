@@ -16,7 +16,7 @@
 
 use super::attrs::{Item, n, opt_n, s};
 use super::conditional_writer::NEWER_ONLY;
-use super::errors::{from_code, sdk_error};
+use super::errors::sdk_error;
 use crate::domain::{InventoryRow, Timestamp, supersedes};
 use crate::ports::{PortError, PortResult, RetryPolicy, RowFailure, WriteSummary};
 use aws_sdk_dynamodb::Client;
@@ -128,38 +128,9 @@ impl BatchedWriter {
                 .send()
                 .await;
             drop(slot);
-            let throttled = match &sent {
+            let e = match sent {
                 Ok(_) => {
                     self.pace.went_through();
-                    false
-                }
-                Err(e) => {
-                    let reasons: Vec<&str> = e
-                        .as_service_error()
-                        .and_then(|s| match s {
-                            TransactWriteItemsError::TransactionCanceledException(c) => {
-                                Some(c.cancellation_reasons().iter().filter_map(|r| r.code()).collect())
-                            }
-                            _ => None,
-                        })
-                        .unwrap_or_default();
-                    e.code().is_some_and(|c| THROTTLED.contains(&c)) || reasons.iter().any(|c| THROTTLED.contains(c))
-                }
-            };
-            if throttled {
-                self.pace.throttled();
-            }
-            let server_failed = sent.as_ref().err().is_some_and(super::errors::server_failed);
-            // A timeout or a dropped connection is no service error: said
-            // (and retried) as the network fault it is.
-            let sent = match sent {
-                Err(e) if !matches!(e, aws_sdk_dynamodb::error::SdkError::ServiceError(_)) => {
-                    Err(Err(super::errors::sdk_error(&self.what(), e)))
-                }
-                other => other.map_err(Ok),
-            };
-            let error = match sent {
-                Ok(_) => {
                     for w in pending {
                         if w.same {
                             summary.unchanged += 1;
@@ -169,47 +140,51 @@ impl BatchedWriter {
                     }
                     return;
                 }
-                Err(Err(network)) => network,
-                Err(Ok(e)) => match e.into_service_error() {
-                    TransactWriteItemsError::TransactionCanceledException(cancelled) => {
-                        let reasons = cancelled.cancellation_reasons();
-                        let mut kept = Vec::new();
-                        let mut lost_any = false;
-                        for (i, w) in pending.into_iter().enumerate() {
-                            let reason = reasons.get(i);
-                            if reason.and_then(|r| r.code()) == Some("ConditionalCheckFailed") {
-                                // A newer snapshot landed after our read: it stays.
-                                lost_any = true;
-                                let stored = reason
-                                    .and_then(|r| r.item())
-                                    .map(|item| (opt_n::<i64>(item, "AsOf"), opt_n::<u32>(item, "Count")));
-                                if stored == Some((Some(as_of.0), Some(w.row.count))) {
-                                    summary.unchanged += 1;
-                                } else {
-                                    summary.older += 1;
-                                }
-                            } else {
-                                kept.push(w);
-                            }
+                Err(e) => e,
+            };
+            let reasons = match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => c.cancellation_reasons().to_vec(),
+                _ => Vec::new(),
+            };
+            let codes: Vec<&str> = e
+                .code()
+                .into_iter()
+                .chain(reasons.iter().filter_map(|r| r.code()))
+                .collect();
+            if codes.iter().any(|c| THROTTLED.contains(c)) {
+                self.pace.throttled();
+            }
+            let error = if reasons.is_empty() {
+                // Anything but a cancellation (a timeout, a 5xx, a code): as
+                // every other call says it.
+                sdk_error(&self.what(), e)
+            } else {
+                let mut kept = Vec::new();
+                let mut lost_any = false;
+                for (i, w) in pending.into_iter().enumerate() {
+                    let reason = reasons.get(i);
+                    if reason.and_then(|r| r.code()) == Some("ConditionalCheckFailed") {
+                        // A newer snapshot landed after our read: it stays.
+                        lost_any = true;
+                        let stored = reason
+                            .and_then(|r| r.item())
+                            .map(|item| (opt_n::<i64>(item, "AsOf"), opt_n::<u32>(item, "Count")));
+                        if stored == Some((Some(as_of.0), Some(w.row.count))) {
+                            summary.unchanged += 1;
+                        } else {
+                            summary.older += 1;
                         }
-                        pending = kept;
-                        token = uuid::Uuid::new_v4().to_string();
-                        if lost_any {
-                            // The others were only rolled back with them: at once.
-                            continue;
-                        }
-                        PortError::Transient(format!(
-                            "{} cancelled the write ({})",
-                            self.what(),
-                            reasons.iter().filter_map(|r| r.code()).collect::<Vec<_>>().join(", ")
-                        ))
+                    } else {
+                        kept.push(w);
                     }
-                    other if server_failed && other.code().is_none() => PortError::Transient(format!(
-                        "{} failed on its side (HTTP 5xx); trying again may work",
-                        self.what()
-                    )),
-                    other => from_code(&self.what(), other.code(), &other.to_string()),
-                },
+                }
+                pending = kept;
+                token = uuid::Uuid::new_v4().to_string();
+                if lost_any {
+                    // The others were only rolled back with them: at once.
+                    continue;
+                }
+                PortError::Transient(format!("{} cancelled the write ({})", self.what(), codes.join(", ")))
             };
             if !error.is_transient() || attempt >= self.retry.attempts {
                 summary.failed.extend(failed(pending.iter().map(|w| w.row), &error));

@@ -74,7 +74,7 @@ where
 
 /// The service answered 5xx: a failure on its side, worth another try
 /// even when the answer names no error code.
-pub fn server_failed<E>(error: &SdkError<E, HttpResponse>) -> bool {
+fn server_failed<E>(error: &SdkError<E, HttpResponse>) -> bool {
     error.raw_response().is_some_and(|r| r.status().is_server_error())
 }
 
