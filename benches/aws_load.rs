@@ -10,6 +10,7 @@
 //! cargo bench --bench aws_load                    # starts moto itself
 //! STOCKWATCH_TEST_MOTO=http://127.0.0.1:5000 cargo bench --bench aws_load
 //! cargo bench --bench aws_load -- --concurrency 64 --writes 300
+//! cargo bench --bench aws_load -- --huge-store 200000 --runs 3   # one store, one partition key
 //! ```
 
 mod common;
@@ -126,8 +127,73 @@ fn main() {
     common::on_moto(run);
 }
 
+/// One store of `items` rows (every row one partition key): the original
+/// loader and stockwatch's conditional mode, fresh deployments each run.
+/// (The batched mode's transactions cannot be measured at this size on
+/// moto, which copies the whole table for every item of a transaction.)
+async fn huge_store(items: usize, concurrency: usize) {
+    let runs = flag("--runs", 3);
+    let text = generate(1, items);
+    let key = "uploads/huge.csv";
+    let mut naive = Vec::new();
+    let mut ours = Vec::new();
+    for run in 1..=runs {
+        let (_, settings, clients) = moto::fresh().await;
+        naive.push(time_naive(&clients, &settings, key, &text).await);
+        let (_, mut settings, clients) = moto::fresh().await;
+        settings.write_concurrency = concurrency;
+        settings.write_mode = WriteMode::Conditional;
+        let backend = connect_with(&settings, clients).await.unwrap();
+        let object = ObjectKey::parse(key).unwrap();
+        backend
+            .objects
+            .put(&object, &Body::Bytes(Bytes::from(text.clone())), None, None)
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let outcome = Loader::new(backend).load_object(&object, None).await.unwrap();
+        ours.push(started.elapsed());
+        assert!(outcome.is_loaded(), "{:?}", outcome.report.failure);
+        assert_eq!(outcome.report.write.changed as usize, items);
+        eprintln!(
+            "run {run}: naive {:.1} s, stockwatch conditional {:.1} s",
+            naive[run - 1].as_secs_f64(),
+            ours[run - 1].as_secs_f64()
+        );
+    }
+    let ratios: Vec<f64> = naive
+        .iter()
+        .zip(&ours)
+        .map(|(n, o)| n.as_secs_f64() / o.as_secs_f64())
+        .collect();
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let mut sorted = ratios.clone();
+    sorted.sort_by(f64::total_cmp);
+    let (naive, ours) = (median(naive), median(ours));
+    let rate = |t: Duration| items as f64 / t.as_secs_f64();
+    println!("| one store of {items} items into moto, median of {runs} | time | rows/s | vs naive |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| naive: one PutItem per row in sequence | {:.1} s | {:.0} | 1.0× |",
+        naive.as_secs_f64(),
+        rate(naive)
+    );
+    println!(
+        "| stockwatch conditional: one conditional PutItem per row, {concurrency} in flight | {:.1} s | {:.0} | {:.1}× |",
+        ours.as_secs_f64(),
+        rate(ours),
+        sorted[sorted.len() / 2]
+    );
+}
+
 async fn run() {
     let concurrency = flag("--concurrency", 32);
+    if let huge @ 1.. = flag("--huge-store", 0) {
+        return huge_store(huge, concurrency).await;
+    }
     let writes = flag("--writes", 200);
     let text = generate(100, 100);
     eprintln!("moto at {}; 10,000 rows, concurrency {concurrency}", moto::endpoint());

@@ -827,22 +827,28 @@ async fn a_claim_whose_earlier_attempt_landed_is_still_won() {
     assert_eq!(gets.load(Ordering::SeqCst), 1, "the refused claim was read");
 }
 
-/// A table that takes four transactions at once and throttles the rest
-/// (a partition over its rate): the loader halves what it keeps in flight
-/// on throttling instead of retrying at full rate, so every row lands and
-/// few are throttled more than once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_loader_keeps_fewer_writes_in_flight_while_throttled() {
+/// A scripted table that takes `limit` transactions at once (60 ms each)
+/// and throttles the rest, as a partition over its rate does; it counts
+/// the transactions throttled and the most it ever held at once.
+struct ThrottlingTable {
+    endpoint: Scripted,
+    throttles: Arc<AtomicU32>,
+    most_at_once: Arc<AtomicU32>,
+}
+
+fn throttling_table(limit: u32) -> ThrottlingTable {
     let in_flight = Arc::new(AtomicU32::new(0));
     let throttles = Arc::new(AtomicU32::new(0));
-    let (busy, refused) = (in_flight.clone(), throttles.clone());
+    let most_at_once = Arc::new(AtomicU32::new(0));
+    let (busy, refused, most) = (in_flight.clone(), throttles.clone(), most_at_once.clone());
     let endpoint = serve(move |op, body| match op {
         "BatchGetItem" => (200, json!({"Responses": {"Inventory": []}})),
         "TransactWriteItems" => {
             let now = busy.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
             std::thread::sleep(Duration::from_millis(60));
             busy.fetch_sub(1, Ordering::SeqCst);
-            if now > 4 {
+            if now > limit {
                 refused.fetch_add(1, Ordering::SeqCst);
                 let items = body["TransactItems"].as_array().unwrap().len();
                 return cancelled((0..items).map(|_| json!({"Code": "ThrottlingError"})).collect());
@@ -851,29 +857,65 @@ async fn the_loader_keeps_fewer_writes_in_flight_while_throttled() {
         }
         _ => error(400, "UnknownOperationException", op),
     });
-    let c = clients(&endpoint).await;
-    let table = DynamoTable::new(c.dynamodb, "Inventory".into(), 32, WriteMode::Batched);
-    let rows: Vec<InventoryRow> = (0..32)
+    ThrottlingTable {
+        endpoint,
+        throttles,
+        most_at_once,
+    }
+}
+
+fn rows_of(stores: usize, items: usize) -> Snapshot {
+    let rows: Vec<InventoryRow> = (0..stores)
         .flat_map(|store| {
-            (0..5).map(move |item| InventoryRow {
+            (0..items).map(move |item| InventoryRow {
                 store: format!("S{store}").into(),
                 item: format!("i{item}").into(),
                 count: 1,
-                line: 2 + store * 5 + item,
+                line: (2 + store * items + item) as u64,
             })
         })
         .collect();
-    let snapshot = Snapshot {
+    Snapshot {
         rows: Arc::new(rows),
         as_of: Timestamp(1),
         source: ObjectKey::parse("uploads/x.csv").unwrap(),
-    };
-    let summary = table.write(snapshot).await.unwrap();
+    }
+}
+
+/// A table that takes four transactions at once and throttles the rest
+/// (a partition over its rate): the loader halves what it keeps in flight
+/// on throttling instead of retrying at full rate, so every row lands and
+/// few are throttled more than once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_loader_keeps_fewer_writes_in_flight_while_throttled() {
+    let scripted = throttling_table(4);
+    let c = clients(&scripted.endpoint).await;
+    let table = DynamoTable::new(c.dynamodb, "Inventory".into(), 32, WriteMode::Batched);
+    let summary = table.write(rows_of(32, 5)).await.unwrap();
     assert!(summary.failed.is_empty(), "{} rows failed", summary.failed.len());
     assert_eq!(summary.changed, 160);
-    let throttled = throttles.load(Ordering::SeqCst);
+    let throttled = scripted.throttles.load(Ordering::SeqCst);
     assert!(
         throttled <= 40,
         "{throttled} transactions throttled: the first burst of 32 stores (28 over) and few after"
     );
+}
+
+/// One store of 2,000 items (one partition key): its chunks go out several
+/// at a time, as the partition takes them, not one after another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_huge_store_is_written_several_transactions_at_a_time() {
+    let scripted = throttling_table(4);
+    let c = clients(&scripted.endpoint).await;
+    let table = DynamoTable::new(c.dynamodb, "Inventory".into(), 32, WriteMode::Batched);
+    let summary = table.write(rows_of(1, 2_000)).await.unwrap();
+    assert!(summary.failed.is_empty(), "{} rows failed", summary.failed.len());
+    assert_eq!(summary.changed, 2_000);
+    let most = scripted.most_at_once.load(Ordering::SeqCst);
+    assert!(
+        most >= 4,
+        "at most {most} of the store's transactions in flight at once"
+    );
+    let throttled = scripted.throttles.load(Ordering::SeqCst);
+    assert!(throttled <= 30, "{throttled} transactions throttled");
 }

@@ -69,8 +69,8 @@ pub struct DynamoTable {
     client: Client,
     table: String,
     writer: Writer,
-    /// Stores written at once.
-    stores_in_flight: usize,
+    /// Chunks written at once.
+    chunks_in_flight: usize,
 }
 
 #[derive(Clone)]
@@ -85,8 +85,8 @@ impl DynamoTable {
     pub fn new(client: Client, table: String, concurrency: usize, mode: WriteMode) -> Self {
         let concurrency = concurrency.max(1);
         let retry = RetryPolicy::default();
-        let (writer, stores_in_flight) = match mode {
-            // A store is a handful of requests: many stores at once.
+        let (writer, chunks_in_flight) = match mode {
+            // A chunk is two requests: many at once, as the pace allows.
             WriteMode::Batched => (
                 Writer::Batched(BatchedWriter {
                     client: client.clone(),
@@ -96,7 +96,7 @@ impl DynamoTable {
                 }),
                 concurrency,
             ),
-            // Each store already keeps `concurrency` puts in flight.
+            // Each chunk already keeps `concurrency` puts in flight.
             WriteMode::Conditional => (
                 Writer::Conditional(ConditionalWriter {
                     client: client.clone(),
@@ -111,7 +111,7 @@ impl DynamoTable {
             client,
             table,
             writer,
-            stores_in_flight,
+            chunks_in_flight,
         }
     }
 
@@ -119,16 +119,12 @@ impl DynamoTable {
         format!("the table {}", self.table)
     }
 
-    /// Writes one store's rows, a hundred at a time.
-    async fn write_store(&self, rows: &[&InventoryRow], as_of: Timestamp, now: i64, source: &str) -> WriteSummary {
-        let mut summary = WriteSummary::default();
-        for chunk in rows.chunks(CHUNK) {
-            summary.add(match &self.writer {
-                Writer::Batched(w) => w.write_chunk(chunk, as_of, now, source).await,
-                Writer::Conditional(w) => w.write_chunk(chunk, as_of.0, now, source).await,
-            });
+    /// Writes one chunk of one store's rows (at most a hundred).
+    async fn write_chunk(&self, chunk: &[&InventoryRow], as_of: Timestamp, now: i64, source: &str) -> WriteSummary {
+        match &self.writer {
+            Writer::Batched(w) => w.write_chunk(chunk, as_of, now, source).await,
+            Writer::Conditional(w) => w.write_chunk(chunk, as_of.0, now, source).await,
         }
-        summary
     }
 }
 
@@ -163,7 +159,10 @@ fn start_key(page: Option<&PageToken>) -> PortResult<Option<Item>> {
 
 impl DynamoTable {
     /// Writes rows of one file: grouped by store (files usually list them
-    /// so already), `stores_in_flight` stores at a time.
+    /// so already), a hundred of a store's rows to a chunk,
+    /// `chunks_in_flight` chunks at a time: one store of 200,000 items is
+    /// written as fast as many small ones, the pace of the batched mode
+    /// holding back when its partition throttles.
     async fn write_rows(
         &self,
         rows: Arc<Vec<InventoryRow>>,
@@ -180,17 +179,20 @@ impl DynamoTable {
             });
             stores[slot].push(i);
         }
+        let chunks = stores
+            .into_iter()
+            .flat_map(|indices| indices.chunks(CHUNK).map(<[usize]>::to_vec).collect::<Vec<_>>());
         // Owned per future (an Arc and indices): futures borrowing rows from a
         // shared slice do not satisfy the Send bound of the async trait.
-        let parts: Vec<WriteSummary> = stream::iter(stores)
+        let parts: Vec<WriteSummary> = stream::iter(chunks)
             .map(|indices| {
                 let rows = rows.clone();
                 async move {
                     let refs: Vec<&InventoryRow> = indices.iter().map(|&i| &rows[i]).collect();
-                    self.write_store(&refs, as_of, now, source).await
+                    self.write_chunk(&refs, as_of, now, source).await
                 }
             })
-            .buffer_unordered(self.stores_in_flight)
+            .buffer_unordered(self.chunks_in_flight)
             .collect()
             .await;
         let mut summary = WriteSummary::default();
