@@ -416,17 +416,24 @@ impl Checker {
             })
             .await?;
         let mut to_send = Vec::new();
+        let before = report.raised.len();
         for (claim, outcome) in claims.iter().zip(outcomes) {
             let ClaimOutcome::Won(alert) = outcome else { continue };
             // The feed and a reconcile can both find one transition: one alert.
             if !report.counted.insert(alert.id) {
                 continue;
             }
-            tracing::info!(alert = %alert, "raised");
+            // One line per alert only at debug: a storm of 90,000 alerts
+            // was 90,000 log writes (the ledger is the record of them).
+            tracing::debug!(alert = %alert, "raised");
             if claim.notify {
                 to_send.push(alert.clone());
             }
             report.raised.push(alert);
+        }
+        if let [first, .., last] | [first @ last] = &report.raised[before..] {
+            let raised = report.raised.len() - before;
+            tracing::info!(raised, first = %first.id, last = %last.id, "raised alerts");
         }
         Ok(to_send)
     }

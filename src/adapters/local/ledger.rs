@@ -94,14 +94,19 @@ impl AlertLedger for LocalLedger {
                 let mut restocked = tx
                     .prepare_cached("SELECT as_of FROM restocks WHERE store = ?1 AND item = ?2")
                     .db(tx)?;
+                // No RETURNING: SQLite runs it as a trigger, which gives every
+                // insert a statement journal (spilled to a temp file: a
+                // million pwrite calls in a check of 1M changes).
                 let mut insert = tx
-                    .prepare_cached(&format!(
+                    .prepare_cached(
                         "INSERT INTO alerts (change_id, kind, store, item, count, threshold, as_of, source, raised_at,
                              state, resolved_at, notify, claim_token, claimed_at, rev, transition)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?9, ?14, ?15)
-                         ON CONFLICT (transition) DO NOTHING
-                         RETURNING {COLUMNS}"
-                    ))
+                         ON CONFLICT (transition) DO NOTHING",
+                    )
+                    .db(tx)?;
+                let mut inserted = tx
+                    .prepare_cached(&format!("SELECT {COLUMNS} FROM alerts WHERE id = ?1"))
                     .db(tx)?;
                 let mut existing = tx
                     .prepare_cached(&format!(
@@ -122,29 +127,34 @@ impl AlertLedger for LocalLedger {
                     } else {
                         ("open", None)
                     };
-                    let won = insert
-                        .query_row(
-                            params![
-                                c.change_id,
-                                c.kind.as_str(),
-                                c.store,
-                                c.item,
-                                c.count,
-                                c.threshold,
-                                c.as_of.0,
-                                c.source,
-                                now.0,
-                                state,
-                                resolved_at,
-                                c.notify,
-                                token,
-                                rev,
-                                c.transition()
-                            ],
-                            alert_from_row,
-                        )
-                        .optional()
+                    let added = insert
+                        .execute(params![
+                            c.change_id,
+                            c.kind.as_str(),
+                            c.store,
+                            c.item,
+                            c.count,
+                            c.threshold,
+                            c.as_of.0,
+                            c.source,
+                            now.0,
+                            state,
+                            resolved_at,
+                            c.notify,
+                            token,
+                            rev,
+                            c.transition()
+                        ])
                         .db(tx)?;
+                    let won = if added == 1 {
+                        Some(
+                            inserted
+                                .query_row(params![tx.last_insert_rowid()], alert_from_row)
+                                .db(tx)?,
+                        )
+                    } else {
+                        None
+                    };
                     outcomes.push(match won {
                         Some(alert) => ClaimOutcome::Won(alert),
                         None => {

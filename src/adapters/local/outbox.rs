@@ -99,31 +99,35 @@ fn send(
 ) -> PortResult<Delivery> {
     tx.execute_batch("SAVEPOINT message").db(tx)?;
     let mut marked = 0;
-    let mut store = String::new();
     for id in &message.alert_ids {
         let Ok(id) = i64::try_from(id.0) else { break };
-        let held: Option<String> = tx
+        // No RETURNING (SQLite runs it as a trigger, with a statement
+        // journal per row); the store is read once below.
+        let held = tx
             .prepare_cached(
                 "UPDATE alerts SET published_at = ?3, rev = ?4
-                 WHERE id = ?1 AND claim_token = ?2 AND published_at IS NULL
-                 RETURNING store",
+                 WHERE id = ?1 AND claim_token = ?2 AND published_at IS NULL",
             )
             .db(tx)?
-            .query_row(params![id, token, now.0, rev], |r| r.get(0))
-            .optional()
+            .execute(params![id, token, now.0, rev])
             .db(tx)?;
-        match held {
-            Some(s) => {
-                marked += 1;
-                store = s;
-            }
-            None => break,
+        if held == 0 {
+            break;
         }
+        marked += 1;
     }
     if marked < message.alert_ids.len() {
         tx.execute_batch("ROLLBACK TO message; RELEASE message").db(tx)?;
         return Ok(Delivery::NotOurs);
     }
+    let store: String = match message.alert_ids.last().and_then(|id| i64::try_from(id.0).ok()) {
+        Some(id) => tx
+            .prepare_cached("SELECT store FROM alerts WHERE id = ?1")
+            .db(tx)?
+            .query_row(params![id], |r| r.get(0))
+            .db(tx)?,
+        None => String::new(),
+    };
     let entry = OutboxEntry {
         seq: 0,
         subject: message.subject.clone(),
