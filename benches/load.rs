@@ -107,53 +107,87 @@ fn main() {
     );
 
     let bin = env!("CARGO_BIN_EXE_stockwatch");
-    let (mut times, mut peak) = (Vec::new(), 0);
-    for run in 0..o.runs {
-        let data = fresh(tmp.path(), "data");
-        let (t, rss) = measure(
-            Command::new(bin)
-                .args(["upload", "--no-check"])
-                .arg(&csv)
-                .env("STOCKWATCH_DATA_DIR", &data)
-                .env("STOCKWATCH_LOG_DIR", tmp.path().join("logs"))
-                .env("XDG_CONFIG_HOME", tmp.path().join("config"))
-                .stdout(std::process::Stdio::null()),
-        );
-        eprintln!(
-            "stockwatch run {}: {:.2} s, peak {:.0} MB",
-            run + 1,
-            t.as_secs_f64(),
-            rss as f64 / 1e6
-        );
-        times.push(t);
-        peak = peak.max(rss);
-    }
-    let ours = median(times);
+    let upload = |args: &[&str], what: &str| {
+        let (mut times, mut peak) = (Vec::new(), 0);
+        for run in 0..o.runs {
+            let data = fresh(tmp.path(), "data");
+            let (t, rss) = measure(
+                Command::new(bin)
+                    .args(args)
+                    .arg(&csv)
+                    .env("STOCKWATCH_DATA_DIR", &data)
+                    .env("STOCKWATCH_LOG_DIR", tmp.path().join("logs"))
+                    .env("XDG_CONFIG_HOME", tmp.path().join("config"))
+                    .stdout(std::process::Stdio::null()),
+            );
+            eprintln!(
+                "stockwatch {what} run {}: {:.2} s, peak {:.0} MB",
+                run + 1,
+                t.as_secs_f64(),
+                rss as f64 / 1e6
+            );
+            times.push(t);
+            peak = peak.max(rss);
+        }
+        (median(times), peak)
+    };
+    let (ours, peak) = upload(&["upload", "--no-check"], "upload --no-check");
+    // The loaded database, for the check's floor below.
+    let loaded = tmp.path().join("loaded.db");
+    std::fs::copy(tmp.path().join("data/stockwatch.db"), &loaded).unwrap();
+    let (checked, checked_peak) = upload(&["upload"], "upload");
 
     // The floors: the sqlite3 shell's `.import` into a plain table, and
     // into one keyed as ours is (store, item), WITHOUT ROWID.
     let has_sqlite3 = Command::new("sqlite3").arg("-version").output().is_ok();
-    let floor = |name: &str, keyed: bool| {
+    let floor = |name: &str, sql: &[&str]| {
         let mut times = Vec::new();
         for run in 0..o.runs {
             let db = fresh(tmp.path(), &format!("{name}.db"));
             let mut shell = Command::new("sqlite3");
-            shell.arg(&db).arg(".mode csv");
-            if keyed {
-                shell
-                    .arg("CREATE TABLE inventory (store TEXT, item TEXT, count INTEGER, PRIMARY KEY (store, item)) WITHOUT ROWID;")
-                    .arg(format!(".import --skip 1 '{}' inventory", csv.display()));
-            } else {
-                shell.arg(format!(".import '{}' inventory", csv.display()));
-            }
+            shell.arg(&db).arg(".mode csv").args(sql);
             let (t, _) = measure(shell.stdout(std::process::Stdio::null()));
             eprintln!("sqlite3 .import ({name}) run {}: {:.2} s", run + 1, t.as_secs_f64());
             times.push(t);
         }
         median(times)
     };
+    let plain = format!(".import '{}' inventory", csv.display());
+    let keyed = format!(".import --skip 1 '{}' inventory", csv.display());
+    const KEYED: &str =
+        "CREATE TABLE inventory (store TEXT, item TEXT, count INTEGER, PRIMARY KEY (store, item)) WITHOUT ROWID;";
+    const CHANGES: &str =
+        "CREATE TABLE changes (id INTEGER PRIMARY KEY AUTOINCREMENT, store TEXT, item TEXT, new_count INTEGER);
+         INSERT INTO changes (store, item, new_count) SELECT store, item, count FROM inventory;";
+    // The check's floor: what its ledger must write, as one statement of
+    // the sqlite3 shell on the loaded database: every change read, an
+    // alert row (all six indexes) per OUT or LOW count, OUT ones marked sent.
+    const CHECK: &str = "BEGIN;
+        INSERT INTO alerts (change_id, kind, store, item, count, threshold, as_of, source, raised_at, state,
+            notify, claim_token, claimed_at, rev, transition)
+        SELECT id, IIF(new_count = 0, 'OUT', 'LOW'), store, item, new_count, 3, new_as_of, 'k', 0, 'open',
+            new_count = 0, 't', 0, 1, json_array(store, item, new_as_of) || '#' || IIF(new_count = 0, 'OUT', 'LOW')
+        FROM changes WHERE new_count <= 3;
+        UPDATE alerts SET published_at = 1 WHERE notify = 1;
+        COMMIT;";
+    let check_floor = |runs: usize| {
+        let mut times = Vec::new();
+        for run in 0..runs {
+            let db = fresh(tmp.path(), "check.db");
+            std::fs::copy(&loaded, &db).unwrap();
+            let (t, _) = measure(Command::new("sqlite3").arg(&db).arg(CHECK));
+            eprintln!("sqlite3 check floor run {}: {:.2} s", run + 1, t.as_secs_f64());
+            times.push(t);
+        }
+        median(times)
+    };
     let floors = if has_sqlite3 {
-        Some((floor("plain", false), floor("keyed", true)))
+        Some((
+            floor("plain", &[&plain]),
+            floor("keyed", &[KEYED, &keyed]),
+            floor("keyed+changes", &["BEGIN;", KEYED, &keyed, CHANGES, "COMMIT;"]),
+            check_floor(o.runs),
+        ))
     } else {
         eprintln!("sqlite3 is not installed (apt-get install sqlite3): no floor measured");
         None
@@ -168,21 +202,41 @@ fn main() {
         rate(ours),
         peak as f64 / 1e6
     );
-    if let Some((plain, keyed)) = floors {
+    println!(
+        "| stockwatch upload, checking (the default: and every alert claimed, messages sent) | {rows} | {:.2} s | {:.0} | {:.0} MB |",
+        checked.as_secs_f64(),
+        rate(checked),
+        checked_peak as f64 / 1e6
+    );
+    if let Some((plain, keyed, with_changes, check)) = floors {
+        for (what, t) in [
+            ("sqlite3 `.import` into a plain table (floor)", plain),
+            (
+                "sqlite3 `.import` into a table keyed (store, item), WITHOUT ROWID (keyed floor)",
+                keyed,
+            ),
+            (
+                "the keyed floor plus one change record per row, one transaction (keyed floor with change log)",
+                with_changes,
+            ),
+        ] {
+            println!("| {what} | {rows} | {:.2} s | {:.0} | |", t.as_secs_f64(), rate(t));
+        }
         println!(
-            "| sqlite3 `.import` into a plain table (floor) | {rows} | {:.2} s | {:.0} | |",
-            plain.as_secs_f64(),
-            rate(plain)
-        );
-        println!(
-            "| sqlite3 `.import` into a table keyed (store, item), WITHOUT ROWID (keyed floor) | {rows} | {:.2} s | {:.0} | |",
-            keyed.as_secs_f64(),
-            rate(keyed)
-        );
-        println!(
-            "\nstockwatch takes {:.2}× the plain floor's time, {:.2}× the keyed floor's.",
+            "\nupload --no-check takes {:.2}× the plain floor's time, {:.2}× the keyed floor's, {:.2}× the keyed floor's with a change log.",
             ours.as_secs_f64() / plain.as_secs_f64(),
-            ours.as_secs_f64() / keyed.as_secs_f64()
+            ours.as_secs_f64() / keyed.as_secs_f64(),
+            ours.as_secs_f64() / with_changes.as_secs_f64()
+        );
+        println!(
+            "The check's floor (its ledger's writes as one sqlite3 statement on the loaded database): {:.2} s; \
+             upload --no-check plus that floor would take {:.2}× upload --no-check.",
+            check.as_secs_f64(),
+            (ours + check).as_secs_f64() / ours.as_secs_f64()
         );
     }
+    println!(
+        "upload (checking) takes {:.2}× the time of upload --no-check.",
+        checked.as_secs_f64() / ours.as_secs_f64()
+    );
 }
