@@ -168,3 +168,59 @@ proptest! {
         })?;
     }
 }
+
+mod forecasts {
+    use proptest::prelude::*;
+    use stockwatch::domain::Timestamp;
+    use stockwatch::domain::forecast::{DAY_MS, DEFAULT_WINDOW_MS, Point, forecast};
+
+    fn points() -> impl Strategy<Value = Vec<Point>> {
+        prop::collection::vec((0i64..40 * DAY_MS, 0u32..5_000), 0..40).prop_map(|v| {
+            v.into_iter()
+                .map(|(at, count)| Point {
+                    as_of: Timestamp(at),
+                    count,
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        /// Whatever the history: no forecast, or a finite positive rate,
+        /// days left that agree with it, and a run-out time not before now.
+        #[test]
+        fn any_history_gives_none_or_a_sane_forecast(history in points(), count in 0u32..5_000, at in 0i64..40 * DAY_MS) {
+            let latest = Point { as_of: Timestamp(at), count };
+            if let Some(f) = forecast(&history, latest, DEFAULT_WINDOW_MS) {
+                prop_assert!(f.rate_per_day.is_finite() && f.rate_per_day > 0.0);
+                prop_assert!(f.days_left >= 0.0 && f.days_left.is_finite());
+                prop_assert!((f.days_left * f.rate_per_day - f64::from(count)).abs() < 1e-6 * f64::from(count.max(1)));
+                prop_assert!(f.runs_out_at >= latest.as_of);
+            }
+        }
+
+        /// Steady sales uploaded at random times (missed days, several a
+        /// day) are measured at their rate.
+        #[test]
+        fn steady_sales_at_random_upload_times_give_their_rate(
+            rate in 1u32..200,
+            gaps in prop::collection::vec(DAY_MS / 24..3 * DAY_MS, 3..30),
+        ) {
+            let start = 1_000_000u32;
+            let mut at = 0i64;
+            let mut history = vec![Point { as_of: Timestamp(0), count: start }];
+            for gap in gaps {
+                at += gap;
+                // Whole units sold by then: counts are integers.
+                let sold = (f64::from(rate) * at as f64 / DAY_MS as f64) as u32;
+                history.push(Point { as_of: Timestamp(at), count: start - sold });
+            }
+            let latest = *history.last().unwrap();
+            let observed = (latest.as_of.0.min(DEFAULT_WINDOW_MS)) as f64 / DAY_MS as f64;
+            prop_assume!(observed >= 1.0);
+            let f = forecast(&history, latest, DEFAULT_WINDOW_MS).unwrap();
+            // Truncating to whole units misses at most one unit at each end.
+            prop_assert!((f.rate_per_day - f64::from(rate)).abs() <= 2.0 / observed + 1e-9, "{f:?}");
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! Every front end and backend uses these, so the rules exist once.
 
 pub mod alert;
+pub mod forecast;
 pub mod import;
 pub mod names;
 pub mod notify;
@@ -11,6 +12,7 @@ pub mod snooze;
 pub mod time;
 
 pub use alert::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Message, Notification, transition_key};
+pub use forecast::{Forecast, Point, forecast};
 pub use import::{Accepted, InventoryRow, Problem, ProblemKind, Rejected, Warning, import};
 pub use names::{MAX_ITEM_BYTES, MAX_STORE_BYTES, escape_for_terminal, terminal_safe_json};
 pub use rules::{DEFAULT_LOW_THRESHOLD, Decision, Level, Thresholds, decide, level, supersedes};
