@@ -359,6 +359,7 @@ impl Checker {
         token: &str,
         report: &mut CheckReport,
     ) -> Result<Vec<Alert>, PortError> {
+        self.record_history(changes).await;
         let now = Timestamp::now();
         let mut claims = Vec::new();
         let mut restocks = Vec::new();
@@ -395,6 +396,20 @@ impl Checker {
             })
             .await?;
         self.claim(&claims, token, report).await
+    }
+
+    /// Keeps the changes' counts in the history (on AWS, where the stream
+    /// forgets after a day). History serves trends and forecasts, never an
+    /// alert: failing to keep it is said in the log, and checking goes on
+    /// (a stack from before history has no history table).
+    async fn record_history(&self, changes: &[Change]) {
+        let recorded = self
+            .retry
+            .run("record history", || self.ports.history.record(changes))
+            .await;
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, changes = changes.len(), "could not keep these changes in the history");
+        }
     }
 
     async fn claim_and_publish(&self, claims: &[AlertClaim], report: &mut CheckReport) -> Result<(), PortError> {

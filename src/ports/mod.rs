@@ -495,6 +495,42 @@ pub trait ChangeFeed: Send + Sync {
     async fn tip(&self) -> PortResult<FeedCursor>;
 }
 
+/// One point of an item's history: its count as of a snapshot, and the
+/// file that said so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPoint {
+    pub as_of: Timestamp,
+    pub count: u32,
+    pub source: String,
+}
+
+impl HistoryPoint {
+    pub fn point(&self) -> crate::domain::Point {
+        crate::domain::Point {
+            as_of: self.as_of,
+            count: self.count,
+        }
+    }
+}
+
+/// How long history is kept unless configured (`history.keep`).
+pub const DEFAULT_HISTORY_KEEP: Duration = Duration::from_secs(90 * 86_400);
+
+/// Every change of an item's count with its as-of time, for trends and
+/// forecasts. Locally the change log is the history; on AWS (whose stream
+/// keeps 24 hours) a table written by whoever reads the stream.
+#[async_trait]
+pub trait History: Send + Sync {
+    /// Keeps the new counts of `changes` (removals have none). Recording a
+    /// change again changes nothing.
+    async fn record(&self, changes: &[Change]) -> PortResult<()>;
+    /// One item's points as of `since` or later, oldest first.
+    async fn points(&self, store: &str, item: &str, since: Timestamp) -> PortResult<Vec<HistoryPoint>>;
+    /// Each item's points as of `since` or later, oldest first, in the
+    /// order of `items`.
+    async fn points_of(&self, items: &[(String, String)], since: Timestamp) -> PortResult<Vec<Vec<HistoryPoint>>>;
+}
+
 /// Named, durable feed positions, one per checker.
 #[async_trait]
 pub trait Checkpoints: Send + Sync {
@@ -688,6 +724,7 @@ pub struct Ports {
     pub feed: Arc<dyn ChangeFeed>,
     pub checkpoints: Arc<dyn Checkpoints>,
     pub ledger: Arc<dyn AlertLedger>,
+    pub history: Arc<dyn History>,
     pub publisher: Arc<dyn Publisher>,
     /// What followers (consoles, watch) receive changes and alerts through:
     /// a relay's topic and a queue each, or the feed and ledger read directly.

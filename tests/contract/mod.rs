@@ -3,6 +3,7 @@
 //! that makes a fresh, empty backend.
 
 pub mod fanout;
+pub mod history;
 pub mod ledger;
 pub mod notify;
 pub mod pipeline;
@@ -144,6 +145,8 @@ macro_rules! contract_tests {
             ledger::listing_filters_and_pages,
             ledger::followers_see_raises_and_acknowledgements,
             ledger::an_acknowledgement_from_a_slow_clock_reaches_followers,
+            history::history_keeps_each_count_of_an_item_in_as_of_order,
+            history::recording_a_change_again_changes_nothing,
             pipeline::samples_raise_out_and_low_alerts,
             pipeline::a_rejected_file_writes_nothing_and_is_kept,
             pipeline::loading_twice_changes_nothing,

@@ -11,6 +11,7 @@ mod conditional_writer;
 mod errors;
 pub mod fanout;
 pub mod feed;
+pub mod history;
 pub mod ledger;
 mod objects;
 mod pace;
@@ -285,6 +286,11 @@ async fn connect_as(settings: &AwsSettings, clients: Clients, role: Role) -> Por
                 .escalating_to(settings.escalation_topic_arn.clone()),
         ),
         ledger,
+        history: Arc::new(history::DynamoHistory::new(
+            clients.dynamodb.clone(),
+            history::history_table(&settings.table),
+            crate::ports::DEFAULT_HISTORY_KEEP,
+        )),
         fanout,
         relayed,
         // Four shards' GetRecords a second at most per reader, backing off

@@ -43,6 +43,7 @@ pub async fn provision(clients: &Clients, request: Request<'_>) -> PortResult<(V
     let mut steps = vec![bucket(clients, settings).await?];
     steps.push(abort_stalled_uploads(clients, &settings.bucket).await?);
     steps.push(inventory_table(clients, &settings.table).await?);
+    steps.push(history_table(clients, &super::history::history_table(&settings.table)).await?);
     steps.push(ledger_table(clients, &settings.ledger_table).await?);
     let (step, arn) = topic(clients, settings).await?;
     steps.push(step);
@@ -193,7 +194,7 @@ async fn describe(clients: &Clients, table: &str) -> PortResult<Option<aws_sdk_d
 async fn create(
     clients: &Clients,
     table: &str,
-    keys: &[(&str, KeyType)],
+    keys: &[(&str, KeyType, bool)],
     stream: Option<StreamSpecification>,
 ) -> PortResult<()> {
     let mut request = clients
@@ -201,10 +202,10 @@ async fn create(
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest);
-    for (name, kind) in keys {
+    for (name, kind, number) in keys {
         request = request
             .key_schema(key(name, kind.clone())?)
-            .attribute_definitions(string_attribute(name)?);
+            .attribute_definitions(attribute(name, *number)?);
     }
     request
         .set_stream_specification(stream)
@@ -238,7 +239,7 @@ async fn inventory_table(clients: &Clients, table: &str) -> PortResult<Step> {
     create(
         clients,
         table,
-        &[("Store", KeyType::Hash), ("Item", KeyType::Range)],
+        &[("Store", KeyType::Hash, false), ("Item", KeyType::Range, false)],
         Some(stream),
     )
     .await?;
@@ -399,6 +400,12 @@ async fn ledger_table(clients: &Clients, table: &str) -> PortResult<Step> {
         changed = true;
     }
     // A first run may have stopped before this step: check it every time.
+    let ttl_enabled = ensure_ttl(clients, table, "ExpiresAt").await?;
+    Ok(Step::new(changed || ttl_enabled, what))
+}
+
+/// Turns on expiry by `attribute` unless it is on; whether it did.
+async fn ensure_ttl(clients: &Clients, table: &str, attribute: &str) -> PortResult<bool> {
     let ttl = clients
         .dynamodb
         .describe_time_to_live()
@@ -417,7 +424,7 @@ async fn ledger_table(clients: &Clients, table: &str) -> PortResult<Step> {
             )
         });
     if enabled {
-        return Ok(Step::new(changed, what));
+        return Ok(false);
     }
     clients
         .dynamodb
@@ -426,14 +433,33 @@ async fn ledger_table(clients: &Clients, table: &str) -> PortResult<Step> {
         .time_to_live_specification(
             TimeToLiveSpecification::builder()
                 .enabled(true)
-                .attribute_name("ExpiresAt")
+                .attribute_name(attribute)
                 .build()
                 .map_err(|e| PortError::Permanent(e.to_string()))?,
         )
         .send()
         .await
         .map_err(|e| sdk_error(&format!("the TTL of table {table}"), e))?;
-    Ok(Step::new(true, what))
+    Ok(true)
+}
+
+/// The history of the inventory table: each item's counts by as-of time,
+/// expiring after the kept period.
+async fn history_table(clients: &Clients, table: &str) -> PortResult<Step> {
+    let what = format!("history table {table} (Key, AsOf; TTL on Expires)");
+    let mut changed = false;
+    if describe(clients, table).await?.is_none() {
+        create(
+            clients,
+            table,
+            &[("Key", KeyType::Hash, false), ("AsOf", KeyType::Range, true)],
+            None,
+        )
+        .await?;
+        changed = true;
+    }
+    let ttl_enabled = ensure_ttl(clients, table, "Expires").await?;
+    Ok(Step::new(changed || ttl_enabled, what))
 }
 
 async fn topic(clients: &Clients, settings: &AwsSettings) -> PortResult<(Step, String)> {

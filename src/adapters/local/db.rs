@@ -68,6 +68,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE alerts ADD COLUMN reminders INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX alerts_remind ON alerts (published_at) WHERE state = 'open' AND kind = 'OUT' AND notify = 1;
     "#,
+    // 7: history: an item's changes by as-of time, the index holding all a
+    // trend or a forecast reads (no visit to the change rows).
+    r#"
+    CREATE INDEX changes_item ON changes (store, item, new_as_of, new_count, new_source) WHERE new_count IS NOT NULL;
+    "#,
 ];
 
 const SCHEMA: &str = r#"

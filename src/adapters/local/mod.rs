@@ -3,12 +3,14 @@
 //! bucket folder of uploaded files and an outbox of notifications.
 
 mod db;
+mod history;
 mod ledger;
 mod objects;
 mod outbox;
 mod table;
 
 pub use db::DB_FILE;
+pub use history::LocalHistory;
 pub use ledger::LocalLedger;
 pub use outbox::{LocalPublisher, OUTBOX_FILE, OutboxEntry};
 
@@ -74,6 +76,7 @@ impl LocalBackend {
             feed: table,
             checkpoints: Arc::new(table::LocalCheckpoints::new(db.clone())),
             ledger: ledger.clone(),
+            history: Arc::new(LocalHistory::new(db.clone())),
             publisher: Arc::new(LocalPublisher::new(db.clone(), data_dir.join(OUTBOX_FILE))),
             fanout,
             relayed: false,
