@@ -7,6 +7,7 @@ mod check;
 mod completions;
 mod console;
 pub mod error;
+mod history;
 pub mod output;
 mod provision;
 mod relay;
@@ -155,6 +156,9 @@ pub enum Command {
     Upload(upload::UploadArgs),
     /// List stock by store and item: OUT rows red, LOW rows yellow.
     Stock(stock::StockArgs),
+    /// One item's counts over time (as-of, count, file), oldest first, and
+    /// its forecast: units sold a day, days left, when it runs out.
+    History(history::HistoryArgs),
     /// List open and acknowledged alerts, newest first.
     Alerts(alerts::AlertsArgs),
     /// Acknowledge an alert.
@@ -670,6 +674,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     match command {
         Command::Upload(args) => upload::run(&ctx, &args).await,
         Command::Stock(args) => stock::run(&ctx, &args).await,
+        Command::History(args) => history::run(&ctx, &args).await,
         Command::Alerts(args) => alerts::list(&ctx, &args).await,
         Command::Ack(args) => alerts::ack(&ctx, &args).await,
         Command::Watch(args) => watch::run(&ctx, &args).await,

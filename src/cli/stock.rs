@@ -3,7 +3,8 @@
 use super::error::CliError;
 use super::output::{Cell, JsonArray, Table, Tone, paint, use_colour};
 use super::{Session, retries, write_failed};
-use crate::domain::{Level, level};
+use crate::domain::{Forecast, Level, Timestamp, level};
+use crate::pipeline::forecasts;
 use crate::ports::{StockFilter, StockRow};
 use clap::Args;
 use serde::Serialize;
@@ -23,6 +24,10 @@ pub struct StockArgs {
     /// Only low items (at or below their threshold, above 0).
     #[arg(long)]
     pub low: bool,
+    /// Only items predicted to run out within DAYS (3 if not given), most
+    /// urgent first.
+    #[arg(long, value_name = "DAYS", num_args = 0..=1, default_missing_value = "3")]
+    pub soon: Option<f64>,
     /// A JSON array of rows.
     #[arg(long)]
     pub json: bool,
@@ -34,6 +39,19 @@ struct StockJson<'a> {
     row: &'a StockRow,
     state: Level,
     low_threshold: u32,
+    /// Units sold a day lately; null where unknown (no sales, too little history).
+    rate_per_day: Option<f64>,
+    days_left: Option<f64>,
+    runs_out_at: Option<Timestamp>,
+}
+
+/// `6.2`, `-` where unknown: days to one decimal.
+pub fn days_cell(forecast: Option<&Forecast>) -> String {
+    forecast.map_or_else(|| "-".to_string(), |f| format!("{:.1}", f.days_left))
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
 }
 
 pub async fn run(ctx: &Session, args: &StockArgs) -> Result<(), CliError> {
@@ -60,65 +78,56 @@ pub async fn run(ctx: &Session, args: &StockArgs) -> Result<(), CliError> {
     let (mut rows_seen, mut outs, mut lows) = (0u64, 0u64, 0u64);
     let mut next = None;
     let retry = retries();
+    // `--soon` sorts across pages: what it lists is gathered first.
+    let mut soon: Vec<(StockRow, Forecast)> = Vec::new();
     loop {
         let rows = retry
             .run("read stock", || ctx.ports.table.scan(&filter, next.as_ref(), PAGE))
             .await?;
-        let mut table = Table::new(vec!["STORE", "ITEM", "COUNT", "STATE", "AS OF", "UPDATED"]).align_right(2);
-        for row in &rows.items {
-            let low = thresholds.low_for(&row.store, &row.item);
-            let state = level(row.count, low);
+        let predicted = retry
+            .run("read history", || forecasts::for_rows(&*ctx.ports.history, &rows.items))
+            .await?;
+        let mut page = Vec::new();
+        for (row, forecast) in rows.items.into_iter().zip(predicted) {
+            let state = level(row.count, thresholds.low_for(&row.store, &row.item));
             if !wanted(state) {
                 continue;
             }
-            rows_seen += 1;
-            match state {
-                Level::Out => outs += 1,
-                Level::Low => lows += 1,
-                Level::Ok => {}
+            match (args.soon, forecast) {
+                (None, _) => page.push((row, forecast)),
+                (Some(days), Some(f)) if row.count > 0 && f.days_left <= days => soon.push((row, f)),
+                (Some(_), _) => {}
             }
-            if let Some(json) = json.as_mut() {
-                json.push(&StockJson {
-                    row,
-                    state,
-                    low_threshold: low,
-                })
-                .map_err(write_failed)?;
-                continue;
-            }
-            let tone = match state {
-                Level::Out => Tone::Red,
-                Level::Low => Tone::Yellow,
-                Level::Ok => Tone::Plain,
-            };
-            table.row(
-                vec![
-                    Cell::new(&row.store),
-                    Cell::new(&row.item),
-                    Cell::new(&row.count.to_string()),
-                    Cell::new(state.label()),
-                    Cell::new(&row.as_of.to_display()),
-                    Cell::new(&row.updated_at.to_display()),
-                ],
-                tone,
-            );
         }
-        if !table.is_empty() {
-            table
-                .write(&mut std::io::stdout().lock(), colour)
-                .map_err(write_failed)?;
+        if args.soon.is_none() {
+            let seen = emit(&page, ctx, json.as_mut(), colour)?;
+            rows_seen += seen.0;
+            outs += seen.1;
+            lows += seen.2;
         }
         match rows.next {
             Some(token) => next = Some(token),
             None => break,
         }
     }
+    if args.soon.is_some() {
+        soon.sort_by(|a, b| a.1.days_left.total_cmp(&b.1.days_left));
+        let page: Vec<(StockRow, Option<Forecast>)> = soon.into_iter().map(|(r, f)| (r, Some(f))).collect();
+        let seen = emit(&page, ctx, json.as_mut(), colour)?;
+        rows_seen += seen.0;
+        outs += seen.1;
+        lows += seen.2;
+    }
     if let Some(json) = json {
         return json.finish().map_err(write_failed);
     }
     let mut stdout = std::io::stdout().lock();
     if rows_seen == 0 {
-        let hint = if args.store.is_some() || args.out || args.low {
+        let hint = if let Some(days) = args.soon {
+            &format!(
+                "Nothing is predicted to run out within {days} days (items need a day or more of history with sales)."
+            )
+        } else if args.store.is_some() || args.out || args.low {
             "No stock matches. `stockwatch stock` lists everything."
         } else {
             "No stock yet. Load the samples with: stockwatch upload samples/*.csv"
@@ -142,4 +151,62 @@ pub async fn run(ctx: &Session, args: &StockArgs) -> Result<(), CliError> {
         .map_err(write_failed)?;
     }
     Ok(())
+}
+
+/// Writes one page of rows (as JSON, or as an aligned table); the rows,
+/// out-of-stock and low counts it wrote.
+fn emit(
+    page: &[(StockRow, Option<Forecast>)],
+    ctx: &Session,
+    json: Option<&mut JsonArray<std::io::StdoutLock<'static>>>,
+    colour: bool,
+) -> Result<(u64, u64, u64), CliError> {
+    let thresholds = &ctx.checker_config.thresholds;
+    let (mut outs, mut lows) = (0u64, 0u64);
+    let mut table = Table::new(vec!["STORE", "ITEM", "COUNT", "STATE", "DAYS LEFT", "AS OF", "UPDATED"]).align_right(2);
+    let mut json = json;
+    for (row, forecast) in page {
+        let low = thresholds.low_for(&row.store, &row.item);
+        let state = level(row.count, low);
+        match state {
+            Level::Out => outs += 1,
+            Level::Low => lows += 1,
+            Level::Ok => {}
+        }
+        if let Some(json) = json.as_mut() {
+            json.push(&StockJson {
+                row,
+                state,
+                low_threshold: low,
+                rate_per_day: forecast.map(|f| round2(f.rate_per_day)),
+                days_left: forecast.map(|f| round2(f.days_left)),
+                runs_out_at: forecast.map(|f| f.runs_out_at),
+            })
+            .map_err(write_failed)?;
+            continue;
+        }
+        let tone = match state {
+            Level::Out => Tone::Red,
+            Level::Low => Tone::Yellow,
+            Level::Ok => Tone::Plain,
+        };
+        table.row(
+            vec![
+                Cell::new(&row.store),
+                Cell::new(&row.item),
+                Cell::new(&row.count.to_string()),
+                Cell::new(state.label()),
+                Cell::new(&days_cell(forecast.as_ref())),
+                Cell::new(&row.as_of.to_display()),
+                Cell::new(&row.updated_at.to_display()),
+            ],
+            tone,
+        );
+    }
+    if !table.is_empty() {
+        table
+            .write(&mut std::io::stdout().lock(), colour)
+            .map_err(write_failed)?;
+    }
+    Ok((page.len() as u64, outs, lows))
 }

@@ -25,6 +25,10 @@ pub struct UploadArgs {
     /// The time the counts were taken (RFC 3339) [default: the upload time].
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub as_of: Option<Timestamp>,
+    /// The files are snapshots taken one SPAN apart, in the order given, the
+    /// last at --as-of (or now): a folder of daily exports is `--spread 1d`.
+    #[arg(long, value_name = "SPAN", value_parser = crate::domain::parse_duration)]
+    pub spread: Option<std::time::Duration>,
     /// Load only; leave raising alerts to a running console or `watch`.
     #[arg(long)]
     pub no_check: bool,
@@ -48,14 +52,28 @@ struct FileResult<'a> {
     taken_over: &'a [Alert],
 }
 
+/// The as-of of the `n`th file: `--as-of`, or with `--spread` the last file
+/// at it (or now) and each earlier one a span before the next.
+fn spread_as_of(args: &UploadArgs) -> impl Fn(usize) -> Option<Timestamp> + '_ {
+    let end = args.as_of.unwrap_or_else(Timestamp::now);
+    move |n| match args.spread {
+        None => args.as_of,
+        Some(span) => {
+            let before = (args.files.len() - 1 - n) as i64;
+            Some(Timestamp(end.0.saturating_sub(before * span.as_millis() as i64)))
+        }
+    }
+}
+
 pub async fn run(ctx: &Session, args: &UploadArgs) -> Result<(), CliError> {
-    if args.as_of.is_some() && ctx.loaded_elsewhere {
+    if (args.as_of.is_some() || args.spread.is_some()) && ctx.loaded_elsewhere {
         return Err(CliError::Usage(
-            "--as-of needs stockwatch to load the file itself (--loader console): the deployed function uses the \
-             upload time"
+            "--as-of and --spread need stockwatch to load the file itself (--loader console): the deployed \
+             function uses the upload time"
                 .into(),
         ));
     }
+    let as_of_of = spread_as_of(args);
     let flow = ctx.upload_flow(!args.no_check);
     // Files refused for what they are (exit 3), and loads that failed for
     // where they were going (exit 1: a full disk, a backend that gave up),
@@ -67,9 +85,9 @@ pub async fn run(ctx: &Session, args: &UploadArgs) -> Result<(), CliError> {
     for resumed in flow.resume_stalled().await? {
         say_resumed(&resumed);
     }
-    for path in &args.files {
+    for (n, path) in args.files.iter().enumerate() {
         let shown_path = escape_for_terminal(&path.to_string_lossy()).into_owned();
-        let uploaded = match flow.upload_file(path, args.as_of, None).await {
+        let uploaded = match flow.upload_file(path, as_of_of(n), None).await {
             Ok(uploaded) => uploaded,
             Err(e @ UploadError::Unreadable { .. }) => {
                 // Not a file one can upload (a folder, a pipe): nothing reached the bucket.

@@ -1,0 +1,157 @@
+//! History and forecasts through the real binary: the two weeks of sample
+//! snapshots loaded with `--spread`, `history`, and `stock`'s forecasts.
+
+mod common;
+
+use common::{Env, stderr, stdout};
+use serde_json::Value;
+
+const DAY_MS: i64 = 86_400_000;
+
+fn history_samples() -> Vec<String> {
+    (1..=14).map(|d| format!("samples/history/day-{d:02}.csv")).collect()
+}
+
+fn load_history_samples(env: &Env) {
+    let mut args = vec!["upload", "--spread", "1d"];
+    let files = history_samples();
+    args.extend(files.iter().map(String::as_str));
+    let out = env.run(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// The count of `store,item` in a sample file.
+fn sample_count(file: &str, store: &str, item: &str) -> u64 {
+    let text = std::fs::read_to_string(common::repo().join(file)).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{store},{item},")))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn millis(v: &Value) -> i64 {
+    stockwatch::domain::Timestamp::parse_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .0
+}
+
+#[test]
+fn the_history_samples_load_as_two_weeks_of_daily_points() {
+    let env = Env::new();
+    load_history_samples(&env);
+    let points = env.json(&["history", "--store", "Berlin", "--item", "Echo Dot", "--json"]);
+    let points = points.as_array().unwrap();
+    assert_eq!(points.len(), 14, "{points:?}");
+    for (day, point) in points.iter().enumerate() {
+        let file = &history_samples()[day];
+        assert_eq!(
+            point["count"],
+            sample_count(file, "Berlin", "Echo Dot"),
+            "day {}",
+            day + 1
+        );
+        assert!(
+            point["source"]
+                .as_str()
+                .unwrap()
+                .ends_with(&file["samples/history/".len()..])
+        );
+        if day > 0 {
+            assert_eq!(millis(&point["as_of"]) - millis(&points[day - 1]["as_of"]), DAY_MS);
+        }
+    }
+    let now = stockwatch::domain::Timestamp::now().0;
+    assert!(
+        (now - millis(&points[13]["as_of"])).abs() < 60_000,
+        "the last file is as of now"
+    );
+
+    // The table: each change, the restock as a rise, and the forecast.
+    let out = env.run(&["history", "--store", "Berlin", "--item", "Echo Dot"]);
+    let text = stdout(&out);
+    assert!(text.contains("+25"), "the restock on day 9: {text}");
+    assert!(text.contains("Sells 3.0 a day (last 14 days): 4.0 days left"), "{text}");
+
+    // Since: only the recent points.
+    let recent = env.json(&[
+        "history", "--store", "Berlin", "--item", "Echo Dot", "--since", "3d", "--json",
+    ]);
+    assert_eq!(recent.as_array().unwrap().len(), 3, "{recent}");
+}
+
+#[test]
+fn stock_says_each_items_rate_and_days_left_and_soon_lists_the_most_urgent_first() {
+    let env = Env::new();
+    load_history_samples(&env);
+    let rows = env.json(&["stock", "--json"]);
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 36);
+    for row in rows {
+        let count = row["count"].as_f64().unwrap();
+        match (row["rate_per_day"].as_f64(), row["days_left"].as_f64()) {
+            (Some(rate), Some(days)) => {
+                assert!(rate > 0.0);
+                assert!((rate * days - count).abs() <= 0.05 * count.max(1.0), "{row}");
+                assert!(row["runs_out_at"].is_string());
+            }
+            (None, None) => assert!(row["runs_out_at"].is_null(), "{row}"),
+            _ => panic!("rate and days left come together: {row}"),
+        }
+    }
+    let dot = rows
+        .iter()
+        .find(|r| r["store"] == "Berlin" && r["item"] == "Echo Dot")
+        .unwrap();
+    assert_eq!(
+        (dot["rate_per_day"].as_f64(), dot["days_left"].as_f64()),
+        (Some(3.0), Some(4.0))
+    );
+
+    // Within 3 days (the default), soonest first, none already out.
+    let soon = env.json(&["stock", "--soon", "--json"]);
+    let soon = soon.as_array().unwrap();
+    assert!(!soon.is_empty());
+    let days: Vec<f64> = soon.iter().map(|r| r["days_left"].as_f64().unwrap()).collect();
+    assert!(days.windows(2).all(|w| w[0] <= w[1]), "{days:?}");
+    assert!(days.iter().all(|&d| d <= 3.0), "{days:?}");
+    assert!(soon.iter().all(|r| r["count"] != 0));
+    let within = |n: &str| -> Vec<(String, String)> {
+        env.json(&["stock", "--soon", n, "--json"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["store"].as_str().unwrap().into(), r["item"].as_str().unwrap().into()))
+            .collect()
+    };
+    assert!(!within("3").contains(&("Berlin".into(), "Echo Dot".into())));
+    assert!(within("5").contains(&("Berlin".into(), "Echo Dot".into())));
+    let text = stdout(&env.run(&["stock", "--soon"]));
+    assert!(text.contains("DAYS LEFT"), "{text}");
+}
+
+#[test]
+fn an_item_that_does_not_sell_has_no_forecast() {
+    let env = Env::new();
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<String> = (0..3)
+        .map(|d| {
+            let path = dir.path().join(format!("day{d}.csv"));
+            std::fs::write(
+                &path,
+                "store,item,count\nLyon,Kindle,40\nLyon,Echo,40\n".replace("Echo,40", &format!("Echo,{}", 40 - d * 10)),
+            )
+            .unwrap();
+            path.to_string_lossy().into_owned()
+        })
+        .collect();
+    let mut args = vec!["upload", "--spread", "1d"];
+    args.extend(files.iter().map(String::as_str));
+    assert!(env.run(&args).status.success());
+    let rows = env.json(&["stock", "--json"]);
+    let kindle = &rows[1];
+    assert_eq!(kindle["item"], "Kindle");
+    assert!(kindle["rate_per_day"].is_null() && kindle["days_left"].is_null() && kindle["runs_out_at"].is_null());
+    assert_eq!(rows[0]["rate_per_day"], 10.0);
+    assert_eq!(rows[0]["days_left"], 2.0);
+}
