@@ -121,12 +121,12 @@ fn the_file_pane_uploads_marked_files_and_shows_loads_and_rejections() {
     });
     tmux.keys(&["/", "s", "a", "m", "p", "Enter", "Enter"]);
     tmux.wait_for("the samples", false, |s| s.contains("inventory-berlin.csv"));
-    // invalid/ is first; Berlin and Calcutta come next.
-    tmux.keys(&["j"]);
+    // history/ and invalid/ are first; Berlin and Calcutta come next.
+    tmux.keys(&["j", "j"]);
     tmux.wait_for("Berlin's preview", false, |s| {
         s.contains("Preview: inventory-berlin.csv") && s.contains("would load: 6 rows")
     });
-    tmux.keys(&["Space", "Space", "g", "Enter"]);
+    tmux.keys(&["Space", "Space", "g", "j", "Enter"]);
     tmux.wait_for("the invalid files", false, |s| s.contains("bad-counts.csv"));
     tmux.keys(&["Space"]);
     tmux.wait_for("three marks", false, |s| s.contains("(3 marked)"));

@@ -74,6 +74,7 @@ pub async fn list(ctx: &Session, args: &AlertsArgs) -> Result<(), CliError> {
             (AlertState::Acknowledged | AlertState::Resolved, _) => Tone::Dim,
             (AlertState::Open, AlertKind::Out) => Tone::Red,
             (AlertState::Open, AlertKind::Low) => Tone::Yellow,
+            (AlertState::Open, AlertKind::Soon) => Tone::Plain,
         };
         table.row(
             vec![

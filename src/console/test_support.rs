@@ -128,8 +128,26 @@ pub fn typed(app: &mut App, text: &str) {
     }
 }
 
+/// A copy of samples/ as the file-pane tests know it: the sample files and
+/// invalid/, so a folder added to samples/ (history/) moves no test's rows.
 pub fn samples_dir() -> PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+    static COPY: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let copy = COPY.get_or_init(|| {
+        let original = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let copy = tempfile::tempdir().unwrap();
+        for folder in ["", "invalid"] {
+            let to = copy.path().join("samples").join(folder);
+            std::fs::create_dir_all(&to).unwrap();
+            for entry in std::fs::read_dir(original.join(folder)).unwrap() {
+                let entry = entry.unwrap();
+                if entry.file_type().unwrap().is_file() {
+                    std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+                }
+            }
+        }
+        copy
+    });
+    copy.path().join("samples")
 }
 
 /// The one directory `effects` ask to list, with its ticket.

@@ -10,6 +10,8 @@ use std::fmt;
 pub enum AlertKind {
     Out,
     Low,
+    /// Predicted to run out within the item's horizon (`alerts.soon_within`).
+    Soon,
 }
 
 impl AlertKind {
@@ -17,6 +19,7 @@ impl AlertKind {
         match self {
             AlertKind::Out => "OUT",
             AlertKind::Low => "LOW",
+            AlertKind::Soon => "SOON",
         }
     }
 
@@ -24,6 +27,7 @@ impl AlertKind {
         match text {
             "OUT" => Some(AlertKind::Out),
             "LOW" => Some(AlertKind::Low),
+            "SOON" => Some(AlertKind::Soon),
             _ => None,
         }
     }
@@ -227,6 +231,7 @@ impl Notification {
         let message = match kind {
             AlertKind::Out => format!("{store} is out of stock of {item}"),
             AlertKind::Low => format!("{store} is low on {item}: {count} left"),
+            AlertKind::Soon => format!("{store} will soon run out of {item}: {count} left"),
         };
         Notification {
             subject: ALERT_SUBJECT.to_string(),

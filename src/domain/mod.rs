@@ -15,6 +15,9 @@ pub use alert::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Message,
 pub use forecast::{Forecast, Point, forecast};
 pub use import::{Accepted, InventoryRow, Problem, ProblemKind, Rejected, Warning, import};
 pub use names::{MAX_ITEM_BYTES, MAX_STORE_BYTES, escape_for_terminal, terminal_safe_json};
-pub use rules::{DEFAULT_LOW_THRESHOLD, Decision, Level, Thresholds, decide, level, supersedes};
+pub use rules::{
+    DEFAULT_LOW_THRESHOLD, DEFAULT_SOON_WITHIN_MS, Decision, Level, Thresholds, decide, decide_soon, is_soon, level,
+    supersedes,
+};
 pub use snooze::{Snooze, parse_duration, parse_wait, snoozed};
 pub use time::{MAX_AS_OF_AHEAD_MS, Timestamp, check_as_of};

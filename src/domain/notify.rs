@@ -28,13 +28,16 @@ pub fn group(alerts: &[Alert], max_messages: usize) -> Vec<Message> {
         .collect()
 }
 
-/// One store's alerts: an OUT line and a LOW line, each the original text
+/// The kinds in the order a message says them: the most urgent first.
+const KINDS: [AlertKind; 3] = [AlertKind::Out, AlertKind::Low, AlertKind::Soon];
+
+/// One store's alerts: an OUT line, a LOW line and a SOON line, each the original text
 /// for one item or a list for several (the SMS form cuts long lists).
 fn for_store(store: &str, alerts: &[&Alert]) -> Message {
     if let [one] = alerts {
         return Message::for_alert(one);
     }
-    let kinds = [AlertKind::Out, AlertKind::Low].map(|kind| {
+    let kinds = KINDS.map(|kind| {
         alerts
             .iter()
             .filter(|a| a.kind == kind)
@@ -45,7 +48,7 @@ fn for_store(store: &str, alerts: &[&Alert]) -> Message {
     let budget = SMS_CHARS / present - 1;
     let mut text = Vec::new();
     let mut short = Vec::new();
-    for (kind, these) in [AlertKind::Out, AlertKind::Low].into_iter().zip(&kinds) {
+    for (kind, these) in KINDS.into_iter().zip(&kinds) {
         match these.as_slice() {
             [] => {}
             [one] => {
@@ -62,6 +65,11 @@ fn for_store(store: &str, alerts: &[&Alert]) -> Message {
                     AlertKind::Low => (
                         format!("{store} is low on {} items: ", thousands(many.len() as u64)),
                         format!("{store} low: "),
+                        many.iter().map(|a| format!("{} ({} left)", a.item, a.count)).collect(),
+                    ),
+                    AlertKind::Soon => (
+                        format!("{store} will soon run out of {} items: ", thousands(many.len() as u64)),
+                        format!("{store} soon out: "),
                         many.iter().map(|a| format!("{} ({} left)", a.item, a.count)).collect(),
                     ),
                 };
@@ -82,7 +90,7 @@ fn for_store(store: &str, alerts: &[&Alert]) -> Message {
 /// One message for a storm: how many stores and items, from which file.
 fn summary(alerts: &[Alert], stores: usize) -> Message {
     let count = |kind: AlertKind| alerts.iter().filter(|a| a.kind == kind).count() as u64;
-    let (out, low) = (count(AlertKind::Out), count(AlertKind::Low));
+    let (out, low, soon) = (count(AlertKind::Out), count(AlertKind::Low), count(AlertKind::Soon));
     let mut files: Vec<&str> = alerts
         .iter()
         .map(|a| a.source.rsplit('/').next().unwrap_or(&a.source))
@@ -99,6 +107,9 @@ fn summary(alerts: &[Alert], stores: usize) -> Message {
     }
     if low > 0 {
         what.push(format!("{} low", thousands(low)));
+    }
+    if soon > 0 {
+        what.push(format!("{} soon to run out", thousands(soon)));
     }
     let text = format!(
         "{} stores report {} ({from}); see stockwatch alerts",

@@ -9,14 +9,65 @@ use std::collections::HashMap;
 
 pub const DEFAULT_LOW_THRESHOLD: u32 = 3;
 
-/// Low-stock thresholds: a global default, overridden per item (in every
-/// store) and per store and item.
+/// How soon a predicted run-out raises a SOON alert, unless configured.
+pub const DEFAULT_SOON_WITHIN_MS: i64 = 3 * 86_400_000;
+
+/// A value with a global default, overridden per item (in every store) and
+/// per store and item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PerItem<T> {
+    default: T,
+    per_item: HashMap<String, T>,
+    /// store → item → value: looked up by `&str` without allocating.
+    per_store_item: HashMap<String, HashMap<String, T>>,
+}
+
+impl<T: Copy> PerItem<T> {
+    fn new(default: T) -> Self {
+        PerItem {
+            default,
+            per_item: HashMap::new(),
+            per_store_item: HashMap::new(),
+        }
+    }
+
+    fn set(&mut self, store: Option<&str>, item: &str, value: T) {
+        match store {
+            Some(store) => {
+                self.per_store_item
+                    .entry(store.to_string())
+                    .or_default()
+                    .insert(item.to_string(), value);
+            }
+            None => {
+                self.per_item.insert(item.to_string(), value);
+            }
+        }
+    }
+
+    fn get(&self, store: &str, item: &str) -> T {
+        self.per_store_item
+            .get(store)
+            .and_then(|items| items.get(item))
+            .or_else(|| self.per_item.get(item))
+            .copied()
+            .unwrap_or(self.default)
+    }
+
+    fn values(&self) -> impl Iterator<Item = T> + '_ {
+        std::iter::once(self.default)
+            .chain(self.per_item.values().copied())
+            .chain(self.per_store_item.values().flat_map(|m| m.values().copied()))
+    }
+}
+
+/// What counts as low, and how soon a predicted run-out is worth an alert:
+/// each a global default, overridden per item and per store and item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Thresholds {
-    default_low: u32,
-    per_item: HashMap<String, u32>,
-    /// store → item → threshold: looked up by `&str` without allocating.
-    per_store_item: HashMap<String, HashMap<String, u32>>,
+    low: PerItem<u32>,
+    /// Milliseconds ahead.
+    soon: PerItem<i64>,
 }
 
 impl Default for Thresholds {
@@ -28,47 +79,42 @@ impl Default for Thresholds {
 impl Thresholds {
     pub fn new(default_low: u32) -> Self {
         Thresholds {
-            default_low,
-            per_item: HashMap::new(),
-            per_store_item: HashMap::new(),
+            low: PerItem::new(default_low),
+            soon: PerItem::new(DEFAULT_SOON_WITHIN_MS),
         }
     }
 
     pub fn default_low(&self) -> u32 {
-        self.default_low
+        self.low.default
     }
 
     /// Sets the threshold of an item, in one store or (with `None`) in all.
     pub fn set(&mut self, store: Option<&str>, item: &str, low: u32) {
-        match store {
-            Some(store) => {
-                self.per_store_item
-                    .entry(store.to_string())
-                    .or_default()
-                    .insert(item.to_string(), low);
-            }
-            None => {
-                self.per_item.insert(item.to_string(), low);
-            }
-        }
+        self.low.set(store, item, low);
     }
 
     pub fn low_for(&self, store: &str, item: &str) -> u32 {
-        self.per_store_item
-            .get(store)
-            .and_then(|items| items.get(item))
-            .or_else(|| self.per_item.get(item))
-            .copied()
-            .unwrap_or(self.default_low)
+        self.low.get(store, item)
     }
 
     /// The highest threshold in force: no item above it can be low.
     pub fn highest(&self) -> u32 {
-        self.per_item
-            .values()
-            .chain(self.per_store_item.values().flat_map(HashMap::values))
-            .copied()
-            .fold(self.default_low, u32::max)
+        self.low.values().fold(0, u32::max)
+    }
+
+    /// Sets how far ahead a predicted run-out raises SOON: for every item
+    /// (`None`, `None`), an item in all stores, or one store's item.
+    pub fn set_soon_within(&mut self, store: Option<&str>, item: Option<&str>, within: std::time::Duration) {
+        let ms = within.as_millis() as i64;
+        match item {
+            None => self.soon.default = ms,
+            Some(item) => self.soon.set(store, item, ms),
+        }
+    }
+
+    /// How far ahead, in days, a predicted run-out of this item raises SOON.
+    pub fn soon_within_days(&self, store: &str, item: &str) -> f64 {
+        self.soon.get(store, item) as f64 / 86_400_000.0
     }
 }
 
@@ -137,11 +183,64 @@ pub fn decide(old: Option<u32>, new: Option<u32>, low_threshold: u32) -> Decisio
     }
 }
 
+/// Whether an item is predicted to run out within `within_days`: only an
+/// item in stock above its threshold (LOW and OUT have alerts of their own).
+pub fn is_soon(level: Level, days_left: Option<f64>, within_days: f64) -> bool {
+    level == Level::Ok && days_left.is_some_and(|d| d <= within_days)
+}
+
+/// The SOON rule, on the transition like the others: raised when the
+/// prediction comes within the horizon, resolved when it moves out of it
+/// (a restock, slower sales) while the item is still in stock above its
+/// threshold. An item that turns LOW or OUT keeps its SOON alert until it
+/// is back, as its LOW or OUT alert does.
+pub fn decide_soon(was_soon: bool, is_soon: bool, level: Level) -> Decision {
+    match (was_soon, is_soon) {
+        (false, true) => Decision::Raise(AlertKind::Soon),
+        (true, false) if level == Level::Ok => Decision::Resolve,
+        _ => Decision::Nothing,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use AlertKind::*;
     use Decision::*;
+
+    #[test]
+    fn soon_is_raised_when_the_prediction_comes_within_the_horizon_and_only_then() {
+        assert!(is_soon(Level::Ok, Some(2.5), 3.0));
+        assert!(!is_soon(Level::Ok, Some(3.5), 3.0));
+        assert!(!is_soon(Level::Ok, None, 3.0), "no forecast, no SOON");
+        assert!(!is_soon(Level::Low, Some(0.5), 3.0), "LOW has its own alert");
+        assert_eq!(decide_soon(false, true, Level::Ok), Raise(Soon));
+        assert_eq!(
+            decide_soon(true, true, Level::Ok),
+            Nothing,
+            "still soon: no second alert"
+        );
+        assert_eq!(decide_soon(true, false, Level::Ok), Resolve, "moved out (or restocked)");
+        assert_eq!(
+            decide_soon(true, false, Level::Low),
+            Nothing,
+            "now LOW: kept until back"
+        );
+        assert_eq!(decide_soon(false, false, Level::Ok), Nothing);
+    }
+
+    #[test]
+    fn the_soon_horizon_is_set_per_item_like_the_low_threshold() {
+        let mut t = Thresholds::new(3);
+        assert_eq!(t.soon_within_days("Berlin", "Echo Dot"), 3.0);
+        t.set_soon_within(None, None, std::time::Duration::from_secs(86_400 * 5));
+        t.set_soon_within(None, Some("Echo Dot"), std::time::Duration::from_secs(86_400 * 7));
+        t.set_soon_within(Some("Pusan"), Some("Echo Dot"), std::time::Duration::from_secs(86_400));
+        assert_eq!(t.soon_within_days("Berlin", "Echo Show"), 5.0);
+        assert_eq!(t.soon_within_days("Berlin", "Echo Dot"), 7.0);
+        assert_eq!(t.soon_within_days("Pusan", "Echo Dot"), 1.0);
+        assert_eq!(t.low_for("Pusan", "Echo Dot"), 3, "the low thresholds are apart");
+    }
 
     #[test]
     fn out_of_stock_is_raised_on_the_transition_to_zero_only() {

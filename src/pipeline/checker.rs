@@ -11,12 +11,16 @@
 //! Locally sending and marking are one transaction (exactly once); on SNS
 //! one window remains, said in `adapters::aws::publisher`.
 
+use super::forecasts;
+use crate::domain::forecast::{DEFAULT_WINDOW_MS, Point, forecast};
 use crate::domain::{
-    Alert, AlertId, AlertKind, Decision, Level, Message, Snooze, Thresholds, Timestamp, decide, level, snoozed,
+    Alert, AlertId, AlertKind, Decision, Level, Message, Snooze, Thresholds, Timestamp, decide, decide_soon, is_soon,
+    level, snoozed,
 };
 use crate::ports::RetryPolicy;
 use crate::ports::{
-    AlertClaim, AlertFilter, Change, ClaimOutcome, Delivery, PortError, Ports, Restock, StockFilter, all_pages,
+    AlertClaim, AlertFilter, Change, ClaimOutcome, Delivery, HistoryPoint, Image, PortError, Ports, Restock,
+    StockFilter, all_pages,
 };
 use std::collections::HashSet;
 use std::time::Duration;
@@ -29,6 +33,8 @@ pub struct CheckerConfig {
     pub thresholds: Thresholds,
     /// Tell people of LOW alerts too (OUT alerts always are).
     pub notify_low: bool,
+    /// Tell people of SOON alerts (predicted run-outs) too.
+    pub notify_soon: bool,
     /// How long a claim may stay unpublished before another checker takes it.
     pub lease: Duration,
     /// Changes asked of the feed per read.
@@ -61,6 +67,7 @@ impl Default for CheckerConfig {
             name: "stockwatch".into(),
             thresholds: Thresholds::default(),
             notify_low: false,
+            notify_soon: false,
             lease: Duration::from_secs(60),
             changes_per_read: 1000,
             max_messages: crate::domain::notify::DEFAULT_MAX_MESSAGES,
@@ -389,6 +396,8 @@ impl Checker {
                 Decision::Nothing => {}
             }
         }
+        self.decide_soon(changes, snoozes, now, &mut claims, &mut restocks)
+            .await;
         report.resolved += self
             .retry
             .run("resolve alerts", || {
@@ -396,6 +405,84 @@ impl Checker {
             })
             .await?;
         self.claim(&claims, token, report).await
+    }
+
+    /// SOON on each change's transition: the item's forecast as of the old
+    /// snapshot and as of the new, from its history. History serves no
+    /// other alert: when it cannot be read, the batch raises no SOON (said
+    /// in the log) and OUT and LOW go on.
+    async fn decide_soon(
+        &self,
+        changes: &[Change],
+        snoozes: &[Snooze],
+        now: Timestamp,
+        claims: &mut Vec<AlertClaim>,
+        restocks: &mut Vec<Restock>,
+    ) {
+        let thresholds = &self.config.thresholds;
+        // Only a change of a row that was or is in stock above its threshold
+        // can be SOON on either side (a new row has no history to forecast).
+        let candidates: Vec<(&Change, &Image, &Image)> = changes
+            .iter()
+            .filter_map(|c| Some((c, c.old.as_ref()?, c.new.as_ref()?)))
+            .filter(|(c, old, new)| {
+                let low = thresholds.low_for(&c.store, &c.item);
+                level(old.count, low) == Level::Ok || level(new.count, low) == Level::Ok
+            })
+            .collect();
+        let Some(since) = candidates.iter().map(|(_, old, _)| old.as_of).min() else {
+            return;
+        };
+        let keys: Vec<(String, String)> = candidates
+            .iter()
+            .map(|(c, _, _)| (c.store.clone(), c.item.clone()))
+            .collect();
+        let since = Timestamp(since.0.saturating_sub(forecasts::READ_BACK_MS));
+        let histories = match self
+            .retry
+            .run("read history", || self.ports.history.points_of(&keys, since))
+            .await
+        {
+            Ok(histories) => histories,
+            Err(e) => {
+                tracing::warn!(error = %e, changes = candidates.len(), "no history to forecast from; no SOON alerts for these changes");
+                return;
+            }
+        };
+        for ((change, old, new), history) in candidates.into_iter().zip(histories) {
+            let low = thresholds.low_for(&change.store, &change.item);
+            let within = thresholds.soon_within_days(&change.store, &change.item);
+            let points: Vec<Point> = history.iter().map(HistoryPoint::point).collect();
+            let days_left = |image: &Image| {
+                let latest = Point {
+                    as_of: image.as_of,
+                    count: image.count,
+                };
+                forecast(&points, latest, DEFAULT_WINDOW_MS).map(|f| f.days_left)
+            };
+            let was = is_soon(level(old.count, low), days_left(old), within);
+            let is = is_soon(level(new.count, low), days_left(new), within);
+            match decide_soon(was, is, level(new.count, low)) {
+                Decision::Raise(kind) => claims.push(AlertClaim {
+                    change_id: change.id.clone(),
+                    kind,
+                    store: change.store.clone(),
+                    item: change.item.clone(),
+                    count: new.count,
+                    threshold: low,
+                    as_of: new.as_of,
+                    source: new.source.clone(),
+                    notify: self.config.notify_soon && snoozed(snoozes, &change.store, &change.item, now).is_none(),
+                }),
+                Decision::Resolve => restocks.push(Restock {
+                    store: change.store.clone(),
+                    item: change.item.clone(),
+                    as_of: new.as_of,
+                    change_id: change.id.clone(),
+                }),
+                Decision::Nothing => {}
+            }
+        }
     }
 
     /// Keeps the changes' counts in the history (on AWS, where the stream

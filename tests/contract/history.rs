@@ -74,3 +74,71 @@ pub async fn recording_a_change_again_changes_nothing(b: &Ports) {
     let points = b.history.points("Hamburg", "Kindle", Timestamp(0)).await.unwrap();
     assert_eq!(counts(&points), vec![(now, 5)]);
 }
+
+/// Ten a day sold from 60: four days left on day 2, three on day 3 (the
+/// default horizon): SOON once, not again on day 4, resolved by the restock
+/// on day 5. An item already LOW gets its LOW alert, never also SOON.
+pub async fn soon_is_raised_once_as_the_run_out_nears_and_resolved_by_a_restock(b: &Ports) {
+    let (b, sent) = super::counting(b);
+    let start = Timestamp::now().0 - 10 * DAY;
+    let notifying = Checker::new(
+        b.clone(),
+        CheckerConfig {
+            notify_soon: true,
+            ..CheckerConfig::default()
+        },
+    );
+    let soon_alerts = || async {
+        let filter = AlertFilter {
+            include_resolved: true,
+            ..Default::default()
+        };
+        b.ledger
+            .list(&filter, None, 100)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|a| a.kind == stockwatch::domain::AlertKind::Soon)
+            .collect::<Vec<_>>()
+    };
+    let days = [(60, 5), (50, 4), (40, 4), (30, 3), (20, 3), (100, 2)];
+    let mut raised_on = Vec::new();
+    for (day, (dot, plus)) in days.into_iter().enumerate() {
+        let text = format!("store,item,count\nBerlin,Echo Dot,{dot}\nBerlin,Echo Plus,{plus}\n");
+        load(&b, &format!("berlin-{day}.csv"), &text, start + day as i64 * DAY).await;
+        notifying.run_once().await.unwrap();
+        raised_on.push(soon_alerts().await.len());
+    }
+    assert_eq!(raised_on, [0, 0, 0, 1, 1, 1], "SOON raised on day 3 only");
+    let soon = soon_alerts().await.remove(0);
+    assert_eq!(
+        (soon.store.as_str(), soon.item.as_str(), soon.count),
+        ("Berlin", "Echo Dot", 30)
+    );
+    assert_eq!(
+        soon.state,
+        stockwatch::domain::AlertState::Resolved,
+        "the restock resolved it"
+    );
+    assert!(soon.published_at.is_some(), "notify_soon: it was sent");
+    // Echo Plus: selling one every two days, never within three days of
+    // running out while above its threshold; LOW on day 3 (3 left), no SOON.
+    let all = b
+        .ledger
+        .list(
+            &AlertFilter {
+                include_resolved: true,
+                ..Default::default()
+            },
+            None,
+            100,
+        )
+        .await
+        .unwrap()
+        .items;
+    let plus: Vec<_> = all.iter().filter(|a| a.item == "Echo Plus").map(|a| a.kind).collect();
+    assert_eq!(plus, [stockwatch::domain::AlertKind::Low]);
+    // Sent: the SOON alert (LOW is not notified by default).
+    assert_eq!(sent.sent.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
