@@ -93,6 +93,10 @@ impl LoaderKind {
 pub struct AlertSettings {
     pub low_threshold: Option<u32>,
     pub notify_low: Option<bool>,
+    /// Notify SOON alerts (a predicted run-out within the horizon) too (default false).
+    pub notify_soon: Option<bool>,
+    /// How far ahead a predicted run-out raises SOON, e.g. "3d" (default).
+    pub soon_within: Option<Spanned<String>>,
     /// The console rings the terminal bell on a new OUT alert (default true).
     pub bell: Option<bool>,
     /// Messages one pass (an upload's check, a `check`) sends at most;
@@ -107,7 +111,8 @@ pub struct AlertSettings {
     pub renotify_after: Option<Spanned<String>>,
     /// Reminders go to this topic instead of the alert topic (AWS).
     pub escalation_topic_arn: Option<String>,
-    /// Per-item thresholds: `[[alerts.item]]` with `item`, optional `store`, `low_threshold`.
+    /// Per-item settings: `[[alerts.item]]` with `item`, optional `store`,
+    /// `low_threshold` and `soon_within`.
     #[serde(default, rename = "item")]
     pub items: Vec<Spanned<ItemThreshold>>,
 }
@@ -117,7 +122,9 @@ pub struct AlertSettings {
 pub struct ItemThreshold {
     pub item: String,
     pub store: Option<String>,
-    pub low_threshold: u32,
+    pub low_threshold: Option<u32>,
+    /// How far ahead a predicted run-out of this item raises SOON ("7d").
+    pub soon_within: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -302,6 +309,7 @@ impl ConfigFile {
                 &self.alerts.renotify_after,
                 crate::domain::parse_duration,
             ),
+            ("soon_within", &self.alerts.soon_within, crate::domain::parse_duration),
         ] {
             if let Some(value) = value
                 && let Err(problem) = parse(value.get_ref())
@@ -312,6 +320,18 @@ impl ConfigFile {
         let mut seen: std::collections::HashMap<(Option<&str>, &str), Range<usize>> = Default::default();
         for entry in &self.alerts.items {
             let t = entry.get_ref();
+            if t.low_threshold.is_none() && t.soon_within.is_none() {
+                return at(
+                    entry.span(),
+                    format!(
+                        "[[alerts.item]] for `{}` sets nothing; give it low_threshold, soon_within or both",
+                        escape_for_terminal(&t.item)
+                    ),
+                );
+            }
+            if let Some(Err(problem)) = t.soon_within.as_deref().map(crate::domain::parse_duration) {
+                return at(entry.span(), format!("soon_within: {problem}"));
+            }
             let key = (t.store.as_deref(), t.item.as_str());
             if let Some(first) = seen.insert(key, entry.span()) {
                 let whose = match &t.store {
@@ -347,8 +367,16 @@ impl ConfigFile {
             .or(self.alerts.low_threshold)
             .unwrap_or(DEFAULT_LOW_THRESHOLD);
         let mut thresholds = Thresholds::new(default);
+        if let Some(within) = Self::alerts_duration(&self.alerts.soon_within) {
+            thresholds.set_soon_within(None, None, within);
+        }
         for t in self.alerts.items.iter().map(Spanned::get_ref) {
-            thresholds.set(t.store.as_deref(), &t.item, t.low_threshold);
+            if let Some(low) = t.low_threshold {
+                thresholds.set(t.store.as_deref(), &t.item, low);
+            }
+            if let Some(Ok(within)) = t.soon_within.as_deref().map(crate::domain::parse_duration) {
+                thresholds.set_soon_within(t.store.as_deref(), Some(&t.item), within);
+            }
         }
         thresholds
     }
@@ -394,6 +422,43 @@ low_threshold = 1
         assert_eq!(t.low_for("Berlin", "Echo Dot"), 1);
         assert_eq!(config.thresholds(Some(2)).low_for("Pusan", "Echo Show"), 2);
         assert_eq!(config.alerts.notify_low, Some(true));
+    }
+
+    #[test]
+    fn soon_horizons_are_set_globally_and_per_item() {
+        let config = parse(
+            r#"
+[alerts]
+notify_soon = true
+soon_within = "5d"
+
+[[alerts.item]]
+item = "Echo Dot"
+soon_within = "7d"
+
+[[alerts.item]]
+item = "Echo Dot"
+store = "Berlin"
+low_threshold = 2
+soon_within = "36h"
+"#,
+        )
+        .unwrap();
+        let t = config.thresholds(None);
+        assert_eq!(t.soon_within_days("Pusan", "Echo Show"), 5.0);
+        assert_eq!(t.soon_within_days("Pusan", "Echo Dot"), 7.0);
+        assert_eq!(t.soon_within_days("Berlin", "Echo Dot"), 1.5);
+        assert_eq!(
+            (t.low_for("Berlin", "Echo Dot"), t.low_for("Pusan", "Echo Dot")),
+            (2, 3)
+        );
+        assert_eq!(config.alerts.notify_soon, Some(true));
+        let err = parse("[alerts]\nsoon_within = \"soon\"\n").unwrap_err();
+        assert!(err.contains("soon_within") && err.contains("line 2"), "{err}");
+        let err = parse("[[alerts.item]]\nitem = \"Echo\"\n").unwrap_err();
+        assert!(err.contains("sets nothing"), "{err}");
+        let err = parse("[[alerts.item]]\nitem = \"Echo\"\nsoon_within = \"3x\"\n").unwrap_err();
+        assert!(err.contains("soon_within"), "{err}");
     }
 
     #[test]

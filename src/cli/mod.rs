@@ -72,6 +72,10 @@ pub struct GlobalArgs {
     /// STOCKWATCH_NOTIFY_LOW takes 1/0, yes/no, true/false, on/off.
     #[arg(long, env = "STOCKWATCH_NOTIFY_LOW", global = true, value_parser = clap::builder::BoolishValueParser::new())]
     pub notify_low: bool,
+    /// Notify SOON alerts too: an item predicted to run out within its
+    /// horizon (alerts.soon_within, 3 days unless set).
+    #[arg(long, env = "STOCKWATCH_NOTIFY_SOON", global = true, value_parser = clap::builder::BoolishValueParser::new())]
+    pub notify_soon: bool,
     /// Remind of OUT alerts still open and unacknowledged this long after
     /// their last message (e.g. 1h) [default: never; alerts.renotify_after].
     #[arg(long, env = "STOCKWATCH_RENOTIFY_AFTER", global = true, value_name = "DURATION",
@@ -444,6 +448,7 @@ impl Session {
                 .unwrap_or_else(|| CheckerConfig::default().name),
             thresholds: config.thresholds(global.low_threshold),
             notify_low: global.notify_low || config.alerts.notify_low.unwrap_or(false),
+            notify_soon: global.notify_soon || config.alerts.notify_soon.unwrap_or(false),
             max_messages: config
                 .alerts
                 .max_messages_per_pass

@@ -29,6 +29,9 @@ pub const LEDGER_TABLE_VAR: &str = "STOCKWATCH_LEDGER_TABLE";
 pub const TOPIC_ARN_VAR: &str = "STOCKWATCH_TOPIC_ARN";
 pub const LOW_THRESHOLD_VAR: &str = "STOCKWATCH_LOW_THRESHOLD";
 pub const NOTIFY_LOW_VAR: &str = "STOCKWATCH_NOTIFY_LOW";
+pub const NOTIFY_SOON_VAR: &str = "STOCKWATCH_NOTIFY_SOON";
+/// How far ahead a predicted run-out raises SOON, e.g. `3d` (the default).
+pub const SOON_WITHIN_VAR: &str = "STOCKWATCH_SOON_WITHIN";
 /// Messages one pass sends at most before one summary.
 pub const MAX_MESSAGES_VAR: &str = "STOCKWATCH_MAX_MESSAGES_PER_PASS";
 /// The grouping window across stream batches (default 30s).
@@ -78,13 +81,17 @@ impl FunctionSettings {
             })
             .transpose()?
             .unwrap_or(crate::pipeline::DEFAULT_GROUP_WAIT);
-        let low = match var(LOW_THRESHOLD_VAR) {
+        let mut low = match var(LOW_THRESHOLD_VAR) {
             None => Thresholds::default(),
             Some(text) => Thresholds::new(text.trim().parse().map_err(|_| {
                 PortError::Permanent(format!("{LOW_THRESHOLD_VAR} must be a whole number, not `{text}`"))
             })?),
         };
-        let notify_low = var(NOTIFY_LOW_VAR).is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
+        if let Some(within) = duration(SOON_WITHIN_VAR)? {
+            low.set_soon_within(None, None, within);
+        }
+        let yes = |name: &str| var(name).is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
+        let (notify_low, notify_soon) = (yes(NOTIFY_LOW_VAR), yes(NOTIFY_SOON_VAR));
         let max_messages = match var(MAX_MESSAGES_VAR) {
             None => crate::domain::notify::DEFAULT_MAX_MESSAGES,
             Some(text) => text.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
@@ -97,6 +104,7 @@ impl FunctionSettings {
             name: "check-stock".into(),
             thresholds: low,
             notify_low,
+            notify_soon,
             max_messages,
             group_wait,
             renotify_after: duration(RENOTIFY_AFTER_VAR)?,
@@ -180,6 +188,8 @@ mod tests {
         pairs.push((LOW_THRESHOLD_VAR, "5"));
         pairs.push((NOTIFY_LOW_VAR, "true"));
         let s = FunctionSettings::from_vars(vars(&pairs)).unwrap();
+        assert!(!s.checker.notify_soon, "SOON is not notified unless asked");
+        assert_eq!(s.checker.thresholds.soon_within_days("Berlin", "Dot"), 3.0);
         assert_eq!((s.aws.bucket.as_str(), s.aws.table.as_str()), ("b", "t"));
         assert_eq!(s.aws.ledger_table, "l");
         assert_eq!(s.checker.thresholds.low_for("Berlin", "Dot"), 5);
@@ -193,7 +203,11 @@ mod tests {
 
         pairs.push((GROUP_WAIT_VAR, "2m"));
         pairs.push((RENOTIFY_AFTER_VAR, "1h"));
+        pairs.push((NOTIFY_SOON_VAR, "true"));
+        pairs.push((SOON_WITHIN_VAR, "5d"));
         let s = FunctionSettings::from_vars(vars(&pairs)).unwrap();
+        assert!(s.checker.notify_soon);
+        assert_eq!(s.checker.thresholds.soon_within_days("Berlin", "Dot"), 5.0);
         assert_eq!(s.checker.group_wait, std::time::Duration::from_secs(120));
         assert_eq!(s.checker.renotify_after, Some(std::time::Duration::from_secs(3600)));
         pairs.push((GROUP_WAIT_VAR, "0"));
@@ -223,6 +237,8 @@ mod tests {
         let optional = [
             LOW_THRESHOLD_VAR,
             NOTIFY_LOW_VAR,
+            NOTIFY_SOON_VAR,
+            SOON_WITHIN_VAR,
             FAILURE_QUEUE_VAR,
             GROUP_WAIT_VAR,
             RENOTIFY_AFTER_VAR,
