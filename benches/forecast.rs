@@ -4,9 +4,16 @@
 //! seven days before its true run-out (the 7-day horizon), and the error
 //! is the predicted run-out time's distance from the true one, in days.
 //!
+//! With `--scale`, forecasting at scale instead: 10,000 stores × 100 items
+//! given two weeks of daily snapshots (14 files loaded with `upload
+//! --spread 1d --no-check` into a fresh data dir), then the real binary's
+//! `stock --soon --json`, which forecasts every item from its history,
+//! timed with its peak memory (medians of `--runs`).
+//!
 //! ```text
 //! cargo bench --bench forecast                    # 2,000 items per kind
 //! cargo bench --bench forecast -- --items 10000 --horizon 3
+//! cargo bench --bench forecast -- --scale --stores 10000 --runs 3
 //! ```
 
 mod common;
@@ -166,7 +173,95 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
 }
 
+/// Two weeks of daily snapshots of `stores` × 100 items: each item sells
+/// its own rate a day from its own stock, a few run out.
+fn write_history(dir: &std::path::Path, stores: usize) -> Vec<std::path::PathBuf> {
+    use std::io::Write;
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let items: Vec<(u32, u32)> = (0..stores * 100)
+        .map(|_| {
+            let rate = 1 + (rng.next() % 20) as u32;
+            (rate, rate * (5 + (rng.next() % 30) as u32))
+        })
+        .collect();
+    (0..14u32)
+        .map(|day| {
+            let path = dir.join(format!("day-{:02}.csv", day + 1));
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+            writeln!(out, "store,item,count").unwrap();
+            for (n, (rate, stock)) in items.iter().enumerate() {
+                let count = stock.saturating_sub(rate * day);
+                writeln!(out, "Store {:05},Item {:03},{count}", n / 100, n % 100).unwrap();
+            }
+            out.flush().unwrap();
+            path
+        })
+        .collect()
+}
+
+/// Runs the binary with the data dir, returning its wall time and peak RSS.
+#[allow(clippy::zombie_processes)] // reaped by wait4, which std cannot see
+fn measure(data: &std::path::Path, args: &[&std::ffi::OsStr]) -> (f64, u64) {
+    let started = std::time::Instant::now();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_stockwatch"))
+        .args(args)
+        .env("STOCKWATCH_DATA_DIR", data.join("data"))
+        .env("STOCKWATCH_LOG_DIR", data.join("logs"))
+        .env("XDG_CONFIG_HOME", data.join("config"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+    // SAFETY: wait4 on our own child's pid with valid out-pointers.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert!(
+        pid > 0 && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{args:?} failed"
+    );
+    (started.elapsed().as_secs_f64(), usage.ru_maxrss as u64 * 1024)
+}
+
+fn scale() {
+    let (stores, runs) = (flag("--stores", 10_000), flag("--runs", 3));
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_history(dir.path(), stores);
+    let mut args: Vec<&std::ffi::OsStr> = ["upload", "--no-check", "--spread", "1d"]
+        .map(std::ffi::OsStr::new)
+        .to_vec();
+    args.extend(files.iter().map(|f| f.as_os_str()));
+    let (loaded, _) = measure(dir.path(), &args);
+    eprintln!("loaded 14 days of {} items in {loaded:.1} s", stores * 100);
+    let soon = ["stock", "--soon", "--json"].map(std::ffi::OsStr::new);
+    let plain = ["stock", "--json", "--out"].map(std::ffi::OsStr::new);
+    let mut timed = Vec::new();
+    for run in 1..=runs {
+        let (forecast, peak) = measure(dir.path(), &soon);
+        eprintln!(
+            "run {run}: stock --soon {forecast:.2} s, peak {:.0} MB",
+            peak as f64 / 1e6
+        );
+        timed.push((forecast, peak));
+    }
+    timed.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (forecast, _) = timed[timed.len() / 2];
+    let peak = timed.iter().map(|t| t.1).max().unwrap();
+    let (read_only, _) = measure(dir.path(), &plain);
+    println!(
+        "| {} items, 14 daily snapshots each, median of {runs} | time | peak RSS |",
+        stores * 100
+    );
+    println!("|---|---:|---:|");
+    println!(
+        "| `stock --soon --json`: every item's history read and forecast | {forecast:.2} s | {:.0} MB |",
+        peak as f64 / 1e6
+    );
+    println!("| `stock --out --json`: the table read, no forecast (the items out) | {read_only:.2} s | |");
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "--scale") {
+        return scale();
+    }
     let items = flag("--items", 2000);
     let horizon = flag("--horizon", 7) as f64;
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);

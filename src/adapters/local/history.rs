@@ -42,6 +42,44 @@ fn points_in(
     rows.collect::<Result<Vec<_>, _>>().db(tx)
 }
 
+/// Items in (store, item) order, as a page of the table comes: one walk
+/// through the index from the first to the last (a million items' points in
+/// seconds, where a query per item took 18 s), keeping the items asked for.
+fn points_in_range(
+    tx: &rusqlite::Transaction<'_>,
+    items: &[(String, String)],
+    since: Timestamp,
+) -> PortResult<Vec<Vec<HistoryPoint>>> {
+    let (first, last) = (&items[0], &items[items.len() - 1]);
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT c.store, c.item, c.new_as_of, c.new_count, s.key
+             FROM changes c INDEXED BY changes_item LEFT JOIN sources s ON s.id = c.new_source
+             WHERE (c.store, c.item) >= (?1, ?2) AND (c.store, c.item) <= (?3, ?4)
+               AND c.new_count IS NOT NULL AND c.new_as_of >= ?5
+             ORDER BY c.store, c.item, c.new_as_of",
+        )
+        .db(tx)?;
+    let mut rows = stmt.query(params![first.0, first.1, last.0, last.1, since.0]).db(tx)?;
+    let mut found: Vec<Vec<HistoryPoint>> = vec![Vec::new(); items.len()];
+    let mut at = 0;
+    while let Some(row) = rows.next().db(tx)? {
+        let (store, item): (String, String) = (row.get(0).db(tx)?, row.get(1).db(tx)?);
+        // Both in order: move to this row's item, if it was asked for.
+        while at < items.len() && (items[at].0.as_str(), items[at].1.as_str()) < (store.as_str(), item.as_str()) {
+            at += 1;
+        }
+        if at < items.len() && items[at].0 == store && items[at].1 == item {
+            found[at].push(HistoryPoint {
+                as_of: Timestamp(row.get(2).db(tx)?),
+                count: row.get(3).db(tx)?,
+                source: row.get::<_, Option<String>>(4).db(tx)?.unwrap_or_default(),
+            });
+        }
+    }
+    Ok(found)
+}
+
 #[async_trait]
 impl History for LocalHistory {
     /// The load wrote the change log in its own transaction: nothing to add.
@@ -58,6 +96,9 @@ impl History for LocalHistory {
         let items = items.to_vec();
         self.db
             .read(move |tx| {
+                if items.len() > 1 && items.windows(2).all(|w| w[0] < w[1]) {
+                    return points_in_range(tx, &items, since);
+                }
                 items
                     .iter()
                     .map(|(store, item)| points_in(tx, store, item, since))
