@@ -6,6 +6,7 @@
 use super::alerts_pane::AlertsPane;
 use super::clock::Clock;
 use super::files::pane::FilesPane;
+use super::item_history::ItemHistory;
 use super::keymap::Keymap;
 use super::live_alerts::LiveAlerts;
 use super::live_stock::LiveStock;
@@ -101,6 +102,8 @@ pub struct Histories {
 pub struct App {
     pub live_stock: LiveStock,
     pub live_alerts: LiveAlerts,
+    /// The histories of items shown, for trends and forecasts.
+    pub item_history: ItemHistory,
     pub keymap: Keymap,
     pub settings: Settings,
     pub clock: Clock,
@@ -148,6 +151,7 @@ impl App {
         App {
             live_stock,
             live_alerts: LiveAlerts::default(),
+            item_history: ItemHistory::default(),
             keymap,
             settings,
             clock,
@@ -275,7 +279,19 @@ impl App {
             if self.live_stock.apply_change(change) {
                 self.last_change = Some(change.at);
             }
+            self.item_history.apply(change);
         }
+    }
+
+    /// Items shown whose history is not read (nor being read): the stock
+    /// pane's rows, and the item in the detail view.
+    pub fn history_to_read(&mut self) -> Vec<(String, String)> {
+        let detail = match &self.mode {
+            Mode::Detail { store, item, .. } => Some((store.as_str(), item.as_str())),
+            _ => None,
+        };
+        let rows = self.stock.rows().iter().map(|r| (r.store.as_str(), r.item.as_str()));
+        self.item_history.to_read(detail.into_iter().chain(rows))
     }
 
     /// Brings every pane's rows up to date with what they depend on
@@ -285,8 +301,14 @@ impl App {
     /// pane follows the store under their cursor.
     pub fn refresh(&mut self, moved: Option<Pane>) {
         self.stores.refresh(&mut self.live_stock, moved == Some(Pane::Stores));
+        let live = super::stock_pane::Live {
+            stock: &self.live_stock,
+            history: &self.item_history,
+            alerts: &self.live_alerts,
+            now: self.now,
+        };
         self.stock
-            .refresh(&self.live_stock, self.stores.selected(), moved == Some(Pane::Stock));
+            .refresh(live, self.stores.selected(), moved == Some(Pane::Stock));
         self.alerts.refresh(&self.live_alerts, moved == Some(Pane::Alerts));
         self.files.refresh(moved == Some(Pane::Files));
         // With the newest alerts in view and the operator at the keys,

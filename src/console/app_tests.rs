@@ -38,7 +38,8 @@ fn opening_a_store_shows_its_items_out_of_stock_first() {
             ("Echo Dot".to_string(), 20)
         ]
     );
-    press(&mut app, KeyCode::Char('s')); // next column: as of
+    press(&mut app, KeyCode::Char('s')); // next column: days left
+    press(&mut app, KeyCode::Char('s')); // as of
     press(&mut app, KeyCode::Char('s')); // item
     press(&mut app, KeyCode::Char('s')); // count
     assert_eq!(app.stock.sort.column, Column::Count);

@@ -77,6 +77,9 @@ impl Effects {
             Effect::LoadAlerts => {
                 tokio::spawn(load_alerts(self.ports.clone(), tx));
             }
+            Effect::ReadHistory(items) => {
+                tokio::spawn(read_history(self.ports.clone(), items, tx));
+            }
             Effect::Snooze { store, item, duration } => {
                 tokio::spawn(snooze(
                     self.ports.clone(),
@@ -184,6 +187,19 @@ async fn load_alerts(ports: Ports, tx: UnboundedSender<Msg>) {
     let _ = tx.send(match all {
         Ok(alerts) => Msg::AlertsLoaded(alerts),
         Err(e) => Msg::LedgerError(format!("could not read the alert history: {e}")),
+    });
+}
+
+/// Reads items' histories far enough back for trends and forecasts.
+async fn read_history(ports: Ports, items: Vec<(String, String)>, tx: UnboundedSender<Msg>) {
+    let since = Timestamp(Timestamp::now().0 - crate::pipeline::forecasts::READ_BACK_MS);
+    let read = crate::ports::RetryPolicy::default()
+        .run("read history", || ports.history.points_of(&items, since))
+        .await;
+    let _ = tx.send(match read {
+        Ok(points) => Msg::History(items.into_iter().zip(points).collect()),
+        // Kept as asked: trends stay blank rather than asking again and again.
+        Err(e) => Msg::Said(format!("could not read the items' history (trends, days left): {e}")),
     });
 }
 

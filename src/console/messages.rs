@@ -7,7 +7,7 @@ use super::files::pane::TransferResult;
 use super::latest::Ticket;
 use crate::domain::preview::Preview;
 use crate::domain::{Alert, AlertId, Timestamp};
-use crate::ports::{Change, StockRow};
+use crate::ports::{Change, HistoryPoint, StockRow};
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use std::path::PathBuf;
 
@@ -60,6 +60,8 @@ pub enum Msg {
         done: Vec<Alert>,
         failed: Vec<String>,
     },
+    /// Items' histories read (for trends and forecasts), oldest first.
+    History(Vec<((String, String), Vec<HistoryPoint>)>),
     /// The listing asked for with `ticket`.
     Listed {
         listing: Listing,
@@ -91,6 +93,9 @@ pub enum Effect {
     },
     /// Every alert of the ledger, resolved ones too (the history view).
     LoadAlerts,
+    /// Read these items' histories (store, item), for their trends and
+    /// forecasts.
+    ReadHistory(Vec<(String, String)>),
     /// Snooze a store's item for a while.
     Snooze {
         store: String,

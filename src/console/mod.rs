@@ -26,6 +26,8 @@ pub mod clock;
 mod columns;
 mod effects;
 pub mod files;
+mod item_chart;
+pub mod item_history;
 pub mod keymap;
 mod keys;
 pub mod latest;

@@ -172,6 +172,10 @@ pub fn draw_detail(
                 label("Updated"),
                 Span::raw(clock.full(row.updated_at)),
             ]));
+            lines.push(Line::from(vec![
+                label("Forecast"),
+                Span::raw(super::item_chart::forecast_words(app, store, item)),
+            ]));
         }
         None => lines.push(Line::from(Span::styled("Not in the table (any more).", theme.dim()))),
     }
@@ -241,11 +245,32 @@ pub fn draw_detail(
         "any key closes".to_string()
     };
     lines.push(Line::from(Span::styled(hint, theme.dim())));
-    let rect = centered(area, 76, lines.len() as u16 + 2);
+    // The history chart below, where the terminal has the rows for it.
+    let text_rows = lines.len() as u16 + 2;
+    let chart =
+        app.item_history.points(store, item).is_some() && area.height >= text_rows + super::item_chart::CHART_HEIGHT;
+    let height = text_rows + if chart { super::item_chart::CHART_HEIGHT } else { 0 };
+    let rect = centered(area, 76, height);
     frame.render_widget(Clear, rect);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(format!(" {} / {} ", safe(store), safe(item)))
         .border_style(theme.border(true));
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), rect);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let text_area = Rect {
+        height: inner
+            .height
+            .saturating_sub(if chart { super::item_chart::CHART_HEIGHT } else { 0 }),
+        ..inner
+    };
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text_area);
+    if chart {
+        let chart_area = Rect {
+            y: text_area.y + text_area.height,
+            height: super::item_chart::CHART_HEIGHT,
+            ..inner
+        };
+        super::item_chart::draw(frame, app, theme, chart_area, store, item);
+    }
 }

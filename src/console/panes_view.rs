@@ -144,12 +144,14 @@ pub fn draw_stores(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
 pub fn draw_stock(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let focused = app.focus == Pane::Stock;
     let out = app.stock.shows_out();
+    let across = app.stock.across_stores();
     let rows = app.stock.rows();
     let sort = app.stock.sort;
-    let mut title = match (app.stock.store(), out) {
-        (_, true) => format!(" Out of stock in every store ({}) ", thousands(rows.len())),
-        (Some(store), _) => format!(" {} ({}) ", safe(store), count(rows.len(), "item")),
-        (None, _) => " Stock ".to_string(),
+    let mut title = match (app.stock.store(), out, app.stock.shows_soon()) {
+        (_, true, _) => format!(" Out of stock in every store ({}) ", thousands(rows.len())),
+        (_, _, true) => format!(" Runs out soon, every store ({}) ", thousands(rows.len())),
+        (Some(store), _, _) => format!(" {} ({}) ", safe(store), count(rows.len(), "item")),
+        (None, _, _) => " Stock ".to_string(),
     };
     let by = format!(
         "by {}, {} ",
@@ -175,6 +177,8 @@ pub fn draw_stock(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             no_match("row", app)
         } else if out {
             "Nothing is out of stock.".to_string()
+        } else if app.stock.shows_soon() {
+            "Nothing is predicted to run out soon (no open SOON alert).".to_string()
         } else {
             format!(
                 "Select a store on the left ({} opens it).",
@@ -207,10 +211,12 @@ pub fn draw_stock(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             let mut cells = vec![
                 safe(&line.item),
                 line.count.to_string(),
+                line.trend.clone(),
                 level_label(line.level).to_string(),
+                line.days_left.map_or_else(|| "-".to_string(), |d| format!("{d:.1}")),
                 app.clock.short(line.as_of),
             ];
-            if out {
+            if across {
                 cells.insert(0, safe(&line.store));
             }
             let mut style = theme.level(line.level);
@@ -220,17 +226,24 @@ pub fn draw_stock(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             (cells, style)
         })
         .collect();
-    let shift = usize::from(out);
+    // The trend has no sort of its own: it goes beside the count.
+    headers.insert(2, "TREND".into());
+    let shift = usize::from(across);
     let width_of = |i: usize, header: &str| widest(body.iter().map(|(c, _)| c[i + shift].as_str()).chain([header]));
-    // (`i` counts the item columns; the out view's STORE comes before them.)
+    // (`i` counts the item columns; a view across stores has STORE first.)
+    // At 80×24 the trend gives way first, then the as-of, then days left:
+    // names and counts stay.
     let mut needs = vec![
         Need::flex(width_of(0, "ITEM").clamp(8, 24) as u16, NEVER),
         Need::fixed(width_of(1, &headers[1]), NEVER),
-        Need::fixed(width_of(2, &headers[2]), NEVER),
-        Need::fixed(width_of(3, &headers[3]), 1),
+        Need::fixed(crate::console::item_history::TREND_DAYS, 0),
+        Need::fixed(width_of(3, &headers[3]), NEVER),
+        // Nothing is left of what is out: there the as-of matters more.
+        Need::fixed(width_of(4, &headers[4]), if out { 0 } else { 2 }),
+        Need::fixed(width_of(5, &headers[5]), 1),
     ];
-    let mut right = vec![false, true, false, false];
-    if out {
+    let mut right = vec![false, true, false, false, true, false];
+    if across {
         let stores = widest(body.iter().map(|(c, _)| c[0].as_str()).chain(["STORE"]));
         headers.insert(0, "STORE".into());
         needs.insert(0, Need::flex(stores.clamp(6, 16) as u16, NEVER));

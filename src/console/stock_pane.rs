@@ -2,9 +2,22 @@
 //! one under the stores pane's cursor), or the out view (every out-of-stock
 //! item across stores); sorted by a column, filtered.
 
+use super::item_history::{ItemHistory, sparkline};
+use super::live_alerts::LiveAlerts;
 use super::live_stock::{ItemRow, LiveStock};
 use super::pane::{PaneState, TextFilter};
-use crate::domain::{Level, Timestamp};
+use crate::domain::forecast::{DAY_MS, Point};
+use crate::domain::{AlertKind, AlertState, Level, Timestamp};
+
+/// What the stock pane's rows are made of.
+#[derive(Clone, Copy)]
+pub struct Live<'a> {
+    pub stock: &'a LiveStock,
+    pub history: &'a ItemHistory,
+    pub alerts: &'a LiveAlerts,
+    /// For the trends, which end today.
+    pub now: Timestamp,
+}
 
 /// What the stock pane is pinned to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +26,9 @@ pub enum StockView {
     Store(String),
     /// The out view (`o`, `:out`): every out-of-stock item across stores.
     Out,
+    /// The soon view (`r`, `:soon`): every item with an open SOON alert
+    /// (predicted to run out within its horizon) across stores.
+    Soon,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,11 +36,18 @@ pub enum Column {
     Item,
     Count,
     State,
+    DaysLeft,
     AsOf,
 }
 
 impl Column {
-    pub const ORDER: [Column; 4] = [Column::Item, Column::Count, Column::State, Column::AsOf];
+    pub const ORDER: [Column; 5] = [
+        Column::Item,
+        Column::Count,
+        Column::State,
+        Column::DaysLeft,
+        Column::AsOf,
+    ];
 
     /// What the unreversed order is, in words (the header's arrow says
     /// ascending ↑ or descending ↓, for every column alike).
@@ -36,6 +59,8 @@ impl Column {
             (Column::Count, true) => "highest first",
             (Column::State, false) => "most urgent first",
             (Column::State, true) => "least urgent first",
+            (Column::DaysLeft, false) => "soonest out first",
+            (Column::DaysLeft, true) => "latest out first",
             (Column::AsOf, false) => "newest first",
             (Column::AsOf, true) => "oldest first",
         }
@@ -52,6 +77,7 @@ impl Column {
             Column::Item => "ITEM",
             Column::Count => "COUNT",
             Column::State => "STATE",
+            Column::DaysLeft => "DAYS LEFT",
             Column::AsOf => "AS OF",
         }
     }
@@ -70,23 +96,36 @@ pub struct Sort {
 }
 
 /// A row of the stock pane.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StockLine {
     pub store: String,
     pub item: String,
     pub count: u32,
     pub level: Level,
     pub as_of: Timestamp,
+    /// The forecast's days of stock left, once the history is read.
+    pub days_left: Option<f64>,
+    /// The last 14 days' counts as blocks (blank until the history is read).
+    pub trend: String,
 }
 
 impl StockLine {
-    fn new(store: &str, item: &str, row: &ItemRow) -> StockLine {
+    fn new(store: &str, item: &str, row: &ItemRow, history: &ItemHistory, now: Timestamp) -> StockLine {
+        let latest = Point {
+            as_of: row.as_of,
+            count: row.count,
+        };
         StockLine {
             store: store.to_string(),
             item: item.to_string(),
             count: row.count,
             level: row.level,
             as_of: row.as_of,
+            days_left: history.forecast(store, item, latest).map(|f| f.days_left),
+            trend: history
+                .trend(store, item, latest, now)
+                .map(|days| sparkline(&days))
+                .unwrap_or_default(),
         }
     }
 
@@ -118,6 +157,10 @@ pub struct StockPane {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct StockInputs {
     version: u64,
+    history: u64,
+    alerts: u64,
+    /// Trends end today: a new day moves them.
+    day: i64,
     view: Option<StockView>,
     store: Option<String>,
     sort: Sort,
@@ -161,8 +204,24 @@ impl StockPane {
         self.view == Some(StockView::Out)
     }
 
-    /// Pins the pane to a store or to the out view, from its first row.
+    pub fn shows_soon(&self) -> bool {
+        self.view == Some(StockView::Soon)
+    }
+
+    /// A view across stores (out, soon): rows say their store.
+    pub fn across_stores(&self) -> bool {
+        self.shows_out() || self.shows_soon()
+    }
+
+    /// Pins the pane to a store or to a view across stores, from its first
+    /// row (the soon view sorted by days left, soonest first).
     pub fn show(&mut self, view: StockView) {
+        if view == StockView::Soon {
+            self.sort = Sort {
+                column: Column::DaysLeft,
+                reversed: false,
+            };
+        }
         self.view = Some(view);
         self.list.cursor = 0;
     }
@@ -170,26 +229,32 @@ impl StockPane {
     /// Recomputes the rows if anything they depend on changed (`followed`:
     /// the store under the stores pane's cursor), then keeps the cursor on
     /// its item (see `PaneState::follow`).
-    pub fn refresh(&mut self, stock: &LiveStock, followed: Option<&String>, moved: bool) {
+    pub fn refresh(&mut self, live: Live<'_>, followed: Option<&String>, moved: bool) {
         let store = match &self.view {
             Some(StockView::Store(store)) => Some(store),
-            Some(StockView::Out) => None,
+            Some(StockView::Out | StockView::Soon) => None,
             None => followed,
         };
         if self.store.as_ref() != store {
             self.store = store.cloned();
         }
         let current = self.rows_of.as_ref().is_some_and(|of| {
-            of.version == stock.version()
+            of.version == live.stock.version()
+                && of.history == live.history.version()
+                && of.alerts == live.alerts.version()
+                && of.day == live.now.0.div_euclid(DAY_MS)
                 && of.view == self.view
                 && of.store == self.store
                 && of.sort == self.sort
                 && of.filter == self.list.filter
         });
         if !current {
-            self.rows = self.compute_rows(stock);
+            self.rows = self.compute_rows(&live);
             self.rows_of = Some(StockInputs {
-                version: stock.version(),
+                version: live.stock.version(),
+                history: live.history.version(),
+                alerts: live.alerts.version(),
+                day: live.now.0.div_euclid(DAY_MS),
                 view: self.view.clone(),
                 store: self.store.clone(),
                 sort: self.sort,
@@ -210,16 +275,26 @@ impl StockPane {
         );
     }
 
-    fn compute_rows(&self, stock: &LiveStock) -> Vec<StockLine> {
+    fn compute_rows(&self, live: &Live<'_>) -> Vec<StockLine> {
+        let (stock, history, now) = (live.stock, live.history, live.now);
+        let line = |s: &str, i: &str| stock.item(s, i).map(|row| StockLine::new(s, i, row, history, now));
         let filter = TextFilter::new(&self.list.filter);
         let mut rows: Vec<StockLine> = match (&self.view, &self.store) {
-            (Some(StockView::Out), _) => stock
-                .out_of_stock()
-                .filter_map(|(s, i)| stock.item(s, i).map(|row| StockLine::new(s, i, row)))
-                .collect(),
+            (Some(StockView::Out), _) => stock.out_of_stock().filter_map(|(s, i)| line(s, i)).collect(),
+            (Some(StockView::Soon), _) => {
+                let mut soon: Vec<(&str, &str)> = live
+                    .alerts
+                    .iter()
+                    .filter(|a| a.kind == AlertKind::Soon && a.state != AlertState::Resolved)
+                    .map(|a| (a.store.as_str(), a.item.as_str()))
+                    .collect();
+                soon.sort_unstable();
+                soon.dedup();
+                soon.into_iter().filter_map(|(s, i)| line(s, i)).collect()
+            }
             (_, Some(store)) => stock
                 .items(store)
-                .map(|(i, row)| StockLine::new(store, i, row))
+                .map(|(i, row)| StockLine::new(store, i, row, history, now))
                 .collect(),
             (_, None) => Vec::new(),
         };
@@ -230,6 +305,14 @@ impl StockPane {
                 Column::Item => by_name(a, b),
                 Column::Count => a.count.cmp(&b.count).then(by_name(a, b)),
                 Column::State => a.level.cmp(&b.level).then(a.count.cmp(&b.count)).then(by_name(a, b)),
+                // Soonest out first; no forecast after every forecast.
+                Column::DaysLeft => match (a.days_left, b.days_left) {
+                    (Some(x), Some(y)) => x.total_cmp(&y),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                }
+                .then(by_name(a, b)),
                 // Newest first.
                 Column::AsOf => b.as_of.cmp(&a.as_of).then(by_name(a, b)),
             };

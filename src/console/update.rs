@@ -32,6 +32,12 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     };
     let moved = if clicked { Some(app.focus) } else { key_in };
     app.refresh(moved);
+    // Histories of what is shown and not read yet (a store's items, the
+    // soon view's, the item in detail): read once, then kept by the feed.
+    let unread = app.history_to_read();
+    if !unread.is_empty() {
+        effects.push(Effect::ReadHistory(unread));
+    }
     if app.files.open
         && app.focus == Pane::Files
         && let Some((path, ticket)) = app.files.preview_selection()
@@ -135,6 +141,7 @@ fn on_news(app: &mut App, msg: Msg) -> Vec<Effect> {
                 app.live_alerts.put(alert);
             }
         }
+        Msg::History(read) => app.item_history.loaded(read),
         Msg::Listed { listing, ticket } => {
             let (changed, message) = app.files.listed(listing, &ticket);
             if let Some(message) = message {

@@ -280,3 +280,134 @@ mod files_snapshots {
         assert!(screen.contains("line 2, column 3 (count): `4.5` is not a whole number"));
     }
 }
+
+/// Trends, days left, the soon view and the detail chart, from histories
+/// the runtime read (the effect asked for them) and the rows' counts.
+mod forecasts {
+    use super::*;
+    use crate::console::test_support::{alert, press, typed};
+
+    use crate::domain::forecast::DAY_MS;
+    use crate::domain::{Alert, AlertKind, AlertState};
+    use crate::ports::HistoryPoint;
+
+    const NOW: i64 = 20 * DAY_MS;
+
+    fn stock_row(store: &str, item: &str, count: u32) -> StockRow {
+        StockRow {
+            as_of: Timestamp(NOW),
+            updated_at: Timestamp(NOW),
+            ..row(store, item, count)
+        }
+    }
+
+    /// Berlin: Echo Dot sold 2 a day for two weeks (12 left: 6 days), Echo
+    /// Show never sold; Pusan: Amazon Tap, 1 a day (5 left).
+    fn with_history() -> App {
+        let mut app = app(vec![
+            stock_row("Berlin", "Echo Dot", 12),
+            stock_row("Berlin", "Echo Show", 40),
+            stock_row("Pusan", "Amazon Tap", 5),
+        ]);
+        update(&mut app, Msg::Tick(Timestamp(NOW)));
+        press(&mut app, KeyCode::Char(':'));
+        typed(&mut app, "store Berlin");
+        press(&mut app, KeyCode::Enter);
+        // The store shown had its items' histories asked for (an effect the
+        // runtime reads them for): asking again finds nothing new.
+        let again = app
+            .item_history
+            .to_read([("Berlin", "Echo Dot"), ("Berlin", "Echo Show")].into_iter());
+        assert!(again.is_empty(), "{again:?}");
+        let points = |start: u32, per_day: u32| -> Vec<HistoryPoint> {
+            (0..14)
+                .map(|d| HistoryPoint {
+                    as_of: Timestamp(NOW - (14 - d) * DAY_MS),
+                    count: start - per_day * d as u32,
+                    source: "day.csv".into(),
+                })
+                .collect()
+        };
+        update(
+            &mut app,
+            Msg::History(vec![
+                (("Berlin".into(), "Echo Dot".into()), points(40, 2)),
+                (("Berlin".into(), "Echo Show".into()), vec![]),
+                (("Pusan".into(), "Amazon Tap".into()), points(19, 1)),
+            ]),
+        );
+        app
+    }
+
+    #[test]
+    fn a_stores_items_show_their_trend_and_days_left_and_sort_by_them() {
+        let mut app = with_history();
+        let wide = text(&render(&app, 160, 48, false));
+        assert!(wide.contains("TREND") && wide.contains("DAYS LEFT"), "{wide}");
+        let dot = wide.lines().find(|l| l.contains("Echo Dot")).unwrap();
+        assert!(dot.contains(" 6.0 "), "{dot}");
+        // Fourteen days falling: blocks from the highest to the lowest, never up.
+        let blocks = "▁▂▃▄▅▆▇█";
+        let trend: Vec<usize> = dot.chars().filter_map(|c| blocks.find(c)).collect();
+        assert_eq!(trend.len(), 14, "{dot}");
+        assert!(trend.windows(2).all(|w| w[0] >= w[1]) && trend[0] > trend[13], "{dot}");
+        let show = wide.lines().find(|l| l.contains("Echo Show")).unwrap();
+        assert!(show.contains(" - "), "no sales, no forecast: {show}");
+        // At 80×24 the trend gives way; names and counts stay whole.
+        let small = text(&render(&app, 80, 24, false));
+        assert!(!small.contains("TREND") && small.contains("Echo Dot") && small.contains("Echo Show"));
+        // Sorted by days left, the soonest first, no forecast last.
+        while app.stock.sort.column != Column::DaysLeft {
+            press(&mut app, KeyCode::Char('s'));
+        }
+        let items: Vec<&str> = app.stock.rows().iter().map(|r| r.item.as_str()).collect();
+        assert_eq!(items, ["Echo Dot", "Echo Show"]);
+    }
+
+    #[test]
+    fn the_soon_view_lists_items_with_open_soon_alerts_across_stores_soonest_first() {
+        let mut app = with_history();
+        let soon = |id: &str, store: &str, item: &str| Alert {
+            kind: AlertKind::Soon,
+            ..alert(id, store, item, AlertState::Open)
+        };
+        update(
+            &mut app,
+            Msg::Alerts(vec![soon("1", "Berlin", "Echo Dot"), soon("2", "Pusan", "Amazon Tap")]),
+        );
+        press(&mut app, KeyCode::Char('r'));
+        let screen = text(&render(&app, 160, 48, false));
+        assert!(screen.contains("Runs out soon, every store (2)"), "{screen}");
+        let rows: Vec<(&str, Option<f64>)> = app
+            .stock
+            .rows()
+            .iter()
+            .map(|r| (r.store.as_str(), r.days_left))
+            .collect();
+        assert_eq!(rows, [("Pusan", Some(5.0)), ("Berlin", Some(6.0))]);
+    }
+
+    #[test]
+    fn the_detail_view_draws_the_history_and_the_forecast_line() {
+        let mut app = with_history();
+        press(&mut app, KeyCode::Enter); // the first row: Echo Dot
+        let screen = text(&render(&app, 100, 40, false));
+        assert!(screen.contains("Forecast sells 2.0 a day: 6.0 days left"), "{screen}");
+        assert!(
+            screen.contains("last 14 days · forecast") && screen.contains("now"),
+            "{screen}"
+        );
+        let braille = screen.chars().filter(|c| ('\u{2801}'..='\u{28ff}').contains(c)).count();
+        let dots = screen.matches('•').count();
+        assert!(
+            braille > 10 && dots > 5,
+            "the history ({braille}) and the forecast ({dots}):\n{screen}"
+        );
+        // Too short a terminal for the chart: the words stay.
+        let short = text(&render(&app, 100, 20, false));
+        assert!(
+            short.contains("6.0 days left") && !short.contains("last 14 days"),
+            "{short}"
+        );
+    }
+}

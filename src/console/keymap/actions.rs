@@ -97,6 +97,7 @@ actions! {
     Back "back" Global false "close, cancel or clear the filter",
     Pause "pause" Global false "pause or resume the live view",
     Out "out" ["all_stores"] Global false "every out-of-stock item across stores (:out)",
+    Soon "soon" Global false "every item predicted to run out soon across stores, soonest first (:soon)",
     Redraw "redraw" ["refresh"] Global false "redraw the screen (and list the file pane's folder again)",
     Suspend "suspend" Global false "suspend the console (fg brings it back)",
     Files "files" Global false "show or hide the file pane (preview and upload CSV files)",

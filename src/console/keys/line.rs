@@ -21,6 +21,7 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("store", "NAME", "open a store's stock (Tab completes the name)"),
     ("stores", "", "back to the stores list"),
     ("out", "", "every out-of-stock item across stores"),
+    ("soon", "", "every item predicted to run out soon, across stores"),
     ("alerts", "", "focus the alerts"),
     ("history", "", "every alert, resolved ones too"),
     ("cd", "PATH", "open the file pane in a folder (~ is home)"),
@@ -230,6 +231,7 @@ fn run_command(app: &mut App, command: &str) -> Vec<Effect> {
         }
         // `:all` is the out view's old name.
         "out" | "all" => app.show_stock(StockView::Out),
+        "soon" => app.show_stock(StockView::Soon),
         "store" if !rest.is_empty() => {
             let wanted = rest.to_lowercase();
             // Every store, whatever the stores pane's filter shows.

@@ -178,6 +178,7 @@ fn on_global(app: &mut App, action: Action) -> Vec<Effect> {
             }
         }
         Action::Out => app.show_stock(StockView::Out),
+        Action::Soon => app.show_stock(StockView::Soon),
         Action::Redraw => {
             let mut effects = vec![Effect::Repaint];
             if app.files.open {
