@@ -24,6 +24,8 @@ pub struct ConfigFile {
     /// The console takes clicks and the wheel (default false: the
     /// terminal keeps its own selection for copying).
     pub mouse: Option<bool>,
+    /// How long each item's history is kept, e.g. "90d" (the default).
+    pub history_keep: Option<Spanned<String>>,
     #[serde(default)]
     pub alerts: AlertSettings,
     #[serde(default)]
@@ -310,6 +312,7 @@ impl ConfigFile {
                 crate::domain::parse_duration,
             ),
             ("soon_within", &self.alerts.soon_within, crate::domain::parse_duration),
+            ("history_keep", &self.history_keep, crate::domain::parse_duration),
         ] {
             if let Some(value) = value
                 && let Err(problem) = parse(value.get_ref())
@@ -358,6 +361,11 @@ impl ConfigFile {
     /// when the file was read).
     pub fn alerts_duration(value: &Option<Spanned<String>>) -> Option<std::time::Duration> {
         value.as_ref().and_then(|v| crate::domain::parse_wait(v.get_ref()).ok())
+    }
+
+    /// How long history is kept (`history_keep`, checked when read).
+    pub fn history_keep(&self) -> std::time::Duration {
+        Self::alerts_duration(&self.history_keep).unwrap_or(crate::ports::DEFAULT_HISTORY_KEEP)
     }
 
     /// Thresholds from the file, with `override_default` (a flag or

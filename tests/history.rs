@@ -155,3 +155,49 @@ fn an_item_that_does_not_sell_has_no_forecast() {
     assert_eq!(rows[0]["rate_per_day"], 10.0);
     assert_eq!(rows[0]["days_left"], 2.0);
 }
+
+/// The change log (the local history) keeps what was written within the
+/// kept period: older records go when a checker next runs, and checking
+/// goes on (alerts from them were raised first).
+#[tokio::test]
+async fn the_local_history_drops_what_is_older_than_the_kept_period() {
+    use stockwatch::adapters::local::LocalBackend;
+    use stockwatch::pipeline::{Checker, CheckerConfig, Loader};
+    let dir = tempfile::tempdir().unwrap();
+    let load = |ports: &stockwatch::ports::Ports, text: &'static str| {
+        let loader = Loader::new(ports.clone());
+        async move {
+            loader
+                .upload("lyon.csv", bytes::Bytes::from(text), None, None)
+                .await
+                .unwrap()
+        }
+    };
+    let kept = LocalBackend::open(dir.path()).unwrap().ports;
+    load(&kept, "store,item,count\nLyon,Kindle,0\n").await;
+    Checker::new(kept.clone(), CheckerConfig::default())
+        .run_once()
+        .await
+        .unwrap();
+    let since = stockwatch::domain::Timestamp(0);
+    assert_eq!(
+        kept.history.points("Lyon", "Kindle", since).await.unwrap().len(),
+        1,
+        "90 days: kept"
+    );
+
+    // Kept for no time at all: the next checker drops the record (after
+    // raising what it raises).
+    let brief = LocalBackend::keeping_history(dir.path(), std::time::Duration::ZERO)
+        .unwrap()
+        .ports;
+    load(&brief, "store,item,count\nLyon,Kindle,5\n").await;
+    let report = Checker::new(brief.clone(), CheckerConfig::default())
+        .run_once()
+        .await
+        .unwrap();
+    assert!(report.raised.is_empty(), "a restock raises nothing");
+    assert!(brief.history.points("Lyon", "Kindle", since).await.unwrap().is_empty());
+    let rows = brief.feed.read(None, 10).await.unwrap();
+    assert!(rows.changes.is_empty(), "the change log is empty");
+}

@@ -391,6 +391,7 @@ async fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<(AwsSetting
         settings.topic_arn = Some(arn);
     }
     settings.escalation_topic_arn = pick(&args.escalation_topic_arn, &config.alerts.escalation_topic_arn);
+    settings.history_keep = config.history_keep();
     settings.stack = stack_name;
     settings.region = region;
     settings.profile = profile;
@@ -435,7 +436,7 @@ impl Session {
                 None,
             ),
             (Some(dir), None) => {
-                let local = LocalBackend::open(dir)?;
+                let local = LocalBackend::keeping_history(dir, resolved.config.history_keep())?;
                 (local.ports.clone(), Some(local))
             }
             (None, None) => unreachable!("every backend resolves its settings"),

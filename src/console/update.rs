@@ -101,6 +101,8 @@ fn on_news(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::FeedOk => app.feed = Feed::Live,
         Msg::Resync => {
             app.live_stock.reset();
+            // Changes were lost: the histories held miss points; read again.
+            app.item_history = Default::default();
             app.held.clear();
             app.feed = Feed::Loading;
         }

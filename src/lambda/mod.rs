@@ -30,6 +30,8 @@ pub const TOPIC_ARN_VAR: &str = "STOCKWATCH_TOPIC_ARN";
 pub const LOW_THRESHOLD_VAR: &str = "STOCKWATCH_LOW_THRESHOLD";
 pub const NOTIFY_LOW_VAR: &str = "STOCKWATCH_NOTIFY_LOW";
 pub const NOTIFY_SOON_VAR: &str = "STOCKWATCH_NOTIFY_SOON";
+/// How long history points are kept, e.g. `90d` (the default).
+pub const HISTORY_KEEP_VAR: &str = "STOCKWATCH_HISTORY_KEEP";
 /// How far ahead a predicted run-out raises SOON, e.g. `3d` (the default).
 pub const SOON_WITHIN_VAR: &str = "STOCKWATCH_SOON_WITHIN";
 /// Messages one pass sends at most before one summary.
@@ -87,6 +89,9 @@ impl FunctionSettings {
                 PortError::Permanent(format!("{LOW_THRESHOLD_VAR} must be a whole number, not `{text}`"))
             })?),
         };
+        if let Some(keep) = duration(HISTORY_KEEP_VAR)? {
+            settings.history_keep = keep;
+        }
         if let Some(within) = duration(SOON_WITHIN_VAR)? {
             low.set_soon_within(None, None, within);
         }
@@ -205,7 +210,9 @@ mod tests {
         pairs.push((RENOTIFY_AFTER_VAR, "1h"));
         pairs.push((NOTIFY_SOON_VAR, "true"));
         pairs.push((SOON_WITHIN_VAR, "5d"));
+        pairs.push((HISTORY_KEEP_VAR, "30d"));
         let s = FunctionSettings::from_vars(vars(&pairs)).unwrap();
+        assert_eq!(s.aws.history_keep, std::time::Duration::from_secs(30 * 86_400));
         assert!(s.checker.notify_soon);
         assert_eq!(s.checker.thresholds.soon_within_days("Berlin", "Dot"), 5.0);
         assert_eq!(s.checker.group_wait, std::time::Duration::from_secs(120));
@@ -239,6 +246,7 @@ mod tests {
             NOTIFY_LOW_VAR,
             NOTIFY_SOON_VAR,
             SOON_WITHIN_VAR,
+            HISTORY_KEEP_VAR,
             FAILURE_QUEUE_VAR,
             GROUP_WAIT_VAR,
             RENOTIFY_AFTER_VAR,

@@ -4,8 +4,9 @@
 //! is named after the inventory table (`Inventory` → `Inventory-history`):
 //! `Key` (HASH) is the item, `[store, item]` as JSON; `AsOf` (RANGE) the
 //! snapshot's time; `Count`, `Source`; `Expires` (the TTL attribute, epoch
-//! seconds) drops a point after the kept period. A put is keyed by the
-//! point, so recording a change twice writes the same item twice.
+//! seconds) drops a point the kept period after it was recorded (as the
+//! local change log does). A put is keyed by the point, so recording a
+//! change twice writes the same item twice.
 
 use super::attrs::{Item, get_n, n, opt_s, s};
 use super::errors::sdk_error;
@@ -53,9 +54,9 @@ impl DynamoHistory {
         format!("the history table {}", self.table)
     }
 
-    fn put_of(&self, change: &Change) -> Option<WriteRequest> {
+    fn put_of(&self, change: &Change, now: Timestamp) -> Option<WriteRequest> {
         let new = change.new.as_ref()?;
-        let expires = new.as_of.0 / 1000 + self.keep.as_secs() as i64;
+        let expires = now.0 / 1000 + self.keep.as_secs() as i64;
         let put = PutRequest::builder()
             .item("Key", s(item_key(&change.store, &change.item)))
             .item("AsOf", n(new.as_of.0))
@@ -135,11 +136,12 @@ impl DynamoHistory {
 impl History for DynamoHistory {
     async fn record(&self, changes: &[Change]) -> PortResult<()> {
         // One put per point: a batch may not name a key twice.
+        let now = Timestamp::now();
         let puts: BTreeMap<(String, i64), WriteRequest> = changes
             .iter()
             .filter_map(|c| {
                 let key = (item_key(&c.store, &c.item), c.new.as_ref()?.as_of.0);
-                Some((key, self.put_of(c)?))
+                Some((key, self.put_of(c, now)?))
             })
             .collect();
         let puts: Vec<WriteRequest> = puts.into_values().collect();

@@ -57,6 +57,8 @@ pub struct AwsSettings {
     pub write_mode: WriteMode,
     /// The deployed stack the names came from (its functions load and check).
     pub stack: Option<String>,
+    /// How long history points are kept after they are recorded.
+    pub history_keep: Duration,
 }
 
 impl AwsSettings {
@@ -74,6 +76,7 @@ impl AwsSettings {
             write_concurrency: table::DEFAULT_CONCURRENCY,
             write_mode: WriteMode::default(),
             stack: None,
+            history_keep: crate::ports::DEFAULT_HISTORY_KEEP,
         }
     }
 }
@@ -289,7 +292,7 @@ async fn connect_as(settings: &AwsSettings, clients: Clients, role: Role) -> Por
         history: Arc::new(history::DynamoHistory::new(
             clients.dynamodb.clone(),
             history::history_table(&settings.table),
-            crate::ports::DEFAULT_HISTORY_KEEP,
+            settings.history_keep,
         )),
         fanout,
         relayed,

@@ -6,15 +6,70 @@ use super::db::{Db, SqlResultExt};
 use crate::domain::Timestamp;
 use crate::ports::{Change, History, HistoryPoint, PortResult};
 use async_trait::async_trait;
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How often a process drops changes older than the kept period.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 pub struct LocalHistory {
     db: Db,
+    keep: Duration,
+    pruned: Mutex<Option<Instant>>,
 }
 
 impl LocalHistory {
-    pub fn new(db: Db) -> Self {
-        LocalHistory { db }
+    pub fn new(db: Db, keep: Duration) -> Self {
+        LocalHistory {
+            db,
+            keep,
+            pruned: Mutex::new(None),
+        }
+    }
+
+    /// Drops the change records written more than the kept period ago (at
+    /// most once an hour per process; a checker that far behind finds a
+    /// gap and reconciles, as after any lost changes). The records are in
+    /// write order, so the first one to keep is found by bisecting ids.
+    async fn prune_if_due(&self) -> PortResult<u64> {
+        {
+            let mut pruned = self.pruned.lock().unwrap_or_else(|p| p.into_inner());
+            if pruned.is_some_and(|at| at.elapsed() < PRUNE_EVERY) || self.db.is_read_only() {
+                return Ok(0);
+            }
+            *pruned = Some(Instant::now());
+        }
+        let cutoff = Timestamp::now().0.saturating_sub(self.keep.as_millis() as i64);
+        self.db
+            .write(move |tx| {
+                let at_or_after = |id: i64| -> PortResult<Option<(i64, i64)>> {
+                    tx.prepare_cached("SELECT id, at FROM changes WHERE id >= ?1 ORDER BY id LIMIT 1")
+                        .db(tx)?
+                        .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                        .db(tx)
+                };
+                let Some((first, first_at)) = at_or_after(0)? else {
+                    return Ok(0);
+                };
+                if first_at >= cutoff {
+                    return Ok(0);
+                }
+                let last: i64 = tx.query_row("SELECT max(id) FROM changes", [], |r| r.get(0)).db(tx)?;
+                // The first id written at or after the cutoff: in (first, last + 1].
+                let (mut low, mut high) = (first, last + 1);
+                while high - low > 1 {
+                    let mid = low + (high - low) / 2;
+                    match at_or_after(mid)? {
+                        Some((_, at)) if at >= cutoff => high = mid,
+                        _ => low = mid,
+                    }
+                }
+                let dropped = tx.execute("DELETE FROM changes WHERE id < ?1", params![high]).db(tx)?;
+                Ok(dropped as u64)
+            })
+            .await
     }
 }
 
@@ -82,8 +137,13 @@ fn points_in_range(
 
 #[async_trait]
 impl History for LocalHistory {
-    /// The load wrote the change log in its own transaction: nothing to add.
+    /// The load wrote the change log in its own transaction: nothing to
+    /// add; what is older than the kept period goes (now and then).
     async fn record(&self, _changes: &[Change]) -> PortResult<()> {
+        let dropped = self.prune_if_due().await?;
+        if dropped > 0 {
+            tracing::info!(dropped, keep = ?self.keep, "dropped change records older than the history is kept");
+        }
         Ok(())
     }
 

@@ -41,6 +41,11 @@ pub struct LocalBackend {
 impl LocalBackend {
     /// Opens the data dir, creating it and its database when missing.
     pub fn open(data_dir: &Path) -> PortResult<LocalBackend> {
+        LocalBackend::keeping_history(data_dir, crate::ports::DEFAULT_HISTORY_KEEP)
+    }
+
+    /// `open`, keeping history (the change log) for `keep`.
+    pub fn keeping_history(data_dir: &Path, keep: std::time::Duration) -> PortResult<LocalBackend> {
         if data_dir.exists() && !data_dir.is_dir() {
             return Err(PortError::setup(
                 Need::DataDir,
@@ -76,7 +81,7 @@ impl LocalBackend {
             feed: table,
             checkpoints: Arc::new(table::LocalCheckpoints::new(db.clone())),
             ledger: ledger.clone(),
-            history: Arc::new(LocalHistory::new(db.clone())),
+            history: Arc::new(LocalHistory::new(db.clone(), keep)),
             publisher: Arc::new(LocalPublisher::new(db.clone(), data_dir.join(OUTBOX_FILE))),
             fanout,
             relayed: false,
