@@ -232,7 +232,6 @@ fn scale() {
     let (loaded, _) = measure(dir.path(), &args);
     eprintln!("loaded 14 days of {} items in {loaded:.1} s", stores * 100);
     let soon = ["stock", "--soon", "--json"].map(std::ffi::OsStr::new);
-    let plain = ["stock", "--json", "--out"].map(std::ffi::OsStr::new);
     let mut timed = Vec::new();
     for run in 1..=runs {
         let (forecast, peak) = measure(dir.path(), &soon);
@@ -245,7 +244,6 @@ fn scale() {
     timed.sort_by(|a, b| a.0.total_cmp(&b.0));
     let (forecast, _) = timed[timed.len() / 2];
     let peak = timed.iter().map(|t| t.1).max().unwrap();
-    let (read_only, _) = measure(dir.path(), &plain);
     println!(
         "| {} items, 14 daily snapshots each, median of {runs} | time | peak RSS |",
         stores * 100
@@ -255,7 +253,6 @@ fn scale() {
         "| `stock --soon --json`: every item's history read and forecast | {forecast:.2} s | {:.0} MB |",
         peak as f64 / 1e6
     );
-    println!("| `stock --out --json`: the table read, no forecast (the items out) | {read_only:.2} s | |");
 }
 
 fn main() {

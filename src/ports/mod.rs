@@ -501,7 +501,8 @@ pub trait ChangeFeed: Send + Sync {
 pub struct HistoryPoint {
     pub as_of: Timestamp,
     pub count: u32,
-    pub source: String,
+    /// Shared: one file is the source of many points.
+    pub source: Arc<str>,
 }
 
 impl HistoryPoint {

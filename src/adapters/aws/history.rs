@@ -121,7 +121,7 @@ impl DynamoHistory {
                 points.push(HistoryPoint {
                     as_of: Timestamp(get_n(item, "AsOf")?),
                     count: get_n(item, "Count")?,
-                    source: opt_s(item, "Source").unwrap_or_default(),
+                    source: opt_s(item, "Source").unwrap_or_default().into(),
                 });
             }
             start = out.last_evaluated_key;
