@@ -253,6 +253,55 @@ fn the_cli_behaves_on_aws_as_on_the_local_backend() {
     assert!(uploads.as_array().unwrap().iter().any(|u| u["status"] == "rejected"));
 }
 
+/// History and forecasts through the real binary on moto: two weeks of
+/// daily snapshots loaded with `--spread`, each upload's check keeping the
+/// stream's changes in the history table; `history`, `stock --soon` and a
+/// SOON alert as on the local backend.
+#[test]
+fn history_and_forecasts_work_on_aws() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = moto::unique_settings();
+    let run = |args: &[&str]| stockwatch(&settings, dir.path()).args(args).output().unwrap();
+    assert!(run(&["provision"]).status.success());
+    let files: Vec<String> = (1..=14).map(|d| format!("samples/history/day-{d:02}.csv")).collect();
+    let mut upload = vec!["upload", "--spread", "1d"];
+    upload.extend(files.iter().map(String::as_str));
+    let out = run(&upload);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let points = json_of(run(&["history", "--store", "Berlin", "--item", "Echo Dot", "--json"]));
+    let counts: Vec<u64> = points
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        counts,
+        [23, 21, 17, 15, 12, 6, 4, 2, 27, 22, 22, 22, 17, 12],
+        "the sample's days"
+    );
+    let text = stdout(&run(&["history", "--store", "Berlin", "--item", "Echo Dot"]));
+    assert!(text.contains("Sells 3.0 a day (last 14 days): 4.0 days left"), "{text}");
+
+    let soon = json_of(run(&["stock", "--soon", "5", "--json"]));
+    let soon = soon.as_array().unwrap();
+    assert!(
+        soon.iter().any(|r| r["store"] == "Berlin" && r["item"] == "Echo Dot"),
+        "{soon:?}"
+    );
+    let days: Vec<f64> = soon.iter().map(|r| r["days_left"].as_f64().unwrap()).collect();
+    assert!(
+        days.windows(2).all(|w| w[0] <= w[1]) && days.iter().all(|d| *d <= 5.0),
+        "{days:?}"
+    );
+    let alerts = json_of(run(&["alerts", "--all", "--json"]));
+    assert!(
+        alerts.as_array().unwrap().iter().any(|a| a["kind"] == "SOON"),
+        "the samples bring items within three days of running out: {alerts}"
+    );
+}
+
 #[test]
 fn watch_follows_the_stream_on_aws() {
     use std::io::{BufRead, BufReader};

@@ -128,6 +128,17 @@ fn stock_says_each_items_rate_and_days_left_and_soon_lists_the_most_urgent_first
     assert!(within("5").contains(&("Berlin".into(), "Echo Dot".into())));
     let text = stdout(&env.run(&["stock", "--soon"]));
     assert!(text.contains("DAYS LEFT"), "{text}");
+    // The checker raised SOON for items as their run-out came within three
+    // days (shown, not notified: notify_soon is off).
+    let alerts = env.json(&["alerts", "--all", "--json"]);
+    let soon: Vec<&Value> = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "SOON")
+        .collect();
+    assert!(!soon.is_empty(), "{alerts}");
+    assert!(soon.iter().all(|a| a["published_at"].is_null()), "{soon:?}");
 }
 
 #[test]
