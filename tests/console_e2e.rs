@@ -161,3 +161,33 @@ fn the_file_pane_uploads_marked_files_and_shows_loads_and_rejections() {
         s.contains("samples/invalid") && s.contains("bad-counts.csv")
     });
 }
+
+/// Two weeks of sample snapshots, then the console: a store's items show
+/// their trend and days left, `r` lists what runs out soon across stores,
+/// and Enter on an item draws its history and forecast.
+#[test]
+fn the_console_shows_trends_days_left_and_the_forecast_chart() {
+    let env = Env::new();
+    let mut upload = vec!["upload", "--spread", "1d"];
+    let files: Vec<String> = (1..=14).map(|d| format!("samples/history/day-{d:02}.csv")).collect();
+    upload.extend(files.iter().map(String::as_str));
+    let out = env.run(&upload);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let tmux = Tmux::start(&env, 160, 48);
+    tmux.wait_for("the console", false, |s| s.contains("Stores (6)"));
+    tmux.keys(&[":", "s", "t", "o", "r", "e", "Space", "B", "e", "r", "l", "i", "n", "Enter"]);
+    let screen = tmux.wait_for("Berlin's trends and days left", false, |s| {
+        s.contains("TREND") && s.lines().any(|l| l.contains("Echo Dot") && l.contains(" 4.0 "))
+    });
+    let dot = screen.lines().find(|l| l.contains("Echo Dot")).unwrap();
+    assert!(dot.chars().filter(|c| ('▁'..='█').contains(c)).count() >= 13, "{dot}");
+    tmux.keys(&["r"]);
+    tmux.wait_for("the soon view", false, |s| s.contains("Runs out soon, every store"));
+    tmux.keys(&["Escape", ":", "s", "t", "o", "r", "e", "Space", "B", "e", "r", "l", "i", "n", "Enter"]);
+    tmux.keys(&["/", "D", "o", "t", "Enter", "Enter"]);
+    tmux.wait_for("the detail view's forecast and chart", false, |s| {
+        s.contains("sells 3.0 a day: 4.0 days left") && s.contains("last 14 days · forecast")
+    });
+    tmux.keys(&["Escape", "q"]);
+    tmux.wait_for("the console to exit", false, |s| s.contains("CONSOLE-EXITED 0"));
+}
