@@ -127,6 +127,26 @@ fn main() {
     common::on_moto(run);
 }
 
+/// Puts the file in the backend's bucket, then times stockwatch's loader on
+/// it; the load must succeed.
+async fn time_load(
+    backend: &stockwatch::ports::Ports,
+    key: &str,
+    text: &str,
+) -> (Duration, stockwatch::pipeline::LoadOutcome) {
+    let object = ObjectKey::parse(key).unwrap();
+    backend
+        .objects
+        .put(&object, &Body::Bytes(Bytes::from(text.to_string())), None, None)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let outcome = Loader::new(backend.clone()).load_object(&object, None).await.unwrap();
+    let took = started.elapsed();
+    assert!(outcome.is_loaded(), "{:?}", outcome.report.failure);
+    (took, outcome)
+}
+
 /// One store of `items` rows (every row one partition key): the original
 /// loader and stockwatch's conditional mode, fresh deployments each run.
 /// (The batched mode's transactions cannot be measured at this size on
@@ -144,16 +164,8 @@ async fn huge_store(items: usize, concurrency: usize) {
         settings.write_concurrency = concurrency;
         settings.write_mode = WriteMode::Conditional;
         let backend = connect_with(&settings, clients).await.unwrap();
-        let object = ObjectKey::parse(key).unwrap();
-        backend
-            .objects
-            .put(&object, &Body::Bytes(Bytes::from(text.clone())), None, None)
-            .await
-            .unwrap();
-        let started = Instant::now();
-        let outcome = Loader::new(backend).load_object(&object, None).await.unwrap();
-        ours.push(started.elapsed());
-        assert!(outcome.is_loaded(), "{:?}", outcome.report.failure);
+        let (took, outcome) = time_load(&backend, key, &text).await;
+        ours.push(took);
         assert_eq!(outcome.report.write.changed as usize, items);
         eprintln!(
             "run {run}: naive {:.1} s, stockwatch conditional {:.1} s",
@@ -219,16 +231,7 @@ async fn run() {
         settings.write_concurrency = concurrency;
         settings.write_mode = mode;
         let backend = connect_with(&settings, clients.clone()).await.unwrap();
-        let key = ObjectKey::parse(key).unwrap();
-        backend
-            .objects
-            .put(&key, &Body::Bytes(Bytes::from(text.clone())), None, None)
-            .await
-            .unwrap();
-        let started = Instant::now();
-        let outcome = Loader::new(backend.clone()).load_object(&key, None).await.unwrap();
-        let took = started.elapsed();
-        assert!(outcome.is_loaded(), "{:?}", outcome.report.failure);
+        let (took, outcome) = time_load(&backend, key, &text).await;
         assert_eq!(outcome.report.write.changed, 10_000);
         eprintln!("stockwatch {mode:?}: 10000 rows in {:.1} s", took.as_secs_f64());
         results.push((mode, took));
@@ -248,16 +251,7 @@ async fn run() {
         slow_naive.as_secs_f64()
     );
     let (slow_backend, _, _) = moto::fresh_at(&proxied).await;
-    let object = ObjectKey::parse(key).unwrap();
-    slow_backend
-        .objects
-        .put(&object, &Body::Bytes(Bytes::from(text.clone())), None, None)
-        .await
-        .unwrap();
-    let started = Instant::now();
-    let outcome = Loader::new(slow_backend).load_object(&object, None).await.unwrap();
-    let slow_ours = started.elapsed();
-    assert!(outcome.is_loaded());
+    let (slow_ours, _) = time_load(&slow_backend, key, &text).await;
     eprintln!(
         "stockwatch batched with {} ms per request: {:.1} s",
         rtt.as_millis(),

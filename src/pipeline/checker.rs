@@ -374,27 +374,8 @@ impl Checker {
             report.changes += 1;
             let Some(new) = &change.new else { continue };
             let low = self.config.thresholds.low_for(&change.store, &change.item);
-            match decide(change.old.as_ref().map(|i| i.count), Some(new.count), low) {
-                Decision::Raise(kind) => claims.push(AlertClaim {
-                    change_id: change.id.clone(),
-                    kind,
-                    store: change.store.clone(),
-                    item: change.item.clone(),
-                    count: new.count,
-                    threshold: low,
-                    as_of: new.as_of,
-                    source: new.source.clone(),
-                    notify: (kind == AlertKind::Out || self.config.notify_low)
-                        && snoozed(snoozes, &change.store, &change.item, now).is_none(),
-                }),
-                Decision::Resolve => restocks.push(Restock {
-                    store: change.store.clone(),
-                    item: change.item.clone(),
-                    as_of: new.as_of,
-                    change_id: change.id.clone(),
-                }),
-                Decision::Nothing => {}
-            }
+            let decision = decide(change.old.as_ref().map(|i| i.count), Some(new.count), low);
+            self.act_on(decision, change, (new, low), (snoozes, now), &mut claims, &mut restocks);
         }
         self.decide_soon(changes, snoozes, now, &mut claims, &mut restocks)
             .await;
@@ -462,8 +443,29 @@ impl Checker {
             };
             let was = is_soon(level(old.count, low), days_left(old), within);
             let is = is_soon(level(new.count, low), days_left(new), within);
-            match decide_soon(was, is, level(new.count, low)) {
-                Decision::Raise(kind) => claims.push(AlertClaim {
+            let decision = decide_soon(was, is, level(new.count, low));
+            self.act_on(decision, change, (new, low), (snoozes, now), claims, restocks);
+        }
+    }
+
+    /// A decision on `change` as a claim to make or a restock to record.
+    fn act_on(
+        &self,
+        decision: Decision,
+        change: &Change,
+        (new, low): (&Image, u32),
+        (snoozes, now): (&[Snooze], Timestamp),
+        claims: &mut Vec<AlertClaim>,
+        restocks: &mut Vec<Restock>,
+    ) {
+        match decision {
+            Decision::Raise(kind) => {
+                let told = match kind {
+                    AlertKind::Out => true,
+                    AlertKind::Low => self.config.notify_low,
+                    AlertKind::Soon => self.config.notify_soon,
+                };
+                claims.push(AlertClaim {
                     change_id: change.id.clone(),
                     kind,
                     store: change.store.clone(),
@@ -472,16 +474,16 @@ impl Checker {
                     threshold: low,
                     as_of: new.as_of,
                     source: new.source.clone(),
-                    notify: self.config.notify_soon && snoozed(snoozes, &change.store, &change.item, now).is_none(),
-                }),
-                Decision::Resolve => restocks.push(Restock {
-                    store: change.store.clone(),
-                    item: change.item.clone(),
-                    as_of: new.as_of,
-                    change_id: change.id.clone(),
-                }),
-                Decision::Nothing => {}
+                    notify: told && snoozed(snoozes, &change.store, &change.item, now).is_none(),
+                });
             }
+            Decision::Resolve => restocks.push(Restock {
+                store: change.store.clone(),
+                item: change.item.clone(),
+                as_of: new.as_of,
+                change_id: change.id.clone(),
+            }),
+            Decision::Nothing => {}
         }
     }
 
