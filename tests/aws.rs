@@ -82,8 +82,8 @@ async fn provisioning_twice_finds_everything_and_a_wrong_stream_is_refused() {
     assert!(first.iter().all(|s| s.created), "{first:?}");
     assert_eq!(
         first.len(),
-        7,
-        "bucket, its lifecycle rule, table, ledger, topic, fan-out topic, email subscription"
+        8,
+        "bucket, its lifecycle rule, table, history table, ledger, topic, fan-out topic, email subscription"
     );
     // Parts of uploads nobody finished (a killed process) expire, as the
     // template's bucket has it.

@@ -574,9 +574,10 @@ fn a_re_run_reports_the_alerts_it_sent_for_a_stopped_run() {
 }
 
 /// Every command of `stockwatch --help`, as completions and pages must know them.
-const COMMANDS: [&str; 13] = [
+const COMMANDS: [&str; 14] = [
     "upload",
     "stock",
+    "history",
     "alerts",
     "ack",
     "snooze",

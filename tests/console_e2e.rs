@@ -175,7 +175,9 @@ fn the_console_shows_trends_days_left_and_the_forecast_chart() {
     assert!(out.status.success(), "{}", common::stderr(&out));
     let tmux = Tmux::start(&env, 160, 48);
     tmux.wait_for("the console", false, |s| s.contains("Stores (6)"));
-    tmux.keys(&[":", "s", "t", "o", "r", "e", "Space", "B", "e", "r", "l", "i", "n", "Enter"]);
+    tmux.keys(&[
+        ":", "s", "t", "o", "r", "e", "Space", "B", "e", "r", "l", "i", "n", "Enter",
+    ]);
     let screen = tmux.wait_for("Berlin's trends and days left", false, |s| {
         s.contains("TREND") && s.lines().any(|l| l.contains("Echo Dot") && l.contains(" 4.0 "))
     });
@@ -183,7 +185,9 @@ fn the_console_shows_trends_days_left_and_the_forecast_chart() {
     assert!(dot.chars().filter(|c| ('▁'..='█').contains(c)).count() >= 13, "{dot}");
     tmux.keys(&["r"]);
     tmux.wait_for("the soon view", false, |s| s.contains("Runs out soon, every store"));
-    tmux.keys(&["Escape", ":", "s", "t", "o", "r", "e", "Space", "B", "e", "r", "l", "i", "n", "Enter"]);
+    tmux.keys(&[
+        "Escape", ":", "s", "t", "o", "r", "e", "Space", "B", "e", "r", "l", "i", "n", "Enter",
+    ]);
     tmux.keys(&["/", "D", "o", "t", "Enter", "Enter"]);
     tmux.wait_for("the detail view's forecast and chart", false, |s| {
         s.contains("sells 3.0 a day: 4.0 days left") && s.contains("last 14 days · forecast")

@@ -212,3 +212,56 @@ async fn the_local_history_drops_what_is_older_than_the_kept_period() {
     let rows = brief.feed.read(None, 10).await.unwrap();
     assert!(rows.changes.is_empty(), "the change log is empty");
 }
+
+/// Dropping old change records never takes one a checker has yet to read
+/// (its checkpoint bounds the drop); a follower whose place was dropped is
+/// told of a gap once, and reads on from past it.
+#[tokio::test]
+async fn pruning_spares_what_a_checker_has_not_read_and_says_gap_to_a_follower() {
+    use stockwatch::adapters::local::LocalBackend;
+    use stockwatch::pipeline::{Checker, CheckerConfig, Loader};
+    use stockwatch::ports::FeedCursor;
+    let dir = tempfile::tempdir().unwrap();
+    // Each "process" prunes once when its checker first records history.
+    let process = || {
+        LocalBackend::keeping_history(dir.path(), std::time::Duration::ZERO)
+            .unwrap()
+            .ports
+    };
+    let checker = |ports: &stockwatch::ports::Ports, name: &str| {
+        Checker::new(
+            ports.clone(),
+            CheckerConfig {
+                name: name.into(),
+                ..CheckerConfig::default()
+            },
+        )
+    };
+    let load = |ports: stockwatch::ports::Ports, text: &'static str| async move {
+        Loader::new(ports)
+            .upload("lyon.csv", bytes::Bytes::from(text), None, None)
+            .await
+            .unwrap()
+    };
+    let first = process();
+    load(first.clone(), "store,item,count\nLyon,Kindle,0\n").await; // change 1
+    checker(&first, "slow").run_once().await.unwrap(); // reads 1; its checkpoint: 1
+    load(first.clone(), "store,item,count\nLyon,Kindle,9\n").await; // change 2
+
+    // Another process's checker reads 2 and prunes: not 2, which "slow" has not read.
+    let second = process();
+    checker(&second, "fast").run_once().await.unwrap();
+    let after_one = second.feed.read(Some(&FeedCursor("1".into())), 10).await.unwrap();
+    assert_eq!(after_one.changes.len(), 1, "change 2 is kept for the slow checker");
+    assert!(!after_one.gap);
+
+    // Once both have read it, a third process drops it; a follower still at 1 hears of a gap, once.
+    checker(&first, "slow").run_once().await.unwrap();
+    let third = process();
+    load(third.clone(), "store,item,count\nLyon,Kindle,8\n").await; // change 3
+    checker(&third, "fast").run_once().await.unwrap();
+    let stale = third.feed.read(Some(&FeedCursor("1".into())), 10).await.unwrap();
+    assert!(stale.gap, "the follower missed change 2");
+    let next = third.feed.read(Some(&stale.cursor), 10).await.unwrap();
+    assert!(!next.gap, "said once");
+}

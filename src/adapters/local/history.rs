@@ -10,6 +10,10 @@ use rusqlite::{OptionalExtension, params};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// The counter naming the first change record kept: a reader whose
+/// position is before it missed records (`LocalTable::read` says gap).
+pub const PRUNED_BELOW: &str = "changes_pruned_below";
+
 /// How often a process drops changes older than the kept period.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -29,8 +33,9 @@ impl LocalHistory {
     }
 
     /// Drops the change records written more than the kept period ago (at
-    /// most once an hour per process; a checker that far behind finds a
-    /// gap and reconciles, as after any lost changes). The records are in
+    /// most once an hour per process), but none a checker has not read yet
+    /// (its checkpoint bounds it); a follower that far behind is told of a
+    /// gap (`PRUNED_BELOW`) and reads the table again. The records are in
     /// write order, so the first one to keep is found by bisecting ids.
     async fn prune_if_due(&self) -> PortResult<u64> {
         {
@@ -40,7 +45,8 @@ impl LocalHistory {
             }
             *pruned = Some(Instant::now());
         }
-        let cutoff = Timestamp::now().0.saturating_sub(self.keep.as_millis() as i64);
+        let keep = i64::try_from(self.keep.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = Timestamp::now().0.saturating_sub(keep);
         self.db
             .write(move |tx| {
                 let at_or_after = |id: i64| -> PortResult<Option<(i64, i64)>> {
@@ -66,7 +72,25 @@ impl LocalHistory {
                         _ => low = mid,
                     }
                 }
-                let dropped = tx.execute("DELETE FROM changes WHERE id < ?1", params![high]).db(tx)?;
+                // Not past what a checker has yet to read.
+                let unread: Option<i64> = tx
+                    .query_row(
+                        "SELECT min(position) + 1 FROM checkpoints WHERE typeof(position) = 'integer'",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .db(tx)?;
+                let below = unread.map_or(high, |unread| high.min(unread));
+                if below <= first {
+                    return Ok(0);
+                }
+                let dropped = tx.execute("DELETE FROM changes WHERE id < ?1", params![below]).db(tx)?;
+                tx.execute(
+                    "INSERT INTO counters (name, value) VALUES (?1, ?2)
+                     ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)",
+                    params![PRUNED_BELOW, below],
+                )
+                .db(tx)?;
                 Ok(dropped as u64)
             })
             .await

@@ -276,10 +276,30 @@ impl ChangeFeed for LocalTable {
             })
             .await?;
         let last = changes.last().map_or(after, |c| c.id.parse().unwrap_or(after));
+        // Records this reader had not read were dropped (history_keep):
+        // what it holds may be stale, as after any lost changes.
+        let pruned_below: Option<i64> = self
+            .db
+            .read(|tx| {
+                tx.query_row(
+                    "SELECT value FROM counters WHERE name = ?1",
+                    [super::history::PRUNED_BELOW],
+                    |r| r.get(0),
+                )
+                .optional()
+                .db(tx)
+            })
+            .await?;
+        let gap = after > 0 && pruned_below.is_some_and(|below| after + 1 < below);
+        // Past the hole, so the gap is said once.
+        let last = match pruned_below {
+            Some(below) if gap => last.max(below - 1),
+            _ => last,
+        };
         Ok(FeedPage {
             changes,
             cursor: FeedCursor(last.to_string()),
-            gap: false,
+            gap,
         })
     }
 
