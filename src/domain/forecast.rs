@@ -71,37 +71,47 @@ pub fn forecast(points: &[Point], latest: Point, window_ms: i64) -> Option<Forec
 fn recent(points: &[Point], latest: Point, window_ms: i64) -> Vec<Point> {
     let start = Timestamp(latest.as_of.0.saturating_sub(window_ms));
     let mut sorted: Vec<Point> = points.iter().copied().filter(|p| p.as_of < latest.as_of).collect();
-    sorted.sort_by_key(|p| p.as_of);
+    // Same snapshot time twice: the lower count stands, as the table's
+    // rule (`supersedes`) has it, whatever order the points came in.
     sorted.push(latest);
-    sorted.dedup_by(|later, earlier| {
-        // Same snapshot time twice: the later entry stands.
-        let same = later.as_of == earlier.as_of;
-        if same {
-            *earlier = *later;
-        }
-        same
-    });
+    sorted.sort_by_key(|p| (p.as_of, p.count));
+    sorted.dedup_by_key(|p| p.as_of);
     let first = sorted.iter().rposition(|p| p.as_of <= start).unwrap_or(0);
     sorted.split_off(first)
 }
 
-/// Drops a point that jumps away from both neighbours and back (a miscount):
-/// its neighbours agree with each other far better than with it.
+/// Drops the one point that jumps away from both neighbours and back far
+/// more than the item's counts usually move (a miscount): its neighbours
+/// agree with each other far better than with it. One point at most, never
+/// a count of 0 (a real sell-out, restocked soon after), and never a jump
+/// of the item's ordinary size (a shelf restocked to the same level every
+/// week dips and rises the same way each time).
 fn without_spikes(series: &[Point]) -> Vec<Point> {
-    let mut kept: Vec<Point> = Vec::with_capacity(series.len());
-    for (i, &point) in series.iter().enumerate() {
-        let (Some(&before), Some(&after)) = (kept.last(), series.get(i + 1)) else {
-            kept.push(point);
-            continue;
-        };
-        let away = i64::from(point.count) - i64::from(before.count);
-        let back = i64::from(after.count) - i64::from(point.count);
-        let between = (i64::from(after.count) - i64::from(before.count)).abs();
-        let jump = away.abs().min(back.abs());
-        let spike = away.signum() == -back.signum() && away != 0 && jump >= 3 && between * 2 < jump;
-        if !spike {
-            kept.push(point);
-        }
+    let moves: Vec<u32> = series.windows(2).map(|w| w[0].count.abs_diff(w[1].count)).collect();
+    let usual = {
+        let mut sorted = moves.clone();
+        sorted.sort_unstable();
+        sorted.get(sorted.len() / 2).copied().unwrap_or(0).max(1)
+    };
+    let spike = (1..series.len().saturating_sub(1))
+        .filter_map(|i| {
+            let (before, point, after) = (series[i - 1], series[i], series[i + 1]);
+            let away = i64::from(point.count) - i64::from(before.count);
+            let back = i64::from(after.count) - i64::from(point.count);
+            let between = (i64::from(after.count) - i64::from(before.count)).abs();
+            let jump = away.abs().min(back.abs());
+            let far = away.signum() == -back.signum()
+                && away != 0
+                && point.count != 0
+                && jump >= 3
+                && jump > 4 * i64::from(usual)
+                && between * 2 < jump;
+            far.then_some((jump, i))
+        })
+        .max();
+    let mut kept = series.to_vec();
+    if let Some((_, i)) = spike {
+        kept.remove(i);
     }
     kept
 }
@@ -172,6 +182,40 @@ mod tests {
         let high = of(&daily(&[100, 90, 80, 900, 60, 50, 40])).unwrap();
         assert!((low.rate_per_day - clean.rate_per_day).abs() < 1e-9, "{low:?}");
         assert!((high.rate_per_day - clean.rate_per_day).abs() < 1e-9, "{high:?}");
+    }
+
+    #[test]
+    fn a_sell_out_restocked_the_next_day_is_sales_not_a_miscount() {
+        // 10 a day, then the last 40 sold in a rush, restocked to 48.
+        let f = of(&daily(&[80, 70, 60, 50, 0, 48, 38])).unwrap();
+        assert!(f.rate_per_day > 15.0, "the sell-out counts: {f:?}");
+    }
+
+    #[test]
+    fn a_shelf_restocked_to_the_same_level_each_week_still_has_a_rate() {
+        // Weekly counts: sold down to about 30 each week, filled to 50 again.
+        let f = of(&daily(&[50, 30, 50, 28, 50, 31, 50, 29])).unwrap();
+        assert!((f.rate_per_day - 20.5).abs() < 1e-9, "{f:?}");
+    }
+
+    #[test]
+    fn two_snapshots_of_one_time_keep_the_lower_count_in_any_order() {
+        // Day 1 was uploaded twice (a corrected file): 90 and 95.
+        let again = Point {
+            as_of: day(1.0),
+            count: 95,
+        };
+        let latest = Point {
+            as_of: day(2.0),
+            count: 80,
+        };
+        let mut points = daily(&[100, 90, 80]);
+        let before = forecast(&[points.clone(), vec![again]].concat(), latest, DEFAULT_WINDOW_MS).unwrap();
+        points.insert(1, again);
+        let after = forecast(&points, latest, DEFAULT_WINDOW_MS).unwrap();
+        assert_eq!(before, after, "the order they came in does not matter");
+        // 100 → 90 → 80 (90 stands, as the table has it), not 100 → 95 → 80.
+        assert!((before.rate_per_day - 10.0).abs() < 1e-9, "{before:?}");
     }
 
     #[test]

@@ -366,7 +366,7 @@ impl Checker {
         token: &str,
         report: &mut CheckReport,
     ) -> Result<Vec<Alert>, PortError> {
-        self.record_history(changes).await;
+        self.record_history(changes).await?;
         let now = Timestamp::now();
         let mut claims = Vec::new();
         let mut restocks = Vec::new();
@@ -378,7 +378,7 @@ impl Checker {
             self.act_on(decision, change, (new, low), (snoozes, now), &mut claims, &mut restocks);
         }
         self.decide_soon(changes, snoozes, now, &mut claims, &mut restocks)
-            .await;
+            .await?;
         report.resolved += self
             .retry
             .run("resolve alerts", || {
@@ -389,9 +389,10 @@ impl Checker {
     }
 
     /// SOON on each change's transition: the item's forecast as of the old
-    /// snapshot and as of the new, from its history. History serves no
-    /// other alert: when it cannot be read, the batch raises no SOON (said
-    /// in the log) and OUT and LOW go on.
+    /// snapshot and as of the new, from its history. A history that is not
+    /// there raises no SOON (said in the log; OUT and LOW go on); one failing
+    /// for now fails the batch, to be checked again: a transition skipped
+    /// would never be seen again.
     async fn decide_soon(
         &self,
         changes: &[Change],
@@ -399,7 +400,7 @@ impl Checker {
         now: Timestamp,
         claims: &mut Vec<AlertClaim>,
         restocks: &mut Vec<Restock>,
-    ) {
+    ) -> Result<(), PortError> {
         let thresholds = &self.config.thresholds;
         // Only a change of a row that was or is in stock above its threshold
         // can be SOON on either side (a new row has no history to forecast).
@@ -412,7 +413,7 @@ impl Checker {
             })
             .collect();
         let Some(since) = candidates.iter().map(|(_, old, _)| old.as_of).min() else {
-            return;
+            return Ok(());
         };
         let keys: Vec<(String, String)> = candidates
             .iter()
@@ -425,9 +426,10 @@ impl Checker {
             .await
         {
             Ok(histories) => histories,
+            Err(e) if e.is_transient() => return Err(e),
             Err(e) => {
                 tracing::warn!(error = %e, changes = candidates.len(), "no history to forecast from; no SOON alerts for these changes");
-                return;
+                return Ok(());
             }
         };
         for ((change, old, new), history) in candidates.into_iter().zip(histories) {
@@ -446,6 +448,7 @@ impl Checker {
             let decision = decide_soon(was, is, level(new.count, low));
             self.act_on(decision, change, (new, low), (snoozes, now), claims, restocks);
         }
+        Ok(())
     }
 
     /// A decision on `change` as a claim to make or a restock to record.
@@ -488,16 +491,22 @@ impl Checker {
     }
 
     /// Keeps the changes' counts in the history (on AWS, where the stream
-    /// forgets after a day). History serves trends and forecasts, never an
-    /// alert: failing to keep it is said in the log, and checking goes on
-    /// (a stack from before history has no history table).
-    async fn record_history(&self, changes: &[Change]) {
+    /// forgets after a day). A history that is not there (a stack from
+    /// before it) or refuses for good is said in the log and checking goes
+    /// on; one that is only failing for now fails the batch, which is
+    /// checked again, so no point (and no SOON transition) goes missing.
+    async fn record_history(&self, changes: &[Change]) -> Result<(), PortError> {
         let recorded = self
             .retry
             .run("record history", || self.ports.history.record(changes))
             .await;
-        if let Err(e) = recorded {
-            tracing::warn!(error = %e, changes = changes.len(), "could not keep these changes in the history");
+        match recorded {
+            Err(e) if e.is_transient() => Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, changes = changes.len(), "no history kept for these changes");
+                Ok(())
+            }
+            Ok(()) => Ok(()),
         }
     }
 
