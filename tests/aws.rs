@@ -302,6 +302,42 @@ fn history_and_forecasts_work_on_aws() {
     );
 }
 
+/// A deployment from before the history (no history table): uploads are
+/// checked (OUT and LOW as ever) and `stock` lists everything, days left
+/// unknown, saying why once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_history_table_checking_and_listing_go_on() {
+    let (_, settings, clients) = moto::fresh().await;
+    clients
+        .dynamodb
+        .delete_table()
+        .table_name(stockwatch::adapters::aws::history::history_table(&settings.table))
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| stockwatch(&settings, dir.path()).args(args).output().unwrap();
+    let out = run(&["upload", "samples/inventory-berlin.csv"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("OUT Berlin is out of stock of Echo Plus"),
+        "{}",
+        stdout(&out)
+    );
+    let listed = run(&["stock", "--json"]);
+    assert!(stderr(&listed).contains("days left unknown"), "{}", stderr(&listed));
+    let rows = json_of(listed);
+    assert_eq!(rows.as_array().unwrap().len(), 6);
+    assert!(rows.as_array().unwrap().iter().all(|r| r["days_left"].is_null()));
+    let soon = run(&["stock", "--soon"]);
+    assert!(!soon.status.success(), "--soon cannot do without it");
+    assert!(
+        stderr(&soon).contains("-history"),
+        "names the missing table: {}",
+        stderr(&soon)
+    );
+}
+
 #[test]
 fn watch_follows_the_stream_on_aws() {
     use std::io::{BufRead, BufReader};

@@ -26,8 +26,11 @@ pub struct StockArgs {
     pub low: bool,
     /// Only items predicted to run out within DAYS (3 if not given), most
     /// urgent first.
-    #[arg(long, value_name = "DAYS", num_args = 0..=1, default_missing_value = "3")]
+    #[arg(long, value_name = "DAYS", num_args = 0..=1, default_missing_value = "3", conflicts_with = "no_forecast")]
     pub soon: Option<f64>,
+    /// Read no history: no days left (on AWS the history costs a query per item).
+    #[arg(long)]
+    pub no_forecast: bool,
     /// A JSON array of rows.
     #[arg(long)]
     pub json: bool,
@@ -80,13 +83,28 @@ pub async fn run(ctx: &Session, args: &StockArgs) -> Result<(), CliError> {
     let retry = retries();
     // `--soon` sorts across pages: what it lists is gathered first.
     let mut soon: Vec<(StockRow, Forecast)> = Vec::new();
+    let mut forecasting = !args.no_forecast;
     loop {
         let rows = retry
             .run("read stock", || ctx.ports.table.scan(&filter, next.as_ref(), PAGE))
             .await?;
-        let predicted = retry
-            .run("read history", || forecasts::for_rows(&*ctx.ports.history, &rows.items))
-            .await?;
+        // Without a history (a stack from before it, a table that refuses),
+        // the stock is still listed, days left unknown: said once.
+        let predicted = match (forecasting, args.soon) {
+            (false, _) => vec![None; rows.items.len()],
+            (true, soon) => match retry
+                .run("read history", || forecasts::for_page(&*ctx.ports.history, &rows.items))
+                .await
+            {
+                Ok(predicted) => predicted,
+                Err(e) if soon.is_some() => return Err(e.into()),
+                Err(e) => {
+                    super::say(&format!("days left unknown: the history could not be read ({e})"));
+                    forecasting = false;
+                    vec![None; rows.items.len()]
+                }
+            },
+        };
         let mut page = Vec::new();
         for (row, forecast) in rows.items.into_iter().zip(predicted) {
             let state = level(row.count, thresholds.low_for(&row.store, &row.item));

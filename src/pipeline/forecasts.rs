@@ -20,13 +20,14 @@ pub fn of_row(row: &StockRow, points: &[HistoryPoint]) -> Option<Forecast> {
 }
 
 /// Each row's forecast, in the rows' order; `None` where none can be said.
-pub async fn for_rows(history: &dyn History, rows: &[StockRow]) -> PortResult<Vec<Option<Forecast>>> {
+/// `rows` are one page of the table, in its order.
+pub async fn for_page(history: &dyn History, rows: &[StockRow]) -> PortResult<Vec<Option<Forecast>>> {
     let Some(oldest) = rows.iter().map(|r| r.as_of).min() else {
         return Ok(Vec::new());
     };
     let keys: Vec<(String, String)> = rows.iter().map(|r| (r.store.clone(), r.item.clone())).collect();
     let points = history
-        .points_of(&keys, Timestamp(oldest.0.saturating_sub(READ_BACK_MS)))
+        .points_of_page(&keys, Timestamp(oldest.0.saturating_sub(READ_BACK_MS)))
         .await?;
     Ok(rows
         .iter()

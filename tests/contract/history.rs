@@ -67,7 +67,7 @@ pub async fn history_keeps_each_count_of_an_item_in_as_of_order(b: &Ports) {
     let sorted: Vec<(String, String)> = [("Berlin", "Echo Dot"), ("Berlin", "Echo Plus"), ("Berlin", "Echo Show")]
         .map(|(s, i)| (s.to_string(), i.to_string()))
         .to_vec();
-    let in_order = b.history.points_of(&sorted, Timestamp(now + DAY)).await.unwrap();
+    let in_order = b.history.points_of_page(&sorted, Timestamp(now + DAY)).await.unwrap();
     assert_eq!(in_order, vec![many[2].clone(), many[0].clone(), Vec::new()]);
 }
 
