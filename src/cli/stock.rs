@@ -48,11 +48,6 @@ struct StockJson<'a> {
     runs_out_at: Option<Timestamp>,
 }
 
-/// `6.2`, `-` where unknown: days to one decimal.
-pub fn days_cell(forecast: Option<&Forecast>) -> String {
-    forecast.map_or_else(|| "-".to_string(), |f| format!("{:.1}", f.days_left))
-}
-
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
@@ -214,7 +209,7 @@ fn emit(
                 Cell::new(&row.item),
                 Cell::new(&row.count.to_string()),
                 Cell::new(state.label()),
-                Cell::new(&days_cell(forecast.as_ref())),
+                Cell::new(&crate::domain::forecast::days_text(forecast.map(|f| f.days_left))),
                 Cell::new(&row.as_of.to_display()),
                 Cell::new(&row.updated_at.to_display()),
             ],

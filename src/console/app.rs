@@ -104,6 +104,9 @@ pub struct App {
     pub live_alerts: LiveAlerts,
     /// The histories of items shown, for trends and forecasts.
     pub item_history: ItemHistory,
+    /// What `history_to_read` last looked at: the stock rows (by when they
+    /// were computed) and the item in detail. Ticks change neither.
+    history_looked_at: Option<(u64, Option<(String, String)>)>,
     pub keymap: Keymap,
     pub settings: Settings,
     pub clock: Clock,
@@ -152,6 +155,7 @@ impl App {
             live_stock,
             live_alerts: LiveAlerts::default(),
             item_history: ItemHistory::default(),
+            history_looked_at: None,
             keymap,
             settings,
             clock,
@@ -285,11 +289,19 @@ impl App {
 
     /// Items shown whose history is not read (nor being read): the stock
     /// pane's rows, and the item in the detail view.
+    /// Looks only when the rows or the detail changed: not on every tick.
     pub fn history_to_read(&mut self) -> Vec<(String, String)> {
         let detail = match &self.mode {
-            Mode::Detail { store, item, .. } => Some((store.as_str(), item.as_str())),
+            Mode::Detail { store, item, .. } => Some((store.clone(), item.clone())),
             _ => None,
         };
+        let looking_at = Some((self.stock.computed(), detail));
+        if self.history_looked_at == looking_at {
+            return Vec::new();
+        }
+        self.history_looked_at = looking_at;
+        let detail = self.history_looked_at.as_ref().and_then(|(_, d)| d.as_ref());
+        let detail = detail.map(|(s, i)| (s.as_str(), i.as_str()));
         let rows = self.stock.rows().iter().map(|r| (r.store.as_str(), r.item.as_str()));
         self.item_history.to_read(detail.into_iter().chain(rows))
     }

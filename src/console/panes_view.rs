@@ -213,7 +213,7 @@ pub fn draw_stock(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 line.count.to_string(),
                 line.trend.clone(),
                 level_label(line.level).to_string(),
-                line.days_left.map_or_else(|| "-".to_string(), |d| format!("{d:.1}")),
+                crate::domain::forecast::days_text(line.days_left),
                 app.clock.short(line.as_of),
             ];
             if across {

@@ -151,6 +151,8 @@ pub struct StockPane {
     store: Option<String>,
     rows: Vec<StockLine>,
     rows_of: Option<StockInputs>,
+    /// Counts the times the rows were computed.
+    computed: u64,
 }
 
 /// What the stock pane's rows depend on.
@@ -180,6 +182,7 @@ impl Default for StockPane {
             store: None,
             rows: Vec::new(),
             rows_of: None,
+            computed: 0,
         }
     }
 }
@@ -188,6 +191,11 @@ impl StockPane {
     /// The rows shown, sorted.
     pub fn rows(&self) -> &[StockLine] {
         &self.rows
+    }
+
+    /// Changes whenever the rows were computed again.
+    pub fn computed(&self) -> u64 {
+        self.computed
     }
 
     /// The row under the cursor.
@@ -250,6 +258,7 @@ impl StockPane {
         });
         if !current {
             self.rows = self.compute_rows(&live);
+            self.computed += 1;
             self.rows_of = Some(StockInputs {
                 version: live.stock.version(),
                 history: live.history.version(),

@@ -37,6 +37,11 @@ pub struct Forecast {
     pub runs_out_at: Timestamp,
 }
 
+/// Days left as people read them: `6.2`, or `-` where unknown.
+pub fn days_text(days_left: Option<f64>) -> String {
+    days_left.map_or_else(|| "-".to_string(), |d| format!("{d:.1}"))
+}
+
 /// The forecast for an item whose newest snapshot is `latest`, from its
 /// history `points` (any order; those after `latest` are ignored). `None`
 /// where it cannot be said: too little history, or nothing sold (no sales

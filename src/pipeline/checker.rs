@@ -12,15 +12,13 @@
 //! one window remains, said in `adapters::aws::publisher`.
 
 use super::forecasts;
-use crate::domain::forecast::{DEFAULT_WINDOW_MS, Point, forecast};
 use crate::domain::{
     Alert, AlertId, AlertKind, Decision, Level, Message, Snooze, Thresholds, Timestamp, decide, decide_soon, is_soon,
     level, snoozed,
 };
 use crate::ports::RetryPolicy;
 use crate::ports::{
-    AlertClaim, AlertFilter, Change, ClaimOutcome, Delivery, HistoryPoint, Image, PortError, Ports, Restock,
-    StockFilter, all_pages,
+    AlertClaim, AlertFilter, Change, ClaimOutcome, Delivery, Image, PortError, Ports, Restock, StockFilter, all_pages,
 };
 use std::collections::HashSet;
 use std::time::Duration;
@@ -435,20 +433,25 @@ impl Checker {
         for ((change, old, new), history) in candidates.into_iter().zip(histories) {
             let low = thresholds.low_for(&change.store, &change.item);
             let within = thresholds.soon_within_days(&change.store, &change.item);
-            let points: Vec<Point> = history.iter().map(HistoryPoint::point).collect();
-            let days_left = |image: &Image| {
-                let latest = Point {
-                    as_of: image.as_of,
-                    count: image.count,
-                };
-                forecast(&points, latest, DEFAULT_WINDOW_MS).map(|f| f.days_left)
-            };
+            let points = forecasts::points(&history);
+            let days_left = |image: &Image| forecasts::at(&points, image.as_of, image.count).map(|f| f.days_left);
             let was = is_soon(level(old.count, low), days_left(old), within);
             let is = is_soon(level(new.count, low), days_left(new), within);
             let decision = decide_soon(was, is, level(new.count, low));
             self.act_on(decision, change, (new, low), (snoozes, now), claims, restocks);
         }
         Ok(())
+    }
+
+    /// Whether an alert of `kind` for the item is sent to people: OUT always,
+    /// LOW and SOON when asked for, none while the item is snoozed.
+    fn tells(&self, kind: AlertKind, store: &str, item: &str, (snoozes, now): (&[Snooze], Timestamp)) -> bool {
+        let asked = match kind {
+            AlertKind::Out => true,
+            AlertKind::Low => self.config.notify_low,
+            AlertKind::Soon => self.config.notify_soon,
+        };
+        asked && snoozed(snoozes, store, item, now).is_none()
     }
 
     /// A decision on `change` as a claim to make or a restock to record.
@@ -463,11 +466,6 @@ impl Checker {
     ) {
         match decision {
             Decision::Raise(kind) => {
-                let told = match kind {
-                    AlertKind::Out => true,
-                    AlertKind::Low => self.config.notify_low,
-                    AlertKind::Soon => self.config.notify_soon,
-                };
                 claims.push(AlertClaim {
                     change_id: change.id.clone(),
                     kind,
@@ -477,7 +475,7 @@ impl Checker {
                     threshold: low,
                     as_of: new.as_of,
                     source: new.source.clone(),
-                    notify: told && snoozed(snoozes, &change.store, &change.item, now).is_none(),
+                    notify: self.tells(kind, &change.store, &change.item, (snoozes, now)),
                 });
             }
             Decision::Resolve => restocks.push(Restock {
@@ -592,8 +590,7 @@ impl Checker {
             if alerted.contains(&(row.store.clone(), row.item.clone(), kind)) {
                 continue;
             }
-            let notify = (kind == AlertKind::Out || self.config.notify_low)
-                && snoozed(&snoozes, &row.store, &row.item, now).is_none();
+            let notify = self.tells(kind, &row.store, &row.item, (&snoozes, now));
             claims.push(AlertClaim {
                 change_id: format!("resync:{}", serde_json::json!([row.store, row.item, row.as_of.0])),
                 kind,

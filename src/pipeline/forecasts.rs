@@ -9,14 +9,19 @@ use crate::ports::{History, HistoryPoint, PortResult, StockRow};
 /// the point before it opened (whose interval the window cuts).
 pub const READ_BACK_MS: i64 = 2 * DEFAULT_WINDOW_MS;
 
+/// The forecast's points of an item's history.
+pub fn points(history: &[HistoryPoint]) -> Vec<Point> {
+    history.iter().map(HistoryPoint::point).collect()
+}
+
+/// The forecast as of a snapshot (`count` as of `as_of`) from the item's points.
+pub fn at(points: &[Point], as_of: Timestamp, count: u32) -> Option<Forecast> {
+    forecast(points, Point { as_of, count }, DEFAULT_WINDOW_MS)
+}
+
 /// The item's forecast from its points and its row (the newest snapshot).
-pub fn of_row(row: &StockRow, points: &[HistoryPoint]) -> Option<Forecast> {
-    let points: Vec<Point> = points.iter().map(HistoryPoint::point).collect();
-    let latest = Point {
-        as_of: row.as_of,
-        count: row.count,
-    };
-    forecast(&points, latest, DEFAULT_WINDOW_MS)
+pub fn of_row(row: &StockRow, history: &[HistoryPoint]) -> Option<Forecast> {
+    at(&points(history), row.as_of, row.count)
 }
 
 /// Each row's forecast, in the rows' order; `None` where none can be said.
