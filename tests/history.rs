@@ -266,3 +266,42 @@ async fn pruning_spares_what_a_checker_has_not_read_and_says_gap_to_a_follower()
     let next = third.feed.read(Some(&stale.cursor), 10).await.unwrap();
     assert!(!next.gap, "said once");
 }
+
+/// Many items in table order (a checker's page of a whole file) are read in
+/// one walk of the index; the answer is the same as item by item.
+#[tokio::test]
+async fn reading_many_items_at_once_gives_each_its_own_points() {
+    use stockwatch::adapters::local::LocalBackend;
+    use stockwatch::domain::Timestamp;
+    use stockwatch::pipeline::Loader;
+    let dir = tempfile::tempdir().unwrap();
+    let ports = LocalBackend::open(dir.path()).unwrap().ports;
+    let day = 86_400_000;
+    let start = Timestamp::now().0 - 5 * day;
+    for d in 0..3 {
+        let mut text = String::from("store,item,count\n");
+        for i in 0..100 {
+            text.push_str(&format!("Lyon,Item {i:03},{}\n", 100 + i - d * (i % 7)));
+        }
+        Loader::new(ports.clone())
+            .upload(
+                "lyon.csv",
+                bytes::Bytes::from(text),
+                Some(Timestamp(start + d as i64 * day)),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    let mut items: Vec<(String, String)> = (0..100).map(|i| ("Lyon".to_string(), format!("Item {i:03}"))).collect();
+    let since = Timestamp(0);
+    let at_once = ports.history.points_of(&items, since).await.unwrap();
+    items.reverse(); // out of table order: item by item
+    let mut one_by_one = ports.history.points_of(&items, since).await.unwrap();
+    one_by_one.reverse();
+    assert_eq!(at_once, one_by_one);
+    // Item 003 sold 3 a day; item 007 nothing (its count never changed after day 0).
+    let counts = |n: usize| at_once[n].iter().map(|p| p.count).collect::<Vec<_>>();
+    assert_eq!(counts(3), [103, 100, 97]);
+    assert_eq!(counts(7), [107, 107, 107]);
+}

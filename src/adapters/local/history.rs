@@ -121,6 +121,23 @@ fn points_in(
     rows.collect::<Result<Vec<_>, _>>().db(tx)
 }
 
+/// Whether `items` are in table order and at least half the table's rows
+/// from the first to the last: then one walk reads them faster than a query
+/// each (a page of a whole daily file), and walks little it does not need.
+fn dense(tx: &rusqlite::Transaction<'_>, items: &[(String, String)]) -> PortResult<bool> {
+    const AT_LEAST: usize = 64;
+    if items.len() < AT_LEAST || !items.windows(2).all(|w| w[0] < w[1]) {
+        return Ok(false);
+    }
+    let (first, last) = (&items[0], &items[items.len() - 1]);
+    let rows: i64 = tx
+        .prepare_cached("SELECT count(*) FROM inventory WHERE (store, item) >= (?1, ?2) AND (store, item) <= (?3, ?4)")
+        .db(tx)?
+        .query_row(params![first.0, first.1, last.0, last.1], |r| r.get(0))
+        .db(tx)?;
+    Ok(items.len() as i64 * 2 >= rows)
+}
+
 /// Items of one page of the table, in its order: one walk through the
 /// index from the first to the last (a million items' points in seconds,
 /// where a query per item took 18 s), keeping the items asked for.
@@ -205,6 +222,11 @@ impl History for LocalHistory {
         let items = items.to_vec();
         self.db
             .read(move |tx| {
+                // Items in table order and most of the rows between the first
+                // and the last (a checker's page of a whole file): one walk.
+                if dense(tx, &items)? {
+                    return points_in_range(tx, &items, since);
+                }
                 items
                     .iter()
                     .map(|(store, item)| points_in(tx, store, item, since))
