@@ -102,3 +102,21 @@ shot console-upload-in-progress    # the big file uploading, the others done
 sleep 12
 shot console-big-file-checked      # the preview's background check done: would load 2,000,000 rows
 keys q
+sleep 1
+
+# Trends and forecasts: two weeks of the sample stores, day by day.
+tmux -L "$socket" kill-server 2> /dev/null || true
+sleep 1
+rm -rf "$STOCKWATCH_DATA_DIR" 2> /dev/null || true
+"$bin" upload --spread 1d samples/history/*.csv > /dev/null
+cols=140 rows=40
+tmux -L "$socket" new-session -d -s shots -x "$cols" -y "$rows" \
+    "env STOCKWATCH_DATA_DIR='$STOCKWATCH_DATA_DIR' STOCKWATCH_LOG_DIR='$work/logs3' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' STOCKWATCH_USER=ana TERM=xterm-256color '$bin'; sleep 60"
+sleep 1.5
+keys : s t o r e Space B e r l i n Enter
+shot console-trends                # a store's items: 14-day trend blocks, DAYS LEFT
+keys r
+shot console-runs-out-soon         # every item with an open SOON alert, soonest first
+keys Escape : s t o r e Space B e r l i n Enter / D o t Enter Enter
+shot console-forecast-chart        # Enter on an item: its forecast and the chart
+keys Escape q
