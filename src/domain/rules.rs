@@ -190,14 +190,13 @@ pub fn is_soon(level: Level, days_left: Option<f64>, within_days: f64) -> bool {
 }
 
 /// The SOON rule, on the transition like the others: raised when the
-/// prediction comes within the horizon, resolved when it moves out of it
-/// (a restock, slower sales) while the item is still in stock above its
-/// threshold. An item that turns LOW or OUT keeps its SOON alert until it
-/// is back, as its LOW or OUT alert does.
-pub fn decide_soon(was_soon: bool, is_soon: bool, level: Level) -> Decision {
+/// prediction comes within the horizon, resolved when it no longer is: a
+/// restock or slower sales moved it out, or the item turned LOW or OUT and
+/// that alert takes over (an item LOW or OUT is never soon: `is_soon`).
+pub fn decide_soon(was_soon: bool, is_soon: bool) -> Decision {
     match (was_soon, is_soon) {
         (false, true) => Decision::Raise(AlertKind::Soon),
-        (true, false) if level == Level::Ok => Decision::Resolve,
+        (true, false) => Decision::Resolve,
         _ => Decision::Nothing,
     }
 }
@@ -214,19 +213,14 @@ mod tests {
         assert!(!is_soon(Level::Ok, Some(3.5), 3.0));
         assert!(!is_soon(Level::Ok, None, 3.0), "no forecast, no SOON");
         assert!(!is_soon(Level::Low, Some(0.5), 3.0), "LOW has its own alert");
-        assert_eq!(decide_soon(false, true, Level::Ok), Raise(Soon));
+        assert_eq!(decide_soon(false, true), Raise(Soon));
+        assert_eq!(decide_soon(true, true), Nothing, "still soon: no second alert");
         assert_eq!(
-            decide_soon(true, true, Level::Ok),
-            Nothing,
-            "still soon: no second alert"
+            decide_soon(true, false),
+            Resolve,
+            "moved out, restocked, or LOW or OUT now (is_soon is false for them)"
         );
-        assert_eq!(decide_soon(true, false, Level::Ok), Resolve, "moved out (or restocked)");
-        assert_eq!(
-            decide_soon(true, false, Level::Low),
-            Nothing,
-            "now LOW: kept until back"
-        );
-        assert_eq!(decide_soon(false, false, Level::Ok), Nothing);
+        assert_eq!(decide_soon(false, false), Nothing);
     }
 
     #[test]

@@ -437,8 +437,11 @@ impl Checker {
             let days_left = |image: &Image| forecasts::at(&points, image.as_of, image.count).map(|f| f.days_left);
             let was = is_soon(level(old.count, low), days_left(old), within);
             let is = is_soon(level(new.count, low), days_left(new), within);
-            let decision = decide_soon(was, is, level(new.count, low));
-            self.act_on(decision, change, (new, low), (snoozes, now), claims, restocks);
+            // Its resolving is the SOON alert's alone (no restock happened).
+            match decide_soon(was, is) {
+                Decision::Resolve => restocks.push(restock_of(change, new, Some(AlertKind::Soon))),
+                decision => self.act_on(decision, change, (new, low), (snoozes, now), claims, restocks),
+            }
         }
         Ok(())
     }
@@ -478,12 +481,7 @@ impl Checker {
                     notify: self.tells(kind, &change.store, &change.item, (snoozes, now)),
                 });
             }
-            Decision::Resolve => restocks.push(Restock {
-                store: change.store.clone(),
-                item: change.item.clone(),
-                as_of: new.as_of,
-                change_id: change.id.clone(),
-            }),
+            Decision::Resolve => restocks.push(restock_of(change, new, None)),
             Decision::Nothing => {}
         }
     }
@@ -669,6 +667,18 @@ impl Checker {
 /// both think a claim is theirs would both publish it.
 fn claim_token(name: &str) -> String {
     format!("{name}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Resolving the item's alerts raised before `new`: all of them (`None`, a
+/// restock) or one kind's.
+fn restock_of(change: &Change, new: &Image, only: Option<AlertKind>) -> Restock {
+    Restock {
+        store: change.store.clone(),
+        item: change.item.clone(),
+        as_of: new.as_of,
+        change_id: change.id.clone(),
+        only,
+    }
 }
 
 #[cfg(test)]

@@ -593,6 +593,11 @@ pub struct Restock {
     pub item: String,
     pub as_of: Timestamp,
     pub change_id: String,
+    /// `None`: the stock came back; every alert of the item raised before
+    /// `as_of` is resolved, and claims of older snapshots are born
+    /// resolved. `Some(kind)`: only that kind's alerts are resolved (a
+    /// SOON whose prediction moved out, or that a LOW or OUT took over).
+    pub only: Option<AlertKind>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -148,3 +148,36 @@ pub async fn soon_is_raised_once_as_the_run_out_nears_and_resolved_by_a_restock(
     // Sent: the SOON alert (LOW is not notified by default).
     assert_eq!(sent.sent.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
+
+/// Four a day sold: SOON on day 2 (three days left); on day 4 the item is
+/// LOW, and the LOW alert takes over: the SOON one is resolved, as is what
+/// else was open only by the time the stock comes back.
+pub async fn a_low_alert_takes_over_from_soon(b: &Ports) {
+    let start = Timestamp::now().0 - 10 * DAY;
+    let checker = Checker::new(b.clone(), CheckerConfig::default());
+    for (day, count) in [20, 16, 12, 8, 3].into_iter().enumerate() {
+        let text = format!("store,item,count\nBerlin,Echo Show,{count}\n");
+        load(b, &format!("show-{day}.csv"), &text, start + day as i64 * DAY).await;
+        checker.run_once().await.unwrap();
+    }
+    let filter = AlertFilter {
+        include_resolved: true,
+        ..Default::default()
+    };
+    let mut alerts: Vec<(stockwatch::domain::AlertKind, stockwatch::domain::AlertState, u32)> = b
+        .ledger
+        .list(&filter, None, 100)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|a| (a.kind, a.state, a.count))
+        .collect();
+    alerts.sort_by_key(|a| a.2);
+    use stockwatch::domain::{AlertKind::*, AlertState::*};
+    assert_eq!(
+        alerts,
+        [(Low, Open, 3), (Soon, Resolved, 12)],
+        "one SOON, then LOW instead"
+    );
+}

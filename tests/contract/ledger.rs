@@ -102,6 +102,7 @@ pub async fn restocks_resolve_older_alerts_even_claimed_late(b: &Ports) {
         item: "Dot".into(),
         as_of: Timestamp(20),
         change_id: "c3".into(),
+        only: None,
     };
     assert_eq!(b.ledger.resolve(&[restock], Timestamp::now()).await.unwrap(), 1);
     let resolved = b.ledger.get(early.id).await.unwrap();
@@ -221,6 +222,7 @@ pub async fn listing_filters_and_pages(b: &Ports) {
                 item: "item0".into(),
                 as_of: Timestamp(20),
                 change_id: "r".into(),
+                only: None,
             }],
             Timestamp::now(),
         )

@@ -148,6 +148,7 @@ macro_rules! contract_tests {
             history::history_keeps_each_count_of_an_item_in_as_of_order,
             history::recording_a_change_again_changes_nothing,
             history::soon_is_raised_once_as_the_run_out_nears_and_resolved_by_a_restock,
+            history::a_low_alert_takes_over_from_soon,
             pipeline::samples_raise_out_and_low_alerts,
             pipeline::a_rejected_file_writes_nothing_and_is_kept,
             pipeline::loading_twice_changes_nothing,

@@ -599,8 +599,14 @@ impl AlertLedger for DynamoLedger {
     }
 
     async fn resolve(&self, restocks: &[Restock], now: Timestamp) -> PortResult<u64> {
-        let mut newest: HashMap<(&str, &str), Timestamp> = HashMap::new();
+        let mut newest: HashMap<(&str, &str, Option<AlertKind>), Timestamp> = HashMap::new();
         for r in restocks {
+            let at = newest.entry((&r.store, &r.item, r.only)).or_insert(r.as_of);
+            *at = (*at).max(r.as_of);
+            // Only a restock is remembered (claims of older snapshots born resolved).
+            if r.only.is_some() {
+                continue;
+            }
             let result = self
                 .client
                 .update_item()
@@ -618,11 +624,9 @@ impl AlertLedger for DynamoLedger {
                 Err(e) if e.as_service_error().is_some_and(is_conditional) => {}
                 Err(e) => return Err(sdk_error(&self.what(), e)),
             }
-            let at = newest.entry((&r.store, &r.item)).or_insert(r.as_of);
-            *at = (*at).max(r.as_of);
         }
         let mut resolved = 0;
-        for ((store, item), restocked) in newest {
+        for ((store, item, only), restocked) in newest {
             // The item's unresolved alerts raised by older snapshots.
             let mut older = Vec::new();
             self.query_index(
@@ -632,7 +636,10 @@ impl AlertLedger for DynamoLedger {
                 true,
                 |found| {
                     let alert = alert_from(found)?;
-                    if alert.state != AlertState::Resolved && alert.as_of < restocked {
+                    if alert.state != AlertState::Resolved
+                        && alert.as_of < restocked
+                        && only.is_none_or(|kind| alert.kind == kind)
+                    {
                         older.push(claim_key(&alert.transition));
                     }
                     Ok(true)

@@ -243,14 +243,19 @@ impl AlertLedger for LocalLedger {
                         "UPDATE alerts SET state = 'resolved', resolved_at = ?4, rev = ?5,
                              published_at = CASE WHEN reminders > 0 THEN coalesce(published_at, ?4)
                                             ELSE published_at END
-                         WHERE store = ?1 AND item = ?2 AND state != 'resolved' AND as_of < ?3",
+                         WHERE store = ?1 AND item = ?2 AND state != 'resolved' AND as_of < ?3
+                           AND (?6 IS NULL OR kind = ?6)",
                     )
                     .db(tx)?;
                 let mut resolved = 0u64;
                 for r in &restocks {
-                    mark.execute(params![r.store, r.item, r.as_of.0, r.change_id]).db(tx)?;
+                    // Only a restock is remembered (claims of older snapshots born resolved).
+                    if r.only.is_none() {
+                        mark.execute(params![r.store, r.item, r.as_of.0, r.change_id]).db(tx)?;
+                    }
+                    let kind = r.only.map(AlertKind::as_str);
                     resolved += resolve
-                        .execute(params![r.store, r.item, r.as_of.0, now.0, rev])
+                        .execute(params![r.store, r.item, r.as_of.0, now.0, rev, kind])
                         .db(tx)? as u64;
                 }
                 Ok(resolved)
