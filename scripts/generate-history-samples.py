@@ -5,8 +5,9 @@ snapshots of the six sample stores, for trends and stock-out forecasts.
 Seeded, so running it again writes the same files. Each item sells a
 Poisson-distributed number of units a day around a rate of its own
 (busier on weekends); Berlin's Echo Dot is restocked on day 8. Counts
-end near the sample files' (samples/inventory-*.csv), so some items run
-out, some are low and some are predicted to run out within days.
+end at the sample files' (samples/inventory-*.csv), so some items run
+out, some are low, and two (selling fast) are predicted to run out within
+three days.
 
     python3 scripts/generate-history-samples.py
     stockwatch upload --spread 1d samples/history/*.csv
@@ -20,6 +21,11 @@ import random
 DAYS = 14
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 random.seed(20261130)
+
+# Two items that sell fast enough to run out within three days of the last
+# snapshot while still above their threshold: the SOON alerts and the
+# console's runs-out-soon view have something to show.
+FAST = {("Berlin", "Echo Look"): 4.5, ("Karachi", "Amazon Tap"): 2.5}
 
 
 def poisson(mean):
@@ -43,6 +49,7 @@ def main():
     series = {}
     for store, item, final in items:
         rate = random.uniform(0.5, 3.0)
+        rate = FAST.get((store, item), rate)
         sales = [poisson(rate * (1.5 if day % 7 in (5, 6) else 0.8)) for day in range(DAYS)]
         restock_day = 8 if (store, item) == ("Berlin", "Echo Dot") else None
         counts = [0] * DAYS
