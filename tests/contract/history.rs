@@ -1,6 +1,7 @@
 //! History: every change of an item's count with its as-of time, kept by
 //! whoever reads the feed (locally the change log already is it).
 
+use super::pipeline::all_alerts;
 use bytes::Bytes;
 use stockwatch::domain::Timestamp;
 use stockwatch::pipeline::{Checker, CheckerConfig, Loader};
@@ -95,16 +96,8 @@ pub async fn soon_is_raised_once_as_the_run_out_nears_and_resolved_by_a_restock(
         },
     );
     let soon_alerts = || async {
-        let filter = AlertFilter {
-            include_resolved: true,
-            ..Default::default()
-        };
-        b.ledger
-            .list(&filter, None, 100)
-            .await
-            .unwrap()
-            .items
-            .into_iter()
+        let all = all_alerts(&b).await;
+        all.into_iter()
             .filter(|a| a.kind == stockwatch::domain::AlertKind::Soon)
             .collect::<Vec<_>>()
     };
@@ -130,19 +123,7 @@ pub async fn soon_is_raised_once_as_the_run_out_nears_and_resolved_by_a_restock(
     assert!(soon.published_at.is_some(), "notify_soon: it was sent");
     // Echo Plus: selling one every two days, never within three days of
     // running out while above its threshold; LOW on day 3 (3 left), no SOON.
-    let all = b
-        .ledger
-        .list(
-            &AlertFilter {
-                include_resolved: true,
-                ..Default::default()
-            },
-            None,
-            100,
-        )
-        .await
-        .unwrap()
-        .items;
+    let all = all_alerts(&b).await;
     let plus: Vec<_> = all.iter().filter(|a| a.item == "Echo Plus").map(|a| a.kind).collect();
     assert_eq!(plus, [stockwatch::domain::AlertKind::Low]);
     // Sent: the SOON alert (LOW is not notified by default).
@@ -160,16 +141,8 @@ pub async fn a_low_alert_takes_over_from_soon(b: &Ports) {
         load(b, &format!("show-{day}.csv"), &text, start + day as i64 * DAY).await;
         checker.run_once().await.unwrap();
     }
-    let filter = AlertFilter {
-        include_resolved: true,
-        ..Default::default()
-    };
-    let mut alerts: Vec<(stockwatch::domain::AlertKind, stockwatch::domain::AlertState, u32)> = b
-        .ledger
-        .list(&filter, None, 100)
+    let mut alerts: Vec<(stockwatch::domain::AlertKind, stockwatch::domain::AlertState, u32)> = all_alerts(b)
         .await
-        .unwrap()
-        .items
         .into_iter()
         .map(|a| (a.kind, a.state, a.count))
         .collect();

@@ -18,7 +18,7 @@ fn checker(b: &Ports) -> Checker {
     Checker::new(b.clone(), CheckerConfig::default())
 }
 
-async fn all_alerts(b: &Ports) -> Vec<Alert> {
+pub async fn all_alerts(b: &Ports) -> Vec<Alert> {
     let filter = &AlertFilter {
         include_resolved: true,
         ..Default::default()
