@@ -73,6 +73,14 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX changes_item ON changes (store, item, new_as_of, new_count, new_source) WHERE new_count IS NOT NULL;
     "#,
+    // 8: the history's index by as-of day first: a day's load adds to the
+    // end of it instead of beside every item's earlier points (which had a
+    // reload rewrite most of the index).
+    r#"
+    DROP INDEX changes_item;
+    CREATE INDEX changes_day ON changes (new_as_of / 86400000, store, item, new_as_of, new_count, new_source)
+        WHERE new_count IS NOT NULL;
+    "#,
 ];
 
 const SCHEMA: &str = r#"
