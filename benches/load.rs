@@ -160,8 +160,9 @@ fn main() {
          new_count INTEGER, new_as_of INTEGER, new_source INTEGER);";
     const CHANGES_ROWS: &str = "INSERT INTO changes (store, item, new_count, new_as_of, new_source)
          SELECT store, item, count, 1, 1 FROM inventory;";
-    // The history's index (migration 7), there before the rows go in, as the loader meets it.
-    const HISTORY_INDEX: &str = "CREATE INDEX changes_item ON changes (store, item, new_as_of, new_count, new_source)
+    // The history's index (migration 8), there before the rows go in, as the loader meets it.
+    const HISTORY_INDEX: &str =
+        "CREATE INDEX changes_day ON changes (new_as_of / 86400000, store, item, new_as_of, new_count, new_source)
          WHERE new_count IS NOT NULL;";
     // The check's floor: what its ledger must write, as one statement of
     // the sqlite3 shell on the loaded database: every change read, an
