@@ -919,3 +919,105 @@ async fn one_huge_store_is_written_several_transactions_at_a_time() {
     let throttled = scripted.throttles.load(Ordering::SeqCst);
     assert!(throttled <= 30, "{throttled} transactions throttled");
 }
+
+/// Acknowledging an alert whose reminder is claimed but not sent yet is one
+/// write that also cancels the reminder: with two writes, a crash (here: the
+/// table failing) after the first let the reminder go out after the
+/// acknowledgement.
+#[tokio::test]
+async fn acknowledging_cancels_a_pending_reminder_in_the_same_write() {
+    let updates = Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+    let seen = updates.clone();
+    let alert = json!({
+        "pk": {"S": "claim#t1"}, "AlertId": {"N": "7"}, "ChangeId": {"S": "c1"}, "Kind": {"S": "OUT"},
+        "Store": {"S": "Berlin"}, "Item": {"S": "Dot"}, "Count": {"N": "0"}, "Threshold": {"N": "3"},
+        "AsOf": {"N": "10"}, "Source": {"S": "k"}, "RaisedAt": {"N": "1"}, "State": {"S": "open"},
+        "ClaimToken": {"S": "sender"}, "ClaimedAt": {"N": "1"}, "Version": {"N": "3"},
+        "Reminders": {"N": "1"}, "Pending": {"S": "sender"}
+    });
+    let endpoint = serve(move |op, body| match op {
+        "Query" => (200, json!({"Items": [{"pk": {"S": "claim#t1"}}], "Count": 1})),
+        "GetItem" => (200, json!({"Item": alert.clone()})),
+        "UpdateItem" => {
+            let mut updates = seen.lock().unwrap();
+            updates.push(body.clone());
+            if updates.len() > 1 {
+                return error(500, "InternalServerError", "the table went away");
+            }
+            let mut acked = alert.clone();
+            acked["State"] = json!({"S": "acknowledged"});
+            acked["AckBy"] = json!({"S": "ana"});
+            acked["AckAt"] = json!({"N": "20"});
+            acked["PublishedAt"] = json!({"N": "20"});
+            acked.as_object_mut().unwrap().remove("Pending");
+            (200, json!({"Attributes": acked}))
+        }
+        _ => error(400, "UnknownOperationException", op),
+    });
+    let c = clients(&endpoint).await;
+    let ledger = stockwatch::adapters::aws::ledger::DynamoLedger::new(c.dynamodb, "Alerts".into());
+    use stockwatch::ports::AlertLedger;
+    let ack = stockwatch::domain::Acknowledgement {
+        by: "ana".into(),
+        at: Timestamp(20),
+        note: None,
+    };
+    let acked = ledger.acknowledge(stockwatch::domain::AlertId(7), &ack).await.unwrap();
+    assert_eq!(acked.state, stockwatch::domain::AlertState::Acknowledged);
+    let updates = updates.lock().unwrap();
+    assert_eq!(updates.len(), 1, "one write: {updates:?}");
+    let expression = updates[0]["UpdateExpression"].as_str().unwrap();
+    assert!(
+        expression.contains("PublishedAt") && expression.contains("Pending"),
+        "the reminder is cancelled with the acknowledgement: {expression}"
+    );
+}
+
+/// Resolving (a restock) an alert whose reminder is claimed but not sent
+/// yet cancels the reminder in the same write, as acknowledging does.
+#[tokio::test]
+async fn resolving_cancels_a_pending_reminder_in_the_same_write() {
+    let updates = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = updates.clone();
+    let alert = json!({
+        "pk": {"S": "claim#t1"}, "AlertId": {"N": "7"}, "ChangeId": {"S": "c1"}, "Kind": {"S": "OUT"},
+        "Store": {"S": "Berlin"}, "Item": {"S": "Dot"}, "Count": {"N": "0"}, "Threshold": {"N": "3"},
+        "AsOf": {"N": "10"}, "Source": {"S": "k"}, "RaisedAt": {"N": "1"}, "State": {"S": "open"},
+        "ClaimToken": {"S": "sender"}, "ClaimedAt": {"N": "1"}, "Version": {"N": "3"},
+        "Reminders": {"N": "1"}, "Pending": {"S": "sender"}, "ItemKey": {"S": "[\"Berlin\",\"Dot\"]"}
+    });
+    let endpoint = serve(move |op, body| match op {
+        "Query" => (200, json!({"Items": [alert.clone()], "Count": 1})),
+        "UpdateItem" => {
+            let expression = body["UpdateExpression"].as_str().unwrap_or_default().to_string();
+            if expression.starts_with("SET AsOf") {
+                return (200, json!({})); // the restock marker
+            }
+            let mut updates = seen.lock().unwrap();
+            updates.push(expression.clone());
+            // The table holds a pending reminder: only the write that cancels it holds.
+            if !expression.contains("Pending") {
+                return error(400, "ConditionalCheckFailedException", "The conditional request failed");
+            }
+            if updates.len() > 2 {
+                return error(500, "InternalServerError", "the table went away");
+            }
+            (200, json!({}))
+        }
+        _ => error(400, "UnknownOperationException", op),
+    });
+    let c = clients(&endpoint).await;
+    let ledger = stockwatch::adapters::aws::ledger::DynamoLedger::new(c.dynamodb, "Alerts".into());
+    use stockwatch::ports::{AlertLedger, Restock};
+    let restock = Restock {
+        store: "Berlin".into(),
+        item: "Dot".into(),
+        as_of: Timestamp(20),
+        change_id: "c2".into(),
+        only: None,
+    };
+    assert_eq!(ledger.resolve(&[restock], Timestamp(20)).await.unwrap(), 1, "resolved");
+    let updates = updates.lock().unwrap();
+    let last = updates.last().unwrap();
+    assert!(last.contains("PublishedAt") && last.contains("Resolved"), "{updates:?}");
+}

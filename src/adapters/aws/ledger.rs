@@ -350,58 +350,62 @@ impl DynamoLedger {
     }
 
     /// Resolves one alert unless it already is; returns whether it changed.
+    /// One write, which also cancels a reminder claimed but not sent yet
+    /// (two let a crash between them send it after the resolving): the
+    /// usual one first (no reminder pending), then the one that cancels.
     async fn mark_resolved(&self, pk: &str, now: Timestamp) -> PortResult<bool> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .update_expression(
-                "SET #st = :r, ResolvedAt = :now, UpdatedAt = :now, ExpiresAt = :exp REMOVE Live, Remind ADD Version :one",
-            )
-            .return_values(ReturnValue::AllNew)
-            .condition_expression("attribute_exists(pk) AND #st <> :r")
-            .expression_attribute_names("#st", "State")
-            .expression_attribute_values(":r", s("resolved"))
-            .expression_attribute_values(":now", n(now.0))
-            .expression_attribute_values(":exp", resolved_expiry(now))
-            .expression_attribute_values(":one", n(1))
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                if let Some(item) = out.attributes() {
-                    self.cancel_reminder(pk, &alert_from(item)?, now).await?;
+        for _ in 0..3 {
+            for pending in [false, true] {
+                let (set, remove, condition) = if pending {
+                    (
+                        ", PublishedAt = :now",
+                        ", Pending",
+                        "attribute_exists(pk) AND #st <> :r AND Reminders > :zero AND attribute_not_exists(PublishedAt)",
+                    )
+                } else {
+                    (
+                        "",
+                        "",
+                        "attribute_exists(pk) AND #st <> :r \
+                         AND (attribute_exists(PublishedAt) OR attribute_not_exists(Reminders) OR Reminders = :zero)",
+                    )
+                };
+                let result = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key("pk", s(pk))
+                    .update_expression(format!(
+                        "SET #st = :r, ResolvedAt = :now, UpdatedAt = :now, ExpiresAt = :exp{set} \
+                         REMOVE Live, Remind{remove} ADD Version :one"
+                    ))
+                    .condition_expression(condition)
+                    .expression_attribute_names("#st", "State")
+                    .expression_attribute_values(":r", s("resolved"))
+                    .expression_attribute_values(":now", n(now.0))
+                    .expression_attribute_values(":exp", resolved_expiry(now))
+                    .expression_attribute_values(":zero", n(0))
+                    .expression_attribute_values(":one", n(1))
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => return Ok(true),
+                    Err(e) if e.as_service_error().is_some_and(is_conditional) => continue,
+                    Err(e) => return Err(sdk_error(&self.what(), e)),
                 }
-                Ok(true)
             }
-            Err(e) if e.as_service_error().is_some_and(is_conditional) => Ok(false),
-            Err(e) => Err(sdk_error(&self.what(), e)),
+            // Neither held: resolved already (or gone), or a reminder
+            // claimed or sent between the two tries.
+            match self.get_item(pk).await? {
+                None => return Ok(false),
+                Some(item) if alert_from(&item)?.state == AlertState::Resolved => return Ok(false),
+                Some(_) => {}
+            }
         }
-    }
-
-    /// An alert acknowledged or resolved while a reminder of it waits to be
-    /// sent: the reminder is not sent (its sender finds it published).
-    async fn cancel_reminder(&self, pk: &str, alert: &Alert, now: Timestamp) -> PortResult<()> {
-        if alert.reminders == 0 || alert.published_at.is_some() {
-            return Ok(());
-        }
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .update_expression("SET PublishedAt = :now REMOVE Pending ADD Version :one")
-            .condition_expression("attribute_not_exists(PublishedAt)")
-            .expression_attribute_values(":now", n(now.0))
-            .expression_attribute_values(":one", n(1))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(is_conditional) => Ok(()),
-            Err(e) => Err(sdk_error(&self.what(), e)),
-        }
+        Err(PortError::Transient(format!(
+            "the alert {pk} kept changing while being resolved in {}",
+            self.what()
+        )))
     }
 
     /// Puts the open, notified OUT alerts raised before reminders existed
@@ -657,44 +661,66 @@ impl AlertLedger for DynamoLedger {
 
     async fn acknowledge(&self, id: AlertId, ack: &Acknowledgement) -> PortResult<Alert> {
         let pk = self.key_of(id).await?;
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(&pk))
-            .update_expression(if ack.note.is_some() {
-                "SET #st = :ack, AckBy = :by, AckAt = :at, AckNote = :note, UpdatedAt = :at REMOVE Remind ADD Version :one"
+        // One write: acknowledged, and a reminder claimed but not sent yet
+        // cancelled with it (two writes let a crash between them send the
+        // reminder after the acknowledgement). Which write depends on what
+        // the alert holds; each is conditional on exactly that, so a
+        // reminder claimed or sent meanwhile sends us round again.
+        for _ in 0..5 {
+            let alert = self.alert_at(&pk).await?;
+            if let Err(e) = alert.can_acknowledge() {
+                return Err(PortError::Conflict(e.to_string()));
+            }
+            let pending = alert.reminders > 0 && alert.published_at.is_none();
+            let mut set = "SET #st = :ack, AckBy = :by, AckAt = :at, UpdatedAt = :at".to_string();
+            let mut remove = "REMOVE Remind".to_string();
+            if ack.note.is_some() {
+                set.push_str(", AckNote = :note");
+            }
+            let condition = if pending {
+                set.push_str(", PublishedAt = :at");
+                remove.push_str(", Pending");
+                "#st = :open AND Reminders = :r AND attribute_not_exists(PublishedAt)"
             } else {
-                "SET #st = :ack, AckBy = :by, AckAt = :at, UpdatedAt = :at REMOVE Remind ADD Version :one"
-            })
-            .condition_expression("#st = :open")
-            .expression_attribute_names("#st", "State")
-            .expression_attribute_values(":ack", s("acknowledged"))
-            .expression_attribute_values(":open", s("open"))
-            .expression_attribute_values(":by", s(&ack.by))
-            .expression_attribute_values(":at", n(ack.at.0))
-            .expression_attribute_values(":one", n(1));
-        if let Some(note) = &ack.note {
-            update = update.expression_attribute_values(":note", s(note));
-        }
-        match update.send().await {
-            Ok(_) => {
-                let alert = self.alert_at(&pk).await?;
-                self.cancel_reminder(&pk, &alert, ack.at).await?;
-                if alert.reminders > 0 && alert.published_at.is_none() {
-                    return self.alert_at(&pk).await;
+                "#st = :open AND (attribute_exists(PublishedAt) OR attribute_not_exists(Reminders) OR Reminders = :zero)"
+            };
+            let mut update = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(&pk))
+                .update_expression(format!("{set} {remove} ADD Version :one"))
+                .condition_expression(condition)
+                .expression_attribute_names("#st", "State")
+                .expression_attribute_values(":ack", s("acknowledged"))
+                .expression_attribute_values(":open", s("open"))
+                .expression_attribute_values(":by", s(&ack.by))
+                .expression_attribute_values(":at", n(ack.at.0))
+                .expression_attribute_values(":one", n(1))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+            update = if pending {
+                update.expression_attribute_values(":r", n(alert.reminders))
+            } else {
+                update.expression_attribute_values(":zero", n(0))
+            };
+            if let Some(note) = &ack.note {
+                update = update.expression_attribute_values(":note", s(note));
+            }
+            match update.send().await {
+                Ok(out) => {
+                    let alert = match out.attributes() {
+                        Some(item) => alert_from(item)?,
+                        None => self.alert_at(&pk).await?,
+                    };
+                    self.remember(&alert);
+                    return Ok(alert);
                 }
-                Ok(alert)
+                // Acknowledged elsewhere, or a reminder claimed or sent since the read.
+                Err(e) if e.as_service_error().is_some_and(is_conditional) => continue,
+                Err(e) => return Err(sdk_error(&self.what(), e)),
             }
-            Err(e) if e.as_service_error().is_some_and(is_conditional) => {
-                let alert = self.alert_at(&pk).await?;
-                Err(PortError::Conflict(alert.can_acknowledge().err().map_or_else(
-                    || format!("alert {id} changed meanwhile; try again"),
-                    |e| e.to_string(),
-                )))
-            }
-            Err(e) => Err(sdk_error(&self.what(), e)),
         }
+        Err(PortError::Conflict(format!("alert {id} changed meanwhile; try again")))
     }
 
     async fn get(&self, id: AlertId) -> PortResult<Alert> {
