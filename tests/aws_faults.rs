@@ -779,6 +779,21 @@ async fn upload(ports: &stockwatch::ports::Ports, name: &str, csv: &'static [u8]
         .unwrap();
 }
 
+/// Alert #7, Berlin's Dot out of stock, open, as the ledger table holds it,
+/// with `more` attributes (claimed by "sender" unless `more` says).
+fn open_alert(more: Value) -> Value {
+    let mut item = json!({
+        "pk": {"S": "claim#t1"}, "AlertId": {"N": "7"}, "ChangeId": {"S": "c1"}, "Kind": {"S": "OUT"},
+        "Store": {"S": "Berlin"}, "Item": {"S": "Dot"}, "Count": {"N": "0"}, "Threshold": {"N": "3"},
+        "AsOf": {"N": "10"}, "Source": {"S": "k"}, "RaisedAt": {"N": "1"}, "State": {"S": "open"},
+        "ClaimToken": {"S": "sender"}, "ClaimedAt": {"N": "1"}, "Version": {"N": "3"}
+    });
+    for (name, value) in more.as_object().unwrap() {
+        item[name] = value.clone();
+    }
+    item
+}
+
 /// A claim whose write went through while its answer was lost (a timeout):
 /// the retry's put is refused, the claim it finds is its own, so it is won,
 /// not lost to nobody. (A race under moto's load once raised 15 of 20.)
@@ -786,12 +801,7 @@ async fn upload(ports: &stockwatch::ports::Ports, name: &str, csv: &'static [u8]
 async fn a_claim_whose_earlier_attempt_landed_is_still_won() {
     let gets = Arc::new(AtomicU32::new(0));
     let seen = gets.clone();
-    let alert_item = json!({
-        "pk": {"S": "claim#t1"}, "AlertId": {"N": "7"}, "ChangeId": {"S": "c1"}, "Kind": {"S": "OUT"},
-        "Store": {"S": "Berlin"}, "Item": {"S": "Dot"}, "Count": {"N": "0"}, "Threshold": {"N": "3"},
-        "AsOf": {"N": "10"}, "Source": {"S": "k"}, "RaisedAt": {"N": "1"}, "State": {"S": "open"},
-        "ClaimToken": {"S": "mine"}, "ClaimedAt": {"N": "1"}, "Version": {"N": "1"}
-    });
+    let alert_item = open_alert(json!({"ClaimToken": {"S": "mine"}, "Version": {"N": "1"}}));
     let endpoint = serve(move |op, _| match op {
         // The claim's key and the restock marker: absent when read (the
         // earlier put not applied yet).
@@ -928,13 +938,7 @@ async fn one_huge_store_is_written_several_transactions_at_a_time() {
 async fn acknowledging_cancels_a_pending_reminder_in_the_same_write() {
     let updates = Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
     let seen = updates.clone();
-    let alert = json!({
-        "pk": {"S": "claim#t1"}, "AlertId": {"N": "7"}, "ChangeId": {"S": "c1"}, "Kind": {"S": "OUT"},
-        "Store": {"S": "Berlin"}, "Item": {"S": "Dot"}, "Count": {"N": "0"}, "Threshold": {"N": "3"},
-        "AsOf": {"N": "10"}, "Source": {"S": "k"}, "RaisedAt": {"N": "1"}, "State": {"S": "open"},
-        "ClaimToken": {"S": "sender"}, "ClaimedAt": {"N": "1"}, "Version": {"N": "3"},
-        "Reminders": {"N": "1"}, "Pending": {"S": "sender"}
-    });
+    let alert = open_alert(json!({"Reminders": {"N": "1"}, "Pending": {"S": "sender"}}));
     let endpoint = serve(move |op, body| match op {
         "Query" => (200, json!({"Items": [{"pk": {"S": "claim#t1"}}], "Count": 1})),
         "GetItem" => (200, json!({"Item": alert.clone()})),
@@ -979,13 +983,9 @@ async fn acknowledging_cancels_a_pending_reminder_in_the_same_write() {
 async fn resolving_cancels_a_pending_reminder_in_the_same_write() {
     let updates = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let seen = updates.clone();
-    let alert = json!({
-        "pk": {"S": "claim#t1"}, "AlertId": {"N": "7"}, "ChangeId": {"S": "c1"}, "Kind": {"S": "OUT"},
-        "Store": {"S": "Berlin"}, "Item": {"S": "Dot"}, "Count": {"N": "0"}, "Threshold": {"N": "3"},
-        "AsOf": {"N": "10"}, "Source": {"S": "k"}, "RaisedAt": {"N": "1"}, "State": {"S": "open"},
-        "ClaimToken": {"S": "sender"}, "ClaimedAt": {"N": "1"}, "Version": {"N": "3"},
+    let alert = open_alert(json!({
         "Reminders": {"N": "1"}, "Pending": {"S": "sender"}, "ItemKey": {"S": "[\"Berlin\",\"Dot\"]"}
-    });
+    }));
     let endpoint = serve(move |op, body| match op {
         "Query" => (200, json!({"Items": [alert.clone()], "Count": 1})),
         "UpdateItem" => {
