@@ -926,8 +926,10 @@ async fn one_huge_store_is_written_several_transactions_at_a_time() {
         most >= 4,
         "at most {most} of the store's transactions in flight at once"
     );
+    // The first burst (20 at once, 16 over) and a few as the pace grows back:
+    // well under two throttles per transaction (timing decides the few).
     let throttled = scripted.throttles.load(Ordering::SeqCst);
-    assert!(throttled <= 30, "{throttled} transactions throttled");
+    assert!(throttled < 40, "{throttled} transactions throttled");
 }
 
 /// Acknowledging an alert whose reminder is claimed but not sent yet is one
