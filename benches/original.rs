@@ -20,6 +20,7 @@ mod moto;
 use bytes::Bytes;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+use stockwatch::adapters::aws::feed::StreamFeed;
 use stockwatch::adapters::aws::{AwsSettings, Clients, WriteMode, connect_with};
 use stockwatch::lambda::check_stock::{self, CheckStock};
 use stockwatch::pipeline::{Checker, CheckerConfig, Loader};
@@ -84,20 +85,14 @@ async fn put_file(backend: &Ports, text: &str) {
 /// The table's stream as the Lambda trigger delivers it: events of at most
 /// 100 records, in the stream's order.
 async fn stream_events(clients: &Clients, settings: &AwsSettings) -> Vec<Value> {
-    let arn = clients
-        .dynamodb
-        .describe_table()
-        .table_name(&settings.table)
-        .send()
-        .await
-        .unwrap()
-        .table
-        .unwrap()
-        .latest_stream_arn
-        .unwrap();
-    let stream = clients.streams.describe_stream().stream_arn(&arn).send().await.unwrap();
+    let feed = StreamFeed::new(
+        clients.streams.clone(),
+        clients.dynamodb.clone(),
+        settings.table.clone(),
+    );
+    let arn = feed.stream_arn().await.unwrap();
     let mut records = Vec::new();
-    for shard in stream.stream_description().unwrap().shards() {
+    for shard in feed.shards(&arn).await.unwrap() {
         let mut iterator = clients
             .streams
             .get_shard_iterator()

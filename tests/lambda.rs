@@ -690,22 +690,13 @@ async fn the_sweep_raises_what_a_stream_batch_given_up_on_would_have() {
         .await
         .unwrap();
     // The batch as the trigger saw it: the stream's records, by sequence number.
-    let arn = clients
-        .dynamodb
-        .describe_table()
-        .table_name(&settings.table)
-        .send()
-        .await
-        .unwrap()
-        .table
-        .unwrap()
-        .latest_stream_arn
-        .unwrap();
-    let stream = clients.streams.describe_stream().stream_arn(&arn).send().await.unwrap();
-    let shard = stream.stream_description().unwrap().shards()[0]
-        .shard_id()
-        .unwrap()
-        .to_string();
+    let feed = stockwatch::adapters::aws::feed::StreamFeed::new(
+        clients.streams.clone(),
+        clients.dynamodb.clone(),
+        settings.table.clone(),
+    );
+    let arn = feed.stream_arn().await.unwrap();
+    let shard = feed.shards(&arn).await.unwrap()[0].shard_id().unwrap().to_string();
     let iterator = clients
         .streams
         .get_shard_iterator()
@@ -746,11 +737,6 @@ async fn the_sweep_raises_what_a_stream_batch_given_up_on_would_have() {
         .await
         .unwrap();
 
-    let feed = stockwatch::adapters::aws::feed::StreamFeed::new(
-        clients.streams.clone(),
-        clients.dynamodb.clone(),
-        settings.table.clone(),
-    );
     let function = CheckStock::new(checker(&backend, 60_000)).with_failures(
         feed,
         stockwatch::lambda::failures::FailureQueue::new(sqs.clone(), url.clone()),
