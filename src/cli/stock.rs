@@ -83,12 +83,20 @@ pub async fn run(ctx: &Session, args: &StockArgs) -> Result<(), CliError> {
         let rows = retry
             .run("read stock", || ctx.ports.table.scan(&filter, next.as_ref(), PAGE))
             .await?;
+        let next_page = rows.next;
+        // Only the rows shown are forecast (on AWS each is a query).
+        let shown: Vec<StockRow> = rows
+            .items
+            .into_iter()
+            .filter(|row| wanted(level(row.count, thresholds.low_for(&row.store, &row.item))))
+            .filter(|row| args.soon.is_none() || row.count > 0)
+            .collect();
         // Without a history (a stack from before it, a table that refuses),
         // the stock is still listed, days left unknown: said once.
         let predicted = match (forecasting, args.soon) {
-            (false, _) => vec![None; rows.items.len()],
+            (false, _) => vec![None; shown.len()],
             (true, soon) => match retry
-                .run("read history", || forecasts::for_page(&*ctx.ports.history, &rows.items))
+                .run("read history", || forecasts::for_page(&*ctx.ports.history, &shown))
                 .await
             {
                 Ok(predicted) => predicted,
@@ -96,19 +104,15 @@ pub async fn run(ctx: &Session, args: &StockArgs) -> Result<(), CliError> {
                 Err(e) => {
                     super::say(&format!("days left unknown: the history could not be read ({e})"));
                     forecasting = false;
-                    vec![None; rows.items.len()]
+                    vec![None; shown.len()]
                 }
             },
         };
         let mut page = Vec::new();
-        for (row, forecast) in rows.items.into_iter().zip(predicted) {
-            let state = level(row.count, thresholds.low_for(&row.store, &row.item));
-            if !wanted(state) {
-                continue;
-            }
+        for (row, forecast) in shown.into_iter().zip(predicted) {
             match (args.soon, forecast) {
                 (None, _) => page.push((row, forecast)),
-                (Some(days), Some(f)) if row.count > 0 && f.days_left <= days => soon.push((row, f)),
+                (Some(days), Some(f)) if f.days_left <= days => soon.push((row, f)),
                 (Some(_), _) => {}
             }
         }
@@ -118,7 +122,7 @@ pub async fn run(ctx: &Session, args: &StockArgs) -> Result<(), CliError> {
             outs += seen.1;
             lows += seen.2;
         }
-        match rows.next {
+        match next_page {
             Some(token) => next = Some(token),
             None => break,
         }

@@ -25,7 +25,7 @@ pub fn of_row(row: &StockRow, history: &[HistoryPoint]) -> Option<Forecast> {
 }
 
 /// Each row's forecast, in the rows' order; `None` where none can be said.
-/// `rows` are one page of the table, in its order.
+/// `rows` come from one page of the table, in its order (some left out).
 pub async fn for_page(history: &dyn History, rows: &[StockRow]) -> PortResult<Vec<Option<Forecast>>> {
     let Some(oldest) = rows.iter().map(|r| r.as_of).min() else {
         return Ok(Vec::new());

@@ -531,7 +531,7 @@ pub trait History: Send + Sync {
     /// order of `items` (any items, in any order).
     async fn points_of(&self, items: &[(String, String)], since: Timestamp) -> PortResult<Vec<Vec<HistoryPoint>>>;
     /// `points_of` for the items of one page of the table, in its order
-    /// (every row from the first to the last): a backend may read the
+    /// (most rows from the first to the last): a backend may read the
     /// whole range at once.
     async fn points_of_page(&self, items: &[(String, String)], since: Timestamp) -> PortResult<Vec<Vec<HistoryPoint>>> {
         self.points_of(items, since).await
