@@ -105,8 +105,9 @@ pub struct App {
     /// The histories of items shown, for trends and forecasts.
     pub item_history: ItemHistory,
     /// What `history_to_read` last looked at: the stock rows (by when they
-    /// were computed) and the item in detail. Ticks change neither.
-    history_looked_at: Option<(u64, Option<(String, String)>)>,
+    /// were computed), the stretch of them around the cursor, and the item
+    /// in detail. Ticks change none of them.
+    history_looked_at: Option<(u64, usize, Option<(String, String)>)>,
     pub keymap: Keymap,
     pub settings: Settings,
     pub clock: Clock,
@@ -288,21 +289,28 @@ impl App {
     }
 
     /// Items shown whose history is not read (nor being read): the stock
-    /// pane's rows, and the item in the detail view.
-    /// Looks only when the rows or the detail changed: not on every tick.
+    /// pane's rows around its cursor (a view of thousands reads what is
+    /// looked at, a screenful or two at a time), and the item in the detail
+    /// view. Looks only when the rows, the place in them or the detail
+    /// changed: not on every tick.
     pub fn history_to_read(&mut self) -> Vec<(String, String)> {
+        const AROUND: usize = 200;
         let detail = match &self.mode {
             Mode::Detail { store, item, .. } => Some((store.clone(), item.clone())),
             _ => None,
         };
-        let looking_at = Some((self.stock.computed(), detail));
+        let near = self.stock.list.cursor / AROUND;
+        let looking_at = Some((self.stock.computed(), near, detail));
         if self.history_looked_at == looking_at {
             return Vec::new();
         }
         self.history_looked_at = looking_at;
-        let detail = self.history_looked_at.as_ref().and_then(|(_, d)| d.as_ref());
+        let detail = self.history_looked_at.as_ref().and_then(|(_, _, d)| d.as_ref());
         let detail = detail.map(|(s, i)| (s.as_str(), i.as_str()));
-        let rows = self.stock.rows().iter().map(|r| (r.store.as_str(), r.item.as_str()));
+        let rows = self.stock.rows();
+        let from = (near * AROUND).saturating_sub(AROUND).min(rows.len());
+        let to = (near * AROUND + 2 * AROUND).min(rows.len());
+        let rows = rows[from..to].iter().map(|r| (r.store.as_str(), r.item.as_str()));
         self.item_history.to_read(detail.into_iter().chain(rows))
     }
 

@@ -201,3 +201,34 @@ fn a_resync_replaces_every_row() {
     assert_eq!(app.stores.rows(), ["Berlin"], "stores deleted meanwhile are gone");
     assert_eq!(app.live_stock.totals().items, 1);
 }
+
+/// A store of a thousand items has the histories of the rows around the
+/// cursor read, a stretch at a time as the cursor goes, not all at once.
+#[test]
+fn histories_are_read_around_the_cursor_as_it_goes() {
+    let rows: Vec<_> = (0..1000).map(|i| row("Big", &format!("Item {i:04}"), 50)).collect();
+    let mut app = crate::console::test_support::app_with(rows, false);
+    let asked = |effects: &[Effect]| -> Vec<String> {
+        effects
+            .iter()
+            .flat_map(|e| match e {
+                Effect::ReadHistory(items) => items.iter().map(|(_, i)| i.clone()).collect(),
+                _ => Vec::new(),
+            })
+            .collect()
+    };
+    // The store is shown from the start: the top rows were asked for, not the bottom's.
+    let mut probe = |item: &str| app.item_history.to_read([("Big", item)].into_iter()).is_empty();
+    assert!(probe("Item 0000") && probe("Item 0399"), "the top's asked for");
+    assert!(!probe("Item 0998"), "the bottom's not");
+    press(&mut app, KeyCode::Enter); // into the store's rows
+    let last = asked(&press(&mut app, KeyCode::Char('G')));
+    assert!(
+        last.contains(&"Item 0999".to_string()),
+        "the bottom's rows once the cursor is there"
+    );
+    assert!(
+        asked(&press(&mut app, KeyCode::Char('k'))).is_empty(),
+        "nothing new a row up"
+    );
+}
