@@ -99,6 +99,9 @@ pub struct Histories {
     pub filters: Vec<String>,
 }
 
+/// Stock rows (when computed), the stretch around the cursor, the item in detail.
+type LookedAt = (u64, usize, Option<(String, String)>);
+
 pub struct App {
     pub live_stock: LiveStock,
     pub live_alerts: LiveAlerts,
@@ -107,7 +110,7 @@ pub struct App {
     /// What `history_to_read` last looked at: the stock rows (by when they
     /// were computed), the stretch of them around the cursor, and the item
     /// in detail. Ticks change none of them.
-    history_looked_at: Option<(u64, usize, Option<(String, String)>)>,
+    history_looked_at: Option<LookedAt>,
     pub keymap: Keymap,
     pub settings: Settings,
     pub clock: Clock,
