@@ -107,6 +107,9 @@ pub struct App {
     pub live_alerts: LiveAlerts,
     /// The histories of items shown, for trends and forecasts.
     pub item_history: ItemHistory,
+    /// The forecast of the item in the detail view (worked out in
+    /// `refresh`, so drawing only reads it).
+    pub detail_forecast: Option<crate::domain::Forecast>,
     /// What `history_to_read` last looked at: the stock rows (by when they
     /// were computed), the stretch of them around the cursor, and the item
     /// in detail. Ticks change none of them.
@@ -159,6 +162,7 @@ impl App {
             live_stock,
             live_alerts: LiveAlerts::default(),
             item_history: ItemHistory::default(),
+            detail_forecast: None,
             history_looked_at: None,
             keymap,
             settings,
@@ -334,6 +338,16 @@ impl App {
             .refresh(live, self.stores.selected(), moved == Some(Pane::Stock));
         self.alerts.refresh(&self.live_alerts, moved == Some(Pane::Alerts));
         self.files.refresh(moved == Some(Pane::Files));
+        self.detail_forecast = match &self.mode {
+            Mode::Detail { store, item, .. } => self.live_stock.item(store, item).and_then(|row| {
+                let latest = crate::domain::Point {
+                    as_of: row.as_of,
+                    count: row.count,
+                };
+                self.item_history.forecast(store, item, latest)
+            }),
+            _ => None,
+        };
         // With the newest alerts in view and the operator at the keys,
         // they have been seen.
         if moved.is_some() && self.alerts.is_following() && self.alerts.show.includes_open() {

@@ -28,8 +28,9 @@ fn latest(app: &App, store: &str, item: &str) -> Option<Point> {
     })
 }
 
-pub fn forecast_of(app: &App, store: &str, item: &str) -> Option<Forecast> {
-    app.item_history.forecast(store, item, latest(app, store, item)?)
+/// The detail item's forecast, as `update` left it (none is worked out while drawing).
+fn forecast_of(app: &App) -> Option<Forecast> {
+    app.detail_forecast
 }
 
 /// `sells 3.0 a day: 4.0 days left, out around 4 Dec 09:03`, or why there is no forecast.
@@ -37,7 +38,7 @@ pub fn forecast_words(app: &App, store: &str, item: &str) -> String {
     if app.item_history.points(store, item).is_none() {
         return "reading the history…".to_string();
     }
-    match (forecast_of(app, store, item), latest(app, store, item)) {
+    match (forecast_of(app), latest(app, store, item)) {
         (Some(f), Some(p)) if p.count == 0 => format!("out; it sold {:.1} a day", f.rate_per_day),
         (Some(f), _) => format!(
             "sells {:.1} a day: {:.1} days left, out around {}",
@@ -65,7 +66,7 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme, area: Rect, store: &str,
         .filter(|(d, _)| *d >= -SPAN_DAYS)
         .collect();
     history.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let forecast = forecast_of(app, store, item).filter(|_| last.count > 0);
+    let forecast = forecast_of(app).filter(|_| last.count > 0);
     let line: Vec<(f64, f64)> = match forecast {
         // From now down to zero at the run-out (cut at the chart's edge).
         Some(f) => {
