@@ -778,7 +778,13 @@ async fn the_load_sweep_loads_events_given_up_on_and_stopped_uploads() {
         .await
         .unwrap();
     // And an upload stored by a loader that stopped before loading it.
-    let stopped = ObjectKey::parse("uploads/20261130-010203.456-dead/inventory-shanghai.csv").unwrap();
+    // Named as its uploader named it an hour ago (no date in a fixture).
+    let uploaded = stockwatch::domain::Timestamp(stockwatch::domain::Timestamp::now().0 - 3_600_000);
+    let stopped = ObjectKey::parse(&format!(
+        "uploads/{}-dead/inventory-shanghai.csv",
+        uploaded.to_compact()
+    ))
+    .unwrap();
     backend
         .objects
         .put(&stopped, &sample("samples/inventory-shanghai.csv").into(), None, None)

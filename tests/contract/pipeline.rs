@@ -401,8 +401,11 @@ pub async fn two_uploads_in_one_second_keep_the_later_whole(b: &Ports) {
 /// loaded by the next loader that looks, as of the time its uploader asked
 /// for, and its report says it was resumed.
 pub async fn an_upload_whose_loader_stopped_is_resumed(b: &Ports) {
-    let key = ObjectKey::parse("uploads/20261130-010203.456-dead/inventory-berlin.csv").unwrap();
-    let as_of = Timestamp::parse_rfc3339("2026-11-29T08:00:00Z").unwrap();
+    // Named as its uploader named it an hour ago, as of a day before: no
+    // date in a fixture (the sweep looks at recent uploads only).
+    let uploaded = Timestamp(Timestamp::now().0 - 3_600_000);
+    let key = ObjectKey::parse(&format!("uploads/{}-dead/inventory-berlin.csv", uploaded.to_compact())).unwrap();
+    let as_of = Timestamp(uploaded.0 - 86_400_000);
     b.objects
         .put(&key, &sample("inventory-berlin.csv").into(), Some(as_of), None)
         .await
