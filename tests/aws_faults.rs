@@ -1023,3 +1023,161 @@ async fn resolving_cancels_a_pending_reminder_in_the_same_write() {
     let last = updates.last().unwrap();
     assert!(last.contains("PublishedAt") && last.contains("Resolved"), "{updates:?}");
 }
+
+/// A stream as DynamoDB keeps one: every rollover (about four hours) the
+/// open shard closes and splits into two children, one of which lives
+/// until the next rollover; shards are listed for six rollovers after they
+/// close (24 hours), then trimmed away. Each shard holds one record per
+/// rollover it is open. Readers share one checkpoint, kept in a scripted
+/// ledger item under its version condition.
+struct RollingStream {
+    /// (shard id, parent, rollover it opened, rollover it closed, records' sequence numbers)
+    shards: Vec<(String, Option<String>, u32, Option<u32>, Vec<u64>)>,
+    rollover: u32,
+    next_seq: u64,
+    checkpoint: Option<(String, u64)>,
+}
+
+impl RollingStream {
+    fn new() -> Self {
+        RollingStream {
+            shards: vec![("s0".into(), None, 0, None, vec![1])],
+            rollover: 0,
+            next_seq: 2,
+            checkpoint: None,
+        }
+    }
+
+    fn roll(&mut self) {
+        self.rollover += 1;
+        let now = self.rollover;
+        let mut born = Vec::new();
+        for (id, _, _, closed, records) in self.shards.iter_mut().filter(|s| s.3.is_none()) {
+            *closed = Some(now);
+            records.push(self.next_seq);
+            self.next_seq += 1;
+            // The long-lived child goes on; its sibling closes at the next rollover.
+            if !id.ends_with('b') {
+                born.push((format!("s{now}a"), id.clone()));
+                born.push((format!("s{now}b"), id.clone()));
+            }
+        }
+        for (id, parent) in born {
+            self.shards.push((id, Some(parent), now, None, vec![self.next_seq]));
+            self.next_seq += 1;
+        }
+        // Closed for more than 24 hours: trimmed and no longer listed.
+        self.shards.retain(|s| s.3.is_none_or(|closed| now - closed < 6));
+    }
+
+    fn answer(&mut self, op: &str, body: &Value) -> (u16, Value) {
+        match op {
+            "DescribeTable" => describe_table("arn:rolling"),
+            "DescribeStream" => {
+                let listed = self
+                    .shards
+                    .iter()
+                    .map(|(id, parent, _, closed, _)| shard(id, parent.as_deref(), closed.is_some()))
+                    .collect();
+                describe_stream("arn:rolling", listed)
+            }
+            "GetShardIterator" => {
+                let id = body["ShardId"].as_str().unwrap_or("");
+                if !self.shards.iter().any(|s| s.0 == id) {
+                    return error(400, "ResourceNotFoundException", "the shard is gone");
+                }
+                iterator_for(body)
+            }
+            "GetRecords" => {
+                let it = body["ShardIterator"].as_str().unwrap_or("").to_string();
+                let parts: Vec<&str> = it.split('|').collect();
+                let (id, after) = (parts[1], parts[3].parse::<u64>().unwrap_or(0));
+                let Some((_, _, _, closed, seqs)) = self.shards.iter().find(|s| s.0 == id) else {
+                    return error(400, "TrimmedDataAccessException", "trimmed");
+                };
+                let list: Vec<Value> = seqs
+                    .iter()
+                    .filter(|&&seq| seq > after)
+                    .map(|seq| record(&seq.to_string(), id, None, 1))
+                    .collect();
+                let last = seqs.iter().copied().filter(|&s| s > after).max().unwrap_or(after);
+                let next = format!("it|{id}|AFTER_SEQUENCE_NUMBER|{last}");
+                records(list, closed.is_none().then_some(next.as_str()))
+            }
+            "GetItem" => match &self.checkpoint {
+                Some((cursor, version)) => (
+                    200,
+                    json!({"Item": {"pk": {"S": body["Key"]["pk"]["S"]}, "Cursor": {"S": cursor}, "Version": {"N": version.to_string()}}}),
+                ),
+                None => (200, json!({})),
+            },
+            "PutItem" => {
+                let stored = self.checkpoint.as_ref().map(|(_, v)| *v);
+                let expected = body["ExpressionAttributeValues"][":v"]["N"]
+                    .as_str()
+                    .and_then(|v| v.parse::<u64>().ok());
+                if stored != expected {
+                    return error(400, "ConditionalCheckFailedException", "the checkpoint moved");
+                }
+                let item = &body["Item"];
+                self.checkpoint = Some((
+                    item["Cursor"]["S"].as_str().unwrap().to_string(),
+                    item["Version"]["N"].as_str().unwrap().parse().unwrap(),
+                ));
+                (200, json!({}))
+            }
+            _ => error(400, "UnknownOperationException", op),
+        }
+    }
+}
+
+/// Readers sharing a checkpoint through 100 rollovers: every record is
+/// read, no pass reports a gap that is not there, and what is stored stays
+/// the same size (finished shards are forgotten once trimmed away).
+#[tokio::test]
+async fn checkpoints_forget_finished_shards_through_a_hundred_rollovers() {
+    use stockwatch::adapters::aws::checkpoints::DynamoCheckpoints;
+    use stockwatch::ports::Checkpoints;
+    let stream = Arc::new(std::sync::Mutex::new(RollingStream::new()));
+    let scripted = stream.clone();
+    let endpoint = serve(move |op, body| scripted.lock().unwrap().answer(op, body));
+    let c = clients(&endpoint).await;
+    let readers = [feed(&endpoint).await, feed(&endpoint).await];
+    let checkpoints = DynamoCheckpoints::new(c.dynamodb.clone(), "Ledger".into());
+    let mut seen = std::collections::BTreeSet::new();
+    let mut sizes = Vec::new();
+    for rollover in 0..100 {
+        // Two readers take turns, as two checkers of one name do.
+        let reader = &readers[rollover % 2];
+        loop {
+            let cursor = checkpoints.load("check-stock").await.unwrap();
+            let page = reader.read(cursor.as_ref(), 1000).await.unwrap();
+            assert!(!page.gap, "a false gap at rollover {rollover}");
+            seen.extend(page.changes.iter().map(|c| c.id.clone()));
+            checkpoints.save("check-stock", &page.cursor).await.unwrap();
+            if page.changes.is_empty() {
+                break;
+            }
+        }
+        sizes.push(stream.lock().unwrap().checkpoint.as_ref().unwrap().0.len());
+        // A shard's end makes its reader list the shards again: the
+        // children appear, the trimmed shards drop out.
+        stream.lock().unwrap().roll();
+    }
+    let cursor = checkpoints.load("check-stock").await.unwrap();
+    let last = readers[0].read(cursor.as_ref(), 1000).await.unwrap();
+    assert!(!last.gap);
+    seen.extend(last.changes.iter().map(|c| c.id.clone()));
+    let written = stream.lock().unwrap().next_seq - 1;
+    let expected: Vec<u64> = (1..=written).collect();
+    let missing: Vec<&u64> = expected
+        .iter()
+        .filter(|seq| !seen.contains(&format!("e{seq}")))
+        .collect();
+    assert!(missing.is_empty(), "records never read: {missing:?}");
+    let (early, late) = (sizes[10], *sizes.last().unwrap());
+    assert!(
+        late <= early + 64,
+        "the stored checkpoint grows with every rollover: {early} bytes after 10, {late} after 100"
+    );
+}

@@ -62,6 +62,9 @@ pub fn serve(handler: impl Fn(&str, &Value) -> (u16, Value) + Send + Sync + 'sta
 
 /// Serves the requests of one connection until the client closes it.
 fn answer(stream: TcpStream, handler: &Handler, calls: &Mutex<Vec<(String, Value)>>) -> std::io::Result<()> {
+    // An answer goes out in several writes: without this each waits for
+    // the client's delayed acknowledgement (about 40 ms a request).
+    stream.set_nodelay(true)?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut writer = stream;
     loop {

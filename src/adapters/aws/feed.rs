@@ -46,6 +46,11 @@ pub struct Position {
     /// Shards entered at their tip by `tip()`: the LATEST iterator taken then.
     #[serde(default)]
     pub latest: BTreeMap<String, String>,
+    /// Shards the last read found gone from the stream (trimmed 24 hours
+    /// after closing): a saved checkpoint forgets them, so what is stored
+    /// stays as small as the stream's own shard list.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub gone: BTreeSet<String>,
 }
 
 impl Position {
@@ -80,8 +85,15 @@ impl Position {
                 self.latest.entry(shard).or_insert(iterator);
             }
         }
+        // A finished shard has no place to resume from (kept, it reads as
+        // lost data once the shard is trimmed); a gone one is forgotten.
+        let gone = std::mem::take(&mut self.gone);
+        let forget = |shard: &String| other.gone.contains(shard) || gone.contains(shard);
+        self.done.retain(|shard| !forget(shard));
+        self.shards
+            .retain(|shard, _| !self.done.contains(shard) && !forget(shard));
         self.latest
-            .retain(|shard, _| !self.shards.contains_key(shard) && !self.done.contains(shard));
+            .retain(|shard, _| !self.shards.contains_key(shard) && !self.done.contains(shard) && !forget(shard));
         self
     }
 }
@@ -570,22 +582,23 @@ impl StreamFeed {
             *self.shard_list.lock().unwrap_or_else(|p| p.into_inner()) = None;
             shards = self.shards(&arn).await?;
         }
-        // Shards that aged out of the stream need no memory of being done.
+        // Shards that aged out of the stream need no memory of being done;
+        // saving tells the stored checkpoint to forget them too (`gone`).
         let present: BTreeSet<&str> = shards.iter().filter_map(|s| s.shard_id()).collect();
+        pos.gone.clear();
+        let absent = |id: &String| !present.contains(id.as_str());
+        pos.gone.extend(pos.done.iter().filter(|id| absent(id)).cloned());
         pos.done.retain(|id| present.contains(id.as_str()));
         // A position in a shard that aged out is lost data, not just memory.
-        let vanished: Vec<String> = pos
-            .shards
-            .keys()
-            .filter(|id| !present.contains(id.as_str()))
-            .cloned()
-            .collect();
+        let vanished: Vec<String> = pos.shards.keys().filter(|id| absent(id)).cloned().collect();
         if !vanished.is_empty() {
             gap = true;
             for id in vanished {
                 pos.shards.remove(&id);
+                pos.gone.insert(id);
             }
         }
+        pos.gone.extend(pos.latest.keys().filter(|id| absent(id)).cloned());
         pos.latest.retain(|id, _| present.contains(id.as_str()));
         // Reading a parent to its end makes its children readable: go round
         // until a pass reads nothing new.
@@ -680,7 +693,7 @@ mod tests {
             done: ["0".to_string()].into(),
             ..Position::default()
         };
-        let merged = a.merge(b);
+        let merged = a.clone().merge(b);
         assert_eq!(merged.shards["1"], "1200");
         assert_eq!(merged.shards["2"], "90");
         assert!(merged.done.contains("0"));
@@ -689,5 +702,28 @@ mod tests {
             ..Position::default()
         };
         assert_eq!(merged.merge(other_stream.clone()), other_stream);
+    }
+
+    #[test]
+    fn a_shard_finished_by_either_is_no_place_to_resume_and_a_gone_one_is_forgotten() {
+        let theirs = Position {
+            arn: "s".into(),
+            shards: [("old".to_string(), "100".to_string())].into(),
+            done: ["trimmed".to_string()].into(),
+            ..Position::default()
+        };
+        let mine = Position {
+            arn: "s".into(),
+            shards: [("child".to_string(), "300".to_string())].into(),
+            done: ["old".to_string()].into(),
+            gone: ["trimmed".to_string()].into(),
+            ..Position::default()
+        };
+        let merged = theirs.merge(mine);
+        assert!(!merged.shards.contains_key("old"), "{merged:?}");
+        assert!(merged.done.contains("old"));
+        assert!(!merged.done.contains("trimmed"), "{merged:?}");
+        assert!(merged.gone.is_empty(), "only a read's own finding");
+        assert_eq!(merged.shards["child"], "300");
     }
 }
