@@ -160,6 +160,7 @@ pub fn explain(error: &PortError) -> String {
             "check the function's STOCKWATCH_* variables against the stack's resources (deploy/template.yaml sets them)"
         }
         Need::DataDir | Need::WritableDataDir => "functions use the AWS backend only",
+        Need::Permission => "the function's role in deploy/template.yaml must grant it; deploy the template again",
     };
     format!("{message}; {advice}")
 }

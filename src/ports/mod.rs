@@ -67,6 +67,9 @@ pub enum Need {
     Stack,
     /// The bucket name belongs to another AWS account.
     BucketName,
+    /// AWS refused a call: the identity's policy does not allow the action
+    /// on the resource (both named in the message).
+    Permission,
 }
 
 impl PortError {

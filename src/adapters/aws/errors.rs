@@ -50,8 +50,15 @@ pub fn sdk_error<E>(what: &str, error: SdkError<E, HttpResponse>) -> PortError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let code = error.code().map(str::to_string);
-    let message = error.message().map(str::to_string);
+    let mut code = error.code().map(str::to_string);
+    let mut message = error.message().map(str::to_string);
+    if code.is_none()
+        && let Some(body) = error.raw_response().and_then(|r| r.body().bytes())
+    {
+        // An answer in another protocol's shape than the SDK parses (an
+        // XML error to a JSON client, an `<Errors>` list): read it here.
+        (code, message) = code_in(&String::from_utf8_lossy(body));
+    }
     if code.is_none() && server_failed(&error) {
         return PortError::Transient(format!("{what} failed on its side (HTTP 5xx); trying again may work"));
     }
@@ -70,6 +77,36 @@ where
         }
         _ => from_code(what, code.as_deref(), message.as_deref().unwrap_or("")),
     }
+}
+
+/// The error code and message of an answer's body, XML or JSON.
+fn code_in(body: &str) -> (Option<String>, Option<String>) {
+    let tag = |name: &str| {
+        let start = body.find(&format!("<{name}>"))? + name.len() + 2;
+        let end = body[start..].find(&format!("</{name}>"))? + start;
+        Some(body[start..end].to_string())
+    };
+    if let (Some(code), message) = (tag("Code"), tag("Message")) {
+        return (Some(code), message);
+    }
+    let json: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let code = json["__type"]
+        .as_str()
+        .map(|t| t.rsplit('#').next().unwrap_or(t).to_string());
+    let message = json["message"].as_str().or(json["Message"].as_str()).map(String::from);
+    (code, message)
+}
+
+/// What a denial names: the action, and the resource when AWS says it.
+fn denied_call(message: &str) -> Option<(String, Option<String>)> {
+    let after = message.split("not authorized to perform: ").nth(1)?;
+    let action = after.split_whitespace().next()?.to_string();
+    let resource = after
+        .split(" on resource: ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .map(String::from);
+    Some((action, resource))
 }
 
 /// The service answered 5xx: a failure on its side, worth another try
@@ -96,9 +133,17 @@ pub fn from_code(what: &str, code: Option<&str>, message: &str) -> PortError {
         Some("ConditionalCheckFailedException" | "PreconditionFailed") => {
             PortError::Conflict(format!("{what} changed meanwhile: {said}"))
         }
-        Some("AccessDeniedException" | "AccessDenied" | "AuthorizationError") => PortError::Permanent(format!(
-            "access to {what} was denied ({said}); the signed-in identity needs permission for it"
-        )),
+        Some("AccessDeniedException" | "AccessDenied" | "AuthorizationError") => {
+            let said = match denied_call(message) {
+                Some((action, Some(resource))) => format!("{action} on {resource} is not allowed"),
+                Some((action, None)) => format!("{action} is not allowed"),
+                None => said,
+            };
+            PortError::setup(
+                Need::Permission,
+                format!("AWS refused access to {what}: {said} for the signed-in identity"),
+            )
+        }
         Some(c) if AUTH_CODES.contains(&c) => PortError::setup(
             Need::Credentials,
             format!("AWS did not accept the credentials ({c}: {said})"),
@@ -133,6 +178,29 @@ mod tests {
             from_code("the object k", Some("NoSuchKey"), ""),
             PortError::NotFound(_)
         ));
+        let denied = from_code(
+            "the ledger table L",
+            Some("AccessDeniedException"),
+            "User: arn:aws:iam::1:user/op is not authorized to perform: dynamodb:PutItem on resource: \
+             arn:aws:dynamodb:us-east-1:1:table/L because no identity-based policy allows the dynamodb:PutItem action",
+        );
+        assert_eq!(
+            denied,
+            PortError::setup(
+                Need::Permission,
+                "AWS refused access to the ledger table L: dynamodb:PutItem on arn:aws:dynamodb:us-east-1:1:table/L \
+                 is not allowed for the signed-in identity"
+            )
+        );
+        assert_eq!(
+            code_in(
+                "<ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User: u is not authorized to perform: sns:Publish</Message></Error></Errors></ErrorResponse>"
+            ),
+            (
+                Some("AccessDenied".into()),
+                Some("User: u is not authorized to perform: sns:Publish".into())
+            )
+        );
         assert!(matches!(
             from_code("x", Some("ConditionalCheckFailedException"), ""),
             PortError::Conflict(_)
