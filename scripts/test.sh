@@ -66,19 +66,31 @@ for function in load-inventory check-stock; do
 done
 
 say "moto"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" > .cache/moto.log 2>&1 &
-moto_pid=$!
-cleanup() { kill "$moto_pid" 2>/dev/null || true; rm -f "${log:-}"; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -f "${log:-}"; }
 trap cleanup EXIT
-for _ in $(seq 1 100); do
-    if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then
-        break
-    fi
-    sleep 0.1
-done
-export STOCKWATCH_TEST_MOTO="http://127.0.0.1:$port"
-echo "moto $("$venv/bin/pip" show moto 2>/dev/null | sed -n 's/^Version: //p') on $STOCKWATCH_TEST_MOTO"
+# Starts moto's server on a free port, logging to .cache/NAME.log; sets
+# $moto_url (not a $(…): the server must be this shell's child, to stop).
+start_moto() {
+    local port
+    port=$(free_port)
+    "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" > ".cache/$1.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 1 100); do
+        if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then
+            break
+        fi
+        sleep 0.1
+    done
+    moto_url="http://127.0.0.1:$port"
+}
+start_moto moto
+export STOCKWATCH_TEST_MOTO="$moto_url"
+# The IAM tests turn this one's IAM switch on: a server of their own.
+start_moto moto-iam
+export STOCKWATCH_TEST_MOTO_IAM="$moto_url"
+echo "moto $("$venv/bin/pip" show moto 2>/dev/null | sed -n 's/^Version: //p') on $STOCKWATCH_TEST_MOTO (IAM tests: $STOCKWATCH_TEST_MOTO_IAM)"
 
 # Not --all-targets: that would run the benchmarks (in debug) as tests.
 say "tests"

@@ -1030,9 +1030,28 @@ async fn resolving_cancels_a_pending_reminder_in_the_same_write() {
 /// close (24 hours), then trimmed away. Each shard holds one record per
 /// rollover it is open. Readers share one checkpoint, kept in a scripted
 /// ledger item under its version condition.
+struct RollingShard {
+    id: String,
+    parent: Option<String>,
+    /// The rollover it closed at.
+    closed: Option<u32>,
+    /// Its records' sequence numbers.
+    records: Vec<u64>,
+}
+
+impl RollingShard {
+    fn new(id: String, parent: Option<String>, first: u64) -> Self {
+        RollingShard {
+            id,
+            parent,
+            closed: None,
+            records: vec![first],
+        }
+    }
+}
+
 struct RollingStream {
-    /// (shard id, parent, rollover it opened, rollover it closed, records' sequence numbers)
-    shards: Vec<(String, Option<String>, u32, Option<u32>, Vec<u64>)>,
+    shards: Vec<RollingShard>,
     rollover: u32,
     next_seq: u64,
     checkpoint: Option<(String, u64)>,
@@ -1041,7 +1060,7 @@ struct RollingStream {
 impl RollingStream {
     fn new() -> Self {
         RollingStream {
-            shards: vec![("s0".into(), None, 0, None, vec![1])],
+            shards: vec![RollingShard::new("s0".into(), None, 1)],
             rollover: 0,
             next_seq: 2,
             checkpoint: None,
@@ -1052,22 +1071,22 @@ impl RollingStream {
         self.rollover += 1;
         let now = self.rollover;
         let mut born = Vec::new();
-        for (id, _, _, closed, records) in self.shards.iter_mut().filter(|s| s.3.is_none()) {
-            *closed = Some(now);
-            records.push(self.next_seq);
+        for shard in self.shards.iter_mut().filter(|s| s.closed.is_none()) {
+            shard.closed = Some(now);
+            shard.records.push(self.next_seq);
             self.next_seq += 1;
             // The long-lived child goes on; its sibling closes at the next rollover.
-            if !id.ends_with('b') {
-                born.push((format!("s{now}a"), id.clone()));
-                born.push((format!("s{now}b"), id.clone()));
+            if !shard.id.ends_with('b') {
+                born.push((format!("s{now}a"), shard.id.clone()));
+                born.push((format!("s{now}b"), shard.id.clone()));
             }
         }
         for (id, parent) in born {
-            self.shards.push((id, Some(parent), now, None, vec![self.next_seq]));
+            self.shards.push(RollingShard::new(id, Some(parent), self.next_seq));
             self.next_seq += 1;
         }
         // Closed for more than 24 hours: trimmed and no longer listed.
-        self.shards.retain(|s| s.3.is_none_or(|closed| now - closed < 6));
+        self.shards.retain(|s| s.closed.is_none_or(|closed| now - closed < 6));
     }
 
     fn answer(&mut self, op: &str, body: &Value) -> (u16, Value) {
@@ -1077,13 +1096,13 @@ impl RollingStream {
                 let listed = self
                     .shards
                     .iter()
-                    .map(|(id, parent, _, closed, _)| shard(id, parent.as_deref(), closed.is_some()))
+                    .map(|s| shard(&s.id, s.parent.as_deref(), s.closed.is_some()))
                     .collect();
                 describe_stream("arn:rolling", listed)
             }
             "GetShardIterator" => {
                 let id = body["ShardId"].as_str().unwrap_or("");
-                if !self.shards.iter().any(|s| s.0 == id) {
+                if !self.shards.iter().any(|s| s.id == id) {
                     return error(400, "ResourceNotFoundException", "the shard is gone");
                 }
                 iterator_for(body)
@@ -1092,7 +1111,10 @@ impl RollingStream {
                 let it = body["ShardIterator"].as_str().unwrap_or("").to_string();
                 let parts: Vec<&str> = it.split('|').collect();
                 let (id, after) = (parts[1], parts[3].parse::<u64>().unwrap_or(0));
-                let Some((_, _, _, closed, seqs)) = self.shards.iter().find(|s| s.0 == id) else {
+                let Some(RollingShard {
+                    closed, records: seqs, ..
+                }) = self.shards.iter().find(|s| s.id == id)
+                else {
                     return error(400, "TrimmedDataAccessException", "trimmed");
                 };
                 let list: Vec<Value> = seqs

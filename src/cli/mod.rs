@@ -377,6 +377,7 @@ async fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<(AwsSetting
         settings.topic = names.topic().to_string();
         settings.topic_arn = Some(names.topic_arn.clone());
         settings.fanout_topic_arn = names.fanout_topic_arn.clone();
+        settings.follower_queue_prefix = names.follower_queue_prefix.clone();
     }
     if let Some(table) = pick(&args.table, &file.table) {
         settings.table = table;
@@ -512,8 +513,10 @@ impl Session {
     /// Uploads as the `upload` command makes them: loaded here (or by the
     /// function), then checked here when `check` (claims are idempotent, so
     /// checking beside a deployed function raises nothing twice).
+    /// A stack's function (or a relay) raises the alerts of what is
+    /// uploaded: no checker runs here then (an operator may not claim).
     pub fn upload_flow(&self, check: bool) -> UploadFlow {
-        let checker = check.then(|| self.checker());
+        let checker = (check && !self.checked_elsewhere).then(|| self.checker());
         UploadFlow::new(self.ports.clone(), self.loader(), checker)
     }
 

@@ -116,7 +116,14 @@ pub async fn run(ctx: &Session, args: &UploadArgs) -> Result<(), CliError> {
             };
             json_line(&mut stdout, &result).map_err(write_failed)?;
         } else {
-            print_outcome(&mut stdout, &shown_path, &uploaded, args.no_check, colour).map_err(write_failed)?;
+            let alerts = if args.no_check {
+                AlertsSaid::NotChecked
+            } else if ctx.checked_elsewhere {
+                AlertsSaid::Elsewhere
+            } else {
+                AlertsSaid::Here
+            };
+            print_outcome(&mut stdout, &shown_path, &uploaded, alerts, colour).map_err(write_failed)?;
             say_renamed(&mut stdout, path, &outcome.key).map_err(write_failed)?;
         }
     }
@@ -129,11 +136,22 @@ pub async fn run(ctx: &Session, args: &UploadArgs) -> Result<(), CliError> {
     }
 }
 
+/// Who raises a loaded file's alerts, for its report.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AlertsSaid {
+    /// `--no-check`: nobody yet.
+    NotChecked,
+    /// The stack's check function (or a relay), from the table's changes.
+    Elsewhere,
+    /// This run's checker: listed.
+    Here,
+}
+
 fn print_outcome(
     out: &mut impl Write,
     path: &str,
     uploaded: &Uploaded,
-    no_check: bool,
+    said: AlertsSaid,
     colour: bool,
 ) -> std::io::Result<()> {
     let (outcome, alerts) = (&uploaded.outcome, &uploaded.alerts);
@@ -151,8 +169,13 @@ fn print_outcome(
                 r.write.unchanged,
                 r.write.older
             )?;
-            if no_check {
+            if said == AlertsSaid::NotChecked {
                 writeln!(out, "  alerts: not checked (--no-check)")?;
+            } else if said == AlertsSaid::Elsewhere {
+                writeln!(
+                    out,
+                    "  alerts: raised by the deployment's checker from the table's changes (stockwatch alerts lists them)"
+                )?;
             } else {
                 let out_count = alerts.iter().filter(|a| a.kind == AlertKind::Out).count();
                 writeln!(out, "  alerts: {out_count} OUT, {} LOW", alerts.len() - out_count)?;

@@ -57,6 +57,24 @@ pub async fn publisher_alive(ledger: &DynamoLedger) -> PortResult<bool> {
     Ok(beat.is_some_and(|at| (Timestamp::now().0 - at).abs() < PUBLISHER_ALIVE.as_millis() as i64))
 }
 
+/// SQS queue names are at most 80 characters: the prefix and 16 random ones.
+pub const QUEUE_NAME_CHARS: usize = 80;
+const RANDOM_CHARS: usize = 16;
+
+/// A prefix made from the topic's name, where no stack names one:
+/// `<topic>-f-`, the topic's name cut so that every queue name fits.
+pub fn queue_prefix_of(topic_arn: &str) -> String {
+    let topic: String = topic_arn
+        .rsplit(':')
+        .next()
+        .unwrap_or("stockwatch")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(QUEUE_NAME_CHARS - RANDOM_CHARS - 3)
+        .collect();
+    format!("{topic}-f-")
+}
+
 /// What a follower's subscription holds on AWS.
 #[derive(Debug, Serialize, Deserialize)]
 struct QueueState {
@@ -66,22 +84,20 @@ struct QueueState {
 }
 
 impl SnsFanout {
+    /// Followers' queues are named `prefix` and a random part; a stack
+    /// names the prefix its operator policy allows, otherwise it is made
+    /// from the topic's name.
     pub fn new(
         sns: aws_sdk_sns::Client,
         sqs: aws_sdk_sqs::Client,
         topic_arn: String,
+        prefix: Option<String>,
         ledger: Arc<DynamoLedger>,
     ) -> Self {
-        let topic = topic_arn.rsplit(':').next().unwrap_or("stockwatch");
-        let topic: String = topic
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .take(40)
-            .collect();
         SnsFanout {
             sns,
             sqs,
-            prefix: format!("{topic}-f-"),
+            prefix: prefix.unwrap_or_else(|| queue_prefix_of(&topic_arn)),
             topic_arn,
             ledger,
         }
@@ -222,7 +238,11 @@ impl Fanout for SnsFanout {
         if let Err(e) = self.reap(crate::ports::fanout::abandoned()).await {
             tracing::warn!(error = %e, "could not look for abandoned follower queues");
         }
-        let name = format!("{}{}", self.prefix, &uuid::Uuid::new_v4().simple().to_string()[..16]);
+        let name = format!(
+            "{}{}",
+            self.prefix,
+            &uuid::Uuid::new_v4().simple().to_string()[..RANDOM_CHARS]
+        );
         let created = self
             .sqs
             .create_queue()

@@ -917,13 +917,16 @@ impl DynamoLedger {
             all.retain(|s| s.until > now);
             let changed = change(&mut all);
             let json = serde_json::to_string(&all).map_err(|e| PortError::Permanent(e.to_string()))?;
+            // An update, as acknowledging is: operators may update ledger
+            // items, never put whole ones (deploy/template.yaml).
             let mut put = self
                 .client
-                .put_item()
+                .update_item()
                 .table_name(&self.table)
-                .item("pk", s(SNOOZES_KEY))
-                .item("Snoozes", s(json))
-                .item("Version", n(version + 1));
+                .key("pk", s(SNOOZES_KEY))
+                .update_expression("SET Snoozes = :snoozes, Version = :next")
+                .expression_attribute_values(":snoozes", s(json))
+                .expression_attribute_values(":next", n(version + 1));
             put = if version == 0 {
                 put.condition_expression("attribute_not_exists(pk)")
             } else {

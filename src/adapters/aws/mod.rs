@@ -6,7 +6,7 @@
 
 pub mod attrs;
 mod batched_writer;
-mod checkpoints;
+pub mod checkpoints;
 mod conditional_writer;
 mod errors;
 pub mod fanout;
@@ -47,6 +47,9 @@ pub struct AwsSettings {
     /// The fan-out feed's topic when a stack names it; otherwise
     /// provisioning's record of it.
     pub fanout_topic_arn: Option<String>,
+    /// What followers' queue names start with, when a stack says
+    /// (`FollowerQueuePrefix`); otherwise derived from the fan-out topic.
+    pub follower_queue_prefix: Option<String>,
     /// Where reminders go instead of the alert topic, when set
     /// (`alerts.escalation_topic_arn`).
     pub escalation_topic_arn: Option<String>,
@@ -70,6 +73,7 @@ impl AwsSettings {
             topic: DEFAULT_TOPIC.into(),
             topic_arn: None,
             fanout_topic_arn: None,
+            follower_queue_prefix: None,
             escalation_topic_arn: None,
             region: None,
             profile: None,
@@ -256,6 +260,7 @@ async fn connect_as(settings: &AwsSettings, clients: Clients, role: Role) -> Por
             clients.sns.clone(),
             clients.sqs.clone(),
             arn,
+            settings.follower_queue_prefix.clone(),
             ledger.clone(),
         )),
         None if role == Role::Publisher => {

@@ -15,6 +15,9 @@ pub const TOPIC_ARN_OUTPUT: &str = "TopicArn";
 pub const REQUIRED_OUTPUTS: [&str; 4] = [BUCKET_OUTPUT, TABLE_OUTPUT, LEDGER_TABLE_OUTPUT, TOPIC_ARN_OUTPUT];
 /// The fan-out feed's topic: stacks deployed before it have none.
 pub const FANOUT_TOPIC_OUTPUT: &str = "FanoutTopicArn";
+/// What followers' queue names start with: the operator policy allows
+/// queues by this prefix (a stack's name may be too long to fit in one).
+pub const FOLLOWER_PREFIX_OUTPUT: &str = "FollowerQueuePrefix";
 
 /// The names one stack deployed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +27,8 @@ pub struct StackNames {
     pub ledger_table: String,
     pub topic_arn: String,
     pub fanout_topic_arn: Option<String>,
+    /// Stacks deployed before it have none (followers derive one).
+    pub follower_queue_prefix: Option<String>,
 }
 
 impl StackNames {
@@ -82,6 +87,7 @@ pub fn from_outputs(stack: &str, status: &str, outputs: &HashMap<&str, &str>) ->
         ledger_table: get(LEDGER_TABLE_OUTPUT)?,
         topic_arn: get(TOPIC_ARN_OUTPUT)?,
         fanout_topic_arn: outputs.get(FANOUT_TOPIC_OUTPUT).map(|v| v.to_string()),
+        follower_queue_prefix: outputs.get(FOLLOWER_PREFIX_OUTPUT).map(|v| v.to_string()),
     })
 }
 
@@ -112,7 +118,10 @@ mod tests {
     fn the_template_declares_every_output_read_here() {
         let template = include_str!("../../../deploy/template.yaml");
         let outputs = &template[template.find("\nOutputs:\n").expect("the template has outputs")..];
-        for key in REQUIRED_OUTPUTS.iter().chain([&FANOUT_TOPIC_OUTPUT]) {
+        for key in REQUIRED_OUTPUTS
+            .iter()
+            .chain([&FANOUT_TOPIC_OUTPUT, &FOLLOWER_PREFIX_OUTPUT])
+        {
             assert!(
                 outputs.contains(&format!("\n  {key}:\n")),
                 "deploy/template.yaml has no output {key}"
