@@ -14,6 +14,13 @@ use std::time::Duration;
 pub const DEFAULT_MAX_MESSAGES: usize = 10;
 /// An SMS of about two segments.
 const SMS_CHARS: usize = 300;
+/// The most a message's text holds, in bytes. SNS takes 256 KiB per
+/// message and per batch of ten, and a message carries its text twice
+/// (default and email) beside its SMS form and alert ids: a store's outage
+/// of 50,000 items names the first ones and says how many more.
+pub const TEXT_BYTES: usize = 24 * 1024;
+/// What a cut list says about the rest.
+const SEE_THE_REST: &str = "stockwatch alerts lists them";
 
 /// The messages for alerts raised together (one pass), in the order their
 /// stores first appear.
@@ -46,6 +53,7 @@ fn for_store(store: &str, alerts: &[&Alert]) -> Message {
     });
     let present = kinds.iter().filter(|k| !k.is_empty()).count().max(1);
     let budget = SMS_CHARS / present - 1;
+    let text_budget = TEXT_BYTES / present;
     let mut text = Vec::new();
     let mut short = Vec::new();
     for (kind, these) in KINDS.into_iter().zip(&kinds) {
@@ -73,7 +81,10 @@ fn for_store(store: &str, alerts: &[&Alert]) -> Message {
                         many.iter().map(|a| format!("{} ({} left)", a.item, a.count)).collect(),
                     ),
                 };
-                text.push(format!("{head}{}", names.join(", ")));
+                text.push(format!(
+                    "{head}{}",
+                    listed(&names, text_budget.saturating_sub(head.len()))
+                ));
                 short.push(cut(&short_head, &names, budget));
             }
         }
@@ -160,10 +171,8 @@ pub fn reminders(alerts: &[Alert], max_messages: usize, now: Timestamp) -> Vec<M
         .map(|(store, group)| {
             let names: Vec<String> = group.iter().map(|a| a.item.clone()).collect();
             let after = age(&group);
-            let text = format!(
-                "{store} is still out of stock after {after}, unacknowledged: {}",
-                names.join(", ")
-            );
+            let head = format!("{store} is still out of stock after {after}, unacknowledged: ");
+            let text = format!("{head}{}", listed(&names, TEXT_BYTES.saturating_sub(head.len())));
             let sms = cut(&format!("{store} still out after {after}: "), &names, SMS_CHARS);
             message(text, sms, &group)
         })
@@ -183,6 +192,25 @@ fn by_store(alerts: &[Alert]) -> Vec<(&str, Vec<&Alert>)> {
         stores[i].1.push(alert);
     }
     stores
+}
+
+/// As many names as fit in `budget` bytes, then how many more and where
+/// to see them: every name while they fit (email keeps the whole list).
+fn listed(names: &[String], budget: usize) -> String {
+    let mut line = String::new();
+    for (i, name) in names.iter().enumerate() {
+        let sep = if i == 0 { "" } else { ", " };
+        let last = i + 1 == names.len();
+        let tail = format!(" and {} more ({SEE_THE_REST})", thousands((names.len() - i) as u64));
+        let room = line.len() + sep.len() + name.len() + if last { 0 } else { tail.len() };
+        if room > budget && i > 0 {
+            line.push_str(&tail);
+            return line;
+        }
+        line.push_str(sep);
+        line.push_str(name);
+    }
+    line
 }
 
 /// `head` and as many names as fit in `budget` characters, then "+12 more".
@@ -303,6 +331,41 @@ mod tests {
         assert!(sms.chars().count() <= SMS_CHARS, "{} chars", sms.chars().count());
         assert!(sms.ends_with("more"), "{sms}");
         assert!(message.text.contains("Item number 59"), "email keeps the whole list");
+    }
+
+    #[test]
+    fn a_store_out_of_50_000_items_is_one_message_under_sns_s_limits() {
+        let alerts: Vec<Alert> = (0..50_000)
+            .map(|i| {
+                alert(
+                    i,
+                    "Berlin",
+                    &format!("Item with a long name, number {i:05}"),
+                    AlertKind::Out,
+                    0,
+                )
+            })
+            .collect();
+        let messages = group(&alerts, 10);
+        assert_eq!(messages.len(), 1, "one store, one message");
+        let m = &messages[0];
+        assert_eq!(m.alert_ids.len(), 50_000, "carrying every alert");
+        assert!(m.text.len() <= TEXT_BYTES, "{} bytes", m.text.len());
+        assert!(
+            m.text
+                .starts_with("Berlin is out of stock of 50,000 items: Item with a long name, number 00000, "),
+            "{}",
+            &m.text[..120]
+        );
+        assert!(
+            m.text.ends_with("more (stockwatch alerts lists them)"),
+            "{}",
+            &m.text[m.text.len() - 80..]
+        );
+        let reminded = reminders(&alerts, 10, Timestamp(3_600_000));
+        assert_eq!(reminded.len(), 1);
+        assert!(reminded[0].text.len() <= TEXT_BYTES, "{} bytes", reminded[0].text.len());
+        assert!(reminded[0].text.contains("more (stockwatch alerts lists them)"));
     }
 
     #[test]

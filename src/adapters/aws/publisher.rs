@@ -96,15 +96,17 @@ impl SnsPublisher {
             }
         }
         for (topic, indexes) in by_topic {
-            for chunk in indexes.chunks(10) {
-                let entries: PortResult<Vec<_>> = chunk.iter().map(|&i| self.entry(i, &messages[i])).collect();
-                let entries = match entries {
-                    Ok(entries) => entries,
-                    Err(e) => {
-                        results.extend(chunk.iter().map(|&i| (i, Err(e.clone()))));
-                        continue;
-                    }
-                };
+            let mut built = Vec::with_capacity(indexes.len());
+            for &i in &indexes {
+                match self.entry(i, &messages[i]) {
+                    Ok(entry) => built.push((i, entry)),
+                    Err(e) => results.push((i, Err(e))),
+                }
+            }
+            let sizes: Vec<usize> = built.iter().map(|(_, e)| entry_bytes(e)).collect();
+            let mut built = built.into_iter();
+            for count in batches(&sizes) {
+                let (chunk, entries): (Vec<usize>, Vec<_>) = built.by_ref().take(count).unzip();
                 let sent = self
                     .client
                     .publish_batch()
@@ -176,6 +178,44 @@ impl SnsPublisher {
         }
         Ok((held, lost))
     }
+}
+
+/// SNS's limits on PublishBatch: ten entries, 256 KiB in all (messages
+/// and their attributes); kept under with a margin for the request's own.
+const BATCH_ENTRIES: usize = 10;
+const BATCH_BYTES: usize = 240 * 1024;
+
+/// What SNS counts of an entry against its limits: the message, subject and
+/// attributes (names, types and values).
+fn entry_bytes(entry: &PublishBatchRequestEntry) -> usize {
+    let attributes: usize = entry
+        .message_attributes()
+        .map(|all| {
+            all.iter()
+                .map(|(name, value)| name.len() + value.data_type().len() + value.string_value().map_or(0, str::len))
+                .sum()
+        })
+        .unwrap_or(0);
+    entry.message().len() + entry.subject().map_or(0, str::len) + attributes
+}
+
+/// Entries (by their sizes, in order) in batches SNS takes: how many go in
+/// each. An entry too big for any batch goes alone (SNS says why).
+fn batches(sizes: &[usize]) -> Vec<usize> {
+    let mut counts = Vec::new();
+    let (mut count, mut bytes) = (0, 0);
+    for &size in sizes {
+        if count > 0 && (count == BATCH_ENTRIES || bytes + size > BATCH_BYTES) {
+            counts.push(count);
+            (count, bytes) = (0, 0);
+        }
+        count += 1;
+        bytes += size;
+    }
+    if count > 0 {
+        counts.push(count);
+    }
+    counts
 }
 
 /// The ids a message carries, as its `alert_ids` attribute: a storm's
@@ -251,5 +291,19 @@ impl Publisher for SnsPublisher {
             .into_iter()
             .map(|d| d.unwrap_or_else(|| Delivery::Failed("not sent".into())))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_stay_under_sns_s_ten_entries_and_256_kib() {
+        assert_eq!(batches(&[1; 25]), [10, 10, 5]);
+        // Messages of 100 KiB: two a batch (a third would pass 240 KiB).
+        assert_eq!(batches(&[100 * 1024; 5]), [2, 2, 1]);
+        assert_eq!(batches(&[300 * 1024, 1]), [1, 1], "too big goes alone");
+        assert!(batches(&[]).is_empty());
     }
 }
