@@ -3,13 +3,18 @@
 //! runs, on real S3, DynamoDB and SNS APIs.
 
 mod common;
+#[path = "common/delay_proxy.rs"]
+mod delay_proxy;
 #[path = "common/moto.rs"]
 mod moto;
 #[path = "common/runtime_api.rs"]
 mod runtime_api;
+#[path = "common/scripted.rs"]
+mod scripted;
 
 use aws_lambda_events::event::s3::S3Event;
 use bytes::Bytes;
+use delay_proxy::counting_proxy;
 use runtime_api::{Answer, RuntimeApi};
 use serde_json::Value;
 use std::process::{Child, Command, Stdio};
@@ -396,15 +401,16 @@ async fn the_scheduled_sweep_sends_what_a_stopped_publisher_left() {
     assert_eq!(moto::texts(&sqs, &url).await, ["Pusan is out of stock of Echo Show"]);
     let page = backend.ledger.list(&AlertFilter::default(), None, 10).await.unwrap();
     assert!(page.items[0].published_at.is_some());
+    // Something else sent here is answered, not failed into a retry.
     let unknown = check_stock::handle_any(
         &CheckStock::new(checker.clone()),
         serde_json::json!({"hello": "\u{1b}[2J"}),
     )
     .await
-    .unwrap_err()
-    .to_string();
+    .unwrap();
+    let said = unknown["dropped"].as_str().unwrap_or_default();
     assert!(
-        unknown.contains("neither a stream batch") && !unknown.contains('\u{1b}'),
+        said.contains("not a stream batch") && !said.contains('\u{1b}'),
         "{unknown}"
     );
 }
@@ -528,7 +534,9 @@ impl Function {
             .env("STOCKWATCH_TOPIC_ARN", settings.topic_arn.as_deref().unwrap())
             // The template's window is 30 s; a test's is short.
             .env("STOCKWATCH_GROUP_WAIT", "1s")
-            .stdout(Stdio::null())
+            // As the template's LoggingConfig sets it.
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if let Some(name) = unset {
             cmd.env_remove(name);
@@ -538,6 +546,18 @@ impl Function {
 
     fn spawn(binary: &str, api: &RuntimeApi, settings: &AwsSettings) -> Function {
         Function(Function::start(binary, api, settings, None).spawn().unwrap())
+    }
+}
+
+impl Function {
+    /// Stops it and returns what it logged (its stdout).
+    fn logs(mut self) -> String {
+        let _ = self.0.kill();
+        let mut logs = String::new();
+        if let Some(mut out) = self.0.stdout.take() {
+            let _ = std::io::Read::read_to_string(&mut out, &mut logs);
+        }
+        logs
     }
 }
 
@@ -552,13 +572,6 @@ fn response(answer: Answer) -> Value {
     match answer {
         Answer::Response(v) => v,
         Answer::Error(e) => panic!("the function failed: {e}"),
-    }
-}
-
-fn error_message(answer: Answer) -> String {
-    match answer {
-        Answer::Error(e) => e["errorMessage"].as_str().unwrap_or_default().to_string(),
-        Answer::Response(v) => panic!("expected a failed invocation, got {v}"),
     }
 }
 
@@ -621,8 +634,62 @@ async fn the_function_binaries_answer_through_the_lambda_runtime_api() {
     let answer = tokio::task::spawn_blocking(move || retries.invoke(&event, ANSWER_WITHIN))
         .await
         .unwrap();
-    let message = error_message(answer);
+    let Answer::Error(error) = answer else {
+        panic!("expected a failed invocation")
+    };
+    assert_eq!(error["errorType"], "LoadFailed", "named for people: {error}");
+    let message = error["errorMessage"].as_str().unwrap_or_default();
     assert!(message.contains("3 of 4 files could not be loaded"), "{message}");
+    // Logs Lambda can filter by level: JSON lines with a timestamp and a
+    // level at the top, the failure said in one line, not a debug dump.
+    let logs = _failing.logs();
+    let lines: Vec<Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not a JSON log line: {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["timestamp"].is_string() && l["level"].is_string()),
+        "{logs}"
+    );
+    let failure = lines
+        .iter()
+        .find(|l| l["level"] == "ERROR" && l["error_type"] == "LoadFailed")
+        .unwrap_or_else(|| panic!("no ERROR line for the failure: {logs}"));
+    assert!(
+        failure["message"]
+            .as_str()
+            .unwrap()
+            .contains("3 of 4 files could not be loaded"),
+        "{failure}"
+    );
+    assert!(!logs.contains("LoadFailed {"), "a debug dump: {logs}");
+}
+
+/// What can never succeed (an event of another kind, sent to a function by
+/// mistake) is answered and said once, not failed: Lambda would retry it,
+/// then keep it in the failure queue for the sweep to log every minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_of_another_kind_is_dropped_with_one_report_not_retried() {
+    let (_, settings, _) = moto::fresh().await;
+    let sqs_event = serde_json::json!({"Records": [{"messageId": "1", "eventSource": "aws:sqs", "body": "{}"}]});
+    let bridge_event = serde_json::json!({"detail-type": "Object Created", "source": "aws.s3", "detail": {}});
+    for binary in [env!("CARGO_BIN_EXE_load-inventory"), env!("CARGO_BIN_EXE_check-stock")] {
+        let api = Arc::new(RuntimeApi::start());
+        let function = Function::spawn(binary, &api, &settings);
+        for event in [serde_json::json!({}), sqs_event.clone(), bridge_event.clone()] {
+            let (api, sent) = (api.clone(), event.clone());
+            let answer = tokio::task::spawn_blocking(move || api.invoke(&sent, ANSWER_WITHIN))
+                .await
+                .unwrap();
+            let answer = response(answer);
+            assert!(answer["dropped"].is_string(), "{binary}, {event}: {answer}");
+        }
+        let logs = function.logs();
+        let said = logs.lines().filter(|l| l.contains("dropped, not retried")).count();
+        assert_eq!(said, 3, "one report each: {logs}");
+    }
 }
 
 #[test]
@@ -909,4 +976,60 @@ async fn the_stack_publishes_the_fan_out_feed() {
     let console = connect_with(&stack, clients.clone()).await.unwrap();
     assert!(console.relayed, "a live publisher is found");
     ports.fanout.unsubscribe(&follower).await.unwrap();
+}
+
+/// Batches given up on whose records the stream no longer keeps: the sweep
+/// reads the table once for all of them (a Scan per batch was up to 50 a
+/// minute), raises what they would have raised, and is done with each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sweep_reads_the_table_once_for_every_batch_no_longer_kept() {
+    let (backend, settings, clients) = moto::fresh().await;
+    Loader::new(backend.clone())
+        .upload(
+            "gone.csv",
+            Bytes::from_static(b"store,item,count\nBerlin,Echo Dot,0\nBerlin,Echo Show,9\n"),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let (sqs, url) = failure_queue(&clients, "check").await;
+    // A stream of the table's that is gone (disabled and aged out).
+    let gone = format!(
+        "arn:aws:dynamodb:us-east-1:123456789012:table/{}/stream/2026-01-01T00:00:00.000",
+        settings.table
+    );
+    for n in 0..3 {
+        let batch = serde_json::json!({"DDBStreamBatchInfo": {"streamArn": gone, "shardId": format!("shardId-{n}"),
+            "startSequenceNumber": "100", "endSequenceNumber": "200", "batchSize": 2}});
+        sqs.send_message()
+            .queue_url(&url)
+            .message_body(batch.to_string())
+            .send()
+            .await
+            .unwrap();
+    }
+    let proxy = counting_proxy(&moto::endpoint());
+    let counted_clients = Clients::from_config(&moto::sdk_config_at(&proxy.url).await, true, None).unwrap();
+    let ports = connect_with(&settings, counted_clients.clone()).await.unwrap();
+    // The stream, as AWS answers for records past its 24 hours.
+    let trimmed = scripted::serve(|_, _| scripted::error(400, "TrimmedDataAccessException", "trimmed"));
+    let streams_config = moto::sdk_config_at(&trimmed.url).await;
+    let feed = stockwatch::adapters::aws::feed::StreamFeed::new(
+        aws_sdk_dynamodbstreams::Client::new(&streams_config),
+        counted_clients.dynamodb.clone(),
+        settings.table.clone(),
+    );
+    let function = CheckStock::new(checker(&ports, 60_000)).with_failures(
+        feed,
+        stockwatch::lambda::failures::FailureQueue::new(sqs.clone(), url.clone()),
+    );
+    proxy.reset();
+    let response = check_stock::handle_any(&function, event_json("scheduled-sweep.json", &settings.bucket))
+        .await
+        .unwrap();
+    assert_eq!(response["recovered_batches"].as_u64(), Some(3), "{response}");
+    assert_eq!(response["raised"].as_u64(), Some(1), "{response}");
+    assert_eq!(proxy.count("Scan"), 1, "one read of the table for the three batches");
+    assert_eq!(queued(&sqs, &url).await, 0, "done with, so deleted");
 }

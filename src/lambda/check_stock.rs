@@ -35,8 +35,15 @@ pub enum CheckFailed {
     /// A failed record cannot be named: Lambda must retry the whole batch.
     #[error("record {0} failed and has no sequence number to report; the whole batch is retried")]
     Unnamed(String),
-    #[error("the event is neither a stream batch nor a scheduled sweep: {0}")]
-    UnknownEvent(String),
+}
+
+impl CheckFailed {
+    /// The `errorType` Lambda reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CheckFailed::Unnamed(_) => "UnnamedRecordFailed",
+        }
+    }
 }
 
 /// The function: its checker, and for its scheduled sweep the stream (to
@@ -82,8 +89,23 @@ impl CheckStock {
 /// on (EventBridge `Scheduled Event`).
 pub async fn handle_any(function: &CheckStock, payload: serde_json::Value) -> Result<serde_json::Value, CheckFailed> {
     let checker = &function.checker;
+    let source = payload
+        .pointer("/Records/0/eventSource")
+        .and_then(|s| s.as_str())
+        .unwrap_or("aws:dynamodb");
+    if source != "aws:dynamodb" {
+        // Records of another service (SQS, S3): no retry makes them a batch.
+        return Ok(super::load_inventory::dropped(
+            &payload,
+            &format!("records from {source}"),
+        ));
+    }
     if payload.get("Records").is_some() {
-        let event: Event = serde_json::from_value(payload).map_err(|e| CheckFailed::UnknownEvent(e.to_string()))?;
+        let event: Event = match serde_json::from_value(payload.clone()) {
+            Ok(event) => event,
+            // Records of another kind (SQS, S3): no retry makes them a batch.
+            Err(e) => return Ok(super::load_inventory::dropped(&payload, &e.to_string())),
+        };
         // The ledger's stream is the function's second trigger: its
         // records are alert states to relay, not changes to check.
         let from_ledger = function.fanout.as_ref().is_some_and(|(_, ledger)| {
@@ -117,8 +139,8 @@ pub async fn handle_any(function: &CheckStock, payload: serde_json::Value) -> Re
             "raised": recovered.raised,
         }));
     }
-    let shown: String = payload.to_string().chars().take(200).collect();
-    Err(CheckFailed::UnknownEvent(escape_for_terminal(&shown).into_owned()))
+    // Sent here by mistake: no retry can make it a batch or a sweep.
+    Ok(super::load_inventory::dropped(&payload, "not a stream batch"))
 }
 
 /// What a sweep did with the batches the trigger gave up on.
@@ -146,9 +168,16 @@ async fn recover(function: &CheckStock) -> Recovered {
             return done;
         }
     };
+    // Batches whose records are no longer kept: the table is read once for
+    // all of them, after the others (a Scan per batch was up to 50 a minute).
+    let mut unkept = Vec::new();
     for given_up in waiting {
         let Some(batch) = given_up.body.get("DDBStreamBatchInfo") else {
-            tracing::error!(record = %given_up.body, "a failure record that is not a stream batch; left in the queue");
+            // No sweep could ever finish it: said once, and taken away.
+            tracing::error!(record = %given_up.body, "a failure record that is not a stream batch; dropped");
+            if let Err(e) = failures.done(&given_up).await {
+                tracing::warn!(error = %e, "could not delete a failure record no sweep can finish");
+            }
             continue;
         };
         let field = |name: &str| batch.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_string();
@@ -162,20 +191,12 @@ async fn recover(function: &CheckStock) -> Recovered {
             let mut report = CheckReport::default();
             match feed.read_range(&arn, &shard, &first, &last).await? {
                 Some(changes) => function.checker.process(&changes, &mut report).await?,
-                None => {
-                    tracing::warn!(
-                        shard,
-                        first,
-                        last,
-                        "the records given up on are no longer kept; reading the table"
-                    );
-                    report = function.checker.reconcile_now().await?;
-                }
+                None => return Ok(None),
             }
-            Ok::<_, PortError>(report)
+            Ok::<_, PortError>(Some(report))
         };
         match raised.await {
-            Ok(report) => {
+            Ok(Some(report)) => {
                 tracing::warn!(
                     shard,
                     first,
@@ -184,19 +205,57 @@ async fn recover(function: &CheckStock) -> Recovered {
                     published = report.published,
                     "raised what a stream batch the trigger gave up on would have raised"
                 );
-                done.batches += 1;
-                done.raised += report.raised.len() as u64;
-                done.published += report.published;
+                done.add(&report);
                 if let Err(e) = failures.done(&given_up).await {
                     tracing::warn!(error = %e, "could not delete a recovered failure record; the next sweep finds it done");
                 }
+            }
+            Ok(None) => {
+                tracing::warn!(
+                    shard,
+                    first,
+                    last,
+                    "the records given up on are no longer kept; the table is read"
+                );
+                unkept.push(given_up);
             }
             Err(e) => {
                 tracing::error!(shard, first, last, error = %super::explain(&e), "recovering a batch failed; the next sweep tries again")
             }
         }
     }
+    if unkept.is_empty() {
+        return done;
+    }
+    match function.checker.reconcile_now().await {
+        Ok(report) => {
+            tracing::warn!(
+                batches = unkept.len(),
+                raised = report.raised.len(),
+                "read the table for what batches no longer kept would have raised"
+            );
+            done.add(&report);
+            done.batches += unkept.len() as u64 - 1;
+            for given_up in &unkept {
+                if let Err(e) = failures.done(given_up).await {
+                    tracing::warn!(error = %e, "could not delete a recovered failure record; the next sweep finds it done");
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %super::explain(&e), "reading the table failed; the next sweep tries again")
+        }
+    }
     done
+}
+
+impl Recovered {
+    /// One more batch done, and what it raised and sent.
+    fn add(&mut self, report: &CheckReport) {
+        self.batches += 1;
+        self.raised += report.raised.len() as u64;
+        self.published += report.published;
+    }
 }
 
 /// Sends the grouping window once it closed (and so any claim whose
