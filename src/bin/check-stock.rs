@@ -9,8 +9,8 @@ use stockwatch::pipeline::Checker;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda::init_logging();
-    let settings = FunctionSettings::from_env()?;
-    let connected = lambda::connect(&settings).await?;
+    let settings = lambda::or_stop(FunctionSettings::from_env());
+    let connected = lambda::or_stop(lambda::connect(&settings).await);
     let fanout = connected.ports.fanout.clone();
     let mut function = check_stock::CheckStock::new(Checker::new(connected.ports, settings.checker.clone()));
     if settings.aws.fanout_topic_arn.is_some() {
@@ -26,7 +26,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         async move {
             check_stock::handle_any(function, event.payload)
                 .await
-                .map_err(lambda_runtime::Error::from)
+                .map_err(|e| lambda::failed(e.kind(), &e))
         }
     }))
     .await

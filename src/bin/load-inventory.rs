@@ -8,8 +8,8 @@ use stockwatch::pipeline::Loader;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda::init_logging();
-    let settings = FunctionSettings::from_env()?;
-    let connected = lambda::connect(&settings).await?;
+    let settings = lambda::or_stop(FunctionSettings::from_env());
+    let connected = lambda::or_stop(lambda::connect(&settings).await);
     let function = load_inventory::LoadInventory {
         loader: Loader::new(connected.ports),
         bucket: settings.aws.bucket.clone(),
@@ -20,7 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         async move {
             load_inventory::handle_any(function, event.payload)
                 .await
-                .map_err(lambda_runtime::Error::from)
+                .map_err(|e| lambda::failed(e.kind(), &e))
         }
     }))
     .await

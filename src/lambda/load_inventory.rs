@@ -63,6 +63,13 @@ pub struct LoadFailed {
     pub response: LoadResponse,
 }
 
+impl LoadFailed {
+    /// The `errorType` Lambda reports.
+    pub fn kind(&self) -> &'static str {
+        "LoadFailed"
+    }
+}
+
 /// S3 event keys are form-encoded: `+` is a space, `%2B` a plus.
 pub fn decode_key(raw: &str) -> Result<String, String> {
     let spaced = raw.replace('+', " ");
@@ -87,14 +94,23 @@ pub async fn handle_any(function: &LoadInventory, payload: serde_json::Value) ->
     if payload.get("detail-type").and_then(|v| v.as_str()) == Some("Scheduled Event") {
         return Ok(sweep(function).await);
     }
-    let event: S3Event = serde_json::from_value(payload).map_err(|e| LoadFailed {
-        failed: 1,
-        total: 1,
-        first: format!("the event is neither an S3 event nor a scheduled sweep: {e}"),
-        response: LoadResponse::default(),
-    })?;
+    // Something else sent here (an SQS or EventBridge event, `{}`) can never
+    // load: said once and answered, never retried into the failure queue.
+    let event: S3Event = match serde_json::from_value(payload.clone()) {
+        Ok(event) => event,
+        Err(e) => return Ok(dropped(&payload, &e.to_string())),
+    };
     let response = handle(&function.loader, &function.bucket, event).await?;
     Ok(serde_json::to_value(response).unwrap_or_default())
+}
+
+/// The answer to an event no retry can make handled: logged once, with
+/// the start of the event, and nothing for Lambda to retry.
+pub fn dropped(payload: &serde_json::Value, why: &str) -> serde_json::Value {
+    let shown: String = payload.to_string().chars().take(200).collect();
+    let shown = escape_for_terminal(&shown).into_owned();
+    tracing::error!(event = %shown, why, "not an event this function handles; dropped, not retried");
+    serde_json::json!({ "dropped": format!("not an event this function handles ({why})") })
 }
 
 /// Loads what was left: uploads whose load stopped (a timeout, a crash),
@@ -125,7 +141,11 @@ async fn sweep(function: &LoadInventory) -> serde_json::Value {
                 .get("requestPayload")
                 .and_then(|p| serde_json::from_value::<S3Event>(p.clone()).ok())
             else {
-                tracing::error!(record = %given_up.body, "a failure record without an S3 event; left in the queue");
+                // No sweep could ever load it: said once, and taken away.
+                tracing::error!(record = %given_up.body, "a failure record without an S3 event; dropped");
+                if let Err(e) = failures.done(&given_up).await {
+                    tracing::warn!(error = %e, "could not delete a failure record no sweep can finish");
+                }
                 continue;
             };
             match handle(&function.loader, &function.bucket, event).await {

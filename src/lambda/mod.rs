@@ -166,9 +166,54 @@ pub fn explain(error: &PortError) -> String {
 }
 
 /// In Lambda, stdout is the log: CloudWatch keeps it. `AWS_LAMBDA_LOG_LEVEL`
-/// and `AWS_LAMBDA_LOG_FORMAT` (the template's LoggingConfig) shape it.
+/// and `AWS_LAMBDA_LOG_FORMAT` (the template's LoggingConfig) shape it. Each
+/// JSON line carries `timestamp` and `level` at its top (Lambda's log-level
+/// filtering reads them; a line without a timestamp counts as INFO) and its
+/// message as `message`. The runtime's own subscriber writes no time.
 pub fn init_logging() {
-    lambda_runtime::tracing::init_default_subscriber();
+    use tracing_subscriber::EnvFilter;
+    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".into())
+        .to_ascii_lowercase();
+    let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(false)
+        .with_writer(std::io::stdout);
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let _ = if json {
+        logs.json().flatten_event(true).with_current_span(false).try_init()
+    } else {
+        logs.try_init()
+    };
+}
+
+/// A function's failed invocation as Lambda reports it: `errorType` names
+/// what failed (`LoadFailed`, not a Rust type path), `errorMessage` is the
+/// one-line sentence, and the same sentence is logged once.
+pub fn failed(error_type: &str, error: &dyn std::fmt::Display) -> lambda_runtime::Diagnostic {
+    let message = error.to_string();
+    tracing::error!(error_type, "{message}");
+    lambda_runtime::Diagnostic {
+        error_type: error_type.to_string(),
+        error_message: message,
+    }
+}
+
+/// Settings or connections a function cannot start without: said in one
+/// line (stderr and the log), and the process ends, as Lambda expects of
+/// an init failure.
+pub fn or_stop<T>(result: Result<T, impl std::fmt::Display>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("{e}");
+            std::process::exit(1)
+        }
+    }
 }
 
 #[cfg(test)]
