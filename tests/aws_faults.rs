@@ -1203,3 +1203,70 @@ async fn checkpoints_forget_finished_shards_through_a_hundred_rollovers() {
         "the stored checkpoint grows with every rollover: {early} bytes after 10, {late} after 100"
     );
 }
+
+/// A storm's window of 400 held claims is taken several updates at a time
+/// (one after another, 10,000 took longer than the lease they were taken
+/// for), and the claims' index keys are spread over several partitions
+/// (one constant key is one hot index partition).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_is_taken_many_claims_at_a_time_over_spread_index_keys() {
+    use stockwatch::adapters::aws::ledger::DynamoLedger;
+    use stockwatch::ports::AlertLedger;
+    let in_flight = Arc::new(AtomicU32::new(0));
+    let most_at_once = Arc::new(AtomicU32::new(0));
+    let parts_asked = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    let parts_set = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    let (busy, most, asked, set) = (
+        in_flight.clone(),
+        most_at_once.clone(),
+        parts_asked.clone(),
+        parts_set.clone(),
+    );
+    let endpoint = serve(move |op, body| match op {
+        "Query" => {
+            let part = body["ExpressionAttributeValues"][":p"]["S"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            asked.lock().unwrap().insert(part.clone());
+            // Claims from before the spread sit under the bare value.
+            let items: Vec<Value> = if part == "held" {
+                (0..400)
+                    .map(|i| json!({"pk": {"S": format!("claim#t{i}")}, "ClaimedAt": {"N": "1000"}}))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            (200, json!({"Items": items}))
+        }
+        "UpdateItem" => {
+            let now = busy.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(20));
+            busy.fetch_sub(1, Ordering::SeqCst);
+            set.lock().unwrap().insert(
+                body["ExpressionAttributeValues"][":p"]["S"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            );
+            let pk = body["Key"]["pk"]["S"].as_str().unwrap().to_string();
+            let id = pk.trim_start_matches("claim#t").parse::<u64>().unwrap() + 1;
+            (
+                200,
+                json!({"Attributes": open_alert(json!({"pk": {"S": pk}, "AlertId": {"N": id.to_string()}}))}),
+            )
+        }
+        _ => error(400, "UnknownOperationException", op),
+    });
+    let c = clients(&endpoint).await;
+    let ledger = DynamoLedger::new(c.dynamodb, "Ledger".into());
+    let taken = ledger.take_held("sender-1", Timestamp(5000)).await.unwrap();
+    assert_eq!(taken.len(), 400);
+    let most = most_at_once.load(Ordering::SeqCst);
+    assert!(most >= 8, "at most {most} claims taken at once");
+    let asked = parts_asked.lock().unwrap().clone();
+    assert!(asked.len() >= 8, "the window's partitions asked: {asked:?}");
+    let set = parts_set.lock().unwrap().clone();
+    assert!(set.len() >= 4, "the taken claims' Pending keys: {set:?}");
+}

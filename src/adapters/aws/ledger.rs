@@ -102,6 +102,29 @@ fn pending_value(token: &str) -> &'static str {
     }
 }
 
+/// The partition keys of each sparse index value. One constant key is one
+/// index partition, about 1,000 writes a second: every claim, renewal and
+/// mark of a storm wrote it, and a throttled index throttles the table.
+/// An item's key is its value and a part chosen by its `pk`; readers query
+/// every part (at once), and the bare value of items written before.
+const SPREAD: u64 = 8;
+
+/// `value`'s partition key for the item `pk`.
+fn spread(value: &str, pk: &str) -> String {
+    // FNV-1a: the same part in every process and version.
+    let hash = pk.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
+    format!("{value}#{}", hash % SPREAD)
+}
+
+/// Every partition key `value` may have.
+fn partitions(value: &str) -> Vec<String> {
+    std::iter::once(value.to_string())
+        .chain((0..SPREAD).map(|part| format!("{value}#{part}")))
+        .collect()
+}
+
 pub struct DynamoLedger {
     client: Client,
     table: String,
@@ -447,7 +470,7 @@ impl DynamoLedger {
                 .update_expression("SET Remind = :yes")
                 .condition_expression("#st = :open")
                 .expression_attribute_names("#st", "State")
-                .expression_attribute_values(":yes", s(YES))
+                .expression_attribute_values(":yes", s(spread(YES, &pk)))
                 .expression_attribute_values(":open", s("open"))
                 .send()
                 .await;
@@ -515,53 +538,73 @@ impl DynamoLedger {
     /// sender's, or held for a window) claimed before `before`, oldest
     /// first, as (`pk`, `ClaimedAt`).
     async fn pending_in(&self, partition: &str, before: i64) -> PortResult<Vec<(String, i64)>> {
-        let mut found = Vec::new();
-        self.query_index(
-            "Pending",
-            "Pending = :p AND ClaimedAt < :before",
-            vec![(":p", s(partition)), (":before", n(before))],
-            false,
-            |item| {
-                found.push((get_s(item, "pk")?, get_n(item, "ClaimedAt")?));
-                Ok(true)
-            },
-        )
+        let parts = partitions(partition);
+        let found = futures_util::future::try_join_all(parts.iter().map(|part| async move {
+            let mut found = Vec::new();
+            self.query_index(
+                "Pending",
+                "Pending = :p AND ClaimedAt < :before",
+                vec![(":p", s(part)), (":before", n(before))],
+                false,
+                |item| {
+                    found.push((get_s(item, "pk")?, get_n(item, "ClaimedAt")?));
+                    Ok(true)
+                },
+            )
+            .await?;
+            Ok::<_, PortError>(found)
+        }))
         .await?;
+        let mut found: Vec<(String, i64)> = found.into_iter().flatten().collect();
+        found.sort_by_key(|(_, at)| *at);
         Ok(found)
     }
 
     /// Takes unpublished claims as seen (`pk`, `ClaimedAt`) for `token`:
     /// one taker wins each, the claim must be as it was seen.
+    /// Several at once (each waits a round trip): a storm's 10,000 claims
+    /// one after another took longer than the lease they were taken for.
     async fn take(&self, seen: Vec<(String, i64)>, token: &str, now: Timestamp) -> PortResult<Vec<Alert>> {
+        use futures_util::StreamExt;
+        let results: Vec<PortResult<Option<Alert>>> = futures_util::stream::iter(seen)
+            .map(|(pk, claimed_at)| self.take_one(pk, claimed_at, token, now))
+            .buffered(claims::IN_FLIGHT)
+            .collect()
+            .await;
         let mut taken = Vec::new();
-        for (pk, claimed_at) in seen {
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", s(&pk))
-                .update_expression("SET ClaimToken = :t, ClaimedAt = :now, Pending = :p")
-                .condition_expression("ClaimedAt = :seen AND attribute_not_exists(PublishedAt)")
-                .expression_attribute_values(":t", s(token))
-                .expression_attribute_values(":now", n(now.0))
-                .expression_attribute_values(":p", s(pending_value(token)))
-                .expression_attribute_values(":seen", n(claimed_at))
-                .return_values(ReturnValue::AllNew)
-                .send()
-                .await;
-            match result {
-                Ok(out) => {
-                    if let Some(item) = out.attributes() {
-                        let alert = alert_from(item)?;
-                        self.remember(&alert);
-                        taken.push(alert);
-                    }
-                }
-                Err(e) if e.as_service_error().is_some_and(is_conditional) => {}
-                Err(e) => return Err(sdk_error(&self.what(), e)),
-            }
+        for result in results {
+            taken.extend(result?);
         }
         Ok(taken)
+    }
+
+    async fn take_one(&self, pk: String, claimed_at: i64, token: &str, now: Timestamp) -> PortResult<Option<Alert>> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .update_expression("SET ClaimToken = :t, ClaimedAt = :now, Pending = :p")
+            .condition_expression("ClaimedAt = :seen AND attribute_not_exists(PublishedAt)")
+            .expression_attribute_values(":t", s(token))
+            .expression_attribute_values(":now", n(now.0))
+            .expression_attribute_values(":p", s(spread(pending_value(token), &pk)))
+            .expression_attribute_values(":seen", n(claimed_at))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => match out.attributes() {
+                Some(item) => {
+                    let alert = alert_from(item)?;
+                    self.remember(&alert);
+                    Ok(Some(alert))
+                }
+                None => Ok(None),
+            },
+            Err(e) if e.as_service_error().is_some_and(is_conditional) => Ok(None),
+            Err(e) => Err(sdk_error(&self.what(), e)),
+        }
     }
 }
 
@@ -739,30 +782,37 @@ impl AlertLedger for DynamoLedger {
                 && filter.source.as_ref().is_none_or(|s| &a.source == s)
                 && filter.state.is_none_or(|s| a.state == s)
         };
-        let mut alerts: Vec<Alert> = Vec::new();
-        if filter.include_resolved || filter.state == Some(AlertState::Resolved) {
+        let mut alerts: Vec<Alert> = if filter.include_resolved || filter.state == Some(AlertState::Resolved) {
             // Resolved alerts are in no index: a one-off scan (`alerts --all`).
-            alerts = self.scan_alerts().await?.into_iter().filter(|a| wanted(a)).collect();
-            alerts.sort_by_key(|a| std::cmp::Reverse(a.id));
-            alerts.truncate(limit + 1);
+            self.scan_alerts().await?.into_iter().filter(|a| wanted(a)).collect()
         } else {
-            // Unresolved alerts, newest first, one more than a page.
-            self.query_index(
-                "Live",
-                "Live = :yes AND AlertId < :before",
-                vec![(":yes", s(YES)), (":before", n(before.0))],
-                true,
-                |item| {
-                    let alert = alert_from(item)?;
-                    self.remember(&alert);
-                    if wanted(&alert) {
-                        alerts.push(alert);
-                    }
-                    Ok(alerts.len() <= limit)
-                },
-            )
+            // Unresolved alerts, newest first, one more than a page from
+            // each part of the index (at once), merged newest first.
+            let parts = partitions(YES);
+            let found = futures_util::future::try_join_all(parts.iter().map(|part| async move {
+                let mut found: Vec<Alert> = Vec::new();
+                self.query_index(
+                    "Live",
+                    "Live = :yes AND AlertId < :before",
+                    vec![(":yes", s(part)), (":before", n(before.0))],
+                    true,
+                    |item| {
+                        let alert = alert_from(item)?;
+                        self.remember(&alert);
+                        if wanted(&alert) {
+                            found.push(alert);
+                        }
+                        Ok(found.len() <= limit)
+                    },
+                )
+                .await?;
+                Ok::<_, PortError>(found)
+            }))
             .await?;
-        }
+            found.into_iter().flatten().collect()
+        };
+        alerts.sort_by_key(|a| std::cmp::Reverse(a.id));
+        alerts.truncate(limit + 1);
         let more = alerts.len() > limit;
         alerts.truncate(limit);
         let next = if more {
@@ -820,20 +870,27 @@ impl AlertLedger for DynamoLedger {
     }
 
     async fn due_reminders(&self, notified_before: Timestamp) -> PortResult<Vec<Alert>> {
-        let mut due = Vec::new();
-        self.query_index(
-            "Remind",
-            "Remind = :yes AND PublishedAt <= :before",
-            vec![(":yes", s(YES)), (":before", n(notified_before.0))],
-            false,
-            |item| {
-                let alert = alert_from(item)?;
-                self.remember(&alert);
-                due.push(alert);
-                Ok(true)
-            },
-        )
+        let parts = partitions(YES);
+        let found = futures_util::future::try_join_all(parts.iter().map(|part| async move {
+            let mut due = Vec::new();
+            self.query_index(
+                "Remind",
+                "Remind = :yes AND PublishedAt <= :before",
+                vec![(":yes", s(part)), (":before", n(notified_before.0))],
+                false,
+                |item| {
+                    let alert = alert_from(item)?;
+                    self.remember(&alert);
+                    due.push(alert);
+                    Ok(true)
+                },
+            )
+            .await?;
+            Ok::<_, PortError>(due)
+        }))
         .await?;
+        let mut due: Vec<Alert> = found.into_iter().flatten().collect();
+        due.sort_by_key(|a| (a.published_at, a.id));
         Ok(due)
     }
 
@@ -864,7 +921,7 @@ impl AlertLedger for DynamoLedger {
                 .expression_attribute_names("#st", "State")
                 .expression_attribute_values(":t", s(token))
                 .expression_attribute_values(":now", n(now.0))
-                .expression_attribute_values(":yes", s(YES))
+                .expression_attribute_values(":yes", s(spread(YES, &pk)))
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":seen", n(seen.0))
                 .expression_attribute_values(":open", s("open"))

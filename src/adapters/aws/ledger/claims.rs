@@ -7,7 +7,7 @@
 
 use super::super::attrs::{Item, n, opt_n, opt_s, s};
 use super::super::errors::sdk_error;
-use super::{DynamoLedger, YES, alert_from, claim_key, item_key, pending_value, restock_key};
+use super::{DynamoLedger, YES, alert_from, claim_key, item_key, pending_value, restock_key, spread};
 use crate::domain::{AlertKind, Timestamp};
 use crate::ports::{AlertClaim, ClaimOutcome, PortError, PortResult};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 /// Conditional writes in flight at once (claims, renewals, marks): each
 /// waits a network round trip.
-const IN_FLIGHT: usize = 16;
+pub(super) const IN_FLIGHT: usize = 16;
 
 /// BatchGetItem's limit, and a claim call's batch.
 pub const CLAIMS_PER_REQUEST: usize = 100;
@@ -230,8 +230,9 @@ impl DynamoLedger {
 /// in the indexes (`Pending` to be sent, `Live` unresolved, `Remind` for
 /// reminders).
 fn claim_item(c: &AlertClaim, id: u64, token: &str, now: Timestamp, resolved: bool) -> Item {
+    let pk = claim_key(&c.transition());
     let mut item: Item = HashMap::from([
-        ("pk".to_string(), s(claim_key(&c.transition()))),
+        ("pk".to_string(), s(&pk)),
         ("AlertId".into(), n(id)),
         ("ChangeId".into(), s(&c.change_id)),
         ("Kind".into(), s(c.kind.as_str())),
@@ -251,15 +252,15 @@ fn claim_item(c: &AlertClaim, id: u64, token: &str, now: Timestamp, resolved: bo
         ("ItemKey".into(), s(item_key(&c.store, &c.item))),
     ]);
     if c.notify {
-        item.insert("Pending".into(), s(pending_value(token)));
+        item.insert("Pending".into(), s(spread(pending_value(token), &pk)));
     }
     if resolved {
         item.insert("ResolvedAt".into(), n(now.0));
         item.insert("ExpiresAt".into(), super::resolved_expiry(now));
     } else {
-        item.insert("Live".into(), s(YES));
+        item.insert("Live".into(), s(spread(YES, &pk)));
         if c.notify && c.kind == AlertKind::Out {
-            item.insert("Remind".into(), s(YES));
+            item.insert("Remind".into(), s(spread(YES, &pk)));
         }
     }
     item
