@@ -872,3 +872,58 @@ async fn an_operator_works_under_the_operator_policy() {
         )],
     );
 }
+
+/// The README's idle figures are the template's schedules: invocations a
+/// month (30 days) of each function's sweep, and their sum.
+#[test]
+fn the_readme_s_sweep_figures_are_the_template_s() {
+    let template = iam::template();
+    let mut total = 0;
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    let idle = &readme[readme
+        .find("### What it costs idle")
+        .expect("the README says what it costs idle")..];
+    let idle = &idle[..idle[4..].find("\n## ").map_or(idle.len(), |end| end + 4)];
+    for (function, logical) in [
+        ("check-stock", "CheckStockFunction"),
+        ("load-inventory", "LoadInventoryFunction"),
+    ] {
+        let schedule = template["Resources"][logical]["Properties"]["Events"]["Sweep"]["Properties"]["Schedule"]
+            .as_str()
+            .unwrap();
+        let minutes: u64 = schedule
+            .trim_start_matches("rate(")
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let a_month = 30 * 24 * 60 / minutes;
+        total += a_month;
+        let row = idle
+            .lines()
+            .find(|l| l.starts_with(&format!("| {function} |")))
+            .unwrap_or_else(|| panic!("the README has no row for {function}'s sweep"));
+        assert!(
+            row.contains(&format!("| {} |", thousands(a_month))),
+            "{schedule} is {} invocations a month: {row}",
+            thousands(a_month)
+        );
+    }
+    assert!(
+        idle.contains(&format!("{} short invocations a month", thousands(total))),
+        "{total} in all: {idle}"
+    );
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
