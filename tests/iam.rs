@@ -21,6 +21,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 use stockwatch::adapters::aws::{AwsSettings, Clients};
 use stockwatch::domain::Timestamp;
+use stockwatch::domain::import::thousands;
 use stockwatch::lambda::FunctionSettings;
 use stockwatch::lambda::check_stock::{self, CheckStock};
 use stockwatch::lambda::load_inventory::{self, LoadInventory};
@@ -914,16 +915,4 @@ fn the_readme_s_sweep_figures_are_the_template_s() {
         idle.contains(&format!("{} short invocations a month", thousands(total))),
         "{total} in all: {idle}"
     );
-}
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

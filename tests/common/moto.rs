@@ -142,6 +142,37 @@ pub async fn fresh_at(url: &str) -> (Ports, AwsSettings, Clients) {
     (backend, settings, clients)
 }
 
+/// DynamoDB Local, AWS's own emulator, which the test command starts
+/// (STOCKWATCH_TEST_DYNAMODB_LOCAL), or a clear failure.
+pub fn dynamodb_local() -> String {
+    std::env::var("STOCKWATCH_TEST_DYNAMODB_LOCAL").unwrap_or_else(|_| {
+        panic!(
+            "STOCKWATCH_TEST_DYNAMODB_LOCAL is not set: these tests run DynamoDB on DynamoDB Local, which \
+             ./scripts/test.sh installs and starts"
+        )
+    })
+}
+
+/// Clients with DynamoDB and its streams on DynamoDB Local (which checks
+/// conditions and serializes transactions as DynamoDB does), S3, SNS, SQS
+/// and CloudFormation on moto.
+pub async fn clients_on_dynamodb_local() -> Clients {
+    let mut clients = clients().await;
+    let dynamodb = sdk_config_at(&dynamodb_local()).await;
+    clients.dynamodb = aws_sdk_dynamodb::Client::new(&dynamodb);
+    clients.streams = aws_sdk_dynamodbstreams::Client::new(&dynamodb);
+    clients
+}
+
+/// A fresh deployment with DynamoDB on DynamoDB Local.
+pub async fn fresh_on_dynamodb_local() -> (AwsSettings, Clients) {
+    let clients = clients_on_dynamodb_local().await;
+    let mut settings = unique_settings();
+    let (_, arn) = provisioned(&clients, &settings).await;
+    settings.topic_arn = Some(arn);
+    (settings, clients)
+}
+
 /// An SQS queue subscribed (raw delivery off) to the topic; returns its URL.
 pub async fn queue_on_topic(
     clients: &stockwatch::adapters::aws::Clients,

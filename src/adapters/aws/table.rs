@@ -286,8 +286,11 @@ impl InventoryTable for DynamoTable {
                 (out.items.unwrap_or_default(), out.last_evaluated_key)
             }
         };
-        let mut rows = items.iter().map(row_from).collect::<PortResult<Vec<_>>>()?;
-        rows.sort_by(|a, b| (&a.store, &a.item).cmp(&(&b.store, &b.item)));
+        // As DynamoDB gives them: a store's rows together and in item order,
+        // stores in the order of their keys' hashes (a Scan's order, which
+        // DynamoDB Local keeps and moto does not). Sorting a page would
+        // split a store whose rows span two pages.
+        let rows = items.iter().map(row_from).collect::<PortResult<Vec<_>>>()?;
         Ok(Page {
             items: rows,
             next: token_from(last.as_ref())?,
