@@ -30,6 +30,14 @@ use stockwatch::ports::{AlertFilter, ObjectKey, Ports};
 
 const STACK: &str = "stockwatch-prod-eu-central-1";
 
+/// The test's users and the policy each holds.
+const USERS: [(&str, &str); 4] = [
+    ("load", "LoadInventoryRole"),
+    ("check", "CheckStockRole"),
+    ("operator", "OperatorPolicy"),
+    ("partial", "PartialOperatorPolicy"),
+];
+
 /// One deployment on the IAM moto for every test of this binary.
 struct World {
     moto: String,
@@ -253,22 +261,24 @@ async fn set_up() -> World {
         "admin",
         &json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
     );
+    // And an operator whose policy lost the ledger's UpdateItem (an old copy
+    // of the managed policy): what a refused call says.
+    let mut policies = policies;
+    let mut partial = policies["OperatorPolicy"].clone();
+    for statement in &mut partial.statements {
+        if statement.sid == "ReadAndAcknowledgeAlerts" {
+            statement.actions.retain(|a| a != "dynamodb:UpdateItem");
+        }
+    }
+    policies.insert("PartialOperatorPolicy".into(), partial);
     let mut keys = HashMap::new();
-    for (user, logical) in [
-        ("load", "LoadInventoryRole"),
-        ("check", "CheckStockRole"),
-        ("operator", "OperatorPolicy"),
-    ] {
+    for (user, logical) in USERS {
         keys.insert(user, iam::create_user(&moto, user, &policies[logical].for_moto()));
     }
     iam::enforce(&moto);
     let proxy = iam::proxy(&moto);
     proxy.judge(&admin, "admin", None);
-    for (user, logical) in [
-        ("load", "LoadInventoryRole"),
-        ("check", "CheckStockRole"),
-        ("operator", "OperatorPolicy"),
-    ] {
+    for (user, logical) in USERS {
         proxy.judge(&keys[user], user, Some(policies[logical].clone()));
     }
     proxy.name_stack(STACK, &stack_id);
@@ -709,13 +719,17 @@ async fn the_load_function_loads_under_its_role() {
 /// The real binary as an operator of the stack: `--stack` and the keys of
 /// a user holding OperatorPolicy, through the judging proxy.
 fn operator(w: &World, env: &common::Env) -> std::process::Command {
+    operator_as(w, env, "operator")
+}
+
+fn operator_as(w: &World, env: &common::Env, user: &str) -> std::process::Command {
     let mut cmd = env.cmd();
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("AWS_") {
             cmd.env_remove(key);
         }
     }
-    let (key, secret) = &w.keys["operator"];
+    let (key, secret) = &w.keys[user];
     cmd.env("AWS_ENDPOINT_URL", &w.proxy.url)
         .env("AWS_REGION", iam::REGION)
         .env("AWS_ACCESS_KEY_ID", key)
@@ -915,4 +929,25 @@ fn the_readme_s_sweep_figures_are_the_template_s() {
         idle.contains(&format!("{} short invocations a month", thousands(total))),
         "{total} in all: {idle}"
     );
+}
+
+/// A call the policy refuses says which action on which resource, and what
+/// grants it: not "the ledger table … failed: an error".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_call_names_the_action_the_resource_and_the_policy_that_grants_it() {
+    let w = world();
+    let env = common::Env::new();
+    let out = operator_as(w, &env, "partial")
+        .args(["snooze", "--store", "Denied-Berlin", "--for", "1h"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let said = common::stderr(&out);
+    let ledger = format!("table/{}", w.settings.ledger_table);
+    assert!(
+        said.contains("dynamodb:UpdateItem on arn:aws:dynamodb:") && said.contains(&ledger),
+        "{said}"
+    );
+    assert!(said.contains("OperatorPolicyArn"), "what grants it: {said}");
+    assert_eq!(said.trim_end().lines().count(), 1, "one sentence: {said}");
 }
