@@ -12,6 +12,8 @@
 //! ```
 
 mod common;
+#[path = "original/counted.rs"]
+mod counted;
 use common::{flag, write_inventory};
 
 #[path = "../tests/common/moto.rs"]
@@ -38,10 +40,25 @@ fn script(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
-/// Runs an original function against moto at `endpoint`; its handler's seconds.
+/// Runs an original function against moto at `endpoint` (DynamoDB at
+/// `dynamodb` when given); its handler's seconds.
 fn run_original(name: &str, endpoint: &str, table: &str, args: &[&str], stdin: Option<String>) -> f64 {
+    run_original_on(name, (endpoint, None), table, args, stdin)
+}
+
+fn run_original_on(
+    name: &str,
+    (endpoint, dynamodb): (&str, Option<&str>),
+    table: &str,
+    args: &[&str],
+    stdin: Option<String>,
+) -> f64 {
     use std::io::Write;
-    let mut child = std::process::Command::new(python())
+    let mut command = std::process::Command::new(python());
+    if let Some(url) = dynamodb {
+        command.env("AWS_ENDPOINT_URL_DYNAMODB", url);
+    }
+    let mut child = command
         .arg(script(name))
         .args(args)
         .env("AWS_ENDPOINT_URL", endpoint)
@@ -262,6 +279,9 @@ fn main() {
 }
 
 async fn run() {
+    if std::env::args().any(|a| a == "--dynamodb-local") {
+        return counted::run().await;
+    }
     let runs = flag("--runs", 3);
     let (stores, items) = (flag("--stores", 20), flag("--items", 100));
     let mut text = Vec::new();

@@ -2,6 +2,7 @@
 //! synthetic inventory files.
 #![allow(dead_code)] // each benchmark uses a subset
 
+pub mod counting;
 pub mod moto_server;
 
 /// Runs a benchmark's body on a multi-thread runtime, with moto up (the
