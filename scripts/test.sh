@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() { printf '\n==> %s\n' "$*"; }
+# Each step says when it started (seconds into the run), so a slow one shows.
+say() { printf '\n==> [%ss] %s\n' "$SECONDS" "$*"; }
 
 # CI builds from scratch once: incremental artifacts only cost time there.
 if [[ -n "${CI:-}" ]]; then
@@ -37,33 +38,36 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" > /dev/null
 fi
 
-# moto's server is the AWS peer of the AWS adapter's tests, cfn-lint checks
-# the deployment template and cargo-lambda (with Zig) packages the functions
-# as `sam build` does: installed once into a cached, git-ignored venv. moto is
-# started on a free loopback port, stopped at the end.
-say "moto, cfn-lint, cargo-lambda"
+# moto's server is the AWS peer of the AWS adapter's tests and cfn-lint
+# checks the deployment template: installed once into a cached, git-ignored
+# venv. moto is started on a free loopback port, stopped at the end.
+say "moto, cfn-lint"
 venv=.cache/moto-venv
-if [[ ! -x "$venv/bin/moto_server" || ! -x "$venv/bin/cfn-lint" || ! -x "$venv/bin/cargo-lambda" ]]; then
+if [[ ! -x "$venv/bin/moto_server" || ! -x "$venv/bin/cfn-lint" ]]; then
     rm -rf "$venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check \
-        "moto[server]>=5.2,<6" "cfn-lint>=1.20,<2" "cargo-lambda>=1.9,<2"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]>=5.2,<6" "cfn-lint>=1.20,<2"
 fi
 
 say "template"
 "$venv/bin/cfn-lint" deploy/template.yaml
 echo "cfn-lint $("$venv/bin/cfn-lint" --version | sed 's/^cfn-lint //'): deploy/template.yaml is clean"
 
-# The functions as `sam build` packages them: cross-compiled for arm64 by
-# cargo-lambda with the feature Cargo.toml names (debug here: release is for
-# deploying, and CI builds nothing twice).
-say "functions for arm64"
-PATH="$PWD/$venv/bin:$PATH" cargo lambda build --arm64 --bin load-inventory --bin check-stock
-for function in load-inventory check-stock; do
-    python3 -c 'import sys; b = open(sys.argv[1], "rb").read(20); sys.exit(0 if b[:4] == b"\x7fELF" and b[18] == 183 else 1)' \
-        "target/lambda/$function/bootstrap" || { echo "target/lambda/$function/bootstrap is not an arm64 Linux binary"; exit 1; }
-    echo "target/lambda/$function/bootstrap: arm64 Linux, $(du -h "target/lambda/$function/bootstrap" | cut -f1)"
-done
+# The functions as `sam build` packages them, cross-compiled for arm64 by
+# cargo-lambda (with Zig): a second build of every crate for another
+# target, about 4 minutes of the suite's 12, so only when asked
+# (STOCKWATCH_TEST_ARM64=1); deploying builds them anyway (README: Deploying).
+if [[ -n "${STOCKWATCH_TEST_ARM64:-}" ]]; then
+    say "functions for arm64"
+    [[ -x "$venv/bin/cargo-lambda" ]] ||
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "cargo-lambda>=1.9,<2"
+    PATH="$PWD/$venv/bin:$PATH" cargo lambda build --arm64 --bin load-inventory --bin check-stock
+    for function in load-inventory check-stock; do
+        python3 -c 'import sys; b = open(sys.argv[1], "rb").read(20); sys.exit(0 if b[:4] == b"\x7fELF" and b[18] == 183 else 1)' \
+            "target/lambda/$function/bootstrap" || { echo "target/lambda/$function/bootstrap is not an arm64 Linux binary"; exit 1; }
+        echo "target/lambda/$function/bootstrap: arm64 Linux, $(du -h "target/lambda/$function/bootstrap" | cut -f1)"
+    done
+fi
 
 say "moto"
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
