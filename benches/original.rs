@@ -167,6 +167,20 @@ fn lambda_record(record: &aws_sdk_dynamodbstreams::types::Record, arn: &str) -> 
     })
 }
 
+/// check-stock as the benchmark runs it: each batch's alerts sent with it
+/// (no grouping window: the same work per batch as the original, plus the
+/// ledger).
+fn check_function(ports: &Ports) -> CheckStock {
+    CheckStock::new(Checker::new(
+        ports.clone(),
+        CheckerConfig {
+            name: "check-stock".into(),
+            group_wait: Duration::ZERO,
+            ..CheckerConfig::default()
+        },
+    ))
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -235,16 +249,7 @@ async fn one_run(text: &str, rows: usize, endpoint: &str) -> Run {
         .flat_map(|e| e["Records"].as_array().unwrap())
         .filter(|r| r["dynamodb"]["NewImage"]["Count"]["N"] == "0")
         .count();
-    // Each batch's alerts sent with it (no grouping window: the same work
-    // per batch as the original, plus the ledger).
-    let function = CheckStock::new(Checker::new(
-        ours.clone(),
-        CheckerConfig {
-            name: "check-stock".into(),
-            group_wait: Duration::ZERO,
-            ..CheckerConfig::default()
-        },
-    ));
+    let function = check_function(&ours);
     let started = Instant::now();
     for event in events {
         let response = check_stock::handle_any(&function, event).await.unwrap();

@@ -569,27 +569,7 @@ async fn the_check_function_does_its_work_under_its_role() {
         .unwrap()
         .items
         .remove(0);
-    let image = admin
-        .dynamodb
-        .get_item()
-        .table_name(&w.settings.ledger_table)
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("claim#{}", alert.transition)),
-        )
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
-    let image: serde_dynamo::Item = image.into();
-    let ledger_batch = json!({"Records": [{
-        "eventID": "ledger-1", "eventName": "MODIFY", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
-        "awsRegion": iam::REGION, "eventSourceARN": w.ledger_stream,
-        "dynamodb": {"ApproximateCreationDateTime": Timestamp::now().0 / 1000,
-            "Keys": {"pk": {"S": format!("claim#{}", alert.transition)}}, "NewImage": image,
-            "SequenceNumber": "900000000000000000001", "SizeBytes": 100, "StreamViewType": "NEW_IMAGE"}
-    }]});
+    let ledger_batch = moto::ledger_batch(&admin.dynamodb, &w.settings.ledger_table, &alert, &w.ledger_stream).await;
     let relayed = check_stock::handle_any(&function, ledger_batch).await.unwrap();
     assert_eq!(
         relayed["batchItemFailures"],

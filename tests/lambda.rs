@@ -923,36 +923,11 @@ async fn the_stack_publishes_the_fan_out_feed() {
         .unwrap()
         .items;
     let alert = raised.iter().find(|a| a.item == "Dot").unwrap();
-    let item = clients
-        .dynamodb
-        .get_item()
-        .table_name(&settings.ledger_table)
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("claim#{}", alert.transition)),
-        )
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
-    let image: serde_dynamo::Item = item.into();
-    let record = serde_json::json!({"Records": [{
-        "eventID": "l1",
-        "eventName": "INSERT",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "us-east-1",
-        "eventSourceARN": format!("arn:aws:dynamodb:us-east-1:123456789012:table/{}/stream/2026-11-30T00:00:00.000", settings.ledger_table),
-        "dynamodb": {
-            "ApproximateCreationDateTime": 1796000000,
-            "Keys": {"pk": {"S": format!("claim#{}", alert.transition)}},
-            "NewImage": image,
-            "SequenceNumber": "900000000000000000001",
-            "SizeBytes": 100,
-            "StreamViewType": "NEW_IMAGE"
-        }
-    }]});
+    let stream = format!(
+        "arn:aws:dynamodb:us-east-1:123456789012:table/{}/stream/2026-11-30T00:00:00.000",
+        settings.ledger_table
+    );
+    let record = moto::ledger_batch(&clients.dynamodb, &settings.ledger_table, alert, &stream).await;
     let response = check_stock::handle_any(&function, record).await.unwrap();
     assert!(failures(&response).is_empty(), "{response}");
     let relayed = receive_some(&ports, &mut follower).await;

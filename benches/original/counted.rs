@@ -14,12 +14,12 @@
 
 use super::common::counting::{Counted, CountingProxy, counting_proxy, ensure_dynamodb_local};
 use super::common::{flag, write_inventory};
-use super::{KEY, moto, put_file, run_original_on, stream_events};
+use super::{KEY, check_function, moto, put_file, run_original_on, stream_events};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use stockwatch::adapters::aws::{AwsSettings, Clients, connect_with};
-use stockwatch::lambda::check_stock::{self, CheckStock};
-use stockwatch::pipeline::{Checker, CheckerConfig, Loader};
+use stockwatch::lambda::check_stock;
+use stockwatch::pipeline::Loader;
 use stockwatch::ports::{ObjectKey, Ports};
 
 /// On-demand prices (us-east-1, per million): read units, write units, SNS publishes.
@@ -116,14 +116,7 @@ async fn phases(text: &str, rows: usize, p: &Proxies) -> [Phase; 4] {
         Some(serde_json::to_string(&events).unwrap()),
     );
     let original_check = p.phase(seconds);
-    let function = CheckStock::new(Checker::new(
-        ours.clone(),
-        CheckerConfig {
-            name: "check-stock".into(),
-            group_wait: Duration::ZERO,
-            ..CheckerConfig::default()
-        },
-    ));
+    let function = check_function(&ours);
     p.start();
     let started = Instant::now();
     for event in events {

@@ -81,10 +81,7 @@ fn for_store(store: &str, alerts: &[&Alert]) -> Message {
                         many.iter().map(|a| format!("{} ({} left)", a.item, a.count)).collect(),
                     ),
                 };
-                text.push(format!(
-                    "{head}{}",
-                    listed(&names, text_budget.saturating_sub(head.len()))
-                ));
+                text.push(listed(&head, &names, text_budget));
                 short.push(cut(&short_head, &names, budget));
             }
         }
@@ -172,7 +169,7 @@ pub fn reminders(alerts: &[Alert], max_messages: usize, now: Timestamp) -> Vec<M
             let names: Vec<String> = group.iter().map(|a| a.item.clone()).collect();
             let after = age(&group);
             let head = format!("{store} is still out of stock after {after}, unacknowledged: ");
-            let text = format!("{head}{}", listed(&names, TEXT_BYTES.saturating_sub(head.len())));
+            let text = listed(&head, &names, TEXT_BYTES);
             let sms = cut(&format!("{store} still out after {after}: "), &names, SMS_CHARS);
             message(text, sms, &group)
         })
@@ -194,40 +191,47 @@ fn by_store(alerts: &[Alert]) -> Vec<(&str, Vec<&Alert>)> {
     stores
 }
 
-/// As many names as fit in `budget` bytes, then how many more and where
-/// to see them: every name while they fit (email keeps the whole list).
-fn listed(names: &[String], budget: usize) -> String {
-    let mut line = String::new();
-    for (i, name) in names.iter().enumerate() {
-        let sep = if i == 0 { "" } else { ", " };
-        let last = i + 1 == names.len();
-        let tail = format!(" and {} more ({SEE_THE_REST})", thousands((names.len() - i) as u64));
-        let room = line.len() + sep.len() + name.len() + if last { 0 } else { tail.len() };
-        if room > budget && i > 0 {
-            line.push_str(&tail);
-            return line;
-        }
-        line.push_str(sep);
-        line.push_str(name);
-    }
-    line
+/// As many names as fit in `budget` bytes after `head`, then how many more
+/// and where to see them: every name while they fit (email keeps the whole
+/// list).
+fn listed(head: &str, names: &[String], budget: usize) -> String {
+    let more = |rest: usize| format!(" and {} more ({SEE_THE_REST})", thousands(rest as u64));
+    fitting(head, names, budget, str::len, more)
 }
 
 /// `head` and as many names as fit in `budget` characters, then "+12 more".
 fn cut(head: &str, names: &[String], budget: usize) -> String {
+    fitting(
+        head,
+        names,
+        budget,
+        |s| s.chars().count(),
+        |rest| format!(" +{rest} more"),
+    )
+}
+
+/// `head` and as many names as fit in `budget` (as `size` measures), then
+/// `tail` of how many are left out: room is kept for the tail unless the
+/// name is the last; the first name always goes in.
+fn fitting(
+    head: &str,
+    names: &[String],
+    budget: usize,
+    size: fn(&str) -> usize,
+    tail: impl Fn(usize) -> String,
+) -> String {
     let mut line = head.to_string();
     for (i, name) in names.iter().enumerate() {
         let sep = if i == 0 { "" } else { ", " };
-        let tail = format!(" +{} more", names.len() - i);
-        let after = line.chars().count() + sep.len() + name.chars().count();
-        // Room for this name and, unless it is the last, the tail.
+        let rest = tail(names.len() - i);
+        let after = size(&line) + sep.len() + size(name);
         let room = if i + 1 == names.len() {
             after
         } else {
-            after + tail.len()
+            after + rest.len()
         };
         if room > budget && i > 0 {
-            line.push_str(&tail);
+            line.push_str(&rest);
             return line;
         }
         line.push_str(sep);

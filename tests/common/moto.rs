@@ -25,7 +25,7 @@ pub fn stockwatch_on(
     let mut cmd = match clock {
         Some(offset) => {
             let mut c = std::process::Command::new("faketime");
-            c.args(["-f", offset, env!("CARGO_BIN_EXE_stockwatch")]);
+            c.args(["-f", &beside_this_clock(offset), env!("CARGO_BIN_EXE_stockwatch")]);
             c
         }
         None => std::process::Command::new(env!("CARGO_BIN_EXE_stockwatch")),
@@ -41,6 +41,31 @@ pub fn stockwatch_on(
         .env("XDG_CONFIG_HOME", dir.join("config"))
         .current_dir(env!("CARGO_MANIFEST_DIR"));
     cmd
+}
+
+/// `offset` (`-5m`) from this process's clock: when the suite itself runs
+/// under libfaketime (FAKETIME `+365d`, the clock a year ahead), a child's
+/// offset adds to it, as a nested faketime would otherwise replace it.
+fn beside_this_clock(offset: &str) -> String {
+    let seconds = |text: &str| -> Option<i64> {
+        let text = text.trim();
+        let (number, unit) = text.split_at(text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len()));
+        let n: i64 = number.trim_start_matches('+').parse().ok()?;
+        Some(
+            n * match unit {
+                "" | "s" => 1,
+                "m" => 60,
+                "h" => 3600,
+                "d" => 86_400,
+                "y" => 365 * 86_400,
+                _ => return None,
+            },
+        )
+    };
+    match std::env::var("FAKETIME").ok().and_then(|outer| seconds(&outer)) {
+        Some(outer) => format!("{:+}s", outer + seconds(offset).expect("an offset such as -5m")),
+        None => offset.to_string(),
+    }
 }
 
 /// The environment that points stockwatch at a deployment on moto (through
@@ -171,6 +196,34 @@ pub async fn fresh_on_dynamodb_local() -> (AwsSettings, Clients) {
     let (_, arn) = provisioned(&clients, &settings).await;
     settings.topic_arn = Some(arn);
     (settings, clients)
+}
+
+/// The ledger stream's batch of one record, as its trigger sends it to
+/// check-stock: the alert's item as the ledger holds it now.
+pub async fn ledger_batch(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    ledger_table: &str,
+    alert: &stockwatch::domain::Alert,
+    stream_arn: &str,
+) -> Value {
+    let key = format!("claim#{}", alert.transition);
+    let item = dynamodb
+        .get_item()
+        .table_name(ledger_table)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(key.clone()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let image: serde_dynamo::Item = item.into();
+    serde_json::json!({"Records": [{
+        "eventID": "ledger-1", "eventName": "MODIFY", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1", "eventSourceARN": stream_arn,
+        "dynamodb": {"ApproximateCreationDateTime": stockwatch::domain::Timestamp::now().0 / 1000,
+            "Keys": {"pk": {"S": key}}, "NewImage": image,
+            "SequenceNumber": "900000000000000000001", "SizeBytes": 100, "StreamViewType": "NEW_IMAGE"}
+    }]})
 }
 
 /// An SQS queue subscribed (raw delivery off) to the topic; returns its URL.
