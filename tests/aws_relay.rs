@@ -113,7 +113,11 @@ async fn followers_of_a_relay_read_no_stream_and_lose_nothing() {
     let proxy = delay_proxy::counting_proxy(&moto_url);
     let mut first = Follower::start(stockwatch(&settings, dir.path(), &proxy.url, None));
     let mut second = Follower::start(stockwatch(&settings, dir.path(), &proxy.url, None));
-    std::thread::sleep(Duration::from_secs(3));
+    // Each makes its queue as it starts (seconds on a loaded machine).
+    let started = Instant::now();
+    while follower_queues(&settings).await.len() < 2 && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     assert_eq!(follower_queues(&settings).await.len(), 2, "a queue each");
 
     let upload = stockwatch(&settings, dir.path(), &moto_url, None)

@@ -30,6 +30,10 @@ use stockwatch::ports::{AlertFilter, ObjectKey, Ports};
 
 const STACK: &str = "stockwatch-prod-eu-central-1";
 
+/// Held while a function's sweeps may beat, and while a follower must see
+/// no live publisher: one deployment serves every test of this binary.
+static BEATS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The test's users and the policy each holds.
 const USERS: [(&str, &str); 4] = [
     ("load", "LoadInventoryRole"),
@@ -486,6 +490,8 @@ async fn alert_queue(w: &World, name: &str) -> (aws_sdk_sqs::Client, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_check_function_does_its_work_under_its_role() {
     let w = world();
+    // Its sweeps beat: a follower started meanwhile would not read the streams.
+    let _beats = BEATS.lock().await;
     let (sqs, alerts_url) = alert_queue(w, "check-role-alerts").await;
     let settings = function_settings(w, &w.check_queue);
     let clients = clients_as(&w.proxy.url, &w.keys["check"]).await;
@@ -785,7 +791,19 @@ async fn an_operator_works_under_the_operator_policy() {
         }
         child
     };
-    // Before the stack's function beats, a follower reads the streams itself.
+    // Before the stack's function beats (or long after), a follower reads
+    // the streams itself.
+    let beats = BEATS.lock().await;
+    clients_as(&w.moto, &w.admin)
+        .await
+        .dynamodb
+        .put_item()
+        .table_name(&w.settings.ledger_table)
+        .item("pk", aws_sdk_dynamodb::types::AttributeValue::S("relay#beat".into()))
+        .item("At", aws_sdk_dynamodb::types::AttributeValue::N("0".into()))
+        .send()
+        .await
+        .unwrap();
     let direct = operator(w, &env)
         .args(["watch", "--json"])
         .stdout(std::process::Stdio::piped())
@@ -810,12 +828,25 @@ async fn an_operator_works_under_the_operator_policy() {
         "watch never read the streams: {}",
         common::stderr(&out)
     );
+    drop(beats);
     // Then through the fan-out feed. Two at once: the second looks at the
     // first's heartbeat before it subscribes (the reaper at every start).
     admin.fanout.beat().await.unwrap();
     let first = follow(0);
     let second = follow(1);
-    std::thread::sleep(Duration::from_millis(1500));
+    // What is published reaches them, and each takes it off its queue.
+    admin.fanout.beat().await.unwrap();
+    let received = || {
+        w.proxy
+            .calls_of("operator")
+            .iter()
+            .filter(|j| j.operation.starts_with("DeleteMessage") && j.allowed)
+            .count()
+    };
+    let started = std::time::Instant::now();
+    while received() < 2 && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let mut said = String::new();
     for child in [first, second] {
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
