@@ -1270,3 +1270,37 @@ async fn a_storm_is_taken_many_claims_at_a_time_over_spread_index_keys() {
     let set = parts_set.lock().unwrap().clone();
     assert!(set.len() >= 4, "the taken claims' Pending keys: {set:?}");
 }
+
+/// A claim that cannot be taken (here: refused) does not strand the ones
+/// taken with it: they carry the taker's token, and no one else would send
+/// them before the lease passed.
+#[tokio::test]
+async fn claims_taken_are_sent_even_when_one_take_fails() {
+    use stockwatch::adapters::aws::ledger::DynamoLedger;
+    use stockwatch::ports::AlertLedger;
+    let endpoint = serve(move |op, body| match op {
+        "Query" if body["ExpressionAttributeValues"][":p"]["S"] == "held" => {
+            let items: Vec<Value> = (0..20)
+                .map(|i| json!({"pk": {"S": format!("claim#t{i}")}, "ClaimedAt": {"N": "1000"}}))
+                .collect();
+            (200, json!({"Items": items}))
+        }
+        "Query" => (200, json!({"Items": []})),
+        "UpdateItem" => {
+            let pk = body["Key"]["pk"]["S"].as_str().unwrap().to_string();
+            if pk == "claim#t7" {
+                return error(400, "ValidationException", "an item this build cannot read");
+            }
+            let id = pk.trim_start_matches("claim#t").parse::<u64>().unwrap() + 1;
+            (
+                200,
+                json!({"Attributes": open_alert(json!({"pk": {"S": pk}, "AlertId": {"N": id.to_string()}}))}),
+            )
+        }
+        _ => error(400, "UnknownOperationException", op),
+    });
+    let c = clients(&endpoint).await;
+    let ledger = DynamoLedger::new(c.dynamodb, "Ledger".into());
+    let taken = ledger.take_held("sender-1", Timestamp(5000)).await.unwrap();
+    assert_eq!(taken.len(), 19, "every claim but the refused one");
+}

@@ -244,6 +244,21 @@ impl DynamoLedger {
         condition: &str,
         values: Vec<(&str, AttributeValue)>,
         newest_first: bool,
+        each: impl FnMut(&Item) -> PortResult<bool>,
+    ) -> PortResult<()> {
+        self.query_index_by(index, condition, values, newest_first, None, each)
+            .await
+    }
+
+    /// `query_index` asking `page` items at a time (a listing that wants a
+    /// page from each part of an index, not 1 MB of each).
+    async fn query_index_by(
+        &self,
+        index: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+        newest_first: bool,
+        page: Option<usize>,
         mut each: impl FnMut(&Item) -> PortResult<bool>,
     ) -> PortResult<()> {
         let mut start: Option<Item> = None;
@@ -255,6 +270,7 @@ impl DynamoLedger {
                 .index_name(index)
                 .key_condition_expression(condition)
                 .scan_index_forward(!newest_first)
+                .set_limit(page.map(|p| p.min(i32::MAX as usize) as i32))
                 .set_exclusive_start_key(start.take());
             for (name, value) in &values {
                 request = request.expression_attribute_values(*name, value.clone());
@@ -571,11 +587,24 @@ impl DynamoLedger {
             .buffered(claims::IN_FLIGHT)
             .collect()
             .await;
+        // What was taken is sent even when some takes failed: those
+        // claims now carry our token, and no one else would send them
+        // before the lease passed. An error only when nothing was taken.
         let mut taken = Vec::new();
+        let mut failed = None;
         for result in results {
-            taken.extend(result?);
+            match result {
+                Ok(alert) => taken.extend(alert),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a claim could not be taken; the next sweep looks again");
+                    failed.get_or_insert(e);
+                }
+            }
         }
-        Ok(taken)
+        match failed {
+            Some(e) if taken.is_empty() => Err(e),
+            _ => Ok(taken),
+        }
     }
 
     async fn take_one(&self, pk: String, claimed_at: i64, token: &str, now: Timestamp) -> PortResult<Option<Alert>> {
@@ -791,11 +820,12 @@ impl AlertLedger for DynamoLedger {
             let parts = partitions(YES);
             let found = futures_util::future::try_join_all(parts.iter().map(|part| async move {
                 let mut found: Vec<Alert> = Vec::new();
-                self.query_index(
+                self.query_index_by(
                     "Live",
                     "Live = :yes AND AlertId < :before",
                     vec![(":yes", s(part)), (":before", n(before.0))],
                     true,
+                    Some(limit + 1),
                     |item| {
                         let alert = alert_from(item)?;
                         self.remember(&alert);
