@@ -690,6 +690,15 @@ async fn an_event_of_another_kind_is_dropped_with_one_report_not_retried() {
         let said = logs.lines().filter(|l| l.contains("dropped, not retried")).count();
         assert_eq!(said, 3, "one report each: {logs}");
     }
+    // A stream batch this build cannot read is not dropped: it fails, so
+    // Lambda retries it and keeps it in the failure queue for the sweep.
+    let batch = serde_json::json!({"Records": [{"eventSource": "aws:dynamodb", "eventName": "INSERT"}]});
+    let function = CheckStock::new(checker(
+        &connect_with(&settings, moto::clients().await).await.unwrap(),
+        60_000,
+    ));
+    let failed = check_stock::handle_any(&function, batch).await.unwrap_err();
+    assert_eq!(failed.kind(), "UnreadableBatch", "{failed}");
 }
 
 #[test]

@@ -35,6 +35,9 @@ pub enum CheckFailed {
     /// A failed record cannot be named: Lambda must retry the whole batch.
     #[error("record {0} failed and has no sequence number to report; the whole batch is retried")]
     Unnamed(String),
+    /// A stream batch that does not read as one (another format).
+    #[error("a stream batch could not be read ({0}); Lambda retries it")]
+    UnreadableBatch(String),
 }
 
 impl CheckFailed {
@@ -42,6 +45,7 @@ impl CheckFailed {
     pub fn kind(&self) -> &'static str {
         match self {
             CheckFailed::Unnamed(_) => "UnnamedRecordFailed",
+            CheckFailed::UnreadableBatch(_) => "UnreadableBatch",
         }
     }
 }
@@ -101,11 +105,9 @@ pub async fn handle_any(function: &CheckStock, payload: serde_json::Value) -> Re
         ));
     }
     if payload.get("Records").is_some() {
-        let event: Event = match serde_json::from_value(payload.clone()) {
-            Ok(event) => event,
-            // Records of another kind (SQS, S3): no retry makes them a batch.
-            Err(e) => return Ok(super::load_inventory::dropped(&payload, &e.to_string())),
-        };
+        // A stream batch this build cannot read fails (retried, then kept in
+        // the failure queue for the sweep), never dropped.
+        let event: Event = serde_json::from_value(payload).map_err(|e| CheckFailed::UnreadableBatch(e.to_string()))?;
         // The ledger's stream is the function's second trigger: its
         // records are alert states to relay, not changes to check.
         let from_ledger = function.fanout.as_ref().is_some_and(|(_, ledger)| {
