@@ -52,7 +52,10 @@ where
 {
     let mut code = error.code().map(str::to_string);
     let mut message = error.message().map(str::to_string);
+    // Only a refusal (4xx): a 5xx without a code is retried below, whatever its body says.
+    let refused = error.raw_response().is_some_and(|r| r.status().is_client_error());
     if code.is_none()
+        && refused
         && let Some(body) = error.raw_response().and_then(|r| r.body().bytes())
     {
         // An answer in another protocol's shape than the SDK parses (an
