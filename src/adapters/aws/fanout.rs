@@ -39,6 +39,10 @@ pub struct SnsFanout {
     topic_arn: String,
     /// Queue names start with it: one setup's followers, for the reaper.
     prefix: String,
+    /// What followers of versions before a stack named the prefix made
+    /// their queues with (the topic's name cut to 40): the reaper removes
+    /// theirs too.
+    legacy_prefix: Option<String>,
     /// Where the publisher's heartbeat is kept (the ledger).
     ledger: Arc<DynamoLedger>,
 }
@@ -61,16 +65,19 @@ pub async fn publisher_alive(ledger: &DynamoLedger) -> PortResult<bool> {
 pub const QUEUE_NAME_CHARS: usize = 80;
 const RANDOM_CHARS: usize = 16;
 
+/// How much of the topic's name followers before the stack's prefix used.
+const LEGACY_TOPIC_CHARS: usize = 40;
+
 /// A prefix made from the topic's name, where no stack names one:
-/// `<topic>-f-`, the topic's name cut so that every queue name fits.
-pub fn queue_prefix_of(topic_arn: &str) -> String {
+/// `<topic>-f-`, the topic's name cut to `chars` (so that every queue name fits).
+pub fn queue_prefix_of(topic_arn: &str, chars: usize) -> String {
     let topic: String = topic_arn
         .rsplit(':')
         .next()
         .unwrap_or("stockwatch")
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .take(QUEUE_NAME_CHARS - RANDOM_CHARS - 3)
+        .take(chars)
         .collect();
     format!("{topic}-f-")
 }
@@ -94,10 +101,13 @@ impl SnsFanout {
         prefix: Option<String>,
         ledger: Arc<DynamoLedger>,
     ) -> Self {
+        let prefix = prefix.unwrap_or_else(|| queue_prefix_of(&topic_arn, QUEUE_NAME_CHARS - RANDOM_CHARS - 3));
+        let legacy = queue_prefix_of(&topic_arn, LEGACY_TOPIC_CHARS);
         SnsFanout {
             sns,
             sqs,
-            prefix: prefix.unwrap_or_else(|| queue_prefix_of(&topic_arn)),
+            legacy_prefix: (legacy != prefix).then_some(legacy),
+            prefix,
             topic_arn,
             ledger,
         }
@@ -154,16 +164,20 @@ impl SnsFanout {
 
     /// This setup's follower queues: URL → ARN.
     async fn queues(&self) -> PortResult<HashMap<String, String>> {
-        let urls: Vec<String> = self
-            .sqs
-            .list_queues()
-            .queue_name_prefix(&self.prefix)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(|e| sdk_error("the follower queues", e))?;
+        let mut urls: Vec<String> = Vec::new();
+        for prefix in std::iter::once(&self.prefix).chain(&self.legacy_prefix) {
+            let listed: Vec<String> = self
+                .sqs
+                .list_queues()
+                .queue_name_prefix(prefix)
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<_, _>>()
+                .await
+                .map_err(|e| sdk_error("the follower queues", e))?;
+            urls.extend(listed);
+        }
         let mut queues = HashMap::new();
         for url in urls {
             if let Ok(arn) = self.queue_arn(&url).await {
@@ -431,7 +445,11 @@ impl Fanout for SnsFanout {
             .collect();
         for (subscription, endpoint) in self.subscriptions().await? {
             // A queue of ours that is dead, or gone without unsubscribing.
-            let ours = endpoint.contains(&self.prefix);
+            let ours = endpoint.contains(&self.prefix)
+                || self
+                    .legacy_prefix
+                    .as_ref()
+                    .is_some_and(|p| endpoint.contains(p.as_str()));
             let orphan = ours && !live_arns.contains(&&endpoint);
             if dead_arns.contains(&&endpoint) || orphan {
                 let _ = self.sns.unsubscribe().subscription_arn(&subscription).send().await;
