@@ -91,7 +91,8 @@ pub fn advice(need: Need) -> &'static str {
         Need::Stack => "deploy one with `sam deploy --guided` (README: Deploying), or check --region and --profile",
         Need::BucketName => "choose another name with --bucket",
         Need::Permission => {
-            "operators of a stack need its managed policy (output OperatorPolicyArn of deploy/template.yaml)              attached to their role, user or SSO permission set; otherwise ask for that permission"
+            "operators of a stack need its managed policy (output OperatorPolicyArn of deploy/template.yaml) \
+             attached to their role, user or SSO permission set; otherwise ask for that permission"
         }
     }
 }
