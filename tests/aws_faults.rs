@@ -1204,6 +1204,16 @@ async fn checkpoints_forget_finished_shards_through_a_hundred_rollovers() {
     );
 }
 
+/// The answer to taking the held claim `claim#t<i>`: the alert it now is.
+fn taken_claim(body: &Value) -> (u16, Value) {
+    let pk = body["Key"]["pk"]["S"].as_str().unwrap().to_string();
+    let id = pk.trim_start_matches("claim#t").parse::<u64>().unwrap() + 1;
+    (
+        200,
+        json!({"Attributes": open_alert(json!({"pk": {"S": pk}, "AlertId": {"N": id.to_string()}}))}),
+    )
+}
+
 /// A storm's window of 400 held claims is taken several updates at a time
 /// (one after another, 10,000 took longer than the lease they were taken
 /// for), and the claims' index keys are spread over several partitions
@@ -1250,12 +1260,7 @@ async fn a_storm_is_taken_many_claims_at_a_time_over_spread_index_keys() {
                     .unwrap_or("")
                     .to_string(),
             );
-            let pk = body["Key"]["pk"]["S"].as_str().unwrap().to_string();
-            let id = pk.trim_start_matches("claim#t").parse::<u64>().unwrap() + 1;
-            (
-                200,
-                json!({"Attributes": open_alert(json!({"pk": {"S": pk}, "AlertId": {"N": id.to_string()}}))}),
-            )
+            taken_claim(body)
         }
         _ => error(400, "UnknownOperationException", op),
     });
@@ -1287,15 +1292,10 @@ async fn claims_taken_are_sent_even_when_one_take_fails() {
         }
         "Query" => (200, json!({"Items": []})),
         "UpdateItem" => {
-            let pk = body["Key"]["pk"]["S"].as_str().unwrap().to_string();
-            if pk == "claim#t7" {
+            if body["Key"]["pk"]["S"] == "claim#t7" {
                 return error(400, "ValidationException", "an item this build cannot read");
             }
-            let id = pk.trim_start_matches("claim#t").parse::<u64>().unwrap() + 1;
-            (
-                200,
-                json!({"Attributes": open_alert(json!({"pk": {"S": pk}, "AlertId": {"N": id.to_string()}}))}),
-            )
+            taken_claim(body)
         }
         _ => error(400, "UnknownOperationException", op),
     });

@@ -462,37 +462,15 @@ fn sweep_event() -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// What reached the alert topic (a queue the admin subscribed).
-async fn alert_queue(w: &World, name: &str) -> (aws_sdk_sqs::Client, String) {
-    let clients = clients_as(&w.moto, &w.admin).await;
-    let sqs = clients.sqs.clone();
-    let url = sqs
-        .create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let arn = format!("arn:aws:sqs:{}:{}:{name}", iam::REGION, iam::ACCOUNT);
-    clients
-        .sns
-        .subscribe()
-        .topic_arn(w.settings.topic_arn.clone().unwrap())
-        .protocol("sqs")
-        .endpoint(arn)
-        .send()
-        .await
-        .unwrap();
-    (sqs, url)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_check_function_does_its_work_under_its_role() {
     let w = world();
     // Its sweeps beat: a follower started meanwhile would not read the streams.
     let _beats = BEATS.lock().await;
-    let (sqs, alerts_url) = alert_queue(w, "check-role-alerts").await;
+    // What reaches the alert topic, read through a queue the admin subscribed.
+    let admin = clients_as(&w.moto, &w.admin).await;
+    let (sqs, alerts_url) =
+        moto::queue_on_topic(&admin, w.settings.topic_arn.as_deref().unwrap(), "check-role-alerts").await;
     let settings = function_settings(w, &w.check_queue);
     let clients = clients_as(&w.proxy.url, &w.keys["check"]).await;
     let connected_ports = stockwatch::adapters::aws::connect_function(&settings.aws, clients.clone())
@@ -546,7 +524,6 @@ async fn the_check_function_does_its_work_under_its_role() {
     // again from the stream; a batch no longer kept makes it read the table.
     load_as_admin(w, "Check-Berlin", &[("Dot", 9), ("Show", 0)], Timestamp(now.0 + 60_000)).await;
     let (_, _, first, last) = stream_batch(w, Some(&first_last)).await;
-    let admin = clients_as(&w.moto, &w.admin).await;
     let given_up = json!({"DDBStreamBatchInfo": {"streamArn": w.inventory_stream, "shardId": shard,
         "startSequenceNumber": first, "endSequenceNumber": last, "batchSize": 2}});
     admin

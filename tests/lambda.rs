@@ -719,6 +719,19 @@ fn a_function_without_its_settings_stops_saying_which() {
     }
 }
 
+/// Berlin out of Echo Dot (and not of Echo Show), loaded straight away.
+async fn upload_berlin_out_of_echo_dot(backend: &Ports) {
+    Loader::new(backend.clone())
+        .upload(
+            "gone.csv",
+            Bytes::from_static(b"store,item,count\nBerlin,Echo Dot,0\nBerlin,Echo Show,9\n"),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+}
+
 /// A plain SQS queue for a function's failures, and a client for it.
 async fn failure_queue(clients: &Clients, name: &str) -> (aws_sdk_sqs::Client, String) {
     let sqs = aws_sdk_sqs::Client::new(&moto::sdk_config().await);
@@ -756,15 +769,7 @@ async fn the_sweep_raises_what_a_stream_batch_given_up_on_would_have() {
     let (backend, settings, clients) = moto::fresh().await;
     let (sns_sqs, sns_url) =
         moto::queue_on_topic(&clients, settings.topic_arn.as_ref().unwrap(), &settings.topic).await;
-    Loader::new(backend.clone())
-        .upload(
-            "gone.csv",
-            Bytes::from_static(b"store,item,count\nBerlin,Echo Dot,0\nBerlin,Echo Show,9\n"),
-            None,
-            None,
-        )
-        .await
-        .unwrap();
+    upload_berlin_out_of_echo_dot(&backend).await;
     // The batch as the trigger saw it: the stream's records, by sequence number.
     let feed = stockwatch::adapters::aws::feed::StreamFeed::new(
         clients.streams.clone(),
@@ -968,15 +973,7 @@ async fn the_stack_publishes_the_fan_out_feed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_sweep_reads_the_table_once_for_every_batch_no_longer_kept() {
     let (backend, settings, clients) = moto::fresh().await;
-    Loader::new(backend.clone())
-        .upload(
-            "gone.csv",
-            Bytes::from_static(b"store,item,count\nBerlin,Echo Dot,0\nBerlin,Echo Show,9\n"),
-            None,
-            None,
-        )
-        .await
-        .unwrap();
+    upload_berlin_out_of_echo_dot(&backend).await;
     let (sqs, url) = failure_queue(&clients, "check").await;
     // A stream of the table's that is gone (disabled and aged out).
     let gone = format!(

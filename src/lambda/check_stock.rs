@@ -99,10 +99,7 @@ pub async fn handle_any(function: &CheckStock, payload: serde_json::Value) -> Re
         .unwrap_or("aws:dynamodb");
     if source != "aws:dynamodb" {
         // Records of another service (SQS, S3): no retry makes them a batch.
-        return Ok(super::load_inventory::dropped(
-            &payload,
-            &format!("records from {source}"),
-        ));
+        return Ok(super::dropped(&payload, &format!("records from {source}")));
     }
     if payload.get("Records").is_some() {
         // A stream batch this build cannot read fails (retried, then kept in
@@ -142,7 +139,7 @@ pub async fn handle_any(function: &CheckStock, payload: serde_json::Value) -> Re
         }));
     }
     // Sent here by mistake: no retry can make it a batch or a sweep.
-    Ok(super::load_inventory::dropped(&payload, "not a stream batch"))
+    Ok(super::dropped(&payload, "not a stream batch"))
 }
 
 /// What a sweep did with the batches the trigger gave up on.

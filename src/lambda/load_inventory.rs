@@ -98,19 +98,10 @@ pub async fn handle_any(function: &LoadInventory, payload: serde_json::Value) ->
     // load: said once and answered, never retried into the failure queue.
     let event: S3Event = match serde_json::from_value(payload.clone()) {
         Ok(event) => event,
-        Err(e) => return Ok(dropped(&payload, &e.to_string())),
+        Err(e) => return Ok(super::dropped(&payload, &e.to_string())),
     };
     let response = handle(&function.loader, &function.bucket, event).await?;
     Ok(serde_json::to_value(response).unwrap_or_default())
-}
-
-/// The answer to an event no retry can make handled: logged once, with
-/// the start of the event, and nothing for Lambda to retry.
-pub fn dropped(payload: &serde_json::Value, why: &str) -> serde_json::Value {
-    let shown: String = payload.to_string().chars().take(200).collect();
-    let shown = escape_for_terminal(&shown).into_owned();
-    tracing::error!(event = %shown, why, "not an event this function handles; dropped, not retried");
-    serde_json::json!({ "dropped": format!("not an event this function handles ({why})") })
 }
 
 /// Loads what was left: uploads whose load stopped (a timeout, a crash),

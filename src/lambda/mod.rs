@@ -202,6 +202,15 @@ pub fn failed(error_type: &str, error: &dyn std::fmt::Display) -> lambda_runtime
     }
 }
 
+/// The answer to an event no retry can make handled: logged once, with
+/// the start of the event, and nothing for Lambda to retry.
+pub fn dropped(payload: &serde_json::Value, why: &str) -> serde_json::Value {
+    let shown: String = payload.to_string().chars().take(200).collect();
+    let shown = crate::domain::escape_for_terminal(&shown).into_owned();
+    tracing::error!(event = %shown, why, "not an event this function handles; dropped, not retried");
+    serde_json::json!({ "dropped": format!("not an event this function handles ({why})") })
+}
+
 /// Settings or connections a function cannot start without: said in one
 /// line (stderr and the log), and the process ends, as Lambda expects of
 /// an init failure.

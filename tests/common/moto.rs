@@ -226,13 +226,14 @@ pub async fn ledger_batch(
     }]})
 }
 
-/// An SQS queue subscribed (raw delivery off) to the topic; returns its URL.
+/// An SQS queue subscribed (raw delivery off) to the topic, made with the
+/// clients' own keys; returns its client and URL.
 pub async fn queue_on_topic(
     clients: &stockwatch::adapters::aws::Clients,
     topic_arn: &str,
     name: &str,
 ) -> (aws_sdk_sqs::Client, String) {
-    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
+    let sqs = clients.sqs.clone();
     let url = sqs
         .create_queue()
         .queue_name(name)
