@@ -16,14 +16,13 @@
 mod common;
 use common::{flag, percentile, write_inventory};
 
-#[path = "../tests/common/moto.rs"]
-mod moto;
+use stockwatch_testkit::moto;
 
 use bytes::Bytes;
 use std::time::{Duration, Instant};
-use stockwatch::adapters::aws::{AwsSettings, WriteMode, connect_with};
-use stockwatch::pipeline::Loader;
-use stockwatch::ports::{Body, ObjectKey};
+use stockwatch_aws::{AwsSettings, WriteMode, connect_with};
+use stockwatch_core::pipeline::Loader;
+use stockwatch_core::ports::{Body, ObjectKey};
 
 fn generate(stores: usize, items: usize) -> String {
     let mut text = Vec::new();
@@ -32,12 +31,7 @@ fn generate(stores: usize, items: usize) -> String {
 }
 
 /// Puts the file in the deployment's bucket, then times the naive loader on it.
-async fn time_naive(
-    clients: &stockwatch::adapters::aws::Clients,
-    settings: &AwsSettings,
-    key: &str,
-    text: &str,
-) -> Duration {
+async fn time_naive(clients: &stockwatch_aws::Clients, settings: &AwsSettings, key: &str, text: &str) -> Duration {
     clients
         .s3
         .put_object()
@@ -54,7 +48,7 @@ async fn time_naive(
 }
 
 /// The original system's loader, in Rust: every row a plain PutItem, one after another.
-async fn naive_load(clients: &stockwatch::adapters::aws::Clients, settings: &AwsSettings, key: &str) -> usize {
+async fn naive_load(clients: &stockwatch_aws::Clients, settings: &AwsSettings, key: &str) -> usize {
     use aws_sdk_dynamodb::types::AttributeValue::{N, S};
     let object = clients
         .s3
@@ -87,7 +81,7 @@ async fn naive_load(clients: &stockwatch::adapters::aws::Clients, settings: &Aws
 /// The floor: the rows written with unconditional BatchWriteItem and nothing
 /// else (no validation, no snapshot rule, no report). No correct loader can
 /// beat this on the same server.
-async fn batch_floor(clients: &stockwatch::adapters::aws::Clients, settings: &AwsSettings, text: &str) -> usize {
+async fn batch_floor(clients: &stockwatch_aws::Clients, settings: &AwsSettings, text: &str) -> usize {
     use aws_sdk_dynamodb::types::AttributeValue::{N, S};
     use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
     let mut reader = csv::Reader::from_reader(text.as_bytes());
@@ -130,10 +124,10 @@ fn main() {
 /// Puts the file in the backend's bucket, then times stockwatch's loader on
 /// it; the load must succeed.
 async fn time_load(
-    backend: &stockwatch::ports::Ports,
+    backend: &stockwatch_core::ports::Ports,
     key: &str,
     text: &str,
-) -> (Duration, stockwatch::pipeline::LoadOutcome) {
+) -> (Duration, stockwatch_core::pipeline::LoadOutcome) {
     let object = ObjectKey::parse(key).unwrap();
     backend
         .objects

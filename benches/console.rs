@@ -16,17 +16,17 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::time::{Duration, Instant};
-use stockwatch::adapters::local::LocalBackend;
-use stockwatch::console::app::{App, Settings};
-use stockwatch::console::clock::Clock;
-use stockwatch::console::keymap::{DEFAULT, Keymap};
-use stockwatch::console::live_stock::LiveStock;
-use stockwatch::console::messages::Msg;
-use stockwatch::console::theme::Theme;
-use stockwatch::console::update::update;
-use stockwatch::console::view::view;
-use stockwatch::domain::{Thresholds, Timestamp};
-use stockwatch::ports::{Change, ChangeKind, Image, StockFilter};
+use stockwatch_console::app::{App, Settings};
+use stockwatch_console::clock::Clock;
+use stockwatch_console::keymap::{DEFAULT, Keymap};
+use stockwatch_console::live_stock::LiveStock;
+use stockwatch_console::messages::Msg;
+use stockwatch_console::theme::Theme;
+use stockwatch_console::update::update;
+use stockwatch_console::view::view;
+use stockwatch_core::ports::{Change, ChangeKind, Image, StockFilter};
+use stockwatch_domain::{Thresholds, Timestamp};
+use stockwatch_local::LocalBackend;
 
 fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -143,7 +143,6 @@ fn main() {
                 &mut app,
                 Msg::Changes {
                     changes: vec![change],
-                    gap: false,
                     seen_at: Timestamp::now(),
                 },
             );

@@ -14,10 +14,8 @@
 
 #[path = "common/mod.rs"]
 mod common;
-#[path = "../tests/common/delay_proxy.rs"]
-mod delay_proxy;
-#[path = "../tests/common/moto.rs"]
-mod moto;
+use stockwatch_testkit::delay_proxy;
+use stockwatch_testkit::moto;
 
 use common::{flag, percentile};
 use std::collections::HashMap;
@@ -25,7 +23,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
-use stockwatch::adapters::aws::AwsSettings;
+use stockwatch_aws::AwsSettings;
 
 fn stockwatch(settings: &AwsSettings, dir: &std::path::Path, endpoint: &str, clock: Option<&str>) -> Command {
     let mut cmd = moto::stockwatch_on(settings, dir, endpoint, clock);

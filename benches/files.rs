@@ -20,18 +20,18 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use stockwatch::adapters::local::LocalBackend;
-use stockwatch::console::app::{App, Settings};
-use stockwatch::console::clock::Clock;
-use stockwatch::console::keymap::{DEFAULT, Keymap};
-use stockwatch::console::live_stock::LiveStock;
-use stockwatch::console::messages::Msg;
-use stockwatch::console::theme::Theme;
-use stockwatch::console::update::update;
-use stockwatch::console::view::view;
-use stockwatch::domain::preview::Previewer;
-use stockwatch::domain::{Thresholds, Timestamp};
-use stockwatch::pipeline::Loader;
+use stockwatch_console::app::{App, Settings};
+use stockwatch_console::clock::Clock;
+use stockwatch_console::keymap::{DEFAULT, Keymap};
+use stockwatch_console::live_stock::LiveStock;
+use stockwatch_console::messages::Msg;
+use stockwatch_console::theme::Theme;
+use stockwatch_console::update::update;
+use stockwatch_console::view::view;
+use stockwatch_core::pipeline::Loader;
+use stockwatch_domain::preview::Previewer;
+use stockwatch_domain::{Thresholds, Timestamp};
+use stockwatch_local::LocalBackend;
 
 fn main() {
     let megabytes = flag("--megabytes", 100);
@@ -89,7 +89,7 @@ fn main() {
         let body = Bytes::from(std::fs::read(&path).unwrap());
         let loader = Loader::new(backend.clone());
         let (events, tx_upload) = (progress.clone(), tx.clone());
-        let report: stockwatch::ports::Progress = Arc::new(move |sent, total| {
+        let report: stockwatch_core::ports::Progress = Arc::new(move |sent, total| {
             events.lock().unwrap().push((Instant::now(), sent));
             let _ = tx_upload.send(Msg::TransferProgress { id: 1, sent, total });
         });

@@ -18,8 +18,8 @@
 
 mod common;
 use common::flag;
-use stockwatch::domain::Timestamp;
-use stockwatch::domain::forecast::{DAY_MS, DEFAULT_WINDOW_MS, Point, forecast};
+use stockwatch_domain::Timestamp;
+use stockwatch_domain::forecast::{DAY_MS, DEFAULT_WINDOW_MS, Point, forecast};
 
 /// A seeded xorshift: the same histories every run.
 struct Rng(u64);

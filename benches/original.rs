@@ -6,9 +6,9 @@
 //! `--runs`, ratios within one run.
 //!
 //! ```text
-//! cargo bench --bench original --features lambda
-//! cargo bench --bench original --features lambda -- --runs 5 --stores 20 --items 100 --rtt-ms 10
-//! cargo bench --bench original --features lambda -- --batched   # transactions: see BENCHMARKS.md
+//! cargo bench --bench original
+//! cargo bench --bench original -- --runs 5 --stores 20 --items 100 --rtt-ms 10
+//! cargo bench --bench original -- --batched   # transactions: see BENCHMARKS.md
 //! ```
 
 mod common;
@@ -16,17 +16,16 @@ mod common;
 mod counted;
 use common::{flag, write_inventory};
 
-#[path = "../tests/common/moto.rs"]
-mod moto;
+use stockwatch_testkit::moto;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use stockwatch::adapters::aws::feed::StreamFeed;
-use stockwatch::adapters::aws::{AwsSettings, Clients, WriteMode, connect_with};
-use stockwatch::lambda::check_stock::{self, CheckStock};
-use stockwatch::pipeline::{Checker, CheckerConfig, Loader};
-use stockwatch::ports::{Body, ObjectKey, Ports};
+use stockwatch_aws::feed::StreamFeed;
+use stockwatch_aws::{AwsSettings, Clients, WriteMode, connect_with};
+use stockwatch_core::pipeline::{Checker, CheckerConfig, Loader};
+use stockwatch_core::ports::{Body, ObjectKey, Ports};
+use stockwatch_functions::check_stock::{self, CheckStock};
 
 const KEY: &str = "uploads/bench/inventory.csv";
 

@@ -17,14 +17,37 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 say "format"
 cargo fmt --check
 
-# Everything is built once, with the Lambda functions' feature on: one set
-# of artifacts serves the lints, the tests and the handler tests.
-features=(--features lambda)
+# Every crate of the workspace, every tier's test binary on: one set of
+# artifacts serves the lints and the tests. Plain `cargo test` leaves the
+# tiers that need emulators or tmux out; this turns them on.
+features=(--workspace --features stockwatch/all-tiers,stockwatch-functions/tier-lambda)
 
 say "lint"
 cargo clippy --locked --all-targets "${features[@]}" -- -D warnings
-# The console's own build (no Lambda crates) must stay clean too.
-cargo clippy --locked --all-targets -- -D warnings
+
+# The crate graph keeps the layers; what each deployable links is checked
+# here: the functions carry no console, CLI or SQLite, the console no
+# Lambda runtime.
+say "dependency trees"
+refuse() {
+    local package=$1
+    shift
+    local tree found=()
+    tree=$(cargo tree --locked -p "$package" -e normal --prefix none)
+    for crate in "$@"; do
+        grep -q "^$crate v" <<< "$tree" && found+=("$crate")
+    done
+    if [[ ${#found[@]} -gt 0 ]]; then
+        echo "$package depends on ${found[*]}: cargo tree -p $package -i ${found[0]} shows through what"
+        exit 1
+    fi
+    echo "$package: none of $*"
+}
+refuse stockwatch-functions ratatui crossterm clap rusqlite
+refuse stockwatch-console lambda_runtime aws_lambda_events clap
+
+say "links"
+python3 scripts/check-links.py
 
 # tmux runs the real console in the end-to-end tests; faketime gives one
 # process of a test a clock minutes off (tests/aws_fencing.rs).
@@ -56,7 +79,7 @@ echo "cfn-lint $("$venv/bin/cfn-lint" --version | sed 's/^cfn-lint //'): deploy/
 # The functions as `sam build` packages them, cross-compiled for arm64 by
 # cargo-lambda (with Zig): a second build of every crate for another
 # target, about 4 minutes of the suite's 12, so only when asked
-# (STOCKWATCH_TEST_ARM64=1); deploying builds them anyway (README: Deploying).
+# (STOCKWATCH_TEST_ARM64=1); deploying builds them anyway (docs/aws.md).
 if [[ -n "${STOCKWATCH_TEST_ARM64:-}" ]]; then
     say "functions for arm64"
     [[ -x "$venv/bin/cargo-lambda" ]] ||
@@ -130,6 +153,16 @@ say "tests"
 log=$(mktemp)
 status=0
 cargo test --locked --no-fail-fast "${features[@]}" --lib --bins --tests 2>&1 | tee "$log" || status=$?
+
+# Every tier must have run, with tests in it: a tier left out by a
+# feature or an empty binary is a failure, not a quieter pass.
+for tier in tests/local/main.rs tests/aws/main.rs tests/e2e/main.rs tests/lambda/main.rs; do
+    passed=$(awk -v tier="$tier" '/^ *Running / { on = index($0, tier) > 0 } on && /^test result:/ { print $4; on = 0 }' "$log")
+    if [[ -z "$passed" || "$passed" -eq 0 ]]; then
+        echo "the tier $tier did not run"
+        status=1
+    fi
+done
 
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1); if ($i ~ /^ignored;?$/) s += $(i-1) } }

@@ -1,17 +1,8 @@
 //! stockwatch: store inventory files in, stock alerts out.
 //!
-//! Layers point one way: `domain` (pure) ← `ports` (async traits) ←
-//! `adapters` (local, aws) ← `pipeline` (loader, checker) ← front ends
-//! (`cli`, console, Lambda handlers).
+//! This package is the `stockwatch` binary: the CLI that reads settings,
+//! opens a backend (`stockwatch-local` or `stockwatch-aws`) and hands it to
+//! the application layer, the console or the pipeline (`stockwatch-core`).
+//! The layers are crates; ARCHITECTURE.md draws them.
 
-pub mod adapters;
 pub mod cli;
-pub mod config;
-pub mod console;
-pub mod domain;
-#[cfg(feature = "lambda")]
-pub mod lambda;
-pub mod logging;
-pub mod pipeline;
-pub mod ports;
-pub mod shutdown;

@@ -17,10 +17,10 @@ use super::common::{flag, write_inventory};
 use super::{KEY, check_function, moto, put_file, run_original_on, stream_events};
 use serde_json::json;
 use std::time::{Duration, Instant};
-use stockwatch::adapters::aws::{AwsSettings, Clients, connect_with};
-use stockwatch::lambda::check_stock;
-use stockwatch::pipeline::Loader;
-use stockwatch::ports::{ObjectKey, Ports};
+use stockwatch_aws::{AwsSettings, Clients, connect_with};
+use stockwatch_core::pipeline::Loader;
+use stockwatch_core::ports::{ObjectKey, Ports};
+use stockwatch_functions::check_stock;
 
 /// On-demand prices (us-east-1, per million): read units, write units, SNS publishes.
 const READ_PRICE: f64 = 0.125;

@@ -2,11 +2,12 @@
 
 use super::error::CliError;
 use super::output::{Cell, JsonArray, Table, Tone, json_line, use_colour};
-use super::{Session, retries, write_failed};
-use crate::domain::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Timestamp, escape_for_terminal};
-use crate::ports::{AlertFilter, PortError, all_pages};
+use super::{Session, write_failed};
 use clap::Args;
 use std::io::Write;
+use stockwatch_core::app::{AppError, Field, text};
+use stockwatch_core::ports::{AlertFilter, PortError};
+use stockwatch_domain::{Alert, AlertId, AlertKind, AlertState, Timestamp, escape_for_terminal};
 
 #[derive(Debug, Args)]
 pub struct AlertsArgs {
@@ -23,20 +24,10 @@ pub async fn list(ctx: &Session, args: &AlertsArgs) -> Result<(), CliError> {
         include_resolved: args.all,
         ..AlertFilter::default()
     };
-    let (ledger, filter) = (&ctx.ports.ledger, &filter);
-    let retry = retries();
-    let alerts = all_pages(|page| {
-        let retry = &retry;
-        async move {
-            retry
-                .run("list alerts", || ledger.list(filter, page.as_ref(), 1000))
-                .await
-        }
-    })
-    .await?;
+    let alerts = ctx.ops.alerts(&filter).await?;
     let now = Timestamp::now();
-    let snoozes = retries().run("read the snoozes", || ledger.snoozes(now)).await?;
-    let snoozed = |alert: &Alert| crate::domain::snoozed(&snoozes, &alert.store, &alert.item, now);
+    let snoozes = ctx.ops.snoozes(now).await?;
+    let snoozed = |alert: &Alert| stockwatch_domain::snoozed(&snoozes, &alert.store, &alert.item, now);
     let mut stdout = std::io::stdout().lock();
     if args.json {
         let mut json = JsonArray::start(&mut stdout).map_err(write_failed)?;
@@ -140,36 +131,18 @@ pub struct AckArgs {
 }
 
 pub async fn ack(ctx: &Session, args: &AckArgs) -> Result<(), CliError> {
-    let note = args.note.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    if let Some(note) = note {
-        checked_line("the note (--note)", note, MAX_NOTE_BYTES)?;
-    }
+    let id = AlertId::parse(&args.id).map_err(CliError::Usage)?;
     let by = match &args.by {
         // clap fills --by from STOCKWATCH_USER too.
-        Some(by) => checked_line("the name (--by or STOCKWATCH_USER)", by.trim(), MAX_NAME_BYTES)?,
+        Some(by) => by.clone(),
         None => operator()?,
     };
-    let ack = Acknowledgement {
-        by,
-        at: Timestamp::now(),
-        note: note.map(String::from),
-    };
-    let id = AlertId::parse(&args.id).map_err(CliError::Usage)?;
-    let ledger = &ctx.ports.ledger;
-    let acknowledged = retries()
-        .run("acknowledge", || async {
-            match ledger.acknowledge(id, &ack).await {
-                // A retry after an answer that was lost: the first try went through.
-                Err(PortError::Conflict(reason)) => match ledger.get(id).await {
-                    Ok(alert) if alert.acknowledged.as_ref() == Some(&ack) => Ok(alert),
-                    _ => Err(PortError::Conflict(reason)),
-                },
-                other => other,
-            }
-        })
-        .await;
-    let alert = match acknowledged {
-        Err(PortError::NotFound(m)) => {
+    let alert = match ctx
+        .ops
+        .acknowledge(id, &by, args.note.as_deref(), Timestamp::now())
+        .await
+    {
+        Err(AppError::Port(PortError::NotFound(m))) => {
             return Err(PortError::NotFound(format!("{m}; `stockwatch alerts --all` lists them")).into());
         }
         other => other?,
@@ -178,40 +151,16 @@ pub async fn ack(ctx: &Session, args: &AckArgs) -> Result<(), CliError> {
     if args.json {
         return json_line(&mut stdout, &alert).map_err(write_failed);
     }
+    let by = alert.acknowledged.as_ref().map_or(by.as_str(), |ack| ack.by.as_str());
     writeln!(
         stdout,
         "acknowledged #{} {} ({}) as {}",
         alert.id,
         alert.kind.as_str(),
         escape_for_terminal(&alert.notification().message),
-        escape_for_terminal(&ack.by)
+        escape_for_terminal(by)
     )
     .map_err(write_failed)
-}
-
-/// Longest `--by` name and `--note` kept: a line in a listing, not a file.
-const MAX_NAME_BYTES: usize = 256;
-const MAX_NOTE_BYTES: usize = 2000;
-
-/// Text typed by people and shown on every later terminal: one visible
-/// line, of a sane length, or a usage error naming what is wrong.
-pub fn checked_line(what: &str, text: &str, max_bytes: usize) -> Result<String, CliError> {
-    if text.is_empty() {
-        return Err(CliError::Usage(format!("{what} is empty")));
-    }
-    if text.len() > max_bytes {
-        return Err(CliError::Usage(format!(
-            "{what} is {} bytes; the most is {max_bytes}",
-            text.len()
-        )));
-    }
-    crate::domain::names::check_line(text).map_err(|ch| {
-        CliError::Usage(format!(
-            "{what} contains {ch}, which would be shown raw on every terminal that lists it; write plain text on \
-             one line"
-        ))
-    })?;
-    Ok(text.to_string())
 }
 
 /// Who is acting: STOCKWATCH_USER (checked), else `user@host` of whoever runs this.
@@ -219,7 +168,10 @@ pub fn operator() -> Result<String, CliError> {
     if let Ok(name) = std::env::var("STOCKWATCH_USER")
         && !name.trim().is_empty()
     {
-        return checked_line("STOCKWATCH_USER", name.trim(), MAX_NAME_BYTES);
+        return text::checked(Field::Name, &name).map_err(|e| match e {
+            AppError::Invalid { problem, .. } => CliError::Usage(format!("STOCKWATCH_USER {problem}")),
+            other => other.into(),
+        });
     }
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
@@ -233,5 +185,5 @@ pub fn operator() -> Result<String, CliError> {
         format!("{user}@{host}")
     };
     // Not chosen by anyone to say something: made safe, not refused.
-    Ok(crate::domain::escape_for_terminal(&name).into_owned())
+    Ok(stockwatch_domain::escape_for_terminal(&name).into_owned())
 }

@@ -3,10 +3,10 @@
 use super::error::CliError;
 use super::output::{json_line, use_colour};
 use super::{Session, write_failed};
-use crate::domain::{Alert, escape_for_terminal};
 use clap::Args;
 use serde::Serialize;
 use std::io::Write;
+use stockwatch_domain::{Alert, escape_for_terminal};
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {

@@ -5,11 +5,11 @@
 
 use super::error::CliError;
 use super::{Cli, write_failed};
-use crate::domain::escape_for_terminal;
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use stockwatch_domain::escape_for_terminal;
 
 /// The name the binary is installed under: completions and pages are for it.
 const BIN: &str = "stockwatch";

@@ -2,11 +2,11 @@
 
 use super::error::CliError;
 use super::{Session, alerts::operator};
-use crate::console::app::Settings;
-use crate::console::keymap::{Keymap, builtin};
-use crate::console::run::{Options, run};
 use clap::Args;
 use std::io::IsTerminal;
+use stockwatch_console::app::Settings;
+use stockwatch_console::keymap::{Keymap, builtin};
+use stockwatch_console::run::{Options, run};
 
 #[derive(Debug, Default, Args)]
 #[command(next_help_heading = "Console (plain stockwatch)")]
@@ -47,12 +47,12 @@ pub fn load_keymap(name: &str) -> Result<Keymap, CliError> {
     let base = builtin(name).ok_or_else(|| {
         CliError::Usage(format!(
             "there is no built-in keymap `{}`; the built-in keymaps are default and arrows",
-            crate::domain::escape_for_terminal(name)
+            stockwatch_domain::escape_for_terminal(name)
         ))
     })?;
-    let user_path = crate::config::project_dirs().map(|d| d.config_dir().join(KEYMAP_FILE));
+    let user_path = stockwatch_core::config::project_dirs().map(|d| d.config_dir().join(KEYMAP_FILE));
     let user = match &user_path {
-        Some(path) => match crate::config::read_settings_file(path) {
+        Some(path) => match stockwatch_core::config::read_settings_file(path) {
             Ok(text) => Some((path.display().to_string(), text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => {
@@ -81,7 +81,7 @@ pub async fn start(ctx: &Session, args: &ConsoleArgs) -> Result<(), CliError> {
             "the console needs a terminal; `stockwatch watch` follows changes and alerts as plain lines".into(),
         ));
     }
-    let last_dir_file = crate::logging::log_path().and_then(|p| p.parent().map(|d| d.join(LAST_DIR_FILE)));
+    let last_dir_file = stockwatch_core::logging::log_path().and_then(|p| p.parent().map(|d| d.join(LAST_DIR_FILE)));
     let remembered = last_dir_file
         .as_ref()
         .and_then(|f| std::fs::read_to_string(f).ok())
@@ -93,8 +93,9 @@ pub async fn start(ctx: &Session, args: &ConsoleArgs) -> Result<(), CliError> {
     // key offers what would fail.
     let read_only = args.read_only || ctx.data_read_only();
     let checker = (!args.no_checker && !read_only && !ctx.checked_elsewhere)
-        .then(|| crate::pipeline::Checker::new(ctx.ports.clone(), ctx.checker_config.clone()));
-    let log_path = crate::logging::log_path().map_or_else(|| "(no log file)".into(), |p| p.display().to_string());
+        .then(|| stockwatch_core::pipeline::Checker::new(ctx.ports.clone(), ctx.checker_config.clone()));
+    let log_path =
+        stockwatch_core::logging::log_path().map_or_else(|| "(no log file)".into(), |p| p.display().to_string());
     let config = &ctx.config;
     let settings = Settings {
         read_only,
@@ -110,7 +111,7 @@ pub async fn start(ctx: &Session, args: &ConsoleArgs) -> Result<(), CliError> {
         checker: checker.clone(),
         thresholds: ctx.checker_config.thresholds.clone(),
         operator: operator()?,
-        uploads: crate::pipeline::UploadFlow::new(ctx.ports.clone(), ctx.quiet_loader(), checker),
+        uploads: stockwatch_core::pipeline::UploadFlow::new(ctx.ports.clone(), ctx.quiet_loader(), checker),
         start_dir: remembered
             .filter(|d| d.is_dir())
             .or_else(|| std::env::current_dir().ok())

@@ -1,8 +1,9 @@
 //! What the binary says when something goes wrong: one sentence with the
 //! cause and what to do, and an exit code scripts can rely on.
 
-use crate::config::ConfigError;
-use crate::ports::{Need, PortError};
+use stockwatch_core::app::{AppError, Field};
+use stockwatch_core::config::ConfigError;
+use stockwatch_core::ports::{Need, PortError};
 
 /// Exit codes (documented in `stockwatch --help` and the README).
 pub mod exit {
@@ -42,6 +43,22 @@ pub enum CliError {
     /// Already reported on the way (e.g. rejected files): only the code remains.
     #[error("")]
     Reported(u8),
+}
+
+/// A use case's refusal in the CLI's terms: typed text is named by its flag.
+impl From<AppError> for CliError {
+    fn from(error: AppError) -> CliError {
+        match error {
+            AppError::Invalid { field, problem } => {
+                let flag = match field {
+                    Field::Name => "the name (--by or STOCKWATCH_USER)",
+                    Field::Note => "the note (--note)",
+                };
+                CliError::Usage(format!("{flag} {problem}"))
+            }
+            AppError::Port(e) => CliError::Port(e),
+        }
+    }
 }
 
 impl CliError {
@@ -88,7 +105,7 @@ pub fn advice(need: Need) -> &'static str {
         Need::Resource => "create it with `stockwatch --backend aws provision` or check the name and region",
         Need::TopicArn => "run `stockwatch --backend aws provision` or pass --topic-arn",
         Need::Stream => "enable a NEW_AND_OLD_IMAGES stream on it (`stockwatch --backend aws provision` says how)",
-        Need::Stack => "deploy one with `sam deploy --guided` (README: Deploying), or check --region and --profile",
+        Need::Stack => "deploy one with `sam deploy --guided` (docs/aws.md), or check --region and --profile",
         Need::BucketName => "choose another name with --bucket",
         Need::Permission => {
             "operators of a stack need its managed policy (output OperatorPolicyArn of deploy/template.yaml) \

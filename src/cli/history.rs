@@ -2,13 +2,12 @@
 
 use super::error::CliError;
 use super::output::{Cell, JsonArray, Table, Tone, use_colour};
-use super::{Session, retries, write_failed};
-use crate::domain::forecast::DEFAULT_WINDOW_MS;
-use crate::domain::{Timestamp, escape_for_terminal, parse_duration};
-use crate::pipeline::forecasts;
-use crate::ports::{HistoryPoint, PortError, StockFilter, StockRow};
+use super::{Session, write_failed};
 use clap::Args;
 use std::io::Write;
+use stockwatch_core::ports::PortError;
+use stockwatch_domain::forecast::DEFAULT_WINDOW_MS;
+use stockwatch_domain::{Timestamp, escape_for_terminal, parse_duration};
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
@@ -26,44 +25,14 @@ pub struct HistoryArgs {
     pub json: bool,
 }
 
-/// The item's row (its newest snapshot), paging through its store until found.
-async fn row_of(ctx: &Session, store: &str, item: &str) -> Result<Option<StockRow>, PortError> {
-    let filter = StockFilter {
-        store: Some(store.to_string()),
-        count_at_most: None,
-    };
-    let mut next = None;
-    loop {
-        let page = retries()
-            .run("read stock", || ctx.ports.table.scan(&filter, next.as_ref(), 5000))
-            .await?;
-        if let Some(row) = page.items.into_iter().find(|r| r.item == item) {
-            return Ok(Some(row));
-        }
-        match page.next {
-            Some(token) => next = Some(token),
-            None => return Ok(None),
-        }
-    }
-}
-
 pub async fn run(ctx: &Session, args: &HistoryArgs) -> Result<(), CliError> {
     let since = Timestamp(Timestamp::now().0.saturating_sub(args.since.as_millis() as i64));
-    let row = row_of(ctx, &args.store, &args.item).await?;
-    // One read: the span shown, and what the forecast looks back over.
-    let read_from = row.as_ref().map_or(since, |r| {
-        since.min(Timestamp(r.as_of.0.saturating_sub(forecasts::READ_BACK_MS)))
-    });
-    let read = retries()
-        .run("read history", || {
-            ctx.ports.history.points(&args.store, &args.item, read_from)
-        })
-        .await?;
-    let points: Vec<&HistoryPoint> = read.iter().filter(|p| p.as_of >= since).collect();
+    let history = ctx.ops.item_history(&args.store, &args.item, since).await?;
+    let points = &history.points;
     if args.json {
         let mut json = JsonArray::start(std::io::stdout().lock()).map_err(write_failed)?;
-        for point in &points {
-            json.push(*point).map_err(write_failed)?;
+        for point in points {
+            json.push(point).map_err(write_failed)?;
         }
         return json.finish().map_err(write_failed);
     }
@@ -86,7 +55,7 @@ pub async fn run(ctx: &Session, args: &HistoryArgs) -> Result<(), CliError> {
         .align_right(1)
         .align_right(2);
     let mut before: Option<u32> = None;
-    for point in &points {
+    for point in points {
         let change = match before {
             Some(b) if point.count > b => format!("+{}", point.count - b),
             Some(b) if point.count < b => format!("-{}", b - point.count),
@@ -106,9 +75,11 @@ pub async fn run(ctx: &Session, args: &HistoryArgs) -> Result<(), CliError> {
         before = Some(point.count);
     }
     table.write(&mut stdout, use_colour()).map_err(write_failed)?;
-    let row = row.ok_or_else(|| PortError::NotFound(format!("{name} is not in the inventory table")))?;
+    let row = history
+        .row
+        .ok_or_else(|| PortError::NotFound(format!("{name} is not in the inventory table")))?;
     let days = DEFAULT_WINDOW_MS / 86_400_000;
-    let said = match forecasts::of_row(&row, &read) {
+    let said = match history.forecast {
         Some(f) if row.count == 0 => format!(
             "\nOut of stock; it sold {:.1} a day over the last {days} days.",
             f.rate_per_day

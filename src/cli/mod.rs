@@ -17,16 +17,17 @@ mod upload;
 mod uploads;
 mod watch;
 
-use crate::adapters::aws::{AwsSettings, Clients, WriteMode};
-use crate::adapters::local::LocalBackend;
-use crate::config::{self, ConfigFile, LoaderKind};
-use crate::pipeline::loader::LOAD_LEASE;
-use crate::pipeline::{Checker, CheckerConfig, Loader, RetryNotice, RetryPolicy, UploadFlow};
-use crate::ports::Ports;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use error::{CliError, EXIT_CODES_HELP};
 use std::path::PathBuf;
 use std::sync::Arc;
+use stockwatch_aws::{AwsSettings, Clients, WriteMode};
+use stockwatch_core::app::Operations;
+use stockwatch_core::config::{self, ConfigFile, LoaderKind};
+use stockwatch_core::pipeline::loader::LOAD_LEASE;
+use stockwatch_core::pipeline::{Checker, CheckerConfig, Loader, RetryNotice, RetryPolicy, UploadFlow};
+use stockwatch_core::ports::Ports;
+use stockwatch_local::LocalBackend;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -79,12 +80,12 @@ pub struct GlobalArgs {
     /// Remind of OUT alerts still open and unacknowledged this long after
     /// their last message (e.g. 1h) [default: never; alerts.renotify_after].
     #[arg(long, env = "STOCKWATCH_RENOTIFY_AFTER", global = true, value_name = "DURATION",
-          value_parser = crate::domain::parse_duration)]
+          value_parser = stockwatch_domain::parse_duration)]
     pub renotify_after: Option<std::time::Duration>,
     /// `relay`: what batches raise is sent together once no new alert came
     /// for this long, 0 for each page at once [default: 30s; alerts.group_wait].
     #[arg(long, env = "STOCKWATCH_GROUP_WAIT", global = true, value_name = "DURATION",
-          value_parser = crate::domain::parse_wait)]
+          value_parser = stockwatch_domain::parse_wait)]
     pub group_wait: Option<std::time::Duration>,
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -192,6 +193,8 @@ pub enum Command {
 /// Everything a command needs, resolved from flags, environment and config.
 pub struct Session {
     pub ports: Ports,
+    /// The operator's use cases over these ports (`stockwatch_core::app`).
+    pub ops: Operations,
     pub local: Option<LocalBackend>,
     pub config: ConfigFile,
     pub checker_config: CheckerConfig,
@@ -228,7 +231,7 @@ impl Resolved {
         // The console's key sets are its own: named wrong in the file, every
         // command says so, with the line (not only the console, later).
         if let Some(keymap) = &config.keymap
-            && crate::console::keymap::builtin(keymap.get_ref()).is_none()
+            && stockwatch_console::keymap::builtin(keymap.get_ref()).is_none()
         {
             return Err(config
                 .invalid_at(
@@ -236,7 +239,7 @@ impl Resolved {
                     &format!(
                         "there is no built-in keymap `{}`; the built-in keymaps are default and arrows (your own \
                          bindings go in keymap.toml beside the config file)",
-                        crate::domain::escape_for_terminal(keymap.get_ref())
+                        stockwatch_domain::escape_for_terminal(keymap.get_ref())
                     ),
                 )
                 .into());
@@ -344,7 +347,7 @@ async fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<(AwsSetting
             if !clashes.is_empty() {
                 return Err(CliError::Usage(format!(
                     "the stack {} names the bucket, tables and topic, but so does {}; unset or drop it",
-                    crate::domain::escape_for_terminal(name),
+                    stockwatch_domain::escape_for_terminal(name),
                     clashes.join(", and ")
                 )));
             }
@@ -353,7 +356,7 @@ async fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<(AwsSetting
             locate.profile = profile.clone();
             let clients = Clients::load(&locate).await?;
             let names = retries()
-                .run("read the stack", || crate::adapters::aws::stack::read(&clients, name))
+                .run("read the stack", || stockwatch_aws::stack::read(&clients, name))
                 .await?;
             Some((names, clients))
         }
@@ -426,9 +429,9 @@ impl Session {
                             let clients = clients.clone();
                             async move {
                                 if publisher {
-                                    crate::adapters::aws::connect_publisher(aws, clients).await
+                                    stockwatch_aws::connect_publisher(aws, clients).await
                                 } else {
-                                    crate::adapters::aws::connect_with(aws, clients).await
+                                    stockwatch_aws::connect_with(aws, clients).await
                                 }
                             }
                         })
@@ -454,7 +457,7 @@ impl Session {
             max_messages: config
                 .alerts
                 .max_messages_per_pass
-                .unwrap_or(crate::domain::notify::DEFAULT_MAX_MESSAGES)
+                .unwrap_or(stockwatch_domain::notify::DEFAULT_MAX_MESSAGES)
                 .max(1),
             lease: test_lease().unwrap_or(CheckerConfig::default().lease),
             renotify_after: global
@@ -467,7 +470,7 @@ impl Session {
         let group_wait = global
             .group_wait
             .or_else(|| ConfigFile::alerts_duration(&config.alerts.group_wait))
-            .unwrap_or(crate::pipeline::DEFAULT_GROUP_WAIT);
+            .unwrap_or(stockwatch_core::pipeline::DEFAULT_GROUP_WAIT);
         // A stack deploys the load function, so its uploads are its to load.
         let loaded_elsewhere = resolved.aws.as_ref().is_some_and(|aws| {
             let default = if aws.stack.is_some() {
@@ -480,6 +483,7 @@ impl Session {
         // A stack's function, or a relay, raises the alerts.
         let checked_elsewhere = ports.relayed || resolved.aws.as_ref().is_some_and(|aws| aws.stack.is_some());
         Ok(Session {
+            ops: Operations::new(ports.clone(), retries()),
             ports,
             local,
             config,
@@ -568,7 +572,7 @@ fn show_retry(notice: &RetryNotice) {
 /// Every message to people on stderr goes through here: errors quote paths,
 /// keys and ids that can hold anything, and none of it reaches the terminal raw.
 pub fn say(message: &str) {
-    eprintln!("stockwatch: {}", crate::domain::escape_for_terminal(message));
+    eprintln!("stockwatch: {}", stockwatch_domain::escape_for_terminal(message));
 }
 
 /// `say` for a message whose lines are its own (TOML's errors point at the
@@ -577,7 +581,7 @@ fn say_lines(message: &str) {
     let mut lines = message.lines();
     say(lines.next().unwrap_or_default());
     for line in lines {
-        eprintln!("{}", crate::domain::escape_for_terminal(line));
+        eprintln!("{}", stockwatch_domain::escape_for_terminal(line));
     }
 }
 
@@ -625,7 +629,7 @@ pub fn main() -> std::process::ExitCode {
         Some(Command::Man(args)) => return exit_with(completions::man(args), json),
         _ => {}
     }
-    if let Err(message) = crate::logging::check_settings() {
+    if let Err(message) = stockwatch_core::logging::check_settings() {
         if json {
             say_json_error(error::exit::USAGE, &message);
         } else {
@@ -633,7 +637,7 @@ pub fn main() -> std::process::ExitCode {
         }
         return std::process::ExitCode::from(error::exit::USAGE);
     }
-    let _log_guard = crate::logging::init();
+    let _log_guard = stockwatch_core::logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

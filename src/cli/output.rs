@@ -1,9 +1,9 @@
 //! Plain-text tables and colours for terminals, JSON for scripts. Every
 //! string from a file or the backend goes through `escape_for_terminal`.
 
-use crate::domain::{escape_for_terminal, terminal_safe_json};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
+use stockwatch_domain::{escape_for_terminal, terminal_safe_json};
 use unicode_width::UnicodeWidthStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

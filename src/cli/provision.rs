@@ -3,12 +3,12 @@
 
 use super::error::CliError;
 use super::{BackendKind, GlobalArgs, Resolved, write_failed};
-use crate::adapters::aws::connect_with;
-use crate::adapters::aws::provision::{Request, provision};
-use crate::adapters::local::{BUCKET_DIR, DB_FILE, LocalBackend, OUTBOX_FILE};
-use crate::domain::escape_for_terminal;
 use clap::Args;
 use std::io::Write;
+use stockwatch_aws::connect_with;
+use stockwatch_aws::provision::{Request, provision};
+use stockwatch_domain::escape_for_terminal;
+use stockwatch_local::{BUCKET_DIR, DB_FILE, LocalBackend, OUTBOX_FILE};
 
 #[derive(Debug, Args)]
 pub struct ProvisionArgs {

@@ -7,20 +7,16 @@
 
 use super::error::CliError;
 use super::{GlobalArgs, Session};
-use crate::pipeline::Relay;
-use crate::ports::fanout::BEAT;
-use crate::ports::{Backoff, Failures, Idle};
 use clap::Args;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use stockwatch_core::app::{Pass, Schedule};
+use stockwatch_core::pipeline::Relay;
+use stockwatch_core::ports::{Backoff, Failures, Idle};
 
 /// Between passes while nothing is new: a quarter second at first, then
 /// longer (with jitter) up to a second, so an idle relay costs two stream
 /// reads a second and a change still reaches followers within about one.
 const IDLE: Backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(1));
-/// How often queues of dead followers are looked for.
-const REAP_EVERY: Duration = Duration::from_secs(5 * 60);
-/// How often uploads whose loader stopped are loaded.
-const RESUME_EVERY: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Default, Args)]
 pub struct RelayArgs {
@@ -43,11 +39,17 @@ pub async fn run(global: &GlobalArgs, args: &RelayArgs) -> Result<(), CliError> 
     // holds alerts for a grouping window.
     let checker = if args.once { ctx.checker() } else { ctx.relay_checker() };
     let relay = Relay::publishing(ctx.ports.clone(), (!beside_stack).then_some(checker));
-    let fanout = ctx.ports.fanout.clone();
-    let loader = ctx.loader();
     if args.once {
-        fanout.beat().await?;
-        let report = relay.run_once().await?;
+        let once = Schedule {
+            beat: Some(Duration::ZERO),
+            ..Schedule::default()
+        };
+        let round = ctx
+            .ops
+            .duties(once, Some(Pass::Relay(Box::new(relay))), None)
+            .run_due()
+            .await?;
+        let report = round.relayed.unwrap_or_default();
         super::say(&format!(
             "published {} changes and {} alert states; {} alerts raised",
             report.changes,
@@ -57,44 +59,29 @@ pub async fn run(global: &GlobalArgs, args: &RelayArgs) -> Result<(), CliError> 
         return Ok(());
     }
     super::say(&format!("relaying {}; Ctrl-C to stop", ctx.ports.location));
-    let mut stop = Box::pin(crate::shutdown::signal());
+    let mut duties = ctx.ops.duties(
+        Schedule::relay(),
+        Some(Pass::Relay(Box::new(relay))),
+        Some(ctx.loader()),
+    );
+    let mut stop = Box::pin(stockwatch_core::shutdown::signal());
     let mut failures = Failures::new(Backoff::new(IDLE.base, Duration::from_secs(10)));
     let mut idle = Idle::new(IDLE);
-    let (mut beat_at, mut reaped_at, mut resumed_at): (Option<Instant>, Option<Instant>, Option<Instant>) =
-        (None, None, None);
-    let due = |at: Option<Instant>, every: Duration| at.is_none_or(|at| at.elapsed() >= every);
     loop {
-        let step = async {
-            if due(beat_at, BEAT) {
-                fanout.beat().await?;
-                beat_at = Some(Instant::now());
-            }
-            if due(reaped_at, REAP_EVERY.min(crate::ports::fanout::abandoned())) {
-                let reaped = fanout.reap(crate::ports::fanout::abandoned()).await?;
-                if reaped > 0 {
-                    tracing::info!(reaped, "removed the queues of followers that stopped");
-                }
-                reaped_at = Some(Instant::now());
-            }
-            if due(resumed_at, RESUME_EVERY) {
-                for resumed in loader.resume_stalled().await? {
-                    super::upload::say_resumed(&resumed);
-                }
-                resumed_at = Some(Instant::now());
-            }
-            relay.run_once().await
-        };
         let result = tokio::select! {
             _ = &mut stop => return Ok(()),
-            result = step => result,
+            result = duties.run_due() => result,
         };
         let wait = match result {
-            Ok(report) => {
+            Ok(round) => {
                 failures.succeeded();
-                if !report.check.raised.is_empty() {
-                    tracing::info!(raised = report.check.raised.len(), "alerts raised");
+                for resumed in &round.resumed {
+                    super::upload::say_resumed(resumed);
                 }
-                idle.after(!report.is_empty())
+                if round.raised() > 0 {
+                    tracing::info!(raised = round.raised(), "alerts raised");
+                }
+                idle.after(round.busy())
             }
             Err(e) => {
                 let wait = failures.failed();

@@ -2,13 +2,14 @@
 //! new alerts are raised and shown but not notified, until the snooze ends
 //! by itself or is ended.
 
-use super::alerts::{checked_line, operator};
+use super::alerts::operator;
 use super::error::CliError;
 use super::output::json_line;
-use super::{Session, retries, write_failed};
-use crate::domain::{AlertId, Snooze, Timestamp, escape_for_terminal, parse_duration};
+use super::{Session, write_failed};
 use clap::Args;
 use std::io::Write;
+use stockwatch_core::app::SnoozeTarget;
+use stockwatch_domain::{AlertId, Timestamp, escape_for_terminal, parse_duration};
 
 /// What to snooze: an alert's item, a store, or one item of a store.
 #[derive(Debug, Args)]
@@ -45,31 +46,30 @@ pub struct UnsnoozeArgs {
     pub target: Target,
 }
 
-/// The store and item a target names (an alert's are looked up).
-async fn resolve(ctx: &Session, target: &Target) -> Result<(String, Option<String>), CliError> {
-    if let Some(id) = &target.id {
-        let id = AlertId::parse(id).map_err(CliError::Usage)?;
-        let alert = retries().run("find the alert", || ctx.ports.ledger.get(id)).await?;
-        return Ok((alert.store, Some(alert.item)));
+impl Target {
+    fn parsed(&self) -> Result<SnoozeTarget, CliError> {
+        match &self.id {
+            Some(id) => Ok(SnoozeTarget::Alert(AlertId::parse(id).map_err(CliError::Usage)?)),
+            None => Ok(SnoozeTarget::Store {
+                store: self.store.clone().unwrap_or_default(),
+                item: self.item.clone(),
+            }),
+        }
     }
-    let store = target.store.clone().unwrap_or_default();
-    Ok((store, target.item.clone()))
 }
 
 pub async fn snooze(ctx: &Session, args: &SnoozeArgs) -> Result<(), CliError> {
-    let (store, item) = resolve(ctx, &args.target).await?;
-    let note = match args.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-        Some(note) => Some(checked_line("the note (--note)", note, 2000)?),
-        None => None,
-    };
-    let snooze = Snooze {
-        store,
-        item,
-        until: Timestamp(Timestamp::now().0 + args.duration.as_millis() as i64),
-        by: operator()?,
-        note,
-    };
-    retries().run("snooze", || ctx.ports.ledger.snooze(&snooze)).await?;
+    let target = args.target.parsed()?;
+    let snooze = ctx
+        .ops
+        .snooze(
+            &target,
+            args.duration,
+            &operator()?,
+            args.note.as_deref(),
+            Timestamp::now(),
+        )
+        .await?;
     let mut stdout = std::io::stdout().lock();
     if args.json {
         return json_line(&mut stdout, &snooze).map_err(write_failed);
@@ -84,19 +84,7 @@ pub async fn snooze(ctx: &Session, args: &SnoozeArgs) -> Result<(), CliError> {
 }
 
 pub async fn unsnooze(ctx: &Session, args: &UnsnoozeArgs) -> Result<(), CliError> {
-    let (store, item) = resolve(ctx, &args.target).await?;
-    let ended = retries()
-        .run("unsnooze", || ctx.ports.ledger.unsnooze(&store, item.as_deref()))
-        .await?;
-    let target = match &item {
-        Some(item) => format!("{store} / {item}"),
-        None => store.clone(),
-    };
-    if !ended {
-        return Err(
-            crate::ports::PortError::NotFound(format!("{} is not snoozed", escape_for_terminal(&target))).into(),
-        );
-    }
+    let target = ctx.ops.unsnooze(&args.target.parsed()?).await?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{} is no longer snoozed", escape_for_terminal(&target)).map_err(write_failed)
 }

@@ -2,16 +2,13 @@
 
 use super::error::CliError;
 use super::output::{Cell, JsonArray, Table, Tone, paint, use_colour};
-use super::{Session, retries, write_failed};
-use crate::domain::{Forecast, Level, Timestamp, level};
-use crate::pipeline::forecasts;
-use crate::ports::{StockFilter, StockRow};
+use super::{Session, write_failed};
 use clap::Args;
 use serde::Serialize;
 use std::io::Write;
-
-/// Rows fetched per page; tables are aligned per page.
-const PAGE: usize = 5000;
+use stockwatch_core::app::{StockLine, StockQuery};
+use stockwatch_core::ports::StockRow;
+use stockwatch_domain::{Level, Timestamp};
 
 #[derive(Debug, Args)]
 pub struct StockArgs {
@@ -53,20 +50,14 @@ fn round2(x: f64) -> f64 {
 }
 
 pub async fn run(ctx: &Session, args: &StockArgs) -> Result<(), CliError> {
-    let thresholds = &ctx.checker_config.thresholds;
-    let count_at_most = match (args.out, args.low) {
-        (true, false) => Some(0),
-        (_, true) => Some(thresholds.highest()),
-        (false, false) => None,
-    };
-    let wanted = |l: Level| match (args.out, args.low) {
-        (false, false) => true,
-        (out, low) => (out && l == Level::Out) || (low && l == Level::Low),
-    };
-    let filter = StockFilter {
+    let query = StockQuery {
         store: args.store.clone(),
-        count_at_most,
+        out: args.out,
+        low: args.low,
+        soon_days: args.soon,
+        forecast: !args.no_forecast,
     };
+    let mut reader = ctx.ops.stock(query, ctx.checker_config.thresholds.clone());
     let colour = use_colour() && !args.json;
     let mut json = if args.json {
         Some(JsonArray::start(std::io::stdout().lock()).map_err(write_failed)?)
@@ -74,63 +65,11 @@ pub async fn run(ctx: &Session, args: &StockArgs) -> Result<(), CliError> {
         None
     };
     let (mut rows_seen, mut outs, mut lows) = (0u64, 0u64, 0u64);
-    let mut next = None;
-    let retry = retries();
-    // `--soon` sorts across pages: what it lists is gathered first.
-    let mut soon: Vec<(StockRow, Forecast)> = Vec::new();
-    let mut forecasting = !args.no_forecast;
-    loop {
-        let rows = retry
-            .run("read stock", || ctx.ports.table.scan(&filter, next.as_ref(), PAGE))
-            .await?;
-        let next_page = rows.next;
-        // Only the rows shown are forecast (on AWS each is a query).
-        let shown: Vec<StockRow> = rows
-            .items
-            .into_iter()
-            .filter(|row| wanted(level(row.count, thresholds.low_for(&row.store, &row.item))))
-            .filter(|row| args.soon.is_none() || row.count > 0)
-            .collect();
-        // Without a history (a stack from before it, a table that refuses),
-        // the stock is still listed, days left unknown: said once.
-        let predicted = match (forecasting, args.soon) {
-            (false, _) => vec![None; shown.len()],
-            (true, soon) => match retry
-                .run("read history", || forecasts::for_page(&*ctx.ports.history, &shown))
-                .await
-            {
-                Ok(predicted) => predicted,
-                Err(e) if soon.is_some() => return Err(e.into()),
-                Err(e) => {
-                    super::say(&format!("days left unknown: the history could not be read ({e})"));
-                    forecasting = false;
-                    vec![None; shown.len()]
-                }
-            },
-        };
-        let mut page = Vec::new();
-        for (row, forecast) in shown.into_iter().zip(predicted) {
-            match (args.soon, forecast) {
-                (None, _) => page.push((row, forecast)),
-                (Some(days), Some(f)) if f.days_left <= days => soon.push((row, f)),
-                (Some(_), _) => {}
-            }
+    while let Some(page) = reader.next_page().await? {
+        if let Some(note) = &page.note {
+            super::say(note);
         }
-        if args.soon.is_none() {
-            let seen = emit(&page, ctx, json.as_mut(), colour)?;
-            rows_seen += seen.0;
-            outs += seen.1;
-            lows += seen.2;
-        }
-        match next_page {
-            Some(token) => next = Some(token),
-            None => break,
-        }
-    }
-    if args.soon.is_some() {
-        soon.sort_by(|a, b| a.1.days_left.total_cmp(&b.1.days_left));
-        let page: Vec<(StockRow, Option<Forecast>)> = soon.into_iter().map(|(r, f)| (r, Some(f))).collect();
-        let seen = emit(&page, ctx, json.as_mut(), colour)?;
+        let seen = emit(&page.lines, json.as_mut(), colour)?;
         rows_seen += seen.0;
         outs += seen.1;
         lows += seen.2;
@@ -170,21 +109,18 @@ pub async fn run(ctx: &Session, args: &StockArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Writes one page of rows (as JSON, or as an aligned table); the rows,
+/// Writes one page of lines (as JSON, or as an aligned table); the rows,
 /// out-of-stock and low counts it wrote.
 fn emit(
-    page: &[(StockRow, Option<Forecast>)],
-    ctx: &Session,
+    page: &[StockLine],
     json: Option<&mut JsonArray<std::io::StdoutLock<'static>>>,
     colour: bool,
 ) -> Result<(u64, u64, u64), CliError> {
-    let thresholds = &ctx.checker_config.thresholds;
     let (mut outs, mut lows) = (0u64, 0u64);
     let mut table = Table::new(vec!["STORE", "ITEM", "COUNT", "STATE", "DAYS LEFT", "AS OF", "UPDATED"]).align_right(2);
     let mut json = json;
-    for (row, forecast) in page {
-        let low = thresholds.low_for(&row.store, &row.item);
-        let state = level(row.count, low);
+    for line in page {
+        let (row, forecast, state) = (&line.row, line.forecast, line.level);
         match state {
             Level::Out => outs += 1,
             Level::Low => lows += 1,
@@ -194,7 +130,7 @@ fn emit(
             json.push(&StockJson {
                 row,
                 state,
-                low_threshold: low,
+                low_threshold: line.low_threshold,
                 rate_per_day: forecast.map(|f| round2(f.rate_per_day)),
                 days_left: forecast.map(|f| round2(f.days_left)),
                 runs_out_at: forecast.map(|f| f.runs_out_at),
@@ -213,7 +149,7 @@ fn emit(
                 Cell::new(&row.item),
                 Cell::new(&row.count.to_string()),
                 Cell::new(state.label()),
-                Cell::new(&crate::domain::forecast::days_text(forecast.map(|f| f.days_left))),
+                Cell::new(&stockwatch_domain::forecast::days_text(forecast.map(|f| f.days_left))),
                 Cell::new(&row.as_of.to_display()),
                 Cell::new(&row.updated_at.to_display()),
             ],

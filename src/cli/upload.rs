@@ -3,14 +3,14 @@
 use super::error::{CliError, exit};
 use super::output::{Tone, json_line, paint, use_colour};
 use super::{Session, write_failed};
-use crate::domain::import::thousands;
-use crate::domain::{Alert, AlertKind, Timestamp, escape_for_terminal};
-use crate::pipeline::{UploadError, Uploaded};
-use crate::ports::{LoadReport, ObjectStatus};
 use clap::Args;
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
+use stockwatch_core::pipeline::{UploadError, Uploaded};
+use stockwatch_core::ports::{LoadReport, ObjectStatus};
+use stockwatch_domain::import::thousands;
+use stockwatch_domain::{Alert, AlertKind, Timestamp, escape_for_terminal};
 
 /// Problems listed per file on a terminal; the full list is in the report.
 const SHOWN_PROBLEMS: usize = 50;
@@ -27,7 +27,7 @@ pub struct UploadArgs {
     pub as_of: Option<Timestamp>,
     /// The files are snapshots taken one SPAN apart, in the order given, the
     /// last at --as-of (or now): a folder of daily exports is `--spread 1d`.
-    #[arg(long, value_name = "SPAN", value_parser = crate::domain::parse_duration)]
+    #[arg(long, value_name = "SPAN", value_parser = stockwatch_domain::parse_duration)]
     pub spread: Option<std::time::Duration>,
     /// Load only; leave raising alerts to a running console or `watch`.
     #[arg(long)]
@@ -268,13 +268,17 @@ pub(super) fn write_alerts(out: &mut impl Write, alerts: &[Alert], indent: &str,
 
 /// The name in the bucket, when it is not the file's own: said, so nobody
 /// looks for `back\slash.csv` and finds only `back_slash.csv`.
-fn say_renamed(out: &mut impl Write, path: &std::path::Path, key: &crate::ports::ObjectKey) -> std::io::Result<()> {
+fn say_renamed(
+    out: &mut impl Write,
+    path: &std::path::Path,
+    key: &stockwatch_core::ports::ObjectKey,
+) -> std::io::Result<()> {
     let own = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     if key.file_name() == own {
         return Ok(());
     }
     let mut why = Vec::new();
-    if crate::pipeline::loader::key_safe_name(&own) != own {
+    if stockwatch_core::pipeline::loader::key_safe_name(&own) != own {
         why.push("backslashes and characters a terminal cannot show became `_`");
     }
     if key.file_name().ends_with(".csv") && !own.ends_with(".csv") && !own.ends_with(".CSV") {
@@ -293,7 +297,7 @@ fn say_renamed(out: &mut impl Write, path: &std::path::Path, key: &crate::ports:
 
 /// On stderr (stdout is this command's own files): an upload another
 /// process left half loaded, loaded now.
-pub fn say_resumed(resumed: &crate::pipeline::LoadOutcome) {
+pub fn say_resumed(resumed: &stockwatch_core::pipeline::LoadOutcome) {
     super::say(&format!(
         "{} was left half loaded by a process that stopped; loaded it now: {} ({} rows)",
         resumed.key,

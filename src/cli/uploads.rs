@@ -3,10 +3,10 @@
 
 use super::error::CliError;
 use super::output::{Cell, JsonArray, Table, Tone, use_colour, write_json};
-use super::{Session, retries, write_failed};
-use crate::ports::{ObjectInfo, ObjectKey, ObjectStatus, PortError};
+use super::{Session, write_failed};
 use clap::Args;
 use std::io::Write;
+use stockwatch_core::ports::{ObjectInfo, ObjectKey, ObjectStatus, PortError};
 
 #[derive(Debug, Args)]
 pub struct UploadsArgs {
@@ -26,9 +26,7 @@ pub async fn run(ctx: &Session, args: &UploadsArgs) -> Result<(), CliError> {
     let colour = use_colour() && !args.json;
     if let Some(key) = &args.key {
         let key = ObjectKey::parse(key).map_err(|e| CliError::Port(PortError::Invalid(e)))?;
-        let info = retries()
-            .run("read the upload", || ctx.ports.objects.head(&key))
-            .await?;
+        let info = ctx.ops.upload_info(&key).await?;
         if args.json {
             write_json(&mut stdout, &info, true).map_err(write_failed)?;
             return writeln!(stdout).map_err(write_failed);
@@ -51,7 +49,10 @@ pub async fn run(ctx: &Session, args: &UploadsArgs) -> Result<(), CliError> {
                 r.write.older
             ));
             if let Some(failure) = &r.failure {
-                text.push_str(&format!("failure:   {}\n", crate::domain::escape_for_terminal(failure)));
+                text.push_str(&format!(
+                    "failure:   {}\n",
+                    stockwatch_domain::escape_for_terminal(failure)
+                ));
             }
             for p in &r.problems {
                 text.push_str(&format!("problem:   {p}\n"));
@@ -59,7 +60,7 @@ pub async fn run(ctx: &Session, args: &UploadsArgs) -> Result<(), CliError> {
             if r.problems_in_all() > r.problems.len() as u64 {
                 text.push_str(&format!(
                     "problems:  {} in all, the first {} above ({})\n",
-                    crate::domain::import::thousands(r.problems_in_all()),
+                    stockwatch_domain::import::thousands(r.problems_in_all()),
                     r.problems.len(),
                     r.problem_kinds_said()
                 ));
@@ -70,23 +71,21 @@ pub async fn run(ctx: &Session, args: &UploadsArgs) -> Result<(), CliError> {
         }
         return stdout.write_all(text.as_bytes()).map_err(write_failed);
     }
-    let page = retries()
-        .run("list uploads", || ctx.ports.objects.list(None, args.limit))
-        .await?;
+    let uploads = ctx.ops.uploads(args.limit).await?;
     if args.json {
         let mut json = JsonArray::start(&mut stdout).map_err(write_failed)?;
-        for info in &page.items {
+        for info in &uploads {
             json.push(info).map_err(write_failed)?;
         }
         return json.finish().map_err(write_failed);
     }
-    if page.items.is_empty() {
+    if uploads.is_empty() {
         return writeln!(stdout, "Nothing uploaded yet. Try: stockwatch upload samples/*.csv").map_err(write_failed);
     }
     let mut table = Table::new(vec!["UPLOADED", "STATUS", "ROWS", "PROBLEMS", "KEY"])
         .align_right(2)
         .align_right(3);
-    for info in &page.items {
+    for info in &uploads {
         let (rows, problems) = info.report.as_ref().map_or((0, 0), |r| (r.rows, r.problems_in_all()));
         let tone = match info.status {
             ObjectStatus::Rejected | ObjectStatus::Failed => Tone::Red,
@@ -111,7 +110,7 @@ pub async fn run(ctx: &Session, args: &UploadsArgs) -> Result<(), CliError> {
 /// whose process stopped (the next stockwatch that checks finishes it), or
 /// one another process finished.
 fn status(info: &ObjectInfo) -> String {
-    let now = crate::domain::Timestamp::now();
+    let now = stockwatch_domain::Timestamp::now();
     match (info.status, info.loading_until, &info.report) {
         (ObjectStatus::Received, Some(until), _) if until > now => "loading".into(),
         (ObjectStatus::Received, Some(_), _) => "stopped (resumed by the next check)".into(),

@@ -6,14 +6,14 @@
 use super::error::CliError;
 use super::output::{Tone, json_line, paint, use_colour};
 use super::{Session, write_failed};
-use crate::domain::{Alert, AlertId, AlertState, Timestamp, escape_for_terminal, level};
-use crate::ports::{Backoff, Change, DirectFanout, Event as FanoutEvent, Failures, Fanout, Subscription};
 use clap::Args;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::Arc;
 use std::time::Duration;
+use stockwatch_core::app::{FollowOptions, Followed, Follower, Pass, Schedule};
+use stockwatch_core::ports::{Backoff, Change, Failures};
+use stockwatch_domain::{Alert, AlertId, AlertState, Timestamp, escape_for_terminal, level};
 
 /// How often the feed is read (and the checker run): a change shows well
 /// inside a second.
@@ -21,10 +21,6 @@ const POLL: Duration = Duration::from_millis(250);
 /// How long a receive waits for news when no checker runs here (a queue's
 /// long poll answers as soon as something comes).
 const RECEIVE_WAIT: Duration = Duration::from_secs(10);
-/// Changes and alerts asked for per read, when reading directly.
-const PAGE: usize = 5000;
-/// How often a watch that runs the checker loads uploads whose loader stopped.
-const RESUME_EVERY: Duration = Duration::from_secs(15);
 /// Waits while the backend is failing: watch never gives up on its own.
 const FAILING: Backoff = Backoff::new(POLL, Duration::from_secs(10));
 
@@ -53,16 +49,19 @@ pub async fn run(ctx: &Session, args: &WatchArgs) -> Result<(), CliError> {
     let checker = (!args.no_checker && !ctx.checked_elsewhere && !ctx.data_read_only()).then(|| ctx.checker());
     // Through the fan-out feed (a relay's topic and a queue of our own, or
     // the feed and ledger read directly); from the start only directly.
-    let follower = format!("watch {} (pid {})", super::alerts::operator()?, std::process::id());
-    let (fanout, mut subscription): (Arc<dyn Fanout>, _) = if args.from_start {
-        let direct = DirectFanout::new(ctx.ports.feed.clone(), ctx.ports.ledger.clone()).reading(PAGE);
-        (Arc::new(direct), DirectFanout::from_start(&follower))
-    } else {
-        (ctx.ports.fanout.clone(), ctx.ports.fanout.subscribe(&follower).await?)
+    let name = format!("watch {} (pid {})", super::alerts::operator()?, std::process::id());
+    let options = FollowOptions {
+        snapshot: false,
+        snoozes: false,
+        from_start: args.from_start,
+        // With a checker here it runs between receives: wait little.
+        wait: if checker.is_some() { POLL } else { RECEIVE_WAIT },
     };
-    let result = follow(ctx, args, checker, fanout.as_ref(), &mut subscription).await;
+    let mut follower = ctx.ops.follow(&name, options).await?;
+    let ender = follower.ender();
+    let result = follow(ctx, args, checker, &mut follower).await;
     // Whatever ended it, the queue goes (a relay reaps it if this cannot).
-    if let Err(e) = fanout.unsubscribe(&subscription).await {
+    if let Err(e) = ender.end().await {
         tracing::warn!(error = %e, "could not remove the follower's queue");
     }
     result
@@ -71,9 +70,8 @@ pub async fn run(ctx: &Session, args: &WatchArgs) -> Result<(), CliError> {
 async fn follow(
     ctx: &Session,
     args: &WatchArgs,
-    checker: Option<crate::pipeline::Checker>,
-    fanout: &dyn Fanout,
-    subscription: &mut Subscription,
+    checker: Option<stockwatch_core::pipeline::Checker>,
+    follower: &mut Follower,
 ) -> Result<(), CliError> {
     let mut known: HashMap<AlertId, (AlertState, u64)> = HashMap::new();
     let colour = use_colour() && !args.json;
@@ -90,37 +88,31 @@ async fn follow(
         };
         super::say(&format!("following {}{checking}; Ctrl-C to stop", ctx.ports.location));
     }
-    let mut stop = Box::pin(crate::shutdown::signal());
+    let mut stop = Box::pin(stockwatch_core::shutdown::signal());
     let mut failures = Failures::new(FAILING);
-    let loader = checker.as_ref().map(|_| ctx.loader());
-    let mut resumed_at: Option<std::time::Instant> = None;
-    let mut kept_alive = std::time::Instant::now();
-    // With a checker here it runs between receives: wait little.
-    // Never waiting past the next keep-alive.
-    let wait = if checker.is_some() { POLL } else { RECEIVE_WAIT }.min(crate::ports::fanout::keep_alive_every());
+    // A checker here: its pass, and the uploads whose loader stopped, between receives.
+    let mut duties = checker.map(|checker| {
+        ctx.ops.duties(
+            Schedule::checking_follower(),
+            Some(Pass::Check(Box::new(checker))),
+            Some(ctx.loader()),
+        )
+    });
     loop {
-        let resume = loader.is_some() && resumed_at.is_none_or(|at: std::time::Instant| at.elapsed() >= RESUME_EVERY);
-        let keep_alive = kept_alive.elapsed() >= crate::ports::fanout::keep_alive_every();
         let step = async {
-            if let (true, Some(loader)) = (resume, &loader) {
-                for resumed in loader.resume_stalled().await? {
+            if let Some(duties) = &mut duties {
+                for resumed in duties.run_due().await?.resumed {
                     super::upload::say_resumed(&resumed);
                 }
             }
-            if let Some(checker) = &checker {
-                checker.run_once().await?;
-            }
-            if keep_alive {
-                fanout.keep_alive(subscription).await?;
-            }
-            fanout.receive(subscription, wait).await
+            follower.next().await.map_err(|failed| failed.error)
         };
         let result = tokio::select! {
             _ = &mut stop => return Ok(()),
             result = step => result,
         };
-        let events = match result {
-            Ok(events) => events,
+        let followed = match result {
+            Ok(followed) => followed,
             Err(e) => {
                 // Shown and tried again after a jittered, growing wait.
                 let wait = failures.failed();
@@ -133,34 +125,34 @@ async fn follow(
             }
         };
         failures.succeeded();
-        if resume {
-            resumed_at = Some(std::time::Instant::now());
-        }
-        if keep_alive {
-            kept_alive = std::time::Instant::now();
-        }
         let mut out = std::io::stdout().lock();
         let mut alerts: Vec<&Alert> = Vec::new();
-        for event in &events {
-            match event {
-                FanoutEvent::Gap => super::say(
+        for what in &followed {
+            match what {
+                Followed::Gap => super::say(
                     "changes were lost on the way (a stream trimmed after 24 hours, or replaced); `stockwatch stock` and `stockwatch alerts` show what is now",
                 ),
-                FanoutEvent::Beat => {}
-                FanoutEvent::Alert(alert) => alerts.push(alert),
-                FanoutEvent::Change(change) => {
-                    let only_as_of = matches!((&change.old, &change.new), (Some(o), Some(n)) if o.count == n.count);
-                    if only_as_of && !args.json {
-                        // A newer snapshot of the same count: no news in a line of text.
-                        continue;
-                    }
-                    if args.json {
-                        json_line(&mut out, &Event::Change(change)).map_err(write_failed)?;
-                    } else {
-                        let low = thresholds.low_for(&change.store, &change.item);
-                        writeln!(out, "{}", describe_change(change, low, colour)).map_err(write_failed)?;
+                Followed::Alerts(raised) => alerts.extend(raised),
+                Followed::Changes(changes) => {
+                    for change in changes {
+                        let only_as_of = matches!((&change.old, &change.new), (Some(o), Some(n)) if o.count == n.count);
+                        if only_as_of && !args.json {
+                            // A newer snapshot of the same count: no news in a line of text.
+                            continue;
+                        }
+                        if args.json {
+                            json_line(&mut out, &Event::Change(change)).map_err(write_failed)?;
+                        } else {
+                            let low = thresholds.low_for(&change.store, &change.item);
+                            writeln!(out, "{}", describe_change(change, low, colour)).map_err(write_failed)?;
+                        }
                     }
                 }
+                // No snapshot nor snoozes asked for; a silent relay shows as no news.
+                Followed::Rows { .. }
+                | Followed::Unresolved { .. }
+                | Followed::Snoozes(_)
+                | Followed::PublisherSilent(_) => {}
             }
         }
         // What one receive brought, in the order the alerts were raised;
@@ -204,9 +196,9 @@ fn describe_change(change: &Change, low: u32, colour: bool) -> String {
         (old, Some(new)) => {
             let state = level(new.count, low);
             let tone = match state {
-                crate::domain::Level::Out => Tone::Red,
-                crate::domain::Level::Low => Tone::Yellow,
-                crate::domain::Level::Ok => Tone::Plain,
+                stockwatch_domain::Level::Out => Tone::Red,
+                stockwatch_domain::Level::Low => Tone::Yellow,
+                stockwatch_domain::Level::Ok => Tone::Plain,
             };
             let from = old.as_ref().map_or("new".to_string(), |o| o.count.to_string());
             (format!("{name}  {from} → {}  {}", new.count, state.label()), tone)
@@ -245,7 +237,7 @@ fn describe_alert(event: &str, alert: &Alert, colour: bool) -> String {
             alert.resolved_at.unwrap_or(alert.raised_at),
         ),
     };
-    let tone = if event == "raised" && alert.kind == crate::domain::AlertKind::Low {
+    let tone = if event == "raised" && alert.kind == stockwatch_domain::AlertKind::Low {
         Tone::Yellow
     } else {
         tone

@@ -1,0 +1,94 @@
+//! Acknowledging alerts, and reading them.
+
+use super::text::{Field, checked, optional_note};
+use super::{AppError, Operations};
+use crate::ports::{AlertFilter, PortError, all_pages};
+use stockwatch_domain::{Acknowledgement, Alert, AlertId, Timestamp};
+
+/// Alerts read per page of a listing.
+const PAGE: usize = 1000;
+
+/// What came of acknowledging several alerts: each one done or failed.
+#[derive(Debug, Default)]
+pub struct Acknowledged {
+    pub done: Vec<Alert>,
+    pub failed: Vec<(AlertId, AppError)>,
+}
+
+impl Operations {
+    /// Acknowledges an alert as `by`, with a note if one is written. Both
+    /// are checked first. A transient failure is retried; when a retry
+    /// finds the alert already acknowledged by this very acknowledgement,
+    /// the first try went through and only its answer was lost: done.
+    pub async fn acknowledge(
+        &self,
+        id: AlertId,
+        by: &str,
+        note: Option<&str>,
+        at: Timestamp,
+    ) -> Result<Alert, AppError> {
+        let ack = Acknowledgement {
+            by: checked(Field::Name, by)?,
+            at,
+            note: optional_note(note)?,
+        };
+        self.acknowledge_as(id, &ack).await
+    }
+
+    /// Acknowledges each alert with one note, every one tried.
+    pub async fn acknowledge_all(&self, ids: &[AlertId], by: &str, note: Option<&str>, at: Timestamp) -> Acknowledged {
+        let ack = match (checked(Field::Name, by), optional_note(note)) {
+            (Ok(by), Ok(note)) => Acknowledgement { by, at, note },
+            (Err(e), _) | (_, Err(e)) => {
+                // The same mistake for each: said once, against the first.
+                let mut outcome = Acknowledged::default();
+                if let Some(first) = ids.first() {
+                    outcome.failed.push((*first, e));
+                }
+                return outcome;
+            }
+        };
+        let mut outcome = Acknowledged::default();
+        for &id in ids {
+            match self.acknowledge_as(id, &ack).await {
+                Ok(alert) => outcome.done.push(alert),
+                Err(e) => outcome.failed.push((id, e)),
+            }
+        }
+        outcome
+    }
+
+    async fn acknowledge_as(&self, id: AlertId, ack: &Acknowledgement) -> Result<Alert, AppError> {
+        let ledger = &self.ports.ledger;
+        let alert = self
+            .retries
+            .run("acknowledge", || async {
+                match ledger.acknowledge(id, ack).await {
+                    Err(PortError::Conflict(reason)) => match ledger.get(id).await {
+                        Ok(alert) if alert.acknowledged.as_ref() == Some(ack) => Ok(alert),
+                        _ => Err(PortError::Conflict(reason)),
+                    },
+                    other => other,
+                }
+            })
+            .await?;
+        Ok(alert)
+    }
+
+    /// One alert.
+    pub async fn alert(&self, id: AlertId) -> Result<Alert, AppError> {
+        Ok(self.retries.run("find the alert", || self.ports.ledger.get(id)).await?)
+    }
+
+    /// Every alert the filter lets through, newest first, all pages.
+    pub async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>, AppError> {
+        let ledger = &self.ports.ledger;
+        let read = all_pages(|page| async move {
+            self.retries
+                .run("list alerts", || ledger.list(filter, page.as_ref(), PAGE))
+                .await
+        })
+        .await?;
+        Ok(read)
+    }
+}

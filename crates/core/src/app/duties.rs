@@ -1,0 +1,155 @@
+//! What a long-running process owes besides following, each on its own
+//! schedule: the pass (a relay's, or a checker's), loading the uploads
+//! whose loader stopped, the publisher's beat, and removing the queues of
+//! followers that stopped. `stockwatch relay`, `watch`, the console and the
+//! check function each pick theirs from one runner.
+
+use super::{AppError, Operations};
+use crate::pipeline::loader::LoadOutcome;
+use crate::pipeline::{CheckReport, Checker, Loader, Relay, RelayReport};
+use crate::ports::Fanout;
+use crate::ports::fanout::{BEAT, abandoned};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often uploads whose loader stopped are looked for and loaded.
+pub const RESUME_EVERY: Duration = Duration::from_secs(15);
+/// How often the queues of followers that stopped are looked for.
+pub const REAP_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// How often each duty is due; `None` is never.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Schedule {
+    /// Say the publisher is alive to its followers.
+    pub beat: Option<Duration>,
+    /// Remove the queues of followers not kept alive for `abandoned`.
+    pub reap: Option<Duration>,
+    /// Load uploads whose loader stopped.
+    pub resume: Option<Duration>,
+}
+
+impl Schedule {
+    /// The relay publishes: it beats, reaps and resumes.
+    pub fn relay() -> Schedule {
+        Schedule {
+            beat: Some(BEAT),
+            reap: Some(REAP_EVERY.min(abandoned())),
+            resume: Some(RESUME_EVERY),
+        }
+    }
+
+    /// A console or `watch` that raises alerts itself: it resumes loads.
+    pub fn checking_follower() -> Schedule {
+        Schedule {
+            resume: Some(RESUME_EVERY),
+            ..Schedule::default()
+        }
+    }
+
+    /// A run that is one pass (`relay --once`, the check function's
+    /// sweep): every duty is due each time.
+    pub fn every_time() -> Schedule {
+        Schedule {
+            beat: Some(Duration::ZERO),
+            reap: Some(Duration::ZERO),
+            resume: Some(Duration::ZERO),
+        }
+    }
+}
+
+/// The pass a round ends with (boxed: both are large, and one is kept).
+pub enum Pass {
+    /// Publishes the feed's and the ledger's news to followers (and checks).
+    Relay(Box<Relay>),
+    /// Raises the alerts of the feed's changes.
+    Check(Box<Checker>),
+}
+
+/// What one round did.
+#[derive(Debug, Default)]
+pub struct Round {
+    pub resumed: Vec<LoadOutcome>,
+    pub reaped: usize,
+    pub relayed: Option<RelayReport>,
+    pub checked: Option<CheckReport>,
+}
+
+impl Round {
+    /// Whether the pass found something to do (then the next comes at once).
+    pub fn busy(&self) -> bool {
+        self.relayed.as_ref().is_some_and(|r| !r.is_empty())
+            || self.checked.as_ref().is_some_and(|c| !c.raised.is_empty())
+            || !self.resumed.is_empty()
+    }
+
+    /// The alerts the pass raised.
+    pub fn raised(&self) -> usize {
+        let relayed = self.relayed.as_ref().map_or(0, |r| r.check.raised.len());
+        relayed + self.checked.as_ref().map_or(0, |c| c.raised.len())
+    }
+}
+
+pub struct Duties {
+    schedule: Schedule,
+    fanout: Arc<dyn Fanout>,
+    loader: Option<Loader>,
+    pass: Option<Pass>,
+    beat_at: Option<Instant>,
+    reaped_at: Option<Instant>,
+    resumed_at: Option<Instant>,
+}
+
+impl Operations {
+    /// A runner of the schedule's duties and `pass`; `loader` resumes the
+    /// stalled uploads (none: nothing to resume here).
+    pub fn duties(&self, schedule: Schedule, pass: Option<Pass>, loader: Option<Loader>) -> Duties {
+        Duties {
+            schedule,
+            fanout: self.ports.fanout.clone(),
+            loader,
+            pass,
+            beat_at: None,
+            reaped_at: None,
+            resumed_at: None,
+        }
+    }
+}
+
+fn due(at: Option<Instant>, every: Option<Duration>) -> bool {
+    every.is_some_and(|every| at.is_none_or(|at| at.elapsed() >= every))
+}
+
+impl Duties {
+    /// Runs the duties that are due, then the pass. A duty done moves its
+    /// time on; the first that fails ends the round, and is due again in
+    /// the next.
+    pub async fn run_due(&mut self) -> Result<Round, AppError> {
+        let mut round = Round::default();
+        if due(self.beat_at, self.schedule.beat) {
+            self.fanout.beat().await?;
+            self.beat_at = Some(Instant::now());
+        }
+        if due(self.reaped_at, self.schedule.reap) {
+            round.reaped = self.fanout.reap(abandoned()).await?;
+            if round.reaped > 0 {
+                tracing::info!(reaped = round.reaped, "removed the queues of followers that stopped");
+            }
+            self.reaped_at = Some(Instant::now());
+        }
+        if let Some(loader) = &self.loader
+            && due(self.resumed_at, self.schedule.resume)
+        {
+            round.resumed = loader.resume_stalled().await?;
+            if !round.resumed.is_empty() {
+                tracing::warn!(uploads = round.resumed.len(), "loaded uploads whose loader stopped");
+            }
+            self.resumed_at = Some(Instant::now());
+        }
+        match &self.pass {
+            Some(Pass::Relay(relay)) => round.relayed = Some(relay.run_once().await?),
+            Some(Pass::Check(checker)) => round.checked = Some(checker.run_once().await?),
+            None => {}
+        }
+        Ok(round)
+    }
+}

@@ -1,0 +1,77 @@
+//! Snoozing: a store's or an item's new alerts are raised and shown but
+//! not notified until the snooze ends by itself or is ended.
+
+use super::text::optional_note;
+use super::{AppError, Operations};
+use crate::ports::PortError;
+use std::time::Duration;
+use stockwatch_domain::{AlertId, Snooze, Timestamp, escape_for_terminal};
+
+/// What a snooze is for: an alert's item, a store, or one item of a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnoozeTarget {
+    Alert(AlertId),
+    Store { store: String, item: Option<String> },
+}
+
+impl Operations {
+    /// The store and item a target names (an alert's are looked up).
+    async fn resolve(&self, target: &SnoozeTarget) -> Result<(String, Option<String>), AppError> {
+        match target {
+            SnoozeTarget::Alert(id) => {
+                let alert = self.alert(*id).await?;
+                Ok((alert.store, Some(alert.item)))
+            }
+            SnoozeTarget::Store { store, item } => Ok((store.clone(), item.clone())),
+        }
+    }
+
+    /// Snoozes the target for `duration` from `now`, as `by`.
+    pub async fn snooze(
+        &self,
+        target: &SnoozeTarget,
+        duration: Duration,
+        by: &str,
+        note: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Snooze, AppError> {
+        let note = optional_note(note)?;
+        let by = super::text::checked(super::Field::Name, by)?;
+        let (store, item) = self.resolve(target).await?;
+        let snooze = Snooze {
+            store,
+            item,
+            until: Timestamp(now.0.saturating_add(duration.as_millis().min(i64::MAX as u128) as i64)),
+            by,
+            note,
+        };
+        self.retries.run("snooze", || self.ports.ledger.snooze(&snooze)).await?;
+        Ok(snooze)
+    }
+
+    /// Ends the target's snooze; not found when it was not snoozed. Says
+    /// what was unsnoozed (`store` or `store / item`).
+    pub async fn unsnooze(&self, target: &SnoozeTarget) -> Result<String, AppError> {
+        let (store, item) = self.resolve(target).await?;
+        let ended = self
+            .retries
+            .run("unsnooze", || self.ports.ledger.unsnooze(&store, item.as_deref()))
+            .await?;
+        let named = match &item {
+            Some(item) => format!("{store} / {item}"),
+            None => store.clone(),
+        };
+        if !ended {
+            return Err(PortError::NotFound(format!("{} is not snoozed", escape_for_terminal(&named))).into());
+        }
+        Ok(named)
+    }
+
+    /// The snoozes in force at `now`.
+    pub async fn snoozes(&self, now: Timestamp) -> Result<Vec<Snooze>, AppError> {
+        Ok(self
+            .retries
+            .run("read snoozes", || self.ports.ledger.snoozes(now))
+            .await?)
+    }
+}

@@ -1,0 +1,129 @@
+//! One upload, as every front end does it: a local file is read, stored in
+//! the bucket and loaded (or left to the deployed function), its alerts are
+//! raised when this process checks, and the alerts its rows raised, whoever
+//! raised them, are listed.
+
+use super::{CheckReport, Checker, LoadOutcome, Loader};
+use crate::ports::{AlertFilter, Body, PortError, Ports, Progress, all_pages};
+use std::path::Path;
+use stockwatch_domain::{Alert, Timestamp};
+
+/// What uploading one file did.
+#[derive(Debug, Clone)]
+pub struct Uploaded {
+    pub outcome: LoadOutcome,
+    /// The alerts its rows raised, oldest first (empty unless it loaded and
+    /// alerts were checked).
+    pub alerts: Vec<Alert>,
+    /// What this process's checker did after the load (it may also have
+    /// sent claims a stopped checker left behind), when it ran.
+    pub check: Option<CheckReport>,
+    /// The checker failed after the load (which stands): its alerts are
+    /// raised by the next check, here or elsewhere.
+    pub check_error: Option<PortError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// The local file could not be read: nothing reached the bucket.
+    #[error("cannot read {path}: {reason}; nothing was uploaded for it")]
+    Unreadable { path: String, reason: String },
+    /// The backend failed (after retries).
+    #[error(transparent)]
+    Port(#[from] PortError),
+}
+
+/// Uploads files with one loader and, when this process raises alerts,
+/// one checker.
+#[derive(Clone)]
+pub struct UploadFlow {
+    ports: Ports,
+    loader: Loader,
+    checker: Option<Checker>,
+}
+
+impl UploadFlow {
+    /// `checker`: run after each load so its alerts are raised at once;
+    /// `None` leaves them to another process (`--no-check`, a stack).
+    pub fn new(ports: Ports, loader: Loader, checker: Option<Checker>) -> UploadFlow {
+        UploadFlow { ports, loader, checker }
+    }
+
+    /// Stores, loads and checks one local file. The as-of time is the
+    /// upload time unless given.
+    pub async fn upload_file(
+        &self,
+        path: &Path,
+        as_of: Option<Timestamp>,
+        progress: Option<Progress>,
+    ) -> Result<Uploaded, UploadError> {
+        let body = read_regular_file(path).await?;
+        let name = path
+            .file_name()
+            .map_or_else(|| "upload.csv".into(), |n| n.to_string_lossy().into_owned());
+        let outcome = self.loader.upload(&name, body, as_of, progress).await?;
+        let mut uploaded = Uploaded {
+            outcome,
+            alerts: Vec::new(),
+            check: None,
+            check_error: None,
+        };
+        if let (true, Some(checker)) = (uploaded.outcome.is_loaded(), &self.checker) {
+            let checked = async {
+                let report = checker.run_once().await?;
+                Ok::<_, PortError>((report, self.alerts_of(&uploaded.outcome).await?))
+            };
+            match checked.await {
+                Ok((report, alerts)) => {
+                    uploaded.check = Some(report);
+                    uploaded.alerts = alerts;
+                }
+                Err(e) => uploaded.check_error = Some(e),
+            }
+        }
+        Ok(uploaded)
+    }
+
+    /// The loader the uploads go through.
+    pub fn loader(&self) -> &Loader {
+        &self.loader
+    }
+
+    /// Loads uploads whose loader stopped before finishing (`Loader::resume_stalled`).
+    pub async fn resume_stalled(&self) -> Result<Vec<LoadOutcome>, PortError> {
+        self.loader.resume_stalled().await
+    }
+
+    /// The alerts raised by an upload's rows, whoever's checker claimed
+    /// them, oldest first (as the file reads).
+    pub async fn alerts_of(&self, outcome: &LoadOutcome) -> Result<Vec<Alert>, PortError> {
+        let filter = AlertFilter {
+            include_resolved: true,
+            source: Some(outcome.key.as_str().to_string()),
+            state: None,
+        };
+        let (ledger, filter) = (&self.ports.ledger, &filter);
+        let mut alerts = all_pages(|page| async move { ledger.list(filter, page.as_ref(), 500).await }).await?;
+        alerts.reverse();
+        Ok(alerts)
+    }
+}
+
+/// The file to upload, if it is a regular file: a FIFO would block and a
+/// device (/dev/zero) never ends. Checked before a byte is read; the file
+/// is then read in pieces, never whole.
+async fn read_regular_file(path: &Path) -> Result<Body, UploadError> {
+    let unreadable = |reason: String| UploadError::Unreadable {
+        path: path.display().to_string(),
+        reason,
+    };
+    let metadata = tokio::fs::metadata(path).await.map_err(|e| unreadable(e.to_string()))?;
+    if !metadata.is_file() {
+        return Err(unreadable(
+            "it is not a regular file (a pipe, a device or a folder); upload a file".into(),
+        ));
+    }
+    // Openable now: say so here, not half way through.
+    std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
+    Ok(Body::File(path.to_path_buf()))
+}

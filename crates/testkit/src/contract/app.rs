@@ -1,0 +1,94 @@
+//! The operator's use cases (`stockwatch_core::app`) on each backend: the
+//! one acknowledge the CLI's `ack` and the console's `a` both call.
+
+use super::ledger::{claim, won};
+use stockwatch_core::app::{AppError, Field, Operations};
+use stockwatch_core::ports::{PortError, Ports, RetryPolicy};
+use stockwatch_domain::{Acknowledgement, AlertId, AlertState, Timestamp};
+
+fn operations(b: &Ports) -> Operations {
+    Operations::new(b.clone(), RetryPolicy::default())
+}
+
+pub async fn acknowledging_checks_the_text_and_recovers_a_lost_answer(b: &Ports) {
+    let ops = operations(b);
+    let alert = won(b, claim("c1", "Berlin", "Dot", 10), "t").await;
+    let at = Timestamp::now();
+    // What people type is checked before anything is written.
+    match ops.acknowledge(alert.id, "ana", Some("done\u{1b}[2J"), at).await {
+        Err(AppError::Invalid {
+            field: Field::Note,
+            problem,
+        }) => assert!(problem.contains("U+001B"), "{problem}"),
+        other => panic!("a note with an escape was not refused: {other:?}"),
+    }
+    match ops.acknowledge(alert.id, "  ", None, at).await {
+        Err(AppError::Invalid {
+            field: Field::Name,
+            problem,
+        }) => assert_eq!(problem, "is empty"),
+        other => panic!("an empty name was not refused: {other:?}"),
+    }
+    assert_eq!(
+        b.ledger.get(alert.id).await.unwrap().state,
+        AlertState::Open,
+        "nothing written"
+    );
+
+    // The first try went through and its answer was lost: the retry finds
+    // this very acknowledgement and is done, not refused.
+    let ack = Acknowledgement {
+        by: "ana".into(),
+        at,
+        note: Some("reordered".into()),
+    };
+    b.ledger.acknowledge(alert.id, &ack).await.unwrap();
+    let again = ops
+        .acknowledge(alert.id, " ana ", Some(" reordered "), at)
+        .await
+        .unwrap();
+    assert_eq!(again.state, AlertState::Acknowledged);
+    assert_eq!(again.acknowledged, Some(ack));
+
+    // Someone else's acknowledgement is not mistaken for it.
+    match ops.acknowledge(alert.id, "ben", None, Timestamp::now()).await {
+        Err(AppError::Port(PortError::Conflict(m))) => assert!(m.contains("already acknowledged by ana"), "{m}"),
+        other => panic!("a second acknowledgement was not refused: {other:?}"),
+    }
+}
+
+pub async fn acknowledging_many_says_what_came_of_each(b: &Ports) {
+    let ops = operations(b);
+    let taken = won(b, claim("c1", "Berlin", "Dot", 10), "t").await;
+    let open = won(b, claim("c2", "Berlin", "Echo", 10), "t").await;
+    let ben = Acknowledgement {
+        by: "ben".into(),
+        at: Timestamp::now(),
+        note: None,
+    };
+    b.ledger.acknowledge(taken.id, &ben).await.unwrap();
+    let missing = AlertId(999_999);
+    let outcome = ops
+        .acknowledge_all(
+            &[taken.id, open.id, missing],
+            "ana",
+            Some("reordered"),
+            Timestamp::now(),
+        )
+        .await;
+    assert_eq!(outcome.done.len(), 1, "{outcome:?}");
+    assert_eq!(outcome.done[0].id, open.id);
+    let by = outcome.done[0].acknowledged.as_ref().unwrap();
+    assert_eq!((by.by.as_str(), by.note.as_deref()), ("ana", Some("reordered")));
+    let failed: Vec<(AlertId, bool, bool)> = outcome
+        .failed
+        .iter()
+        .map(|(id, e)| {
+            let conflict = matches!(e, AppError::Port(PortError::Conflict(_)));
+            let not_found = matches!(e, AppError::Port(PortError::NotFound(_)));
+            (*id, conflict, not_found)
+        })
+        .collect();
+    assert_eq!(failed, [(taken.id, true, false), (missing, false, true)]);
+    assert_eq!(b.ledger.get(taken.id).await.unwrap().acknowledged.unwrap().by, "ben");
+}

@@ -1,4 +1,0 @@
-//! Backends: each implements every port.
-
-pub mod aws;
-pub mod local;

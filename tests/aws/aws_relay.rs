@@ -1,0 +1,233 @@
+//! A team on one AWS setup (moto): `stockwatch relay` runs, followers
+//! (`watch --json`, the real binary) get their own queues and receive every
+//! change and alert without reading a stream or scanning the ledger (a
+//! counting proxy sits between them and moto); an acknowledgement made by a
+//! machine whose clock is five minutes slow reaches them; a follower killed
+//! with SIGKILL has its queue reaped; one started again misses nothing new.
+
+use stockwatch_testkit as common;
+use stockwatch_testkit::delay_proxy;
+use stockwatch_testkit::moto;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+use stockwatch_aws::AwsSettings;
+
+/// The real binary on moto (through `endpoint`), its clock offset by
+/// libfaketime when given; followers' queues are abandoned after 4 s.
+fn stockwatch(settings: &AwsSettings, dir: &std::path::Path, endpoint: &str, clock: Option<&str>) -> Command {
+    let mut cmd = moto::stockwatch_on(settings, dir, endpoint, clock);
+    cmd.env("STOCKWATCH_TEST_ABANDONED_MS", "4000");
+    cmd
+}
+
+/// A `watch --json` follower whose lines arrive on a channel.
+struct Follower {
+    child: Child,
+    lines: Receiver<String>,
+    seen: Vec<serde_json::Value>,
+}
+
+impl Follower {
+    fn start(mut cmd: Command) -> Follower {
+        let mut child = cmd
+            .args(["watch", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Follower {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits up to `within` for a line that `wanted` holds of.
+    fn wait_for(&mut self, what: &str, within: Duration, wanted: impl Fn(&serde_json::Value) -> bool) -> Duration {
+        let started = Instant::now();
+        loop {
+            if self.seen.iter().any(&wanted) {
+                return started.elapsed();
+            }
+            let left = within
+                .checked_sub(started.elapsed())
+                .unwrap_or_else(|| panic!("no {what} within {within:?}; the follower saw {:#?}", self.seen));
+            if let Ok(line) = self.lines.recv_timeout(left) {
+                self.seen.push(serde_json::from_str(&line).unwrap());
+            }
+        }
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn follower_queues(settings: &AwsSettings) -> Vec<String> {
+    let sqs = aws_sdk_sqs::Client::new(&moto::sdk_config().await);
+    let prefix = format!("{}-fanout-f-", settings.topic);
+    sqs.list_queues()
+        .queue_name_prefix(&prefix)
+        .send()
+        .await
+        .unwrap()
+        .queue_urls()
+        .to_vec()
+}
+
+fn is_change(event: &serde_json::Value, item: &str) -> bool {
+    event["type"] == "change" && event["item"] == item
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followers_of_a_relay_read_no_stream_and_lose_nothing() {
+    let (_, settings, _) = moto::fresh().await;
+    let dir = tempfile::tempdir().unwrap();
+    let moto_url = moto::endpoint();
+    let mut relay = stockwatch(&settings, dir.path(), &moto_url, None)
+        .arg("relay")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+
+    // Two followers, counted: every request they make goes through the proxy.
+    let proxy = delay_proxy::counting_proxy(&moto_url);
+    let mut first = Follower::start(stockwatch(&settings, dir.path(), &proxy.url, None));
+    let mut second = Follower::start(stockwatch(&settings, dir.path(), &proxy.url, None));
+    // Each makes its queue as it starts (seconds on a loaded machine).
+    let started = Instant::now();
+    while follower_queues(&settings).await.len() < 2 && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(follower_queues(&settings).await.len(), 2, "a queue each");
+
+    let upload = stockwatch(&settings, dir.path(), &moto_url, None)
+        .args(["upload", "--no-check", "samples/inventory-berlin.csv"])
+        .output()
+        .unwrap();
+    assert!(upload.status.success(), "{}", common::stderr(&upload));
+    for follower in [&mut first, &mut second] {
+        let took = follower.wait_for("Echo Plus's change", Duration::from_secs(10), |e| {
+            is_change(e, "Echo Plus")
+        });
+        assert!(took < Duration::from_secs(10));
+        // The relay's checker raised it; the ledger's change reached us.
+        follower.wait_for("the raised alert", Duration::from_secs(10), |e| {
+            e["type"] == "alert" && e["event"] == "raised" && e["alert"]["item"] == "Echo Plus"
+        });
+    }
+    let raised = first
+        .seen
+        .iter()
+        .find(|e| e["type"] == "alert" && e["alert"]["item"] == "Echo Plus")
+        .unwrap()["alert"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Acknowledged from a machine whose clock is five minutes slow.
+    let ack = stockwatch(&settings, dir.path(), &moto_url, Some("-5m"))
+        .args(["ack", &raised, "--by", "slow clock"])
+        .output()
+        .unwrap();
+    assert!(ack.status.success(), "{}", common::stderr(&ack));
+    for follower in [&mut first, &mut second] {
+        let took = follower.wait_for("the acknowledgement", Duration::from_secs(5), |e| {
+            e["type"] == "alert" && e["event"] == "acknowledged" && e["alert"]["id"] == raised.as_str()
+        });
+        assert!(took < Duration::from_secs(5), "{took:?}");
+    }
+    let counts = proxy.counts.lock().unwrap().clone();
+    assert_eq!(counts.get("GetRecords"), None, "followers read no stream: {counts:?}");
+    assert_eq!(counts.get("Scan"), None, "followers scan no ledger: {counts:?}");
+
+    // A follower killed outright: its queue goes within the test's
+    // abandonment time (4 s) and a reap.
+    unsafe {
+        libc::kill(first.child.id() as i32, libc::SIGKILL);
+    }
+    let _ = first.child.wait();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while follower_queues(&settings).await.len() > 1 {
+        assert!(Instant::now() < deadline, "the dead follower's queue was not reaped");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // Started again, it gets what happens next; the other one still does.
+    let mut again = Follower::start(stockwatch(&settings, dir.path(), &proxy.url, None));
+    std::thread::sleep(Duration::from_secs(3));
+    let upload = stockwatch(&settings, dir.path(), &moto_url, None)
+        .args(["upload", "--no-check", "samples/inventory-pusan.csv"])
+        .output()
+        .unwrap();
+    assert!(upload.status.success());
+    for follower in [&mut again, &mut second] {
+        follower.wait_for("Pusan's changes", Duration::from_secs(10), |e| {
+            e["type"] == "change" && e["store"] == "Pusan" && e["item"] == "Echo Show"
+        });
+    }
+    drop(again);
+    drop(second);
+    let _ = relay.kill();
+    let _ = relay.wait();
+}
+
+/// The console, the real binary in tmux, on a setup with a relay: it shows
+/// an upload's red row and its alert having read no stream and scanned
+/// nothing after its start, and removes its queue when it quits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_follows_through_the_relay_and_removes_its_queue_at_exit() {
+    let (_, settings, _) = moto::fresh().await;
+    let env = common::Env::new();
+    let moto_url = moto::endpoint();
+    let mut relay = stockwatch(&settings, env.dir.path(), &moto_url, None)
+        .arg("relay")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let proxy = delay_proxy::counting_proxy(&moto_url);
+    let mut console_env = moto::operator_env(&settings, &proxy.url);
+    console_env.push(("STOCKWATCH_TEST_ABANDONED_MS", "4000".into()));
+    let console_env: Vec<(&str, &str)> = console_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let console = common::tmux::Tmux::start_with(&env, 100, 30, &console_env);
+    console.wait_for("the console on AWS", false, |s| {
+        s.contains("Stores (") && s.contains("LIVE")
+    });
+    assert_eq!(follower_queues(&settings).await.len(), 1, "the console's queue");
+    proxy.reset();
+    let upload = stockwatch(&settings, env.dir.path(), &moto_url, None)
+        .args(["upload", "--no-check", "samples/inventory-berlin.csv"])
+        .output()
+        .unwrap();
+    assert!(upload.status.success(), "{}", common::stderr(&upload));
+    console.wait_for("the red row and its alert", false, |s| {
+        s.contains("Echo Plus") && s.contains("✗ OUT") && s.contains("Alerts (1 open")
+    });
+    let counts = proxy.counts.lock().unwrap().clone();
+    assert_eq!(counts.get("GetRecords"), None, "the console read no stream: {counts:?}");
+    assert_eq!(counts.get("Scan"), None, "nor scanned anything: {counts:?}");
+    console.keys(&["q"]);
+    console.wait_for("the console to exit", false, |s| s.contains("CONSOLE-EXITED 0"));
+    assert!(follower_queues(&settings).await.is_empty(), "its queue went with it");
+    let _ = relay.kill();
+    let _ = relay.wait();
+}
