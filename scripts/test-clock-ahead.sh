@@ -15,7 +15,7 @@ bins=$(mktemp)
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -f "$bins"; }
 trap cleanup EXIT
-cargo test --locked --features lambda --no-run --message-format=json 2>/dev/null | python3 -c '
+cargo test --locked --workspace --features stockwatch/all-tiers,stockwatch-functions/tier-lambda --no-run --message-format=json 2>/dev/null | python3 -c '
 import json, sys
 for line in sys.stdin:
     try:

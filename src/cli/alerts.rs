@@ -1,4 +1,4 @@
-//! `stockwatch alerts` and `stockwatch ack`.
+//! `stockwatch alerts`, `stockwatch ack` and `stockwatch unack`.
 
 use super::error::CliError;
 use super::output::{Cell, JsonArray, Table, Tone, json_line, use_colour};
@@ -143,7 +143,7 @@ pub async fn ack(ctx: &Session, args: &AckArgs) -> Result<(), CliError> {
         .await
     {
         Err(AppError::Port(PortError::NotFound(m))) => {
-            return Err(PortError::NotFound(format!("{m}; `stockwatch alerts --all` lists them")).into());
+            return Err(PortError::not_found(format!("{m}; `stockwatch alerts --all` lists them")).into());
         }
         other => other?,
     };
@@ -159,6 +159,38 @@ pub async fn ack(ctx: &Session, args: &AckArgs) -> Result<(), CliError> {
         alert.kind.as_str(),
         escape_for_terminal(&alert.notification().message),
         escape_for_terminal(by)
+    )
+    .map_err(write_failed)
+}
+
+#[derive(Debug, Args)]
+pub struct UnackArgs {
+    /// The alert's id, as `stockwatch alerts` lists it.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Print the alert, open again, as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn unack(ctx: &Session, args: &UnackArgs) -> Result<(), CliError> {
+    let id = AlertId::parse(&args.id).map_err(CliError::Usage)?;
+    let alert = match ctx.ops.unacknowledge(id, Timestamp::now()).await {
+        Err(AppError::Port(PortError::NotFound(m))) => {
+            return Err(PortError::not_found(format!("{m}; `stockwatch alerts --all` lists them")).into());
+        }
+        other => other?,
+    };
+    let mut stdout = std::io::stdout().lock();
+    if args.json {
+        return json_line(&mut stdout, &alert).map_err(write_failed);
+    }
+    writeln!(
+        stdout,
+        "#{} {} ({}) is open again: its acknowledgement was taken back",
+        alert.id,
+        alert.kind.as_str(),
+        escape_for_terminal(&alert.notification().message),
     )
     .map_err(write_failed)
 }

@@ -50,9 +50,9 @@ pub fn load_keymap(name: &str) -> Result<Keymap, CliError> {
             stockwatch_domain::escape_for_terminal(name)
         ))
     })?;
-    let user_path = stockwatch_core::config::project_dirs().map(|d| d.config_dir().join(KEYMAP_FILE));
+    let user_path = stockwatch_core::settings::project_dirs().map(|d| d.config_dir().join(KEYMAP_FILE));
     let user = match &user_path {
-        Some(path) => match stockwatch_core::config::read_settings_file(path) {
+        Some(path) => match stockwatch_core::settings::read_settings_file(path) {
             Ok(text) => Some((path.display().to_string(), text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => {
@@ -117,6 +117,7 @@ pub async fn start(ctx: &Session, args: &ConsoleArgs) -> Result<(), CliError> {
             .or_else(|| std::env::current_dir().ok())
             .unwrap_or_default(),
         last_dir_file,
+        knobs: ctx.knobs,
     };
     run(ctx.ports.clone(), options)
         .await

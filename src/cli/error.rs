@@ -2,8 +2,8 @@
 //! cause and what to do, and an exit code scripts can rely on.
 
 use stockwatch_core::app::{AppError, Field};
-use stockwatch_core::config::ConfigError;
 use stockwatch_core::ports::{Need, PortError};
+use stockwatch_core::settings::ConfigError;
 
 /// Exit codes (documented in `stockwatch --help` and the README).
 pub mod exit {
@@ -28,7 +28,7 @@ pub const EXIT_CODES_HELP: &str = "Exit codes:
   2  bad command line or config file
   3  upload: at least one file was rejected (its report names every bad line)
   4  the alert or upload named does not exist
-  5  the alert cannot change that way (already acknowledged or resolved)";
+  5  the alert cannot change that way (already acknowledged or resolved; unack: not acknowledged)";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {

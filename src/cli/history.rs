@@ -77,7 +77,7 @@ pub async fn run(ctx: &Session, args: &HistoryArgs) -> Result<(), CliError> {
     table.write(&mut stdout, use_colour()).map_err(write_failed)?;
     let row = history
         .row
-        .ok_or_else(|| PortError::NotFound(format!("{name} is not in the inventory table")))?;
+        .ok_or_else(|| PortError::not_found(format!("{name} is not in the inventory table")))?;
     let days = DEFAULT_WINDOW_MS / 86_400_000;
     let said = match history.forecast {
         Some(f) if row.count == 0 => format!(

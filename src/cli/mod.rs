@@ -23,10 +23,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use stockwatch_aws::{AwsSettings, Clients, WriteMode};
 use stockwatch_core::app::Operations;
-use stockwatch_core::config::{self, ConfigFile, LoaderKind};
 use stockwatch_core::pipeline::loader::LOAD_LEASE;
 use stockwatch_core::pipeline::{Checker, CheckerConfig, Loader, RetryNotice, RetryPolicy, UploadFlow};
 use stockwatch_core::ports::Ports;
+use stockwatch_core::settings as config;
+use stockwatch_core::settings::{self, AlertRules, ConfigFile, Given, LoaderKind, TestKnobs};
 use stockwatch_local::LocalBackend;
 
 #[derive(Debug, Parser)]
@@ -66,27 +67,28 @@ pub struct GlobalArgs {
     /// Config file [default: the platform's config dir, e.g. ~/.config/stockwatch/config.toml].
     #[arg(long, env = "STOCKWATCH_CONFIG", global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Low-stock threshold for items without their own [default: 3].
-    #[arg(long, env = "STOCKWATCH_LOW_THRESHOLD", global = true, value_name = "N")]
+    /// Low-stock threshold for items without their own [default: 3]
+    /// [env: STOCKWATCH_LOW_THRESHOLD].
+    #[arg(long, global = true, value_name = "N")]
     pub low_threshold: Option<u32>,
-    /// Notify LOW alerts too (OUT alerts are always notified).
-    /// STOCKWATCH_NOTIFY_LOW takes 1/0, yes/no, true/false, on/off.
-    #[arg(long, env = "STOCKWATCH_NOTIFY_LOW", global = true, value_parser = clap::builder::BoolishValueParser::new())]
+    /// Notify LOW alerts too (OUT alerts are always notified)
+    /// [env: STOCKWATCH_NOTIFY_LOW: 1/0, yes/no, true/false, on/off].
+    #[arg(long, global = true)]
     pub notify_low: bool,
     /// Notify SOON alerts too: an item predicted to run out within its
-    /// horizon (alerts.soon_within, 3 days unless set).
-    #[arg(long, env = "STOCKWATCH_NOTIFY_SOON", global = true, value_parser = clap::builder::BoolishValueParser::new())]
+    /// horizon (alerts.soon_within, 3 days unless set) [env: STOCKWATCH_NOTIFY_SOON].
+    #[arg(long, global = true)]
     pub notify_soon: bool,
     /// Remind of OUT alerts still open and unacknowledged this long after
-    /// their last message (e.g. 1h) [default: never; alerts.renotify_after].
-    #[arg(long, env = "STOCKWATCH_RENOTIFY_AFTER", global = true, value_name = "DURATION",
-          value_parser = stockwatch_domain::parse_duration)]
-    pub renotify_after: Option<std::time::Duration>,
+    /// their last message (e.g. 1h) [default: never; alerts.renotify_after]
+    /// [env: STOCKWATCH_RENOTIFY_AFTER].
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub renotify_after: Option<String>,
     /// `relay`: what batches raise is sent together once no new alert came
-    /// for this long, 0 for each page at once [default: 30s; alerts.group_wait].
-    #[arg(long, env = "STOCKWATCH_GROUP_WAIT", global = true, value_name = "DURATION",
-          value_parser = stockwatch_domain::parse_wait)]
-    pub group_wait: Option<std::time::Duration>,
+    /// for this long, 0 for each page at once [default: 30s; alerts.group_wait]
+    /// [env: STOCKWATCH_GROUP_WAIT].
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub group_wait: Option<String>,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -116,8 +118,9 @@ pub struct AwsArgs {
     /// The topic's ARN [default: the one `provision` recorded].
     #[arg(long, env = "STOCKWATCH_TOPIC_ARN", global = true, value_name = "ARN")]
     pub topic_arn: Option<String>,
-    /// Reminders go to this topic instead [default: the alert topic; alerts.escalation_topic_arn].
-    #[arg(long, env = "STOCKWATCH_ESCALATION_TOPIC_ARN", global = true, value_name = "ARN")]
+    /// Reminders go to this topic instead [default: the alert topic; alerts.escalation_topic_arn]
+    /// [env: STOCKWATCH_ESCALATION_TOPIC_ARN].
+    #[arg(long, global = true, value_name = "ARN")]
     pub escalation_topic_arn: Option<String>,
     /// AWS region [default: AWS_REGION or the profile's].
     #[arg(long, global = true, value_name = "REGION")]
@@ -168,6 +171,9 @@ pub enum Command {
     Alerts(alerts::AlertsArgs),
     /// Acknowledge an alert.
     Ack(alerts::AckArgs),
+    /// Take an acknowledgement back (one made by mistake): the alert is open
+    /// again, and its reminders come due again.
+    Unack(alerts::UnackArgs),
     /// Snooze an alert's item, a store or one of its items: new alerts are
     /// raised and shown, not notified, until the snooze ends.
     Snooze(snooze::SnoozeArgs),
@@ -198,8 +204,10 @@ pub struct Session {
     pub local: Option<LocalBackend>,
     pub config: ConfigFile,
     pub checker_config: CheckerConfig,
-    /// The grouping window of a relay's checker (`relay_checker`).
-    pub group_wait: std::time::Duration,
+    /// The alert rules the checker configurations come from.
+    pub rules: AlertRules,
+    /// What only tests turn (short leases, queues abandoned sooner).
+    pub knobs: TestKnobs,
     /// Uploads are loaded by the deployed function, not here.
     pub loaded_elsewhere: bool,
     /// A deployed check-stock function or a relay raises the alerts:
@@ -210,6 +218,10 @@ pub struct Session {
 /// Settings resolved from flags, environment and the config file.
 pub struct Resolved {
     pub config: ConfigFile,
+    /// The alert rules from every layer (`stockwatch_core::settings`).
+    pub rules: AlertRules,
+    /// What only tests turn.
+    pub knobs: TestKnobs,
     pub kind: BackendKind,
     pub data_dir: Option<PathBuf>,
     pub aws: Option<AwsSettings>,
@@ -244,6 +256,8 @@ impl Resolved {
                 )
                 .into());
         }
+        let knobs = TestKnobs::from_env(|name| std::env::var(name).ok());
+        let rules = AlertRules::resolve(&given(global), &config).map_err(|e| CliError::Usage(e.to_string()))?;
         // Naming a stack names an AWS deployment: --stack alone means AWS.
         let stack_flag = global.aws.stack.is_some();
         let kind = match (global.backend, config.backend.as_ref().map(|b| b.get_ref().as_str())) {
@@ -276,13 +290,18 @@ impl Resolved {
                 (Some(dir), None)
             }
             BackendKind::Aws => {
-                let (settings, made) = aws_settings(&global.aws, &config).await?;
+                let (mut settings, made) = aws_settings(&global.aws, &config).await?;
+                settings.escalation_topic_arn = rules.escalation_topic_arn.clone();
+                settings.history_keep = rules.history_keep;
+                settings.follower_abandoned = knobs.abandoned();
                 clients = made;
                 (None, Some(settings))
             }
         };
         Ok(Resolved {
             config,
+            rules,
+            knobs,
             kind,
             data_dir,
             aws,
@@ -394,8 +413,6 @@ async fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<(AwsSetting
     if let Some(arn) = pick(&args.topic_arn, &file.topic_arn) {
         settings.topic_arn = Some(arn);
     }
-    settings.escalation_topic_arn = pick(&args.escalation_topic_arn, &config.alerts.escalation_topic_arn);
-    settings.history_keep = config.history_keep();
     settings.stack = stack_name;
     settings.region = region;
     settings.profile = profile;
@@ -440,37 +457,18 @@ impl Session {
                 None,
             ),
             (Some(dir), None) => {
-                let local = LocalBackend::keeping_history(dir, resolved.config.history_keep())?;
+                let local = LocalBackend::keeping_history(dir, resolved.rules.history_keep)?;
                 (local.ports.clone(), Some(local))
             }
             (None, None) => unreachable!("every backend resolves its settings"),
         };
-        let config = resolved.config;
-        let checker_config = CheckerConfig {
-            name: config
-                .checker_name
-                .clone()
-                .unwrap_or_else(|| CheckerConfig::default().name),
-            thresholds: config.thresholds(global.low_threshold),
-            notify_low: global.notify_low || config.alerts.notify_low.unwrap_or(false),
-            notify_soon: global.notify_soon || config.alerts.notify_soon.unwrap_or(false),
-            max_messages: config
-                .alerts
-                .max_messages_per_pass
-                .unwrap_or(stockwatch_domain::notify::DEFAULT_MAX_MESSAGES)
-                .max(1),
-            lease: test_lease().unwrap_or(CheckerConfig::default().lease),
-            renotify_after: global
-                .renotify_after
-                .or_else(|| ConfigFile::alerts_duration(&config.alerts.renotify_after)),
-            // A pass is sent whole; only `relay` holds batches for a window.
-            group_wait: std::time::Duration::ZERO,
-            ..CheckerConfig::default()
-        };
-        let group_wait = global
-            .group_wait
-            .or_else(|| ConfigFile::alerts_duration(&config.alerts.group_wait))
-            .unwrap_or(stockwatch_core::pipeline::DEFAULT_GROUP_WAIT);
+        let (config, rules, knobs) = (resolved.config, resolved.rules, resolved.knobs);
+        let name = config
+            .checker_name
+            .clone()
+            .unwrap_or_else(|| CheckerConfig::default().name);
+        // A pass is sent whole; only `relay` holds batches for a window.
+        let checker_config = rules.checker_config(&name, false, &knobs);
         // A stack deploys the load function, so its uploads are its to load.
         let loaded_elsewhere = resolved.aws.as_ref().is_some_and(|aws| {
             let default = if aws.stack.is_some() {
@@ -488,7 +486,8 @@ impl Session {
             local,
             config,
             checker_config,
-            group_wait,
+            rules,
+            knobs,
             loaded_elsewhere,
             checked_elsewhere,
         })
@@ -502,7 +501,7 @@ impl Session {
 
     /// A loader that loads here, or waits for the deployed function.
     pub fn quiet_loader(&self) -> Loader {
-        let loader = Loader::new(self.ports.clone()).with_lease(test_lease().unwrap_or(LOAD_LEASE));
+        let loader = Loader::new(self.ports.clone()).with_lease(self.knobs.lease.unwrap_or(LOAD_LEASE));
         if self.loaded_elsewhere {
             loader.loaded_elsewhere(FUNCTION_WAIT)
         } else {
@@ -531,21 +530,22 @@ impl Session {
     /// The checker of `stockwatch relay`: alerts come in pages, held for
     /// the grouping window and sent together.
     pub fn relay_checker(&self) -> Checker {
-        let config = CheckerConfig {
-            group_wait: self.group_wait,
-            ..self.checker_config.clone()
-        };
+        let config = self.rules.checker_config(&self.checker_config.name, true, &self.knobs);
         Checker::new(self.ports.clone(), config).with_retry(retries())
     }
 }
 
-/// A short lease (claims and loads), for tests that kill processes and
-/// must not wait a minute for takeovers: `STOCKWATCH_TEST_LEASE_MS`. Not for
-/// production use (a lease shorter than a send or a load makes a slow
-/// process look stopped).
-fn test_lease() -> Option<std::time::Duration> {
-    let ms: u64 = std::env::var("STOCKWATCH_TEST_LEASE_MS").ok()?.trim().parse().ok()?;
-    Some(std::time::Duration::from_millis(ms))
+/// The values given in the environment and by flags, for the settings
+/// path (`stockwatch_core::settings`): a flag over its variable.
+fn given(global: &GlobalArgs) -> Given {
+    let yes = |on: bool| on.then(|| "yes".to_string());
+    Given::from_env(|name| std::env::var(name).ok())
+        .flag(settings::LOW_THRESHOLD, global.low_threshold.map(|n| n.to_string()))
+        .flag(settings::NOTIFY_LOW, yes(global.notify_low))
+        .flag(settings::NOTIFY_SOON, yes(global.notify_soon))
+        .flag(settings::RENOTIFY_AFTER, global.renotify_after.clone())
+        .flag(settings::GROUP_WAIT, global.group_wait.clone())
+        .flag(settings::ESCALATION_TOPIC_ARN, global.aws.escalation_topic_arn.clone())
 }
 
 /// How long an upload waits for the deployed function's report.
@@ -690,6 +690,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::History(args) => history::run(&ctx, &args).await,
         Command::Alerts(args) => alerts::list(&ctx, &args).await,
         Command::Ack(args) => alerts::ack(&ctx, &args).await,
+        Command::Unack(args) => alerts::unack(&ctx, &args).await,
         Command::Watch(args) => watch::run(&ctx, &args).await,
         Command::Snooze(args) => snooze::snooze(&ctx, &args).await,
         Command::Unsnooze(args) => snooze::unsnooze(&ctx, &args).await,

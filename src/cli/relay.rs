@@ -40,10 +40,7 @@ pub async fn run(global: &GlobalArgs, args: &RelayArgs) -> Result<(), CliError> 
     let checker = if args.once { ctx.checker() } else { ctx.relay_checker() };
     let relay = Relay::publishing(ctx.ports.clone(), (!beside_stack).then_some(checker));
     if args.once {
-        let once = Schedule {
-            beat: Some(Duration::ZERO),
-            ..Schedule::default()
-        };
+        let once = Schedule::beat_once(&ctx.knobs);
         let round = ctx
             .ops
             .duties(once, Some(Pass::Relay(Box::new(relay))), None)
@@ -60,7 +57,7 @@ pub async fn run(global: &GlobalArgs, args: &RelayArgs) -> Result<(), CliError> 
     }
     super::say(&format!("relaying {}; Ctrl-C to stop", ctx.ports.location));
     let mut duties = ctx.ops.duties(
-        Schedule::relay(),
+        Schedule::relay(&ctx.knobs),
         Some(Pass::Relay(Box::new(relay))),
         Some(ctx.loader()),
     );

@@ -25,7 +25,7 @@ pub async fn run(ctx: &Session, args: &UploadsArgs) -> Result<(), CliError> {
     let mut stdout = std::io::stdout().lock();
     let colour = use_colour() && !args.json;
     if let Some(key) = &args.key {
-        let key = ObjectKey::parse(key).map_err(|e| CliError::Port(PortError::Invalid(e)))?;
+        let key = ObjectKey::parse(key).map_err(|e| CliError::Port(PortError::Invalid(e.into())))?;
         let info = ctx.ops.upload_info(&key).await?;
         if args.json {
             write_json(&mut stdout, &info, true).map_err(write_failed)?;

@@ -56,6 +56,7 @@ pub async fn run(ctx: &Session, args: &WatchArgs) -> Result<(), CliError> {
         from_start: args.from_start,
         // With a checker here it runs between receives: wait little.
         wait: if checker.is_some() { POLL } else { RECEIVE_WAIT },
+        keep_alive_every: ctx.knobs.keep_alive_every(),
     };
     let mut follower = ctx.ops.follow(&name, options).await?;
     let ender = follower.ender();
@@ -93,7 +94,7 @@ async fn follow(
     // A checker here: its pass, and the uploads whose loader stopped, between receives.
     let mut duties = checker.map(|checker| {
         ctx.ops.duties(
-            Schedule::checking_follower(),
+            Schedule::checking_follower(&ctx.knobs),
             Some(Pass::Check(Box::new(checker))),
             Some(ctx.loader()),
         )

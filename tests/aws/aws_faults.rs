@@ -824,8 +824,16 @@ async fn a_claim_whose_earlier_attempt_landed_is_still_won() {
         source: "k".into(),
         notify: true,
     };
-    use stockwatch_core::ports::{AlertLedger, ClaimOutcome};
-    let outcome = ledger.claim(&[claim], "mine", Timestamp(1)).await.unwrap().remove(0);
+    use stockwatch_core::ports::{AlertClaims, ClaimOutcome};
+    let outcome = ledger
+        .claim(
+            &[claim],
+            &stockwatch_core::ports::Holder::Sender("mine".into()),
+            Timestamp(1),
+        )
+        .await
+        .unwrap()
+        .remove(0);
     assert!(
         matches!(&outcome, ClaimOutcome::Won(a) if a.id.0 == 7),
         "the claim found after the refused put is ours: {outcome:?}"
@@ -958,7 +966,7 @@ async fn acknowledging_cancels_a_pending_reminder_in_the_same_write() {
     });
     let c = clients(&endpoint).await;
     let ledger = stockwatch_aws::ledger::DynamoLedger::new(c.dynamodb, "Alerts".into());
-    use stockwatch_core::ports::AlertLedger;
+    use stockwatch_core::ports::Alerts;
     let ack = stockwatch_domain::Acknowledgement {
         by: "ana".into(),
         at: Timestamp(20),
@@ -1006,7 +1014,7 @@ async fn resolving_cancels_a_pending_reminder_in_the_same_write() {
     });
     let c = clients(&endpoint).await;
     let ledger = stockwatch_aws::ledger::DynamoLedger::new(c.dynamodb, "Alerts".into());
-    use stockwatch_core::ports::{AlertLedger, Restock};
+    use stockwatch_core::ports::{AlertClaims, Restock};
     let restock = Restock {
         store: "Berlin".into(),
         item: "Dot".into(),
@@ -1217,7 +1225,7 @@ fn taken_claim(body: &Value) -> (u16, Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_storm_is_taken_many_claims_at_a_time_over_spread_index_keys() {
     use stockwatch_aws::ledger::DynamoLedger;
-    use stockwatch_core::ports::AlertLedger;
+    use stockwatch_core::ports::AlertClaims;
     let in_flight = Arc::new(AtomicU32::new(0));
     let most_at_once = Arc::new(AtomicU32::new(0));
     let parts_asked = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
@@ -1278,7 +1286,7 @@ async fn a_storm_is_taken_many_claims_at_a_time_over_spread_index_keys() {
 #[tokio::test]
 async fn claims_taken_are_sent_even_when_one_take_fails() {
     use stockwatch_aws::ledger::DynamoLedger;
-    use stockwatch_core::ports::AlertLedger;
+    use stockwatch_core::ports::AlertClaims;
     let endpoint = serve(move |op, body| match op {
         "Query" if body["ExpressionAttributeValues"][":p"]["S"] == "held" => {
             let items: Vec<Value> = (0..20)

@@ -10,7 +10,7 @@ use stockwatch_testkit::moto;
 use bytes::Bytes;
 use stockwatch_aws::ledger::{DynamoLedger, INDEXES};
 use stockwatch_core::pipeline::{Checker, CheckerConfig, Loader};
-use stockwatch_core::ports::{AlertFilter, AlertLedger};
+use stockwatch_core::ports::{AlertClaims, AlertFilter, Alerts};
 use stockwatch_domain::{Acknowledgement, Timestamp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

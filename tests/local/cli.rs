@@ -168,6 +168,35 @@ fn acknowledging_an_alert() {
 }
 
 #[test]
+fn a_mistaken_acknowledgement_is_taken_back() {
+    let env = Env::new();
+    assert!(upload(&env, &samples(), &[]).status.success());
+    assert!(env.run(&["ack", "1"]).status.success());
+    let out = env.run(&["unack", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("#1 OUT (Berlin is out of stock of Echo Plus) is open again"),
+        "{}",
+        stdout(&out)
+    );
+    let alerts = env.json(&["alerts", "--json"]);
+    let first = alerts.as_array().unwrap().iter().find(|a| a["id"] == "1").unwrap();
+    assert_eq!(first["state"], "open");
+    assert!(first.get("acknowledged").is_none_or(|a| a.is_null()), "{first}");
+    // Nothing left to take back: the code of a change the alert cannot make.
+    let again = env.run(&["unack", "1"]);
+    assert_eq!(again.status.code(), Some(5));
+    assert!(
+        stderr(&again).contains("no acknowledgement to take back"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(env.run(&["unack", "999"]).status.code(), Some(4));
+    // It can be acknowledged again.
+    assert!(env.run(&["ack", "1"]).status.success());
+}
+
+#[test]
 fn stock_filters_by_store_out_and_low() {
     let env = Env::new();
     assert!(upload(&env, &samples(), &[]).status.success());
@@ -572,12 +601,13 @@ fn a_re_run_reports_the_alerts_it_sent_for_a_stopped_run() {
 }
 
 /// Every command of `stockwatch --help`, as completions and pages must know them.
-const COMMANDS: [&str; 14] = [
+const COMMANDS: [&str; 15] = [
     "upload",
     "stock",
     "history",
     "alerts",
     "ack",
+    "unack",
     "snooze",
     "unsnooze",
     "watch",

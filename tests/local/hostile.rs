@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 /// Runs `cmd` to its end: (exit code, peak memory in MB, wall time, stdout, stderr).
 fn measured(mut cmd: Command) -> (Option<i32>, f64, Duration, String, String) {
     let started = Instant::now();
-    // Reaped by wait4 below, which also gives the peak memory `wait` cannot.
+    // Reaped by waitpid below.
     #[allow(clippy::zombie_processes)]
     let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let pid = child.id() as i32;
@@ -28,12 +28,33 @@ fn measured(mut cmd: Command) -> (Option<i32>, f64, Duration, String, String) {
         std::io::Read::read_to_string(&mut err, &mut s).unwrap();
         s
     });
+    // The child's own high-water mark (VmHWM), read until it is gone:
+    // wait4's ru_maxrss would count the test binary it was forked from
+    // (every test of the tier runs in that one process).
+    let peak_kb = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let watcher = {
+        let peak_kb = peak_kb.clone();
+        std::thread::spawn(move || {
+            let status = format!("/proc/{pid}/status");
+            while let Ok(text) = std::fs::read_to_string(&status) {
+                let Some(kb) = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                else {
+                    break; // a zombie: its memory is gone
+                };
+                peak_kb.fetch_max(kb, std::sync::atomic::Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        })
+    };
     let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
     assert_eq!(waited, pid);
+    watcher.join().unwrap();
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    let peak_mb = usage.ru_maxrss as f64 / 1024.0;
+    let peak_mb = peak_kb.load(std::sync::atomic::Ordering::SeqCst) as f64 / 1024.0;
     (
         code,
         peak_mb,

@@ -91,7 +91,7 @@ proptest! {
 
     #[test]
     fn config_text_gets_a_verdict_and_errors_name_a_line(text in "(\\PC|\n){0,200}") {
-        if let Err(message) = stockwatch_core::config::parse(&text) {
+        if let Err(message) = stockwatch_core::settings::parse(&text) {
             prop_assert!(message.contains("line"), "{}", message);
         }
     }
@@ -109,7 +109,7 @@ proptest! {
         )
     ) {
         let text = lines.join("\n");
-        if let Err(message) = stockwatch_core::config::parse(&text) {
+        if let Err(message) = stockwatch_core::settings::parse(&text) {
             prop_assert!(message.contains("line"), "{}", message);
         }
     }

@@ -17,7 +17,7 @@ pub fn n(value: impl ToString) -> AttributeValue {
 }
 
 fn missing(name: &str) -> PortError {
-    PortError::Permanent(format!("an item in the table has no usable `{name}` attribute"))
+    PortError::permanent(format!("an item in the table has no usable `{name}` attribute"))
 }
 
 pub fn get_s(item: &Item, name: &str) -> Result<String, PortError> {

@@ -184,7 +184,7 @@ impl BatchedWriter {
                     // The others were only rolled back with them: at once.
                     continue;
                 }
-                PortError::Transient(format!("{} cancelled the write ({})", self.what(), codes.join(", ")))
+                PortError::transient(format!("{} cancelled the write ({})", self.what(), codes.join(", ")))
             };
             if !error.is_transient() || attempt >= self.retry.attempts {
                 summary.failed.extend(failed(pending.iter().map(|w| w.row), &error));
@@ -212,7 +212,7 @@ impl BatchedWriter {
             .expression_attribute_values(":c", n(row.count))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
-            .map_err(|e| PortError::Permanent(e.to_string()))?;
+            .map_err(|e| PortError::permanent(e.to_string()))?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
@@ -225,7 +225,7 @@ impl BatchedWriter {
                 .set_keys(Some(keys))
                 .consistent_read(true)
                 .build()
-                .map_err(|e| PortError::Permanent(e.to_string()))?,
+                .map_err(|e| PortError::permanent(e.to_string()))?,
         );
         let mut attempt = 1;
         while let Some(request) = pending.take() {
@@ -259,7 +259,7 @@ impl BatchedWriter {
                 .filter(|k| !k.keys().is_empty())
             {
                 if attempt >= self.retry.attempts {
-                    return Err(PortError::Transient(format!(
+                    return Err(PortError::transient(format!(
                         "{} kept returning unprocessed keys",
                         self.what()
                     )));

@@ -70,7 +70,7 @@ impl Checkpoints for DynamoCheckpoints {
                 Err(e) => return Err(sdk_error(&format!("the ledger table {}", self.table), e)),
             }
         }
-        Err(PortError::Transient(format!(
+        Err(PortError::transient(format!(
             "the checkpoint {name} keeps changing under concurrent checkers"
         )))
     }

@@ -4,7 +4,7 @@
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use stockwatch_core::ports::{Need, PortError};
+use stockwatch_core::ports::{Need, PortError, Reason};
 
 /// Error codes AWS services use for "slow down" and passing faults.
 const TRANSIENT_CODES: &[&str] = &[
@@ -62,21 +62,27 @@ where
         // XML error to a JSON client, an `<Errors>` list): read it here.
         (code, message) = code_in(&String::from_utf8_lossy(body));
     }
+    // The SDK's error stays underneath the sentence (`Error::source`).
+    let transient = |said: String, error| PortError::Transient(Reason::because(said, error));
     if code.is_none() && server_failed(&error) {
-        return PortError::Transient(format!("{what} failed on its side (HTTP 5xx); trying again may work"));
+        return transient(
+            format!("{what} failed on its side (HTTP 5xx); trying again may work"),
+            error,
+        );
     }
     match &error {
-        SdkError::TimeoutError(_) => PortError::Transient(format!("{what} did not answer in time (network timeout)")),
+        SdkError::TimeoutError(_) => transient(format!("{what} did not answer in time (network timeout)"), error),
         SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) => {
             let detail = chain(&error);
             if detail.contains("credentials") || detail.contains("Credentials") {
                 PortError::setup(Need::Credentials, format!("no AWS credentials found ({detail})"))
             } else {
-                PortError::Transient(format!("cannot reach {what}: {detail}"))
+                transient(format!("cannot reach {what}: {detail}"), error)
             }
         }
         SdkError::ResponseError(_) => {
-            PortError::Transient(format!("{what} sent an unreadable answer: {}", chain(&error)))
+            let said = format!("{what} sent an unreadable answer: {}", chain(&error));
+            transient(said, error)
         }
         _ => from_code(what, code.as_deref(), message.as_deref().unwrap_or("")),
     }
@@ -126,15 +132,15 @@ pub fn from_code(what: &str, code: Option<&str>, message: &str) -> PortError {
         message.to_string()
     };
     match code {
-        Some(c) if TRANSIENT_CODES.contains(&c) => PortError::Transient(format!("{what} is busy ({c}): {said}")),
+        Some(c) if TRANSIENT_CODES.contains(&c) => PortError::transient(format!("{what} is busy ({c}): {said}")),
         // A table, bucket or topic: someone must create it.
         Some("ResourceNotFoundException" | "NoSuchBucket" | "NotFoundException") => {
             PortError::setup(Need::Resource, format!("{what} does not exist ({said})"))
         }
         // An object (S3 answers a HEAD of a missing key with a bare NotFound).
-        Some("NoSuchKey" | "NotFound") => PortError::NotFound(format!("{what} does not exist ({said})")),
+        Some("NoSuchKey" | "NotFound") => PortError::not_found(format!("{what} does not exist ({said})")),
         Some("ConditionalCheckFailedException" | "PreconditionFailed") => {
-            PortError::Conflict(format!("{what} changed meanwhile: {said}"))
+            PortError::conflict(format!("{what} changed meanwhile: {said}"))
         }
         Some("AccessDeniedException" | "AccessDenied" | "AuthorizationError") => {
             let said = match denied_call(message) {
@@ -151,8 +157,8 @@ pub fn from_code(what: &str, code: Option<&str>, message: &str) -> PortError {
             Need::Credentials,
             format!("AWS did not accept the credentials ({c}: {said})"),
         ),
-        Some(c) => PortError::Permanent(format!("{what} failed ({c}): {said}")),
-        None => PortError::Permanent(format!("{what} failed: {said}")),
+        Some(c) => PortError::permanent(format!("{what} failed ({c}): {said}")),
+        None => PortError::permanent(format!("{what} failed: {said}")),
     }
 }
 

@@ -45,6 +45,8 @@ pub struct SnsFanout {
     legacy_prefix: Option<String>,
     /// Where the publisher's heartbeat is kept (the ledger).
     ledger: Arc<DynamoLedger>,
+    /// Queues not kept alive for this long are a stopped follower's.
+    abandoned: Duration,
 }
 
 /// The ledger item of a publisher's newest heartbeat (a relay).
@@ -100,6 +102,7 @@ impl SnsFanout {
         topic_arn: String,
         prefix: Option<String>,
         ledger: Arc<DynamoLedger>,
+        abandoned: Duration,
     ) -> Self {
         let prefix = prefix.unwrap_or_else(|| queue_prefix_of(&topic_arn, QUEUE_NAME_CHARS - RANDOM_CHARS - 3));
         let legacy = queue_prefix_of(&topic_arn, LEGACY_TOPIC_CHARS);
@@ -110,6 +113,7 @@ impl SnsFanout {
             prefix,
             topic_arn,
             ledger,
+            abandoned,
         }
     }
 
@@ -216,7 +220,7 @@ impl SnsFanout {
             .attributes()
             .and_then(|a| a.get(&QueueAttributeName::QueueArn))
             .cloned()
-            .ok_or_else(|| PortError::Permanent(format!("the queue {url} has no ARN")))
+            .ok_or_else(|| PortError::permanent(format!("the queue {url} has no ARN")))
     }
 
     /// Events as SNS messages: JSON arrays under `MESSAGE_BYTES` each.
@@ -225,7 +229,7 @@ impl SnsFanout {
         let mut current: Vec<String> = Vec::new();
         let mut size = 2;
         for event in events {
-            let json = serde_json::to_string(event).map_err(|e| PortError::Permanent(e.to_string()))?;
+            let json = serde_json::to_string(event).map_err(|e| PortError::permanent(e.to_string()))?;
             if !current.is_empty() && size + json.len() + 1 > MESSAGE_BYTES {
                 messages.push(format!("[{}]", current.join(",")));
                 current.clear();
@@ -249,7 +253,7 @@ fn damaged() -> PortError {
 impl Fanout for SnsFanout {
     async fn subscribe(&self, follower: &str) -> PortResult<Subscription> {
         // Followers clean up after those that died before them.
-        if let Err(e) = self.reap(stockwatch_core::ports::fanout::abandoned()).await {
+        if let Err(e) = self.reap(self.abandoned).await {
             tracing::warn!(error = %e, "could not look for abandoned follower queues");
         }
         let name = format!(
@@ -272,7 +276,7 @@ impl Fanout for SnsFanout {
             .map_err(|e| sdk_error(&format!("the queue {name}"), e))?;
         let queue_url = created
             .queue_url
-            .ok_or_else(|| PortError::Permanent(format!("the queue {name} was created without a URL")))?;
+            .ok_or_else(|| PortError::permanent(format!("the queue {name} was created without a URL")))?;
         // Tagged again on its own: not every SQS keeps tags given at creation.
         self.heartbeat(&queue_url).await?;
         let queue_arn = self.queue_arn(&queue_url).await?;
@@ -335,7 +339,7 @@ impl Fanout for SnsFanout {
                             .id(i.to_string())
                             .receipt_handle(handle)
                             .build()
-                            .map_err(|e| PortError::Permanent(e.to_string()))?,
+                            .map_err(|e| PortError::permanent(e.to_string()))?,
                     );
                 }
             }
@@ -395,7 +399,7 @@ impl Fanout for SnsFanout {
                     .id(i.to_string())
                     .message(message)
                     .build()
-                    .map_err(|e| PortError::Permanent(e.to_string()))?,
+                    .map_err(|e| PortError::permanent(e.to_string()))?,
             );
         }
         if !batch.is_empty() {
@@ -473,7 +477,7 @@ impl SnsFanout {
             .await
             .map_err(|e| sdk_error(&self.what(), e))?;
         if let Some(failed) = out.failed().first() {
-            return Err(PortError::Transient(format!(
+            return Err(PortError::transient(format!(
                 "{}: {} of the batch not published ({})",
                 self.what(),
                 out.failed().len(),

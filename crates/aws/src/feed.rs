@@ -339,7 +339,7 @@ impl StreamFeed {
                 Read::Expired => {
                     fresh_tries += 1;
                     if fresh_tries > 2 {
-                        return Err(PortError::Transient(format!(
+                        return Err(PortError::transient(format!(
                             "{}: shard iterators keep expiring",
                             self.what()
                         )));
@@ -363,7 +363,7 @@ impl StreamFeed {
                     gap = true;
                     fresh_tries += 1;
                     if fresh_tries > 2 {
-                        return Err(PortError::Transient(format!(
+                        return Err(PortError::transient(format!(
                             "{}: data keeps being trimmed",
                             self.what()
                         )));
@@ -529,7 +529,7 @@ impl StreamFeed {
             let (records, next) = match self.get_records(&it, MAX_RECORDS).await? {
                 Read::Records(records, next) => (records, next),
                 Read::Trimmed => return Ok(None),
-                Read::Expired => return Err(PortError::Transient(format!("{}: an iterator expired", self.what()))),
+                Read::Expired => return Err(PortError::transient(format!("{}: an iterator expired", self.what()))),
             };
             let empty = records.is_empty();
             for record in &records {

@@ -88,7 +88,7 @@ impl DynamoHistory {
                     if pending.is_empty() {
                         return Ok(());
                     }
-                    PortError::Transient(format!("{} left {} points unwritten", self.what(), pending.len()))
+                    PortError::transient(format!("{} left {} points unwritten", self.what(), pending.len()))
                 }
                 Err(e) => e,
             };

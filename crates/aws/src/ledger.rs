@@ -26,8 +26,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use stockwatch_core::ports::{
-    AlertClaim, AlertFilter, AlertLedger, ClaimOutcome, FeedCursor, LedgerCursor, LedgerPage, Page, PageToken,
-    PendingClaims, PortError, PortResult, Restock, no_such_alert,
+    AlertClaim, AlertClaims, AlertFilter, Alerts, ClaimOutcome, FeedCursor, Holder, LedgerCursor, LedgerPage, Page,
+    PageToken, PendingClaims, PortError, PortResult, Restock, Snoozes, no_such_alert,
 };
 use stockwatch_domain::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Snooze, Timestamp};
 
@@ -93,9 +93,9 @@ const YES: &str = "1";
 /// the index, so the window's sender takes only those).
 const HELD: &str = "held";
 
-/// Where an unpublished claim of `token` sits in the `Pending` index.
-fn pending_value(token: &str) -> &'static str {
-    if token.starts_with(stockwatch_core::ports::HELD) {
+/// Where an unpublished claim of a stored holder sits in the `Pending` index.
+fn pending_value(stored: &str) -> &'static str {
+    if Holder::from_stored(stored).is_window() {
         HELD
     } else {
         YES
@@ -382,7 +382,7 @@ impl DynamoLedger {
         let item = self
             .get_item(pk)
             .await?
-            .ok_or_else(|| PortError::NotFound(format!("the alert {pk} disappeared from {}", self.what())))?;
+            .ok_or_else(|| PortError::not_found(format!("the alert {pk} disappeared from {}", self.what())))?;
         let alert = alert_from(&item)?;
         self.remember(&alert);
         Ok(alert)
@@ -441,7 +441,7 @@ impl DynamoLedger {
                 Some(_) => {}
             }
         }
-        Err(PortError::Transient(format!(
+        Err(PortError::transient(format!(
             "the alert {pk} kept changing while being resolved in {}",
             self.what()
         )))
@@ -516,7 +516,7 @@ impl DynamoLedger {
         {
             Ok(())
         } else {
-            Err(PortError::Conflict(format!(
+            Err(PortError::conflict(format!(
                 "alert {id} was taken over or published by another checker"
             )))
         }
@@ -638,8 +638,9 @@ impl DynamoLedger {
 }
 
 #[async_trait]
-impl AlertLedger for DynamoLedger {
-    async fn claim(&self, claims: &[AlertClaim], token: &str, now: Timestamp) -> PortResult<Vec<ClaimOutcome>> {
+impl AlertClaims for DynamoLedger {
+    async fn claim(&self, claims: &[AlertClaim], holder: &Holder, now: Timestamp) -> PortResult<Vec<ClaimOutcome>> {
+        let token = &holder.stored();
         let mut outcomes = Vec::with_capacity(claims.len());
         for chunk in claims.chunks(claims::CLAIMS_PER_REQUEST) {
             outcomes.extend(self.claim_batch(chunk, token, now).await?);
@@ -731,174 +732,6 @@ impl AlertLedger for DynamoLedger {
         Ok(resolved)
     }
 
-    async fn acknowledge(&self, id: AlertId, ack: &Acknowledgement) -> PortResult<Alert> {
-        let pk = self.key_of(id).await?;
-        // One write: acknowledged, and a reminder claimed but not sent yet
-        // cancelled with it (two writes let a crash between them send the
-        // reminder after the acknowledgement). Which write depends on what
-        // the alert holds; each is conditional on exactly that, so a
-        // reminder claimed or sent meanwhile sends us round again.
-        for _ in 0..5 {
-            let alert = self.alert_at(&pk).await?;
-            if let Err(e) = alert.can_acknowledge() {
-                return Err(PortError::Conflict(e.to_string()));
-            }
-            let pending = alert.reminders > 0 && alert.published_at.is_none();
-            let mut set = "SET #st = :ack, AckBy = :by, AckAt = :at, UpdatedAt = :at".to_string();
-            let mut remove = "REMOVE Remind".to_string();
-            if ack.note.is_some() {
-                set.push_str(", AckNote = :note");
-            }
-            let condition = if pending {
-                set.push_str(", PublishedAt = :at");
-                remove.push_str(", Pending");
-                "#st = :open AND Reminders = :r AND attribute_not_exists(PublishedAt)"
-            } else {
-                "#st = :open AND (attribute_exists(PublishedAt) OR attribute_not_exists(Reminders) OR Reminders = :zero)"
-            };
-            let mut update = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", s(&pk))
-                .update_expression(format!("{set} {remove} ADD Version :one"))
-                .condition_expression(condition)
-                .expression_attribute_names("#st", "State")
-                .expression_attribute_values(":ack", s("acknowledged"))
-                .expression_attribute_values(":open", s("open"))
-                .expression_attribute_values(":by", s(&ack.by))
-                .expression_attribute_values(":at", n(ack.at.0))
-                .expression_attribute_values(":one", n(1))
-                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
-            update = if pending {
-                update.expression_attribute_values(":r", n(alert.reminders))
-            } else {
-                update.expression_attribute_values(":zero", n(0))
-            };
-            if let Some(note) = &ack.note {
-                update = update.expression_attribute_values(":note", s(note));
-            }
-            match update.send().await {
-                Ok(out) => {
-                    let alert = match out.attributes() {
-                        Some(item) => alert_from(item)?,
-                        None => self.alert_at(&pk).await?,
-                    };
-                    self.remember(&alert);
-                    return Ok(alert);
-                }
-                // Acknowledged elsewhere, or a reminder claimed or sent since the read.
-                Err(e) if e.as_service_error().is_some_and(is_conditional) => continue,
-                Err(e) => return Err(sdk_error(&self.what(), e)),
-            }
-        }
-        Err(PortError::Conflict(format!("alert {id} changed meanwhile; try again")))
-    }
-
-    async fn get(&self, id: AlertId) -> PortResult<Alert> {
-        let pk = self.key_of(id).await?;
-        self.alert_at(&pk).await
-    }
-
-    async fn list(&self, filter: &AlertFilter, page: Option<&PageToken>, limit: usize) -> PortResult<Page<Alert>> {
-        let before = match page {
-            Some(token) => token.alert_place()?,
-            None => AlertId(u64::MAX),
-        };
-        let wanted = |a: &Alert| {
-            a.id < before
-                && (filter.include_resolved || a.state != AlertState::Resolved)
-                && filter.source.as_ref().is_none_or(|s| &a.source == s)
-                && filter.state.is_none_or(|s| a.state == s)
-        };
-        let mut alerts: Vec<Alert> = if filter.include_resolved || filter.state == Some(AlertState::Resolved) {
-            // Resolved alerts are in no index: a one-off scan (`alerts --all`).
-            self.scan_alerts().await?.into_iter().filter(|a| wanted(a)).collect()
-        } else {
-            // Unresolved alerts, newest first, one more than a page from
-            // each part of the index (at once), merged newest first.
-            let parts = partitions(YES);
-            let found = futures_util::future::try_join_all(parts.iter().map(|part| async move {
-                let mut found: Vec<Alert> = Vec::new();
-                self.query_index_by(
-                    "Live",
-                    "Live = :yes AND AlertId < :before",
-                    vec![(":yes", s(part)), (":before", n(before.0))],
-                    true,
-                    Some(limit + 1),
-                    |item| {
-                        let alert = alert_from(item)?;
-                        self.remember(&alert);
-                        if wanted(&alert) {
-                            found.push(alert);
-                        }
-                        Ok(found.len() <= limit)
-                    },
-                )
-                .await?;
-                Ok::<_, PortError>(found)
-            }))
-            .await?;
-            found.into_iter().flatten().collect()
-        };
-        alerts.sort_by_key(|a| std::cmp::Reverse(a.id));
-        alerts.truncate(limit + 1);
-        let more = alerts.len() > limit;
-        alerts.truncate(limit);
-        let next = if more {
-            alerts.last().map(PageToken::after_alert)
-        } else {
-            None
-        };
-        Ok(Page { items: alerts, next })
-    }
-
-    async fn tip(&self) -> PortResult<LedgerCursor> {
-        Ok(LedgerCursor(self.stream()?.tip_cursor().await?.0))
-    }
-
-    async fn changes_since(&self, cursor: Option<&LedgerCursor>, limit: usize) -> PortResult<LedgerPage> {
-        let cursor = cursor.map(|c| FeedCursor(c.0.clone()));
-        let (alerts, next, gap) = self
-            .stream()?
-            .read_with(cursor.as_ref(), limit, alert_of_record)
-            .await?;
-        for alert in &alerts {
-            self.remember(alert);
-        }
-        Ok(LedgerPage {
-            alerts,
-            cursor: LedgerCursor(next.0),
-            gap,
-        })
-    }
-
-    async fn snooze(&self, snooze: &Snooze) -> PortResult<()> {
-        let snooze = snooze.clone();
-        self.update_snoozes(move |all| {
-            all.retain(|s| !(s.store == snooze.store && s.item == snooze.item));
-            all.push(snooze.clone());
-            true
-        })
-        .await
-        .map(|_| ())
-    }
-
-    async fn unsnooze(&self, store: &str, item: Option<&str>) -> PortResult<bool> {
-        let (store, item) = (store.to_string(), item.map(String::from));
-        self.update_snoozes(move |all| {
-            let before = all.len();
-            all.retain(|s| !(s.store == store && s.item == item));
-            all.len() < before
-        })
-        .await
-    }
-
-    async fn snoozes(&self, now: Timestamp) -> PortResult<Vec<Snooze>> {
-        let (all, _) = self.stored_snoozes().await?;
-        Ok(all.into_iter().filter(|s| s.until > now).collect())
-    }
-
     async fn due_reminders(&self, notified_before: Timestamp) -> PortResult<Vec<Alert>> {
         let parts = partitions(YES);
         let found = futures_util::future::try_join_all(parts.iter().map(|part| async move {
@@ -978,6 +811,231 @@ impl AlertLedger for DynamoLedger {
     }
 }
 
+#[async_trait]
+impl Alerts for DynamoLedger {
+    async fn acknowledge(&self, id: AlertId, ack: &Acknowledgement) -> PortResult<Alert> {
+        let pk = self.key_of(id).await?;
+        // One write: acknowledged, and a reminder claimed but not sent yet
+        // cancelled with it (two writes let a crash between them send the
+        // reminder after the acknowledgement). Which write depends on what
+        // the alert holds; each is conditional on exactly that, so a
+        // reminder claimed or sent meanwhile sends us round again.
+        for _ in 0..5 {
+            let alert = self.alert_at(&pk).await?;
+            if let Err(e) = alert.can_acknowledge() {
+                return Err(PortError::conflict(e.to_string()));
+            }
+            let pending = alert.reminders > 0 && alert.published_at.is_none();
+            let mut set = "SET #st = :ack, AckBy = :by, AckAt = :at, UpdatedAt = :at".to_string();
+            let mut remove = "REMOVE Remind".to_string();
+            if ack.note.is_some() {
+                set.push_str(", AckNote = :note");
+            }
+            let condition = if pending {
+                set.push_str(", PublishedAt = :at");
+                remove.push_str(", Pending");
+                "#st = :open AND Reminders = :r AND attribute_not_exists(PublishedAt)"
+            } else {
+                "#st = :open AND (attribute_exists(PublishedAt) OR attribute_not_exists(Reminders) OR Reminders = :zero)"
+            };
+            let mut update = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(&pk))
+                .update_expression(format!("{set} {remove} ADD Version :one"))
+                .condition_expression(condition)
+                .expression_attribute_names("#st", "State")
+                .expression_attribute_values(":ack", s("acknowledged"))
+                .expression_attribute_values(":open", s("open"))
+                .expression_attribute_values(":by", s(&ack.by))
+                .expression_attribute_values(":at", n(ack.at.0))
+                .expression_attribute_values(":one", n(1))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+            update = if pending {
+                update.expression_attribute_values(":r", n(alert.reminders))
+            } else {
+                update.expression_attribute_values(":zero", n(0))
+            };
+            if let Some(note) = &ack.note {
+                update = update.expression_attribute_values(":note", s(note));
+            }
+            match update.send().await {
+                Ok(out) => {
+                    let alert = match out.attributes() {
+                        Some(item) => alert_from(item)?,
+                        None => self.alert_at(&pk).await?,
+                    };
+                    self.remember(&alert);
+                    return Ok(alert);
+                }
+                // Acknowledged elsewhere, or a reminder claimed or sent since the read.
+                Err(e) if e.as_service_error().is_some_and(is_conditional) => continue,
+                Err(e) => return Err(sdk_error(&self.what(), e)),
+            }
+        }
+        Err(PortError::conflict(format!("alert {id} changed meanwhile; try again")))
+    }
+
+    async fn unacknowledge(&self, id: AlertId, at: Timestamp) -> PortResult<Alert> {
+        let pk = self.key_of(id).await?;
+        let alert = self.alert_at(&pk).await?;
+        alert
+            .can_unacknowledge()
+            .map_err(|e| PortError::conflict(e.to_string()))?;
+        // Open again, and back in the reminders' index when it was sent.
+        let remind = alert.kind == AlertKind::Out && alert.published_at.is_some();
+        let set = if remind {
+            "SET #st = :open, UpdatedAt = :at, Remind = :remind"
+        } else {
+            "SET #st = :open, UpdatedAt = :at"
+        };
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .update_expression(format!("{set} REMOVE AckBy, AckAt, AckNote ADD Version :one"))
+            .condition_expression("#st = :ack")
+            .expression_attribute_names("#st", "State")
+            .expression_attribute_values(":open", s("open"))
+            .expression_attribute_values(":ack", s("acknowledged"))
+            .expression_attribute_values(":at", n(at.0))
+            .expression_attribute_values(":one", n(1))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        if remind {
+            update = update.expression_attribute_values(":remind", s(spread(YES, &pk)));
+        }
+        match update.send().await {
+            Ok(out) => {
+                let alert = match out.attributes() {
+                    Some(item) => alert_from(item)?,
+                    None => self.alert_at(&pk).await?,
+                };
+                self.remember(&alert);
+                Ok(alert)
+            }
+            // Resolved (or taken back by someone else) since the read.
+            Err(e) if e.as_service_error().is_some_and(is_conditional) => {
+                let now = self.alert_at(&pk).await?;
+                now.can_unacknowledge()
+                    .map_err(|e| PortError::conflict(e.to_string()))?;
+                Err(PortError::conflict(format!(
+                    "alert {id} changed while its acknowledgement was taken back"
+                )))
+            }
+            Err(e) => Err(sdk_error(&self.what(), e)),
+        }
+    }
+
+    async fn get(&self, id: AlertId) -> PortResult<Alert> {
+        let pk = self.key_of(id).await?;
+        self.alert_at(&pk).await
+    }
+
+    async fn list(&self, filter: &AlertFilter, page: Option<&PageToken>, limit: usize) -> PortResult<Page<Alert>> {
+        let before = match page {
+            Some(token) => token.alert_place()?,
+            None => AlertId(u64::MAX),
+        };
+        let wanted = |a: &Alert| {
+            a.id < before
+                && (filter.include_resolved || a.state != AlertState::Resolved)
+                && filter.source.as_ref().is_none_or(|s| &a.source == s)
+                && filter.state.is_none_or(|s| a.state == s)
+        };
+        let mut alerts: Vec<Alert> = if filter.include_resolved || filter.state == Some(AlertState::Resolved) {
+            // Resolved alerts are in no index: a one-off scan (`alerts --all`).
+            self.scan_alerts().await?.into_iter().filter(|a| wanted(a)).collect()
+        } else {
+            // Unresolved alerts, newest first, one more than a page from
+            // each part of the index (at once), merged newest first.
+            let parts = partitions(YES);
+            let found = futures_util::future::try_join_all(parts.iter().map(|part| async move {
+                let mut found: Vec<Alert> = Vec::new();
+                self.query_index_by(
+                    "Live",
+                    "Live = :yes AND AlertId < :before",
+                    vec![(":yes", s(part)), (":before", n(before.0))],
+                    true,
+                    Some(limit + 1),
+                    |item| {
+                        let alert = alert_from(item)?;
+                        self.remember(&alert);
+                        if wanted(&alert) {
+                            found.push(alert);
+                        }
+                        Ok(found.len() <= limit)
+                    },
+                )
+                .await?;
+                Ok::<_, PortError>(found)
+            }))
+            .await?;
+            found.into_iter().flatten().collect()
+        };
+        alerts.sort_by_key(|a| std::cmp::Reverse(a.id));
+        alerts.truncate(limit + 1);
+        let more = alerts.len() > limit;
+        alerts.truncate(limit);
+        let next = if more {
+            alerts.last().map(PageToken::after_alert)
+        } else {
+            None
+        };
+        Ok(Page { items: alerts, next })
+    }
+
+    async fn tip(&self) -> PortResult<LedgerCursor> {
+        Ok(LedgerCursor(self.stream()?.tip_cursor().await?.0))
+    }
+
+    async fn changes_since(&self, cursor: Option<&LedgerCursor>, limit: usize) -> PortResult<LedgerPage> {
+        let cursor = cursor.map(|c| FeedCursor(c.0.clone()));
+        let (alerts, next, gap) = self
+            .stream()?
+            .read_with(cursor.as_ref(), limit, alert_of_record)
+            .await?;
+        for alert in &alerts {
+            self.remember(alert);
+        }
+        Ok(LedgerPage {
+            alerts,
+            cursor: LedgerCursor(next.0),
+            gap,
+        })
+    }
+}
+
+#[async_trait]
+impl Snoozes for DynamoLedger {
+    async fn snooze(&self, snooze: &Snooze) -> PortResult<()> {
+        let snooze = snooze.clone();
+        self.update_snoozes(move |all| {
+            all.retain(|s| !(s.store == snooze.store && s.item == snooze.item));
+            all.push(snooze.clone());
+            true
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn unsnooze(&self, store: &str, item: Option<&str>) -> PortResult<bool> {
+        let (store, item) = (store.to_string(), item.map(String::from));
+        self.update_snoozes(move |all| {
+            let before = all.len();
+            all.retain(|s| !(s.store == store && s.item == item));
+            all.len() < before
+        })
+        .await
+    }
+
+    async fn snoozes(&self, now: Timestamp) -> PortResult<Vec<Snooze>> {
+        let (all, _) = self.stored_snoozes().await?;
+        Ok(all.into_iter().filter(|s| s.until > now).collect())
+    }
+}
+
 /// The ledger item holding every snooze: a handful, read with one GetItem.
 const SNOOZES_KEY: &str = "config#snoozes";
 
@@ -1003,7 +1061,7 @@ impl DynamoLedger {
             let now = Timestamp::now();
             all.retain(|s| s.until > now);
             let changed = change(&mut all);
-            let json = serde_json::to_string(&all).map_err(|e| PortError::Permanent(e.to_string()))?;
+            let json = serde_json::to_string(&all).map_err(|e| PortError::permanent(e.to_string()))?;
             // An update, as acknowledging is: operators may update ledger
             // items, never put whole ones (deploy/template.yaml).
             let mut put = self

@@ -207,6 +207,7 @@ async fn connect_as(settings: &AwsSettings, clients: Clients, role: Role) -> Por
             arn,
             settings.follower_queue_prefix.clone(),
             ledger.clone(),
+            settings.follower_abandoned,
         )),
         None if role == Role::Publisher => {
             return Err(PortError::setup(

@@ -102,12 +102,12 @@ impl S3Objects {
             let mut sent = 0u64;
             // One part in memory at a time, read from the file as it goes.
             let mut source =
-                Parts::open(body).map_err(|e| PortError::Permanent(format!("cannot read the file: {e}")))?;
+                Parts::open(body).map_err(|e| PortError::permanent(format!("cannot read the file: {e}")))?;
             let mut number = 0;
             while let Some(chunk) = source
                 .next_part()
                 .await
-                .map_err(|e| PortError::Permanent(format!("cannot read the file: {e}")))?
+                .map_err(|e| PortError::permanent(format!("cannot read the file: {e}")))?
             {
                 number += 1;
                 // Each part is retried on its own: a dropped connection costs
@@ -131,7 +131,7 @@ impl S3Objects {
                     })
                     .await
                     .map_err(|e| match e {
-                        PortError::Transient(m) => PortError::Permanent(format!(
+                        PortError::Transient(m) => PortError::permanent(format!(
                             "part {number} could not be uploaded after {} attempts: {m}",
                             self.retry.attempts
                         )),
@@ -187,11 +187,11 @@ impl S3Objects {
             .body
             .collect()
             .await
-            .map_err(|e| PortError::Transient(format!("reading a report from {} broke off: {e}", self.what())))?
+            .map_err(|e| PortError::transient(format!("reading a report from {} broke off: {e}", self.what())))?
             .into_bytes();
         serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| PortError::Permanent(format!("the report of {key} in {} is unreadable: {e}", self.what())))
+            .map_err(|e| PortError::permanent(format!("the report of {key} in {} is unreadable: {e}", self.what())))
     }
 }
 
@@ -299,7 +299,7 @@ impl ObjectStore for S3Objects {
         as_of: Option<Timestamp>,
         progress: Option<Progress>,
     ) -> PortResult<ObjectInfo> {
-        let unreadable = |e: std::io::Error| PortError::Permanent(format!("cannot read the file: {e}"));
+        let unreadable = |e: std::io::Error| PortError::permanent(format!("cannot read the file: {e}"));
         let size = body.len().map_err(unreadable)?;
         if let Some(report) = &progress {
             report(0, size);
@@ -354,7 +354,7 @@ impl ObjectStore for S3Objects {
             .body
             .collect()
             .await
-            .map_err(|e| PortError::Transient(format!("reading {key} from {} broke off: {e}", self.what())))?;
+            .map_err(|e| PortError::transient(format!("reading {key} from {} broke off: {e}", self.what())))?;
         Ok(body.into_bytes())
     }
 
@@ -362,14 +362,14 @@ impl ObjectStore for S3Objects {
         let object = self.get_object(key).await?;
         let (file, path) = tempfile::NamedTempFile::new()
             .and_then(|f| f.keep().map_err(|e| e.error))
-            .map_err(|e| PortError::Permanent(format!("cannot make a file to download {key} into: {e}")))?;
+            .map_err(|e| PortError::permanent(format!("cannot make a file to download {key} into: {e}")))?;
         // Removed when dropped, whatever happens next.
         let fetched = Fetched::copy(path);
         let mut file = tokio::fs::File::from_std(file);
         let mut body = object.body.into_async_read();
         tokio::io::copy(&mut body, &mut file)
             .await
-            .map_err(|e| PortError::Transient(format!("downloading {key} from {} broke off: {e}", self.what())))?;
+            .map_err(|e| PortError::transient(format!("downloading {key} from {} broke off: {e}", self.what())))?;
         Ok(fetched)
     }
 
@@ -403,7 +403,7 @@ impl ObjectStore for S3Objects {
 
     async fn set_report(&self, key: &ObjectKey, report: &LoadReport) -> PortResult<()> {
         let json =
-            serde_json::to_vec(report).map_err(|e| PortError::Permanent(format!("cannot encode the report: {e}")))?;
+            serde_json::to_vec(report).map_err(|e| PortError::permanent(format!("cannot encode the report: {e}")))?;
         self.client
             .put_object()
             .bucket(&self.bucket)

@@ -119,13 +119,13 @@ async fn abort_stalled_uploads(clients: &Clients, bucket: &str) -> PortResult<St
                 .build(),
         )
         .build()
-        .map_err(|e| PortError::Permanent(e.to_string()))?;
+        .map_err(|e| PortError::permanent(e.to_string()))?;
     let mut rules = existing;
     rules.push(rule);
     let configuration = BucketLifecycleConfiguration::builder()
         .set_rules(Some(rules))
         .build()
-        .map_err(|e| PortError::Permanent(e.to_string()))?;
+        .map_err(|e| PortError::permanent(e.to_string()))?;
     clients
         .s3
         .put_bucket_lifecycle_configuration()
@@ -145,7 +145,7 @@ fn key(name: &str, kind: KeyType) -> PortResult<KeySchemaElement> {
         .attribute_name(name)
         .key_type(kind)
         .build()
-        .map_err(|e| PortError::Permanent(e.to_string()))
+        .map_err(|e| PortError::permanent(e.to_string()))
 }
 
 fn string_attribute(name: &str) -> PortResult<AttributeDefinition> {
@@ -153,7 +153,7 @@ fn string_attribute(name: &str) -> PortResult<AttributeDefinition> {
         .attribute_name(name)
         .attribute_type(ScalarAttributeType::S)
         .build()
-        .map_err(|e| PortError::Permanent(e.to_string()))
+        .map_err(|e| PortError::permanent(e.to_string()))
 }
 
 /// Waits until a new table is ACTIVE (moto is at once; AWS takes a while).
@@ -171,7 +171,7 @@ async fn wait_active(clients: &Clients, table: &str) -> PortResult<()> {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    Err(PortError::Transient(format!(
+    Err(PortError::transient(format!(
         "the table {table} is still not ACTIVE after two minutes"
     )))
 }
@@ -221,7 +221,7 @@ async fn inventory_table(clients: &Clients, table: &str) -> PortResult<Step> {
         let stream = found.stream_specification();
         let view = stream.filter(|s| s.stream_enabled()).and_then(|s| s.stream_view_type());
         if view != Some(&StreamViewType::NewAndOldImages) {
-            return Err(PortError::Permanent(format!(
+            return Err(PortError::permanent(format!(
                 "the table {table} exists but its stream is {}; alerts need the old and new count of each change. \
                  Enable it with: aws dynamodb update-table --table-name {table} \
                  --stream-specification StreamEnabled=true,StreamViewType=NEW_AND_OLD_IMAGES \
@@ -235,7 +235,7 @@ async fn inventory_table(clients: &Clients, table: &str) -> PortResult<Step> {
         .stream_enabled(true)
         .stream_view_type(StreamViewType::NewAndOldImages)
         .build()
-        .map_err(|e| PortError::Permanent(e.to_string()))?;
+        .map_err(|e| PortError::permanent(e.to_string()))?;
     create(
         clients,
         table,
@@ -255,7 +255,7 @@ fn attribute(name: &str, number: bool) -> PortResult<AttributeDefinition> {
             ScalarAttributeType::S
         })
         .build()
-        .map_err(|e| PortError::Permanent(e.to_string()))
+        .map_err(|e| PortError::permanent(e.to_string()))
 }
 
 /// An index's key schema and projection, and its attributes' definitions.
@@ -301,7 +301,7 @@ async fn create_ledger(clients: &Clients, table: &str) -> PortResult<()> {
                 .set_key_schema(Some(schema))
                 .projection(projection)
                 .build()
-                .map_err(|e| PortError::Permanent(e.to_string()))?,
+                .map_err(|e| PortError::permanent(e.to_string()))?,
         );
     }
     request
@@ -316,7 +316,7 @@ fn ledger_stream() -> PortResult<StreamSpecification> {
         .stream_enabled(true)
         .stream_view_type(StreamViewType::NewImage)
         .build()
-        .map_err(|e| PortError::Permanent(e.to_string()))
+        .map_err(|e| PortError::permanent(e.to_string()))
 }
 
 /// Adds one index to an existing ledger (AWS takes one at a time) and
@@ -328,7 +328,7 @@ async fn add_index(clients: &Clients, table: &str, index: &Index) -> PortResult<
         .set_key_schema(Some(schema))
         .projection(projection)
         .build()
-        .map_err(|e| PortError::Permanent(e.to_string()))?;
+        .map_err(|e| PortError::permanent(e.to_string()))?;
     clients
         .dynamodb
         .update_table()
@@ -351,7 +351,7 @@ async fn add_index(clients: &Clients, table: &str, index: &Index) -> PortResult<
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    Err(PortError::Transient(format!(
+    Err(PortError::transient(format!(
         "the index {} of table {table} is still being built; run provision again later",
         index.name
     )))
@@ -435,7 +435,7 @@ async fn ensure_ttl(clients: &Clients, table: &str, attribute: &str) -> PortResu
                 .enabled(true)
                 .attribute_name(attribute)
                 .build()
-                .map_err(|e| PortError::Permanent(e.to_string()))?,
+                .map_err(|e| PortError::permanent(e.to_string()))?,
         )
         .send()
         .await

@@ -77,10 +77,10 @@ impl SnsPublisher {
                     .data_type("String")
                     .string_value(ids_attribute(&ids))
                     .build()
-                    .map_err(|e| PortError::Permanent(e.to_string()))?,
+                    .map_err(|e| PortError::permanent(e.to_string()))?,
             )
             .build()
-            .map_err(|e| PortError::Permanent(e.to_string()))
+            .map_err(|e| PortError::permanent(e.to_string()))
     }
 
     /// Publishes the messages (`pending`, by index) ten per request to
@@ -131,9 +131,9 @@ impl SnsPublisher {
                             results.push((
                                 i,
                                 Err(if failed.sender_fault() {
-                                    PortError::Permanent(said)
+                                    PortError::Permanent(said.into())
                                 } else {
-                                    PortError::Transient(said)
+                                    PortError::Transient(said.into())
                                 }),
                             ));
                         }
@@ -252,7 +252,7 @@ impl Publisher for SnsPublisher {
             let results = match tokio::time::timeout(lease / 3, self.publish_all(messages, &held)).await {
                 Ok(results) => results,
                 Err(_) => {
-                    let e = PortError::Transient(format!(
+                    let e = PortError::transient(format!(
                         "the topic {} did not answer within {} ms",
                         self.topic_arn,
                         (lease / 3).as_millis()

@@ -59,7 +59,7 @@ pub async fn read(clients: &Clients, stack: &str) -> PortResult<StackNames> {
     let found = answer
         .stacks()
         .first()
-        .ok_or_else(|| PortError::NotFound(format!("{what} was not found")))?;
+        .ok_or_else(|| PortError::not_found(format!("{what} was not found")))?;
     let status = found.stack_status().map(|s| s.as_str().to_string()).unwrap_or_default();
     let outputs: HashMap<&str, &str> = found
         .outputs()
@@ -74,7 +74,7 @@ pub async fn read(clients: &Clients, stack: &str) -> PortResult<StackNames> {
 pub fn from_outputs(stack: &str, status: &str, outputs: &HashMap<&str, &str>) -> PortResult<StackNames> {
     let get = |key: &str| {
         outputs.get(key).map(|v| v.to_string()).ok_or_else(|| {
-            PortError::NotFound(format!(
+            PortError::not_found(format!(
                 "the stack {} ({}) has no output {key}; is it deployed from deploy/template.yaml, and finished?",
                 escape_for_terminal(stack),
                 escape_for_terminal(status)

@@ -172,7 +172,7 @@ impl DynamoTable {
         // own retries (throttled) are reported by line instead: the
         // loader must not run the whole write again on top of those retries.
         if summary.failed.len() == rows.len() && !rows.is_empty() && summary.failed.iter().any(|f| !f.transient) {
-            return Err(PortError::Permanent(summary.failed[0].reason.clone()));
+            return Err(PortError::Permanent(summary.failed[0].reason.clone().into()));
         }
         Ok(summary)
     }

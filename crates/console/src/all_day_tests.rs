@@ -187,6 +187,33 @@ fn acknowledging_with_a_note_and_saying_how_many() {
 }
 
 #[test]
+fn u_takes_back_the_selected_alerts_acknowledgement() {
+    let mut app = app(false);
+    let mut acked = alert("7", "Berlin", "Echo Plus", AlertState::Acknowledged);
+    acked.version = 2;
+    update(
+        &mut app,
+        Msg::AlertsLoaded(vec![acked, open_alert("8", "Pusan", "Echo Show")]),
+    );
+    app.focus = Pane::Alerts;
+    // Newest first: #8 (open) is selected; it has nothing to take back.
+    assert_eq!(press(&mut app, KeyCode::Char('u')), []);
+    assert_eq!(
+        app.message.as_deref(),
+        Some("#8 is open: there is no acknowledgement to take back")
+    );
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(press(&mut app, KeyCode::Char('u')), [Effect::Unacknowledge(AlertId(7))]);
+    let mut reopened = alert("7", "Berlin", "Echo Plus", AlertState::Open);
+    reopened.version = 3;
+    update(&mut app, Msg::Reopened(Ok(reopened)));
+    assert_eq!(app.live_alerts.get(AlertId(7)).map(|a| a.state), Some(AlertState::Open));
+    assert!(screen(&app, 100, 30).contains("#7 is open again"));
+    update(&mut app, Msg::Reopened(Err("#7: alert #7 is already resolved".into())));
+    assert_eq!(app.message.as_deref(), Some("#7: alert #7 is already resolved"));
+}
+
+#[test]
 fn the_history_view_reads_resolved_alerts_once_and_filters_by_state() {
     let mut app = with_alerts(1);
     app.focus = Pane::Alerts;

@@ -75,6 +75,13 @@ impl Effects {
             Effect::Acknowledge { ids, note } => {
                 tokio::spawn(acknowledge(self.ops.clone(), ids, note, self.operator.clone(), tx));
             }
+            Effect::Unacknowledge(id) => {
+                let ops = self.ops.clone();
+                tokio::spawn(async move {
+                    let done = ops.unacknowledge(id, Timestamp::now()).await;
+                    let _ = tx.send(Msg::Reopened(done.map_err(|e| format!("#{id}: {e}"))));
+                });
+            }
             Effect::LoadAlerts => {
                 tokio::spawn(load_alerts(self.ops.clone(), tx));
             }

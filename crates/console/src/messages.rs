@@ -59,6 +59,8 @@ pub enum Msg {
         done: Vec<Alert>,
         failed: Vec<String>,
     },
+    /// What taking an acknowledgement back did: the alert open again, or why not.
+    Reopened(Result<Alert, String>),
     /// Items' histories read (for trends and forecasts), oldest first.
     History(Vec<((String, String), Vec<HistoryPoint>)>),
     /// The listing asked for with `ticket`.
@@ -90,6 +92,8 @@ pub enum Effect {
         ids: Vec<AlertId>,
         note: Option<String>,
     },
+    /// Take an alert's acknowledgement back.
+    Unacknowledge(AlertId),
     /// Every alert of the ledger, resolved ones too (the history view).
     LoadAlerts,
     /// Read these items' histories (store, item), for their trends and

@@ -22,6 +22,7 @@ use std::time::Duration;
 use stockwatch_core::app::{FollowEnd, Operations, Pass, Schedule};
 use stockwatch_core::pipeline::{Checker, Relay, UploadFlow};
 use stockwatch_core::ports::{Ports, RetryPolicy};
+use stockwatch_core::settings::TestKnobs;
 use stockwatch_domain::{Thresholds, Timestamp};
 use tokio::sync::mpsc::unbounded_channel;
 
@@ -41,6 +42,8 @@ pub struct Options {
     /// Uploads the file pane's files: loads them here (or waits for the
     /// deployed function), then raises their alerts with the console's checker.
     pub uploads: UploadFlow,
+    /// What only tests turn (a follower's queue abandoned sooner).
+    pub knobs: TestKnobs,
 }
 
 /// Runs until the operator quits or the session ends (SIGTERM, SIGHUP);
@@ -109,7 +112,7 @@ async fn event_loop(
             };
             let ops = Operations::new(relay_ports, RetryPolicy::default());
             let duties = ops.duties(
-                Schedule::checking_follower(),
+                Schedule::checking_follower(&options.knobs),
                 Some(Pass::Relay(Box::new(relay))),
                 Some(options.uploads.loader().clone()),
             );
@@ -124,7 +127,14 @@ async fn event_loop(
     // Retries are silent here: a failure that outlasts them is said in the status bar.
     let retries = RetryPolicy::default();
     let following = Operations::new(view_ports, retries.clone());
-    watched.spawn(tasks::follow(following, follower, tx.clone(), subscription.clone()));
+    let keep_alive_every = options.knobs.keep_alive_every();
+    watched.spawn(tasks::follow(
+        following,
+        follower,
+        keep_alive_every,
+        tx.clone(),
+        subscription.clone(),
+    ));
     let ops = Operations::new(ports, retries);
     let mut effects = Effects::new(
         ops,

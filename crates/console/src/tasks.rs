@@ -90,12 +90,19 @@ pub fn spawn_input(tx: UnboundedSender<Msg>, mouse: bool) {
 /// it receives, each turned into a message. A failed step is said and
 /// tried again after a growing wait. Its subscription's end is left in
 /// `slot` for the run loop to end at exit.
-pub async fn follow(ops: Operations, follower: String, tx: UnboundedSender<Msg>, slot: Arc<Mutex<Option<FollowEnd>>>) {
+pub async fn follow(
+    ops: Operations,
+    follower: String,
+    keep_alive_every: Duration,
+    tx: UnboundedSender<Msg>,
+    slot: Arc<Mutex<Option<FollowEnd>>>,
+) {
     let options = FollowOptions {
         snapshot: true,
         snoozes: true,
         from_start: false,
         wait: RECEIVE_WAIT,
+        keep_alive_every,
     };
     let mut failures = failures();
     let mut follower = loop {

@@ -141,6 +141,14 @@ fn on_news(app: &mut App, msg: Msg) -> Vec<Effect> {
                 app.live_alerts.put(alert);
             }
         }
+        Msg::Reopened(Ok(alert)) => {
+            app.message = Some(format!(
+                "#{} is open again: its acknowledgement was taken back",
+                alert.id
+            ));
+            app.live_alerts.put(alert);
+        }
+        Msg::Reopened(Err(why)) => app.message = Some(why),
         Msg::History(read) => app.item_history.loaded(read),
         Msg::Listed { listing, ticket } => {
             let (changed, message) = app.files.listed(listing, &ticket);

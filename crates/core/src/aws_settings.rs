@@ -71,6 +71,9 @@ pub struct AwsSettings {
     pub stack: Option<String>,
     /// How long history points are kept after they are recorded.
     pub history_keep: Duration,
+    /// A follower's queue not kept alive for this long is removed
+    /// (`settings::knobs::ABANDONED`; tests shorten it).
+    pub follower_abandoned: Duration,
 }
 
 impl AwsSettings {
@@ -90,6 +93,7 @@ impl AwsSettings {
             write_mode: WriteMode::default(),
             stack: None,
             history_keep: crate::ports::DEFAULT_HISTORY_KEEP,
+            follower_abandoned: crate::settings::knobs::ABANDONED,
         }
     }
 }

@@ -13,7 +13,7 @@ pub fn log_path() -> Option<PathBuf> {
     let dir = match std::env::var_os("STOCKWATCH_LOG_DIR") {
         Some(dir) if dir.is_empty() => return None,
         Some(dir) => PathBuf::from(dir),
-        None => crate::config::default_log_dir()?,
+        None => crate::settings::default_log_dir()?,
     };
     Some(dir.join(LOG_FILE))
 }

@@ -189,9 +189,24 @@ pub enum LifecycleError {
     AlreadyAcknowledged { id: AlertId, by: String, at: String },
     #[error("alert {id} is already resolved: the stock came back at {at}")]
     AlreadyResolved { id: AlertId, at: String },
+    #[error("alert {id} is open: there is no acknowledgement to take back")]
+    NotAcknowledged { id: AlertId },
 }
 
 impl Alert {
+    /// Checks that this alert's acknowledgement can be taken back now: it
+    /// has one, and the stock has not come back since.
+    pub fn can_unacknowledge(&self) -> Result<(), LifecycleError> {
+        match self.state {
+            AlertState::Acknowledged => Ok(()),
+            AlertState::Open => Err(LifecycleError::NotAcknowledged { id: self.id }),
+            AlertState::Resolved => Err(LifecycleError::AlreadyResolved {
+                id: self.id,
+                at: self.resolved_at.map_or_else(String::new, |t| t.to_display()),
+            }),
+        }
+    }
+
     /// Checks that this alert can be acknowledged now.
     pub fn can_acknowledge(&self) -> Result<(), LifecycleError> {
         match self.state {
@@ -338,6 +353,11 @@ mod tests {
         let err = acked.can_acknowledge().unwrap_err().to_string();
         assert!(err.contains("already acknowledged by ana"), "{err}");
         let err = alert(AlertState::Resolved).can_acknowledge().unwrap_err().to_string();
+        assert!(err.contains("already resolved"), "{err}");
+        assert!(acked.can_unacknowledge().is_ok());
+        let err = alert(AlertState::Open).can_unacknowledge().unwrap_err().to_string();
+        assert!(err.contains("no acknowledgement to take back"), "{err}");
+        let err = alert(AlertState::Resolved).can_unacknowledge().unwrap_err().to_string();
         assert!(err.contains("already resolved"), "{err}");
     }
 

@@ -404,7 +404,7 @@ pub fn to_change(record: &EventRecord) -> PortResult<Change> {
         "MODIFY" => ChangeKind::Modify,
         "REMOVE" => ChangeKind::Remove,
         other => {
-            return Err(PortError::Permanent(format!(
+            return Err(PortError::permanent(format!(
                 "unknown stream event `{}`",
                 escape_for_terminal(other)
             )));

@@ -1,6 +1,6 @@
-//! The Lambda functions (built with `--features lambda`, so the console never
-//! compiles the Lambda crates): *load-inventory*, triggered by the bucket,
-//! and *check-stock*, triggered by the table's stream. Thin, as the CLI is:
+//! The Lambda functions (a crate of their own, so neither the console nor
+//! the CLI compiles the Lambda crates): *load-inventory*, triggered by the
+//! bucket, and *check-stock*, triggered by the table's stream. Thin, as the CLI is:
 //! they turn events into calls of the one loader and the one checker.
 
 pub mod check_stock;
@@ -10,7 +10,7 @@ pub mod load_inventory;
 use stockwatch_aws::{self as aws, AwsSettings};
 use stockwatch_core::pipeline::CheckerConfig;
 use stockwatch_core::ports::{Need, PortError, Ports};
-use stockwatch_domain::Thresholds;
+use stockwatch_core::settings::{self, AlertRules, ConfigFile, Given, SettingsError, TestKnobs};
 
 /// What a deployed function is told by its environment (deploy/template.yaml
 /// sets these; they are the CLI's variables).
@@ -23,102 +23,58 @@ pub struct FunctionSettings {
     pub failure_queue_url: Option<String>,
 }
 
-pub const BUCKET_VAR: &str = "STOCKWATCH_BUCKET";
-pub const TABLE_VAR: &str = "STOCKWATCH_TABLE";
-pub const LEDGER_TABLE_VAR: &str = "STOCKWATCH_LEDGER_TABLE";
-pub const TOPIC_ARN_VAR: &str = "STOCKWATCH_TOPIC_ARN";
-pub const LOW_THRESHOLD_VAR: &str = "STOCKWATCH_LOW_THRESHOLD";
-pub const NOTIFY_LOW_VAR: &str = "STOCKWATCH_NOTIFY_LOW";
-pub const NOTIFY_SOON_VAR: &str = "STOCKWATCH_NOTIFY_SOON";
-/// How long history points are kept, e.g. `90d` (the default).
-pub const HISTORY_KEEP_VAR: &str = "STOCKWATCH_HISTORY_KEEP";
-/// How far ahead a predicted run-out raises SOON, e.g. `3d` (the default).
-pub const SOON_WITHIN_VAR: &str = "STOCKWATCH_SOON_WITHIN";
-/// Messages one pass sends at most before one summary.
-pub const MAX_MESSAGES_VAR: &str = "STOCKWATCH_MAX_MESSAGES_PER_PASS";
-/// The grouping window across stream batches (default 30s).
-pub const GROUP_WAIT_VAR: &str = "STOCKWATCH_GROUP_WAIT";
-/// Reminders of OUT alerts still open, e.g. `1h` (default: none).
-pub const RENOTIFY_AFTER_VAR: &str = "STOCKWATCH_RENOTIFY_AFTER";
-/// Where reminders go instead of the alert topic (optional).
-pub const ESCALATION_TOPIC_ARN_VAR: &str = "STOCKWATCH_ESCALATION_TOPIC_ARN";
-pub const FAILURE_QUEUE_VAR: &str = "STOCKWATCH_FAILURE_QUEUE_URL";
-/// The fan-out feed's topic, for check-stock to publish to (optional:
-/// stacks deployed before it have none).
-pub const FANOUT_TOPIC_ARN_VAR: &str = "STOCKWATCH_FANOUT_TOPIC_ARN";
+pub const BUCKET_VAR: &str = settings::BUCKET.env;
+pub const TABLE_VAR: &str = settings::TABLE.env;
+pub const LEDGER_TABLE_VAR: &str = settings::LEDGER_TABLE.env;
+pub const TOPIC_ARN_VAR: &str = settings::TOPIC_ARN.env;
+pub const LOW_THRESHOLD_VAR: &str = settings::LOW_THRESHOLD.env;
+pub const NOTIFY_LOW_VAR: &str = settings::NOTIFY_LOW.env;
+pub const NOTIFY_SOON_VAR: &str = settings::NOTIFY_SOON.env;
+pub const HISTORY_KEEP_VAR: &str = settings::HISTORY_KEEP.env;
+pub const SOON_WITHIN_VAR: &str = settings::SOON_WITHIN.env;
+pub const MAX_MESSAGES_VAR: &str = settings::MAX_MESSAGES.env;
+pub const GROUP_WAIT_VAR: &str = settings::GROUP_WAIT.env;
+pub const RENOTIFY_AFTER_VAR: &str = settings::RENOTIFY_AFTER.env;
+pub const ESCALATION_TOPIC_ARN_VAR: &str = settings::ESCALATION_TOPIC_ARN.env;
+pub const FAILURE_QUEUE_VAR: &str = settings::FAILURE_QUEUE_URL.env;
+pub const FANOUT_TOPIC_ARN_VAR: &str = settings::FANOUT_TOPIC_ARN.env;
+
+/// What to do about a name the function's environment lacks.
+const SET_BY_THE_TEMPLATE: &str = "deploy the function with deploy/template.yaml, which sets it";
 
 impl FunctionSettings {
     pub fn from_env() -> Result<FunctionSettings, PortError> {
-        FunctionSettings::from_vars(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+        FunctionSettings::from_vars(|name| std::env::var(name).ok())
     }
 
-    /// Every name is required: a function must never fall back to a default
-    /// table of some other deployment.
+    /// The settings path the CLI takes, with the environment as the only
+    /// layer: the same names and rules. Every name is required: a function
+    /// must never fall back to a default table of some other deployment.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<FunctionSettings, PortError> {
-        let required = |name: &str| {
-            var(name).ok_or_else(|| {
-                PortError::Permanent(format!(
-                    "the function's environment has no {name}; deploy it with deploy/template.yaml, which sets it"
-                ))
-            })
-        };
-        let mut settings = AwsSettings::new(required(BUCKET_VAR)?);
-        settings.table = required(TABLE_VAR)?;
-        settings.ledger_table = required(LEDGER_TABLE_VAR)?;
-        settings.topic_arn = Some(required(TOPIC_ARN_VAR)?);
-        settings.fanout_topic_arn = var(FANOUT_TOPIC_ARN_VAR);
-        settings.escalation_topic_arn = var(ESCALATION_TOPIC_ARN_VAR);
-        let duration = |name: &str| {
-            var(name)
-                .map(|text| {
-                    stockwatch_domain::parse_duration(&text)
-                        .map_err(|problem| PortError::Permanent(format!("{name}: {problem}")))
-                })
-                .transpose()
-        };
-        let group_wait = var(GROUP_WAIT_VAR)
-            .map(|text| {
-                stockwatch_domain::parse_wait(&text)
-                    .map_err(|problem| PortError::Permanent(format!("{GROUP_WAIT_VAR}: {problem}")))
-            })
-            .transpose()?
-            .unwrap_or(stockwatch_core::pipeline::DEFAULT_GROUP_WAIT);
-        let mut low = match var(LOW_THRESHOLD_VAR) {
-            None => Thresholds::default(),
-            Some(text) => Thresholds::new(text.trim().parse().map_err(|_| {
-                PortError::Permanent(format!("{LOW_THRESHOLD_VAR} must be a whole number, not `{text}`"))
-            })?),
-        };
-        if let Some(keep) = duration(HISTORY_KEEP_VAR)? {
-            settings.history_keep = keep;
-        }
-        if let Some(within) = duration(SOON_WITHIN_VAR)? {
-            low.set_soon_within(None, None, within);
-        }
-        let yes = |name: &str| var(name).is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
-        let (notify_low, notify_soon) = (yes(NOTIFY_LOW_VAR), yes(NOTIFY_SOON_VAR));
-        let max_messages = match var(MAX_MESSAGES_VAR) {
-            None => stockwatch_domain::notify::DEFAULT_MAX_MESSAGES,
-            Some(text) => text.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                PortError::Permanent(format!(
-                    "{MAX_MESSAGES_VAR} must be a whole number above 0, not `{text}`"
-                ))
-            })?,
-        };
-        let checker = CheckerConfig {
-            name: "check-stock".into(),
-            thresholds: low,
-            notify_low,
-            notify_soon,
-            max_messages,
-            group_wait,
-            renotify_after: duration(RENOTIFY_AFTER_VAR)?,
-            ..CheckerConfig::default()
-        };
+        let invalid = |e: SettingsError| PortError::permanent(e.to_string());
+        let given = Given::from_env(&var);
+        let mut aws = AwsSettings::new(given.required(settings::BUCKET, SET_BY_THE_TEMPLATE).map_err(invalid)?);
+        aws.table = given.required(settings::TABLE, SET_BY_THE_TEMPLATE).map_err(invalid)?;
+        aws.ledger_table = given
+            .required(settings::LEDGER_TABLE, SET_BY_THE_TEMPLATE)
+            .map_err(invalid)?;
+        aws.topic_arn = Some(
+            given
+                .required(settings::TOPIC_ARN, SET_BY_THE_TEMPLATE)
+                .map_err(invalid)?,
+        );
+        let optional = |setting| given.text(setting).map(|(v, _)| v.to_string());
+        aws.fanout_topic_arn = optional(settings::FANOUT_TOPIC_ARN);
+        let rules = AlertRules::resolve(&given, &ConfigFile::default()).map_err(invalid)?;
+        aws.escalation_topic_arn = rules.escalation_topic_arn.clone();
+        aws.history_keep = rules.history_keep;
+        // A stream batch's alerts are held for the window: the function is
+        // the relay of a stack.
+        let checker = rules.checker_config("check-stock", true, &TestKnobs::default());
         Ok(FunctionSettings {
-            aws: settings,
+            aws,
             checker,
-            failure_queue_url: var(FAILURE_QUEUE_VAR),
+            failure_queue_url: optional(settings::FAILURE_QUEUE_URL),
         })
     }
 }

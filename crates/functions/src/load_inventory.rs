@@ -258,7 +258,7 @@ async fn load_record(loader: &Loader, bucket: &str, record: &S3EventRecord) -> F
             }
         }
         // Deleted between the event and now: nothing to load, nothing to retry.
-        Err(PortError::NotFound(reason)) => result(Outcome::Skipped, reason),
+        Err(PortError::NotFound(reason)) => result(Outcome::Skipped, reason.into()),
         Err(e) => result(Outcome::Failed, super::explain(&e)),
     }
 }

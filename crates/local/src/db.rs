@@ -13,7 +13,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use stockwatch_core::ports::{Need, PortError, PortResult};
+use stockwatch_core::ports::{Need, PortError, PortResult, Reason};
 
 /// How long a writer waits for another process's transaction before the
 /// attempt counts as a transient failure (and is retried with backoff).
@@ -368,7 +368,7 @@ fn thread_stopped() -> PortError {
 async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> PortResult<T> + Send + 'static) -> PortResult<T> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| PortError::Permanent(format!("a database task stopped unexpectedly: {e}")))?
+        .map_err(|e| PortError::permanent(format!("a database task stopped unexpectedly: {e}")))?
 }
 
 fn connect(path: &Path) -> PortResult<Connection> {
@@ -455,7 +455,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> PortResult<bool> {
     // lock, so reading commands never queue behind a long load.
     let found = version(conn)?;
     if found > SCHEMA_VERSION {
-        return Err(PortError::Permanent(format!(
+        return Err(PortError::permanent(format!(
             "the data dir was written by a newer stockwatch (schema {found}, this one knows {SCHEMA_VERSION}); upgrade stockwatch"
         )));
     }
@@ -496,9 +496,13 @@ pub fn sql_error(path: &Path, error: rusqlite::Error) -> PortError {
         other => other.to_string(),
     };
     match code {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => PortError::Transient(format!(
-            "the database {} is busy (another stockwatch is writing): {text}",
-            path.display()
+        // SQLite's error stays underneath the sentence (`Error::source`).
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => PortError::Transient(Reason::because(
+            format!(
+                "the database {} is busy (another stockwatch is writing): {text}",
+                path.display()
+            ),
+            error,
         )),
         // This user may not write the file or its folder (SQLite's WAL and
         // journal live beside it): opening falls back to reading.
@@ -506,8 +510,11 @@ pub fn sql_error(path: &Path, error: rusqlite::Error) -> PortError {
             Need::WritableDataDir,
             format!("cannot open the database {} for writing: {text}", path.display()),
         ),
-        Some(ErrorCode::DiskFull) => PortError::Permanent(disk_full(path)),
-        _ => PortError::Permanent(format!("the database {} failed: {text}", path.display())),
+        Some(ErrorCode::DiskFull) => PortError::Permanent(Reason::because(disk_full(path), error)),
+        _ => PortError::Permanent(Reason::because(
+            format!("the database {} failed: {text}", path.display()),
+            error,
+        )),
     }
 }
 

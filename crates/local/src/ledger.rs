@@ -6,8 +6,8 @@ use super::db::{Db, SqlResultExt, next_ledger_rev};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use stockwatch_core::ports::{
-    AlertClaim, AlertFilter, AlertLedger, ClaimOutcome, LedgerCursor, LedgerPage, Page, PageToken, PendingClaims,
-    PortError, PortResult, Restock, no_such_alert,
+    AlertClaim, AlertClaims, AlertFilter, Alerts, ClaimOutcome, Holder, LedgerCursor, LedgerPage, Page, PageToken,
+    PendingClaims, PortError, PortResult, Restock, Snoozes, no_such_alert,
 };
 use stockwatch_domain::{Acknowledgement, Alert, AlertId, AlertKind, AlertState, Snooze, Timestamp};
 
@@ -81,13 +81,13 @@ fn ledger_cursor(rev: i64, id: i64) -> LedgerCursor {
 }
 
 #[async_trait]
-impl AlertLedger for LocalLedger {
-    async fn claim(&self, claims: &[AlertClaim], token: &str, now: Timestamp) -> PortResult<Vec<ClaimOutcome>> {
+impl AlertClaims for LocalLedger {
+    async fn claim(&self, claims: &[AlertClaim], holder: &Holder, now: Timestamp) -> PortResult<Vec<ClaimOutcome>> {
         if claims.is_empty() {
             return Ok(Vec::new());
         }
         let claims = claims.to_vec();
-        let token = token.to_string();
+        let token = holder.stored();
         self.db
             .write(move |tx| {
                 let rev = next_ledger_rev(tx)?;
@@ -263,6 +263,98 @@ impl AlertLedger for LocalLedger {
             .await
     }
 
+    async fn held(&self) -> PortResult<PendingClaims> {
+        self.db
+            .read(|tx| {
+                tx.query_row(
+                    "SELECT count(*), min(claimed_at), max(claimed_at) FROM alerts
+                     WHERE notify = 1 AND published_at IS NULL AND claim_token LIKE 'held:%'",
+                    [],
+                    |r| {
+                        Ok(PendingClaims {
+                            count: r.get::<_, i64>(0)? as u64,
+                            oldest: r.get::<_, Option<i64>>(1)?.map(Timestamp),
+                            newest: r.get::<_, Option<i64>>(2)?.map(Timestamp),
+                        })
+                    },
+                )
+                .db(tx)
+            })
+            .await
+    }
+
+    async fn take_held(&self, token: &str, now: Timestamp) -> PortResult<Vec<Alert>> {
+        let token = token.to_string();
+        self.db
+            .write(move |tx| {
+                let rev = next_ledger_rev(tx)?;
+                let mut stmt = tx
+                    .prepare_cached(&format!(
+                        "UPDATE alerts SET claim_token = ?1, claimed_at = ?2, rev = ?3
+                         WHERE notify = 1 AND published_at IS NULL AND claim_token LIKE 'held:%'
+                         RETURNING {COLUMNS}"
+                    ))
+                    .db(tx)?;
+                let rows = stmt.query_map(params![token, now.0, rev], alert_from_row).db(tx)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
+            })
+            .await
+    }
+
+    async fn due_reminders(&self, notified_before: Timestamp) -> PortResult<Vec<Alert>> {
+        self.db
+            .read(move |tx| {
+                let mut stmt = tx
+                    .prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM alerts
+                         WHERE state = 'open' AND kind = 'OUT' AND notify = 1 AND published_at <= ?1
+                         ORDER BY id"
+                    ))
+                    .db(tx)?;
+                let rows = stmt.query_map([notified_before.0], alert_from_row).db(tx)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
+            })
+            .await
+    }
+
+    async fn claim_reminders(&self, due: &[Alert], token: &str, now: Timestamp) -> PortResult<Vec<Alert>> {
+        let seen: Vec<(i64, Option<i64>)> = due
+            .iter()
+            .map(|a| Ok((row_id(a.id)?, a.published_at.map(|t| t.0))))
+            .collect::<PortResult<_>>()?;
+        if seen.is_empty() {
+            return Ok(Vec::new());
+        }
+        let token = token.to_string();
+        self.db
+            .write(move |tx| {
+                let rev = next_ledger_rev(tx)?;
+                let mut stmt = tx
+                    .prepare_cached(&format!(
+                        "UPDATE alerts SET reminders = reminders + 1, published_at = NULL, claim_token = ?3,
+                             claimed_at = ?4, rev = ?5
+                         WHERE id = ?1 AND published_at = ?2 AND state = 'open'
+                         RETURNING {COLUMNS}"
+                    ))
+                    .db(tx)?;
+                let mut won = Vec::new();
+                for (id, published_at) in &seen {
+                    if let Some(alert) = stmt
+                        .query_row(params![id, published_at, token, now.0, rev], alert_from_row)
+                        .optional()
+                        .db(tx)?
+                    {
+                        won.push(alert);
+                    }
+                }
+                Ok(won)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl Alerts for LocalLedger {
     async fn acknowledge(&self, alert_id: AlertId, ack: &Acknowledgement) -> PortResult<Alert> {
         let id = row_id(alert_id)?;
         let ack = ack.clone();
@@ -271,7 +363,7 @@ impl AlertLedger for LocalLedger {
                 let alert = get_alert(tx, id)?.ok_or_else(|| no_such_alert(alert_id))?;
                 alert
                     .can_acknowledge()
-                    .map_err(|e| PortError::Conflict(e.to_string()))?;
+                    .map_err(|e| PortError::conflict(e.to_string()))?;
                 let rev = next_ledger_rev(tx)?;
                 tx.execute(
                     "UPDATE alerts SET state = 'acknowledged', acked_by = ?2, acked_at = ?3, ack_note = ?4, rev = ?5,
@@ -280,6 +372,27 @@ impl AlertLedger for LocalLedger {
                                         ELSE published_at END
                      WHERE id = ?1 AND state = 'open'",
                     params![id, ack.by, ack.at.0, ack.note, rev],
+                )
+                .db(tx)?;
+                get_alert(tx, id)?.ok_or_else(|| no_such_alert(alert_id))
+            })
+            .await
+    }
+
+    async fn unacknowledge(&self, alert_id: AlertId, _at: Timestamp) -> PortResult<Alert> {
+        let id = row_id(alert_id)?;
+        self.db
+            .write(move |tx| {
+                let alert = get_alert(tx, id)?.ok_or_else(|| no_such_alert(alert_id))?;
+                alert
+                    .can_unacknowledge()
+                    .map_err(|e| PortError::conflict(e.to_string()))?;
+                let rev = next_ledger_rev(tx)?;
+                // Its reminders come due again from its last message, as before.
+                tx.execute(
+                    "UPDATE alerts SET state = 'open', acked_by = NULL, acked_at = NULL, ack_note = NULL, rev = ?2
+                     WHERE id = ?1 AND state = 'acknowledged'",
+                    params![id, rev],
                 )
                 .db(tx)?;
                 get_alert(tx, id)?.ok_or_else(|| no_such_alert(alert_id))
@@ -385,7 +498,10 @@ impl AlertLedger for LocalLedger {
             gap: false,
         })
     }
+}
 
+#[async_trait]
+impl Snoozes for LocalLedger {
     async fn snooze(&self, snooze: &Snooze) -> PortResult<()> {
         let snooze = snooze.clone();
         self.db
@@ -443,95 +559,6 @@ impl AlertLedger for LocalLedger {
                     })
                     .db(tx)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
-            })
-            .await
-    }
-
-    async fn held(&self) -> PortResult<PendingClaims> {
-        self.db
-            .read(|tx| {
-                tx.query_row(
-                    "SELECT count(*), min(claimed_at), max(claimed_at) FROM alerts
-                     WHERE notify = 1 AND published_at IS NULL AND claim_token LIKE 'held:%'",
-                    [],
-                    |r| {
-                        Ok(PendingClaims {
-                            count: r.get::<_, i64>(0)? as u64,
-                            oldest: r.get::<_, Option<i64>>(1)?.map(Timestamp),
-                            newest: r.get::<_, Option<i64>>(2)?.map(Timestamp),
-                        })
-                    },
-                )
-                .db(tx)
-            })
-            .await
-    }
-
-    async fn take_held(&self, token: &str, now: Timestamp) -> PortResult<Vec<Alert>> {
-        let token = token.to_string();
-        self.db
-            .write(move |tx| {
-                let rev = next_ledger_rev(tx)?;
-                let mut stmt = tx
-                    .prepare_cached(&format!(
-                        "UPDATE alerts SET claim_token = ?1, claimed_at = ?2, rev = ?3
-                         WHERE notify = 1 AND published_at IS NULL AND claim_token LIKE 'held:%'
-                         RETURNING {COLUMNS}"
-                    ))
-                    .db(tx)?;
-                let rows = stmt.query_map(params![token, now.0, rev], alert_from_row).db(tx)?;
-                rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
-            })
-            .await
-    }
-
-    async fn due_reminders(&self, notified_before: Timestamp) -> PortResult<Vec<Alert>> {
-        self.db
-            .read(move |tx| {
-                let mut stmt = tx
-                    .prepare_cached(&format!(
-                        "SELECT {COLUMNS} FROM alerts
-                         WHERE state = 'open' AND kind = 'OUT' AND notify = 1 AND published_at <= ?1
-                         ORDER BY id"
-                    ))
-                    .db(tx)?;
-                let rows = stmt.query_map([notified_before.0], alert_from_row).db(tx)?;
-                rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
-            })
-            .await
-    }
-
-    async fn claim_reminders(&self, due: &[Alert], token: &str, now: Timestamp) -> PortResult<Vec<Alert>> {
-        let seen: Vec<(i64, Option<i64>)> = due
-            .iter()
-            .map(|a| Ok((row_id(a.id)?, a.published_at.map(|t| t.0))))
-            .collect::<PortResult<_>>()?;
-        if seen.is_empty() {
-            return Ok(Vec::new());
-        }
-        let token = token.to_string();
-        self.db
-            .write(move |tx| {
-                let rev = next_ledger_rev(tx)?;
-                let mut stmt = tx
-                    .prepare_cached(&format!(
-                        "UPDATE alerts SET reminders = reminders + 1, published_at = NULL, claim_token = ?3,
-                             claimed_at = ?4, rev = ?5
-                         WHERE id = ?1 AND published_at = ?2 AND state = 'open'
-                         RETURNING {COLUMNS}"
-                    ))
-                    .db(tx)?;
-                let mut won = Vec::new();
-                for (id, published_at) in &seen {
-                    if let Some(alert) = stmt
-                        .query_row(params![id, published_at, token, now.0, rev], alert_from_row)
-                        .optional()
-                        .db(tx)?
-                    {
-                        won.push(alert);
-                    }
-                }
-                Ok(won)
             })
             .await
     }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use stockwatch_core::ports::{
     Body, Fetched, LoadReport, ObjectInfo, ObjectKey, ObjectStatus, ObjectStore, Page, PageToken, PortError,
-    PortResult, Progress,
+    PortResult, Progress, Reason,
 };
 use stockwatch_domain::Timestamp;
 
@@ -40,16 +40,18 @@ impl LocalObjects {
 
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> PortError {
     let message = format!("cannot {what} {}: {e}", path.display());
-    match e.kind() {
+    let kind = e.kind();
+    // The file system's error stays underneath the sentence (`Error::source`).
+    match kind {
         // Said as the database says it, whichever step found the disk full.
         std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
-            PortError::Permanent(super::db::disk_full(path))
+            PortError::Permanent(Reason::because(super::db::disk_full(path), e))
         }
-        std::io::ErrorKind::NotFound => PortError::NotFound(message),
+        std::io::ErrorKind::NotFound => PortError::NotFound(Reason::because(message, e)),
         std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
-            PortError::Transient(message)
+            PortError::Transient(Reason::because(message, e))
         }
-        _ => PortError::Permanent(message),
+        _ => PortError::Permanent(Reason::because(message, e)),
     }
 }
 
@@ -96,7 +98,7 @@ fn copy_to(staged: &Path, body: &Body, progress: Option<Progress>) -> PortResult
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> PortResult<T> + Send + 'static) -> PortResult<T> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| PortError::Permanent(format!("a file task stopped unexpectedly: {e}")))?
+        .map_err(|e| PortError::permanent(format!("a file task stopped unexpectedly: {e}")))?
 }
 
 fn tempfile_in(dir: &Path) -> PortResult<PathBuf> {
@@ -143,12 +145,12 @@ fn info_from(raw: Row) -> PortResult<ObjectInfo> {
     let report = match report {
         Some(json) => Some(
             serde_json::from_str::<LoadReport>(&json)
-                .map_err(|e| PortError::Permanent(format!("the stored report of {key} is unreadable: {e}")))?,
+                .map_err(|e| PortError::permanent(format!("the stored report of {key} is unreadable: {e}")))?,
         ),
         None => None,
     };
     Ok(ObjectInfo {
-        key: ObjectKey::parse(&key).map_err(PortError::Permanent)?,
+        key: ObjectKey::parse(&key).map_err(PortError::permanent)?,
         size: size.max(0) as u64,
         uploaded_at: Timestamp(uploaded_at),
         as_of: as_of.map(Timestamp),
@@ -226,7 +228,7 @@ impl ObjectStore for LocalObjects {
     async fn fetch(&self, key: &ObjectKey) -> PortResult<Fetched> {
         let path = self.path_of(key);
         if !path.is_file() {
-            return Err(PortError::NotFound(format!("there is no object {key} in the bucket")));
+            return Err(PortError::not_found(format!("there is no object {key} in the bucket")));
         }
         Ok(Fetched::in_place(path))
     }
@@ -243,13 +245,13 @@ impl ObjectStore for LocalObjects {
             .await?;
         match raw {
             Some(raw) => info_from(raw),
-            None => Err(PortError::NotFound(format!("there is no object {key} in the bucket"))),
+            None => Err(PortError::not_found(format!("there is no object {key} in the bucket"))),
         }
     }
 
     async fn set_report(&self, key: &ObjectKey, report: &LoadReport) -> PortResult<()> {
         let json = serde_json::to_string(report)
-            .map_err(|e| PortError::Permanent(format!("cannot encode the report: {e}")))?;
+            .map_err(|e| PortError::permanent(format!("cannot encode the report: {e}")))?;
         let (k, status) = (key.as_str().to_string(), report.status.as_str());
         let updated = self
             .db
@@ -262,7 +264,7 @@ impl ObjectStore for LocalObjects {
             })
             .await?;
         if updated == 0 {
-            return Err(PortError::NotFound(format!("there is no object {key} in the bucket")));
+            return Err(PortError::not_found(format!("there is no object {key} in the bucket")));
         }
         Ok(())
     }
@@ -336,7 +338,26 @@ impl ObjectStore for LocalObjects {
             })
             .await?;
         keys.iter()
-            .map(|k| ObjectKey::parse(k).map_err(PortError::Permanent))
+            .map(|k| ObjectKey::parse(k).map_err(PortError::permanent))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error;
+
+    #[test]
+    fn a_file_system_error_is_kept_under_the_sentence() {
+        let path = Path::new("/data/bucket/uploads/a.csv");
+        let error = io_error("read", path, std::io::Error::from(std::io::ErrorKind::NotFound));
+        assert!(matches!(error, PortError::NotFound(_)), "{error:?}");
+        assert!(
+            error.to_string().starts_with("cannot read /data/bucket/uploads/a.csv"),
+            "{error}"
+        );
+        let io = error.source().and_then(|s| s.downcast_ref::<std::io::Error>());
+        assert_eq!(io.map(std::io::Error::kind), Some(std::io::ErrorKind::NotFound));
     }
 }

@@ -52,7 +52,7 @@ impl LocalPublisher {
         let (db, path) = (self.db.clone(), self.path.clone());
         tokio::task::spawn_blocking(move || export(&db, &path))
             .await
-            .map_err(|e| PortError::Permanent(format!("the outbox task stopped unexpectedly: {e}")))?
+            .map_err(|e| PortError::permanent(format!("the outbox task stopped unexpectedly: {e}")))?
     }
 }
 
@@ -138,7 +138,7 @@ fn send(
         reminder: message.reminder,
     };
     let json = serde_json::to_string(&entry)
-        .map_err(|e| PortError::Permanent(format!("cannot encode the notification: {e}")))?;
+        .map_err(|e| PortError::permanent(format!("cannot encode the notification: {e}")))?;
     tx.prepare_cached("INSERT INTO outbox (entry, sent_at) VALUES (?1, ?2)")
         .db(tx)?
         .execute(params![json, now.0])
@@ -158,9 +158,9 @@ fn export(db: &Db, path: &Path) -> PortResult<()> {
         let message = format!("cannot {what} the outbox {}: {e}", path.display());
         match e.kind() {
             std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
-                PortError::Permanent(message)
+                PortError::Permanent(message.into())
             }
-            _ => PortError::Transient(message),
+            _ => PortError::Transient(message.into()),
         }
     };
     let mut file = std::fs::OpenOptions::new()
@@ -196,7 +196,7 @@ fn export(db: &Db, path: &Path) -> PortResult<()> {
     let mut text = String::new();
     for (seq, entry) in rows {
         let mut entry: OutboxEntry = serde_json::from_str(&entry)
-            .map_err(|e| PortError::Permanent(format!("an outbox row cannot be read: {e}")))?;
+            .map_err(|e| PortError::permanent(format!("an outbox row cannot be read: {e}")))?;
         entry.seq = seq;
         // People `tail -f` the outbox: names from files reach it escaped.
         text.push_str(&terminal_safe_json(&serde_json::to_string(&entry).unwrap_or_default()));

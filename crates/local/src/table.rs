@@ -221,7 +221,7 @@ fn parse_cursor(cursor: Option<&FeedCursor>) -> PortResult<i64> {
         None => Ok(0),
         Some(c) => {
             c.0.parse()
-                .map_err(|_| PortError::Invalid(format!("`{}` is not a local change feed position", c.0)))
+                .map_err(|_| PortError::invalid(format!("`{}` is not a local change feed position", c.0)))
         }
     }
 }

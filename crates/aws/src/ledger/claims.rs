@@ -156,7 +156,7 @@ impl DynamoLedger {
                 let existing = self
                     .get_item(&pk)
                     .await?
-                    .ok_or_else(|| PortError::NotFound(format!("the alert {pk} disappeared from {}", self.what())))?;
+                    .ok_or_else(|| PortError::not_found(format!("the alert {pk} disappeared from {}", self.what())))?;
                 self.outcome_of(&existing, token)
             }
             Err(e) => Err(sdk_error(&self.what(), e)),
@@ -194,7 +194,7 @@ impl DynamoLedger {
             for key in chunk {
                 request = request.keys(HashMap::from([("pk".to_string(), s(key.as_str()))]));
             }
-            let mut pending = Some(request.build().map_err(|e| PortError::Permanent(e.to_string()))?);
+            let mut pending = Some(request.build().map_err(|e| PortError::permanent(e.to_string()))?);
             let mut rounds = 0;
             while let Some(request) = pending.take() {
                 let out = self
@@ -216,7 +216,7 @@ impl DynamoLedger {
                 rounds += 1;
                 if pending.is_some() {
                     if rounds >= 8 {
-                        return Err(PortError::Transient(format!("{} kept deferring reads", self.what())));
+                        return Err(PortError::transient(format!("{} kept deferring reads", self.what())));
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(50 << rounds.min(5))).await;
                 }
@@ -301,7 +301,7 @@ impl DynamoLedger {
             match result {
                 Ok(()) => {}
                 Err(PortError::Conflict(reason)) => {
-                    tracing::warn!(alert = %id, reason, "claim taken over while publishing")
+                    tracing::warn!(alert = %id, reason = %reason, "claim taken over while publishing")
                 }
                 Err(e) => return Err(e),
             }

@@ -113,6 +113,7 @@ actions! {
     Acknowledge "acknowledge" Alerts true "acknowledge the selected alert",
     AcknowledgeAll "acknowledge_all" Alerts true "acknowledge every open alert shown (asks first)",
     AcknowledgeWithNote "note" Alerts true "acknowledge the selected alert with a note",
+    Reopen "reopen" Alerts true "take back the selected alert's acknowledgement: open again",
     AlertView "alert_view" Alerts false "show unresolved, open, acknowledged, resolved or all alerts",
     SnoozeItem "snooze" Alerts true "snooze the selected alert's item: raised, shown, not notified (asks how long)",
     Parent "parent" Files false "go up to the parent directory",

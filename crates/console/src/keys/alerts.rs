@@ -1,6 +1,7 @@
 //! The alerts pane's keys: moving, opening an alert's item, acknowledging
 //! the selected alert (with or without a note) or every open one shown
-//! (after a confirmation), and choosing which alerts are listed.
+//! (after a confirmation), taking an acknowledgement back, and choosing
+//! which alerts are listed.
 
 use crate::app::{App, Mode};
 use crate::keymap::Action;
@@ -31,6 +32,17 @@ pub fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 };
             }
         }
+        Action::Reopen => match selected {
+            Some(alert) if alert.state == AlertState::Acknowledged => return vec![Effect::Unacknowledge(alert.id)],
+            Some(alert) => {
+                app.message = Some(format!(
+                    "#{} is {}: there is no acknowledgement to take back",
+                    alert.id,
+                    alert.state.as_str()
+                ))
+            }
+            None => app.message = Some("no alert selected".into()),
+        },
         Action::AcknowledgeAll => {
             let ids: Vec<AlertId> = app
                 .alerts

@@ -59,9 +59,13 @@ fn acknowledging_one_or_all_with_a_confirmation_that_defaults_to_cancel() {
 /// still sending.
 fn ready_to_write(read_only: bool) -> App {
     let mut app = app(read_only);
+    // The newest (selected) is open; the last one shown is acknowledged.
     update(
         &mut app,
-        Msg::Alerts(vec![alert("1", "Berlin", "Echo Plus", AlertState::Open)]),
+        Msg::Alerts(vec![
+            alert("2", "Berlin", "Echo Plus", AlertState::Open),
+            alert("1", "Pusan", "Echo Show", AlertState::Acknowledged),
+        ]),
     );
     app.files.dir = samples_dir();
     let opened = press(&mut app, KeyCode::Char('f'));
@@ -96,6 +100,11 @@ fn read_only_refuses_every_write() {
         let press_it = |app: &mut App| {
             let key = app.keymap.keys_of(action)[0].to_event();
             app.focus = pane_for(action.context());
+            if action == Action::Reopen {
+                // What it takes back: the acknowledged alert, last in the list.
+                let bottom = app.keymap.keys_of(Action::Bottom)[0].to_event();
+                update(app, Msg::Key(bottom));
+            }
             update(app, Msg::Key(key))
         };
         let mut writable = ready_to_write(false);

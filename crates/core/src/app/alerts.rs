@@ -1,9 +1,10 @@
-//! Acknowledging alerts, and reading them.
+//! Acknowledging alerts (and taking an acknowledgement back), and reading them.
 
 use super::text::{Field, checked, optional_note};
 use super::{AppError, Operations};
 use crate::ports::{AlertFilter, PortError, all_pages};
-use stockwatch_domain::{Acknowledgement, Alert, AlertId, Timestamp};
+use std::sync::atomic::{AtomicBool, Ordering};
+use stockwatch_domain::{Acknowledgement, Alert, AlertId, AlertState, Timestamp};
 
 /// Alerts read per page of a listing.
 const PAGE: usize = 1000;
@@ -70,6 +71,29 @@ impl Operations {
                     },
                     other => other,
                 }
+            })
+            .await?;
+        Ok(alert)
+    }
+
+    /// Takes an acknowledgement back (one made by mistake): the alert is
+    /// open again. When a retry finds it open after a try whose answer was
+    /// lost, that try went through: done.
+    pub async fn unacknowledge(&self, id: AlertId, at: Timestamp) -> Result<Alert, AppError> {
+        let ledger = &self.ports.ledger;
+        let tried = AtomicBool::new(false);
+        let alert = self
+            .retries
+            .run("take back the acknowledgement", || async {
+                let answer = match ledger.unacknowledge(id, at).await {
+                    Err(PortError::Conflict(reason)) if tried.load(Ordering::SeqCst) => match ledger.get(id).await {
+                        Ok(alert) if alert.state == AlertState::Open => Ok(alert),
+                        _ => Err(PortError::Conflict(reason)),
+                    },
+                    other => other,
+                };
+                tried.store(true, Ordering::SeqCst);
+                answer
             })
             .await?;
         Ok(alert)

@@ -8,7 +8,8 @@ use super::{AppError, Operations};
 use crate::pipeline::loader::LoadOutcome;
 use crate::pipeline::{CheckReport, Checker, Loader, Relay, RelayReport};
 use crate::ports::Fanout;
-use crate::ports::fanout::{BEAT, abandoned};
+use crate::ports::fanout::BEAT;
+use crate::settings::TestKnobs;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,7 +19,7 @@ pub const RESUME_EVERY: Duration = Duration::from_secs(15);
 pub const REAP_EVERY: Duration = Duration::from_secs(5 * 60);
 
 /// How often each duty is due; `None` is never.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
     /// Say the publisher is alive to its followers.
     pub beat: Option<Duration>,
@@ -26,33 +27,44 @@ pub struct Schedule {
     pub reap: Option<Duration>,
     /// Load uploads whose loader stopped.
     pub resume: Option<Duration>,
+    /// A follower's queue not kept alive for this long is removed.
+    pub abandoned: Duration,
 }
 
 impl Schedule {
+    /// Nothing but the pass.
+    pub fn pass_only(knobs: &TestKnobs) -> Schedule {
+        Schedule {
+            beat: None,
+            reap: None,
+            resume: None,
+            abandoned: knobs.abandoned(),
+        }
+    }
+
     /// The relay publishes: it beats, reaps and resumes.
-    pub fn relay() -> Schedule {
+    pub fn relay(knobs: &TestKnobs) -> Schedule {
         Schedule {
             beat: Some(BEAT),
-            reap: Some(REAP_EVERY.min(abandoned())),
+            reap: Some(REAP_EVERY.min(knobs.abandoned())),
             resume: Some(RESUME_EVERY),
+            ..Schedule::pass_only(knobs)
         }
     }
 
     /// A console or `watch` that raises alerts itself: it resumes loads.
-    pub fn checking_follower() -> Schedule {
+    pub fn checking_follower(knobs: &TestKnobs) -> Schedule {
         Schedule {
             resume: Some(RESUME_EVERY),
-            ..Schedule::default()
+            ..Schedule::pass_only(knobs)
         }
     }
 
-    /// A run that is one pass (`relay --once`, the check function's
-    /// sweep): every duty is due each time.
-    pub fn every_time() -> Schedule {
+    /// One pass that says the publisher is alive (`relay --once`).
+    pub fn beat_once(knobs: &TestKnobs) -> Schedule {
         Schedule {
             beat: Some(Duration::ZERO),
-            reap: Some(Duration::ZERO),
-            resume: Some(Duration::ZERO),
+            ..Schedule::pass_only(knobs)
         }
     }
 }
@@ -130,7 +142,7 @@ impl Duties {
             self.beat_at = Some(Instant::now());
         }
         if due(self.reaped_at, self.schedule.reap) {
-            round.reaped = self.fanout.reap(abandoned()).await?;
+            round.reaped = self.fanout.reap(self.schedule.abandoned).await?;
             if round.reaped > 0 {
                 tracing::info!(reaped = round.reaped, "removed the queues of followers that stopped");
             }

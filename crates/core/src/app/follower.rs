@@ -8,7 +8,6 @@
 //! kept alive well within the time after which a relay removes it.
 
 use super::{AppError, Operations};
-use crate::ports::fanout::keep_alive_every;
 use crate::ports::{
     AlertFilter, Change, DirectFanout, Event, Fanout, PageToken, StockFilter, StockRow, Subscription, all_pages,
 };
@@ -39,6 +38,9 @@ pub struct FollowOptions {
     pub from_start: bool,
     /// The longest one `next` waits while nothing happens.
     pub wait: Duration,
+    /// How often the subscription is kept alive: well within the time
+    /// after which a relay removes it (`TestKnobs::keep_alive_every`).
+    pub keep_alive_every: Duration,
 }
 
 /// What a follower gives, in the order to apply it.
@@ -191,7 +193,7 @@ impl Follower {
                 Err(e) => tracing::warn!(error = %e, "could not read the snoozes"),
             }
         }
-        if self.kept_alive.elapsed() >= keep_alive_every() {
+        if self.kept_alive.elapsed() >= self.options.keep_alive_every {
             // Tried again at the next step until it works: the time left
             // before a relay removes the queue is four keep-alives long.
             match self.fanout.keep_alive(&self.subscription).await {
@@ -205,7 +207,7 @@ impl Follower {
             out.push(Followed::PublisherSilent(self.silent));
         }
         // Never waiting past the next keep-alive.
-        let wait = self.options.wait.min(keep_alive_every());
+        let wait = self.options.wait.min(self.options.keep_alive_every);
         let events = self
             .fanout
             .receive(&mut self.subscription, wait)

@@ -62,7 +62,7 @@ impl Operations {
             None => store.clone(),
         };
         if !ended {
-            return Err(PortError::NotFound(format!("{} is not snoozed", escape_for_terminal(&named))).into());
+            return Err(PortError::not_found(format!("{} is not snoozed", escape_for_terminal(&named))).into());
         }
         Ok(named)
     }

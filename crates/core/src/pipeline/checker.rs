@@ -12,10 +12,10 @@
 //! one window remains, said in `adapters::aws::publisher`.
 
 use super::forecasts;
-use crate::ports::RetryPolicy;
 use crate::ports::{
     AlertClaim, AlertFilter, Change, ClaimOutcome, Delivery, Image, PortError, Ports, Restock, StockFilter, all_pages,
 };
+use crate::ports::{Holder, RetryPolicy};
 use std::collections::HashSet;
 use std::time::Duration;
 use stockwatch_domain::{
@@ -212,7 +212,7 @@ impl Checker {
             }
             let snoozes = snoozes.as_deref().unwrap_or_default();
             to_send.extend(
-                self.decide_and_claim(&page.changes, snoozes, &self.token, &mut report)
+                self.decide_and_claim(&page.changes, snoozes, &self.sender(), &mut report)
                     .await?,
             );
             self.retry
@@ -335,11 +335,11 @@ impl Checker {
         }
         let snoozes = self.snoozes().await?;
         if self.config.group_wait.is_zero() {
-            let to_send = self.decide_and_claim(changes, &snoozes, &self.token, report).await?;
+            let to_send = self.decide_and_claim(changes, &snoozes, &self.sender(), report).await?;
             return self.send(&to_send, report).await;
         }
         // Held for the window: a later sweep (any instance's) sends it with the rest.
-        let held = crate::ports::held_token(&self.token);
+        let held = Holder::Window(self.token.clone());
         let to_send = self.decide_and_claim(changes, &snoozes, &held, report).await?;
         report.held += to_send.len() as u64;
         Ok(())
@@ -361,7 +361,7 @@ impl Checker {
         &self,
         changes: &[Change],
         snoozes: &[Snooze],
-        token: &str,
+        holder: &Holder,
         report: &mut CheckReport,
     ) -> Result<Vec<Alert>, PortError> {
         self.record_history(changes).await?;
@@ -383,7 +383,7 @@ impl Checker {
                 self.ports.ledger.resolve(&restocks, Timestamp::now())
             })
             .await?;
-        self.claim(&claims, token, report).await
+        self.claim(&claims, holder, report).await
     }
 
     /// SOON on each change's transition: the item's forecast as of the old
@@ -507,21 +507,26 @@ impl Checker {
     }
 
     async fn claim_and_publish(&self, claims: &[AlertClaim], report: &mut CheckReport) -> Result<(), PortError> {
-        let to_send = self.claim(claims, &self.token, report).await?;
+        let to_send = self.claim(claims, &self.sender(), report).await?;
         self.send(&to_send, report).await
     }
 
-    /// Claims under `token`; returns the alerts won that are to be notified.
+    /// This checker as the sender of what it claims.
+    fn sender(&self) -> Holder {
+        Holder::Sender(self.token.clone())
+    }
+
+    /// Claims for `holder`; returns the alerts won that are to be notified.
     async fn claim(
         &self,
         claims: &[AlertClaim],
-        token: &str,
+        holder: &Holder,
         report: &mut CheckReport,
     ) -> Result<Vec<Alert>, PortError> {
         let outcomes = self
             .retry
             .run("claim alerts", || {
-                self.ports.ledger.claim(claims, token, Timestamp::now())
+                self.ports.ledger.claim(claims, holder, Timestamp::now())
             })
             .await?;
         let mut to_send = Vec::new();

@@ -85,7 +85,7 @@ impl Loader {
             ));
         }
         if let Some(as_of) = as_of {
-            check_as_of(as_of, Timestamp::now()).map_err(PortError::Invalid)?;
+            check_as_of(as_of, Timestamp::now()).map_err(PortError::invalid)?;
         }
         let mut key = upload_key(file_name, Timestamp::now());
         if self.elsewhere.is_some() {
@@ -166,7 +166,7 @@ impl Loader {
                 });
             }
             if started.elapsed() >= timeout {
-                return Err(PortError::Transient(format!(
+                return Err(PortError::transient(format!(
                     "{key} is uploaded, but no loader reported on it within {} s; is the load function deployed?",
                     timeout.as_secs()
                 )));
@@ -307,7 +307,7 @@ async fn read_and_write(
 ) -> Result<Read, PortError> {
     let input = body
         .open()
-        .map_err(|e| PortError::Permanent(format!("the file cannot be read: {e}")))?;
+        .map_err(|e| PortError::permanent(format!("the file cannot be read: {e}")))?;
     let want_rows = sink.is_some();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Piece>(2);
     let reading = tokio::task::spawn_blocking(move || {
@@ -352,7 +352,7 @@ async fn read_and_write(
     }
     reading
         .await
-        .map_err(|e| PortError::Permanent(format!("the import task stopped unexpectedly: {e}")))?;
+        .map_err(|e| PortError::permanent(format!("the import task stopped unexpectedly: {e}")))?;
     let (reader_end, mut problems) =
         end.ok_or_else(|| PortError::Permanent("the import task stopped before the end of the file".into()))?;
     problems.absorb(reader_end.problems);

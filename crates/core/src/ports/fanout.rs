@@ -34,23 +34,6 @@ pub enum Event {
 /// How often the publisher says it is alive.
 pub const BEAT: Duration = Duration::from_secs(30);
 
-/// A subscription not kept alive for this long belongs to a follower that
-/// died and is removed. Tests that kill followers shorten it with
-/// `STOCKWATCH_TEST_ABANDONED_MS` (not for production: a follower busy for
-/// longer than it would lose its queue).
-pub fn abandoned() -> Duration {
-    std::env::var("STOCKWATCH_TEST_ABANDONED_MS")
-        .ok()
-        .and_then(|ms| ms.parse().ok())
-        .map_or(Duration::from_secs(5 * 60), Duration::from_millis)
-}
-
-/// How often followers keep their subscription alive: well within
-/// `abandoned`.
-pub fn keep_alive_every() -> Duration {
-    (abandoned() / 4).min(Duration::from_secs(60))
-}
-
 /// One follower's subscription: its id, and its backend's state of it
 /// (a queue's URL and ARN; local cursors).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -378,7 +378,15 @@ async fn claim_and_stop(backend: &Ports, store: &str, item: &str) {
         notify: true,
     };
     let past = stockwatch_domain::Timestamp(stockwatch_domain::Timestamp::now().0 - 120_000);
-    backend.ledger.claim(&[claim], "stopped-publisher", past).await.unwrap();
+    backend
+        .ledger
+        .claim(
+            &[claim],
+            &stockwatch_core::ports::Holder::Sender("stopped-publisher".into()),
+            past,
+        )
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -709,7 +717,7 @@ fn a_function_without_its_settings_stops_saying_which() {
         assert!(!out.status.success());
         let said = String::from_utf8_lossy(&out.stderr);
         assert!(
-            said.contains("no STOCKWATCH_TOPIC_ARN") && said.contains("deploy/template.yaml"),
+            said.contains("STOCKWATCH_TOPIC_ARN: not set") && said.contains("deploy/template.yaml"),
             "{said}"
         );
     }

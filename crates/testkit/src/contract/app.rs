@@ -92,3 +92,41 @@ pub async fn acknowledging_many_says_what_came_of_each(b: &Ports) {
     assert_eq!(failed, [(taken.id, true, false), (missing, false, true)]);
     assert_eq!(b.ledger.get(taken.id).await.unwrap().acknowledged.unwrap().by, "ben");
 }
+
+pub async fn an_acknowledgement_taken_back_opens_the_alert_again_for_everyone(b: &Ports) {
+    let ops = operations(b);
+    let alert = won(b, claim("c1", "Berlin", "Dot", 10), "t").await;
+    let start = b.ledger.tip().await.unwrap();
+    let acked = ops
+        .acknowledge(alert.id, "ana", Some("wrong item"), Timestamp::now())
+        .await
+        .unwrap();
+    let reopened = ops.unacknowledge(alert.id, Timestamp::now()).await.unwrap();
+    assert_eq!(reopened.state, AlertState::Open);
+    assert_eq!(reopened.acknowledged, None);
+    assert!(
+        reopened.version > acked.version,
+        "{} after {}",
+        reopened.version,
+        acked.version
+    );
+    // Followers see it open again, after its acknowledgement.
+    let seen = b.ledger.changes_since(Some(&start), 100).await.unwrap().alerts;
+    let last = seen
+        .iter()
+        .rev()
+        .find(|a| a.id == alert.id)
+        .expect("the alert among the changes");
+    assert_eq!(last.state, AlertState::Open, "{seen:?}");
+    // Nothing left to take back; it can be acknowledged again.
+    match ops.unacknowledge(alert.id, Timestamp::now()).await {
+        Err(AppError::Port(PortError::Conflict(m))) => assert!(m.contains("no acknowledgement to take back"), "{m}"),
+        other => panic!("an open alert was taken back: {other:?}"),
+    }
+    let again = ops.acknowledge(alert.id, "ben", None, Timestamp::now()).await.unwrap();
+    assert_eq!(again.acknowledged.unwrap().by, "ben");
+    match ops.unacknowledge(AlertId(999_999), Timestamp::now()).await {
+        Err(AppError::Port(PortError::NotFound(_))) => {}
+        other => panic!("a missing alert: {other:?}"),
+    }
+}

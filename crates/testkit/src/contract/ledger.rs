@@ -26,7 +26,13 @@ fn ack(by: &str) -> Acknowledgement {
 }
 
 pub async fn won(b: &Ports, c: AlertClaim, token: &str) -> stockwatch_domain::Alert {
-    match b.ledger.claim(&[c], token, Timestamp::now()).await.unwrap().remove(0) {
+    match b
+        .ledger
+        .claim(&[c], &Holder::Sender(token.into()), Timestamp::now())
+        .await
+        .unwrap()
+        .remove(0)
+    {
         ClaimOutcome::Won(a) => a,
         ClaimOutcome::Lost(a) => panic!("expected to win the claim, lost to {a:?}"),
     }
@@ -38,7 +44,11 @@ pub async fn a_transition_is_claimed_once(b: &Ports) {
     assert_eq!(first.kind, AlertKind::Out);
     let again = b
         .ledger
-        .claim(&[claim("c1", "Berlin", "Dot", 10)], "t2", Timestamp::now())
+        .claim(
+            &[claim("c1", "Berlin", "Dot", 10)],
+            &Holder::Sender("t2".into()),
+            Timestamp::now(),
+        )
         .await
         .unwrap();
     match &again[0] {
@@ -49,7 +59,10 @@ pub async fn a_transition_is_claimed_once(b: &Ports) {
     low.kind = AlertKind::Low;
     assert!(
         matches!(
-            b.ledger.claim(&[low], "t2", Timestamp::now()).await.unwrap()[0],
+            b.ledger
+                .claim(&[low], &Holder::Sender("t2".into()), Timestamp::now())
+                .await
+                .unwrap()[0],
             ClaimOutcome::Won(_)
         ),
         "kind is part of the claim"
@@ -66,7 +79,11 @@ pub async fn a_retried_claim_is_still_the_claimers(b: &Ports) {
     assert_eq!(retried.id, first.id, "the same alert, not a second one");
     let other = b
         .ledger
-        .claim(&[claim("c7", "Berlin", "Dot", 10)], "t2", Timestamp::now())
+        .claim(
+            &[claim("c7", "Berlin", "Dot", 10)],
+            &Holder::Sender("t2".into()),
+            Timestamp::now(),
+        )
         .await
         .unwrap();
     assert!(matches!(other[0], ClaimOutcome::Lost(_)), "another claimer still loses");
@@ -305,7 +322,10 @@ pub async fn followers_see_raises_and_acknowledgements(b: &Ports) {
         .map(|i| claim(&format!("m{i}"), "Pusan", &format!("i{i}"), 10))
         .collect();
     let before = b.ledger.tip().await.unwrap();
-    b.ledger.claim(&claims, "t", Timestamp::now()).await.unwrap();
+    b.ledger
+        .claim(&claims, &Holder::Sender("t".into()), Timestamp::now())
+        .await
+        .unwrap();
     let (mut total, mut cursor) = (0, before);
     loop {
         let page = b.ledger.changes_since(Some(&cursor), 3).await.unwrap();

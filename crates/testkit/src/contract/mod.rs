@@ -151,6 +151,7 @@ macro_rules! contract_tests {
             storage::checkpoints_never_move_back,
             app::acknowledging_checks_the_text_and_recovers_a_lost_answer,
             app::acknowledging_many_says_what_came_of_each,
+            app::an_acknowledgement_taken_back_opens_the_alert_again_for_everyone,
             ledger::a_transition_is_claimed_once,
             ledger::a_retried_claim_is_still_the_claimers,
             ledger::acknowledging_follows_the_lifecycle,

@@ -241,13 +241,17 @@ pub async fn a_window_takes_only_held_claims(b: &Ports) {
     let long_ago = Timestamp(now.0 - 60_000);
     let ledger = &b.ledger;
     let sending = ledger
-        .claim(&[claim("w1", "Berlin", "Dot", 10)], "sender", now)
+        .claim(
+            &[claim("w1", "Berlin", "Dot", 10)],
+            &Holder::Sender("sender".into()),
+            now,
+        )
         .await
         .unwrap();
     let held = ledger
         .claim(
             &[claim("w2", "Berlin", "Show", 10)],
-            &held_token("function-a"),
+            &Holder::Window("function-a".into()),
             long_ago,
         )
         .await
@@ -269,7 +273,11 @@ pub async fn a_window_takes_only_held_claims(b: &Ports) {
     // Held, and no window sender ever came: a plain takeover finds it only
     // once no window may still be open.
     let abandoned = ledger
-        .claim(&[claim("w3", "Pusan", "Tap", 10)], &held_token("gone"), long_ago)
+        .claim(
+            &[claim("w3", "Pusan", "Tap", 10)],
+            &Holder::Window("gone".into()),
+            long_ago,
+        )
         .await
         .unwrap();
     assert!(

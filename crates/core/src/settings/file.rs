@@ -1,7 +1,6 @@
-//! Settings for the front ends: a TOML config file, overridden by
-//! environment variables and flags (the CLI reads those two), over defaults.
-//! A front-end module: it may use the adapters' settings types, never the
-//! CLI or the console.
+//! The config file (`config.toml`), the layer between the defaults and the
+//! environment: read once, checked whole, each mistake named by its line;
+//! and where stockwatch keeps its files (config, data, logs).
 
 use serde::Deserialize;
 use std::ops::Range;
