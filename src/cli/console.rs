@@ -92,7 +92,7 @@ pub async fn start(ctx: &Session, args: &ConsoleArgs) -> Result<(), CliError> {
     // A data dir this user may only read gives a read-only console: no
     // key offers what would fail.
     let read_only = args.read_only || ctx.data_read_only();
-    let checker = (!args.no_checker && !read_only && !ctx.checked_elsewhere)
+    let checker = (!args.no_checker && !read_only && ctx.roles.checks_here())
         .then(|| stockwatch_core::pipeline::Checker::new(ctx.ports.clone(), ctx.checker_config.clone()));
     let log_path =
         stockwatch_core::logging::log_path().map_or_else(|| "(no log file)".into(), |p| p.display().to_string());

@@ -27,7 +27,7 @@ use stockwatch_core::pipeline::loader::LOAD_LEASE;
 use stockwatch_core::pipeline::{Checker, CheckerConfig, Loader, RetryNotice, RetryPolicy, UploadFlow};
 use stockwatch_core::ports::Ports;
 use stockwatch_core::settings as config;
-use stockwatch_core::settings::{self, AlertRules, ConfigFile, Given, LoaderKind, TestKnobs};
+use stockwatch_core::settings::{self, AlertRules, Checks, ConfigFile, Given, LoaderKind, Loads, Roles, TestKnobs};
 use stockwatch_local::LocalBackend;
 
 #[derive(Debug, Parser)]
@@ -208,11 +208,9 @@ pub struct Session {
     pub rules: AlertRules,
     /// What only tests turn (short leases, queues abandoned sooner).
     pub knobs: TestKnobs,
-    /// Uploads are loaded by the deployed function, not here.
-    pub loaded_elsewhere: bool,
-    /// A deployed check-stock function or a relay raises the alerts:
-    /// consoles and `watch` only show them (and read no stream).
-    pub checked_elsewhere: bool,
+    /// Who loads, who raises the alerts, how followers follow, whether
+    /// this process writes (`stockwatch_core::settings::Roles`).
+    pub roles: Roles,
 }
 
 /// Settings resolved from flags, environment and the config file.
@@ -469,17 +467,11 @@ impl Session {
             .unwrap_or_else(|| CheckerConfig::default().name);
         // A pass is sent whole; only `relay` holds batches for a window.
         let checker_config = rules.checker_config(&name, false, &knobs);
-        // A stack deploys the load function, so its uploads are its to load.
-        let loaded_elsewhere = resolved.aws.as_ref().is_some_and(|aws| {
-            let default = if aws.stack.is_some() {
-                LoaderKind::Function
-            } else {
-                LoaderKind::Console
-            };
-            global.aws.loader.or(config.aws.loader).unwrap_or(default) == LoaderKind::Function
-        });
-        // A stack's function, or a relay, raises the alerts.
-        let checked_elsewhere = ports.relayed || resolved.aws.as_ref().is_some_and(|aws| aws.stack.is_some());
+        // Who loads, who checks, how followers follow: decided once.
+        let loader = resolved.aws.as_ref().and(global.aws.loader.or(config.aws.loader));
+        let stack = resolved.aws.as_ref().is_some_and(|aws| aws.stack.is_some());
+        let writable = !local.as_ref().is_some_and(|l| l.opened.read_only);
+        let roles = Roles::decide(loader, stack, ports.relayed, writable);
         Ok(Session {
             ops: Operations::new(ports.clone(), retries()),
             ports,
@@ -488,21 +480,20 @@ impl Session {
             checker_config,
             rules,
             knobs,
-            loaded_elsewhere,
-            checked_elsewhere,
+            roles,
         })
     }
 
     /// The local data dir may be read here, not written: front ends that
     /// would write (a checker, acknowledging keys) leave it alone.
     pub fn data_read_only(&self) -> bool {
-        self.local.as_ref().is_some_and(|l| l.opened.read_only)
+        !self.roles.writable
     }
 
     /// A loader that loads here, or waits for the deployed function.
     pub fn quiet_loader(&self) -> Loader {
         let loader = Loader::new(self.ports.clone()).with_lease(self.knobs.lease.unwrap_or(LOAD_LEASE));
-        if self.loaded_elsewhere {
+        if self.roles.loads == Loads::Function {
             loader.loaded_elsewhere(FUNCTION_WAIT)
         } else {
             loader
@@ -519,7 +510,7 @@ impl Session {
     /// A stack's function (or a relay) raises the alerts of what is
     /// uploaded: no checker runs here then (an operator may not claim).
     pub fn upload_flow(&self, check: bool) -> UploadFlow {
-        let checker = (check && !self.checked_elsewhere).then(|| self.checker());
+        let checker = (check && self.roles.checks == Checks::Here).then(|| self.checker());
         UploadFlow::new(self.ports.clone(), self.loader(), checker)
     }
 

@@ -12,6 +12,7 @@ use std::time::Duration;
 use stockwatch_core::app::{Pass, Schedule};
 use stockwatch_core::pipeline::Relay;
 use stockwatch_core::ports::{Backoff, Failures, Idle};
+use stockwatch_core::settings::Checks;
 
 /// Between passes while nothing is new: a quarter second at first, then
 /// longer (with jitter) up to a second, so an idle relay costs two stream
@@ -34,7 +35,7 @@ pub async fn run(global: &GlobalArgs, args: &RelayArgs) -> Result<(), CliError> 
         ));
     }
     // Beside a stack, its function raises the alerts: the relay publishes.
-    let beside_stack = ctx.checked_elsewhere && !ctx.ports.relayed;
+    let beside_stack = ctx.roles.checks == Checks::Stack;
     // One pass sends what it raised: only a relay that keeps running
     // holds alerts for a grouping window.
     let checker = if args.once { ctx.checker() } else { ctx.relay_checker() };
@@ -45,7 +46,10 @@ pub async fn run(global: &GlobalArgs, args: &RelayArgs) -> Result<(), CliError> 
             .ops
             .duties(once, Some(Pass::Relay(Box::new(relay))), None)
             .run_due()
-            .await?;
+            .await;
+        if let Some(e) = round.failed {
+            return Err(e.into());
+        }
         let report = round.relayed.unwrap_or_default();
         super::say(&format!(
             "published {} changes and {} alert states; {} alerts raised",
@@ -65,22 +69,25 @@ pub async fn run(global: &GlobalArgs, args: &RelayArgs) -> Result<(), CliError> 
     let mut failures = Failures::new(Backoff::new(IDLE.base, Duration::from_secs(10)));
     let mut idle = Idle::new(IDLE);
     loop {
-        let result = tokio::select! {
+        let round = tokio::select! {
             _ = &mut stop => return Ok(()),
-            result = duties.run_due() => result,
+            round = duties.run_due() => round,
         };
-        let wait = match result {
-            Ok(round) => {
+        for resumed in &round.resumed {
+            super::upload::say_resumed(resumed);
+        }
+        if let Some(e) = &round.resume_failed {
+            super::say(&format!("could not look for uploads whose loader stopped: {e}"));
+        }
+        let wait = match &round.failed {
+            None => {
                 failures.succeeded();
-                for resumed in &round.resumed {
-                    super::upload::say_resumed(resumed);
-                }
                 if round.raised() > 0 {
                     tracing::info!(raised = round.raised(), "alerts raised");
                 }
                 idle.after(round.busy())
             }
-            Err(e) => {
+            Some(e) => {
                 let wait = failures.failed();
                 super::say(&format!("{e}; retrying in {:.1} s", wait.as_secs_f32()));
                 wait

@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use stockwatch_core::pipeline::{UploadError, Uploaded};
 use stockwatch_core::ports::{LoadReport, ObjectStatus};
+use stockwatch_core::settings::{Checks, Loads};
 use stockwatch_domain::import::thousands;
 use stockwatch_domain::{Alert, AlertKind, Timestamp, escape_for_terminal};
 
@@ -66,7 +67,7 @@ fn spread_as_of(args: &UploadArgs) -> impl Fn(usize) -> Option<Timestamp> + '_ {
 }
 
 pub async fn run(ctx: &Session, args: &UploadArgs) -> Result<(), CliError> {
-    if (args.as_of.is_some() || args.spread.is_some()) && ctx.loaded_elsewhere {
+    if (args.as_of.is_some() || args.spread.is_some()) && ctx.roles.loads == Loads::Function {
         return Err(CliError::Usage(
             "--as-of and --spread need stockwatch to load the file itself (--loader console): the deployed \
              function uses the upload time"
@@ -118,7 +119,7 @@ pub async fn run(ctx: &Session, args: &UploadArgs) -> Result<(), CliError> {
         } else {
             let alerts = if args.no_check {
                 AlertsSaid::NotChecked
-            } else if ctx.checked_elsewhere {
+            } else if ctx.roles.checks != Checks::Here {
                 AlertsSaid::Elsewhere
             } else {
                 AlertsSaid::Here

@@ -13,6 +13,7 @@ use std::io::Write;
 use std::time::Duration;
 use stockwatch_core::app::{FollowOptions, Followed, Follower, Pass, Schedule};
 use stockwatch_core::ports::{Backoff, Change, Failures};
+use stockwatch_core::settings::Follows;
 use stockwatch_domain::{Alert, AlertId, AlertState, Timestamp, escape_for_terminal, level};
 
 /// How often the feed is read (and the checker run): a change shows well
@@ -46,7 +47,7 @@ enum Event<'a> {
 }
 
 pub async fn run(ctx: &Session, args: &WatchArgs) -> Result<(), CliError> {
-    let checker = (!args.no_checker && !ctx.checked_elsewhere && !ctx.data_read_only()).then(|| ctx.checker());
+    let checker = (!args.no_checker && ctx.roles.checks_here()).then(|| ctx.checker());
     // Through the fan-out feed (a relay's topic and a queue of our own, or
     // the feed and ledger read directly); from the start only directly.
     let name = format!("watch {} (pid {})", super::alerts::operator()?, std::process::id());
@@ -80,7 +81,7 @@ async fn follow(
     if !args.json {
         let checking = if checker.is_some() {
             " (checker running here)"
-        } else if ctx.ports.relayed {
+        } else if ctx.roles.follows == Follows::Relay {
             " (through the relay)"
         } else if ctx.data_read_only() {
             " (the data dir is read-only here: no checker)"
@@ -102,8 +103,15 @@ async fn follow(
     loop {
         let step = async {
             if let Some(duties) = &mut duties {
-                for resumed in duties.run_due().await?.resumed {
-                    super::upload::say_resumed(&resumed);
+                let round = duties.run_due().await;
+                for resumed in &round.resumed {
+                    super::upload::say_resumed(resumed);
+                }
+                if let Some(e) = round.resume_failed {
+                    super::say(&format!("could not look for uploads whose loader stopped: {e}"));
+                }
+                if let Some(e) = round.failed {
+                    return Err(e);
                 }
             }
             follower.next().await.map_err(|failed| failed.error)

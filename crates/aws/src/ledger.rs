@@ -879,12 +879,19 @@ impl Alerts for DynamoLedger {
 
     async fn unacknowledge(&self, id: AlertId, at: Timestamp) -> PortResult<Alert> {
         let pk = self.key_of(id).await?;
-        let alert = self.alert_at(&pk).await?;
+        let item = self
+            .get_item(&pk)
+            .await?
+            .ok_or_else(|| PortError::not_found(format!("the alert {pk} disappeared from {}", self.what())))?;
+        let alert = alert_from(&item)?;
         alert
             .can_unacknowledge()
             .map_err(|e| PortError::conflict(e.to_string()))?;
-        // Open again, and back in the reminders' index when it was sent.
-        let remind = alert.kind == AlertKind::Out && alert.published_at.is_some();
+        // Open again, and back in the reminders' index as a claim puts it
+        // (an OUT alert to notify): the index holds it once it is sent
+        // (`PublishedAt`), now or later.
+        let notify = matches!(item.get("Notify"), Some(AttributeValue::Bool(true)));
+        let remind = alert.kind == AlertKind::Out && notify;
         let set = if remind {
             "SET #st = :open, UpdatedAt = :at, Remind = :remind"
         } else {

@@ -121,9 +121,11 @@ pub async fn follow(
         if tx.is_closed() {
             return;
         }
+        // A snapshot under way says LIVE only when it is done (SnapshotDone).
+        let snapshotting = follower.in_snapshot();
         match follower.next().await {
             Ok(followed) => {
-                if failures.succeeded() && tx.send(Msg::FeedOk).is_err() {
+                if failures.succeeded() && !snapshotting && tx.send(Msg::FeedOk).is_err() {
                     return;
                 }
                 for msg in followed.into_iter().flat_map(messages) {
@@ -182,12 +184,13 @@ pub async fn run_relay(mut duties: Duties, idle_poll: Duration, tx: UnboundedSen
     let mut failures = failures();
     let mut idle = Idle::new(Backoff::new(FEED_POLL.min(idle_poll), idle_poll));
     loop {
-        let wait = match duties.run_due().await {
-            Ok(round) => {
+        let round = duties.run_due().await;
+        let wait = match &round.failed {
+            None => {
                 failures.succeeded();
                 idle.after(round.busy())
             }
-            Err(e) => {
+            Some(e) => {
                 tracing::warn!(error = %e, "the console's checker");
                 failures.failed().max(FEED_POLL)
             }

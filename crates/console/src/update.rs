@@ -12,6 +12,10 @@ use super::messages::{Effect, Msg};
 use super::mouse;
 use super::pane::Pane;
 
+/// Said when changes or alert states were lost on the way (a stream
+/// trimmed or replaced): both are read again after it, so one message says it.
+const LOST: &str = "changes were lost on the way; the counts and the alerts are read again";
+
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     let message_before = app.message.clone();
     // The pane the operator acted in: its selection follows its cursor.
@@ -97,7 +101,7 @@ fn on_news(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::FeedError(error) => app.feed = Feed::Error(error),
         Msg::FeedOk => app.feed = Feed::Live,
         Msg::Resync => {
-            app.message = Some("changes were lost from the feed; the counts are read again".into());
+            app.message = Some(LOST.into());
             app.live_stock.reset();
             // Changes were lost: the histories held miss points; read again.
             app.item_history = Default::default();
@@ -127,7 +131,7 @@ fn on_news(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::AlertsResync(alerts) => {
             app.ledger_error = None;
             app.live_alerts.replace_unresolved(alerts);
-            app.message = Some("alert changes were lost from the ledger's stream; the alerts were read again".into());
+            app.message = Some(LOST.into());
         }
         Msg::Alerts(alerts) => {
             app.ledger_error = None;

@@ -41,12 +41,11 @@ impl Operations {
         let ack = match (checked(Field::Name, by), optional_note(note)) {
             (Ok(by), Ok(note)) => Acknowledgement { by, at, note },
             (Err(e), _) | (_, Err(e)) => {
-                // The same mistake for each: said once, against the first.
-                let mut outcome = Acknowledged::default();
-                if let Some(first) = ids.first() {
-                    outcome.failed.push((*first, e));
-                }
-                return outcome;
+                // The same mistake for each: none is acknowledged.
+                return Acknowledged {
+                    done: Vec::new(),
+                    failed: ids.iter().map(|id| (*id, e.clone())).collect(),
+                };
             }
         };
         let mut outcome = Acknowledged::default();

@@ -77,13 +77,18 @@ pub enum Pass {
     Check(Box<Checker>),
 }
 
-/// What one round did.
+/// What one round did, and what stopped it.
 #[derive(Debug, Default)]
 pub struct Round {
     pub resumed: Vec<LoadOutcome>,
     pub reaped: usize,
     pub relayed: Option<RelayReport>,
     pub checked: Option<CheckReport>,
+    /// Stalled uploads that could not be looked for: said, and the round
+    /// went on (one upload that cannot be resumed must not stop the alerts).
+    pub resume_failed: Option<AppError>,
+    /// The duty that failed and ended the round early (due again next round).
+    pub failed: Option<AppError>,
 }
 
 impl Round {
@@ -133,10 +138,18 @@ fn due(at: Option<Instant>, every: Option<Duration>) -> bool {
 
 impl Duties {
     /// Runs the duties that are due, then the pass. A duty done moves its
-    /// time on; the first that fails ends the round, and is due again in
-    /// the next.
-    pub async fn run_due(&mut self) -> Result<Round, AppError> {
+    /// time on. A failed beat, reap or pass ends the round (due again in
+    /// the next); a failed look for stalled uploads is said and the round
+    /// goes on. What was done is in the round whatever failed after it.
+    pub async fn run_due(&mut self) -> Round {
         let mut round = Round::default();
+        if let Err(e) = self.run_into(&mut round).await {
+            round.failed = Some(e);
+        }
+        round
+    }
+
+    async fn run_into(&mut self, round: &mut Round) -> Result<(), AppError> {
         if due(self.beat_at, self.schedule.beat) {
             self.fanout.beat().await?;
             self.beat_at = Some(Instant::now());
@@ -151,17 +164,24 @@ impl Duties {
         if let Some(loader) = &self.loader
             && due(self.resumed_at, self.schedule.resume)
         {
-            round.resumed = loader.resume_stalled().await?;
-            if !round.resumed.is_empty() {
-                tracing::warn!(uploads = round.resumed.len(), "loaded uploads whose loader stopped");
-            }
             self.resumed_at = Some(Instant::now());
+            match loader.resume_stalled().await {
+                Ok(resumed) if !resumed.is_empty() => {
+                    tracing::warn!(uploads = resumed.len(), "loaded uploads whose loader stopped");
+                    round.resumed = resumed;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not look for uploads whose loader stopped");
+                    round.resume_failed = Some(e.into());
+                }
+            }
         }
         match &self.pass {
             Some(Pass::Relay(relay)) => round.relayed = Some(relay.run_once().await?),
             Some(Pass::Check(checker)) => round.checked = Some(checker.run_once().await?),
             None => {}
         }
-        Ok(round)
+        Ok(())
     }
 }

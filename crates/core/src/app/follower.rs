@@ -170,6 +170,11 @@ impl Operations {
 }
 
 impl Follower {
+    /// Whether its snapshot is being read (it is not live yet).
+    pub fn in_snapshot(&self) -> bool {
+        self.snapshot.is_some()
+    }
+
     /// What ends this follower's subscription.
     pub fn ender(&self) -> FollowEnd {
         FollowEnd {
@@ -194,12 +199,13 @@ impl Follower {
             }
         }
         if self.kept_alive.elapsed() >= self.options.keep_alive_every {
-            // Tried again at the next step until it works: the time left
-            // before a relay removes the queue is four keep-alives long.
-            match self.fanout.keep_alive(&self.subscription).await {
-                Ok(()) => self.kept_alive = Instant::now(),
-                Err(e) => tracing::warn!(error = %e, "could not keep the follower's queue alive"),
-            }
+            // A failure is the caller's to show and retry: left failing for
+            // four keep-alives, the queue is removed as a stopped follower's.
+            self.fanout
+                .keep_alive(&self.subscription)
+                .await
+                .map_err(FollowFailed::feed)?;
+            self.kept_alive = Instant::now();
         }
         // A relay that stopped beating is said once, and when it is back.
         if self.ops.ports.relayed && self.silent != (self.heard.elapsed() >= PUBLISHER_SILENT) {

@@ -34,7 +34,7 @@ pub use text::Field;
 use crate::ports::{PortError, Ports, RetryPolicy};
 
 /// Why a use case did not happen.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
     /// What a person typed cannot be used; each front end names the field
     /// in its own terms (a flag, a prompt).

@@ -8,14 +8,18 @@
 //!
 //! - `file`: the config file (`config.toml`) and where things live;
 //! - `rules`: the alert rules and the checker's configuration, built here once;
+//! - `roles`: who loads, who checks, how followers follow, whether this
+//!   process writes: decided once for a deployment;
 //! - `knobs`: what only tests turn (short leases), kept apart from the rest.
 
 mod file;
 pub mod knobs;
+mod roles;
 mod rules;
 
 pub use file::*;
 pub use knobs::TestKnobs;
+pub use roles::{Checks, Follows, Loads, Roles};
 pub use rules::AlertRules;
 
 use std::collections::BTreeMap;

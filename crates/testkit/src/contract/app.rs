@@ -2,9 +2,10 @@
 //! one acknowledge the CLI's `ack` and the console's `a` both call.
 
 use super::ledger::{claim, won};
+use std::time::Duration;
 use stockwatch_core::app::{AppError, Field, Operations};
-use stockwatch_core::ports::{PortError, Ports, RetryPolicy};
-use stockwatch_domain::{Acknowledgement, AlertId, AlertState, Timestamp};
+use stockwatch_core::ports::{Delivery, PortError, Ports, RetryPolicy};
+use stockwatch_domain::{Acknowledgement, AlertId, AlertState, Message, Timestamp};
 
 fn operations(b: &Ports) -> Operations {
     Operations::new(b.clone(), RetryPolicy::default())
@@ -129,4 +130,44 @@ pub async fn an_acknowledgement_taken_back_opens_the_alert_again_for_everyone(b:
         Err(AppError::Port(PortError::NotFound(_))) => {}
         other => panic!("a missing alert: {other:?}"),
     }
+}
+
+/// Taken back before its first message went out (held for a window, or a
+/// sender that stopped): once sent, it is reminded of like any other.
+pub async fn an_acknowledgement_taken_back_before_sending_leaves_reminders_due(b: &Ports) {
+    let ops = operations(b);
+    let alert = won(b, claim("c1", "Berlin", "Dot", 10), "me").await;
+    ops.acknowledge(alert.id, "ana", None, Timestamp::now()).await.unwrap();
+    ops.unacknowledge(alert.id, Timestamp::now()).await.unwrap();
+    let sent = b
+        .publisher
+        .deliver(&[Message::for_alert(&alert)], "me", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(sent, [Delivery::Sent]);
+    let later = Timestamp(Timestamp::now().0 + 60_000);
+    let due = b.ledger.due_reminders(later).await.unwrap();
+    assert!(
+        due.iter().any(|a| a.id == alert.id),
+        "an open OUT alert, sent and unacknowledged, is due for a reminder: {due:?}"
+    );
+}
+
+pub async fn acknowledging_many_with_a_bad_note_acknowledges_none(b: &Ports) {
+    let ops = operations(b);
+    let first = won(b, claim("c1", "Berlin", "Dot", 10), "t").await;
+    let second = won(b, claim("c2", "Berlin", "Echo", 10), "t").await;
+    let outcome = ops
+        .acknowledge_all(&[first.id, second.id], "ana", Some("bell\u{7}"), Timestamp::now())
+        .await;
+    assert!(outcome.done.is_empty());
+    let failed: Vec<AlertId> = outcome.failed.iter().map(|(id, _)| *id).collect();
+    assert_eq!(failed, [first.id, second.id], "each is said, none is left out");
+    assert!(
+        outcome
+            .failed
+            .iter()
+            .all(|(_, e)| matches!(e, AppError::Invalid { field: Field::Note, .. }))
+    );
+    assert_eq!(b.ledger.get(second.id).await.unwrap().state, AlertState::Open);
 }

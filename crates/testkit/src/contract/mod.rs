@@ -152,6 +152,8 @@ macro_rules! contract_tests {
             app::acknowledging_checks_the_text_and_recovers_a_lost_answer,
             app::acknowledging_many_says_what_came_of_each,
             app::an_acknowledgement_taken_back_opens_the_alert_again_for_everyone,
+            app::an_acknowledgement_taken_back_before_sending_leaves_reminders_due,
+            app::acknowledging_many_with_a_bad_note_acknowledges_none,
             ledger::a_transition_is_claimed_once,
             ledger::a_retried_claim_is_still_the_claimers,
             ledger::acknowledging_follows_the_lifecycle,
