@@ -42,15 +42,19 @@ pub const KEYMAP_FILE: &str = "keymap.toml";
 /// Beside the log: the file pane's last directory.
 pub const LAST_DIR_FILE: &str = "last-dir";
 
-/// The built-in set, with the user's keymap.toml (config dir) over it.
-pub fn load_keymap(name: &str) -> Result<Keymap, CliError> {
+/// The built-in set, with the user's keymap.toml over it: beside the
+/// config file read (`--config`), else in the config dir.
+pub fn load_keymap(name: &str, config: Option<&std::path::Path>) -> Result<Keymap, CliError> {
     let base = builtin(name).ok_or_else(|| {
         CliError::Usage(format!(
             "there is no built-in keymap `{}`; the built-in keymaps are default and arrows",
             stockwatch_domain::escape_for_terminal(name)
         ))
     })?;
-    let user_path = stockwatch_core::settings::project_dirs().map(|d| d.config_dir().join(KEYMAP_FILE));
+    let user_path = match config.and_then(std::path::Path::parent) {
+        Some(dir) => Some(dir.join(KEYMAP_FILE)),
+        None => stockwatch_core::settings::project_dirs().map(|d| d.config_dir().join(KEYMAP_FILE)),
+    };
     let user = match &user_path {
         Some(path) => match stockwatch_core::settings::read_settings_file(path) {
             Ok(text) => Some((path.display().to_string(), text)),
@@ -75,7 +79,7 @@ pub async fn start(ctx: &Session, args: &ConsoleArgs) -> Result<(), CliError> {
         .clone()
         .or_else(|| ctx.config.keymap.as_ref().map(|k| k.get_ref().clone()))
         .unwrap_or_else(|| "default".into());
-    let keymap = load_keymap(&name)?;
+    let keymap = load_keymap(&name, ctx.config.path())?;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(CliError::Usage(
             "the console needs a terminal; `stockwatch watch` follows changes and alerts as plain lines".into(),

@@ -23,7 +23,8 @@ pub struct StockArgs {
     pub low: bool,
     /// Only items predicted to run out within DAYS (3 if not given), most
     /// urgent first.
-    #[arg(long, value_name = "DAYS", num_args = 0..=1, default_missing_value = "3", conflicts_with = "no_forecast")]
+    #[arg(long, value_name = "DAYS", num_args = 0..=1, default_missing_value = "3", conflicts_with = "no_forecast",
+          value_parser = days)]
     pub soon: Option<f64>,
     /// Read no history: no days left (on AWS the history costs a query per item).
     #[arg(long)]
@@ -31,6 +32,18 @@ pub struct StockArgs {
     /// A JSON array of rows.
     #[arg(long)]
     pub json: bool,
+}
+
+/// A number of days ahead: 0 or more, and a number (not NaN, not infinite).
+fn days(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        // `+ 0.0` makes -0 plain 0.
+        Ok(days) if days.is_finite() && days >= 0.0 => Ok(days + 0.0),
+        _ => Err(format!(
+            "`{}` is not a number of days; write 0 or more, e.g. 3 or 1.5",
+            stockwatch_domain::escape_for_terminal(text)
+        )),
+    }
 }
 
 #[derive(Serialize)]

@@ -14,7 +14,8 @@ pub struct UploadsArgs {
     #[arg(value_name = "KEY")]
     pub key: Option<String>,
     /// At most this many uploads, newest first.
-    #[arg(long, default_value_t = 50, value_name = "N")]
+    #[arg(long, default_value_t = 50, value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub limit: usize,
     /// JSON instead of a table.
     #[arg(long)]

@@ -862,3 +862,19 @@ fn a_million_row_file_sends_one_summary() {
         "every OUT alert carried"
     );
 }
+
+/// Numbers that mean nothing are refused as usage errors, not listed as
+/// "nothing found".
+#[test]
+fn soon_days_and_upload_limits_must_mean_something() {
+    let env = Env::new();
+    for days in ["NaN", "-1", "-inf", "inf", "soon"] {
+        let out = env.run(&["stock", &format!("--soon={days}")]);
+        assert_eq!(out.status.code(), Some(2), "--soon={days}: {}", stderr(&out));
+        assert!(stderr(&out).contains("is not a number of days"), "{}", stderr(&out));
+    }
+    assert!(env.run(&["stock", "--soon=1.5"]).status.success());
+    let out = env.run(&["uploads", "--limit", "0"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("Nothing uploaded yet"), "{}", stdout(&out));
+}

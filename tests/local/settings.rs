@@ -348,3 +348,21 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+/// A keymap beside the config file named by --config is the one used, and
+/// one that unbinds `quit` is refused before the console starts.
+#[test]
+fn a_keymap_beside_the_config_that_leaves_no_way_out_is_refused() {
+    let env = Env::new();
+    let dir = env.dir.path().join("elsewhere");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.toml"), "").unwrap();
+    std::fs::write(dir.join("keymap.toml"), "[global]\nquit = []\n").unwrap();
+    let out = env.cmd().arg("--config").arg(dir.join("config.toml")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains("elsewhere/keymap.toml") && said.contains("`quit` has no key"),
+        "{said}"
+    );
+}

@@ -58,10 +58,25 @@ impl Keymap {
     /// A base set (embedded) with an optional user file over it.
     pub fn load(base: (&str, &str), user: Option<(&str, &str)>) -> Result<Keymap, KeymapError> {
         let mut bindings: BTreeMap<Action, (Vec<(Key, usize)>, String)> = BTreeMap::new();
+        let mut named_at: BTreeMap<Action, (String, usize)> = BTreeMap::new();
         for (file, text) in std::iter::once(base).chain(user) {
-            for (action, keys) in parse_file(file, text)? {
+            for (action, keys, line) in parse_file(file, text)? {
                 bindings.insert(action, (keys, file.to_string()));
+                named_at.insert(action, (file.to_string(), line));
             }
+        }
+        // Unbinding `quit` leaves the console no way out but a kill.
+        if bindings.get(&Action::Quit).is_none_or(|(keys, _)| keys.is_empty()) {
+            let (file, line) = named_at
+                .remove(&Action::Quit)
+                .unwrap_or_else(|| (base.0.to_string(), 1));
+            return Err(KeymapError {
+                file,
+                line,
+                message: "`quit` has no key: the console could not be left but by killing it; give it one (the \
+                          built-in key is \"q\")"
+                    .into(),
+            });
         }
         let mut by_key: HashMap<(KeyContext, Key), (Action, Origin)> = HashMap::new();
         let mut keys = BTreeMap::new();
@@ -188,7 +203,8 @@ fn check_shadows(by_key: &HashMap<(KeyContext, Key), (Action, Origin)>, base: &s
 }
 
 /// An action's keys, each with the line it is written on.
-type Binding = (Action, Vec<(Key, usize)>);
+/// An action, its keys (each with its line) and the line naming it.
+type Binding = (Action, Vec<(Key, usize)>, usize);
 
 fn parse_file(file: &str, text: &str) -> Result<Vec<Binding>, KeymapError> {
     let raw: RawFile = toml::from_str(text).map_err(|e| KeymapError {
@@ -256,7 +272,7 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Binding>, KeymapError> {
                 })?;
                 parsed.push((parsed_key, line));
             }
-            out.push((action, parsed));
+            out.push((action, parsed, line));
         }
     }
     Ok(out)

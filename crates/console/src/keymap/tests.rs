@@ -172,3 +172,14 @@ fn old_action_names_still_bind_and_the_help_uses_the_new_ones() {
     .to_string();
     assert!(both.contains("both name `out`"), "{both}");
 }
+
+#[test]
+fn a_keymap_that_leaves_no_way_out_is_refused() {
+    let user = "[global]\nhelp = []\ncommand = []\nsuspend = []\n\nquit = []\n";
+    let error = Keymap::load(("default", DEFAULT), Some(("keymap.toml", user))).unwrap_err();
+    assert_eq!((error.file.as_str(), error.line), ("keymap.toml", 6), "{error}");
+    assert!(error.message.contains("`quit` has no key"), "{error}");
+    // Any one key for it is enough.
+    let user = "[global]\nquit = [\"ctrl-q\"]\nhelp = []\n";
+    assert!(Keymap::load(("default", DEFAULT), Some(("keymap.toml", user))).is_ok());
+}

@@ -248,6 +248,12 @@ pub fn parse(text: &str) -> Result<ConfigFile, String> {
 }
 
 impl ConfigFile {
+    /// The file it was read from; none when no file was read (the default
+    /// one does not exist).
+    pub fn path(&self) -> Option<&Path> {
+        (!self.source.path.is_empty()).then(|| Path::new(&self.source.path))
+    }
+
     /// The 1-based line of a span in the file.
     pub fn line_of(&self, span: &Range<usize>) -> usize {
         self.source
