@@ -23,6 +23,9 @@ pub enum NameProblem {
     Invisible {
         ch: char,
     },
+    /// Nothing in it shows on its own: only spaces, combining marks or
+    /// blank symbols (U+2800 BRAILLE PATTERN BLANK), so it reads as empty.
+    NothingVisible,
 }
 
 /// Checks a trimmed store or item name against the limits.
@@ -42,7 +45,21 @@ pub fn check_name(value: &str, max_bytes: usize) -> Result<(), NameProblem> {
     if let Some(ch) = value.chars().find(|&c| is_invisible(c)) {
         return Err(NameProblem::Invisible { ch });
     }
+    if !value.chars().any(is_visible_base) {
+        return Err(NameProblem::NothingVisible);
+    }
     Ok(())
+}
+
+/// A character that shows by itself: not a space or separator, not a
+/// combining mark (it shows only on another), not a control or format
+/// character, and not a symbol drawn blank.
+fn is_visible_base(c: char) -> bool {
+    use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
+    !matches!(
+        c.general_category_group(),
+        GeneralCategoryGroup::Mark | GeneralCategoryGroup::Separator | GeneralCategoryGroup::Other
+    ) && c != '\u{2800}'
 }
 
 /// Free text people type (who acknowledged, a note): one line of visible
@@ -213,6 +230,16 @@ mod tests {
         assert_eq!(check_name("", 100), Err(NameProblem::Empty));
         assert_eq!(describe_char('\u{1b}'), "U+001B (ESC)");
         assert_eq!(describe_char('\u{85}'), "U+0085");
+    }
+
+    #[test]
+    fn names_with_nothing_that_shows_by_itself_are_refused() {
+        for blank in ["\u{2800}", "\u{301}", "\u{3000}", "\u{301}\u{308}", "\u{2800} \u{2800}"] {
+            assert_eq!(check_name(blank, 100), Err(NameProblem::NothingVisible), "{blank:?}");
+        }
+        for fine in ["e\u{301}", "Café", "🍎", "東京", "7", "A\u{2800}B", "·"] {
+            assert_eq!(check_name(fine, 100), Ok(()), "{fine:?}");
+        }
     }
 
     #[test]

@@ -60,6 +60,11 @@ pub enum ProblemKind {
         field: Field,
         character: String,
     },
+    /// Nothing in the name shows by itself (spaces, combining marks, a
+    /// blank symbol): it reads as empty.
+    NothingVisible {
+        field: Field,
+    },
     NotANumber {
         value: String,
     },
@@ -145,7 +150,8 @@ fn field_of(kind: &ProblemKind) -> Option<Field> {
         ProblemKind::EmptyValue { field }
         | ProblemKind::TooLong { field, .. }
         | ProblemKind::ControlChar { field, .. }
-        | ProblemKind::InvisibleChar { field, .. } => Some(*field),
+        | ProblemKind::InvisibleChar { field, .. }
+        | ProblemKind::NothingVisible { field } => Some(*field),
         ProblemKind::NotANumber { .. }
         | ProblemKind::Negative { .. }
         | ProblemKind::NotWhole { .. }
@@ -180,6 +186,11 @@ fn describe(kind: &ProblemKind) -> String {
         ProblemKind::InvisibleChar { field, character } => format!(
             "the {} contains {character}, which shows as nothing: two names that look alike would be two \
              different stores or items",
+            field.name()
+        ),
+        ProblemKind::NothingVisible { field } => format!(
+            "the {} has nothing that shows by itself (only spaces, combining marks or blank symbols): it \
+             would read as empty",
             field.name()
         ),
         ProblemKind::NotANumber { value } => {
@@ -267,6 +278,7 @@ impl ProblemKind {
             ProblemKind::TooLong { .. } => "too_long",
             ProblemKind::ControlChar { .. } => "control_char",
             ProblemKind::InvisibleChar { .. } => "invisible_char",
+            ProblemKind::NothingVisible { .. } => "nothing_visible",
             ProblemKind::NotANumber { .. } => "not_a_number",
             ProblemKind::Negative { .. } => "negative",
             ProblemKind::NotWhole { .. } => "not_whole",

@@ -381,6 +381,7 @@ impl<R: Read> InventoryReader<R> {
                         field,
                         character: describe_invisible(ch),
                     },
+                    NameProblem::NothingVisible => ProblemKind::NothingVisible { field },
                 };
                 problems.push(Problem::new(line, Some(layout.column(field) + 1), kind));
             }

@@ -169,6 +169,21 @@ fn control_characters_in_names_are_rejected_and_never_echoed_raw() {
 }
 
 #[test]
+fn names_that_read_as_empty_are_rejected() {
+    // A Braille blank as a store, a lone combining accent as an item.
+    let problems = rejected("store,item,count\n\u{2800},Dot,1\nBerlin,\u{301},1\nBerlin,Cafe\u{301},1\n".as_bytes());
+    assert_eq!(
+        problems,
+        vec![
+            "line 2, column 1 (store): the store has nothing that shows by itself (only spaces, combining marks or \
+             blank symbols): it would read as empty",
+            "line 3, column 2 (item): the item has nothing that shows by itself (only spaces, combining marks or \
+             blank symbols): it would read as empty",
+        ]
+    );
+}
+
+#[test]
 fn counts_must_be_non_negative_whole_numbers_within_u32() {
     let problems = rejected(
         b"store,item,count\nB,a,4.5\nB,b,-1\nB,c,five\nB,d,4294967296\nB,e,\nB,f,+3\nB,g,4294967295\nB,h,007\n",
