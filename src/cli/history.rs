@@ -17,7 +17,8 @@ pub struct HistoryArgs {
     /// The item.
     #[arg(long, value_name = "ITEM")]
     pub item: String,
-    /// How far back: 30d, 36h… (history is kept 90 days unless history_keep says).
+    /// How far back: 30d, 36h… (history is kept 90 days unless history_keep
+    /// says; at most 100 years).
     #[arg(long, value_name = "SPAN", default_value = "30d", value_parser = parse_duration)]
     pub since: std::time::Duration,
     /// A JSON array of points (as_of, count, source), oldest first.

@@ -9,7 +9,7 @@ use super::{Session, write_failed};
 use clap::Args;
 use std::io::Write;
 use stockwatch_core::app::SnoozeTarget;
-use stockwatch_domain::{AlertId, Timestamp, escape_for_terminal, parse_duration};
+use stockwatch_domain::{AlertId, Timestamp, escape_for_terminal, parse_span};
 
 /// What to snooze: an alert's item, a store, or one item of a store.
 #[derive(Debug, Args)]
@@ -29,8 +29,8 @@ pub struct Target {
 pub struct SnoozeArgs {
     #[command(flatten)]
     pub target: Target,
-    /// How long: 30m, 2h, 1d, 1h30m.
-    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    /// How long: 30m, 2h, 1d, 1h30m (at most a year).
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_span)]
     pub duration: std::time::Duration,
     /// Why.
     #[arg(long, value_name = "TEXT")]

@@ -28,7 +28,7 @@ pub struct UploadArgs {
     pub as_of: Option<Timestamp>,
     /// The files are snapshots taken one SPAN apart, in the order given, the
     /// last at --as-of (or now): a folder of daily exports is `--spread 1d`.
-    #[arg(long, value_name = "SPAN", value_parser = stockwatch_domain::parse_duration)]
+    #[arg(long, value_name = "SPAN", value_parser = stockwatch_domain::parse_span)]
     pub spread: Option<std::time::Duration>,
     /// Load only; leave raising alerts to a running console or `watch`.
     #[arg(long)]
@@ -75,6 +75,11 @@ pub async fn run(ctx: &Session, args: &UploadArgs) -> Result<(), CliError> {
         ));
     }
     let as_of_of = spread_as_of(args);
+    // The first file's as-of is the earliest: with it in range, all are.
+    if let Some(first) = as_of_of(0) {
+        stockwatch_domain::check_as_of_given(first, Timestamp::now())
+            .map_err(|problem| CliError::Usage(format!("--spread over {} files: {problem}", args.files.len())))?;
+    }
     let flow = ctx.upload_flow(!args.no_check);
     // Files refused for what they are (exit 3), and loads that failed for
     // where they were going (exit 1: a full disk, a backend that gave up),

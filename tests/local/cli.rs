@@ -878,3 +878,96 @@ fn soon_days_and_upload_limits_must_mean_something() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(!stdout(&out).contains("Nothing uploaded yet"), "{}", stdout(&out));
 }
+
+/// Spans, as-of times and durations outside their range are refused at
+/// once with a sentence, never looped over or wrapped to 1970.
+#[test]
+fn times_out_of_range_are_refused_at_once() {
+    let env = Env::new();
+    assert!(upload(&env, &samples(), &[]).status.success());
+    let started = std::time::Instant::now();
+    for (args, said) in [
+        (
+            &["upload", "--spread=1000000000d", "samples/inventory-berlin.csv"][..],
+            "longer than",
+        ),
+        (
+            &[
+                "upload",
+                "--spread=1d",
+                "--as-of",
+                "1969-12-31T00:00:00Z",
+                "samples/inventory-berlin.csv",
+            ][..],
+            "before 2000-01-01",
+        ),
+        (
+            &[
+                "history",
+                "--store",
+                "Berlin",
+                "--item",
+                "Echo Dot",
+                "--since",
+                "9999999999d",
+            ][..],
+            "longer than a hundred years",
+        ),
+        (
+            &["snooze", "--store", "Berlin", "--for", "99999999999d"][..],
+            "longer than",
+        ),
+        (
+            &["snooze", "--store", "Berlin", "--for", "400d"][..],
+            "longer than a year",
+        ),
+    ] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(said), "{args:?}: {}", stderr(&out));
+    }
+    // Enough files a year apart that the first would be before 2000, whatever today is.
+    let years =
+        (stockwatch_domain::Timestamp::now().0 - stockwatch_domain::time::EARLIEST_AS_OF_MS) / (366 * 86_400_000);
+    let mut args = vec!["upload".to_string(), "--spread=366d".into()];
+    args.extend((0..years + 2).map(|_| "samples/inventory-berlin.csv".to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = env.run(&args);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("before 2000-01-01"), "{}", stderr(&out));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        env.json(&["uploads", "--json"]).as_array().unwrap().len(),
+        6,
+        "nothing more was uploaded"
+    );
+}
+
+/// What a killed upload left (its staging copy) and a refused one left (an
+/// empty upload folder) are gone after the next command opens the data dir.
+#[test]
+fn leftovers_of_stopped_uploads_are_removed_by_the_next_run() {
+    let env = Env::new();
+    assert!(upload(&env, &samples(), &[]).status.success());
+    let staging = env.data_dir().join("staging");
+    std::fs::create_dir_all(&staging).unwrap();
+    // No process has this id (above Linux's largest).
+    let copy = staging.join("upload-4294967-1764460800000000000");
+    std::fs::write(&copy, "store,item,count\n").unwrap();
+    let empty = env.data_dir().join("bucket/uploads/20261130-120000.000-1");
+    std::fs::create_dir_all(&empty).unwrap();
+    let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::open(&empty).unwrap().set_modified(long_ago).unwrap();
+    assert!(env.run(&["stock"]).status.success());
+    assert!(!copy.exists(), "the staging copy is removed");
+    assert!(!empty.exists(), "the empty upload folder is removed");
+    assert_eq!(
+        env.json(&["uploads", "--json"]).as_array().unwrap().len(),
+        6,
+        "the uploads stay"
+    );
+}

@@ -19,5 +19,5 @@ pub use rules::{
     DEFAULT_LOW_THRESHOLD, DEFAULT_SOON_WITHIN_MS, Decision, Level, Thresholds, decide, decide_soon, is_soon, level,
     supersedes,
 };
-pub use snooze::{Snooze, parse_duration, parse_wait, snoozed};
-pub use time::{MAX_AS_OF_AHEAD_MS, Timestamp, check_as_of};
+pub use snooze::{MAX_DURATION, MAX_SPAN, Snooze, parse_duration, parse_span, parse_wait, snoozed};
+pub use time::{MAX_AS_OF_AHEAD_MS, Timestamp, check_as_of, check_as_of_given};

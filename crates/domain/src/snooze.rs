@@ -38,6 +38,26 @@ pub fn snoozed<'a>(snoozes: &'a [Snooze], store: &str, item: &str, now: Timestam
 }
 
 /// `90s`, `30m`, `2h`, `1d`, or several together (`1h30m`).
+/// The longest duration any setting or flag takes: a hundred years (past
+/// it, times wrap when added to a date).
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 366 * 86_400);
+
+/// The longest span between snapshots (`upload --spread`) and the longest
+/// snooze: a year.
+pub const MAX_SPAN: Duration = Duration::from_secs(366 * 86_400);
+
+/// A duration of at most `MAX_SPAN`, said as `what` when longer.
+pub fn parse_span(text: &str) -> Result<Duration, String> {
+    let span = parse_duration(text)?;
+    if span > MAX_SPAN {
+        return Err(format!(
+            "`{}` is longer than a year; give at most 366d",
+            super::escape_for_terminal(text)
+        ));
+    }
+    Ok(span)
+}
+
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let wrong = || {
         format!(
@@ -62,6 +82,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             _ => return Err(wrong()),
         };
         total += Duration::from_secs(n.checked_mul(unit).ok_or_else(wrong)?);
+    }
+    if total > MAX_DURATION {
+        return Err(format!(
+            "`{}` is longer than a hundred years",
+            super::escape_for_terminal(text)
+        ));
     }
     if !number.is_empty() || total.is_zero() {
         return Err(wrong());
@@ -97,6 +123,17 @@ mod tests {
         for wrong in ["", "2", "h", "2 hours", "0m", "-1h"] {
             assert!(parse_duration(wrong).is_err(), "{wrong}");
         }
+        // Past a hundred years a date would wrap; past a year is no span.
+        for huge in ["99999999999d", "999999999999d", "36600d1s"] {
+            assert!(
+                parse_duration(huge)
+                    .unwrap_err()
+                    .contains("longer than a hundred years"),
+                "{huge}"
+            );
+        }
+        assert_eq!(parse_span("366d"), Ok(Duration::from_secs(366 * 86_400)));
+        assert!(parse_span("367d").unwrap_err().contains("longer than a year"));
     }
 
     #[test]

@@ -37,6 +37,9 @@ impl<'de> Deserialize<'de> for Timestamp {
 /// unseen); a few minutes allow for clocks that disagree a little.
 pub const MAX_AS_OF_AHEAD_MS: i64 = 5 * 60 * 1000;
 
+/// The earliest as-of time taken: 2000-01-01T00:00:00Z.
+pub const EARLIEST_AS_OF_MS: i64 = 946_684_800_000;
+
 /// Refuses an as-of time too far ahead of `now`, saying why.
 pub fn check_as_of(as_of: Timestamp, now: Timestamp) -> Result<(), String> {
     let ahead = as_of.0.saturating_sub(now.0);
@@ -51,6 +54,18 @@ pub fn check_as_of(as_of: Timestamp, now: Timestamp) -> Result<(), String> {
         now.to_rfc3339(),
         MAX_AS_OF_AHEAD_MS / 60_000
     ))
+}
+
+/// An as-of time people give (`--as-of`, `--spread`) is from 2000 on:
+/// before it, times show as 1970 and alert identities lose their as-of.
+pub fn check_as_of_given(as_of: Timestamp, now: Timestamp) -> Result<(), String> {
+    if as_of.0 < EARLIEST_AS_OF_MS {
+        return Err(format!(
+            "the as-of time {} is before 2000-01-01; give the time the counts were taken",
+            as_of.to_rfc3339()
+        ));
+    }
+    check_as_of(as_of, now)
 }
 
 /// `3 days`, `2 hours`, `7 minutes`: a span for people.
@@ -194,6 +209,11 @@ mod tests {
             "clocks may disagree a little"
         );
         assert!(check_as_of(Timestamp(0), now).is_ok(), "the past is fine");
+        // What people give starts in 2000.
+        assert!(check_as_of_given(Timestamp(EARLIEST_AS_OF_MS), now).is_ok());
+        let err = check_as_of_given(Timestamp(0), now).unwrap_err();
+        assert!(err.contains("before 2000-01-01"), "{err}");
+        assert!(check_as_of_given(Timestamp(-86_400_000), now).is_err(), "1969 too");
         let far = Timestamp::parse_rfc3339("9999-12-31T23:59:59Z").unwrap();
         let err = check_as_of(far, now).unwrap_err();
         assert!(

@@ -8,6 +8,7 @@ mod ledger;
 mod objects;
 mod outbox;
 mod table;
+mod tidy;
 
 pub use db::DB_FILE;
 pub use history::LocalHistory;
@@ -67,6 +68,9 @@ impl LocalBackend {
             )
         })?;
         let (db, created_database) = db::Db::open(data_dir)?;
+        if !db.is_read_only() {
+            tidy::leftovers(&data_dir.join(STAGING_DIR), &bucket.join("uploads"));
+        }
         let table = Arc::new(table::LocalTable::new(db.clone()));
         let ledger = Arc::new(LocalLedger::new(db.clone()));
         // Followers read SQLite directly: cheap, and always current.

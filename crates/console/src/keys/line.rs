@@ -140,7 +140,7 @@ pub fn on_snooze_key(app: &mut App, key: KeyEvent, store: String, item: String, 
         return Vec::new();
     }
     match key.code {
-        KeyCode::Enter => match stockwatch_domain::parse_duration(prompt.text()) {
+        KeyCode::Enter => match stockwatch_domain::parse_span(prompt.text()) {
             Ok(duration) => vec![Effect::Snooze { store, item, duration }],
             Err(reason) => {
                 app.message = Some(reason);

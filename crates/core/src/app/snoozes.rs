@@ -35,6 +35,11 @@ impl Operations {
         note: Option<&str>,
         now: Timestamp,
     ) -> Result<Snooze, AppError> {
+        // Past a year a snooze is a mute: said, not taken (the CLI and the
+        // console parse spans with the same bound).
+        if duration > stockwatch_domain::MAX_SPAN {
+            return Err(PortError::invalid("a snooze lasts at most a year (366d)").into());
+        }
         let note = optional_note(note)?;
         let by = super::text::checked(super::Field::Name, by)?;
         let (store, item) = self.resolve(target).await?;
