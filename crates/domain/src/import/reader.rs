@@ -161,8 +161,9 @@ impl<R: Read> InventoryReader<R> {
                 line: first,
                 column: None,
                 message: format!(
-                    "{composed} store or item {} written in decomposed Unicode (a letter and its accent \
-                     apart) and stored composed (NFC), as every other name is: the same name is one store or item",
+                    "{composed} store or item {} not in Unicode's composed form (an accent apart from its \
+                     letter, or a character that stands for another, as U+212A KELVIN SIGN for K) and \
+                     stored composed (NFC), as every other name is: the same name is one store or item",
                     if composed == 1 { "name was" } else { "names were" }
                 ),
             });
@@ -486,6 +487,10 @@ fn parse_count(value: &str) -> Result<u32, ProblemKind> {
             && s.bytes().filter(|&b| b == b'.').count() <= 1
     };
     match unsigned {
+        // `-0` is no count below zero: only not written as counts are.
+        Some(rest) if numeric(rest) && rest.bytes().all(|b| b == b'0' || b == b'.') => {
+            Err(ProblemKind::NotANumber { value: shown() })
+        }
         Some(rest) if numeric(rest) => Err(ProblemKind::Negative { value: shown() }),
         None if numeric(value) => Err(ProblemKind::NotWhole { value: shown() }),
         _ => Err(ProblemKind::NotANumber { value: shown() }),

@@ -169,6 +169,27 @@ fn control_characters_in_names_are_rejected_and_never_echoed_raw() {
 }
 
 #[test]
+fn minus_zero_is_not_called_negative_and_a_kelvin_sign_is_not_called_decomposed() {
+    let problems = rejected(b"store,item,count\nB,a,-0\nB,b,-0.0\nB,c,-1\n");
+    assert_eq!(
+        problems,
+        vec![
+            "line 2, column 3 (count): `-0` is not a number; write a whole number such as 12",
+            "line 3, column 3 (count): `-0.0` is not a number; write a whole number such as 12",
+            "line 4, column 3 (count): `-1` is negative; counts start at 0",
+        ]
+    );
+    let read = ok("store,item,count\n\u{212A}iel,Tea,1\n");
+    let said: Vec<String> = read.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        said.iter()
+            .any(|w| w.contains("KELVIN SIGN") && !w.contains("decomposed")),
+        "{said:?}"
+    );
+    assert_eq!(&*read.rows[0].store, "Kiel", "stored composed");
+}
+
+#[test]
 fn names_that_read_as_empty_are_rejected() {
     // A Braille blank as a store, a lone combining accent as an item.
     let problems = rejected("store,item,count\n\u{2800},Dot,1\nBerlin,\u{301},1\nBerlin,Cafe\u{301},1\n".as_bytes());
