@@ -11,8 +11,9 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
+use stockwatch_core::app::AppError;
 use stockwatch_core::app::{FollowOptions, Followed, Follower, Pass, Schedule};
-use stockwatch_core::ports::{Backoff, Change, Failures};
+use stockwatch_core::ports::{Backoff, Change, Failures, PortError};
 use stockwatch_core::settings::Follows;
 use stockwatch_domain::{Alert, AlertId, AlertState, Timestamp, escape_for_terminal, level};
 
@@ -122,6 +123,10 @@ async fn follow(
         };
         let followed = match result {
             Ok(followed) => followed,
+            // What no retry mends (a damaged database, a refusal) ends it.
+            Err(AppError::Port(e @ (PortError::Permanent(_) | PortError::Invalid(_) | PortError::Setup { .. }))) => {
+                return Err(e.into());
+            }
             Err(e) => {
                 // Shown and tried again after a jittered, growing wait.
                 let wait = failures.failed();

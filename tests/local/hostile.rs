@@ -353,3 +353,25 @@ fn a_terminal_that_never_answers_the_cursor_query_still_gets_a_console_and_its_s
     assert!(left > entered, "{text}");
     assert!(!text.contains("\x1b[6n"), "nobody asks where the cursor is");
 }
+
+/// A damaged database is said with what to do, and nothing retries it.
+#[test]
+fn a_damaged_database_says_what_to_do() {
+    let env = Env::new();
+    assert!(env.run(&["upload", "samples/inventory-berlin.csv"]).status.success());
+    let db = env.data_dir().join("stockwatch.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    bytes[..16].copy_from_slice(b"not a database!\0");
+    std::fs::write(&db, bytes).unwrap();
+    for args in [&["stock"][..], &["watch", "--no-checker"][..]] {
+        let started = Instant::now();
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.contains("is damaged") && said.contains("restore it from a backup") && said.contains("provision"),
+            "{args:?}: {said}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10), "{args:?} gave up at once");
+    }
+}

@@ -511,6 +511,16 @@ pub fn sql_error(path: &Path, error: rusqlite::Error) -> PortError {
             format!("cannot open the database {} for writing: {text}", path.display()),
         ),
         Some(ErrorCode::DiskFull) => PortError::Permanent(Reason::because(disk_full(path), error)),
+        // No retry mends it: what to do is said.
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => PortError::Permanent(Reason::because(
+            format!(
+                "the database {} is damaged ({text}); restore it from a backup, or move it aside and run \
+                 `stockwatch provision` for a new one, then upload the files again (the bucket folder beside it \
+                 keeps every file)",
+                path.display()
+            ),
+            error,
+        )),
         _ => PortError::Permanent(Reason::because(
             format!("the database {} failed: {text}", path.display()),
             error,
