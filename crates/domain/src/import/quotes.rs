@@ -17,6 +17,10 @@ use std::io::Read;
 /// The longest record read: far beyond any real row (a store and an item
 /// are at most 3 KiB, and ten thousand empty extra columns 10 KiB).
 pub const MAX_RECORD_BYTES: u64 = 1024 * 1024;
+
+/// How far past `MAX_RECORD_BYTES` a record is read to see whether it ends
+/// (then it is a long line) or not (a file of zeros, a quote never closed).
+const ENDING_GRACE: u64 = 64 * 1024;
 /// The most fields a record may have. An inventory file has three, and a
 /// few more are ignored; millions (a 12 MB header of commas) would cost
 /// hundreds of megabytes to hold, so reading stops there.
@@ -67,6 +71,11 @@ pub struct QuoteTracker<R> {
     record_bytes: u64,
     /// Why reading stopped: a record grew past a limit.
     too_long: Option<String>,
+    /// The line of a record past `MAX_RECORD_BYTES`, until this read says
+    /// whether it ended (a long line) or not (one that never ends).
+    past_limit: Option<u64>,
+    /// The line reading stopped at, for the problem that says why.
+    stopped_at: Option<u64>,
 }
 
 impl<R: Read> QuoteTracker<R> {
@@ -86,6 +95,20 @@ impl<R: Read> QuoteTracker<R> {
             problems: VecDeque::new(),
             record_bytes: 0,
             too_long: None,
+            past_limit: None,
+            stopped_at: None,
+        }
+    }
+
+    /// The line reading stopped at, when a limit stopped it.
+    pub fn stopped_at(&self) -> Option<u64> {
+        self.stopped_at
+    }
+
+    fn stop(&mut self, line: u64, why: String) {
+        if self.too_long.is_none() {
+            self.too_long = Some(why);
+            self.stopped_at = Some(line);
         }
     }
 
@@ -165,23 +188,34 @@ impl<R: Read> QuoteTracker<R> {
             self.record_bytes += 1;
             if matches!(b, b'\n' | b'\r') && self.state != Quoted {
                 self.record_bytes = 0;
-            } else if self.record_bytes > MAX_RECORD_BYTES && self.too_long.is_none() {
-                let line = if self.state == Quoted {
+                // It ended: long, not endless.
+                if let Some(line) = self.past_limit.take() {
+                    let why = format!("line {line} is longer than {} MiB", MAX_RECORD_BYTES / (1024 * 1024));
+                    self.stop(line, why);
+                }
+            } else if self.record_bytes > MAX_RECORD_BYTES && self.too_long.is_none() && self.past_limit.is_none() {
+                self.past_limit = Some(if self.state == Quoted {
                     self.open_line
                 } else {
                     self.line
-                };
-                self.too_long = Some(format!(
+                });
+            } else if self.record_bytes > MAX_RECORD_BYTES + ENDING_GRACE
+                && let Some(line) = self.past_limit.take()
+            {
+                // Past the limit, and a little more, without ending: endless.
+                let why = format!(
                     "line {line} runs past {} MiB without ending",
                     MAX_RECORD_BYTES / (1024 * 1024)
-                ));
+                );
+                self.stop(line, why);
             }
             if self.column > MAX_FIELDS && self.too_long.is_none() {
-                self.too_long = Some(format!(
+                let why = format!(
                     "line {} has more than {MAX_FIELDS} fields; an inventory file has three (store, item, count), \
                      and a few more are ignored",
                     self.line
-                ));
+                );
+                self.stop(self.line, why);
             }
         }
     }

@@ -199,9 +199,14 @@ impl<R: Read> InventoryReader<R> {
             }
             Err(e) => {
                 self.finished = true;
+                // A limit that stopped reading names its own line; the
+                // reader is past it by then.
+                let tracker = self.csv.get_ref();
                 let line = e
                     .position()
-                    .map_or_else(|| self.csv.get_ref().current_line(), |p| p.line());
+                    .map(|p| p.line())
+                    .or(tracker.stopped_at())
+                    .unwrap_or_else(|| tracker.current_line());
                 self.end.problems.push(Problem::new(
                     line,
                     None,

@@ -190,6 +190,24 @@ fn minus_zero_is_not_called_negative_and_a_kelvin_sign_is_not_called_decomposed(
 }
 
 #[test]
+fn a_line_longer_than_the_limit_is_said_once_at_its_own_line() {
+    let long = "x".repeat(1024 * 1024 + 10);
+    let problems = rejected(format!("store,item,count\nBerlin,{long},1\nBerlin,Dot,2\n").as_bytes());
+    assert!(
+        problems
+            .iter()
+            .any(|p| p == "line 2: the file could not be read: line 2 is longer than 1 MiB"),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .all(|p| !p.contains("without ending") && !p.starts_with("line 4")),
+        "{problems:?}"
+    );
+}
+
+#[test]
 fn names_that_read_as_empty_are_rejected() {
     // A Braille blank as a store, a lone combining accent as an item.
     let problems = rejected("store,item,count\n\u{2800},Dot,1\nBerlin,\u{301},1\nBerlin,Cafe\u{301},1\n".as_bytes());
