@@ -8,17 +8,13 @@
 //! kept alive well within the time after which a relay removes it.
 
 use super::{AppError, Operations};
-use crate::ports::{
-    AlertFilter, Change, DirectFanout, Event, Fanout, PageToken, StockFilter, StockRow, Subscription, all_pages,
-};
+use crate::ports::{AlertFilter, Change, DirectFanout, Event, Fanout, PageToken, StockFilter, StockRow, Subscription};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use stockwatch_domain::{Alert, Snooze, Timestamp};
 
 /// Rows read per page of a snapshot.
 const SNAPSHOT_PAGE: usize = 5000;
-/// Alerts read per page of a snapshot.
-const ALERTS_PAGE: usize = 1000;
 /// Changes or alerts read at once when reading from the start.
 const FROM_START_PAGE: usize = 5000;
 /// How often the snoozes are read again: snoozes set elsewhere show within a minute.
@@ -269,13 +265,11 @@ impl Follower {
             self.snapshot = Some(snapshot);
             return Ok(vec![Followed::Rows { rows: page.items, last }]);
         }
-        let filter = AlertFilter::default();
-        let alerts = all_pages(|page| {
-            let (ledger, filter) = (&ports.ledger, &filter);
-            async move { ledger.list(filter, page.as_ref(), ALERTS_PAGE).await }
-        })
-        .await
-        .map_err(FollowFailed::ledger)?;
+        let alerts = self
+            .ops
+            .alerts(&AlertFilter::default())
+            .await
+            .map_err(FollowFailed::ledger)?;
         self.snapshot = None;
         let mut out = vec![Followed::Unresolved {
             alerts,

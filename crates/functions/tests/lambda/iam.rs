@@ -737,6 +737,9 @@ async fn an_operator_works_under_the_operator_policy() {
         .expect("the scene's alert");
     succeeds(w, &env, &["alerts", "--all", "--json"]);
     succeeds(w, &env, &["ack", &id, "--note", "on it"]);
+    // Taken back and given again: the operator's policy covers both.
+    succeeds(w, &env, &["unack", &id]);
+    succeeds(w, &env, &["ack", &id, "--note", "on it"]);
     succeeds(w, &env, &["snooze", "--store", "Op-Berlin", "--for", "1h"]);
     succeeds(w, &env, &["unsnooze", "--store", "Op-Berlin"]);
     succeeds(w, &env, &["uploads", "--json"]);
