@@ -238,6 +238,9 @@ fn print_outcome(
     for warning in &r.warnings {
         writeln!(out, "  warning: {warning}")?;
     }
+    if let Some(said) = r.source_change_said() {
+        writeln!(out, "  warning: {said}")?;
+    }
     if r.status != ObjectStatus::Loaded {
         writeln!(
             out,

@@ -66,8 +66,14 @@ pub async fn run(ctx: &Session, args: &UploadsArgs) -> Result<(), CliError> {
                     r.problem_kinds_said()
                 ));
             }
+            if let Some(sha) = &r.sha256 {
+                text.push_str(&format!("sha256:    {sha}\n"));
+            }
             for w in &r.warnings {
                 text.push_str(&format!("warning:   {w}\n"));
+            }
+            if let Some(said) = r.source_change_said() {
+                text.push_str(&format!("warning:   {said}\n"));
             }
         }
         return stdout.write_all(text.as_bytes()).map_err(write_failed);

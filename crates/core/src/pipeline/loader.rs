@@ -1,6 +1,7 @@
 //! The loader: keeps the uploaded bytes, validates them with the one import
 //! module, and writes every row (or, for a rejected file, nothing).
 
+use super::digest::{Hashing, sha256_of};
 use super::keys::DiskKeys;
 use crate::ports::RetryPolicy;
 use crate::ports::{Body, LoadReport, ObjectKey, ObjectStatus, PortError, Ports, Progress, RowSink, WriteSummary};
@@ -62,6 +63,11 @@ impl Loader {
         self
     }
 
+    /// How this loader retries transient failures.
+    pub fn retry(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
     /// How transient failures are retried, and who hears of each retry.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
@@ -106,10 +112,15 @@ impl Loader {
                 self.ports.objects.begin_load(&key, &self.token, self.lease)
             })
             .await?;
-        // The file uploaded is the file loaded (read from where it is, not
-        // fetched back).
-        self.load_body(&key, body, as_of.unwrap_or(info.uploaded_at), false)
-            .await
+        // The bytes loaded are the bytes kept: the kept object is read, not
+        // the source again (which may have changed since it was copied).
+        // Locally that is the bucket's own file; on S3 a download.
+        let kept = self.retry.run("read", || self.ports.objects.fetch(&key)).await?;
+        let outcome = self
+            .load_body(&key, Body::File(kept.path.clone()), as_of.unwrap_or(info.uploaded_at), false)
+            .await;
+        drop(kept);
+        outcome
     }
 
     /// Loads the uploads whose loader stopped before it finished (a killed
@@ -223,6 +234,8 @@ impl Loader {
             problem_kinds: Default::default(),
             failure: None,
             resumed,
+            sha256: None,
+            source_changed: false,
             loaded_at: Timestamp::now(),
         };
         let mut sink = Some(
@@ -244,6 +257,7 @@ impl Loader {
         report.rows = read.rows_read;
         report.stores = read.stores as u64;
         report.warnings = read.warnings;
+        report.sha256 = read.sha256;
         let sink = sink.take().expect("the sink is used only above");
         if !read.problems.is_empty() {
             sink.abandon().await;
@@ -290,11 +304,13 @@ struct Read {
     rows_read: u64,
     /// The write failed part way: what was written is undone where it can be.
     write_error: Option<PortError>,
+    /// The SHA-256 of the bytes read.
+    sha256: Option<String>,
 }
 
 enum Piece {
     Rows(Vec<InventoryRow>),
-    End(ReaderEnd, ProblemLog),
+    End(ReaderEnd, ProblemLog, Option<String>),
 }
 
 /// Reads `body` on a blocking thread and, with a `sink`, writes its rows as
@@ -309,6 +325,8 @@ async fn read_and_write(
         .open()
         .map_err(|e| PortError::permanent(format!("the file cannot be read: {e}")))?;
     let want_rows = sink.is_some();
+    let (input, digest) = Hashing::new(input);
+    let whole = body.clone();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Piece>(2);
     let reading = tokio::task::spawn_blocking(move || {
         let mut reader = InventoryReader::with_keys(input, keys);
@@ -333,7 +351,12 @@ async fn read_and_write(
             return;
         }
         let end = reader.finish();
-        let _ = tx.blocking_send(Piece::End(end, problems));
+        // A read that stopped early (an unusable header) hashes the whole
+        // body again: the report names every byte that was kept.
+        let sha256 = digest
+            .finish()
+            .or_else(|| whole.open().and_then(sha256_of).ok());
+        let _ = tx.blocking_send(Piece::End(end, problems, sha256));
     });
     let mut write_error = None;
     let mut end = None;
@@ -347,13 +370,13 @@ async fn read_and_write(
                     }
                 }
             }
-            Piece::End(reader_end, problems) => end = Some((reader_end, problems)),
+            Piece::End(reader_end, problems, sha256) => end = Some((reader_end, problems, sha256)),
         }
     }
     reading
         .await
         .map_err(|e| PortError::permanent(format!("the import task stopped unexpectedly: {e}")))?;
-    let (reader_end, mut problems) =
+    let (reader_end, mut problems, sha256) =
         end.ok_or_else(|| PortError::Permanent("the import task stopped before the end of the file".into()))?;
     problems.absorb(reader_end.problems);
     problems.trim();
@@ -364,6 +387,7 @@ async fn read_and_write(
         stores: reader_end.stores,
         rows_read: reader_end.rows_read,
         write_error,
+        sha256,
     })
 }
 

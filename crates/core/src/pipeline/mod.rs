@@ -2,6 +2,7 @@
 //! in the table) and the checker (change feed → alerts → notifications).
 
 pub mod checker;
+pub mod digest;
 pub mod forecasts;
 pub mod keys;
 pub mod loader;

@@ -57,11 +57,22 @@ impl UploadFlow {
         as_of: Option<Timestamp>,
         progress: Option<Progress>,
     ) -> Result<Uploaded, UploadError> {
-        let body = read_regular_file(path).await?;
+        let (body, before) = read_regular_file(path).await?;
         let name = path
             .file_name()
             .map_or_else(|| "upload.csv".into(), |n| n.to_string_lossy().into_owned());
-        let outcome = self.loader.upload(&name, body, as_of, progress).await?;
+        let mut outcome = self.loader.upload(&name, body, as_of, progress).await?;
+        if SourceFingerprint::of(path).ok() != Some(before) {
+            // What was kept is what was loaded; the file now holds something
+            // else (or is gone). Said in the report, kept with the object.
+            tracing::warn!(key = %outcome.key, path = %path.display(), "the file changed while it was uploaded");
+            outcome.report.source_changed = true;
+            let (objects, key, report) = (&self.ports.objects, &outcome.key, &outcome.report);
+            self.loader
+                .retry()
+                .run("record the report", || objects.set_report(key, report))
+                .await?;
+        }
         let mut uploaded = Uploaded {
             outcome,
             alerts: Vec::new(),
@@ -109,10 +120,37 @@ impl UploadFlow {
     }
 }
 
+/// What says a file is still the one that was opened: the same inode, size
+/// and modification time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SourceFingerprint {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    inode: (u64, u64),
+}
+
+impl SourceFingerprint {
+    fn of(path: &Path) -> std::io::Result<SourceFingerprint> {
+        Ok(SourceFingerprint::from(&std::fs::metadata(path)?))
+    }
+
+    fn from(metadata: &std::fs::Metadata) -> SourceFingerprint {
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt;
+        SourceFingerprint {
+            len: metadata.len(),
+            modified: metadata.modified().ok(),
+            #[cfg(unix)]
+            inode: (metadata.dev(), metadata.ino()),
+        }
+    }
+}
+
 /// The file to upload, if it is a regular file: a FIFO would block and a
 /// device (/dev/zero) never ends. Checked before a byte is read; the file
 /// is then read in pieces, never whole.
-async fn read_regular_file(path: &Path) -> Result<Body, UploadError> {
+async fn read_regular_file(path: &Path) -> Result<(Body, SourceFingerprint), UploadError> {
     let unreadable = |reason: String| UploadError::Unreadable {
         path: path.display().to_string(),
         reason,
@@ -125,5 +163,5 @@ async fn read_regular_file(path: &Path) -> Result<Body, UploadError> {
     }
     // Openable now: say so here, not half way through.
     std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
-    Ok(Body::File(path.to_path_buf()))
+    Ok((Body::File(path.to_path_buf()), SourceFingerprint::from(&metadata)))
 }

@@ -125,6 +125,13 @@ pub struct LoadReport {
     /// Loaded by another process after the one that uploaded it stopped.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub resumed: bool,
+    /// The SHA-256 (hex) of the kept object, the bytes that were loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// The uploaded file changed while it was read (written to, cut or
+    /// replaced): what was kept and loaded is what was read.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub source_changed: bool,
     pub loaded_at: Timestamp,
 }
 
@@ -132,6 +139,16 @@ impl LoadReport {
     /// Every problem the file had (reports before counts existed list them all).
     pub fn problems_in_all(&self) -> u64 {
         self.problem_count.max(self.problems.len() as u64)
+    }
+
+    /// Said when the file changed while it was uploaded.
+    pub fn source_change_said(&self) -> Option<String> {
+        self.source_changed.then(|| {
+            let sha = self.sha256.as_deref().map_or(String::new(), |s| format!(" (sha256 {})", &s[..s.len().min(12)]));
+            format!(
+                "the file changed while it was uploaded: the copy kept{sha} is what was loaded, not what the file holds now"
+            )
+        })
     }
 
     /// `2,000,000 not_a_number, 3 duplicate`: the kinds, most first.

@@ -169,6 +169,7 @@ macro_rules! contract_tests {
             history::a_low_alert_takes_over_from_soon,
             pipeline::samples_raise_out_and_low_alerts,
             pipeline::a_rejected_file_writes_nothing_and_is_kept,
+            pipeline::the_bytes_loaded_are_the_bytes_kept,
             pipeline::loading_twice_changes_nothing,
             pipeline::load_order_does_not_matter,
             pipeline::a_dead_publisher_is_replaced_after_the_lease,

@@ -5,7 +5,8 @@ use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use stockwatch_core::pipeline::{Checker, CheckerConfig, Loader};
+use stockwatch_core::pipeline::{Checker, CheckerConfig, Loader, UploadFlow};
+use std::sync::Arc;
 use stockwatch_core::ports::*;
 use stockwatch_domain::{Alert, AlertKind, AlertState, Timestamp};
 
@@ -539,4 +540,86 @@ pub async fn snoozed_alerts_are_raised_not_notified(b: &Ports) {
     assert!(b.ledger.unsnooze("Berlin", None).await.unwrap());
     assert!(!b.ledger.unsnooze("Berlin", None).await.unwrap(), "ended once");
     assert_eq!(b.ledger.snoozes(now).await.unwrap().len(), 1);
+}
+
+/// The bucket, with the uploaded file rewritten just after each copy is
+/// kept: a file changing while it is uploaded.
+struct RewrittenAfterPut {
+    inner: Arc<dyn ObjectStore>,
+    source: std::path::PathBuf,
+    rewrite: Vec<u8>,
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for RewrittenAfterPut {
+    async fn put(
+        &self,
+        key: &ObjectKey,
+        body: &Body,
+        as_of: Option<Timestamp>,
+        progress: Option<Progress>,
+    ) -> PortResult<ObjectInfo> {
+        let info = self.inner.put(key, body, as_of, progress).await?;
+        std::fs::write(&self.source, &self.rewrite).unwrap();
+        Ok(info)
+    }
+    async fn get(&self, key: &ObjectKey) -> PortResult<Bytes> {
+        self.inner.get(key).await
+    }
+    async fn fetch(&self, key: &ObjectKey) -> PortResult<Fetched> {
+        self.inner.fetch(key).await
+    }
+    async fn head(&self, key: &ObjectKey) -> PortResult<ObjectInfo> {
+        self.inner.head(key).await
+    }
+    async fn set_report(&self, key: &ObjectKey, report: &LoadReport) -> PortResult<()> {
+        self.inner.set_report(key, report).await
+    }
+    async fn list(&self, page: Option<&PageToken>, limit: usize) -> PortResult<Page<ObjectInfo>> {
+        self.inner.list(page, limit).await
+    }
+    async fn begin_load(&self, key: &ObjectKey, token: &str, lease: Duration) -> PortResult<bool> {
+        self.inner.begin_load(key, token, lease).await
+    }
+    async fn stalled(&self, before: Timestamp, limit: usize) -> PortResult<Vec<ObjectKey>> {
+        self.inner.stalled(before, limit).await
+    }
+}
+
+/// A file cut while it uploads (`…,134` cut to `…,1`) loads what was kept,
+/// not the cut file; the report names the kept bytes' SHA-256 and says the
+/// file changed.
+pub async fn the_bytes_loaded_are_the_bytes_kept(b: &Ports) {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("berlin.csv");
+    let kept = b"store,item,count\nBerlin,Echo Dot,134\nBerlin,Echo Plus,9\n";
+    std::fs::write(&source, kept).unwrap();
+    let original = b.clone();
+    let mut b = b.clone();
+    b.objects = Arc::new(RewrittenAfterPut {
+        inner: b.objects.clone(),
+        source: source.clone(),
+        rewrite: b"store,item,count\nBerlin,Echo Dot,1".to_vec(),
+    });
+    let flow = UploadFlow::new(b.clone(), Loader::new(b.clone()), None);
+    let uploaded = flow.upload_file(&source, None, None).await.unwrap();
+    let report = &uploaded.outcome.report;
+    assert!(uploaded.outcome.is_loaded(), "{report:?}");
+    assert_eq!(report.rows, 2, "the kept file's rows: {report:?}");
+    let counts = stock(&b).await;
+    assert_eq!(counts[&("Berlin".to_string(), "Echo Dot".to_string())], 134);
+    let kept_bytes = b.objects.get(&uploaded.outcome.key).await.unwrap();
+    assert_eq!(&kept_bytes[..], kept);
+    let sha = stockwatch_core::pipeline::digest::sha256_of(&kept_bytes[..]).unwrap();
+    assert_eq!(report.sha256.as_deref(), Some(sha.as_str()));
+    assert!(report.source_changed, "the cut is said: {report:?}");
+    let stored = b.objects.head(&uploaded.outcome.key).await.unwrap().report.unwrap();
+    assert_eq!((stored.sha256.as_deref(), stored.source_changed), (Some(sha.as_str()), true));
+
+    // A file left alone is not said to have changed.
+    let calm = dir.path().join("calm.csv");
+    std::fs::write(&calm, kept).unwrap();
+    let flow = UploadFlow::new(original.clone(), Loader::new(original), None);
+    let calm = flow.upload_file(&calm, None, None).await.unwrap().outcome.report;
+    assert_eq!((calm.sha256.as_deref(), calm.source_changed), (Some(sha.as_str()), false));
 }

@@ -63,6 +63,8 @@ pub async fn objects_keep_reports_and_list_newest_first(b: &Ports) {
         problem_kinds: [("not_a_number".to_string(), 1)].into(),
         failure: None,
         resumed: false,
+        sha256: Some("ab".repeat(32)),
+        source_changed: true,
         loaded_at: Timestamp(6),
     };
     b.objects.set_report(&key("uploads/2-two.csv"), &report).await.unwrap();
