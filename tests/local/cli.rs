@@ -971,3 +971,24 @@ fn leftovers_of_stopped_uploads_are_removed_by_the_next_run() {
         "the uploads stay"
     );
 }
+
+#[test]
+fn a_backlog_check_does_not_notify_an_outage_that_already_ended() {
+    let env = Env::new();
+    let berlin = vec!["samples/inventory-berlin.csv".to_string()];
+    assert!(upload(&env, &berlin, &["--no-check"]).status.success());
+    let later = env.dir.path().join("later.csv");
+    std::fs::write(&later, "store,item,count\nBerlin,Echo Plus,27\n").unwrap();
+    assert!(
+        upload(&env, &[later.to_string_lossy().into_owned()], &["--no-check"])
+            .status
+            .success()
+    );
+    let out = env.run(&["check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("1 alerts raised, 1 resolved"), "{}", stdout(&out));
+    assert!(env.outbox().is_empty(), "told of an ended outage: {:?}", env.outbox());
+    let alerts = env.json(&["alerts", "--all", "--json"]);
+    assert_eq!(alerts[0]["item"], "Echo Plus");
+    assert_eq!(alerts[0]["state"], "resolved", "recorded, resolved");
+}

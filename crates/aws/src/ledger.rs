@@ -393,23 +393,30 @@ impl DynamoLedger {
     /// (two let a crash between them send it after the resolving): the
     /// usual one first (no reminder pending), then the one that cancels.
     async fn mark_resolved(&self, pk: &str, now: Timestamp) -> PortResult<bool> {
+        // Three shapes, each with its own condition: told already; never
+        // told (an outage that ended before it was sent: not told now
+        // either); a reminder not yet sent (counted as sent).
+        const SHAPES: [(&str, &str, &str); 3] = [
+            (
+                "",
+                "",
+                "attribute_exists(pk) AND #st <> :r AND attribute_exists(PublishedAt)",
+            ),
+            (
+                ", Notify = :no",
+                ", Pending",
+                "attribute_exists(pk) AND #st <> :r AND attribute_not_exists(PublishedAt) \
+                 AND (attribute_not_exists(Reminders) OR Reminders = :zero)",
+            ),
+            (
+                ", PublishedAt = :now",
+                ", Pending",
+                "attribute_exists(pk) AND #st <> :r AND Reminders > :zero AND attribute_not_exists(PublishedAt)",
+            ),
+        ];
         for _ in 0..3 {
-            for pending in [false, true] {
-                let (set, remove, condition) = if pending {
-                    (
-                        ", PublishedAt = :now",
-                        ", Pending",
-                        "attribute_exists(pk) AND #st <> :r AND Reminders > :zero AND attribute_not_exists(PublishedAt)",
-                    )
-                } else {
-                    (
-                        "",
-                        "",
-                        "attribute_exists(pk) AND #st <> :r \
-                         AND (attribute_exists(PublishedAt) OR attribute_not_exists(Reminders) OR Reminders = :zero)",
-                    )
-                };
-                let result = self
+            for (set, remove, condition) in SHAPES {
+                let mut update = self
                     .client
                     .update_item()
                     .table_name(&self.table)
@@ -423,18 +430,23 @@ impl DynamoLedger {
                     .expression_attribute_values(":r", s("resolved"))
                     .expression_attribute_values(":now", n(now.0))
                     .expression_attribute_values(":exp", resolved_expiry(now))
-                    .expression_attribute_values(":zero", n(0))
-                    .expression_attribute_values(":one", n(1))
-                    .send()
-                    .await;
+                    .expression_attribute_values(":one", n(1));
+                // DynamoDB refuses a value no expression uses.
+                if condition.contains(":zero") {
+                    update = update.expression_attribute_values(":zero", n(0));
+                }
+                if set.contains(":no") {
+                    update = update.expression_attribute_values(":no", AttributeValue::Bool(false));
+                }
+                let result = update.send().await;
                 match result {
                     Ok(_) => return Ok(true),
                     Err(e) if e.as_service_error().is_some_and(is_conditional) => continue,
                     Err(e) => return Err(sdk_error(&self.what(), e)),
                 }
             }
-            // Neither held: resolved already (or gone), or a reminder
-            // claimed or sent between the two tries.
+            // None held: resolved already (or gone), or a reminder
+            // claimed or sent between the tries.
             match self.get_item(pk).await? {
                 None => return Ok(false),
                 Some(item) if alert_from(&item)?.state == AlertState::Resolved => return Ok(false),

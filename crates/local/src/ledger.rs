@@ -116,7 +116,7 @@ impl AlertClaims for LocalLedger {
                 let mut outcomes = Vec::with_capacity(claims.len());
                 for c in &claims {
                     // A restock newer than this snapshot already happened: the
-                    // alert is still recorded (and told), but born resolved.
+                    // alert is still recorded, but born resolved, and not told.
                     let restock: Option<i64> = restocked
                         .query_row(params![c.store, c.item], |r| r.get(0))
                         .optional()
@@ -140,7 +140,7 @@ impl AlertClaims for LocalLedger {
                             now.0,
                             state,
                             resolved_at,
-                            c.notify,
+                            c.notify && !resolved,
                             token,
                             rev,
                             c.transition()
@@ -242,7 +242,9 @@ impl AlertClaims for LocalLedger {
                     .prepare_cached(
                         "UPDATE alerts SET state = 'resolved', resolved_at = ?4, rev = ?5,
                              published_at = CASE WHEN reminders > 0 THEN coalesce(published_at, ?4)
-                                            ELSE published_at END
+                                            ELSE published_at END,
+                             notify = CASE WHEN published_at IS NULL AND reminders = 0 THEN 0
+                                      ELSE notify END
                          WHERE store = ?1 AND item = ?2 AND state != 'resolved' AND as_of < ?3
                            AND (?6 IS NULL OR kind = ?6)",
                     )

@@ -203,10 +203,17 @@ pub fn hold(env: &Env, snapshots: &[Snapshot], low: u32) {
         assert_eq!(state == "resolved", restocked, "alert {id} of {key:?} is {state}");
     }
 
-    // 4. Each OUT alert was notified exactly once.
+    // 4. Each OUT alert still open was notified exactly once; one whose
+    // outage ended before a checker sent it may go untold (issue 24.4),
+    // never told twice, and nothing else is told.
     let out_ids: HashSet<String> = alerts
         .iter()
         .filter(|a| a.2 == "OUT")
+        .map(|a| a.0.to_string())
+        .collect();
+    let open_out_ids: HashSet<String> = alerts
+        .iter()
+        .filter(|a| a.2 == "OUT" && a.5 == "open")
         .map(|a| a.0.to_string())
         .collect();
     let outbox = env.outbox();
@@ -217,7 +224,9 @@ pub fn hold(env: &Env, snapshots: &[Snapshot], low: u32) {
         .collect();
     let unique: HashSet<String> = notified.iter().cloned().collect();
     assert_eq!(unique.len(), notified.len(), "an alert was notified twice");
-    assert_eq!(unique, out_ids, "notifications differ from the OUT alerts");
+    assert!(unique.is_subset(&out_ids), "notified what is not an OUT alert");
+    let untold: Vec<&String> = open_out_ids.difference(&unique).collect();
+    assert!(untold.is_empty(), "open OUT alerts never notified: {untold:?}");
 
     // 5. No upload is left half loaded.
     let uploads = env.json(&["uploads", "--json", "--limit", "100000"]);

@@ -244,14 +244,15 @@ fn claim_item(c: &AlertClaim, id: u64, token: &str, now: Timestamp, resolved: bo
         ("Source".into(), s(&c.source)),
         ("RaisedAt".into(), n(now.0)),
         ("State".into(), s(if resolved { "resolved" } else { "open" })),
-        ("Notify".into(), AttributeValue::Bool(c.notify)),
+        // Born resolved (restocked by a later snapshot already): not told.
+        ("Notify".into(), AttributeValue::Bool(c.notify && !resolved)),
         ("ClaimToken".into(), s(token)),
         ("ClaimedAt".into(), n(now.0)),
         ("UpdatedAt".into(), n(Timestamp::now().0)),
         ("Version".into(), n(1)),
         ("ItemKey".into(), s(item_key(&c.store, &c.item))),
     ]);
-    if c.notify {
+    if c.notify && !resolved {
         item.insert("Pending".into(), s(spread(pending_value(token), &pk)));
     }
     if resolved {

@@ -19,8 +19,8 @@ use crate::ports::{Holder, RetryPolicy};
 use std::collections::HashSet;
 use std::time::Duration;
 use stockwatch_domain::{
-    Alert, AlertId, AlertKind, Decision, Level, Message, Snooze, Thresholds, Timestamp, decide, decide_soon, is_soon,
-    level, snoozed,
+    Alert, AlertId, AlertKind, AlertState, Decision, Level, Message, Snooze, Thresholds, Timestamp, decide,
+    decide_soon, is_soon, level, snoozed,
 };
 
 #[derive(Debug, Clone)]
@@ -211,10 +211,8 @@ impl Checker {
                 snoozes = Some(self.snoozes().await?);
             }
             let snoozes = snoozes.as_deref().unwrap_or_default();
-            to_send.extend(
-                self.decide_and_claim(&page.changes, snoozes, &self.sender(), &mut report)
-                    .await?,
-            );
+            self.decide_and_claim(&page.changes, snoozes, &self.sender(), &mut to_send, &mut report)
+                .await?;
             self.retry
                 .run("save the checkpoint", || {
                     self.ports.checkpoints.save(&self.config.name, &page.cursor)
@@ -334,13 +332,17 @@ impl Checker {
             return Ok(());
         }
         let snoozes = self.snoozes().await?;
+        let mut to_send = Vec::new();
         if self.config.group_wait.is_zero() {
-            let to_send = self.decide_and_claim(changes, &snoozes, &self.sender(), report).await?;
+            self.decide_and_claim(changes, &snoozes, &self.sender(), &mut to_send, report)
+                .await?;
             return self.send(&to_send, report).await;
         }
-        // Held for the window: a later sweep (any instance's) sends it with the rest.
+        // Held for the window: a later sweep (any instance's) sends it with
+        // the rest (a later batch's restock takes it out of the window).
         let held = Holder::Window(self.token.clone());
-        let to_send = self.decide_and_claim(changes, &snoozes, &held, report).await?;
+        self.decide_and_claim(changes, &snoozes, &held, &mut to_send, report)
+            .await?;
         report.held += to_send.len() as u64;
         Ok(())
     }
@@ -353,17 +355,21 @@ impl Checker {
             .await
     }
 
-    /// Decides and claims for one batch of changes; returns the alerts won
-    /// that are to be notified (sent by the caller, grouped with the rest
-    /// of its pass; until then a claim is unpublished, and a checker that
-    /// stops before sending is taken over after the lease as always).
+    /// Decides and claims for one batch of changes; adds the alerts won
+    /// that are to be notified to `to_send` (sent by the caller, grouped
+    /// with the rest of its pass; until then a claim is unpublished, and a
+    /// checker that stops before sending is taken over after the lease as
+    /// always). An outage that ended within the pass is decided at its end:
+    /// the batch's restocks take earlier batches' alerts out of `to_send`
+    /// (the ledger, resolving them, stops them being told by anyone).
     async fn decide_and_claim(
         &self,
         changes: &[Change],
         snoozes: &[Snooze],
         holder: &Holder,
+        to_send: &mut Vec<Alert>,
         report: &mut CheckReport,
-    ) -> Result<Vec<Alert>, PortError> {
+    ) -> Result<(), PortError> {
         self.record_history(changes).await?;
         let now = Timestamp::now();
         let mut claims = Vec::new();
@@ -383,7 +389,9 @@ impl Checker {
                 self.ports.ledger.resolve(&restocks, Timestamp::now())
             })
             .await?;
-        self.claim(&claims, holder, report).await
+        to_send.retain(|alert| !restocks.iter().any(|r| r.resolves(alert)));
+        to_send.extend(self.claim(&claims, holder, report).await?);
+        Ok(())
     }
 
     /// SOON on each change's transition: the item's forecast as of the old
@@ -540,7 +548,11 @@ impl Checker {
             // One line per alert only at debug: a storm of 90,000 alerts
             // was 90,000 log writes (the ledger is the record of them).
             tracing::debug!(alert = %alert, "raised");
-            if claim.notify {
+            if alert.state == AlertState::Resolved {
+                // Born resolved: the item was restocked by a later snapshot
+                // already (in this pass, or another checker's). Recorded, not told.
+                report.resolved += 1;
+            } else if claim.notify {
                 to_send.push(alert.clone());
             }
             report.raised.push(alert);

@@ -25,7 +25,13 @@ pub struct DigestHandle(Arc<Mutex<State>>);
 impl<R: Read> Hashing<R> {
     pub fn new(inner: R) -> (Hashing<R>, DigestHandle) {
         let state = Arc::new(Mutex::new(State::default()));
-        (Hashing { inner, state: state.clone() }, DigestHandle(state))
+        (
+            Hashing {
+                inner,
+                state: state.clone(),
+            },
+            DigestHandle(state),
+        )
     }
 }
 

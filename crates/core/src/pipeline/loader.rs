@@ -117,7 +117,12 @@ impl Loader {
         // Locally that is the bucket's own file; on S3 a download.
         let kept = self.retry.run("read", || self.ports.objects.fetch(&key)).await?;
         let outcome = self
-            .load_body(&key, Body::File(kept.path.clone()), as_of.unwrap_or(info.uploaded_at), false)
+            .load_body(
+                &key,
+                Body::File(kept.path.clone()),
+                as_of.unwrap_or(info.uploaded_at),
+                false,
+            )
             .await;
         drop(kept);
         outcome
@@ -353,9 +358,7 @@ async fn read_and_write(
         let end = reader.finish();
         // A read that stopped early (an unusable header) hashes the whole
         // body again: the report names every byte that was kept.
-        let sha256 = digest
-            .finish()
-            .or_else(|| whole.open().and_then(sha256_of).ok());
+        let sha256 = digest.finish().or_else(|| whole.open().and_then(sha256_of).ok());
         let _ = tx.blocking_send(Piece::End(end, problems, sha256));
     });
     let mut write_error = None;

@@ -175,6 +175,7 @@ macro_rules! contract_tests {
             pipeline::a_dead_publisher_is_replaced_after_the_lease,
             pipeline::a_slow_publisher_never_sends_what_was_taken_over,
             pipeline::restock_resolves_and_a_new_outage_alerts_again,
+            pipeline::an_outage_that_ended_within_a_pass_is_not_notified,
             pipeline::two_uploads_in_one_second_keep_the_later_whole,
             pipeline::an_upload_whose_loader_stopped_is_resumed,
             pipeline::an_upload_can_wait_for_a_loader_elsewhere,

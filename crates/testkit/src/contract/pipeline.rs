@@ -3,10 +3,10 @@
 use super::counting;
 use bytes::Bytes;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use stockwatch_core::pipeline::{Checker, CheckerConfig, Loader, UploadFlow};
-use std::sync::Arc;
 use stockwatch_core::ports::*;
 use stockwatch_domain::{Alert, AlertKind, AlertState, Timestamp};
 
@@ -614,12 +614,89 @@ pub async fn the_bytes_loaded_are_the_bytes_kept(b: &Ports) {
     assert_eq!(report.sha256.as_deref(), Some(sha.as_str()));
     assert!(report.source_changed, "the cut is said: {report:?}");
     let stored = b.objects.head(&uploaded.outcome.key).await.unwrap().report.unwrap();
-    assert_eq!((stored.sha256.as_deref(), stored.source_changed), (Some(sha.as_str()), true));
+    assert_eq!(
+        (stored.sha256.as_deref(), stored.source_changed),
+        (Some(sha.as_str()), true)
+    );
 
     // A file left alone is not said to have changed.
     let calm = dir.path().join("calm.csv");
     std::fs::write(&calm, kept).unwrap();
     let flow = UploadFlow::new(original.clone(), Loader::new(original), None);
     let calm = flow.upload_file(&calm, None, None).await.unwrap().outcome.report;
-    assert_eq!((calm.sha256.as_deref(), calm.source_changed), (Some(sha.as_str()), false));
+    assert_eq!(
+        (calm.sha256.as_deref(), calm.source_changed),
+        (Some(sha.as_str()), false)
+    );
+}
+
+/// A backlog checked at once (`upload --no-check` twice, then `check`):
+/// an outage that ended within the pass is recorded, resolved and counted,
+/// and nobody is told of it; in one page, across pages, and across a
+/// grouping window's batches; nor is it sent after the lease.
+pub async fn an_outage_that_ended_within_a_pass_is_not_notified(b: &Ports) {
+    let (b, sent) = counting(b);
+    let loader = Loader::new(b.clone());
+    let load = |as_of: i64, item: &str, count: u32| {
+        let (loader, text) = (loader.clone(), format!("store,item,count\nBerlin,{item},{count}\n"));
+        async move {
+            loader
+                .upload("b.csv", Bytes::from(text), Some(Timestamp(as_of)), None)
+                .await
+                .unwrap();
+        }
+    };
+    // One page: the outage and its end in one read of the feed.
+    load(100, "Echo Plus", 0).await;
+    load(200, "Echo Plus", 27).await;
+    let report = checker(&b).run_once().await.unwrap();
+    assert_eq!(report.raised.len(), 1, "the outage is recorded");
+    assert_eq!(report.resolved, 1, "and its end counted: {report:?}");
+    // Across pages: one change per read.
+    load(300, "Echo Dot", 0).await;
+    load(400, "Echo Dot", 5_000).await;
+    let paged = Checker::new(
+        b.clone(),
+        CheckerConfig {
+            changes_per_read: 1,
+            ..CheckerConfig::default()
+        },
+    );
+    let report = paged.run_once().await.unwrap();
+    assert_eq!((report.raised.len(), report.resolved), (1, 1), "{report:?}");
+    // A grouping window: one batch raises, the next resolves before it closes.
+    load(500, "Echo Show", 0).await;
+    load(600, "Echo Show", 8).await;
+    let windowed = Checker::new(
+        b.clone(),
+        CheckerConfig {
+            name: "windowed".into(),
+            group_wait: Duration::from_millis(1),
+            ..CheckerConfig::default()
+        },
+    );
+    let changes = b.feed.read(None, 1000).await.unwrap().changes;
+    let show: Vec<Change> = changes.into_iter().filter(|c| c.item == "Echo Show").collect();
+    assert_eq!(show.len(), 2);
+    let mut report = stockwatch_core::pipeline::CheckReport::default();
+    windowed.process(&show[..1], &mut report).await.unwrap();
+    windowed.process(&show[1..], &mut report).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    windowed.sweep_now().await.unwrap();
+
+    let alerts = all_alerts(&b).await;
+    assert_eq!(alerts.len(), 3, "{alerts:?}");
+    assert!(alerts.iter().all(|a| a.state == AlertState::Resolved), "{alerts:?}");
+    assert_eq!(sent.sent.load(Ordering::SeqCst), 0, "an ended outage is not told");
+    let after_the_lease = Timestamp(Timestamp::now().0 + 3_600_000);
+    let stale = b
+        .ledger
+        .take_stale(after_the_lease, "later", Timestamp::now())
+        .await
+        .unwrap();
+    assert!(stale.is_empty(), "nor sent after the lease: {stale:?}");
+    // An outage still open at the end of the pass is told.
+    load(700, "Amazon Tap", 0).await;
+    checker(&b).run_once().await.unwrap();
+    assert_eq!(sent.sent.load(Ordering::SeqCst), 1);
 }
