@@ -166,14 +166,19 @@ fn print_outcome(
         ObjectStatus::Loaded => {
             writeln!(
                 out,
-                "{path}: {} {} rows ({} {}): {} changed, {} unchanged, {} older than the table",
+                "{path}: {} {} rows ({} {}): {} changed, {} unchanged, {} older than the table{}",
                 paint("loaded", Tone::Green, colour),
                 r.rows,
                 r.stores,
                 if r.stores == 1 { "store" } else { "stores" },
                 r.write.changed,
                 r.write.unchanged,
-                r.write.older
+                r.write.older,
+                if r.write.older > 0 {
+                    " (kept in the history)"
+                } else {
+                    ""
+                }
             )?;
             if said == AlertsSaid::NotChecked {
                 writeln!(out, "  alerts: not checked (--no-check)")?;

@@ -305,3 +305,38 @@ async fn reading_many_items_at_once_gives_each_its_own_points() {
     assert_eq!(counts(3), [103, 100, 97]);
     assert_eq!(counts(7), [107, 107, 107]);
 }
+
+#[test]
+fn back_files_loaded_after_the_samples_still_make_the_history() {
+    // The README's order: today's samples first, then two weeks of back
+    // files, thirteen of them older than what the table holds.
+    let env = Env::new();
+    let mut args = vec!["upload"];
+    let samples = common::samples();
+    args.extend(samples.iter().map(String::as_str));
+    assert!(env.run(&args).status.success());
+    let mut args = vec!["upload", "--spread", "1d"];
+    let files = history_samples();
+    args.extend(files.iter().map(String::as_str));
+    let out = env.run(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("older than the table (kept in the history)"),
+        "{}",
+        stdout(&out)
+    );
+    let points = env.json(&["history", "--store", "Berlin", "--item", "Echo Dot", "--json"]);
+    let points = points.as_array().unwrap();
+    // The fourteen days, and the sample's snapshot between day 13 and 14.
+    assert_eq!(points.len(), 15, "{points:?}");
+    for (day, file) in history_samples().iter().enumerate().take(13) {
+        assert_eq!(
+            points[day]["count"],
+            sample_count(file, "Berlin", "Echo Dot"),
+            "day {}",
+            day + 1
+        );
+    }
+    let out = env.run(&["history", "--store", "Berlin", "--item", "Echo Dot"]);
+    assert!(stdout(&out).contains("days left"), "a forecast: {}", stdout(&out));
+}

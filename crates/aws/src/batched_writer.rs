@@ -86,7 +86,10 @@ impl BatchedWriter {
                 // The same snapshot again changes nothing; any other loses
                 // to what the table holds, whatever its count (as locally).
                 Some(&(old_as_of, old_count)) if old_as_of == as_of && old_count == row.count => summary.unchanged += 1,
-                Some(_) => summary.older += 1,
+                Some(_) => {
+                    summary.older += 1;
+                    summary.older_rows.push((*row).clone());
+                }
             }
         }
         self.put_winners(winners, as_of, now, source, &mut summary).await;
@@ -173,6 +176,7 @@ impl BatchedWriter {
                             summary.unchanged += 1;
                         } else {
                             summary.older += 1;
+                            summary.older_rows.push(w.row.clone());
                         }
                     } else {
                         kept.push(w);

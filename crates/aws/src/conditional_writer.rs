@@ -40,17 +40,21 @@ impl ConditionalWriter {
         // be general over the rows' lifetime, which the Send bound rejects.
         let puts: Vec<_> = chunk
             .iter()
-            .map(|row| async move { (row.line, self.put_row(row, as_of, now, source).await) })
+            .map(|row| async move { (*row, self.put_row(row, as_of, now, source).await) })
             .collect();
-        let outcomes: Vec<(u64, RowOutcome)> = stream::iter(puts).buffer_unordered(self.concurrency).collect().await;
+        let outcomes: Vec<(&InventoryRow, RowOutcome)> =
+            stream::iter(puts).buffer_unordered(self.concurrency).collect().await;
         let mut summary = WriteSummary::default();
-        for (line, outcome) in outcomes {
+        for (row, outcome) in outcomes {
             match outcome {
                 RowOutcome::Changed => summary.changed += 1,
                 RowOutcome::Unchanged => summary.unchanged += 1,
-                RowOutcome::Older => summary.older += 1,
+                RowOutcome::Older => {
+                    summary.older += 1;
+                    summary.older_rows.push(row.clone());
+                }
                 RowOutcome::Failed(error) => summary.failed.push(RowFailure {
-                    line,
+                    line: row.line,
                     reason: error.to_string(),
                     transient: error.is_transient(),
                 }),

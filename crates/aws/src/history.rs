@@ -16,8 +16,8 @@ use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use stockwatch_core::ports::{Change, History, HistoryPoint, PortError, PortResult, RetryPolicy};
-use stockwatch_domain::Timestamp;
+use stockwatch_core::ports::{Change, History, HistoryPoint, ObjectKey, PortError, PortResult, RetryPolicy};
+use stockwatch_domain::{InventoryRow, Timestamp};
 
 /// BatchWriteItem's limit.
 const BATCH: usize = 25;
@@ -56,16 +56,42 @@ impl DynamoHistory {
 
     fn put_of(&self, change: &Change, now: Timestamp) -> Option<WriteRequest> {
         let new = change.new.as_ref()?;
+        self.put_point(&change.store, &change.item, new.as_of, new.count, &new.source, now)
+    }
+
+    fn put_point(
+        &self,
+        store: &str,
+        item: &str,
+        as_of: Timestamp,
+        count: u32,
+        source: &str,
+        now: Timestamp,
+    ) -> Option<WriteRequest> {
         let expires = now.0 / 1000 + self.keep.as_secs() as i64;
         let put = PutRequest::builder()
-            .item("Key", s(item_key(&change.store, &change.item)))
-            .item("AsOf", n(new.as_of.0))
-            .item("Count", n(new.count))
-            .item("Source", s(&new.source))
+            .item("Key", s(item_key(store, item)))
+            .item("AsOf", n(as_of.0))
+            .item("Count", n(count))
+            .item("Source", s(source))
             .item("Expires", n(expires))
             .build()
             .ok()?;
         Some(WriteRequest::builder().put_request(put).build())
+    }
+
+    /// Writes the points, 25 to a batch, a few batches in flight; one put
+    /// per key (a batch may not name a key twice).
+    async fn put_all(&self, puts: BTreeMap<(String, i64), WriteRequest>) -> PortResult<()> {
+        let puts: Vec<WriteRequest> = puts.into_values().collect();
+        // Owned batches: futures borrowing the slice are not Send enough for the async trait.
+        let batches: Vec<Vec<WriteRequest>> = puts.chunks(BATCH).map(<[_]>::to_vec).collect();
+        stream::iter(batches)
+            .map(|batch| self.write(batch))
+            .buffer_unordered(IN_FLIGHT)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
     }
 
     /// Writes one batch, again with backoff while DynamoDB leaves some unprocessed.
@@ -144,15 +170,22 @@ impl History for DynamoHistory {
                 Some((key, self.put_of(c, now)?))
             })
             .collect();
-        let puts: Vec<WriteRequest> = puts.into_values().collect();
-        // Owned batches: futures borrowing the slice are not Send enough for the async trait.
-        let batches: Vec<Vec<WriteRequest>> = puts.chunks(BATCH).map(<[_]>::to_vec).collect();
-        stream::iter(batches)
-            .map(|batch| self.write(batch))
-            .buffer_unordered(IN_FLIGHT)
-            .try_collect::<Vec<()>>()
-            .await?;
-        Ok(())
+        self.put_all(puts).await
+    }
+
+    async fn record_older(&self, rows: &[InventoryRow], as_of: Timestamp, source: &ObjectKey) -> PortResult<()> {
+        let now = Timestamp::now();
+        let puts = rows
+            .iter()
+            .filter_map(|row| {
+                let key = (item_key(&row.store, &row.item), as_of.0);
+                Some((
+                    key,
+                    self.put_point(&row.store, &row.item, as_of, row.count, source.as_str(), now)?,
+                ))
+            })
+            .collect();
+        self.put_all(puts).await
     }
 
     async fn points(&self, store: &str, item: &str, since: Timestamp) -> PortResult<Vec<HistoryPoint>> {

@@ -81,7 +81,29 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX changes_day ON changes (new_as_of / 86400000, store, item, new_as_of, new_count, new_source)
         WHERE new_count IS NOT NULL;
     "#,
+    // 9: snapshots older than the table's row (back files loaded after
+    // newer ones): no change of the table, but points of the history.
+    r#"
+    CREATE TABLE older_snapshots (
+        store  TEXT    NOT NULL,
+        item   TEXT    NOT NULL,
+        as_of  INTEGER NOT NULL,
+        count  INTEGER NOT NULL,
+        source INTEGER NOT NULL REFERENCES sources (id),
+        at     INTEGER NOT NULL,  -- when it was written, for pruning as the change log is
+        PRIMARY KEY (store, item, as_of)
+    ) WITHOUT ROWID;
+    "#,
 ];
+
+/// A file's number, given on first use.
+pub(crate) const SOURCE_ID: &str = "
+INSERT INTO sources (key) VALUES (?1) ON CONFLICT (key) DO UPDATE SET key = excluded.key RETURNING id";
+
+/// A snapshot older than the table's row: a point of the history only.
+pub(crate) const KEEP_OLDER: &str = "
+INSERT INTO older_snapshots (store, item, as_of, count, source, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+ON CONFLICT (store, item, as_of) DO NOTHING";
 
 const SCHEMA: &str = r#"
 -- Object keys, numbered: rows and changes name their file by number, which

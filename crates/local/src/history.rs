@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use stockwatch_core::ports::{Change, History, HistoryPoint, PortResult};
-use stockwatch_domain::Timestamp;
+use stockwatch_core::ports::{Change, History, HistoryPoint, ObjectKey, PortResult};
+use stockwatch_domain::{InventoryRow, Timestamp};
 
 /// The counter naming the first change record kept: a reader whose
 /// position is before it missed records (`LocalTable::read` says gap).
@@ -53,6 +53,9 @@ impl LocalHistory {
         let cutoff = Timestamp::now().0.saturating_sub(keep);
         self.db
             .write(move |tx| {
+                let older = tx
+                    .execute("DELETE FROM older_snapshots WHERE at < ?1", params![cutoff])
+                    .db(tx)? as u64;
                 let at_or_after = |id: i64| -> PortResult<Option<(i64, i64)>> {
                     tx.prepare_cached("SELECT id, at FROM changes WHERE id >= ?1 ORDER BY id LIMIT 1")
                         .db(tx)?
@@ -61,10 +64,10 @@ impl LocalHistory {
                         .db(tx)
                 };
                 let Some((first, first_at)) = at_or_after(0)? else {
-                    return Ok(0);
+                    return Ok(older);
                 };
                 if first_at >= cutoff {
-                    return Ok(0);
+                    return Ok(older);
                 }
                 let last: i64 = tx.query_row("SELECT max(id) FROM changes", [], |r| r.get(0)).db(tx)?;
                 // The first id written at or after the cutoff: in (first, last + 1].
@@ -86,7 +89,7 @@ impl LocalHistory {
                     .db(tx)?;
                 let below = unread.map_or(high, |unread| high.min(unread));
                 if below <= first {
-                    return Ok(0);
+                    return Ok(older);
                 }
                 let dropped = tx.execute("DELETE FROM changes WHERE id < ?1", params![below]).db(tx)?;
                 tx.execute(
@@ -95,7 +98,7 @@ impl LocalHistory {
                     params![PRUNED_BELOW, below],
                 )
                 .db(tx)?;
-                Ok(dropped as u64)
+                Ok(older + dropped as u64)
             })
             .await
     }
@@ -129,11 +132,8 @@ fn points_in(
     since: Timestamp,
 ) -> PortResult<Vec<HistoryPoint>> {
     let mut points = Vec::new();
-    let Some(days) = days(tx, since)? else {
-        return Ok(points);
-    };
     let mut stmt = tx.prepare_cached(POINTS_OF_DAY).db(tx)?;
-    for day in days {
+    for day in days(tx, since)?.into_iter().flatten() {
         let rows = stmt
             .query_map(params![day, store, item, since.0], |r| {
                 Ok(HistoryPoint {
@@ -147,7 +147,67 @@ fn points_in(
             points.push(point.db(tx)?);
         }
     }
+    if any_older(tx)? {
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT o.as_of, o.count, s.key FROM older_snapshots o LEFT JOIN sources s ON s.id = o.source
+                 WHERE o.store = ?1 AND o.item = ?2 AND o.as_of >= ?3 ORDER BY o.as_of",
+            )
+            .db(tx)?;
+        let rows = stmt
+            .query_map(params![store, item, since.0], |r| {
+                Ok(HistoryPoint {
+                    as_of: Timestamp(r.get(0)?),
+                    count: r.get(1)?,
+                    source: r.get::<_, Option<String>>(2)?.unwrap_or_default().into(),
+                })
+            })
+            .db(tx)?;
+        for point in rows {
+            points.push(point.db(tx)?);
+        }
+        in_history_order(&mut points);
+    }
     Ok(points)
+}
+
+/// Whether any snapshot older than the table's row was kept (most data
+/// dirs have none: their reads skip the second table).
+fn any_older(tx: &rusqlite::Transaction<'_>) -> PortResult<bool> {
+    tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM older_snapshots)")
+        .db(tx)?
+        .query_row([], |r| r.get(0))
+        .db(tx)
+}
+
+/// Points from the change log and from older snapshots as one history:
+/// by as-of time, one point per snapshot time (the lower count on a tie,
+/// as the table decides), so back files loaded in any order read the same.
+fn in_history_order(points: &mut Vec<HistoryPoint>) {
+    points.sort_by_key(|p| (p.as_of, p.count));
+    points.dedup_by_key(|p| p.as_of);
+}
+
+/// A file's key by its number, each read once per query.
+fn source_key(
+    tx: &rusqlite::Transaction<'_>,
+    known: &mut std::collections::HashMap<i64, std::sync::Arc<str>>,
+    id: Option<i64>,
+) -> PortResult<std::sync::Arc<str>> {
+    let Some(id) = id else { return Ok("".into()) };
+    if let Some(key) = known.get(&id) {
+        return Ok(key.clone());
+    }
+    let key: std::sync::Arc<str> = tx
+        .prepare_cached("SELECT key FROM sources WHERE id = ?1")
+        .db(tx)?
+        .query_row(params![id], |r| r.get::<_, String>(0))
+        .optional()
+        .db(tx)?
+        .unwrap_or_default()
+        .into();
+    known.insert(id, key.clone());
+    Ok(key)
 }
 
 /// Whether `items` are in table order and at least half the table's rows
@@ -178,9 +238,6 @@ fn points_in_range(
     let (first, last) = (&items[0], &items[items.len() - 1]);
     let mut found: Vec<Vec<HistoryPoint>> = Vec::new();
     found.resize_with(items.len(), || Vec::with_capacity(16));
-    let Some(days) = days(tx, since)? else {
-        return Ok(found);
-    };
     // No join and no strings per row: names are compared where SQLite has
     // them, and each file's key is read once (a million items' fourteen
     // points each were 42 million allocations).
@@ -196,7 +253,7 @@ fn points_in_range(
         .db(tx)?;
     let mut sources: std::collections::HashMap<i64, std::sync::Arc<str>> = Default::default();
     // Day by day, oldest first: each item's points come in as-of order.
-    for day in days {
+    for day in days(tx, since)?.into_iter().flatten() {
         let mut rows = stmt
             .query(params![day, first.0, first.1, last.0, last.1, since.0])
             .db(tx)?;
@@ -209,25 +266,7 @@ fn points_in_range(
                 at += 1;
             }
             if at < items.len() && items[at].0 == store && items[at].1 == item {
-                let source_id: Option<i64> = row.get(4).db(tx)?;
-                let source = match source_id {
-                    Some(id) => match sources.get(&id) {
-                        Some(key) => key.clone(),
-                        None => {
-                            let key: std::sync::Arc<str> = tx
-                                .prepare_cached("SELECT key FROM sources WHERE id = ?1")
-                                .db(tx)?
-                                .query_row(params![id], |r| r.get::<_, String>(0))
-                                .optional()
-                                .db(tx)?
-                                .unwrap_or_default()
-                                .into();
-                            sources.insert(id, key.clone());
-                            key
-                        }
-                    },
-                    None => "".into(),
-                };
+                let source = source_key(tx, &mut sources, row.get(4).db(tx)?)?;
                 found[at].push(HistoryPoint {
                     as_of: Timestamp(row.get(2).db(tx)?),
                     count: row.get(3).db(tx)?,
@@ -236,7 +275,51 @@ fn points_in_range(
             }
         }
     }
+    if any_older(tx)? {
+        older_in_range(tx, items, since, &mut sources, &mut found)?;
+    }
     Ok(found)
+}
+
+/// Adds the older snapshots of a range of items to their points.
+fn older_in_range(
+    tx: &rusqlite::Transaction<'_>,
+    items: &[(String, String)],
+    since: Timestamp,
+    sources: &mut std::collections::HashMap<i64, std::sync::Arc<str>>,
+    found: &mut [Vec<HistoryPoint>],
+) -> PortResult<()> {
+    let (first, last) = (&items[0], &items[items.len() - 1]);
+    let mut stmt = tx
+        .prepare_cached(
+            "SELECT store, item, as_of, count, source FROM older_snapshots
+             WHERE (store, item) >= (?1, ?2) AND (store, item) <= (?3, ?4) AND as_of >= ?5
+             ORDER BY store, item, as_of",
+        )
+        .db(tx)?;
+    let mut rows = stmt.query(params![first.0, first.1, last.0, last.1, since.0]).db(tx)?;
+    let (mut at, mut touched) = (0, Vec::new());
+    while let Some(row) = rows.next().db(tx)? {
+        let text = |i: usize| -> PortResult<&str> { row.get_ref(i).and_then(|v| Ok(v.as_str()?)).db(tx) };
+        let (store, item) = (text(0)?, text(1)?);
+        while at < items.len() && (items[at].0.as_str(), items[at].1.as_str()) < (store, item) {
+            at += 1;
+        }
+        if at < items.len() && items[at].0 == store && items[at].1 == item {
+            let source = source_key(tx, sources, row.get(4).db(tx)?)?;
+            found[at].push(HistoryPoint {
+                as_of: Timestamp(row.get(2).db(tx)?),
+                count: row.get(3).db(tx)?,
+                source,
+            });
+            touched.push(at);
+        }
+    }
+    touched.dedup();
+    for at in touched {
+        in_history_order(&mut found[at]);
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -249,6 +332,25 @@ impl History for LocalHistory {
             tracing::info!(dropped, keep = ?self.keep, "dropped change records older than the history is kept");
         }
         Ok(())
+    }
+
+    async fn record_older(&self, rows: &[InventoryRow], as_of: Timestamp, source: &ObjectKey) -> PortResult<()> {
+        let rows: Vec<(String, String, u32)> = rows
+            .iter()
+            .map(|r| (r.store.to_string(), r.item.to_string(), r.count))
+            .collect();
+        let source = source.as_str().to_string();
+        let now = Timestamp::now().0;
+        self.db
+            .write(move |tx| {
+                let id: i64 = tx.query_row(super::db::SOURCE_ID, [&source], |r| r.get(0)).db(tx)?;
+                let mut keep = tx.prepare_cached(super::db::KEEP_OLDER).db(tx)?;
+                for (store, item, count) in &rows {
+                    keep.execute(params![store, item, as_of.0, count, id, now]).db(tx)?;
+                }
+                Ok(())
+            })
+            .await
     }
 
     async fn points(&self, store: &str, item: &str, since: Timestamp) -> PortResult<Vec<HistoryPoint>> {

@@ -1,6 +1,6 @@
 //! The inventory table, its change feed and the checkers' checkpoints.
 
-use super::db::{Db, HeldWrite, SqlResultExt};
+use super::db::{Db, HeldWrite, KEEP_OLDER, SOURCE_ID, SqlResultExt};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 use stockwatch_core::ports::{
@@ -25,8 +25,6 @@ ON CONFLICT (store, item) DO NOTHING";
 const LOG_INSERT: &str = "
 INSERT INTO changes (store, item, new_count, new_as_of, new_source, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 const STORED: &str = "SELECT count, as_of, source FROM inventory WHERE store = ?1 AND item = ?2";
-const SOURCE_ID: &str = "
-INSERT INTO sources (key) VALUES (?1) ON CONFLICT (key) DO UPDATE SET key = excluded.key RETURNING id";
 const UPDATE: &str = "
 UPDATE inventory SET count = ?3, as_of = ?4, updated_at = ?5, source = ?6 WHERE store = ?1 AND item = ?2";
 const LOG_MODIFY: &str = "
@@ -57,6 +55,7 @@ fn write_rows(
     let mut stored = tx.prepare_cached(STORED).db(tx)?;
     let mut update = tx.prepare_cached(UPDATE).db(tx)?;
     let mut log_modify = tx.prepare_cached(LOG_MODIFY).db(tx)?;
+    let mut keep_older = tx.prepare_cached(KEEP_OLDER).db(tx)?;
     // Bound once: SQLite keeps bindings across executions, and rebinding the
     // same values a million times was a third of a big load's write time.
     let as_of_ms = as_of.0;
@@ -91,6 +90,11 @@ fn write_rows(
                 summary.unchanged += 1;
             } else {
                 summary.older += 1;
+                // The history keeps every snapshot (in this transaction: a
+                // rejected file keeps none of it).
+                keep_older
+                    .execute(params![store, item, as_of_ms, count, source, now])
+                    .db(tx)?;
             }
             continue;
         }

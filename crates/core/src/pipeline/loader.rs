@@ -249,12 +249,25 @@ impl Loader {
                 .await?,
         );
         let undoable = sink.as_ref().is_some_and(|s| s.undoable());
+        let older = OlderPoints {
+            ports: &self.ports,
+            as_of,
+            source: key,
+            retry: &self.retry,
+        };
         let read = if undoable {
-            read_and_write(&body, Box::new(DiskKeys::default()), sink.as_mut(), &mut report.write).await?
+            read_and_write(
+                &body,
+                Box::new(DiskKeys::default()),
+                sink.as_mut(),
+                &older,
+                &mut report.write,
+            )
+            .await?
         } else {
-            let checked = read_and_write(&body, Box::new(DiskKeys::default()), None, &mut report.write).await?;
+            let checked = read_and_write(&body, Box::new(DiskKeys::default()), None, &older, &mut report.write).await?;
             if checked.problems.is_empty() {
-                read_and_write(&body, Box::new(NoKeys), sink.as_mut(), &mut report.write).await?
+                read_and_write(&body, Box::new(NoKeys), sink.as_mut(), &older, &mut report.write).await?
             } else {
                 checked
             }
@@ -298,6 +311,39 @@ impl Loader {
     }
 }
 
+/// Where the rows a sink found older than the table's go: the history keeps
+/// every snapshot, the table only the newest (sinks that keep them in their
+/// own transaction hand none).
+struct OlderPoints<'a> {
+    ports: &'a Ports,
+    as_of: Timestamp,
+    source: &'a ObjectKey,
+    retry: &'a RetryPolicy,
+}
+
+impl OlderPoints<'_> {
+    async fn keep(&self, rows: &[InventoryRow]) -> Result<(), PortError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let kept = self
+            .retry
+            .run("record older snapshots in the history", || {
+                self.ports.history.record_older(rows, self.as_of, self.source)
+            })
+            .await;
+        match kept {
+            // A history that is not there (a stack from before it) or
+            // refuses for good: the table's rows stand, said in the log.
+            Err(e) if !e.is_transient() => {
+                tracing::warn!(error = %e, rows = rows.len(), "older snapshots not kept in the history");
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
 /// Rows handed from the reading thread to the writer at a time.
 const CHUNK_ROWS: usize = 10_000;
 
@@ -324,6 +370,7 @@ async fn read_and_write(
     body: &Body,
     keys: Box<dyn SeenKeys>,
     mut sink: Option<&mut Box<dyn RowSink>>,
+    older: &OlderPoints<'_>,
     written: &mut WriteSummary,
 ) -> Result<Read, PortError> {
     let input = body
@@ -368,7 +415,13 @@ async fn read_and_write(
             Piece::Rows(rows) => {
                 if let (Some(sink), None) = (sink.as_mut(), &write_error) {
                     match sink.write(rows).await {
-                        Ok(summary) => written.add(summary),
+                        Ok(mut summary) => {
+                            let rows = std::mem::take(&mut summary.older_rows);
+                            written.add(summary);
+                            if let Err(e) = older.keep(&rows).await {
+                                write_error = Some(e);
+                            }
+                        }
                         Err(e) => write_error = Some(e),
                     }
                 }

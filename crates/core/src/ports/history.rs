@@ -33,6 +33,9 @@ pub trait History: Send + Sync {
     /// Keeps the new counts of `changes` (removals have none). Recording a
     /// change again changes nothing.
     async fn record(&self, changes: &[Change]) -> PortResult<()>;
+    /// Keeps rows of a snapshot older than the table's (the table keeps its
+    /// newer count; the history keeps every snapshot). Again changes nothing.
+    async fn record_older(&self, rows: &[InventoryRow], as_of: Timestamp, source: &ObjectKey) -> PortResult<()>;
     /// One item's points as of `since` or later, oldest first.
     async fn points(&self, store: &str, item: &str, since: Timestamp) -> PortResult<Vec<HistoryPoint>>;
     /// Each item's points as of `since` or later, oldest first, in the

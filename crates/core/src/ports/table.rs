@@ -35,6 +35,11 @@ pub struct WriteSummary {
     pub older: u64,
     /// Rows that could not be written, with the reason (networked backends).
     pub failed: Vec<RowFailure>,
+    /// The older rows themselves, where the sink leaves their history points
+    /// to the loader (DynamoDB); a sink that keeps them itself, in its own
+    /// transaction (SQLite), leaves this empty. Taken by the loader, never kept.
+    #[serde(skip)]
+    pub older_rows: Vec<InventoryRow>,
 }
 
 impl WriteSummary {
@@ -44,6 +49,7 @@ impl WriteSummary {
         self.unchanged += part.unchanged;
         self.older += part.older;
         self.failed.extend(part.failed);
+        self.older_rows.extend(part.older_rows);
     }
 }
 

@@ -609,6 +609,10 @@ async fn the_load_function_loads_under_its_role() {
         )),
     };
     let admin = admin_ports(w).await;
+    // The table holds a newer snapshot of Dot: the upload's Dot is a point
+    // of the history only, which the loader keeps itself.
+    let newer = Timestamp(Timestamp::now().0 + 240_000);
+    load_as_admin(w, "Load-Berlin", &[("Dot", 9)], newer).await;
     // An upload, as an operator's `upload` stores it; its S3 event.
     let key = ObjectKey::parse(&format!(
         "uploads/{}-op1/load-berlin.csv",
@@ -629,6 +633,11 @@ async fn the_load_function_loads_under_its_role() {
         loaded.to_string().contains("\"loaded\""),
         "{loaded}{}",
         denials(w, "load")
+    );
+    let dot = admin.history.points("Load-Berlin", "Dot", Timestamp(0)).await.unwrap();
+    assert!(
+        dot.iter().any(|p| p.count == 4),
+        "the older snapshot is in the history: {dot:?}"
     );
 
     // An upload whose load stopped, and an event given up on: the sweep.

@@ -154,3 +154,55 @@ pub async fn a_low_alert_takes_over_from_soon(b: &Ports) {
         "one SOON, then LOW instead"
     );
 }
+
+/// Back files loaded after newer ones: the table keeps the newest count,
+/// the history every snapshot; in either order, the same points. Many
+/// items at once (a page's read) and one at a time agree.
+pub async fn back_files_loaded_in_any_order_give_the_same_history(b: &Ports) {
+    let start = Timestamp::now().0 - 20 * DAY;
+    let checker = Checker::new(b.clone(), CheckerConfig::default());
+    let counts_by_day = [40, 36, 36, 29, 20, 55];
+    let mut days: Vec<usize> = (0..counts_by_day.len()).collect();
+    // Forward for Echo Dot, newest first for Echo Show, shuffled for Echo Plus.
+    for (item, order) in [
+        ("Echo Dot", days.clone()),
+        ("Echo Show", days.iter().rev().copied().collect()),
+        ("Echo Plus", {
+            days.swap(0, 4);
+            days.swap(1, 5);
+            days.clone()
+        }),
+    ] {
+        for day in order {
+            let text = format!("store,item,count\nBerlin,{item},{}\n", counts_by_day[day]);
+            load(b, &format!("berlin-{day}.csv"), &text, start + day as i64 * DAY).await;
+            checker.run_once().await.unwrap();
+        }
+    }
+    let expected: Vec<(i64, u32)> = counts_by_day
+        .iter()
+        .enumerate()
+        .map(|(day, &count)| (start + day as i64 * DAY, count))
+        .collect();
+    for item in ["Echo Dot", "Echo Show", "Echo Plus"] {
+        let points = b.history.points("Berlin", item, Timestamp(0)).await.unwrap();
+        assert_eq!(counts(&points), expected, "{item}");
+    }
+    let items: Vec<(String, String)> = ["Echo Dot", "Echo Plus", "Echo Show"]
+        .iter()
+        .map(|item| ("Berlin".to_string(), item.to_string()))
+        .collect();
+    for points in b.history.points_of(&items, Timestamp(0)).await.unwrap() {
+        assert_eq!(counts(&points), expected);
+    }
+    // The table holds the newest snapshot's count, whatever the order.
+    let rows = b.table.scan(&StockFilter::default(), None, 10).await.unwrap().items;
+    assert!(
+        rows.iter().all(|r| r.count == 55 && r.as_of.0 == start + 5 * DAY),
+        "{rows:?}"
+    );
+    // Loading a back file again adds no point.
+    load(b, "again.csv", "store,item,count\nBerlin,Echo Dot,36\n", start + DAY).await;
+    let points = b.history.points("Berlin", "Echo Dot", Timestamp(0)).await.unwrap();
+    assert_eq!(counts(&points), expected);
+}

@@ -165,6 +165,7 @@ macro_rules! contract_tests {
             ledger::an_acknowledgement_from_a_slow_clock_reaches_followers,
             history::history_keeps_each_count_of_an_item_in_as_of_order,
             history::recording_a_change_again_changes_nothing,
+            history::back_files_loaded_in_any_order_give_the_same_history,
             history::soon_is_raised_once_as_the_run_out_nears_and_resolved_by_a_restock,
             history::a_low_alert_takes_over_from_soon,
             pipeline::samples_raise_out_and_low_alerts,
