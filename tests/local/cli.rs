@@ -992,3 +992,51 @@ fn a_backlog_check_does_not_notify_an_outage_that_already_ended() {
     assert_eq!(alerts[0]["item"], "Echo Plus");
     assert_eq!(alerts[0]["state"], "resolved", "recorded, resolved");
 }
+
+#[test]
+fn a_killed_upload_is_resumed_at_once_by_the_next_process() {
+    let env = Env::new();
+    let big = env.dir.path().join("big.csv");
+    let rows: String = (0..200_000)
+        .map(|i| format!("Store{},Item {i},{}\n", i % 40, i % 9))
+        .collect();
+    std::fs::write(&big, format!("store,item,count\n{rows}")).unwrap();
+    let mut upload = env
+        .cmd()
+        .args(["upload", "--no-check"])
+        .arg(&big)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed while it loads (the default five-minute lease is running).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "the upload never started loading");
+        assert!(
+            upload.try_wait().unwrap().is_none(),
+            "the upload finished before it was killed"
+        );
+        let uploads = env.json(&["uploads", "--json"]);
+        if uploads[0]["loading_until"].is_number() || uploads[0]["loading_until"].is_string() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    unsafe { libc::kill(upload.id() as i32, libc::SIGKILL) };
+    upload.wait().unwrap();
+    let uploads = env.json(&["uploads", "--json"]);
+    assert_eq!(uploads[0]["status"], "received", "killed mid-load: {uploads}");
+
+    let started = Instant::now();
+    let out = env.run(&["check"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let uploads = env.json(&["uploads", "--json"]);
+    assert_eq!(
+        uploads[0]["status"], "loaded",
+        "resumed now, not after the lease: {uploads}"
+    );
+    assert_eq!(uploads[0]["report"]["resumed"], true);
+    assert_eq!(uploads[0]["report"]["rows"], 200_000);
+    assert!(started.elapsed() < Duration::from_secs(120));
+}

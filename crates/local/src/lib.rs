@@ -5,6 +5,7 @@
 mod db;
 mod history;
 mod ledger;
+mod load_locks;
 mod objects;
 mod outbox;
 mod table;
@@ -70,6 +71,7 @@ impl LocalBackend {
         let (db, created_database) = db::Db::open(data_dir)?;
         if !db.is_read_only() {
             tidy::leftovers(&data_dir.join(STAGING_DIR), &bucket.join("uploads"));
+            load_locks::LoadLocks::new(data_dir.join(STAGING_DIR)).tidy();
         }
         let table = Arc::new(table::LocalTable::new(db.clone()));
         let ledger = Arc::new(LocalLedger::new(db.clone()));

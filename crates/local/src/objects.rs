@@ -2,6 +2,7 @@
 //! in `objects` with its load status and report.
 
 use super::db::{Db, SqlResultExt};
+use super::load_locks::LoadLocks;
 use async_trait::async_trait;
 use bytes::Bytes;
 use rusqlite::OptionalExtension;
@@ -21,11 +22,19 @@ pub struct LocalObjects {
     db: Db,
     bucket: PathBuf,
     staging: PathBuf,
+    /// Loaders' holds the kernel releases when they die (lock files in staging).
+    locks: LoadLocks,
 }
 
 impl LocalObjects {
     pub fn new(db: Db, bucket: PathBuf, staging: PathBuf) -> Self {
-        LocalObjects { db, bucket, staging }
+        let locks = LoadLocks::new(staging.clone());
+        LocalObjects {
+            db,
+            bucket,
+            staging,
+            locks,
+        }
     }
 
     /// The file of a key. Keys are validated (no `..`, no absolute parts), so
@@ -301,17 +310,38 @@ impl ObjectStore for LocalObjects {
     }
 
     async fn begin_load(&self, key: &ObjectKey, token: &str, lease: Duration) -> PortResult<bool> {
+        if let Err(e) = self.locks.hold(token) {
+            // Without it the lease alone decides, as on AWS.
+            tracing::warn!(error = %e, "could not lock this loader's file; a stop is noticed after the lease");
+        }
         let (k, token) = (key.as_str().to_string(), token.to_string());
         let now = Timestamp::now().0;
         let until = now.saturating_add(lease.as_millis() as i64);
+        // A holder whose process ended (its lock released) holds nothing.
+        let holder = {
+            let k = k.clone();
+            self.db
+                .read(move |tx| {
+                    tx.query_row(
+                        "SELECT loading_by FROM objects WHERE key = ?1 AND loading_until >= ?2",
+                        rusqlite::params![k, now],
+                        |r| r.get::<_, Option<String>>(0),
+                    )
+                    .optional()
+                    .db(tx)
+                })
+                .await?
+                .flatten()
+        };
+        let ended = holder.filter(|h| *h != token && self.locks.ended(h));
         let taken = self
             .db
             .write(move |tx| {
                 tx.execute(
                     "UPDATE objects SET loading_by = ?2, loading_until = ?3
                      WHERE key = ?1 AND status = 'received'
-                       AND (loading_until IS NULL OR loading_until < ?4 OR loading_by = ?2)",
-                    rusqlite::params![k, token, until, now],
+                       AND (loading_until IS NULL OR loading_until < ?4 OR loading_by = ?2 OR loading_by = ?5)",
+                    rusqlite::params![k, token, until, now, ended],
                 )
                 .db(tx)
             })
@@ -337,6 +367,30 @@ impl ObjectStore for LocalObjects {
                 rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
             })
             .await?;
+        // Held under a running lease by a loader whose process has ended:
+        // stalled now, not when the lease runs out.
+        let held: Vec<(String, String)> = self
+            .db
+            .read(move |tx| {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT key, loading_by FROM objects
+                         WHERE status = 'received' AND loading_by IS NOT NULL AND loading_until >= ?1
+                         ORDER BY uploaded_at LIMIT 1000",
+                    )
+                    .db(tx)?;
+                let rows = stmt
+                    .query_map(rusqlite::params![now], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .db(tx)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
+            })
+            .await?;
+        let mut keys = keys;
+        for (key, holder) in held {
+            if keys.len() < limit && !keys.contains(&key) && self.locks.ended(&holder) {
+                keys.push(key);
+            }
+        }
         keys.iter()
             .map(|k| ObjectKey::parse(k).map_err(PortError::permanent))
             .collect()
