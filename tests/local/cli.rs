@@ -1040,3 +1040,49 @@ fn a_killed_upload_is_resumed_at_once_by_the_next_process() {
     assert_eq!(uploads[0]["report"]["rows"], 200_000);
     assert!(started.elapsed() < Duration::from_secs(120));
 }
+
+#[test]
+fn a_watch_whose_data_dir_was_replaced_says_so_and_exits() {
+    let env = Env::new();
+    assert!(env.run(&["provision"]).status.success());
+    let mut watch = env
+        .cmd()
+        .args(["watch", "--json", "--from-start"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        upload(&env, &["samples/inventory-berlin.csv".to_string()], &["--no-check"])
+            .status
+            .success()
+    );
+    let mut reader = BufReader::new(watch.stdout.take().unwrap());
+    let events = read_events(&mut reader, Instant::now() + Duration::from_secs(20), |events| {
+        events.iter().any(|e| e["type"] == "change")
+    });
+    assert!(!events.is_empty(), "the watch follows the first data dir");
+    // Restored from a backup by `mv`: a new database where the old one was.
+    let data = env.data_dir();
+    std::fs::rename(&data, env.dir.path().join("data.old")).unwrap();
+    assert!(env.run(&["provision"]).status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = watch.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            watch.kill().unwrap();
+            panic!("the watch went on reading the database that was moved away");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut watch.stderr.take().unwrap(), &mut said).unwrap();
+    assert_eq!(status.code(), Some(1), "{said}");
+    assert!(said.contains("was removed or replaced"), "{said}");
+    assert!(
+        said.contains(&data.join("stockwatch.db").display().to_string()),
+        "{said}"
+    );
+}

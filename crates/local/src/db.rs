@@ -206,6 +206,60 @@ struct Inner {
     read_only: bool,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    /// The file opened, to notice it removed or replaced under a running
+    /// process (a restore by `mv`, a data dir made again): SQLite would go
+    /// on with the unlinked file, and every write would be lost.
+    opened: FileIdentity,
+}
+
+/// Which file a path names (device and inode), looked at again at most
+/// once a second.
+struct FileIdentity {
+    id: Option<(u64, u64)>,
+    last_checked: Mutex<std::time::Instant>,
+}
+
+impl FileIdentity {
+    const EVERY: Duration = Duration::from_secs(1);
+
+    fn of(path: &Path) -> FileIdentity {
+        FileIdentity {
+            id: file_id(path),
+            last_checked: Mutex::new(std::time::Instant::now()),
+        }
+    }
+
+    /// Fails once the path names another file, or none.
+    fn still(&self, path: &Path) -> PortResult<()> {
+        {
+            let mut last = self.last_checked.lock().unwrap_or_else(|p| p.into_inner());
+            if last.elapsed() < Self::EVERY || self.id.is_none() {
+                return Ok(());
+            }
+            *last = std::time::Instant::now();
+        }
+        if file_id(path) == self.id {
+            return Ok(());
+        }
+        Err(PortError::permanent(format!(
+            "the database {} was removed or replaced while stockwatch was running (a restore, or the data dir \
+             made again); this process would go on with the old one and lose what it writes: start it again \
+             to use the database there now",
+            path.display()
+        )))
+    }
+}
+
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// No inode to compare: not checked.
+#[cfg(not(unix))]
+fn file_id(_: &Path) -> Option<(u64, u64)> {
+    None
 }
 
 /// Two connections: one for writes, one for reads, so a long load does not
@@ -237,6 +291,7 @@ impl Db {
         }
         Ok((
             Db(Arc::new(Inner {
+                opened: FileIdentity::of(&path),
                 path,
                 read_only,
                 writer: Mutex::new(writer),
@@ -295,6 +350,7 @@ impl Db {
         if self.0.read_only {
             return Err(self.read_only_error());
         }
+        self.0.opened.still(&self.0.path)?;
         let db = self.clone();
         std::thread::spawn(move || {
             let inner = &db.0;
@@ -328,6 +384,7 @@ impl Db {
             return Err(self.read_only_error());
         }
         let inner = &self.0;
+        inner.opened.still(&inner.path)?;
         let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -342,6 +399,7 @@ impl Db {
     /// `read`, on a thread that may block.
     pub fn read_blocking<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> PortResult<T>) -> PortResult<T> {
         let inner = &self.0;
+        inner.opened.still(&inner.path)?;
         let mut conn = inner.reader.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction().map_err(|e| sql_error(&inner.path, e))?;
         f(&tx)
