@@ -4,7 +4,7 @@
 
 use stockwatch_testkit as common;
 
-use common::Env;
+use common::{Env, stderr, stdout};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -374,4 +374,37 @@ fn a_damaged_database_says_what_to_do() {
         );
         assert!(started.elapsed() < Duration::from_secs(10), "{args:?} gave up at once");
     }
+}
+
+#[test]
+fn a_private_file_is_kept_private_and_its_first_line_is_not_echoed() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    // A private file, through a link (as a link to /etc/shadow would be).
+    let secret = env.dir.path().join("secret");
+    let line = "root:$6$Zx9salt$Q8hashhashhashhashhashhash:19000:0:99999:7:::";
+    std::fs::write(&secret, format!("{line}\nmore\n")).unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = env.dir.path().join("inventory.csv");
+    std::os::unix::fs::symlink(&secret, &link).unwrap();
+    let out = env.run(&["upload", &link.to_string_lossy()]);
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!said.contains("Q8hash"), "the line is not echoed whole: {said}");
+    let uploads = env.json(&["uploads", "--json"]);
+    let key = uploads[0]["key"].as_str().unwrap();
+    let kept = env.data_dir().join("bucket").join(key);
+    let mode = std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode & 0o077, 0, "kept {kept:?} as {mode:o}, wider than its source");
+    let report = env.run(&["uploads", key]);
+    assert!(!stdout(&report).contains("Q8hash"), "{}", stdout(&report));
+
+    // A file others may read is kept readable by the group at most.
+    let open = env.dir.path().join("open.csv");
+    std::fs::write(&open, "store,item,count\nBerlin,Dot,4\n").unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o666)).unwrap();
+    assert!(env.run(&["upload", &open.to_string_lossy()]).status.success());
+    let uploads = env.json(&["uploads", "--json"]);
+    let kept = env.data_dir().join("bucket").join(uploads[0]["key"].as_str().unwrap());
+    let mode = std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode & 0o137, 0, "kept as {mode:o}: no more than rw-r-----");
 }

@@ -81,8 +81,25 @@ fn store_file(staging_dir: &Path, target: &Path, body: &Body, progress: Option<P
     stored
 }
 
+/// A kept copy is never readable by more people than its source, nor by
+/// everyone: the source's group bits within `r--`, none for others (the
+/// owner, this user, reads and replaces it).
+#[cfg(unix)]
+const KEPT_MODE_AT_MOST: u32 = 0o640;
+
 fn copy_to(staged: &Path, body: &Body, progress: Option<Progress>) -> PortResult<()> {
-    let mut file = std::fs::File::create(staged).map_err(|e| io_error("create", staged, e))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let source_mode = match body {
+            Body::File(path) => std::fs::metadata(path).map_or(0, |m| m.permissions().mode()),
+            Body::Bytes(_) => KEPT_MODE_AT_MOST,
+        };
+        options.mode(source_mode & KEPT_MODE_AT_MOST | 0o600);
+    }
+    let mut file = options.open(staged).map_err(|e| io_error("create", staged, e))?;
     let total = body.len().map_err(|e| io_error("read", staged, e))?;
     let mut source = body.open().map_err(|e| io_error("read", staged, e))?;
     let mut sent = 0u64;

@@ -256,11 +256,15 @@ fn shown(value: &str) -> String {
 
 /// Values quoted in messages are cut so one bad cell cannot flood a report.
 pub(super) fn shorten(value: &str) -> String {
-    const MAX_CHARS: usize = 60;
-    if value.chars().count() <= MAX_CHARS {
+    shorten_to(value, 60)
+}
+
+/// `value`, cut to `max_chars` with `…` after it when longer.
+pub(super) fn shorten_to(value: &str, max_chars: usize) -> String {
+    if value.chars().count() <= max_chars {
         value.to_string()
     } else {
-        let cut: String = value.chars().take(MAX_CHARS).collect();
+        let cut: String = value.chars().take(max_chars).collect();
         format!("{cut}…")
     }
 }

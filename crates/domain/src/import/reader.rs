@@ -4,7 +4,7 @@
 
 use super::InventoryRow;
 use super::keys::{InMemoryKeys, SeenKeys, fingerprint};
-use super::problems::{Field, Problem, ProblemKind, ProblemLog, Warning, shorten};
+use super::problems::{Field, Problem, ProblemKind, ProblemLog, Warning, shorten, shorten_to};
 use super::quotes::{self, QuoteTracker};
 use crate::names::{
     MAX_ITEM_BYTES, MAX_STORE_BYTES, NameProblem, check_name, composed, describe_char, describe_invisible,
@@ -286,7 +286,10 @@ impl<R: Read> InventoryReader<R> {
                 None => {
                     unused_count += 1;
                     if unused.len() < UNUSED_NAMED {
-                        unused.push((column, shorten(&escape_for_terminal(text.trim()))));
+                        unused.push((
+                            column,
+                            shorten_to(&escape_for_terminal(text.trim()), HEADER_QUOTED_CHARS),
+                        ));
                     }
                 }
             }
@@ -456,6 +459,11 @@ fn trim_value(text: &str) -> &str {
 fn is_blank(record: &csv::ByteRecord) -> bool {
     record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace)
 }
+
+/// A header cell is quoted in reports this far: enough to know a column
+/// by, not enough to copy out a private file uploaded by mistake (its first
+/// line taken for a header, as `/etc/shadow`'s would be).
+const HEADER_QUOTED_CHARS: usize = 12;
 
 /// Header columns named in the warning about unused ones.
 const UNUSED_NAMED: usize = 3;
