@@ -51,6 +51,9 @@ struct FileResult<'a> {
     alerts: &'a [Alert],
     /// Alerts an earlier run raised but stopped before sending, sent by this one.
     taken_over: &'a [Alert],
+    /// Why the check after the load stopped (the load stands).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check_error: Option<String>,
 }
 
 /// The as-of of the `n`th file: `--as-of`, or with `--spread` the last file
@@ -103,11 +106,10 @@ pub async fn run(ctx: &Session, args: &UploadArgs) -> Result<(), CliError> {
             }
             Err(UploadError::Port(e)) => return Err(e.into()),
         };
-        if let Some(e) = uploaded.check_error {
-            return Err(e.into());
-        }
         let outcome = &uploaded.outcome;
         match outcome.report.status {
+            // Loaded, but its alerts were not all raised and sent: exit 1.
+            ObjectStatus::Loaded if uploaded.check_error.is_some() => failed += 1,
             ObjectStatus::Loaded => {}
             ObjectStatus::Rejected => rejected += 1,
             ObjectStatus::Failed | ObjectStatus::Received => failed += 1,
@@ -119,6 +121,7 @@ pub async fn run(ctx: &Session, args: &UploadArgs) -> Result<(), CliError> {
                 report: &outcome.report,
                 alerts: &uploaded.alerts,
                 taken_over: uploaded.check.as_ref().map_or(&[][..], |c| &c.taken_over),
+                check_error: uploaded.check_error.as_ref().map(ToString::to_string),
             };
             json_line(&mut stdout, &result).map_err(write_failed)?;
         } else {
@@ -180,7 +183,24 @@ fn print_outcome(
                     ""
                 }
             )?;
-            if said == AlertsSaid::NotChecked {
+            if let Some(e) = &uploaded.check_error {
+                let waiting = alerts.iter().filter(|a| a.published_at.is_none()).count();
+                writeln!(
+                    out,
+                    "  alerts: the check stopped: {}",
+                    escape_for_terminal(&e.to_string())
+                )?;
+                writeln!(
+                    out,
+                    "  {} raised before it stopped, {waiting} of them not sent yet; the load stands",
+                    alerts.len()
+                )?;
+                write_alerts(out, alerts, "    ", colour)?;
+                writeln!(
+                    out,
+                    "  then run `stockwatch check`: what was not raised is raised and what was not sent is sent, each once"
+                )?;
+            } else if said == AlertsSaid::NotChecked {
                 writeln!(out, "  alerts: not checked (--no-check)")?;
             } else if said == AlertsSaid::Elsewhere {
                 writeln!(
@@ -318,4 +338,50 @@ pub fn say_resumed(resumed: &stockwatch_core::pipeline::LoadOutcome) {
         resumed.report.status.as_str(),
         resumed.report.rows
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use stockwatch_core::pipeline::{Checker, CheckerConfig, Loader, UploadFlow};
+    use stockwatch_core::ports::{Delivery, PortError, PortResult, Publisher};
+    use stockwatch_domain::Message;
+
+    /// The disk filled between the load and the notifications.
+    struct DiskFull;
+    #[async_trait::async_trait]
+    impl Publisher for DiskFull {
+        async fn deliver(&self, _: &[Message], _: &str, _: Duration) -> PortResult<Vec<Delivery>> {
+            Err(PortError::permanent(
+                "the disk holding /data/stockwatch.db is full; free some space, then try again",
+            ))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_check_that_stops_after_the_load_still_reports_the_file_and_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ports = stockwatch_local::LocalBackend::open(dir.path()).unwrap().ports;
+        ports.publisher = std::sync::Arc::new(DiskFull);
+        let checker = Checker::new(ports.clone(), CheckerConfig::default());
+        let flow = UploadFlow::new(ports.clone(), Loader::new(ports), Some(checker));
+        let berlin = stockwatch_testkit::repo().join("samples/inventory-berlin.csv");
+        let uploaded = flow.upload_file(&berlin, None, None).await.unwrap();
+        assert!(uploaded.check_error.is_some());
+        let mut out = Vec::new();
+        print_outcome(&mut out, "berlin.csv", &uploaded, AlertsSaid::Here, false).unwrap();
+        let said = String::from_utf8(out).unwrap();
+        assert!(said.contains("berlin.csv: loaded 6 rows"), "{said}");
+        assert!(
+            said.contains("the check stopped: the disk holding /data/stockwatch.db is full"),
+            "{said}"
+        );
+        assert!(
+            said.contains("1 raised before it stopped, 1 of them not sent yet"),
+            "{said}"
+        );
+        assert!(said.contains("Echo Plus"), "{said}");
+        assert!(said.contains("then run `stockwatch check`"), "{said}");
+    }
 }

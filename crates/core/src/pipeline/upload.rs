@@ -19,7 +19,8 @@ pub struct Uploaded {
     /// sent claims a stopped checker left behind), when it ran.
     pub check: Option<CheckReport>,
     /// The checker failed after the load (which stands): its alerts are
-    /// raised by the next check, here or elsewhere.
+    /// raised by the next check, here or elsewhere; `alerts` lists those
+    /// raised before it stopped.
     pub check_error: Option<PortError>,
 }
 
@@ -89,7 +90,12 @@ impl UploadFlow {
                     uploaded.check = Some(report);
                     uploaded.alerts = alerts;
                 }
-                Err(e) => uploaded.check_error = Some(e),
+                Err(e) => {
+                    // The load stands: what the check raised before it
+                    // stopped is listed (a full disk still reads).
+                    uploaded.alerts = self.alerts_of(&uploaded.outcome).await.unwrap_or_default();
+                    uploaded.check_error = Some(e);
+                }
             }
         }
         Ok(uploaded)
