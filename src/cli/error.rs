@@ -53,6 +53,8 @@ impl From<AppError> for CliError {
                 let flag = match field {
                     Field::Name => "the name (--by or STOCKWATCH_USER)",
                     Field::Note => "the note (--note)",
+                    Field::Store => "the store (--store)",
+                    Field::Item => "the item (--item)",
                 };
                 CliError::Usage(format!("{flag} {problem}"))
             }

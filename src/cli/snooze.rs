@@ -70,6 +70,13 @@ pub async fn snooze(ctx: &Session, args: &SnoozeArgs) -> Result<(), CliError> {
             Timestamp::now(),
         )
         .await?;
+    if matches!(target, SnoozeTarget::Store { .. }) && !ctx.ops.store_seen(&snooze.store).await? {
+        super::say(&format!(
+            "note: no file has named the store `{}` yet; the snooze is kept and applies once one does \
+             (check the spelling: stockwatch stock lists the stores)",
+            escape_for_terminal(&snooze.store)
+        ));
+    }
     let mut stdout = std::io::stdout().lock();
     if args.json {
         return json_line(&mut stdout, &snooze).map_err(write_failed);

@@ -70,7 +70,7 @@ pub async fn run(ctx: &Session, args: &StockArgs) -> Result<(), CliError> {
         soon_days: args.soon,
         forecast: !args.no_forecast,
     };
-    let mut reader = ctx.ops.stock(query, ctx.checker_config.thresholds.clone());
+    let mut reader = ctx.ops.stock(query, ctx.checker_config.thresholds.clone())?;
     let colour = use_colour() && !args.json;
     let mut json = if args.json {
         Some(JsonArray::start(std::io::stdout().lock()).map_err(write_failed)?)

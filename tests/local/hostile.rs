@@ -408,3 +408,41 @@ fn a_private_file_is_kept_private_and_its_first_line_is_not_echoed() {
     let mode = std::fs::metadata(&kept).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode & 0o137, 0, "kept as {mode:o}: no more than rw-r-----");
 }
+
+#[test]
+fn names_typed_as_arguments_are_read_as_files_names_are() {
+    let env = Env::new();
+    let cafe = env.dir.path().join("cafe.csv");
+    std::fs::write(&cafe, "store,item,count\nCafé,Thé,0\n").unwrap();
+    assert!(env.run(&["upload", &cafe.to_string_lossy()]).status.success());
+    // Decomposed on the command line, as a keyboard or a paste may give it.
+    let stock = env.json(&["stock", "--store", "Cafe\u{301}", "--json"]);
+    assert_eq!(stock.as_array().map(Vec::len), Some(1), "{stock}");
+    let history = env.run(&["history", "--store", "Cafe\u{301}", "--item", "The\u{301}"]);
+    assert!(history.status.success(), "{}", stderr(&history));
+    let snoozed = env.run(&["snooze", "--store", "Cafe\u{301}", "--for", "1h"]);
+    assert!(snoozed.status.success(), "{}", stderr(&snoozed));
+    assert!(!stderr(&snoozed).contains("no file has named"), "{}", stderr(&snoozed));
+    assert!(env.run(&["unsnooze", "--store", "Café"]).status.success(), "one store");
+
+    // Empty, or holding what shows as nothing: refused, exit 2, said.
+    for bad in ["", "  ", "Caf\u{ad}é", "\u{2800}"] {
+        let out = env.run(&["snooze", "--store", bad, "--for", "1h"]);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("the store (--store)"),
+            "{bad:?}: {}",
+            stderr(&out)
+        );
+        let out = env.run(&["stock", "--store", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+    }
+    // A store no file has named yet: kept, and said (a typo would mute nothing).
+    let out = env.run(&["snooze", "--store", "Cafe", "--for", "1h"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no file has named the store `Cafe` yet"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -28,6 +28,33 @@ pub enum NameProblem {
     NothingVisible,
 }
 
+impl std::fmt::Display for NameProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NameProblem::Empty => f.write_str("is empty"),
+            NameProblem::TooLong { bytes, max } => write!(f, "is {bytes} bytes; the most is {max}"),
+            NameProblem::ControlChar { ch } => write!(f, "contains the control character {}", describe_char(*ch)),
+            NameProblem::Invisible { ch } => write!(
+                f,
+                "contains {}, which shows as nothing: no store or item holds it",
+                describe_invisible(*ch)
+            ),
+            NameProblem::NothingVisible => f.write_str("has nothing that shows by itself"),
+        }
+    }
+}
+
+/// A store or item name as typed (a flag, a setting, a prompt), as the
+/// files' names are kept: trimmed, composed (NFC), and checked, so
+/// `Cafe\u{301}` finds `Café` everywhere and `Ber\u{ad}lin` is refused
+/// rather than matching nothing.
+pub fn name_argument(value: &str, max_bytes: usize) -> Result<String, NameProblem> {
+    let trimmed = value.trim();
+    let name = composed(trimmed).unwrap_or_else(|| trimmed.to_string());
+    check_name(&name, max_bytes)?;
+    Ok(name)
+}
+
 /// Checks a trimmed store or item name against the limits.
 pub fn check_name(value: &str, max_bytes: usize) -> Result<(), NameProblem> {
     if value.is_empty() {
@@ -256,6 +283,20 @@ mod tests {
             assert_eq!(describe_invisible(ch), said);
         }
         assert_eq!(check_name("Echo Dot (3rd Gen) – ünd 上海", 100), Ok(()));
+    }
+
+    #[test]
+    fn typed_names_are_kept_as_files_names_are() {
+        assert_eq!(name_argument(" Cafe\u{301} ", MAX_STORE_BYTES).unwrap(), "Café");
+        assert_eq!(name_argument("", MAX_STORE_BYTES), Err(NameProblem::Empty));
+        assert_eq!(
+            name_argument("Ber\u{ad}lin", MAX_STORE_BYTES),
+            Err(NameProblem::Invisible { ch: '\u{ad}' })
+        );
+        assert_eq!(
+            name_argument("Ber\u{ad}lin", MAX_STORE_BYTES).unwrap_err().to_string(),
+            "contains U+00AD SOFT HYPHEN, which shows as nothing: no store or item holds it"
+        );
     }
 
     #[test]

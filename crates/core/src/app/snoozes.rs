@@ -22,7 +22,12 @@ impl Operations {
                 let alert = self.alert(*id).await?;
                 Ok((alert.store, Some(alert.item)))
             }
-            SnoozeTarget::Store { store, item } => Ok((store.clone(), item.clone())),
+            SnoozeTarget::Store { store, item } => Ok((
+                super::text::name(super::Field::Store, store)?,
+                item.as_deref()
+                    .map(|i| super::text::name(super::Field::Item, i))
+                    .transpose()?,
+            )),
         }
     }
 
@@ -52,6 +57,21 @@ impl Operations {
         };
         self.retries.run("snooze", || self.ports.ledger.snooze(&snooze)).await?;
         Ok(snooze)
+    }
+
+    /// Whether the table holds any row of `store` (a snooze of a store not
+    /// seen yet is taken, and said: a typo would otherwise mute nothing).
+    pub async fn store_seen(&self, store: &str) -> Result<bool, AppError> {
+        let filter = crate::ports::StockFilter {
+            store: Some(super::text::name(super::Field::Store, store)?),
+            count_at_most: None,
+        };
+        let table = &self.ports.table;
+        let page = self
+            .retries
+            .run("look for the store", || table.scan(&filter, None, 1))
+            .await?;
+        Ok(!page.items.is_empty())
     }
 
     /// Ends the target's snooze; not found when it was not snoozed. Says

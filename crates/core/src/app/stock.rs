@@ -2,6 +2,7 @@
 //! level and, when asked, its forecast; one item's history with its
 //! forecast; the uploads kept in the bucket.
 
+use super::text::{Field, name};
 use super::{AppError, Operations};
 use crate::pipeline::forecasts;
 use crate::ports::{HistoryPoint, ObjectInfo, ObjectKey, PageToken, PortError, StockFilter, StockRow};
@@ -54,7 +55,10 @@ pub struct StockReader {
 }
 
 impl Operations {
-    pub fn stock(&self, query: StockQuery, thresholds: Thresholds) -> StockReader {
+    /// A reader of the stock `query` asks for; refused when its store is
+    /// no name a file could hold.
+    pub fn stock(&self, mut query: StockQuery, thresholds: Thresholds) -> Result<StockReader, AppError> {
+        query.store = query.store.as_deref().map(|s| name(Field::Store, s)).transpose()?;
         let count_at_most = match (query.out, query.low) {
             (true, false) => Some(0),
             (_, true) => Some(thresholds.highest()),
@@ -64,7 +68,7 @@ impl Operations {
             store: query.store.clone(),
             count_at_most,
         };
-        StockReader {
+        Ok(StockReader {
             ops: self.clone(),
             forecasting: query.forecast || query.soon_days.is_some(),
             query,
@@ -72,7 +76,7 @@ impl Operations {
             filter,
             next: None,
             done: false,
-        }
+        })
     }
 
     /// An item's row (its newest snapshot), paging through its store.
@@ -101,6 +105,7 @@ impl Operations {
     /// An item's history since `since`, its row and its forecast: one read
     /// of the history covers the span and what the forecast looks back on.
     pub async fn item_history(&self, store: &str, item: &str, since: Timestamp) -> Result<ItemHistory, AppError> {
+        let (store, item) = (&name(Field::Store, store)?, &name(Field::Item, item)?);
         let row = self.stock_row(store, item).await?;
         let read_from = row.as_ref().map_or(since, |r| {
             since.min(Timestamp(r.as_of.0.saturating_sub(forecasts::READ_BACK_MS)))

@@ -16,6 +16,10 @@ pub enum Field {
     Name,
     /// Why, or what is being done about it (`--note`, the console's prompt).
     Note,
+    /// A store named to find or snooze (`--store`).
+    Store,
+    /// An item named to find or snooze (`--item`).
+    Item,
 }
 
 impl fmt::Display for Field {
@@ -23,6 +27,8 @@ impl fmt::Display for Field {
         f.write_str(match self {
             Field::Name => "the name",
             Field::Note => "the note",
+            Field::Store => "the store name",
+            Field::Item => "the item name",
         })
     }
 }
@@ -32,6 +38,8 @@ impl Field {
         match self {
             Field::Name => MAX_NAME_BYTES,
             Field::Note => MAX_NOTE_BYTES,
+            Field::Store => stockwatch_domain::MAX_STORE_BYTES,
+            Field::Item => stockwatch_domain::MAX_ITEM_BYTES,
         }
     }
 }
@@ -56,6 +64,15 @@ pub fn checked(field: Field, text: &str) -> Result<String, AppError> {
         ))
     })?;
     Ok(text.to_string())
+}
+
+/// A store or item name as typed, kept as the files' names are (trimmed,
+/// composed, checked): one rule for every flag, prompt and setting.
+pub fn name(field: Field, text: &str) -> Result<String, AppError> {
+    stockwatch_domain::names::name_argument(text, field.max_bytes()).map_err(|problem| AppError::Invalid {
+        field,
+        problem: problem.to_string(),
+    })
 }
 
 /// A note if one was written (blank is none), checked.

@@ -128,6 +128,27 @@ pub struct ItemThreshold {
     pub soon_within: Option<String>,
 }
 
+impl ItemThreshold {
+    /// The store (if any) and item, kept as the files' names are
+    /// (composed, checked), or what is wrong with them.
+    fn names(&self) -> Result<(Option<String>, String), String> {
+        use stockwatch_domain::names::name_argument;
+        let item = name_argument(&self.item, stockwatch_domain::MAX_ITEM_BYTES)
+            .map_err(|p| format!("[[alerts.item]]: item `{}` {p}", escape_for_terminal(&self.item)))?;
+        let store = match &self.store {
+            Some(store) => Some(name_argument(store, stockwatch_domain::MAX_STORE_BYTES).map_err(|p| {
+                format!(
+                    "[[alerts.item]] for `{}`: store `{}` {p} (leave store out for every store)",
+                    escape_for_terminal(&item),
+                    escape_for_terminal(store)
+                )
+            })?),
+            None => None,
+        };
+        Ok((store, item))
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the config file {path}: {reason}")]
@@ -329,9 +350,13 @@ impl ConfigFile {
                 return at(value.span(), format!("{name}: {problem}"));
             }
         }
-        let mut seen: std::collections::HashMap<(Option<&str>, &str), Range<usize>> = Default::default();
+        let mut seen: std::collections::HashMap<(Option<String>, String), Range<usize>> = Default::default();
         for entry in &self.alerts.items {
             let t = entry.get_ref();
+            let (store, item) = match t.names() {
+                Ok(names) => names,
+                Err(problem) => return at(entry.span(), problem),
+            };
             if t.low_threshold.is_none() && t.soon_within.is_none() {
                 return at(
                     entry.span(),
@@ -344,15 +369,15 @@ impl ConfigFile {
             if let Some(Err(problem)) = t.soon_within.as_deref().map(stockwatch_domain::parse_duration) {
                 return at(entry.span(), format!("soon_within: {problem}"));
             }
-            let key = (t.store.as_deref(), t.item.as_str());
-            if let Some(first) = seen.insert(key, entry.span()) {
-                let whose = match &t.store {
+            // Compared composed: `Cafe\u{301}` and `Café` are one item.
+            if let Some(first) = seen.insert((store.clone(), item.clone()), entry.span()) {
+                let whose = match &store {
                     Some(store) => format!(
                         "item `{}` at store `{}`",
-                        escape_for_terminal(&t.item),
+                        escape_for_terminal(&item),
                         escape_for_terminal(store)
                     ),
-                    None => format!("item `{}` (every store)", escape_for_terminal(&t.item)),
+                    None => format!("item `{}` (every store)", escape_for_terminal(&item)),
                 };
                 return at(
                     entry.span(),
@@ -390,11 +415,13 @@ impl ConfigFile {
             thresholds.set_soon_within(None, None, within);
         }
         for t in self.alerts.items.iter().map(Spanned::get_ref) {
+            // Checked when the file was read.
+            let Ok((store, item)) = t.names() else { continue };
             if let Some(low) = t.low_threshold {
-                thresholds.set(t.store.as_deref(), &t.item, low);
+                thresholds.set(store.as_deref(), &item, low);
             }
             if let Some(Ok(within)) = t.soon_within.as_deref().map(stockwatch_domain::parse_duration) {
-                thresholds.set_soon_within(t.store.as_deref(), Some(&t.item), within);
+                thresholds.set_soon_within(store.as_deref(), Some(&item), within);
             }
         }
         thresholds
@@ -478,6 +505,25 @@ soon_within = "36h"
         assert!(err.contains("sets nothing"), "{err}");
         let err = parse("[[alerts.item]]\nitem = \"Echo\"\nsoon_within = \"3x\"\n").unwrap_err();
         assert!(err.contains("soon_within"), "{err}");
+    }
+
+    #[test]
+    fn item_settings_name_items_as_files_do() {
+        // Decomposed in the file, composed in the data: one item.
+        let config =
+            parse("[[alerts.item]]\nitem = \"Cafe\\u0301\"\nstore = \"Mu\\u0308nchen\"\nlow_threshold = 9\n").unwrap();
+        assert_eq!(config.thresholds(None).low_for("München", "Café"), 9);
+        // The same item twice once composed: both lines named.
+        let err = parse(
+            "[[alerts.item]]\nitem = \"Café\"\nlow_threshold = 2\n\n[[alerts.item]]\nitem = \"Cafe\\u0301\"\nlow_threshold = 5\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("a second [[alerts.item]] for item `Café`"), "{err}");
+        assert!(err.contains("line 5") && err.contains("line 1"), "{err}");
+        let err = parse("[[alerts.item]]\nitem = \"Dot\"\nstore = \"\"\nlow_threshold = 2\n").unwrap_err();
+        assert!(err.contains("store `` is empty"), "{err}");
+        let err = parse("[[alerts.item]]\nitem = \"Do\\u00adt\"\nlow_threshold = 2\n").unwrap_err();
+        assert!(err.contains("SOFT HYPHEN"), "{err}");
     }
 
     #[test]
