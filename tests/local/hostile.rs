@@ -446,3 +446,52 @@ fn names_typed_as_arguments_are_read_as_files_names_are() {
         stderr(&out)
     );
 }
+
+#[test]
+fn names_that_scripts_and_emoji_need_joiners_for_load_and_show_as_written() {
+    let env = Env::new();
+    let names = [
+        "می\u{200C}خواهم",
+        "क्\u{200D}ष",
+        "👨\u{200D}👩\u{200D}👧",
+        "🏳\u{FE0F}\u{200D}🌈",
+        "1\u{FE0F}\u{20E3}",
+        "ᠠ\u{180B}ᠢ",
+        "🏴\u{E0067}\u{E0062}\u{E0073}\u{E0063}\u{E0074}\u{E007F}",
+    ];
+    let rows: String = names.iter().map(|n| format!("Tehran,{n},0\n")).collect();
+    let file = env.dir.path().join("scripts.csv");
+    std::fs::write(&file, format!("store,item,count\n{rows}")).unwrap();
+    let out = env.run(&["upload", &file.to_string_lossy()]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let stock = env.json(&["stock", "--json"]);
+    let mut kept: Vec<&str> = stock
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["item"].as_str().unwrap())
+        .collect();
+    let mut expected = names.to_vec();
+    kept.sort();
+    expected.sort();
+    assert_eq!(kept, expected, "kept exactly as written");
+    let shown = stdout(&env.run(&["stock", "--store", "Tehran"]));
+    for name in names {
+        assert!(shown.contains(name), "{name:?} shown as written: {shown}");
+    }
+
+    // Where they only hide a difference, still refused, and named.
+    let hidden = env.dir.path().join("hidden.csv");
+    std::fs::write(
+        &hidden,
+        "store,item,count\nBer\u{200D}lin,Dot,1\nBerlin,\u{200C}Dot,1\nBerlin,Dot\u{200D},1\n",
+    )
+    .unwrap();
+    let out = env.run(&["upload", &hidden.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    let said = stdout(&out);
+    for line in ["line 2", "line 3", "line 4"] {
+        assert!(said.contains(line), "{line}: {said}");
+    }
+    assert!(said.contains("ZERO WIDTH JOINER"), "{said}");
+}

@@ -4,6 +4,7 @@
 pub mod alert;
 pub mod forecast;
 pub mod import;
+pub mod joiners;
 pub mod names;
 pub mod notify;
 pub mod preview;

@@ -69,13 +69,25 @@ pub fn check_name(value: &str, max_bytes: usize) -> Result<(), NameProblem> {
     if let Some(ch) = value.chars().find(|c| c.is_control()) {
         return Err(NameProblem::ControlChar { ch });
     }
-    if let Some(ch) = value.chars().find(|&c| is_invisible(c)) {
+    if let Some(ch) = first_hidden(value) {
         return Err(NameProblem::Invisible { ch });
     }
     if !value.chars().any(is_visible_base) {
         return Err(NameProblem::NothingVisible);
     }
     Ok(())
+}
+
+/// The first invisible character that means nothing where it stands (a
+/// joiner or selector a script or emoji needs is not one: `joiners`).
+fn first_hidden(value: &str) -> Option<char> {
+    if !value.chars().any(is_invisible) {
+        return None;
+    }
+    let chars: Vec<char> = value.chars().collect();
+    (0..chars.len())
+        .find(|&i| is_invisible(chars[i]) && !crate::joiners::meaningful_at(&chars, i))
+        .map(|i| chars[i])
 }
 
 /// A character that shows by itself: not a space or separator, not a
@@ -141,9 +153,20 @@ pub fn escape_for_terminal(text: &str) -> Cow<'_, str> {
     if !text.chars().any(is_unsafe_for_terminal) {
         return Cow::Borrowed(text);
     }
+    let chars: Vec<char> = text.chars().collect();
+    // Joiners and selectors that carry meaning (`joiners`) show as they are:
+    // they change no text around them, and escaped they would break the
+    // names that need them.
+    if chars
+        .iter()
+        .enumerate()
+        .all(|(i, &c)| !is_unsafe_for_terminal(c) || crate::joiners::meaningful_at(&chars, i))
+    {
+        return Cow::Borrowed(text);
+    }
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if is_unsafe_for_terminal(c) {
+    for (i, &c) in chars.iter().enumerate() {
+        if is_unsafe_for_terminal(c) && !crate::joiners::meaningful_at(&chars, i) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
