@@ -24,23 +24,58 @@ pub async fn list(ctx: &Session, args: &AlertsArgs) -> Result<(), CliError> {
         include_resolved: args.all,
         ..AlertFilter::default()
     };
-    let alerts = ctx.ops.alerts(&filter).await?;
+    // A page at a time, written as read: memory stays flat at any count.
+    let mut pages = ctx.ops.alert_pages(filter);
     let now = Timestamp::now();
     let snoozes = ctx.ops.snoozes(now).await?;
     let snoozed = |alert: &Alert| stockwatch_domain::snoozed(&snoozes, &alert.store, &alert.item, now);
     let mut stdout = std::io::stdout().lock();
     if args.json {
         let mut json = JsonArray::start(&mut stdout).map_err(write_failed)?;
-        for alert in &alerts {
-            let mut value = serde_json::to_value(alert).map_err(|e| CliError::Io(e.to_string()))?;
-            if let Some(snooze) = snoozed(alert) {
-                value["snoozed"] = serde_json::json!({"by": snooze.by, "until": snooze.until});
+        while let Some(page) = pages.next_page().await? {
+            for alert in &page {
+                let mut value = serde_json::to_value(alert).map_err(|e| CliError::Io(e.to_string()))?;
+                if let Some(snooze) = snoozed(alert) {
+                    value["snoozed"] = serde_json::json!({"by": snooze.by, "until": snooze.until});
+                }
+                json.push(&value).map_err(write_failed)?;
             }
-            json.push(&value).map_err(write_failed)?;
         }
         return json.finish().map_err(write_failed);
     }
-    if alerts.is_empty() {
+    let (mut open, mut acknowledged_count, mut listed) = (0u64, 0u64, 0u64);
+    let mut widths = None;
+    while let Some(page) = pages.next_page().await? {
+        if page.is_empty() {
+            continue;
+        }
+        listed += page.len() as u64;
+        open += page.iter().filter(|a| a.state == AlertState::Open).count() as u64;
+        acknowledged_count += page.iter().filter(|a| a.state == AlertState::Acknowledged).count() as u64;
+        let mut table = Table::new(vec![
+            "ID",
+            "KIND",
+            "STATE",
+            "STORE",
+            "ITEM",
+            "COUNT",
+            "RAISED",
+            "ACKNOWLEDGED",
+        ])
+        .align_right(0)
+        .align_right(5);
+        for alert in &page {
+            table.row(row_of(alert, snoozed(alert)), tone_of(alert));
+        }
+        // Each page in the columns of the pages before it (widening only
+        // where a name needs it); the header once.
+        widths = Some(
+            table
+                .write_continued(&mut stdout, use_colour(), widths.as_deref())
+                .map_err(write_failed)?,
+        );
+    }
+    if listed == 0 {
         let text = if args.all {
             "No alerts yet. They are raised when an upload takes an item to 0 or to its low threshold."
         } else {
@@ -48,60 +83,40 @@ pub async fn list(ctx: &Session, args: &AlertsArgs) -> Result<(), CliError> {
         };
         return writeln!(stdout, "{text}").map_err(write_failed);
     }
-    let mut table = Table::new(vec![
-        "ID",
-        "KIND",
-        "STATE",
-        "STORE",
-        "ITEM",
-        "COUNT",
-        "RAISED",
-        "ACKNOWLEDGED",
-    ])
-    .align_right(0)
-    .align_right(5);
-    for alert in &alerts {
-        let tone = match (alert.state, alert.kind) {
-            (AlertState::Acknowledged | AlertState::Resolved, _) => Tone::Dim,
-            (AlertState::Open, AlertKind::Out) => Tone::Red,
-            (AlertState::Open, AlertKind::Low) => Tone::Yellow,
-            (AlertState::Open, AlertKind::Soon) => Tone::Plain,
-        };
-        table.row(
-            vec![
-                Cell::new(&alert.id.to_string()),
-                Cell::new(alert.kind.as_str()),
-                Cell::new(alert.state.as_str()),
-                Cell::new(&alert.store),
-                Cell::new(&alert.item),
-                Cell::new(&alert.count.to_string()),
-                Cell::new(&alert.raised_at.to_display()),
-                Cell::new(&{
-                    let mut said = acknowledged(alert);
-                    if let Some(snooze) = snoozed(alert) {
-                        said.push_str(&format!(
-                            " (snoozed by {} until {})",
-                            snooze.by,
-                            snooze.until.to_display()
-                        ));
-                    }
-                    if alert.reminders > 0 {
-                        said.push_str(&format!(" (reminded {}×)", alert.reminders));
-                    }
-                    said.trim().to_string()
-                }),
-            ],
-            tone,
-        );
+    writeln!(stdout, "\n{open} open, {acknowledged_count} acknowledged").map_err(write_failed)
+}
+
+fn tone_of(alert: &Alert) -> Tone {
+    match (alert.state, alert.kind) {
+        (AlertState::Acknowledged | AlertState::Resolved, _) => Tone::Dim,
+        (AlertState::Open, AlertKind::Out) => Tone::Red,
+        (AlertState::Open, AlertKind::Low) => Tone::Yellow,
+        (AlertState::Open, AlertKind::Soon) => Tone::Plain,
     }
-    table.write(&mut stdout, use_colour()).map_err(write_failed)?;
-    let open = alerts.iter().filter(|a| a.state == AlertState::Open).count();
-    writeln!(
-        stdout,
-        "\n{open} open, {} acknowledged",
-        alerts.iter().filter(|a| a.state == AlertState::Acknowledged).count()
-    )
-    .map_err(write_failed)
+}
+
+fn row_of(alert: &Alert, snooze: Option<&stockwatch_domain::Snooze>) -> Vec<Cell> {
+    let mut said = acknowledged(alert);
+    if let Some(snooze) = snooze {
+        said.push_str(&format!(
+            " (snoozed by {} until {})",
+            snooze.by,
+            snooze.until.to_display()
+        ));
+    }
+    if alert.reminders > 0 {
+        said.push_str(&format!(" (reminded {}×)", alert.reminders));
+    }
+    vec![
+        Cell::new(&alert.id.to_string()),
+        Cell::new(alert.kind.as_str()),
+        Cell::new(alert.state.as_str()),
+        Cell::new(&alert.store),
+        Cell::new(&alert.item),
+        Cell::new(&alert.count.to_string()),
+        Cell::new(&alert.raised_at.to_display()),
+        Cell::new(said.trim()),
+    ]
 }
 
 fn acknowledged(alert: &Alert) -> String {

@@ -18,7 +18,9 @@ pub struct CheckArgs {
 #[derive(Serialize)]
 struct CheckJson<'a> {
     changes: u64,
+    /// The first alerts raised (`raised_total` counts them all).
     raised: &'a [Alert],
+    raised_total: u64,
     /// Claims of a checker that stopped before sending them, sent by this run.
     taken_over: &'a [Alert],
     resolved: u64,
@@ -36,6 +38,7 @@ pub async fn run(ctx: &Session, args: &CheckArgs) -> Result<(), CliError> {
         let json = CheckJson {
             changes: report.changes,
             raised: &report.raised,
+            raised_total: report.raised_total(),
             taken_over: &report.taken_over,
             resolved: report.resolved,
             published: report.published,
@@ -47,12 +50,13 @@ pub async fn run(ctx: &Session, args: &CheckArgs) -> Result<(), CliError> {
         stdout,
         "checked {} changes: {} alerts raised, {} resolved, {} notifications sent",
         report.changes,
-        report.raised.len(),
+        report.raised_total(),
         report.resolved,
         report.published
     )
     .map_err(write_failed)?;
-    super::upload::write_alerts(&mut stdout, &report.raised, "  ", use_colour()).map_err(write_failed)?;
+    super::upload::write_alerts(&mut stdout, &report.raised, report.raised_total(), "  ", use_colour())
+        .map_err(write_failed)?;
     if !report.taken_over.is_empty() {
         writeln!(
             stdout,

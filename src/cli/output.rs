@@ -90,18 +90,35 @@ impl Table {
     }
 
     pub fn write(&self, out: &mut impl Write, colour: bool) -> std::io::Result<()> {
-        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.width()).collect();
+        self.write_continued(out, colour, None).map(|_| ())
+    }
+
+    /// Writes the rows as a continuation of a table written before with
+    /// `before` widths (its header not again), or whole when `None`; returns
+    /// the widths used, for the next part.
+    pub fn write_continued(
+        &self,
+        out: &mut impl Write,
+        colour: bool,
+        before: Option<&[usize]>,
+    ) -> std::io::Result<Vec<usize>> {
+        let mut widths: Vec<usize> = match before {
+            Some(before) => before.to_vec(),
+            None => self.headers.iter().map(|h| h.width()).collect(),
+        };
         for (cells, _) in &self.rows {
             for (i, cell) in cells.iter().enumerate() {
                 widths[i] = widths[i].max(cell.text.width());
             }
         }
-        let header: Vec<Cell> = self.headers.iter().map(|h| Cell::new(h)).collect();
-        self.line(out, &header, Tone::Plain, &widths, colour, true)?;
+        if before.is_none() {
+            let header: Vec<Cell> = self.headers.iter().map(|h| Cell::new(h)).collect();
+            self.line(out, &header, Tone::Plain, &widths, colour, true)?;
+        }
         for (cells, tone) in &self.rows {
             self.line(out, cells, *tone, &widths, colour, false)?;
         }
-        Ok(())
+        Ok(widths)
     }
 
     fn line(

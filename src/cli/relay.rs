@@ -55,7 +55,7 @@ pub async fn run(global: &GlobalArgs, args: &RelayArgs) -> Result<(), CliError> 
             "published {} changes and {} alert states; {} alerts raised",
             report.changes,
             report.alerts,
-            report.check.raised.len()
+            report.check.raised_total()
         ));
         return Ok(());
     }

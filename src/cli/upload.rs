@@ -48,7 +48,9 @@ struct FileResult<'a> {
     key: &'a str,
     #[serde(flatten)]
     report: &'a LoadReport,
+    /// The first alerts its rows raised (`alerts_total` counts them all).
     alerts: &'a [Alert],
+    alerts_total: u64,
     /// Alerts an earlier run raised but stopped before sending, sent by this one.
     taken_over: &'a [Alert],
     /// Why the check after the load stopped (the load stands).
@@ -120,6 +122,7 @@ pub async fn run(ctx: &Session, args: &UploadArgs) -> Result<(), CliError> {
                 key: outcome.key.as_str(),
                 report: &outcome.report,
                 alerts: &uploaded.alerts,
+                alerts_total: uploaded.counts.total,
                 taken_over: uploaded.check.as_ref().map_or(&[][..], |c| &c.taken_over),
                 check_error: uploaded.check_error.as_ref().map(ToString::to_string),
             };
@@ -183,8 +186,8 @@ fn print_outcome(
                     ""
                 }
             )?;
+            let counts = &uploaded.counts;
             if let Some(e) = &uploaded.check_error {
-                let waiting = alerts.iter().filter(|a| a.published_at.is_none()).count();
                 writeln!(
                     out,
                     "  alerts: the check stopped: {}",
@@ -192,10 +195,11 @@ fn print_outcome(
                 )?;
                 writeln!(
                     out,
-                    "  {} raised before it stopped, {waiting} of them not sent yet; the load stands",
-                    alerts.len()
+                    "  {} raised before it stopped, {} of them not sent yet; the load stands",
+                    thousands(counts.total),
+                    thousands(counts.unsent)
                 )?;
-                write_alerts(out, alerts, "    ", colour)?;
+                write_alerts(out, alerts, counts.total, "    ", colour)?;
                 writeln!(
                     out,
                     "  then run `stockwatch check`: what was not raised is raised and what was not sent is sent, each once"
@@ -208,9 +212,17 @@ fn print_outcome(
                     "  alerts: raised by the deployment's checker from the table's changes (stockwatch alerts lists them)"
                 )?;
             } else {
-                let out_count = alerts.iter().filter(|a| a.kind == AlertKind::Out).count();
-                writeln!(out, "  alerts: {out_count} OUT, {} LOW", alerts.len() - out_count)?;
-                write_alerts(out, alerts, "    ", colour)?;
+                write!(
+                    out,
+                    "  alerts: {} OUT, {} LOW",
+                    thousands(counts.out),
+                    thousands(counts.low)
+                )?;
+                if counts.soon > 0 {
+                    write!(out, ", {} SOON", thousands(counts.soon))?;
+                }
+                writeln!(out)?;
+                write_alerts(out, alerts, counts.total, "    ", colour)?;
                 // What this run sent for an earlier run that stopped: said, not hidden.
                 let taken_over = uploaded.check.as_ref().map_or(0, |c| c.taken_over.len());
                 if taken_over > 0 {
@@ -278,7 +290,14 @@ fn print_outcome(
 
 /// The first alerts, one line each, then how many more: a storm of 16,000
 /// alerts is a count on a terminal, not 16,000 lines (`alerts` lists them).
-pub(super) fn write_alerts(out: &mut impl Write, alerts: &[Alert], indent: &str, colour: bool) -> std::io::Result<()> {
+/// `total`: how many there are, of which `alerts` are the first.
+pub(super) fn write_alerts(
+    out: &mut impl Write,
+    alerts: &[Alert],
+    total: u64,
+    indent: &str,
+    colour: bool,
+) -> std::io::Result<()> {
     for alert in alerts.iter().take(SHOWN_ALERTS) {
         let tone = if alert.kind == AlertKind::Out {
             Tone::Red
@@ -293,8 +312,9 @@ pub(super) fn write_alerts(out: &mut impl Write, alerts: &[Alert], indent: &str,
         );
         writeln!(out, "{indent}{}", paint(&text, tone, colour))?;
     }
-    if alerts.len() > SHOWN_ALERTS {
-        let more = thousands((alerts.len() - SHOWN_ALERTS) as u64);
+    let shown = alerts.len().min(SHOWN_ALERTS) as u64;
+    if total > shown {
+        let more = thousands(total - shown);
         writeln!(out, "{indent}… and {more} more (stockwatch alerts lists them)")?;
     }
     Ok(())

@@ -495,3 +495,34 @@ fn names_that_scripts_and_emoji_need_joiners_for_load_and_show_as_written() {
     }
     assert!(said.contains("ZERO WIDTH JOINER"), "{said}");
 }
+
+/// A storm: 100,000 stores out of stock in one file. Uploading it (load,
+/// check, notify), listing its alerts and their JSON each stay well inside
+/// 150 MB: alerts are read, told and listed a page at a time (BENCHMARKS.md
+/// has the figures at 800,000).
+#[test]
+fn a_storm_of_alerts_is_raised_told_and_listed_in_bounded_memory() {
+    const MB: f64 = 150.0;
+    let env = Env::new();
+    let file = env.dir.path().join("storm.csv");
+    let rows: String = (0..100_000).map(|i| format!("Store{i:06},Dot,0\n")).collect();
+    std::fs::write(&file, format!("store,item,count\n{rows}")).unwrap();
+    let mut cmd = env.cmd();
+    cmd.arg("upload").arg(&file);
+    let (code, peak, _, out, err) = measured(cmd);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("alerts: 100,000 OUT, 0 LOW"), "{out}");
+    assert!(out.contains("… and 99,980 more"), "{out}");
+    assert!(peak < MB, "upload peaked at {peak:.0} MB");
+    let outbox = env.outbox();
+    assert_eq!(outbox.len(), 1, "one summary");
+    assert_eq!(outbox[0]["alert_ids"].as_array().map(Vec::len), Some(100_000));
+    for args in [&["alerts"][..], &["alerts", "--json"][..]] {
+        let mut cmd = env.cmd();
+        cmd.args(args);
+        let (code, peak, _, out, err) = measured(cmd);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(peak < MB, "{args:?} peaked at {peak:.0} MB");
+        assert!(out.len() > 100_000 * 20, "{args:?} listed them all");
+    }
+}

@@ -275,7 +275,7 @@ async fn upload(flow: UploadFlow, slots: Arc<Semaphore>, id: u64, path: PathBuf,
                 ObjectStatus::Loaded => TransferResult::Loaded {
                     rows: report.rows,
                     changed: report.write.changed,
-                    alerts: uploaded.alerts.len(),
+                    alerts: uploaded.counts.total as usize,
                 },
                 ObjectStatus::Rejected => TransferResult::Rejected {
                     problems: report.problems_in_all() as usize,

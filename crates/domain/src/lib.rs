@@ -3,6 +3,7 @@
 
 pub mod alert;
 pub mod forecast;
+pub mod gathered;
 pub mod import;
 pub mod joiners;
 pub mod names;

@@ -98,14 +98,30 @@ fn for_store(store: &str, alerts: &[&Alert]) -> Message {
 /// One message for a storm: how many stores and items, from which file.
 fn summary(alerts: &[Alert], stores: usize) -> Message {
     let count = |kind: AlertKind| alerts.iter().filter(|a| a.kind == kind).count() as u64;
-    let (out, low, soon) = (count(AlertKind::Out), count(AlertKind::Low), count(AlertKind::Soon));
-    let mut files: Vec<&str> = alerts
-        .iter()
-        .map(|a| a.source.rsplit('/').next().unwrap_or(&a.source))
-        .collect();
+    let mut files: Vec<&str> = alerts.iter().map(|a| file_name(&a.source)).collect();
     files.sort_unstable();
     files.dedup();
-    let from = match files.as_slice() {
+    let text = summary_text(
+        stores,
+        [count(AlertKind::Out), count(AlertKind::Low), count(AlertKind::Soon)],
+        &files,
+    );
+    Message {
+        alert_ids: alerts.iter().map(|a| a.id).collect(),
+        subject: ALERT_SUBJECT.to_string(),
+        sms: Some(text.clone()),
+        text,
+        reminder: false,
+    }
+}
+
+pub(crate) fn file_name(source: &str) -> &str {
+    source.rsplit('/').next().unwrap_or(source)
+}
+
+/// `412 stores report 16,677 items out of stock (file inventory-all.csv); …`
+pub(crate) fn summary_text(stores: usize, [out, low, soon]: [u64; 3], files: &[&str]) -> String {
+    let from = match files {
         [one] => format!("file {one}"),
         many => format!("{} files", many.len()),
     };
@@ -119,18 +135,11 @@ fn summary(alerts: &[Alert], stores: usize) -> Message {
     if soon > 0 {
         what.push(format!("{} soon to run out", thousands(soon)));
     }
-    let text = format!(
+    format!(
         "{} stores report {} ({from}); see stockwatch alerts",
         thousands(stores as u64),
         what.join(" and ")
-    );
-    Message {
-        alert_ids: alerts.iter().map(|a| a.id).collect(),
-        subject: ALERT_SUBJECT.to_string(),
-        sms: Some(text.clone()),
-        text,
-        reminder: false,
-    }
+    )
 }
 
 /// The subject of a reminder: still `Inventory Alert!` first, for filters.

@@ -200,7 +200,7 @@ async fn recover(function: &CheckStock) -> Recovered {
                     shard,
                     first,
                     last,
-                    raised = report.raised.len(),
+                    raised = report.raised_total(),
                     published = report.published,
                     "raised what a stream batch the trigger gave up on would have raised"
                 );
@@ -230,7 +230,7 @@ async fn recover(function: &CheckStock) -> Recovered {
         Ok(report) => {
             tracing::warn!(
                 batches = unkept.len(),
-                raised = report.raised.len(),
+                raised = report.raised_total(),
                 "read the table for what batches no longer kept would have raised"
             );
             done.add(&report);
@@ -252,7 +252,7 @@ impl Recovered {
     /// One more batch done, and what it raised and sent.
     fn add(&mut self, report: &CheckReport) {
         self.batches += 1;
-        self.raised += report.raised.len() as u64;
+        self.raised += report.raised_total();
         self.published += report.published;
     }
 }
@@ -387,7 +387,7 @@ async fn handle_publishing(
     let response = failures_of(records, &failed)?;
     tracing::info!(
         records = records.len(),
-        raised = report.raised.len(),
+        raised = report.raised_total(),
         published = report.published,
         resolved = report.resolved,
         failed = response.batch_item_failures.len(),

@@ -22,6 +22,8 @@ use stockwatch_core::ports::{Need, PortError, PortResult, Ports};
 
 pub const BUCKET_DIR: &str = "bucket";
 const STAGING_DIR: &str = "staging";
+/// Each local loader's lock file (`load_locks`).
+const LOCKS_DIR: &str = "locks";
 
 /// What opening a data dir found or made, for `stockwatch provision`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +73,7 @@ impl LocalBackend {
         let (db, created_database) = db::Db::open(data_dir)?;
         if !db.is_read_only() {
             tidy::leftovers(&data_dir.join(STAGING_DIR), &bucket.join("uploads"));
-            load_locks::LoadLocks::new(data_dir.join(STAGING_DIR)).tidy();
+            load_locks::LoadLocks::new(data_dir.join(LOCKS_DIR)).tidy();
         }
         let table = Arc::new(table::LocalTable::new(db.clone()));
         let ledger = Arc::new(LocalLedger::new(db.clone()));
@@ -82,6 +84,7 @@ impl LocalBackend {
                 db.clone(),
                 bucket,
                 data_dir.join(STAGING_DIR),
+                data_dir.join(LOCKS_DIR),
             )),
             table: table.clone(),
             feed: table,

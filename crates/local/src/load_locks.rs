@@ -46,6 +46,7 @@ impl LoadLocks {
         let Some(path) = self.path(token) else {
             return Err(std::io::Error::other(format!("`{token}` cannot name a lock file")));
         };
+        std::fs::create_dir_all(&self.dir)?;
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)

@@ -22,13 +22,13 @@ pub struct LocalObjects {
     db: Db,
     bucket: PathBuf,
     staging: PathBuf,
-    /// Loaders' holds the kernel releases when they die (lock files in staging).
+    /// Loaders' holds the kernel releases when they die (lock files).
     locks: LoadLocks,
 }
 
 impl LocalObjects {
-    pub fn new(db: Db, bucket: PathBuf, staging: PathBuf) -> Self {
-        let locks = LoadLocks::new(staging.clone());
+    pub fn new(db: Db, bucket: PathBuf, staging: PathBuf, locks: PathBuf) -> Self {
+        let locks = LoadLocks::new(locks);
         LocalObjects {
             db,
             bucket,

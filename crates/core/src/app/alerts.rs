@@ -114,4 +114,41 @@ impl Operations {
         .await?;
         Ok(read)
     }
+
+    /// The alerts the filter lets through, newest first, a page at a time:
+    /// a listing of 800,000 alerts never holds them all.
+    pub fn alert_pages(&self, filter: AlertFilter) -> AlertPages {
+        AlertPages {
+            ops: self.clone(),
+            filter,
+            next: None,
+            done: false,
+        }
+    }
+}
+
+/// Pages of alerts (`Operations::alert_pages`).
+pub struct AlertPages {
+    ops: Operations,
+    filter: AlertFilter,
+    next: Option<crate::ports::PageToken>,
+    done: bool,
+}
+
+impl AlertPages {
+    /// The next page; `None` after the last.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<Alert>>, AppError> {
+        if self.done {
+            return Ok(None);
+        }
+        let (ledger, filter, next) = (&self.ops.ports.ledger, &self.filter, self.next.as_ref());
+        let page = self
+            .ops
+            .retries
+            .run("list alerts", || ledger.list(filter, next, PAGE))
+            .await?;
+        self.next = page.next;
+        self.done = self.next.is_none();
+        Ok(Some(page.items))
+    }
 }

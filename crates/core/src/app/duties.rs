@@ -95,14 +95,14 @@ impl Round {
     /// Whether the pass found something to do (then the next comes at once).
     pub fn busy(&self) -> bool {
         self.relayed.as_ref().is_some_and(|r| !r.is_empty())
-            || self.checked.as_ref().is_some_and(|c| !c.raised.is_empty())
+            || self.checked.as_ref().is_some_and(|c| c.raised_total() > 0)
             || !self.resumed.is_empty()
     }
 
     /// The alerts the pass raised.
     pub fn raised(&self) -> usize {
-        let relayed = self.relayed.as_ref().map_or(0, |r| r.check.raised.len());
-        relayed + self.checked.as_ref().map_or(0, |c| c.raised.len())
+        let relayed = self.relayed.as_ref().map_or(0, |r| r.check.raised_total() as usize);
+        relayed + self.checked.as_ref().map_or(0, |c| c.raised_total() as usize)
     }
 }
 

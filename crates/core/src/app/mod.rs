@@ -24,7 +24,7 @@ mod snoozes;
 mod stock;
 pub mod text;
 
-pub use alerts::Acknowledged;
+pub use alerts::{Acknowledged, AlertPages};
 pub use duties::{Duties, Pass, REAP_EVERY, RESUME_EVERY, Round, Schedule};
 pub use follower::{FollowEnd, FollowFailed, FollowOptions, Followed, Follower, Part};
 pub use snoozes::SnoozeTarget;

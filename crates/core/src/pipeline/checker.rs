@@ -18,6 +18,7 @@ use crate::ports::{
 use crate::ports::{Holder, RetryPolicy};
 use std::collections::HashSet;
 use std::time::Duration;
+use stockwatch_domain::gathered::{Ended, Gathered};
 use stockwatch_domain::{
     Alert, AlertId, AlertKind, AlertState, Decision, Level, Message, Snooze, Thresholds, Timestamp, decide,
     decide_soon, is_soon, level, snoozed,
@@ -80,7 +81,8 @@ impl Default for CheckerConfig {
 #[derive(Debug, Clone, Default)]
 pub struct CheckReport {
     pub changes: u64,
-    /// Alerts this checker claimed, each once (another may have claimed more).
+    /// Alerts this checker claimed, each once (another may have claimed
+    /// more): the first `KEPT_RAISED`; `raised_total` counts them all.
     pub raised: Vec<Alert>,
     /// Claims of a checker that stopped before sending them, taken over and
     /// sent (or tried) by this run.
@@ -102,15 +104,37 @@ pub struct CheckReport {
     counted: HashSet<AlertId>,
 }
 
+/// Raised alerts a report keeps whole; past it, only counted (a storm's
+/// 800,000 alerts would be hundreds of megabytes).
+pub const KEPT_RAISED: usize = 1000;
+
 impl CheckReport {
+    /// Every alert this run raised, each once.
+    pub fn raised_total(&self) -> u64 {
+        self.counted.len().max(self.raised.len()) as u64
+    }
+
+    /// Counts a raised alert, kept whole while few: `false` when it was
+    /// counted already.
+    fn note_raised(&mut self, alert: Alert) -> bool {
+        if !self.counted.insert(alert.id) {
+            return false;
+        }
+        if self.raised.len() < KEPT_RAISED {
+            self.raised.push(alert);
+        }
+        true
+    }
+
     /// Adds another report's counts (a sweep's) to this one.
     pub fn add(&mut self, other: CheckReport) {
         self.changes += other.changes;
         for alert in other.raised {
-            if self.counted.insert(alert.id) {
+            if !self.counted.contains(&alert.id) && self.raised.len() < KEPT_RAISED {
                 self.raised.push(alert);
             }
         }
+        self.counted.extend(other.counted);
         self.taken_over.extend(other.taken_over);
         self.resolved += other.resolved;
         self.published += other.published;
@@ -176,7 +200,7 @@ impl Checker {
     pub async fn run_once(&self) -> Result<CheckReport, PortError> {
         let mut report = self.sweep().await?;
         // Everything one pass raises is notified together, at its end.
-        let mut to_send: Vec<Alert> = Vec::new();
+        let mut to_send = Gathered::new(self.config.max_messages);
         // Read with the first change: an idle pass reads nothing more.
         let mut snoozes: Option<Vec<Snooze>> = None;
         loop {
@@ -204,7 +228,7 @@ impl Checker {
                         })
                         .await?;
                 }
-                self.send(&to_send, &mut report).await?;
+                self.send_messages(to_send.messages(), &mut report).await?;
                 return Ok(report);
             }
             if snoozes.is_none() {
@@ -332,11 +356,11 @@ impl Checker {
             return Ok(());
         }
         let snoozes = self.snoozes().await?;
-        let mut to_send = Vec::new();
+        let mut to_send = Gathered::new(self.config.max_messages);
         if self.config.group_wait.is_zero() {
             self.decide_and_claim(changes, &snoozes, &self.sender(), &mut to_send, report)
                 .await?;
-            return self.send(&to_send, report).await;
+            return self.send_messages(to_send.messages(), report).await;
         }
         // Held for the window: a later sweep (any instance's) sends it with
         // the rest (a later batch's restock takes it out of the window).
@@ -367,7 +391,7 @@ impl Checker {
         changes: &[Change],
         snoozes: &[Snooze],
         holder: &Holder,
-        to_send: &mut Vec<Alert>,
+        to_send: &mut Gathered,
         report: &mut CheckReport,
     ) -> Result<(), PortError> {
         self.record_history(changes).await?;
@@ -389,8 +413,17 @@ impl Checker {
                 self.ports.ledger.resolve(&restocks, Timestamp::now())
             })
             .await?;
-        to_send.retain(|alert| !restocks.iter().any(|r| r.resolves(alert)));
-        to_send.extend(self.claim(&claims, holder, report).await?);
+        let ended: Vec<Ended<'_>> = restocks
+            .iter()
+            .map(|r| Ended {
+                store: &r.store,
+                item: &r.item,
+                as_of: r.as_of,
+                only: r.only,
+            })
+            .collect();
+        to_send.drop_ended(&ended);
+        to_send.add(self.claim(&claims, holder, report).await?);
         Ok(())
     }
 
@@ -538,13 +571,15 @@ impl Checker {
             })
             .await?;
         let mut to_send = Vec::new();
-        let before = report.raised.len();
+        let (before, mut first, mut last) = (report.raised_total(), None, None);
         for (claim, outcome) in claims.iter().zip(outcomes) {
             let ClaimOutcome::Won(alert) = outcome else { continue };
             // The feed and a reconcile can both find one transition: one alert.
-            if !report.counted.insert(alert.id) {
+            if report.counted.contains(&alert.id) {
                 continue;
             }
+            first = first.or(Some(alert.id));
+            last = Some(alert.id);
             // One line per alert only at debug: a storm of 90,000 alerts
             // was 90,000 log writes (the ledger is the record of them).
             tracing::debug!(alert = %alert, "raised");
@@ -555,11 +590,11 @@ impl Checker {
             } else if claim.notify {
                 to_send.push(alert.clone());
             }
-            report.raised.push(alert);
+            report.note_raised(alert);
         }
-        if let [first, .., last] | [first @ last] = &report.raised[before..] {
-            let raised = report.raised.len() - before;
-            tracing::info!(raised, first = %first.id, last = %last.id, "raised alerts");
+        if let (Some(first), Some(last)) = (first, last) {
+            let raised = report.raised_total() - before;
+            tracing::info!(raised, %first, %last, "raised alerts");
         }
         Ok(to_send)
     }
@@ -656,6 +691,14 @@ impl Checker {
             self.config.max_messages,
             Timestamp::now(),
         ));
+        self.send_messages(messages, report).await
+    }
+
+    /// Sends `messages`, as `send` does.
+    async fn send_messages(&self, messages: Vec<Message>, report: &mut CheckReport) -> Result<(), PortError> {
+        if messages.is_empty() {
+            return Ok(());
+        }
         let deliveries = self
             .retry
             .run("send notifications", || {

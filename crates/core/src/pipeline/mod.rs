@@ -13,4 +13,4 @@ pub use crate::ports::{RetryNotice, RetryPolicy};
 pub use checker::{CheckReport, Checker, CheckerConfig, DEFAULT_GROUP_WAIT};
 pub use loader::{LoadOutcome, Loader};
 pub use relay::{Relay, RelayReport};
-pub use upload::{UploadError, UploadFlow, Uploaded};
+pub use upload::{AlertCounts, UploadError, UploadFlow, Uploaded};

@@ -4,17 +4,33 @@
 //! raised them, are listed.
 
 use super::{CheckReport, Checker, LoadOutcome, Loader};
-use crate::ports::{AlertFilter, Body, PortError, Ports, Progress, all_pages};
+use crate::ports::{AlertFilter, Body, PortError, Ports, Progress};
 use std::path::Path;
-use stockwatch_domain::{Alert, Timestamp};
+use stockwatch_domain::{Alert, AlertKind, Timestamp};
+
+/// Alerts of one upload kept whole; past it, only counted (a file of a
+/// million stores out of stock raises a million alerts).
+pub const KEPT_ALERTS: usize = 1000;
+
+/// The alerts an upload's rows raised, counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertCounts {
+    pub total: u64,
+    pub out: u64,
+    pub low: u64,
+    pub soon: u64,
+    /// Not sent (yet): LOW and SOON unless notified, snoozed, or waiting.
+    pub unsent: u64,
+}
 
 /// What uploading one file did.
 #[derive(Debug, Clone)]
 pub struct Uploaded {
     pub outcome: LoadOutcome,
-    /// The alerts its rows raised, oldest first (empty unless it loaded and
-    /// alerts were checked).
+    /// The first `KEPT_ALERTS` alerts its rows raised, oldest first (empty
+    /// unless it loaded and alerts were checked); `counts` counts them all.
     pub alerts: Vec<Alert>,
+    pub counts: AlertCounts,
     /// What this process's checker did after the load (it may also have
     /// sent claims a stopped checker left behind), when it ran.
     pub check: Option<CheckReport>,
@@ -77,6 +93,7 @@ impl UploadFlow {
         let mut uploaded = Uploaded {
             outcome,
             alerts: Vec::new(),
+            counts: AlertCounts::default(),
             check: None,
             check_error: None,
         };
@@ -86,14 +103,16 @@ impl UploadFlow {
                 Ok::<_, PortError>((report, self.alerts_of(&uploaded.outcome).await?))
             };
             match checked.await {
-                Ok((report, alerts)) => {
+                Ok((report, (alerts, counts))) => {
                     uploaded.check = Some(report);
-                    uploaded.alerts = alerts;
+                    (uploaded.alerts, uploaded.counts) = (alerts, counts);
                 }
                 Err(e) => {
                     // The load stands: what the check raised before it
                     // stopped is listed (a full disk still reads).
-                    uploaded.alerts = self.alerts_of(&uploaded.outcome).await.unwrap_or_default();
+                    if let Ok((alerts, counts)) = self.alerts_of(&uploaded.outcome).await {
+                        (uploaded.alerts, uploaded.counts) = (alerts, counts);
+                    }
                     uploaded.check_error = Some(e);
                 }
             }
@@ -112,17 +131,41 @@ impl UploadFlow {
     }
 
     /// The alerts raised by an upload's rows, whoever's checker claimed
-    /// them, oldest first (as the file reads).
-    pub async fn alerts_of(&self, outcome: &LoadOutcome) -> Result<Vec<Alert>, PortError> {
+    /// them: the first `KEPT_ALERTS`, oldest first (as the file reads),
+    /// and all of them counted, read a page at a time.
+    pub async fn alerts_of(&self, outcome: &LoadOutcome) -> Result<(Vec<Alert>, AlertCounts), PortError> {
         let filter = AlertFilter {
             include_resolved: true,
             source: Some(outcome.key.as_str().to_string()),
             state: None,
         };
-        let (ledger, filter) = (&self.ports.ledger, &filter);
-        let mut alerts = all_pages(|page| async move { ledger.list(filter, page.as_ref(), 500).await }).await?;
+        let mut counts = AlertCounts::default();
+        // Newest first: the oldest are the last `KEPT_ALERTS` read.
+        let mut oldest = std::collections::VecDeque::with_capacity(KEPT_ALERTS);
+        let mut page = None;
+        loop {
+            let read = self.ports.ledger.list(&filter, page.as_ref(), 500).await?;
+            for alert in read.items {
+                counts.total += 1;
+                match alert.kind {
+                    AlertKind::Out => counts.out += 1,
+                    AlertKind::Low => counts.low += 1,
+                    AlertKind::Soon => counts.soon += 1,
+                }
+                counts.unsent += u64::from(alert.published_at.is_none());
+                if oldest.len() == KEPT_ALERTS {
+                    oldest.pop_front();
+                }
+                oldest.push_back(alert);
+            }
+            match read.next {
+                Some(next) => page = Some(next),
+                None => break,
+            }
+        }
+        let mut alerts: Vec<Alert> = oldest.into();
         alerts.reverse();
-        Ok(alerts)
+        Ok((alerts, counts))
     }
 }
 

@@ -47,7 +47,12 @@ pub struct InventoryReader<R: Read> {
     layout: Option<Layout>,
     started: bool,
     end: ReaderEnd,
+    /// Recent stores' shared names (bounded: a file of a million stores
+    /// does not keep a million names).
     stores: HashSet<Arc<str>>,
+    /// Every store seen, by a 64-bit hash of its name: counted in bounded
+    /// memory (a collision among a million names: about 1 in 30 million).
+    seen_stores: HashSet<u64>,
     last_store: Option<Arc<str>>,
     /// The keys named so far, for duplicates.
     keys: Box<dyn SeenKeys>,
@@ -75,6 +80,7 @@ impl<R: Read> InventoryReader<R> {
             started: false,
             end: ReaderEnd::default(),
             stores: HashSet::new(),
+            seen_stores: HashSet::new(),
             last_store: None,
             keys,
             lookahead: None,
@@ -168,7 +174,7 @@ impl<R: Read> InventoryReader<R> {
                 ),
             });
         }
-        self.end.stores = self.stores.len();
+        self.end.stores = self.seen_stores.len();
         self.end
     }
 
@@ -442,6 +448,12 @@ impl<R: Read> InventoryReader<R> {
         if let Some(existing) = self.stores.get(store) {
             return existing.clone();
         }
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(store, &mut hasher);
+        self.seen_stores.insert(std::hash::Hasher::finish(&hasher));
+        if self.stores.len() >= INTERNED_STORES {
+            self.stores.clear();
+        }
         let shared: Arc<str> = store.into();
         self.stores.insert(shared.clone());
         shared
@@ -459,6 +471,10 @@ fn trim_value(text: &str) -> &str {
 fn is_blank(record: &csv::ByteRecord) -> bool {
     record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace)
 }
+
+/// Store names shared between rows at most: files list a store's rows
+/// together, so a few thousand cover any interleaving worth sharing.
+const INTERNED_STORES: usize = 4096;
 
 /// A header cell is quoted in reports this far: enough to know a column
 /// by, not enough to copy out a private file uploaded by mistake (its first
