@@ -1001,11 +1001,15 @@ async fn resolving_cancels_a_pending_reminder_in_the_same_write() {
             }
             let mut updates = seen.lock().unwrap();
             updates.push(expression.clone());
-            // The table holds a pending reminder: only the write that cancels it holds.
-            if !expression.contains("Pending") {
+            // The table holds a pending reminder (Reminders 1, never sent
+            // since): only the write whose condition asks for that holds.
+            let condition = body["ConditionExpression"].as_str().unwrap_or_default();
+            if !(condition.contains("Reminders > :zero") && condition.contains("attribute_not_exists(PublishedAt)")) {
                 return error(400, "ConditionalCheckFailedException", "The conditional request failed");
             }
-            if updates.len() > 2 {
+            // One try per shape of the alert (told; never told; a reminder
+            // pending), no more.
+            if updates.len() > 3 {
                 return error(500, "InternalServerError", "the table went away");
             }
             (200, json!({}))

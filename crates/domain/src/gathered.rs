@@ -178,27 +178,11 @@ impl Gathered {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::AlertState;
 
     fn alert(id: u64, store: &str, item: &str, as_of: i64) -> Alert {
         Alert {
-            id: AlertId(id),
-            transition: format!("t{id}"),
-            change_id: id.to_string(),
-            kind: AlertKind::Out,
-            store: store.into(),
-            item: item.into(),
-            count: 0,
-            threshold: 3,
             as_of: Timestamp(as_of),
-            source: "uploads/1/all.csv".into(),
-            raised_at: Timestamp(as_of),
-            state: AlertState::Open,
-            acknowledged: None,
-            resolved_at: None,
-            published_at: None,
-            version: 1,
-            reminders: 0,
+            ..crate::notify::tests::alert(id, store, item, AlertKind::Out, 0)
         }
     }
 

@@ -258,11 +258,12 @@ impl Notification {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{AlertId, AlertState, Timestamp};
 
-    fn alert(id: u64, store: &str, item: &str, kind: AlertKind, count: u32) -> Alert {
+    /// An alert for tests of what is told.
+    pub(crate) fn alert(id: u64, store: &str, item: &str, kind: AlertKind, count: u32) -> Alert {
         Alert {
             id: AlertId(id),
             transition: String::new(),

@@ -134,15 +134,7 @@ fn points_in(
     let mut points = Vec::new();
     let mut stmt = tx.prepare_cached(POINTS_OF_DAY).db(tx)?;
     for day in days(tx, since)?.into_iter().flatten() {
-        let rows = stmt
-            .query_map(params![day, store, item, since.0], |r| {
-                Ok(HistoryPoint {
-                    as_of: Timestamp(r.get(0)?),
-                    count: r.get(1)?,
-                    source: r.get::<_, Option<String>>(2)?.unwrap_or_default().into(),
-                })
-            })
-            .db(tx)?;
+        let rows = stmt.query_map(params![day, store, item, since.0], point_of).db(tx)?;
         for point in rows {
             points.push(point.db(tx)?);
         }
@@ -154,21 +146,22 @@ fn points_in(
                  WHERE o.store = ?1 AND o.item = ?2 AND o.as_of >= ?3 ORDER BY o.as_of",
             )
             .db(tx)?;
-        let rows = stmt
-            .query_map(params![store, item, since.0], |r| {
-                Ok(HistoryPoint {
-                    as_of: Timestamp(r.get(0)?),
-                    count: r.get(1)?,
-                    source: r.get::<_, Option<String>>(2)?.unwrap_or_default().into(),
-                })
-            })
-            .db(tx)?;
+        let rows = stmt.query_map(params![store, item, since.0], point_of).db(tx)?;
         for point in rows {
             points.push(point.db(tx)?);
         }
         in_history_order(&mut points);
     }
     Ok(points)
+}
+
+/// A point from a row of (as-of, count, file key).
+fn point_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryPoint> {
+    Ok(HistoryPoint {
+        as_of: Timestamp(r.get(0)?),
+        count: r.get(1)?,
+        source: r.get::<_, Option<String>>(2)?.unwrap_or_default().into(),
+    })
 }
 
 /// Whether any snapshot older than the table's row was kept (most data
