@@ -391,19 +391,22 @@ fn read_events(reader: &mut impl BufRead, deadline: Instant, mut done: impl FnMu
     events
 }
 
+/// `watch --json` from the start of the fresh data dir: no race with an
+/// upload right after on a slow machine, and still following what comes.
+fn watching(env: &Env, stderr: Stdio) -> std::process::Child {
+    env.cmd()
+        .args(["watch", "--json", "--from-start"])
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn watch_streams_changes_and_alerts_as_json_lines() {
     let env = Env::new();
     assert!(env.run(&["provision"]).status.success());
-    let mut watch = env
-        .cmd()
-        // From the start of the fresh data dir: no race with the upload below
-        // on a slow machine, and still following what arrives later.
-        .args(["watch", "--json", "--from-start"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut watch = watching(&env, Stdio::null());
     // Load only: the checker inside `watch` must raise the alert.
     let out = upload(&env, &["samples/inventory-berlin.csv".to_string()], &["--no-check"]);
     assert!(out.status.success());
@@ -1045,13 +1048,7 @@ fn a_killed_upload_is_resumed_at_once_by_the_next_process() {
 fn a_watch_whose_data_dir_was_replaced_says_so_and_exits() {
     let env = Env::new();
     assert!(env.run(&["provision"]).status.success());
-    let mut watch = env
-        .cmd()
-        .args(["watch", "--json", "--from-start"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut watch = watching(&env, Stdio::piped());
     assert!(
         upload(&env, &["samples/inventory-berlin.csv".to_string()], &["--no-check"])
             .status

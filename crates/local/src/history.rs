@@ -250,28 +250,45 @@ fn points_in_range(
         let mut rows = stmt
             .query(params![day, first.0, first.1, last.0, last.1, since.0])
             .db(tx)?;
-        let mut at = 0;
-        while let Some(row) = rows.next().db(tx)? {
-            let text = |i: usize| -> PortResult<&str> { row.get_ref(i).and_then(|v| Ok(v.as_str()?)).db(tx) };
-            let (store, item) = (text(0)?, text(1)?);
-            // Both in order: move to this row's item, if it was asked for.
-            while at < items.len() && (items[at].0.as_str(), items[at].1.as_str()) < (store, item) {
-                at += 1;
-            }
-            if at < items.len() && items[at].0 == store && items[at].1 == item {
-                let source = source_key(tx, &mut sources, row.get(4).db(tx)?)?;
-                found[at].push(HistoryPoint {
-                    as_of: Timestamp(row.get(2).db(tx)?),
-                    count: row.get(3).db(tx)?,
-                    source,
-                });
-            }
-        }
+        place_rows(tx, &mut rows, items, &mut sources, &mut found, None)?;
     }
     if any_older(tx)? {
         older_in_range(tx, items, since, &mut sources, &mut found)?;
     }
     Ok(found)
+}
+
+/// Adds rows of (store, item, as-of, count, file number), in item order, to
+/// the points of the items asked for (also in order), noting where in `placed`.
+fn place_rows(
+    tx: &rusqlite::Transaction<'_>,
+    rows: &mut rusqlite::Rows<'_>,
+    items: &[(String, String)],
+    sources: &mut std::collections::HashMap<i64, std::sync::Arc<str>>,
+    found: &mut [Vec<HistoryPoint>],
+    mut placed: Option<&mut Vec<usize>>,
+) -> PortResult<()> {
+    let mut at = 0;
+    while let Some(row) = rows.next().db(tx)? {
+        let text = |i: usize| -> PortResult<&str> { row.get_ref(i).and_then(|v| Ok(v.as_str()?)).db(tx) };
+        let (store, item) = (text(0)?, text(1)?);
+        // Both in order: move to this row's item, if it was asked for.
+        while at < items.len() && (items[at].0.as_str(), items[at].1.as_str()) < (store, item) {
+            at += 1;
+        }
+        if at < items.len() && items[at].0 == store && items[at].1 == item {
+            let source = source_key(tx, sources, row.get(4).db(tx)?)?;
+            found[at].push(HistoryPoint {
+                as_of: Timestamp(row.get(2).db(tx)?),
+                count: row.get(3).db(tx)?,
+                source,
+            });
+            if let Some(placed) = placed.as_deref_mut() {
+                placed.push(at);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Adds the older snapshots of a range of items to their points.
@@ -291,23 +308,8 @@ fn older_in_range(
         )
         .db(tx)?;
     let mut rows = stmt.query(params![first.0, first.1, last.0, last.1, since.0]).db(tx)?;
-    let (mut at, mut touched) = (0, Vec::new());
-    while let Some(row) = rows.next().db(tx)? {
-        let text = |i: usize| -> PortResult<&str> { row.get_ref(i).and_then(|v| Ok(v.as_str()?)).db(tx) };
-        let (store, item) = (text(0)?, text(1)?);
-        while at < items.len() && (items[at].0.as_str(), items[at].1.as_str()) < (store, item) {
-            at += 1;
-        }
-        if at < items.len() && items[at].0 == store && items[at].1 == item {
-            let source = source_key(tx, sources, row.get(4).db(tx)?)?;
-            found[at].push(HistoryPoint {
-                as_of: Timestamp(row.get(2).db(tx)?),
-                count: row.get(3).db(tx)?,
-                source,
-            });
-            touched.push(at);
-        }
-    }
+    let mut touched = Vec::new();
+    place_rows(tx, &mut rows, items, sources, found, Some(&mut touched))?;
     touched.dedup();
     for at in touched {
         in_history_order(&mut found[at]);
