@@ -573,3 +573,28 @@ fn z_snoozes_the_selected_alerts_item_and_the_row_says_so() {
     assert!(matches!(app.mode, Mode::Snooze { .. }));
     assert!(app.message.as_deref().unwrap().contains("not a duration"));
 }
+
+#[test]
+fn an_upload_whose_file_changed_while_it_uploaded_says_so() {
+    let mut app = with_files();
+    press(&mut app, KeyCode::Char('j'));
+    let effects = press(&mut app, KeyCode::Char('u'));
+    let [Effect::Upload(started)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    let result = crate::files::pane::TransferResult::Loaded {
+        rows: 6,
+        changed: 6,
+        alerts: 1,
+        source_changed: true,
+    };
+    update(
+        &mut app,
+        Msg::TransferDone {
+            id: started[0].0,
+            result,
+        },
+    );
+    let shown = screen(&app, 160, 30);
+    assert!(shown.contains("the file changed while it uploaded"), "{shown}");
+}

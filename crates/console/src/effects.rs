@@ -276,6 +276,7 @@ async fn upload(flow: UploadFlow, slots: Arc<Semaphore>, id: u64, path: PathBuf,
                     rows: report.rows,
                     changed: report.write.changed,
                     alerts: uploaded.counts.total as usize,
+                    source_changed: report.source_changed,
                 },
                 ObjectStatus::Rejected => TransferResult::Rejected {
                     problems: report.problems_in_all() as usize,

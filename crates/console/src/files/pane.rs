@@ -12,8 +12,18 @@ use stockwatch_domain::preview::Preview;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransferResult {
-    Loaded { rows: u64, changed: u64, alerts: usize },
-    Rejected { problems: usize, first: Vec<String> },
+    /// `source_changed`: the file changed while it uploaded (the copy kept
+    /// is what was loaded).
+    Loaded {
+        rows: u64,
+        changed: u64,
+        alerts: usize,
+        source_changed: bool,
+    },
+    Rejected {
+        problems: usize,
+        first: Vec<String>,
+    },
     Failed(String),
     Cancelled,
 }

@@ -61,6 +61,7 @@ fn marks_upload_together_and_results_show_per_file() {
                 rows: 6,
                 changed: 6,
                 alerts: 1,
+                source_changed: false,
             },
         },
     );
@@ -161,6 +162,7 @@ fn a_finished_upload_keeps_its_result_and_a_directory_clears_the_preview() {
         rows: 6,
         changed: 6,
         alerts: 0,
+        source_changed: false,
     };
     update(&mut app, Msg::TransferDone { id, result: loaded });
     let late = TransferResult::Failed("cancelled".into());

@@ -290,14 +290,24 @@ pub fn draw_transfers(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                         Style::default(),
                     )
                 }
-                Some(TransferResult::Loaded { rows, changed, alerts }) => (
+                Some(TransferResult::Loaded {
+                    rows,
+                    changed,
+                    alerts,
+                    source_changed,
+                }) => (
                     format!(
-                        "{name}  loaded {} ({} changed), {}",
+                        "{name}  loaded {} ({} changed), {}{}",
                         count(*rows as usize, "row"),
                         thousands(*changed as usize),
-                        count(*alerts, "alert")
+                        count(*alerts, "alert"),
+                        if *source_changed {
+                            "; the file changed while it uploaded: the copy kept was loaded"
+                        } else {
+                            ""
+                        }
                     ),
-                    theme.fg(Color::Green),
+                    theme.fg(if *source_changed { Color::Yellow } else { Color::Green }),
                 ),
                 Some(TransferResult::Rejected { problems, first }) => (
                     format!(
