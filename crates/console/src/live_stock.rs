@@ -2,14 +2,16 @@
 //! `inventory`, DynamoDB's `Inventory`): every row by store, with the counts
 //! the panes show, kept up to date change by change (no rescans).
 //!
-//! Rows and changes are applied idempotently by key, newest as-of winning,
-//! so a snapshot and the changes buffered while it was taken can be applied
-//! in any order and give the same result.
+//! Rows and changes are applied idempotently by key by the table's own rule
+//! (`domain::supersedes`: the newest as-of wins, the lower count on a tie),
+//! and a removal is kept as a tombstone with its as-of, so a snapshot, the
+//! changes buffered while it was taken, and changes delivered twice or out
+//! of order (SNS to SQS promises neither once nor order) give the same rows.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use stockwatch_core::ports::{Change, StockRow};
-use stockwatch_domain::{Level, Thresholds, Timestamp, level};
+use stockwatch_domain::{Level, Thresholds, Timestamp, level, supersedes};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemRow {
@@ -49,6 +51,9 @@ pub struct LiveStock {
     version: u64,
     /// Each source file's name once.
     sources: HashSet<Arc<str>>,
+    /// Removed rows' as-of: an older change arriving late does not bring
+    /// them back.
+    removed: HashMap<(String, String), Timestamp>,
 }
 
 impl StoreSummary {
@@ -148,7 +153,10 @@ impl LiveStock {
                     source,
                 )
             }
-            None => self.remove(&change.store, &change.item),
+            None => {
+                let as_of = change.old.as_ref().map_or(change.at, |old| old.as_of);
+                self.remove(&change.store, &change.item, as_of)
+            }
         }
     }
 
@@ -170,12 +178,20 @@ impl LiveStock {
         updated_at: Timestamp,
         source: Arc<str>,
     ) -> bool {
+        let key = (store, item);
+        if let Some(&removed) = self.removed.get(&key) {
+            if as_of <= removed {
+                return false; // removed after this snapshot
+            }
+            self.removed.remove(&key);
+        }
+        let (store, item) = key;
         let low = self.thresholds.low_for(&store, &item);
         let new_level = level(count, low);
         let data = self.stores.entry(store.clone()).or_default();
         if let Some(old) = data.items.get_mut(&item) {
-            if old.as_of > as_of || (old.as_of == as_of && old.count == count) {
-                return false; // what we hold is newer, or the same
+            if !supersedes((as_of, count), (old.as_of, old.count)) {
+                return false; // what we hold wins, or is the same
             }
             if old.count == count {
                 // A newer snapshot of the same count: only the as-of moves.
@@ -214,10 +230,19 @@ impl LiveStock {
         true
     }
 
-    fn remove(&mut self, store: &str, item: &str) -> bool {
+    fn remove(&mut self, store: &str, item: &str, as_of: Timestamp) -> bool {
+        let tombstone = self
+            .removed
+            .entry((store.to_string(), item.to_string()))
+            .or_insert(as_of);
+        *tombstone = (*tombstone).max(as_of);
         let Some(data) = self.stores.get_mut(store) else {
             return false;
         };
+        // A row newer than what was removed came back already: it stays.
+        if data.items.get(item).is_none_or(|held| held.as_of > as_of) {
+            return false;
+        }
         let Some(old) = data.items.remove(item) else {
             return false;
         };
@@ -237,6 +262,7 @@ impl LiveStock {
 mod tests {
     use super::*;
     use crate::test_support::change;
+    use stockwatch_core::ports::ChangeKind;
 
     fn row(store: &str, item: &str, count: u32, as_of: i64) -> StockRow {
         StockRow {
@@ -329,6 +355,34 @@ mod tests {
             !second.apply_change(&changes[0]),
             "a change applied twice changes nothing"
         );
+    }
+
+    #[test]
+    fn delivered_in_any_order_or_twice_the_table_s_rule_decides() {
+        // Equal as-of (every row the original system wrote is as of 0): the
+        // lower count wins, whichever arrives last.
+        for counts in [[5, 3], [3, 5]] {
+            let mut stock = LiveStock::new(Thresholds::new(3));
+            counts.iter().for_each(|&c| {
+                stock.apply_row(row("Berlin", "Dot", c, 0));
+            });
+            assert_eq!(stock.item("Berlin", "Dot").unwrap().count, 3, "{counts:?}");
+        }
+        // A removal, then an older change delivered again: still removed.
+        let mut stock = LiveStock::new(Thresholds::new(3));
+        stock.apply_row(row("Berlin", "Plus", 4, 10));
+        let mut removal = change("Berlin", "Plus", Some(4), None, 11);
+        removal.old.as_mut().unwrap().as_of = Timestamp(10);
+        removal.kind = ChangeKind::Remove;
+        assert!(stock.apply_change(&removal));
+        assert!(!stock.apply_change(&change("Berlin", "Plus", None, Some(4), 10)));
+        assert!(!stock.apply_row(row("Berlin", "Plus", 4, 9)));
+        assert_eq!(stock.item("Berlin", "Plus"), None, "a redelivery does not revive it");
+        // A newer snapshot brings it back, and a late removal of the old
+        // row does not take the new one away.
+        assert!(stock.apply_change(&change("Berlin", "Plus", None, Some(7), 12)));
+        assert!(!stock.apply_change(&removal));
+        assert_eq!(stock.item("Berlin", "Plus").unwrap().count, 7);
     }
 
     #[test]
