@@ -231,3 +231,98 @@ async fn a_console_follows_through_the_relay_and_removes_its_queue_at_exit() {
     let _ = relay.kill();
     let _ = relay.wait();
 }
+
+/// Followers whose clocks are ten minutes off (twice the five minutes a
+/// queue may go unheard): one fast reaps no other follower's queue when it
+/// starts; one slow is not reaped by the relay while it lives. Liveness is
+/// judged by times SQS keeps. (An hour off, a follower also takes the
+/// relay's beat, judged by its own clock, for a stopped relay: issue 25.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followers_clocks_do_not_decide_whose_queue_is_reaped() {
+    let (_, settings, _) = moto::fresh().await;
+    let dir = tempfile::tempdir().unwrap();
+    let moto_url = moto::endpoint();
+    let mut relay = stockwatch(&settings, dir.path(), &moto_url, None)
+        .arg("relay")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The relay's first beat: followers then follow through it.
+    std::thread::sleep(Duration::from_secs(2));
+    let on_time = Follower::start(stockwatch(&settings, dir.path(), &moto_url, None));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while follower_queues(&settings).await.is_empty() {
+        assert!(Instant::now() < deadline, "the follower made no queue");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let first = follower_queues(&settings).await;
+    let fast = Follower::start(stockwatch(&settings, dir.path(), &moto_url, Some("+10m")));
+    let slow = Follower::start(stockwatch(&settings, dir.path(), &moto_url, Some("-10m")));
+    // Well past the abandonment time (4 s) and several of the relay's reaps.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let queues = follower_queues(&settings).await;
+    assert!(
+        queues.contains(&first[0]),
+        "the fast follower reaped the others: {queues:?}"
+    );
+    assert_eq!(queues.len(), 3, "every living follower keeps its queue: {queues:?}");
+    drop((on_time, fast, slow));
+    let _ = relay.kill();
+    let _ = relay.wait();
+}
+
+/// The reaper lists queues, then subscriptions: a follower that makes its
+/// queue and subscribes in between is not taken for an orphan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_subscribing_while_a_reap_lists_stays_subscribed() {
+    use stockwatch_aws::fanout::SnsFanout;
+    use stockwatch_aws::ledger::{DynamoLedger, FANOUT_TOPIC_KEY};
+    use stockwatch_core::ports::{Event, Fanout};
+    let (_, settings, clients) = moto::fresh().await;
+    let ledger = std::sync::Arc::new(DynamoLedger::new(
+        clients.dynamodb.clone(),
+        settings.ledger_table.clone(),
+    ));
+    let topic = ledger
+        .recorded_arn(FANOUT_TOPIC_KEY)
+        .await
+        .unwrap()
+        .expect("a fan-out topic");
+    let fanout = || {
+        SnsFanout::new(
+            clients.sns.clone(),
+            clients.sqs.clone(),
+            topic.clone(),
+            settings.follower_queue_prefix.clone(),
+            ledger.clone(),
+            Duration::from_secs(300),
+        )
+    };
+    let reaper = fanout();
+    let listed = reaper.follower_queues().await.unwrap();
+    // Between the reaper's two listings, as a real network may order them.
+    let follower = fanout();
+    let mut subscription = follower.subscribe("late").await.unwrap();
+    reaper.reap_listed(&listed, Duration::from_secs(300)).await.unwrap();
+
+    let subscribed = clients
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(&topic)
+        .send()
+        .await
+        .unwrap();
+    let endpoints: Vec<&str> = subscribed.subscriptions().iter().filter_map(|s| s.endpoint()).collect();
+    assert!(
+        endpoints.iter().any(|e| e.ends_with(&subscription.id)),
+        "unsubscribed as an orphan: {endpoints:?}"
+    );
+    reaper.publish(&[Event::Beat]).await.unwrap();
+    let heard = follower
+        .receive(&mut subscription, Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert!(heard.contains(&Event::Beat), "it still hears the topic: {heard:?}");
+    follower.unsubscribe(&subscription).await.unwrap();
+}

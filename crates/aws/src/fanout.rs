@@ -3,13 +3,18 @@
 //! subscribe to); each follower has a queue subscribed to it with raw
 //! delivery, created when it starts and deleted when it stops.
 //!
-//! A follower that dies without deleting its queue is reaped: every queue
-//! carries a heartbeat tag its follower renews every minute
-//! (`ports::fanout::keep_alive_every`); the relay (every minute) and each
-//! follower at start delete queues whose heartbeat is older than five
-//! minutes (`ports::fanout::abandoned`), with their subscriptions, and
-//! subscriptions whose queue is gone. Until then the queue holds at most
-//! `RETENTION` of events. So an orphan lingers at most six minutes,
+//! A follower that dies without deleting its queue is reaped. Liveness is
+//! judged by times SQS keeps, never by a follower's clock: a follower keeps
+//! its queue alive every minute (`TestKnobs::keep_alive_every`) by changing
+//! one of its attributes, which moves the queue's `LastModifiedTimestamp`.
+//! A follower starting compares the others' with the server's time, read
+//! as its own new queue's `CreatedTimestamp`; the relay, which has no
+//! queue, with what it saw before: a queue whose time has not moved for
+//! five minutes (`TestKnobs::abandoned`) by the relay's monotonic clock is
+//! a stopped follower's. Dead queues go with their subscriptions, and so
+//! do subscriptions whose queue is gone, looked up again first (a follower
+//! may have made its queue after the listing). Until then a queue holds at
+//! most `RETENTION` of events. So an orphan lingers at most six minutes,
 //! holding at most an hour of events.
 
 use super::attrs::{n, opt_n, s};
@@ -30,7 +35,6 @@ const RETENTION: Duration = Duration::from_secs(3600);
 /// under this, ten to a batch only while the batch stays under too.
 const MESSAGE_BYTES: usize = 24 * 1024;
 const BATCH_BYTES: usize = 240 * 1024;
-const HEARTBEAT_TAG: &str = "stockwatch-heartbeat";
 const FOLLOWER_TAG: &str = "stockwatch-follower";
 
 pub struct SnsFanout {
@@ -47,6 +51,14 @@ pub struct SnsFanout {
     ledger: Arc<DynamoLedger>,
     /// Queues not kept alive for this long are a stopped follower's.
     abandoned: Duration,
+    /// Keep-alives sent, alternating the attribute they change.
+    beats: std::sync::atomic::AtomicU64,
+    /// The server's time when this follower's queue was made (its
+    /// `CreatedTimestamp`), and when by this process's monotonic clock.
+    server_clock: std::sync::Mutex<Option<(i64, std::time::Instant)>>,
+    /// Each queue's last-modified time as a reaper without a queue saw it
+    /// last, and when it first saw that value.
+    observed: std::sync::Mutex<HashMap<String, (i64, std::time::Instant)>>,
 }
 
 /// The ledger item of a publisher's newest heartbeat (a relay).
@@ -114,6 +126,9 @@ impl SnsFanout {
             topic_arn,
             ledger,
             abandoned,
+            beats: Default::default(),
+            server_clock: Default::default(),
+            observed: Default::default(),
         }
     }
 
@@ -137,15 +152,45 @@ impl SnsFanout {
         .to_string()
     }
 
+    /// Moves the queue's `LastModifiedTimestamp` (server time): its
+    /// retention alternates by a second, so every beat is a change.
     async fn heartbeat(&self, queue_url: &str) -> PortResult<()> {
+        let beat = self.beats.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.sqs
-            .tag_queue()
+            .set_queue_attributes()
             .queue_url(queue_url)
-            .tags(HEARTBEAT_TAG, (Timestamp::now().0 / 1000).to_string())
+            .attributes(
+                QueueAttributeName::MessageRetentionPeriod,
+                (RETENTION.as_secs() + beat % 2).to_string(),
+            )
             .send()
             .await
             .map_err(|e| sdk_error(&format!("the queue {queue_url}"), e))?;
         Ok(())
+    }
+
+    /// The server's time now, by this follower's queue's creation time and
+    /// the monotonic clock since; none before it made its queue.
+    fn server_now(&self) -> Option<i64> {
+        let clock = *self.server_clock.lock().unwrap_or_else(|p| p.into_inner());
+        clock.map(|(created, at)| created + at.elapsed().as_secs() as i64)
+    }
+
+    /// Whether a queue last changed at `changed` (server seconds) is a
+    /// stopped follower's: judged against the server's time where this
+    /// process knows it, else by how long its time has stood still.
+    fn stopped(&self, url: &str, changed: i64, older_than: Duration) -> bool {
+        if let Some(now) = self.server_now() {
+            return now - changed > older_than.as_secs() as i64;
+        }
+        let mut observed = self.observed.lock().unwrap_or_else(|p| p.into_inner());
+        let seen = observed
+            .entry(url.to_string())
+            .or_insert((changed, std::time::Instant::now()));
+        if seen.0 != changed {
+            *seen = (changed, std::time::Instant::now());
+        }
+        seen.1.elapsed() > older_than
     }
 
     /// Every subscription of the topic: (subscription ARN, endpoint).
@@ -191,20 +236,28 @@ impl SnsFanout {
         Ok(queues)
     }
 
-    /// When a queue was created (seconds since the epoch), if it answers.
-    async fn created(&self, url: &str) -> Option<i64> {
+    /// When a queue was made and last changed (server seconds), if it answers.
+    async fn queue_times(&self, url: &str) -> Option<(i64, i64)> {
         let attributes = self
             .sqs
             .get_queue_attributes()
             .queue_url(url)
             .attribute_names(QueueAttributeName::CreatedTimestamp)
+            .attribute_names(QueueAttributeName::LastModifiedTimestamp)
             .send()
             .await
             .ok()?;
-        attributes
-            .attributes()
-            .and_then(|a| a.get(&QueueAttributeName::CreatedTimestamp))
-            .and_then(|t| t.parse().ok())
+        let attributes = attributes.attributes()?;
+        // Whole seconds on SQS; moto adds a fraction.
+        let time = |name: &QueueAttributeName| {
+            attributes
+                .get(name)
+                .and_then(|t| t.parse::<f64>().ok())
+                .map(|t| t as i64)
+        };
+        let created = time(&QueueAttributeName::CreatedTimestamp)?;
+        let changed = time(&QueueAttributeName::LastModifiedTimestamp).unwrap_or(created);
+        Some((created, changed.max(created)))
     }
 
     async fn queue_arn(&self, url: &str) -> PortResult<String> {
@@ -252,10 +305,6 @@ fn damaged() -> PortError {
 #[async_trait]
 impl Fanout for SnsFanout {
     async fn subscribe(&self, follower: &str) -> PortResult<Subscription> {
-        // Followers clean up after those that died before them.
-        if let Err(e) = self.reap(self.abandoned).await {
-            tracing::warn!(error = %e, "could not look for abandoned follower queues");
-        }
         let name = format!(
             "{}{}",
             self.prefix,
@@ -269,7 +318,6 @@ impl Fanout for SnsFanout {
                 QueueAttributeName::MessageRetentionPeriod,
                 RETENTION.as_secs().to_string(),
             )
-            .tags(HEARTBEAT_TAG, (Timestamp::now().0 / 1000).to_string())
             .tags(FOLLOWER_TAG, follower.chars().take(200).collect::<String>())
             .send()
             .await
@@ -277,8 +325,15 @@ impl Fanout for SnsFanout {
         let queue_url = created
             .queue_url
             .ok_or_else(|| PortError::permanent(format!("the queue {name} was created without a URL")))?;
-        // Tagged again on its own: not every SQS keeps tags given at creation.
-        self.heartbeat(&queue_url).await?;
+        // The server's time, from the queue just made: what the reaper
+        // judges others by (never this machine's clock).
+        if let Some((created, _)) = self.queue_times(&queue_url).await {
+            *self.server_clock.lock().unwrap_or_else(|p| p.into_inner()) = Some((created, std::time::Instant::now()));
+        }
+        // Followers clean up after those that died before them.
+        if let Err(e) = self.reap(self.abandoned).await {
+            tracing::warn!(error = %e, "could not look for abandoned follower queues");
+        }
         let queue_arn = self.queue_arn(&queue_url).await?;
         self.sqs
             .set_queue_attributes()
@@ -423,24 +478,37 @@ impl Fanout for SnsFanout {
     }
 
     async fn reap(&self, older_than: Duration) -> PortResult<usize> {
-        let now = Timestamp::now().0 / 1000;
-        let queues = self.queues().await?;
+        let listed = self.follower_queues().await?;
+        self.reap_listed(&listed, older_than).await
+    }
+}
+
+/// This setup's follower queues as one listing: URL → ARN.
+pub type QueueListing = HashMap<String, String>;
+
+impl SnsFanout {
+    /// This setup's follower queues (the first half of a reap).
+    pub async fn follower_queues(&self) -> PortResult<QueueListing> {
+        self.queues().await
+    }
+
+    /// Reaps by a listing taken before (the second half of a reap, apart so
+    /// a test can subscribe between the two, as a follower may).
+    pub async fn reap_listed(&self, queues: &QueueListing, older_than: Duration) -> PortResult<usize> {
         let mut dead: Vec<String> = Vec::new();
         for url in queues.keys() {
-            let tags = match self.sqs.list_queue_tags().queue_url(url).send().await {
-                Ok(tags) => tags.tags.unwrap_or_default(),
-                Err(_) => continue, // deleted meanwhile
+            // Gone meanwhile: nothing to judge.
+            let Some((_, changed)) = self.queue_times(url).await else {
+                continue;
             };
-            // The heartbeat, or for a queue whose follower is still setting
-            // it up, when it was created.
-            let beat: Option<i64> = match tags.get(HEARTBEAT_TAG).and_then(|t| t.parse().ok()) {
-                Some(beat) => Some(beat),
-                None => self.created(url).await,
-            };
-            if beat.is_none_or(|b| now - b > older_than.as_secs() as i64) {
+            if self.stopped(url, changed, older_than) {
                 dead.push(url.clone());
             }
         }
+        self.observed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|url, _| queues.contains_key(url) && !dead.contains(url));
         let dead_arns: Vec<&String> = dead.iter().filter_map(|url| queues.get(url)).collect();
         let live_arns: Vec<&String> = queues
             .iter()
@@ -454,8 +522,13 @@ impl Fanout for SnsFanout {
                     .legacy_prefix
                     .as_ref()
                     .is_some_and(|p| endpoint.contains(p.as_str()));
-            let orphan = ours && !live_arns.contains(&&endpoint);
-            if dead_arns.contains(&&endpoint) || orphan {
+            let unlisted = ours && !live_arns.contains(&&endpoint) && !dead_arns.contains(&&endpoint);
+            // Not listed: gone, or made after the listing (a follower
+            // subscribing meanwhile): looked up again before it goes.
+            if unlisted && self.queue_exists(&endpoint).await {
+                continue;
+            }
+            if dead_arns.contains(&&endpoint) || unlisted {
                 let _ = self.sns.unsubscribe().subscription_arn(&subscription).send().await;
             }
         }
@@ -464,9 +537,15 @@ impl Fanout for SnsFanout {
         }
         Ok(dead.len())
     }
-}
 
-impl SnsFanout {
+    /// Whether the queue of an ARN exists now (unsure counts as yes).
+    async fn queue_exists(&self, arn: &str) -> bool {
+        let name = arn.rsplit(':').next().unwrap_or(arn);
+        match self.sqs.get_queue_url().queue_name(name).send().await {
+            Ok(_) => true,
+            Err(e) => !e.as_service_error().is_some_and(|e| e.is_queue_does_not_exist()),
+        }
+    }
     async fn send_batch(&self, batch: Vec<aws_sdk_sns::types::PublishBatchRequestEntry>) -> PortResult<()> {
         let out = self
             .sns
