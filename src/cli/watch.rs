@@ -146,6 +146,14 @@ async fn follow(
                 Followed::Gap => super::say(
                     "changes were lost on the way (a stream trimmed after 24 hours, or replaced); `stockwatch stock` and `stockwatch alerts` show what is now",
                 ),
+                Followed::Reconnected { away } => {
+                    let said = stockwatch_core::app::reconnected_said(*away);
+                    if args.json {
+                        let line = serde_json::json!({"type": "reconnected", "away_ms": away.as_millis() as u64});
+                        json_line(&mut out, &line).map_err(write_failed)?;
+                    }
+                    super::say(&said);
+                }
                 Followed::Alerts(raised) => alerts.extend(raised),
                 Followed::Changes(changes) => {
                     for change in changes {

@@ -326,3 +326,121 @@ async fn a_follower_subscribing_while_a_reap_lists_stays_subscribed() {
     assert!(heard.contains(&Event::Beat), "it still hears the topic: {heard:?}");
     follower.unsubscribe(&subscription).await.unwrap();
 }
+
+/// A follower whose queue was reaped while it slept (a closed laptop), or
+/// whose subscription was taken: it subscribes again, reads a fresh
+/// snapshot, says so once, and hears the topic again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_whose_queue_was_reaped_subscribes_again_and_refreshes() {
+    use stockwatch_aws::fanout::SnsFanout;
+    use stockwatch_aws::ledger::{DynamoLedger, FANOUT_TOPIC_KEY};
+    use stockwatch_core::app::{FollowOptions, Followed, Operations};
+    use stockwatch_core::ports::{Change, ChangeKind, Event, Fanout, Image, RetryPolicy};
+    let (mut ports, settings, clients) = moto::fresh().await;
+    let ledger = std::sync::Arc::new(DynamoLedger::new(
+        clients.dynamodb.clone(),
+        settings.ledger_table.clone(),
+    ));
+    let topic = ledger
+        .recorded_arn(FANOUT_TOPIC_KEY)
+        .await
+        .unwrap()
+        .expect("a fan-out topic");
+    let fanout = std::sync::Arc::new(SnsFanout::new(
+        clients.sns.clone(),
+        clients.sqs.clone(),
+        topic.clone(),
+        settings.follower_queue_prefix.clone(),
+        ledger.clone(),
+        Duration::from_secs(300),
+    ));
+    (ports.fanout, ports.relayed) = (fanout.clone(), true);
+    let ops = Operations::new(ports, RetryPolicy::default());
+    let options = FollowOptions {
+        snapshot: true,
+        snoozes: false,
+        from_start: false,
+        wait: Duration::from_millis(200),
+        keep_alive_every: Duration::from_millis(300),
+    };
+    let mut follower = ops.follow("sleeper", options).await.unwrap();
+    while follower.in_snapshot() {
+        follower.next().await.unwrap();
+    }
+    let sqs = &clients.sqs;
+    for lost in ["queue", "subscription"] {
+        let queues = follower_queues(&settings).await;
+        assert_eq!(queues.len(), 1, "{queues:?}");
+        if lost == "queue" {
+            sqs.delete_queue().queue_url(&queues[0]).send().await.unwrap();
+        } else {
+            let subscribed = clients
+                .sns
+                .list_subscriptions_by_topic()
+                .topic_arn(&topic)
+                .send()
+                .await
+                .unwrap();
+            for s in subscribed.subscriptions() {
+                clients
+                    .sns
+                    .unsubscribe()
+                    .subscription_arn(s.subscription_arn().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            seen.extend(follower.next().await.unwrap());
+            if !follower.in_snapshot() && seen.iter().any(|f| matches!(f, Followed::Reconnected { .. })) {
+                break;
+            }
+            // Reads of an empty queue return at once: the keep-alive is due
+            // every 300 ms.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let reconnected = seen
+            .iter()
+            .filter(|f| matches!(f, Followed::Reconnected { .. }))
+            .count();
+        assert_eq!(reconnected, 1, "said once when the {lost} was lost: {seen:?}");
+        assert!(
+            seen.iter()
+                .any(|f| matches!(f, Followed::Unresolved { again: true, .. })),
+            "a fresh snapshot after the lost {lost}: {seen:?}"
+        );
+        let id = format!("after the lost {lost}");
+        let change = Change {
+            id: id.clone(),
+            kind: ChangeKind::Insert,
+            store: "Berlin".into(),
+            item: "Dot".into(),
+            old: None,
+            new: Some(Image {
+                count: 3,
+                as_of: stockwatch_domain::Timestamp::now(),
+                source: "k".into(),
+            }),
+            at: stockwatch_domain::Timestamp::now(),
+        };
+        fanout.publish(&[Event::Change(change)]).await.unwrap();
+        let mut heard = false;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let got = follower.next().await.unwrap();
+            if got
+                .iter()
+                .any(|f| matches!(f, Followed::Changes(c) if c.iter().any(|c| c.id == id)))
+            {
+                heard = true;
+                break;
+            }
+        }
+        assert!(heard, "it hears the topic again {id}");
+    }
+    follower.ender().end().await.unwrap();
+}

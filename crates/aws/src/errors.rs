@@ -137,8 +137,11 @@ pub fn from_code(what: &str, code: Option<&str>, message: &str) -> PortError {
         Some("ResourceNotFoundException" | "NoSuchBucket" | "NotFoundException") => {
             PortError::setup(Need::Resource, format!("{what} does not exist ({said})"))
         }
-        // An object (S3 answers a HEAD of a missing key with a bare NotFound).
-        Some("NoSuchKey" | "NotFound") => PortError::not_found(format!("{what} does not exist ({said})")),
+        // An object (S3 answers a HEAD of a missing key with a bare NotFound),
+        // or a follower's queue (reaped while its follower slept).
+        Some("NoSuchKey" | "NotFound" | "QueueDoesNotExist" | "AWS.SimpleQueueService.NonExistentQueue") => {
+            PortError::not_found(format!("{what} does not exist ({said})"))
+        }
         Some("ConditionalCheckFailedException" | "PreconditionFailed") => {
             PortError::conflict(format!("{what} changed meanwhile: {said}"))
         }

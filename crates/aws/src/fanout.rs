@@ -415,9 +415,21 @@ impl Fanout for SnsFanout {
         Ok(events)
     }
 
+    /// Keeps the queue alive, and says (not found) when its queue or its
+    /// subscription is gone: reaped while the follower slept, it then
+    /// subscribes again.
     async fn keep_alive(&self, subscription: &Subscription) -> PortResult<()> {
         let state: QueueState = serde_json::from_str(&subscription.state).map_err(|_| damaged())?;
-        self.heartbeat(&state.queue_url).await
+        self.heartbeat(&state.queue_url).await?;
+        let subscribed = self.subscriptions().await?;
+        if !state.subscription_arn.is_empty() && !subscribed.iter().any(|(arn, _)| *arn == state.subscription_arn) {
+            return Err(PortError::not_found(format!(
+                "the subscription of the queue {} to {} is gone",
+                subscription.id,
+                self.what()
+            )));
+        }
+        Ok(())
     }
 
     async fn unsubscribe(&self, subscription: &Subscription) -> PortResult<()> {

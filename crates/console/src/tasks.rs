@@ -168,6 +168,7 @@ fn messages(followed: Followed) -> Vec<Msg> {
         Followed::Alerts(alerts) => Msg::Alerts(alerts),
         Followed::Snoozes(snoozes) => Msg::Snoozes(snoozes),
         Followed::PublisherSilent(silent) => Msg::RelaySilent(silent),
+        Followed::Reconnected { away } => Msg::Said(stockwatch_core::app::reconnected_said(away)),
     };
     vec![msg]
 }

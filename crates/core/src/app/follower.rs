@@ -60,6 +60,20 @@ pub enum Followed {
     Snoozes(Vec<Snooze>),
     /// The relay was not heard of for a while (`true`), or is heard again.
     PublisherSilent(bool),
+    /// The follower's queue or subscription was gone (reaped while it
+    /// slept): it subscribed again, last having heard anything `away` ago;
+    /// with a snapshot asked for, a fresh one follows (after a `Gap`).
+    Reconnected {
+        away: Duration,
+    },
+}
+
+/// What a front end says of `Followed::Reconnected`, once.
+pub fn reconnected_said(away: Duration) -> String {
+    format!(
+        "reconnected after {} without news (the queue was removed meanwhile); view refreshed",
+        stockwatch_domain::time::short_span(away)
+    )
 }
 
 /// Which read failed: a front end may show the two apart.
@@ -121,6 +135,8 @@ impl FollowEnd {
 pub struct Follower {
     ops: Operations,
     fanout: Arc<dyn Fanout>,
+    /// Who follows, as subscribed (again after a lost queue).
+    name: String,
     subscription: Subscription,
     options: FollowOptions,
     snapshot: Option<Snapshot>,
@@ -153,6 +169,7 @@ impl Operations {
         Ok(Follower {
             ops: self.clone(),
             fanout,
+            name: name.to_string(),
             subscription,
             options,
             snapshot,
@@ -197,10 +214,10 @@ impl Follower {
         if self.kept_alive.elapsed() >= self.options.keep_alive_every {
             // A failure is the caller's to show and retry: left failing for
             // four keep-alives, the queue is removed as a stopped follower's.
-            self.fanout
-                .keep_alive(&self.subscription)
-                .await
-                .map_err(FollowFailed::feed)?;
+            match self.fanout.keep_alive(&self.subscription).await {
+                Err(e) if e.is_not_found() => return self.reconnect().await,
+                result => result.map_err(FollowFailed::feed)?,
+            }
             self.kept_alive = Instant::now();
         }
         // A relay that stopped beating is said once, and when it is back.
@@ -210,11 +227,10 @@ impl Follower {
         }
         // Never waiting past the next keep-alive.
         let wait = self.options.wait.min(self.options.keep_alive_every);
-        let events = self
-            .fanout
-            .receive(&mut self.subscription, wait)
-            .await
-            .map_err(FollowFailed::feed)?;
+        let events = match self.fanout.receive(&mut self.subscription, wait).await {
+            Err(e) if e.is_not_found() => return self.reconnect().await,
+            result => result.map_err(FollowFailed::feed)?,
+        };
         let (mut changes, mut alerts, mut gap) = (Vec::new(), Vec::new(), false);
         for event in events {
             self.heard = Instant::now();
@@ -247,6 +263,32 @@ impl Follower {
             }
         }
         out.extend(news);
+        Ok(out)
+    }
+
+    /// Subscribes again after the queue or its subscription went (reaped
+    /// while this follower slept: a closed laptop), then reads a fresh
+    /// snapshot, as at the start: what the lost queue held is in it.
+    async fn reconnect(&mut self) -> Result<Vec<Followed>, FollowFailed> {
+        let away = self.heard.elapsed();
+        tracing::warn!(?away, "the follower's queue was gone; subscribing again");
+        // What is left of the old one (a queue without subscription).
+        if let Err(e) = self.fanout.unsubscribe(&self.subscription).await {
+            tracing::debug!(error = %e, "the old queue was gone already");
+        }
+        self.subscription = self.fanout.subscribe(&self.name).await.map_err(FollowFailed::feed)?;
+        (self.kept_alive, self.heard) = (Instant::now(), Instant::now());
+        let mut out = Vec::new();
+        if self.options.snapshot {
+            out.push(Followed::Gap);
+            self.snapshot = Some(Snapshot {
+                next_rows: None,
+                rows_done: false,
+                again: true,
+            });
+            self.after_snapshot.clear();
+        }
+        out.push(Followed::Reconnected { away });
         Ok(out)
     }
 

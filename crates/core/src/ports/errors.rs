@@ -150,6 +150,10 @@ impl PortError {
         matches!(self, PortError::Transient(_))
     }
 
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, PortError::NotFound(_))
+    }
+
     pub fn setup(need: Need, message: impl Into<String>) -> PortError {
         PortError::Setup {
             need,
