@@ -327,15 +327,20 @@ async fn a_follower_subscribing_while_a_reap_lists_stays_subscribed() {
     follower.unsubscribe(&subscription).await.unwrap();
 }
 
-/// A follower whose queue was reaped while it slept (a closed laptop), or
-/// whose subscription was taken: it subscribes again, reads a fresh
-/// snapshot, says so once, and hears the topic again.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_follower_whose_queue_was_reaped_subscribes_again_and_refreshes() {
+/// A follower (in this process) of a relay's topic on moto, its snapshot read.
+struct Relayed {
+    fanout: std::sync::Arc<stockwatch_aws::fanout::SnsFanout>,
+    follower: stockwatch_core::app::Follower,
+    settings: AwsSettings,
+    clients: stockwatch_aws::Clients,
+    topic: String,
+}
+
+async fn relayed_follower(name: &str) -> Relayed {
     use stockwatch_aws::fanout::SnsFanout;
     use stockwatch_aws::ledger::{DynamoLedger, FANOUT_TOPIC_KEY};
-    use stockwatch_core::app::{FollowOptions, Followed, Operations};
-    use stockwatch_core::ports::{Change, ChangeKind, Event, Fanout, Image, RetryPolicy};
+    use stockwatch_core::app::{FollowOptions, Operations};
+    use stockwatch_core::ports::RetryPolicy;
     let (mut ports, settings, clients) = moto::fresh().await;
     let ledger = std::sync::Arc::new(DynamoLedger::new(
         clients.dynamodb.clone(),
@@ -363,10 +368,118 @@ async fn a_follower_whose_queue_was_reaped_subscribes_again_and_refreshes() {
         wait: Duration::from_millis(200),
         keep_alive_every: Duration::from_millis(300),
     };
-    let mut follower = ops.follow("sleeper", options).await.unwrap();
+    let mut follower = ops.follow(name, options).await.unwrap();
     while follower.in_snapshot() {
         follower.next().await.unwrap();
     }
+    Relayed {
+        fanout,
+        follower,
+        settings,
+        clients,
+        topic,
+    }
+}
+
+/// A change event for the feed, named `id` (its item too).
+fn test_change(id: &str) -> stockwatch_core::ports::Event {
+    use stockwatch_core::ports::{Change, ChangeKind, Event, Image};
+    Event::Change(Change {
+        id: id.into(),
+        kind: ChangeKind::Insert,
+        store: "Berlin".into(),
+        item: id.into(),
+        old: None,
+        new: Some(Image {
+            count: 3,
+            as_of: stockwatch_domain::Timestamp::now(),
+            source: "k".into(),
+        }),
+        at: stockwatch_domain::Timestamp::now(),
+    })
+}
+
+/// Messages of the feed lost on the way (a queue's retention, here a purge)
+/// show as a hole in its numbering: the follower reads afresh; a message
+/// delivered twice counts once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_notices_lost_messages_by_their_numbers_and_reads_afresh() {
+    use stockwatch_core::app::Followed;
+    use stockwatch_core::ports::Fanout;
+    let Relayed {
+        fanout,
+        mut follower,
+        settings,
+        clients,
+        ..
+    } = relayed_follower("forgetful").await;
+    let queue = follower_queues(&settings).await.remove(0);
+    // A message twice on the queue, as SNS may deliver it.
+    fanout.publish(&[test_change("first")]).await.unwrap();
+    let copy = clients
+        .sqs
+        .receive_message()
+        .queue_url(&queue)
+        .visibility_timeout(0)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .unwrap();
+    let body = copy.messages()[0].body().unwrap().to_string();
+    clients
+        .sqs
+        .send_message()
+        .queue_url(&queue)
+        .message_body(&body)
+        .send()
+        .await
+        .unwrap();
+    let mut firsts = 0;
+    for _ in 0..10 {
+        for followed in follower.next().await.unwrap() {
+            if let Followed::Changes(changes) = followed {
+                firsts += changes.iter().filter(|c| c.id == "first").count();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(firsts, 1, "a message delivered twice counts once");
+    // One message lost before it is read, then the next arrives.
+    fanout.publish(&[test_change("lost")]).await.unwrap();
+    clients.sqs.purge_queue().queue_url(&queue).send().await.unwrap();
+    fanout.publish(&[test_change("after")]).await.unwrap();
+    let (mut seen, deadline) = (Vec::new(), Instant::now() + Duration::from_secs(15));
+    while Instant::now() < deadline
+        && !seen
+            .iter()
+            .any(|f| matches!(f, Followed::Unresolved { again: true, .. }))
+    {
+        seen.extend(follower.next().await.unwrap());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(seen.contains(&Followed::Gap), "the hole is a gap: {seen:?}");
+    assert!(
+        seen.iter()
+            .any(|f| matches!(f, Followed::Unresolved { again: true, .. })),
+        "and a fresh snapshot follows: {seen:?}"
+    );
+    follower.ender().end().await.unwrap();
+}
+
+/// A follower whose queue was reaped while it slept (a closed laptop), or
+/// whose subscription was taken: it subscribes again, reads a fresh
+/// snapshot, says so once, and hears the topic again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_whose_queue_was_reaped_subscribes_again_and_refreshes() {
+    use stockwatch_core::app::Followed;
+    use stockwatch_core::ports::Fanout;
+    let Relayed {
+        fanout,
+        mut follower,
+        settings,
+        clients,
+        topic,
+    } = relayed_follower("sleeper").await;
     let sqs = &clients.sqs;
     for lost in ["queue", "subscription"] {
         let queues = follower_queues(&settings).await;
@@ -413,20 +526,7 @@ async fn a_follower_whose_queue_was_reaped_subscribes_again_and_refreshes() {
             "a fresh snapshot after the lost {lost}: {seen:?}"
         );
         let id = format!("after the lost {lost}");
-        let change = Change {
-            id: id.clone(),
-            kind: ChangeKind::Insert,
-            store: "Berlin".into(),
-            item: "Dot".into(),
-            old: None,
-            new: Some(Image {
-                count: 3,
-                as_of: stockwatch_domain::Timestamp::now(),
-                source: "k".into(),
-            }),
-            at: stockwatch_domain::Timestamp::now(),
-        };
-        fanout.publish(&[Event::Change(change)]).await.unwrap();
+        fanout.publish(&[test_change(&id)]).await.unwrap();
         let mut heard = false;
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {

@@ -19,6 +19,7 @@
 
 use super::attrs::{n, opt_n, s};
 use super::errors::sdk_error;
+use super::fanout_sequence::{HOLE_WAIT, Taken, Tracker};
 use super::ledger::DynamoLedger;
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
@@ -59,6 +60,20 @@ pub struct SnsFanout {
     /// Each queue's last-modified time as a reaper without a queue saw it
     /// last, and when it first saw that value.
     observed: std::sync::Mutex<HashMap<String, (i64, std::time::Instant)>>,
+    /// Each subscription's view of the feed's numbering.
+    numbering: std::sync::Mutex<HashMap<String, Tracker>>,
+}
+
+/// The ledger item holding the feed's epoch and last number.
+const SEQUENCE_KEY: &str = "fanout#seq";
+
+/// A numbered message of the feed (before numbering, messages were bare
+/// arrays of events: still read).
+#[derive(Serialize, Deserialize)]
+struct Numbered {
+    epoch: String,
+    seq: u64,
+    events: Vec<Event>,
 }
 
 /// The ledger item of a publisher's newest heartbeat (a relay).
@@ -129,7 +144,34 @@ impl SnsFanout {
             beats: Default::default(),
             server_clock: Default::default(),
             observed: Default::default(),
+            numbering: Default::default(),
         }
+    }
+
+    /// Reserves `count` numbers of the feed: its epoch and the first.
+    async fn reserve(&self, count: usize) -> PortResult<(String, u64)> {
+        let out = self
+            .ledger
+            .client()
+            .update_item()
+            .table_name(self.ledger.table())
+            .key("pk", s(SEQUENCE_KEY))
+            .update_expression("ADD Seq :n SET Epoch = if_not_exists(Epoch, :e)")
+            .expression_attribute_values(":n", n(count as u64))
+            .expression_attribute_values(":e", s(uuid::Uuid::new_v4().simple().to_string()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| sdk_error(&format!("the ledger table {}", self.ledger.table()), e))?;
+        let attributes = out.attributes.unwrap_or_default();
+        let last: u64 =
+            opt_n(&attributes, "Seq").ok_or_else(|| PortError::permanent("the feed's numbering came back empty"))?;
+        let epoch = attributes
+            .get("Epoch")
+            .and_then(|e| e.as_s().ok())
+            .cloned()
+            .ok_or_else(|| PortError::permanent("the feed's epoch came back empty"))?;
+        Ok((epoch, last + 1 - count as u64))
     }
 
     fn what(&self) -> String {
@@ -298,6 +340,32 @@ impl SnsFanout {
     }
 }
 
+impl SnsFanout {
+    /// Adds a message's events, unless seen already; a new epoch is a gap.
+    fn take_message(&self, follower: &str, body: &str, events: &mut Vec<Event>) {
+        if let Ok(numbered) = serde_json::from_str::<Numbered>(body) {
+            let mut numbering = self.numbering.lock().unwrap_or_else(|p| p.into_inner());
+            match numbering
+                .entry(follower.to_string())
+                .or_default()
+                .take(&numbered.epoch, numbered.seq)
+            {
+                Taken::Again => {}
+                Taken::New => events.extend(numbered.events),
+                Taken::NewEpoch => {
+                    events.push(Event::Gap);
+                    events.extend(numbered.events);
+                }
+            }
+            return;
+        }
+        match serde_json::from_str::<Vec<Event>>(body) {
+            Ok(batch) => events.extend(batch),
+            Err(e) => tracing::warn!(error = %e, "an event message that is not stockwatch's; dropped"),
+        }
+    }
+}
+
 fn damaged() -> PortError {
     PortError::Invalid("the subscription's state is damaged".into())
 }
@@ -383,10 +451,7 @@ impl Fanout for SnsFanout {
             let mut done = Vec::new();
             for (i, message) in messages.iter().enumerate() {
                 if let Some(body) = message.body() {
-                    match serde_json::from_str::<Vec<Event>>(body) {
-                        Ok(batch) => events.extend(batch),
-                        Err(e) => tracing::warn!(error = %e, "an event message that is not stockwatch's; dropped"),
-                    }
+                    self.take_message(&subscription.id, body, &mut events);
                 }
                 if let Some(handle) = message.receipt_handle() {
                     done.push(
@@ -412,6 +477,15 @@ impl Fanout for SnsFanout {
             }
             wait_seconds = 0;
         }
+        // A hole that stayed open: messages lost (a queue's retention).
+        let mut numbering = self.numbering.lock().unwrap_or_else(|p| p.into_inner());
+        if numbering
+            .get_mut(&subscription.id)
+            .is_some_and(|t| t.hole_stayed(HOLE_WAIT))
+        {
+            tracing::warn!(follower = %subscription.id, "messages of the fan-out feed were lost; reading afresh");
+            events.push(Event::Gap);
+        }
         Ok(events)
     }
 
@@ -433,6 +507,10 @@ impl Fanout for SnsFanout {
     }
 
     async fn unsubscribe(&self, subscription: &Subscription) -> PortResult<()> {
+        self.numbering
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&subscription.id);
         let state: QueueState = serde_json::from_str(&subscription.state).map_err(|_| damaged())?;
         if !state.subscription_arn.is_empty() {
             self.sns
@@ -452,7 +530,24 @@ impl Fanout for SnsFanout {
     }
 
     async fn publish(&self, events: &[Event]) -> PortResult<()> {
-        let messages = SnsFanout::messages(events)?;
+        let bare = SnsFanout::messages(events)?;
+        if bare.is_empty() {
+            return Ok(());
+        }
+        // Numbered in one step of the ledger's counter: followers tell a
+        // duplicate, and see a lost message as a hole.
+        let (epoch, first) = self.reserve(bare.len()).await?;
+        let epoch_json = serde_json::to_string(&epoch).map_err(|e| PortError::permanent(e.to_string()))?;
+        let messages: Vec<String> = bare
+            .into_iter()
+            .enumerate()
+            .map(|(i, events)| {
+                format!(
+                    r#"{{"epoch":{epoch_json},"seq":{},"events":{events}}}"#,
+                    first + i as u64
+                )
+            })
+            .collect();
         let mut batch: Vec<aws_sdk_sns::types::PublishBatchRequestEntry> = Vec::new();
         let mut batch_bytes = 0;
         for (i, message) in messages.into_iter().enumerate() {

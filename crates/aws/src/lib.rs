@@ -10,6 +10,7 @@ pub mod checkpoints;
 mod conditional_writer;
 mod errors;
 pub mod fanout;
+pub mod fanout_sequence;
 pub mod feed;
 pub mod history;
 pub mod ledger;
