@@ -544,3 +544,57 @@ async fn a_follower_whose_queue_was_reaped_subscribes_again_and_refreshes() {
     }
     follower.ender().end().await.unwrap();
 }
+
+/// A follower stopped (SIGSTOP: a closed laptop) past the time its queue is
+/// kept: the relay reaps its queue; woken (SIGCONT), it says it reconnected
+/// and shows what is uploaded next. The other followers never notice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_woken_after_its_queue_was_reaped_reconnects_and_follows() {
+    let (_, settings, _) = moto::fresh().await;
+    let dir = tempfile::tempdir().unwrap();
+    let moto_url = moto::endpoint();
+    let mut relay = stockwatch(&settings, dir.path(), &moto_url, None)
+        .arg("relay")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let mut sleeper = Follower::start(stockwatch(&settings, dir.path(), &moto_url, None));
+    let mut awake = Follower::start(stockwatch(&settings, dir.path(), &moto_url, None));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while follower_queues(&settings).await.len() < 2 {
+        assert!(Instant::now() < deadline, "the followers made no queues");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let before = follower_queues(&settings).await;
+    unsafe { libc::kill(sleeper.child.id() as i32, libc::SIGSTOP) };
+    // Its queue still for past the test's abandonment time (4 s): reaped.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while follower_queues(&settings).await.len() > 1 {
+        assert!(Instant::now() < deadline, "the sleeper's queue was not reaped");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    unsafe { libc::kill(sleeper.child.id() as i32, libc::SIGCONT) };
+    sleeper.wait_for("the reconnect", Duration::from_secs(20), |e| e["type"] == "reconnected");
+    let after = follower_queues(&settings).await;
+    assert_eq!(after.len(), 2, "a new queue: {after:?}");
+    assert!(after.iter().any(|q| !before.contains(q)), "{before:?} {after:?}");
+    let upload = stockwatch(&settings, dir.path(), &moto_url, None)
+        .args(["upload", "--no-check", "samples/inventory-pusan.csv"])
+        .output()
+        .unwrap();
+    assert!(upload.status.success(), "{}", common::stderr(&upload));
+    for follower in [&mut sleeper, &mut awake] {
+        follower.wait_for("Pusan's changes", Duration::from_secs(15), |e| {
+            is_change(e, "Echo Show") && e["store"] == "Pusan"
+        });
+    }
+    assert!(
+        !awake.seen.iter().any(|e| e["type"] == "reconnected"),
+        "the follower that stayed awake kept its queue"
+    );
+    drop((sleeper, awake));
+    let _ = relay.kill();
+    let _ = relay.wait();
+}
