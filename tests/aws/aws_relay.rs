@@ -235,8 +235,9 @@ async fn a_console_follows_through_the_relay_and_removes_its_queue_at_exit() {
 /// Followers whose clocks are ten minutes off (twice the five minutes a
 /// queue may go unheard): one fast reaps no other follower's queue when it
 /// starts; one slow is not reaped by the relay while it lives. Liveness is
-/// judged by times SQS keeps. (An hour off, a follower also takes the
-/// relay's beat, judged by its own clock, for a stopped relay: issue 25.)
+/// judged by times SQS keeps. An hour off, a follower reads the streams
+/// itself (it judges the relay's beat by its own clock, 15 minutes' margin)
+/// and still reaps nobody.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn followers_clocks_do_not_decide_whose_queue_is_reaped() {
     let (_, settings, _) = moto::fresh().await;
@@ -267,7 +268,25 @@ async fn followers_clocks_do_not_decide_whose_queue_is_reaped() {
         "the fast follower reaped the others: {queues:?}"
     );
     assert_eq!(queues.len(), 3, "every living follower keeps its queue: {queues:?}");
-    drop((on_time, fast, slow));
+    // An hour off, a follower takes the relay's beat (by its own clock) for
+    // a stopped relay's and reads the streams itself: it reaps nobody, and
+    // still shows every change.
+    let mut hour_fast = Follower::start(stockwatch(&settings, dir.path(), &moto_url, Some("+1h")));
+    let mut hour_slow = Follower::start(stockwatch(&settings, dir.path(), &moto_url, Some("-1h")));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let upload = stockwatch(&settings, dir.path(), &moto_url, None)
+        .args(["upload", "--no-check", "samples/inventory-pusan.csv"])
+        .output()
+        .unwrap();
+    assert!(upload.status.success(), "{}", common::stderr(&upload));
+    for follower in [&mut hour_fast, &mut hour_slow] {
+        follower.wait_for("Pusan's changes", Duration::from_secs(20), |e| {
+            is_change(e, "Echo Show") && e["store"] == "Pusan"
+        });
+    }
+    let queues = follower_queues(&settings).await;
+    assert_eq!(queues.len(), 3, "no queue reaped by a follower an hour off: {queues:?}");
+    drop((on_time, fast, slow, hour_fast, hour_slow));
     let _ = relay.kill();
     let _ = relay.wait();
 }
