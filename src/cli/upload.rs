@@ -139,6 +139,11 @@ pub async fn run(ctx: &Session, args: &UploadArgs) -> Result<(), CliError> {
             say_renamed(&mut stdout, path, &outcome.key).map_err(write_failed)?;
         }
     }
+    if !args.json && !args.files.is_empty() {
+        // Where it went: another data dir than the console's is the usual
+        // reason an upload "does not show".
+        writeln!(stdout, "into {}", escape_for_terminal(&ctx.ports.location)).map_err(write_failed)?;
+    }
     if rejected > 0 {
         Err(CliError::Reported(exit::REJECTED))
     } else if failed > 0 {

@@ -1083,3 +1083,13 @@ fn a_watch_whose_data_dir_was_replaced_says_so_and_exits() {
         "{said}"
     );
 }
+
+#[test]
+fn an_upload_says_which_data_dir_it_went_into() {
+    let env = Env::new();
+    let out = upload(&env, &["samples/inventory-berlin.csv".to_string()], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = stdout(&out);
+    let into = format!("into local: {}", env.data_dir().display());
+    assert!(said.lines().any(|l| l == into), "{said}");
+}

@@ -172,7 +172,15 @@ pub fn draw_stock(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     frame.render_widget(block, area);
     if rows.is_empty() {
         let hint = if app.live_stock.store_count() == 0 {
-            "No stock yet. Upload the samples from another terminal:\n\n  stockwatch upload samples/*.csv".to_string()
+            // The whole command is in the alerts pane, where there is room.
+            if app.settings.read_only {
+                "No stock yet (how to load some: below).".to_string()
+            } else {
+                format!(
+                    "No stock yet. {} previews and uploads files (more below).",
+                    app.keymap.first_key(Action::Files)
+                )
+            }
         } else if !app.filter(Pane::Stock).is_empty() {
             no_match("row", app)
         } else if out {
@@ -185,7 +193,11 @@ pub fn draw_stock(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 app.keymap.first_key(Action::Open)
             )
         };
-        frame.render_widget(Paragraph::new(hint).style(theme.dim()), inner);
+        // Wrapped, never cut: the command must be read whole.
+        let hint = Paragraph::new(hint)
+            .style(theme.dim())
+            .wrap(ratatui::widgets::Wrap { trim: false });
+        frame.render_widget(hint, inner);
         return;
     }
     let height = inner.height.saturating_sub(1) as usize;
@@ -279,10 +291,16 @@ pub fn draw_alerts(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     if alerts.is_empty() {
         let hint = if !app.filter(Pane::Alerts).is_empty() {
             no_match("alert", app)
+        } else if app.live_stock.store_count() == 0 {
+            format!("No {} alerts.\n\n{}", show.name(), first_start_hint(app))
         } else {
             format!("No {} alerts.", show.name())
         };
-        frame.render_widget(Paragraph::new(hint).style(theme.dim()), inner);
+        // Wrapped, never cut: a command must be read whole.
+        let hint = Paragraph::new(hint)
+            .style(theme.dim())
+            .wrap(ratatui::widgets::Wrap { trim: false });
+        frame.render_widget(hint, inner);
         return;
     }
     let height = inner.height.saturating_sub(1) as usize;
@@ -355,4 +373,34 @@ pub fn draw_alerts(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     ];
     let right = [true, false, false, true, false, false, false];
     frame.render_widget(fitted_table(&needs, headers, body, inner.width, &right), inner);
+}
+
+/// What to do with an empty console: the file pane's key (unless read-only),
+/// and the command for another terminal naming this console's data dir, so
+/// the upload lands where this console looks.
+fn first_start_hint(app: &App) -> String {
+    let mut hint = String::from("No stock yet. ");
+    if !app.settings.read_only {
+        hint.push_str(&format!(
+            "Press {} to preview and upload CSV files from here, or upload",
+            app.keymap.first_key(Action::Files)
+        ));
+    } else {
+        hint.push_str("Upload");
+    }
+    hint.push_str(" from another terminal:\n\n  stockwatch upload ");
+    match app.settings.location.strip_prefix("local: ") {
+        Some(dir) => hint.push_str(&format!("--data-dir {} ", safe(&shell_quoted(dir)))),
+        None => hint.push_str("(with this console's --stack or settings) "),
+    }
+    hint.push_str("samples/*.csv");
+    hint
+}
+
+/// `text` as one shell word: quoted when it holds anything but plain characters.
+fn shell_quoted(text: &str) -> String {
+    if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || "/._-~".contains(c)) {
+        return text.to_string();
+    }
+    format!("'{}'", text.replace('\'', "'\\''"))
 }

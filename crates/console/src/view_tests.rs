@@ -109,9 +109,35 @@ fn the_help_overlay_comes_from_the_keymap_and_names_the_log_file() {
 
 #[test]
 fn an_empty_backend_says_what_to_do() {
-    let app = app(Vec::new());
-    let screen = text(&render(&app, 80, 24, true));
-    assert!(screen.contains("stockwatch upload samples/*.csv"), "{screen}");
+    let mut app = app(Vec::new());
+    // At 80×24 and 60×15 the whole command shows, with this console's data
+    // dir (another shell would otherwise upload elsewhere), and the key of
+    // the file pane.
+    for (width, height) in [(80, 24), (60, 15)] {
+        let screen = text(&render(&app, width, height, true));
+        // The text as read across the wrapped lines of each pane.
+        let flat = screen
+            .replace(['│', '\n'], " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(
+            flat.contains("stockwatch upload --data-dir /data samples/*.csv"),
+            "{screen}"
+        );
+        assert!(flat.contains("f previews and"), "{screen}");
+    }
+    app.settings.location = "local: /home/ana/my data".into();
+    app.settings.read_only = true;
+    let screen = text(&render(&app, 100, 30, true));
+    assert!(
+        screen.contains("--data-dir '/home/ana/my data' samples/*.csv"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("previews and uploads"),
+        "read-only: no file pane offered"
+    );
 }
 
 #[test]
