@@ -598,3 +598,18 @@ fn an_upload_whose_file_changed_while_it_uploaded_says_so() {
     let shown = screen(&app, 160, 30);
     assert!(shown.contains("the file changed while it uploaded"), "{shown}");
 }
+
+#[test]
+fn a_key_that_does_nothing_here_says_why() {
+    let mut app = with_alerts(3);
+    app.focus = Pane::Stores;
+    // z snoozes an alert's item: in the alerts pane, not the stores pane.
+    assert!(press(&mut app, KeyCode::Char('z')).is_empty());
+    let said = app.message.clone().unwrap_or_default();
+    assert!(said.contains("z") && said.contains("alerts pane"), "{said:?}");
+    assert!(said.contains("tab"), "says how to get there: {said:?}");
+    // A key bound nowhere says so, and where the keys are listed.
+    press(&mut app, KeyCode::Char('ä'));
+    let said = app.message.clone().unwrap_or_default();
+    assert!(said.contains("does nothing") && said.contains('?'), "{said:?}");
+}

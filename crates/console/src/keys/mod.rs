@@ -36,6 +36,7 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Mode::Normal => {}
     }
     let Some(action) = app.keymap.action(app.focus.key_contexts(), &key) else {
+        app.message = Some(does_nothing_here(app, &key));
         return Vec::new();
     };
     if refused(app, action) {
@@ -55,6 +56,27 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             }
             Vec::new()
         }
+    }
+}
+
+/// Why a key did nothing: what it does in another pane and how to get
+/// there, or that it is bound nowhere.
+fn does_nothing_here(app: &App, key: &KeyEvent) -> String {
+    let shown = crate::keymap::Key::from_event(key).map_or_else(|| "that key".to_string(), |k| k.to_string());
+    let elsewhere = KeyContext::ALL
+        .into_iter()
+        .find_map(|context| app.keymap.action(&[context], key).map(|action| (context, action)));
+    match elsewhere {
+        Some((context, action)) => format!(
+            "{shown} ({}) works in the {} pane: {} moves there",
+            action.help(),
+            context.name(),
+            app.keymap.first_key(Action::NextPane)
+        ),
+        None => format!(
+            "{shown} does nothing here; {} lists the keys",
+            app.keymap.first_key(Action::Help)
+        ),
     }
 }
 
