@@ -82,7 +82,8 @@ fn at_80x24_every_open_alert_is_reachable_and_every_count_is_whole() {
     let screen = tmux.screen(false);
     let mut checked = 0;
     for line in screen.lines() {
-        let Some(stock_part) = line.split('│').nth(3) else {
+        // Pane borders, light or (the focused pane's) heavy.
+        let Some(stock_part) = line.split(['│', '┃']).nth(3) else {
             continue;
         };
         for row in rows {

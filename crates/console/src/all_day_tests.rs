@@ -613,3 +613,22 @@ fn a_key_that_does_nothing_here_says_why() {
     let said = app.message.clone().unwrap_or_default();
     assert!(said.contains("does nothing") && said.contains('?'), "{said:?}");
 }
+
+#[test]
+fn focus_shows_without_colour() {
+    let mut app = with_alerts(3);
+    app.focus = Pane::Alerts;
+    let shown = screen(&app, 80, 24);
+    let corners: Vec<char> = shown
+        .lines()
+        .filter_map(|l| l.chars().next())
+        .filter(|c| matches!(c, '┌' | '┏'))
+        .collect();
+    assert_eq!(
+        corners.iter().filter(|&&c| c == '┏').count(),
+        1,
+        "one pane drawn heavy: {shown}"
+    );
+    let alerts_line = shown.lines().find(|l| l.contains("Alerts")).unwrap();
+    assert!(alerts_line.starts_with('┏'), "the focused one: {shown}");
+}

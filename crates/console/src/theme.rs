@@ -76,9 +76,16 @@ pub fn window(cursor: usize, len: usize, height: usize) -> usize {
     cursor.saturating_sub(height / 2).min(len - height)
 }
 
+/// A pane's frame: the focused one drawn heavy (┏━┓), so focus shows
+/// without colour too (NO_COLOR, a monochrome terminal, a screenshot).
 pub fn pane_block(title: String, focused: bool, theme: Theme) -> Block<'static> {
     Block::default()
         .borders(Borders::ALL)
+        .border_type(if focused {
+            ratatui::widgets::BorderType::Thick
+        } else {
+            ratatui::widgets::BorderType::Plain
+        })
         .border_style(theme.border(focused))
         .title(title)
 }
