@@ -23,6 +23,19 @@ fn stockwatch(settings: &AwsSettings, dir: &std::path::Path, endpoint: &str, clo
     cmd
 }
 
+/// `stockwatch relay`, given time for its first beat (followers started
+/// after it then follow through it).
+fn start_relay(settings: &AwsSettings, dir: &std::path::Path, endpoint: &str) -> Child {
+    let relay = stockwatch(settings, dir, endpoint, None)
+        .arg("relay")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    relay
+}
+
 /// A `watch --json` follower whose lines arrive on a channel.
 struct Follower {
     child: Child,
@@ -99,13 +112,7 @@ async fn followers_of_a_relay_read_no_stream_and_lose_nothing() {
     let (_, settings, _) = moto::fresh().await;
     let dir = tempfile::tempdir().unwrap();
     let moto_url = moto::endpoint();
-    let mut relay = stockwatch(&settings, dir.path(), &moto_url, None)
-        .arg("relay")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_secs(2));
+    let mut relay = start_relay(&settings, dir.path(), &moto_url);
 
     // Two followers, counted: every request they make goes through the proxy.
     let proxy = delay_proxy::counting_proxy(&moto_url);
@@ -197,13 +204,7 @@ async fn a_console_follows_through_the_relay_and_removes_its_queue_at_exit() {
     let (_, settings, _) = moto::fresh().await;
     let env = common::Env::new();
     let moto_url = moto::endpoint();
-    let mut relay = stockwatch(&settings, env.dir.path(), &moto_url, None)
-        .arg("relay")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_secs(2));
+    let mut relay = start_relay(&settings, env.dir.path(), &moto_url);
     let proxy = delay_proxy::counting_proxy(&moto_url);
     let mut console_env = moto::operator_env(&settings, &proxy.url);
     console_env.push(("STOCKWATCH_TEST_ABANDONED_MS", "4000".into()));
@@ -243,14 +244,7 @@ async fn followers_clocks_do_not_decide_whose_queue_is_reaped() {
     let (_, settings, _) = moto::fresh().await;
     let dir = tempfile::tempdir().unwrap();
     let moto_url = moto::endpoint();
-    let mut relay = stockwatch(&settings, dir.path(), &moto_url, None)
-        .arg("relay")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // The relay's first beat: followers then follow through it.
-    std::thread::sleep(Duration::from_secs(2));
+    let mut relay = start_relay(&settings, dir.path(), &moto_url);
     let on_time = Follower::start(stockwatch(&settings, dir.path(), &moto_url, None));
     let deadline = Instant::now() + Duration::from_secs(20);
     while follower_queues(&settings).await.is_empty() {
@@ -572,13 +566,7 @@ async fn a_follower_woken_after_its_queue_was_reaped_reconnects_and_follows() {
     let (_, settings, _) = moto::fresh().await;
     let dir = tempfile::tempdir().unwrap();
     let moto_url = moto::endpoint();
-    let mut relay = stockwatch(&settings, dir.path(), &moto_url, None)
-        .arg("relay")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_secs(2));
+    let mut relay = start_relay(&settings, dir.path(), &moto_url);
     let mut sleeper = Follower::start(stockwatch(&settings, dir.path(), &moto_url, None));
     let mut awake = Follower::start(stockwatch(&settings, dir.path(), &moto_url, None));
     let deadline = Instant::now() + Duration::from_secs(20);

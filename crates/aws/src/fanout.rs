@@ -253,8 +253,8 @@ impl SnsFanout {
             .collect())
     }
 
-    /// This setup's follower queues: URL → ARN.
-    async fn queues(&self) -> PortResult<HashMap<String, String>> {
+    /// This setup's follower queues: URL → ARN (the first half of a reap).
+    pub async fn follower_queues(&self) -> PortResult<QueueListing> {
         let mut urls: Vec<String> = Vec::new();
         for prefix in std::iter::once(&self.prefix).chain(&self.legacy_prefix) {
             let listed: Vec<String> = self
@@ -595,10 +595,6 @@ pub type QueueListing = HashMap<String, String>;
 
 impl SnsFanout {
     /// This setup's follower queues (the first half of a reap).
-    pub async fn follower_queues(&self) -> PortResult<QueueListing> {
-        self.queues().await
-    }
-
     /// Reaps by a listing taken before (the second half of a reap, apart so
     /// a test can subscribe between the two, as a follower may).
     pub async fn reap_listed(&self, queues: &QueueListing, older_than: Duration) -> PortResult<usize> {

@@ -125,11 +125,13 @@ fn days(tx: &rusqlite::Transaction<'_>, since: Timestamp) -> PortResult<Option<s
     })
 }
 
+/// `older`: whether any older snapshot is kept (`any_older`, asked once per read).
 fn points_in(
     tx: &rusqlite::Transaction<'_>,
     store: &str,
     item: &str,
     since: Timestamp,
+    older: bool,
 ) -> PortResult<Vec<HistoryPoint>> {
     let mut points = Vec::new();
     let mut stmt = tx.prepare_cached(POINTS_OF_DAY).db(tx)?;
@@ -139,7 +141,7 @@ fn points_in(
             points.push(point.db(tx)?);
         }
     }
-    if any_older(tx)? {
+    if older {
         let mut stmt = tx
             .prepare_cached(
                 "SELECT o.as_of, o.count, s.key FROM older_snapshots o LEFT JOIN sources s ON s.id = o.source
@@ -350,7 +352,9 @@ impl History for LocalHistory {
 
     async fn points(&self, store: &str, item: &str, since: Timestamp) -> PortResult<Vec<HistoryPoint>> {
         let (store, item) = (store.to_string(), item.to_string());
-        self.db.read(move |tx| points_in(tx, &store, &item, since)).await
+        self.db
+            .read(move |tx| points_in(tx, &store, &item, since, any_older(tx)?))
+            .await
     }
 
     async fn points_of(&self, items: &[(String, String)], since: Timestamp) -> PortResult<Vec<Vec<HistoryPoint>>> {
@@ -362,9 +366,10 @@ impl History for LocalHistory {
                 if dense(tx, &items)? {
                     return points_in_range(tx, &items, since);
                 }
+                let older = any_older(tx)?;
                 items
                     .iter()
-                    .map(|(store, item)| points_in(tx, store, item, since))
+                    .map(|(store, item)| points_in(tx, store, item, since, older))
                     .collect()
             })
             .await

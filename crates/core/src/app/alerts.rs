@@ -2,7 +2,7 @@
 
 use super::text::{Field, checked, optional_note};
 use super::{AppError, Operations};
-use crate::ports::{AlertFilter, PortError, all_pages};
+use crate::ports::{AlertFilter, PortError};
 use std::sync::atomic::{AtomicBool, Ordering};
 use stockwatch_domain::{Acknowledgement, Alert, AlertId, AlertState, Timestamp};
 
@@ -105,13 +105,11 @@ impl Operations {
 
     /// Every alert the filter lets through, newest first, all pages.
     pub async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>, AppError> {
-        let ledger = &self.ports.ledger;
-        let read = all_pages(|page| async move {
-            self.retries
-                .run("list alerts", || ledger.list(filter, page.as_ref(), PAGE))
-                .await
-        })
-        .await?;
+        let mut pages = self.alert_pages(filter.clone());
+        let mut read = Vec::new();
+        while let Some(page) = pages.next_page().await? {
+            read.extend(page);
+        }
         Ok(read)
     }
 

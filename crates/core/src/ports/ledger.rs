@@ -57,17 +57,6 @@ pub struct Restock {
     pub only: Option<AlertKind>,
 }
 
-impl Restock {
-    /// Whether this restock resolves `alert` (the item's, raised by an
-    /// older snapshot, of the kind it resolves).
-    pub fn resolves(&self, alert: &Alert) -> bool {
-        alert.store == self.store
-            && alert.item == self.item
-            && alert.as_of < self.as_of
-            && self.only.is_none_or(|kind| kind == alert.kind)
-    }
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AlertFilter {
     /// Include resolved alerts.
