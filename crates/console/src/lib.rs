@@ -34,6 +34,8 @@ pub mod latest;
 mod layout;
 pub mod live_alerts;
 pub mod live_stock;
+#[cfg(test)]
+mod live_stock_properties;
 pub mod messages;
 mod mouse;
 mod overlays;
