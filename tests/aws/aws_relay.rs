@@ -236,9 +236,9 @@ async fn a_console_follows_through_the_relay_and_removes_its_queue_at_exit() {
 /// Followers whose clocks are ten minutes off (twice the five minutes a
 /// queue may go unheard): one fast reaps no other follower's queue when it
 /// starts; one slow is not reaped by the relay while it lives. Liveness is
-/// judged by times SQS keeps. An hour off, a follower reads the streams
-/// itself (it judges the relay's beat by its own clock, 15 minutes' margin)
-/// and still reaps nobody.
+/// judged by times AWS keeps. An hour off (the case), a follower
+/// still follows through the relay: the relay's beat is judged by AWS's
+/// time too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn followers_clocks_do_not_decide_whose_queue_is_reaped() {
     let (_, settings, _) = moto::fresh().await;
@@ -262,12 +262,21 @@ async fn followers_clocks_do_not_decide_whose_queue_is_reaped() {
         "the fast follower reaped the others: {queues:?}"
     );
     assert_eq!(queues.len(), 3, "every living follower keeps its queue: {queues:?}");
-    // An hour off, a follower takes the relay's beat (by its own clock) for
-    // a stopped relay's and reads the streams itself: it reaps nobody, and
-    // still shows every change.
+    // An hour off, a follower still judges the relay's beat by AWS's time:
+    // it follows through the relay, reaps nobody, and is not reaped.
     let mut hour_fast = Follower::start(stockwatch(&settings, dir.path(), &moto_url, Some("+1h")));
     let mut hour_slow = Follower::start(stockwatch(&settings, dir.path(), &moto_url, Some("-1h")));
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while follower_queues(&settings).await.len() < 5 {
+        let queues = follower_queues(&settings).await;
+        assert!(
+            Instant::now() < deadline,
+            "followers an hour off did not follow through the relay (or reaped): {queues:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Past the abandonment time again, with the relay reaping meanwhile.
+    tokio::time::sleep(Duration::from_secs(8)).await;
     let upload = stockwatch(&settings, dir.path(), &moto_url, None)
         .args(["upload", "--no-check", "samples/inventory-pusan.csv"])
         .output()
@@ -279,7 +288,11 @@ async fn followers_clocks_do_not_decide_whose_queue_is_reaped() {
         });
     }
     let queues = follower_queues(&settings).await;
-    assert_eq!(queues.len(), 3, "no queue reaped by a follower an hour off: {queues:?}");
+    assert_eq!(
+        queues.len(),
+        5,
+        "every follower, an hour off or not, keeps its queue: {queues:?}"
+    );
     drop((on_time, fast, slow, hour_fast, hour_slow));
     let _ = relay.kill();
     let _ = relay.wait();
@@ -310,6 +323,7 @@ async fn a_follower_subscribing_while_a_reap_lists_stays_subscribed() {
             settings.follower_queue_prefix.clone(),
             ledger.clone(),
             Duration::from_secs(300),
+            clients.server_clock.clone(),
         )
     };
     let reaper = fanout();
@@ -371,6 +385,7 @@ async fn relayed_follower(name: &str) -> Relayed {
         settings.follower_queue_prefix.clone(),
         ledger.clone(),
         Duration::from_secs(300),
+        clients.server_clock.clone(),
     ));
     (ports.fanout, ports.relayed) = (fanout.clone(), true);
     let ops = Operations::new(ports, RetryPolicy::default());

@@ -4,14 +4,13 @@
 //! delivery, created when it starts and deleted when it stops.
 //!
 //! A follower that dies without deleting its queue is reaped. Liveness is
-//! judged by times SQS keeps, never by a follower's clock: a follower keeps
+//! judged by times AWS keeps, never by a machine's clock: a follower keeps
 //! its queue alive every minute (`TestKnobs::keep_alive_every`) by changing
-//! one of its attributes, which moves the queue's `LastModifiedTimestamp`.
-//! A follower starting compares the others' with the server's time, read
-//! as its own new queue's `CreatedTimestamp`; the relay, which has no
-//! queue, with what it saw before: a queue whose time has not moved for
-//! five minutes (`TestKnobs::abandoned`) by the relay's monotonic clock is
-//! a stopped follower's. Dead queues go with their subscriptions, and so
+//! one of its attributes, which moves the queue's `LastModifiedTimestamp`,
+//! and a queue whose time is five minutes (`TestKnobs::abandoned`) behind
+//! AWS's own (`server_clock`: the `Date` of its responses) is a stopped
+//! follower's. The publisher's beat is written in AWS's time too, so a
+//! follower an hour off still finds a live relay. Dead queues go with their subscriptions, and so
 //! do subscriptions whose queue is gone, looked up again first (a follower
 //! may have made its queue after the listing). Until then a queue holds at
 //! most `RETENTION` of events. So an orphan lingers at most six minutes,
@@ -21,6 +20,7 @@ use super::attrs::{n, opt_n, s};
 use super::errors::sdk_error;
 use super::fanout_sequence::{HOLE_WAIT, Taken, Tracker};
 use super::ledger::DynamoLedger;
+use super::server_clock::ServerClock;
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
 use serde::{Deserialize, Serialize};
@@ -28,7 +28,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use stockwatch_core::ports::{Event, Fanout, PortError, PortResult, Subscription};
-use stockwatch_domain::Timestamp;
 
 /// Events a queue keeps for a follower that does not read them.
 const RETENTION: Duration = Duration::from_secs(3600);
@@ -54,11 +53,10 @@ pub struct SnsFanout {
     abandoned: Duration,
     /// Keep-alives sent, alternating the attribute they change.
     beats: std::sync::atomic::AtomicU64,
-    /// The server's time when this follower's queue was made (its
-    /// `CreatedTimestamp`), and when by this process's monotonic clock.
-    server_clock: std::sync::Mutex<Option<(i64, std::time::Instant)>>,
-    /// Each queue's last-modified time as a reaper without a queue saw it
-    /// last, and when it first saw that value.
+    /// AWS's time, as its responses said it.
+    clock: ServerClock,
+    /// Each queue's last-modified time as a reaper that has not heard AWS's
+    /// time yet saw it last, and when it first saw that value.
     observed: std::sync::Mutex<HashMap<String, (i64, std::time::Instant)>>,
     /// Each subscription's view of the feed's numbering.
     numbering: std::sync::Mutex<HashMap<String, Tracker>>,
@@ -76,18 +74,20 @@ struct Numbered {
     events: Vec<Event>,
 }
 
-/// The ledger item of a publisher's newest heartbeat (a relay).
+/// The ledger item of a publisher's newest heartbeat (a relay), in AWS's time.
 const BEAT_KEY: &str = "relay#beat";
 /// Followers follow through the topic while a publisher beat this recently
-/// by their own clock: a wide margin, so a machine whose clock is minutes
-/// off still finds a live relay (one that stopped is then said to be silent
-/// after six minutes without a beat, by the follower's monotonic clock).
-pub const PUBLISHER_ALIVE: Duration = Duration::from_secs(15 * 60);
+/// by AWS's time (a relay beats every 30 s, a stack's sweep every minute):
+/// one that stopped is then said to be silent by the follower's monotonic
+/// clock, and its view read afresh.
+pub const PUBLISHER_ALIVE: Duration = Duration::from_secs(3 * 60);
 
-/// Whether a publisher (a relay) beat within `PUBLISHER_ALIVE`.
-pub async fn publisher_alive(ledger: &DynamoLedger) -> PortResult<bool> {
+/// Whether a publisher (a relay) beat within `PUBLISHER_ALIVE` of AWS's
+/// time (read from the ledger's answer, so never this machine's clock).
+pub async fn publisher_alive(ledger: &DynamoLedger, clock: &ServerClock) -> PortResult<bool> {
     let beat: Option<i64> = ledger.get_item(BEAT_KEY).await?.and_then(|item| opt_n(&item, "At"));
-    Ok(beat.is_some_and(|at| (Timestamp::now().0 - at).abs() < PUBLISHER_ALIVE.as_millis() as i64))
+    let now = clock.now_or_local().0;
+    Ok(beat.is_some_and(|at| (now - at).abs() < PUBLISHER_ALIVE.as_millis() as i64))
 }
 
 /// SQS queue names are at most 80 characters: the prefix and 16 random ones.
@@ -130,6 +130,7 @@ impl SnsFanout {
         prefix: Option<String>,
         ledger: Arc<DynamoLedger>,
         abandoned: Duration,
+        clock: ServerClock,
     ) -> Self {
         let prefix = prefix.unwrap_or_else(|| queue_prefix_of(&topic_arn, QUEUE_NAME_CHARS - RANDOM_CHARS - 3));
         let legacy = queue_prefix_of(&topic_arn, LEGACY_TOPIC_CHARS);
@@ -142,7 +143,7 @@ impl SnsFanout {
             ledger,
             abandoned,
             beats: Default::default(),
-            server_clock: Default::default(),
+            clock,
             observed: Default::default(),
             numbering: Default::default(),
         }
@@ -211,19 +212,12 @@ impl SnsFanout {
         Ok(())
     }
 
-    /// The server's time now, by this follower's queue's creation time and
-    /// the monotonic clock since; none before it made its queue.
-    fn server_now(&self) -> Option<i64> {
-        let clock = *self.server_clock.lock().unwrap_or_else(|p| p.into_inner());
-        clock.map(|(created, at)| created + at.elapsed().as_secs() as i64)
-    }
-
     /// Whether a queue last changed at `changed` (server seconds) is a
-    /// stopped follower's: judged against the server's time where this
-    /// process knows it, else by how long its time has stood still.
+    /// stopped follower's: judged against AWS's time where this process
+    /// heard it, else by how long its time has stood still.
     fn stopped(&self, url: &str, changed: i64, older_than: Duration) -> bool {
-        if let Some(now) = self.server_now() {
-            return now - changed > older_than.as_secs() as i64;
+        if let Some(now) = self.clock.now() {
+            return now.0 / 1000 - changed > older_than.as_secs() as i64;
         }
         let mut observed = self.observed.lock().unwrap_or_else(|p| p.into_inner());
         let seen = observed
@@ -278,8 +272,8 @@ impl SnsFanout {
         Ok(queues)
     }
 
-    /// When a queue was made and last changed (server seconds), if it answers.
-    async fn queue_times(&self, url: &str) -> Option<(i64, i64)> {
+    /// When a queue last changed (server seconds), if it answers.
+    async fn queue_changed(&self, url: &str) -> Option<i64> {
         let attributes = self
             .sqs
             .get_queue_attributes()
@@ -298,8 +292,7 @@ impl SnsFanout {
                 .map(|t| t as i64)
         };
         let created = time(&QueueAttributeName::CreatedTimestamp)?;
-        let changed = time(&QueueAttributeName::LastModifiedTimestamp).unwrap_or(created);
-        Some((created, changed.max(created)))
+        Some(time(&QueueAttributeName::LastModifiedTimestamp).map_or(created, |changed| changed.max(created)))
     }
 
     async fn queue_arn(&self, url: &str) -> PortResult<String> {
@@ -393,11 +386,6 @@ impl Fanout for SnsFanout {
         let queue_url = created
             .queue_url
             .ok_or_else(|| PortError::permanent(format!("the queue {name} was created without a URL")))?;
-        // The server's time, from the queue just made: what the reaper
-        // judges others by (never this machine's clock).
-        if let Some((created, _)) = self.queue_times(&queue_url).await {
-            *self.server_clock.lock().unwrap_or_else(|p| p.into_inner()) = Some((created, std::time::Instant::now()));
-        }
         // Followers clean up after those that died before them.
         if let Err(e) = self.reap(self.abandoned).await {
             tracing::warn!(error = %e, "could not look for abandoned follower queues");
@@ -577,7 +565,7 @@ impl Fanout for SnsFanout {
             .put_item()
             .table_name(self.ledger.table())
             .item("pk", s(BEAT_KEY))
-            .item("At", n(Timestamp::now().0))
+            .item("At", n(self.clock.now_or_local().0))
             .send()
             .await
             .map_err(|e| sdk_error(&format!("the ledger table {}", self.ledger.table()), e))?;
@@ -601,7 +589,7 @@ impl SnsFanout {
         let mut dead: Vec<String> = Vec::new();
         for url in queues.keys() {
             // Gone meanwhile: nothing to judge.
-            let Some((_, changed)) = self.queue_times(url).await else {
+            let Some(changed) = self.queue_changed(url).await else {
                 continue;
             };
             if self.stopped(url, changed, older_than) {

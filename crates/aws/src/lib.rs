@@ -18,6 +18,7 @@ mod objects;
 mod pace;
 pub mod provision;
 mod publisher;
+pub mod server_clock;
 pub mod stack;
 pub mod table;
 
@@ -63,6 +64,8 @@ pub struct Clients {
     /// The shared configuration, for clients of other services (the
     /// functions' SQS).
     pub config: aws_config::SdkConfig,
+    /// AWS's time, from the responses of the ledger's, SNS's and SQS's clients.
+    pub server_clock: server_clock::ServerClock,
 }
 
 impl Clients {
@@ -98,16 +101,27 @@ impl Clients {
         let s3_config = aws_sdk_s3::config::Builder::from(config)
             .force_path_style(path_style)
             .build();
+        let server_clock = server_clock::ServerClock::default();
+        let dynamodb = aws_sdk_dynamodb::config::Builder::from(config)
+            .interceptor(server_clock.interceptor())
+            .build();
+        let sns = aws_sdk_sns::config::Builder::from(config)
+            .interceptor(server_clock.interceptor())
+            .build();
+        let sqs = aws_sdk_sqs::config::Builder::from(config)
+            .interceptor(server_clock.interceptor())
+            .build();
         Ok(Clients {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
-            dynamodb: aws_sdk_dynamodb::Client::new(config),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
             streams: aws_sdk_dynamodbstreams::Client::new(config),
-            sns: aws_sdk_sns::Client::new(config),
-            sqs: aws_sdk_sqs::Client::new(config),
+            sns: aws_sdk_sns::Client::from_conf(sns),
+            sqs: aws_sdk_sqs::Client::from_conf(sqs),
             cloudformation: aws_sdk_cloudformation::Client::new(config),
             region,
             profile,
             config: config.clone(),
+            server_clock,
         })
     }
 }
@@ -198,7 +212,9 @@ async fn connect_as(settings: &AwsSettings, clients: Clients, role: Role) -> Por
         }),
     };
     let relayed = match &fanout_topic {
-        Some(_) if !publisher => fanout::publisher_alive(&ledger).await.unwrap_or(false),
+        Some(_) if !publisher => fanout::publisher_alive(&ledger, &clients.server_clock)
+            .await
+            .unwrap_or(false),
         _ => false,
     };
     let fanout: Arc<dyn stockwatch_core::ports::Fanout> = match fanout_topic {
@@ -209,6 +225,7 @@ async fn connect_as(settings: &AwsSettings, clients: Clients, role: Role) -> Por
             settings.follower_queue_prefix.clone(),
             ledger.clone(),
             settings.follower_abandoned,
+            clients.server_clock.clone(),
         )),
         None if role == Role::Publisher => {
             return Err(PortError::setup(
