@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
 use stockwatch_core::app::AppError;
-use stockwatch_core::app::{FollowOptions, Followed, Follower, Pass, Schedule};
+use stockwatch_core::app::{FollowOptions, Followed, Follower, PUBLISHER_SILENT, Pass, Schedule};
 use stockwatch_core::ports::{Backoff, Change, Failures, PortError};
 use stockwatch_core::settings::Follows;
 use stockwatch_domain::{Alert, AlertId, AlertState, Timestamp, escape_for_terminal, level};
@@ -59,6 +59,7 @@ pub async fn run(ctx: &Session, args: &WatchArgs) -> Result<(), CliError> {
         // With a checker here it runs between receives: wait little.
         wait: if checker.is_some() { POLL } else { RECEIVE_WAIT },
         keep_alive_every: ctx.knobs.keep_alive_every(),
+        silent_after: PUBLISHER_SILENT,
     };
     let mut follower = ctx.ops.follow(&name, options).await?;
     let ender = follower.ender();
@@ -143,9 +144,28 @@ async fn follow(
         let mut alerts: Vec<&Alert> = Vec::new();
         for what in &followed {
             match what {
-                Followed::Gap => super::say(
-                    "changes were lost on the way (a stream trimmed after 24 hours, or replaced); `stockwatch stock` and `stockwatch alerts` show what is now",
-                ),
+                Followed::Gap => {
+                    if args.json {
+                        json_line(&mut out, &serde_json::json!({"type": "gap"})).map_err(write_failed)?;
+                    }
+                    super::say(
+                        "changes may have been lost on the way (a stream trimmed or replaced, a hole in the relay's numbering); `stockwatch stock` and `stockwatch alerts` show what is now",
+                    )
+                }
+                Followed::PublisherSilent(silent) => {
+                    if args.json {
+                        let line = serde_json::json!({"type": "relay_silent", "silent": silent});
+                        json_line(&mut out, &line).map_err(write_failed)?;
+                    }
+                    super::say(&if *silent {
+                        format!(
+                            "the relay has not been heard for {}: changes may be late",
+                            stockwatch_domain::time::short_span(PUBLISHER_SILENT)
+                        )
+                    } else {
+                        "the relay is heard again".to_string()
+                    });
+                }
                 Followed::Reconnected { away } => {
                     let said = stockwatch_core::app::reconnected_said(*away);
                     if args.json {
@@ -170,11 +190,8 @@ async fn follow(
                         }
                     }
                 }
-                // No snapshot nor snoozes asked for; a silent relay shows as no news.
-                Followed::Rows { .. }
-                | Followed::Unresolved { .. }
-                | Followed::Snoozes(_)
-                | Followed::PublisherSilent(_) => {}
+                // No snapshot nor snoozes asked for.
+                Followed::Rows { .. } | Followed::Unresolved { .. } | Followed::Snoozes(_) => {}
             }
         }
         // What one receive brought, in the order the alerts were raised;

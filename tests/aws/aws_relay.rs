@@ -103,6 +103,25 @@ async fn follower_queues(settings: &AwsSettings) -> Vec<String> {
         .to_vec()
 }
 
+/// Follower queues subscribed to the fan-out topic (the last step of a
+/// follower's start).
+async fn subscribed_queues(settings: &AwsSettings) -> usize {
+    use stockwatch_aws::ledger::{DynamoLedger, FANOUT_TOPIC_KEY};
+    let config = moto::sdk_config().await;
+    let ledger = DynamoLedger::new(aws_sdk_dynamodb::Client::new(&config), settings.ledger_table.clone());
+    let Ok(Some(topic)) = ledger.recorded_arn(FANOUT_TOPIC_KEY).await else {
+        return 0;
+    };
+    let sns = aws_sdk_sns::Client::new(&config);
+    let listed = sns.list_subscriptions_by_topic().topic_arn(topic).send().await.unwrap();
+    let prefix = format!("{}-fanout-f-", settings.topic);
+    listed
+        .subscriptions()
+        .iter()
+        .filter(|s| s.endpoint().is_some_and(|e| e.contains(&prefix)))
+        .count()
+}
+
 fn is_change(event: &serde_json::Value, item: &str) -> bool {
     event["type"] == "change" && event["item"] == item
 }
@@ -361,9 +380,11 @@ struct Relayed {
     settings: AwsSettings,
     clients: stockwatch_aws::Clients,
     topic: String,
+    table: std::sync::Arc<dyn stockwatch_core::ports::InventoryTable>,
 }
 
-async fn relayed_follower(name: &str) -> Relayed {
+/// Its relay counts as silent after `silent_after` unheard.
+async fn relayed_follower(name: &str, silent_after: Duration) -> Relayed {
     use stockwatch_aws::fanout::SnsFanout;
     use stockwatch_aws::ledger::{DynamoLedger, FANOUT_TOPIC_KEY};
     use stockwatch_core::app::{FollowOptions, Operations};
@@ -388,6 +409,7 @@ async fn relayed_follower(name: &str) -> Relayed {
         clients.server_clock.clone(),
     ));
     (ports.fanout, ports.relayed) = (fanout.clone(), true);
+    let table = ports.table.clone();
     let ops = Operations::new(ports, RetryPolicy::default());
     let options = FollowOptions {
         snapshot: true,
@@ -395,6 +417,7 @@ async fn relayed_follower(name: &str) -> Relayed {
         from_start: false,
         wait: Duration::from_millis(200),
         keep_alive_every: Duration::from_millis(300),
+        silent_after,
     };
     let mut follower = ops.follow(name, options).await.unwrap();
     while follower.in_snapshot() {
@@ -406,6 +429,7 @@ async fn relayed_follower(name: &str) -> Relayed {
         settings,
         clients,
         topic,
+        table,
     }
 }
 
@@ -440,7 +464,7 @@ async fn a_follower_notices_lost_messages_by_their_numbers_and_reads_afresh() {
         settings,
         clients,
         ..
-    } = relayed_follower("forgetful").await;
+    } = relayed_follower("forgetful", Duration::from_secs(300)).await;
     let queue = follower_queues(&settings).await.remove(0);
     // A message twice on the queue, as SNS may deliver it.
     fanout.publish(&[test_change("first")]).await.unwrap();
@@ -494,6 +518,84 @@ async fn a_follower_notices_lost_messages_by_their_numbers_and_reads_afresh() {
     follower.ender().end().await.unwrap();
 }
 
+/// A relay that stops beating (killed, its machine asleep) relays nothing:
+/// its followers say it is silent, read their view afresh at once and
+/// again every as long while it stays silent (so a view lags the table by
+/// at most that), and say when it is heard again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_relay_s_followers_say_so_and_read_afresh_until_it_beats() {
+    use stockwatch_core::app::Followed;
+    use stockwatch_core::ports::Fanout;
+    let silent_after = Duration::from_secs(2);
+    let Relayed {
+        fanout,
+        mut follower,
+        table,
+        ..
+    } = relayed_follower("patient", silent_after).await;
+    // Written while no relay runs: no change of it reaches the topic.
+    let written = stockwatch_testkit::contract::snapshot(&[("Berlin", "Unrelayed", 0)], 5, "uploads/b.csv");
+    table.write(written).await.unwrap();
+    let rows_of = |seen: &[Followed]| -> Vec<String> {
+        seen.iter()
+            .filter_map(|f| match f {
+                Followed::Rows { rows, .. } => Some(rows.iter().map(|r| r.item.clone()).collect::<Vec<_>>()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    };
+    let started = Instant::now();
+    let (mut seen, mut gaps): (Vec<Followed>, Vec<Instant>) = (Vec::new(), Vec::new());
+    while gaps.len() < 2 {
+        assert!(started.elapsed() < Duration::from_secs(20), "no fresh read: {seen:?}");
+        let got = follower.next().await.unwrap();
+        if got.contains(&Followed::Gap) {
+            gaps.push(Instant::now());
+        }
+        seen.extend(got);
+    }
+    let between = gaps[1] - gaps[0];
+    assert!(
+        gaps[0] - started < silent_after && between >= silent_after && between < silent_after * 2,
+        "read afresh once silent and again a silence later ({:?}, then {between:?}): {seen:?}",
+        gaps[0] - started
+    );
+    assert_eq!(
+        seen.iter().filter(|f| **f == Followed::PublisherSilent(true)).count(),
+        1,
+        "silence is said once: {seen:?}"
+    );
+    assert!(
+        rows_of(&seen).contains(&"Unrelayed".to_string()),
+        "the fresh read holds what was never relayed: {seen:?}"
+    );
+    // The relay beats again: said once, and no more fresh reads.
+    fanout.beat().await.unwrap();
+    let mut after: Vec<Followed> = Vec::new();
+    let deadline = Instant::now() + silent_after;
+    while Instant::now() < deadline {
+        after.extend(follower.next().await.unwrap());
+        if after.contains(&Followed::PublisherSilent(false)) {
+            break;
+        }
+    }
+    assert!(
+        after.contains(&Followed::PublisherSilent(false)),
+        "heard again: {after:?}"
+    );
+    fanout.beat().await.unwrap();
+    let deadline = Instant::now() + silent_after / 2;
+    while Instant::now() < deadline {
+        after.extend(follower.next().await.unwrap());
+    }
+    assert!(
+        !after.contains(&Followed::Gap),
+        "no fresh read while it beats: {after:?}"
+    );
+    follower.ender().end().await.unwrap();
+}
+
 /// A follower whose queue was reaped while it slept (a closed laptop), or
 /// whose subscription was taken: it subscribes again, reads a fresh
 /// snapshot, says so once, and hears the topic again.
@@ -507,7 +609,8 @@ async fn a_follower_whose_queue_was_reaped_subscribes_again_and_refreshes() {
         settings,
         clients,
         topic,
-    } = relayed_follower("sleeper").await;
+        ..
+    } = relayed_follower("sleeper", Duration::from_secs(300)).await;
     let sqs = &clients.sqs;
     for lost in ["queue", "subscription"] {
         let queues = follower_queues(&settings).await;
@@ -584,9 +687,10 @@ async fn a_follower_woken_after_its_queue_was_reaped_reconnects_and_follows() {
     let mut relay = start_relay(&settings, dir.path(), &moto_url);
     let mut sleeper = Follower::start(stockwatch(&settings, dir.path(), &moto_url, None));
     let mut awake = Follower::start(stockwatch(&settings, dir.path(), &moto_url, None));
+    // Both subscribed: stopped now, the sleeper is following, not starting.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while follower_queues(&settings).await.len() < 2 {
-        assert!(Instant::now() < deadline, "the followers made no queues");
+    while subscribed_queues(&settings).await < 2 {
+        assert!(Instant::now() < deadline, "the followers did not subscribe");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let before = follower_queues(&settings).await;

@@ -13,7 +13,7 @@ use super::messages::Msg;
 use ratatui::crossterm::event::{self, Event, KeyEventKind, MouseButton, MouseEventKind};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use stockwatch_core::app::{Duties, FollowEnd, FollowOptions, Followed, Operations, Part};
+use stockwatch_core::app::{Duties, FollowEnd, FollowOptions, Followed, Operations, PUBLISHER_SILENT, Part};
 use stockwatch_core::ports::{Backoff, Failures, Idle};
 use stockwatch_domain::Timestamp;
 use tokio::sync::mpsc::UnboundedSender;
@@ -103,6 +103,7 @@ pub async fn follow(
         from_start: false,
         wait: RECEIVE_WAIT,
         keep_alive_every,
+        silent_after: PUBLISHER_SILENT,
     };
     let mut failures = failures();
     let mut follower = loop {

@@ -20,8 +20,10 @@ const FROM_START_PAGE: usize = 5000;
 /// How often the snoozes are read again: snoozes set elsewhere show within a minute.
 const SNOOZES_EVERY: Duration = Duration::from_secs(60);
 /// A publisher not heard of for this long is silent (a relay beats every
-/// 30 s, a stack's sweep every minute).
-const PUBLISHER_SILENT: Duration = Duration::from_secs(6 * 60);
+/// 30 s, a stack's sweep every minute): its followers say so, and read
+/// their snapshot afresh now and every as long again while it stays
+/// silent, so a view lags the table by at most this.
+pub const PUBLISHER_SILENT: Duration = Duration::from_secs(150);
 
 /// What a follower wants besides the events.
 #[derive(Debug, Clone)]
@@ -37,6 +39,8 @@ pub struct FollowOptions {
     /// How often the subscription is kept alive: well within the time
     /// after which a relay removes it (`TestKnobs::keep_alive_every`).
     pub keep_alive_every: Duration,
+    /// When a relay not heard of is silent (`PUBLISHER_SILENT`).
+    pub silent_after: Duration,
 }
 
 /// What a follower gives, in the order to apply it.
@@ -52,8 +56,9 @@ pub enum Followed {
         alerts: Vec<Alert>,
         again: bool,
     },
-    /// Events were lost on the way (a stream trimmed or replaced); with a
-    /// snapshot asked for, a fresh one follows.
+    /// Events were lost on the way (a stream trimmed or replaced, a hole in
+    /// the relay's numbering), or the relay fell silent: with a snapshot
+    /// asked for, a fresh one follows.
     Gap,
     Changes(Vec<Change>),
     Alerts(Vec<Alert>),
@@ -143,6 +148,8 @@ pub struct Follower {
     kept_alive: Instant,
     heard: Instant,
     silent: bool,
+    /// When the view was last read afresh for a silent relay.
+    read_for_silence: Option<Instant>,
     snoozes_read: Option<Instant>,
     /// What came with a gap: given after the fresh snapshot, as it is newer.
     after_snapshot: Vec<Followed>,
@@ -158,7 +165,15 @@ impl Operations {
             (Arc::new(direct), DirectFanout::from_start(name))
         } else {
             let fanout = self.ports.fanout.clone();
-            let subscription = fanout.subscribe(name).await?;
+            let subscription = match fanout.subscribe(name).await {
+                // Its new queue was removed before it was subscribed (the
+                // machine slept while starting, and a relay reaped it).
+                Err(e) if e.is_not_found() => {
+                    tracing::warn!(error = %e, "the new queue went while subscribing; subscribing again");
+                    fanout.subscribe(name).await?
+                }
+                result => result?,
+            };
             (fanout, subscription)
         };
         let snapshot = options.snapshot.then_some(Snapshot {
@@ -176,6 +191,7 @@ impl Operations {
             kept_alive: Instant::now(),
             heard: Instant::now(),
             silent: false,
+            read_for_silence: None,
             snoozes_read: None,
             after_snapshot: Vec::new(),
         })
@@ -220,10 +236,24 @@ impl Follower {
             }
             self.kept_alive = Instant::now();
         }
-        // A relay that stopped beating is said once, and when it is back.
-        if self.ops.ports.relayed && self.silent != (self.heard.elapsed() >= PUBLISHER_SILENT) {
+        // A relay that stopped beating is said once, and when it is back;
+        // meanwhile what it did not relay is read afresh.
+        if self.ops.ports.relayed && self.silent != (self.heard.elapsed() >= self.options.silent_after) {
             self.silent = !self.silent;
+            self.read_for_silence = None;
             out.push(Followed::PublisherSilent(self.silent));
+        }
+        if self.silent
+            && self.options.snapshot
+            && self
+                .read_for_silence
+                .is_none_or(|at| at.elapsed() >= self.options.silent_after)
+        {
+            self.read_for_silence = Some(Instant::now());
+            out.push(Followed::Gap);
+            self.start_snapshot_again();
+            self.after_snapshot.clear();
+            return Ok(out);
         }
         // Never waiting past the next keep-alive.
         let wait = self.options.wait.min(self.options.keep_alive_every);
@@ -253,11 +283,7 @@ impl Follower {
             if self.options.snapshot {
                 // Start over from a fresh read, so rows deleted and alerts
                 // resolved meanwhile go too; what came with the gap after it.
-                self.snapshot = Some(Snapshot {
-                    next_rows: None,
-                    rows_done: false,
-                    again: true,
-                });
+                self.start_snapshot_again();
                 self.after_snapshot = news;
                 return Ok(out);
             }
@@ -281,15 +307,20 @@ impl Follower {
         let mut out = Vec::new();
         if self.options.snapshot {
             out.push(Followed::Gap);
-            self.snapshot = Some(Snapshot {
-                next_rows: None,
-                rows_done: false,
-                again: true,
-            });
+            self.start_snapshot_again();
             self.after_snapshot.clear();
         }
         out.push(Followed::Reconnected { away });
         Ok(out)
+    }
+
+    /// Reads the snapshot again from its first page.
+    fn start_snapshot_again(&mut self) {
+        self.snapshot = Some(Snapshot {
+            next_rows: None,
+            rows_done: false,
+            again: true,
+        });
     }
 
     /// One step of a snapshot: a page of rows, or the unresolved alerts.

@@ -26,7 +26,9 @@ pub mod text;
 
 pub use alerts::{Acknowledged, AlertPages};
 pub use duties::{Duties, Pass, REAP_EVERY, RESUME_EVERY, Round, Schedule};
-pub use follower::{FollowEnd, FollowFailed, FollowOptions, Followed, Follower, Part, reconnected_said};
+pub use follower::{
+    FollowEnd, FollowFailed, FollowOptions, Followed, Follower, PUBLISHER_SILENT, Part, reconnected_said,
+};
 pub use snoozes::SnoozeTarget;
 pub use stock::{ItemHistory, StockLine, StockPage, StockQuery, StockReader};
 pub use text::Field;
