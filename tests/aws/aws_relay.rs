@@ -687,9 +687,10 @@ async fn a_follower_woken_after_its_queue_was_reaped_reconnects_and_follows() {
     let mut relay = start_relay(&settings, dir.path(), &moto_url);
     let mut sleeper = Follower::start(stockwatch(&settings, dir.path(), &moto_url, None));
     let mut awake = Follower::start(stockwatch(&settings, dir.path(), &moto_url, None));
-    // Both subscribed: stopped now, the sleeper is following, not starting.
+    let mut third = Follower::start(stockwatch(&settings, dir.path(), &moto_url, None));
+    // All subscribed: stopped now, the sleeper is following, not starting.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while subscribed_queues(&settings).await < 2 {
+    while subscribed_queues(&settings).await < 3 {
         assert!(Instant::now() < deadline, "the followers did not subscribe");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -697,30 +698,32 @@ async fn a_follower_woken_after_its_queue_was_reaped_reconnects_and_follows() {
     unsafe { libc::kill(sleeper.child.id() as i32, libc::SIGSTOP) };
     // Its queue still for past the test's abandonment time (4 s): reaped.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while follower_queues(&settings).await.len() > 1 {
+    while follower_queues(&settings).await.len() > 2 {
         assert!(Instant::now() < deadline, "the sleeper's queue was not reaped");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     unsafe { libc::kill(sleeper.child.id() as i32, libc::SIGCONT) };
     sleeper.wait_for("the reconnect", Duration::from_secs(20), |e| e["type"] == "reconnected");
     let after = follower_queues(&settings).await;
-    assert_eq!(after.len(), 2, "a new queue: {after:?}");
+    assert_eq!(after.len(), 3, "a new queue: {after:?}");
     assert!(after.iter().any(|q| !before.contains(q)), "{before:?} {after:?}");
     let upload = stockwatch(&settings, dir.path(), &moto_url, None)
         .args(["upload", "--no-check", "samples/inventory-pusan.csv"])
         .output()
         .unwrap();
     assert!(upload.status.success(), "{}", common::stderr(&upload));
-    for follower in [&mut sleeper, &mut awake] {
+    for follower in [&mut sleeper, &mut awake, &mut third] {
         follower.wait_for("Pusan's changes", Duration::from_secs(15), |e| {
             is_change(e, "Echo Show") && e["store"] == "Pusan"
         });
     }
-    assert!(
-        !awake.seen.iter().any(|e| e["type"] == "reconnected"),
-        "the follower that stayed awake kept its queue"
-    );
-    drop((sleeper, awake));
+    for follower in [&awake, &third] {
+        assert!(
+            !follower.seen.iter().any(|e| e["type"] == "reconnected"),
+            "the followers that stayed awake kept their queues"
+        );
+    }
+    drop((sleeper, awake, third));
     let _ = relay.kill();
     let _ = relay.wait();
 }
