@@ -490,7 +490,7 @@ fn hints_follow_the_live_keymap() {
     app.focus = Pane::Files;
     let shown = screen(&app, 160, 24);
     assert!(shown.contains("insert, space marks files, f12 uploads them"), "{shown}");
-    assert!(shown.contains("f1, ? help  f10, ctrl-c quit"), "{shown}");
+    assert!(shown.contains("f1, ? help  f10, ctrl-q, ctrl-c quit"), "{shown}");
 }
 
 #[test]
@@ -544,7 +544,7 @@ fn z_snoozes_the_selected_alerts_item_and_the_row_says_so() {
         effects,
         [Effect::Snooze {
             store: "Berlin".into(),
-            item: "item 2".into(),
+            item: Some("item 2".into()),
             duration: std::time::Duration::from_secs(1800)
         }]
     );

@@ -28,10 +28,10 @@ pub enum Mode {
     Command(Prompt),
     /// Typing a filter for the focused list.
     Filter(Prompt),
-    /// Typing how long to snooze an item.
+    /// Typing how long to snooze a store's item, or the whole store.
     Snooze {
         store: String,
-        item: String,
+        item: Option<String>,
         prompt: Prompt,
     },
     /// Typing the note to acknowledge `ids` with.
@@ -282,6 +282,10 @@ impl App {
 
     /// Pins the stock pane to a store or to the out view, and focuses it.
     pub fn show_stock(&mut self, view: StockView) {
+        // The stores pane highlights the store shown.
+        if let StockView::Store(store) = &view {
+            self.stores.list.select(store.clone());
+        }
         self.stock.show(view);
         self.focus = Pane::Stock;
     }

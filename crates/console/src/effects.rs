@@ -139,19 +139,16 @@ async fn acknowledge(ops: Operations, ids: Vec<AlertId>, note: Option<String>, b
     });
 }
 
-/// Snoozes an item, then says so and sends the snoozes as they are now.
+/// Snoozes an item or a store, then says so and sends the snoozes as they are now.
 async fn snooze(
     ops: Operations,
     store: String,
-    item: String,
+    item: Option<String>,
     duration: std::time::Duration,
     by: String,
     tx: UnboundedSender<Msg>,
 ) {
-    let target = SnoozeTarget::Store {
-        store,
-        item: Some(item),
-    };
+    let target = SnoozeTarget::Store { store, item };
     let done = async {
         let snooze = ops.snooze(&target, duration, &by, None, Timestamp::now()).await?;
         Ok::<_, AppError>((snooze, ops.snoozes(Timestamp::now()).await?))

@@ -1,7 +1,8 @@
 //! Where each pane goes, for drawing and for mouse clicks alike. Heights
 //! go by need: the stock and stores panes take the rows they can fill, the
-//! alerts pane the rest (at least a third of the screen while both have
-//! more rows than fit); narrow terminals give the stores pane less width.
+//! alerts pane the rest (at least a third of the body's rows, besides its
+//! frame, while both have more rows than fit); narrow terminals give the
+//! stores pane less width.
 
 use super::app::App;
 use super::pane::Pane;
@@ -32,7 +33,13 @@ pub fn layout(app: &App, area: Rect) -> Areas {
     };
     let alerts_need = rows(app.alerts.rows().len().max(1)).saturating_add(CHROME);
     let top_least = main.height.min(5);
-    let alerts_least = alerts_need.min((main.height / 3).max(CHROME));
+    // Alerts keep a third of the body for their rows, besides the frame;
+    // without any, the pane's hint a third with its frame.
+    let alerts_least = if app.alerts.rows().is_empty() {
+        alerts_need.min((main.height / 3).max(CHROME))
+    } else {
+        alerts_need.min(main.height / 3 + CHROME)
+    };
     let top_height = top_need.clamp(top_least, main.height.saturating_sub(alerts_least).max(top_least));
     let [top, alerts] = Layout::vertical([Constraint::Length(top_height), Constraint::Min(0)]).areas(main);
     let stores_width = if top.width >= 84 {

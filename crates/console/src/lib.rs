@@ -22,10 +22,13 @@ pub mod alerts_pane;
 #[cfg(test)]
 mod all_day_tests;
 pub mod app;
+#[cfg(test)]
+mod chain_tests;
 pub mod clock;
 mod columns;
 mod effects;
 pub mod files;
+pub mod finding;
 mod item_chart;
 pub mod item_history;
 pub mod keymap;

@@ -99,10 +99,10 @@ pub enum Effect {
     /// Read these items' histories (store, item), for their trends and
     /// forecasts.
     ReadHistory(Vec<(String, String)>),
-    /// Snooze a store's item for a while.
+    /// Snooze a store's item, or the whole store, for a while.
     Snooze {
         store: String,
-        item: String,
+        item: Option<String>,
         duration: std::time::Duration,
     },
     /// Ring the terminal bell.

@@ -14,6 +14,7 @@
 //! (filter, sort, the store it follows). `update` recomputes them at its end,
 //! and only when those inputs changed, so drawing a frame only reads them.
 
+use super::finding::Needle;
 use super::keymap::{Action, KeyContext};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,24 +158,23 @@ impl<K: PartialEq> PaneState<K> {
     }
 }
 
-/// `/text` keeps matches, `/!text` drops them; case-insensitive.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `/text` keeps matches, `/!text` drops them; case and accents do not
+/// matter, and the text may be anywhere in a column (`finding`).
+#[derive(Debug)]
 pub struct TextFilter {
-    needle: String,
+    needle: Option<Needle>,
     invert: bool,
 }
 
 impl TextFilter {
     pub fn new(text: &str) -> TextFilter {
-        match text.strip_prefix('!') {
-            Some(rest) => TextFilter {
-                needle: rest.to_lowercase(),
-                invert: true,
-            },
-            None => TextFilter {
-                needle: text.to_lowercase(),
-                invert: false,
-            },
+        let (text, invert) = match text.strip_prefix('!') {
+            Some(rest) => (rest, true),
+            None => (text, false),
+        };
+        TextFilter {
+            needle: (!text.is_empty()).then(|| Needle::substring(text)),
+            invert,
         }
     }
 
@@ -182,10 +182,13 @@ impl TextFilter {
         self.matches_any(&[text])
     }
 
-    /// A row matches when any of its texts contains the needle; inverted,
+    /// A row matches when any of its texts holds the needle; inverted,
     /// when none of them does.
     pub fn matches_any(&self, texts: &[&str]) -> bool {
-        self.needle.is_empty() || texts.iter().any(|t| t.to_lowercase().contains(&self.needle)) != self.invert
+        match &self.needle {
+            None => true,
+            Some(needle) => texts.iter().any(|t| needle.is_in(t)) != self.invert,
+        }
     }
 }
 
@@ -227,5 +230,7 @@ mod tests {
         assert!(TextFilter::new("ECHO").matches_any(&["Berlin", "Echo Dot"]));
         assert!(!TextFilter::new("!echo").matches_any(&["Berlin", "Echo Dot"]));
         assert!(TextFilter::new("!echo").matches("Amazon Tap"));
+        assert!(TextFilter::new("sao").matches("São Paulo"), "accents do not matter");
+        assert!(TextFilter::new("paulista").matches("São Paulo Paulista"));
     }
 }

@@ -56,6 +56,41 @@ fn fitted_table(
     Table::new(body, constraints).header(Row::new(header).style(Style::default().add_modifier(Modifier::BOLD)))
 }
 
+/// Says on a list's bottom border what its window hides, right-aligned:
+/// "↑ 12 more · ↓ 580 more" (just "↑12 ↓580" where that does not fit).
+/// `first` is the first row shown, `shown` how many are.
+pub fn more_marks(frame: &mut Frame, area: Rect, first: usize, shown: usize, len: usize, theme: Theme) {
+    let (above, below) = (first, len.saturating_sub(first + shown));
+    let mut long = Vec::new();
+    let mut short = Vec::new();
+    if above > 0 {
+        long.push(format!("↑ {} more", thousands(above)));
+        short.push(format!("↑{}", thousands(above)));
+    }
+    if below > 0 {
+        long.push(format!("↓ {} more", thousands(below)));
+        short.push(format!("↓{}", thousands(below)));
+    }
+    if long.is_empty() || area.height < 2 {
+        return;
+    }
+    let room = area.width.saturating_sub(2) as usize;
+    let Some(text) = [format!(" {} ", long.join(" · ")), format!(" {} ", short.join(" "))]
+        .into_iter()
+        .find(|t| t.chars().count() <= room)
+    else {
+        return;
+    };
+    let width = text.chars().count() as u16;
+    let at = Rect {
+        x: area.x + area.width - 1 - width,
+        y: area.y + area.height - 1,
+        width,
+        height: 1,
+    };
+    frame.render_widget(Paragraph::new(text).style(theme.dim()), at);
+}
+
 /// "No store matches the filter (esc clears it)." with the live key.
 pub fn no_match(what: &str, app: &App) -> String {
     format!(
@@ -114,8 +149,8 @@ pub fn draw_stores(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 Level::Ok
             };
             let mut style = theme.level(level);
-            if i == cursor && focused {
-                style = style.patch(theme.selected());
+            if i == cursor {
+                style = style.patch(theme.cursor_row(focused));
             }
             let mark = |glyph: &str, n: u32| if n > 0 { format!("{glyph}{n}") } else { String::new() };
             let cells = vec![
@@ -137,8 +172,10 @@ pub fn draw_stores(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         Need::fixed(width_of(3, "LOW"), 3),
     ];
     let headers = ["STORE", "ITEMS", "OUT", "LOW"].map(String::from).to_vec();
+    let shown = rows.len();
     let table = fitted_table(&needs, headers, rows, inner.width, &[false, true, false, false]);
     frame.render_widget(table, inner);
+    more_marks(frame, area, first, shown, stores.len(), theme);
 }
 
 pub fn draw_stock(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
@@ -232,8 +269,8 @@ pub fn draw_stock(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 cells.insert(0, safe(&line.store));
             }
             let mut style = theme.level(line.level);
-            if i == cursor && focused {
-                style = style.patch(theme.selected());
+            if i == cursor {
+                style = style.patch(theme.cursor_row(focused));
             }
             (cells, style)
         })
@@ -261,7 +298,9 @@ pub fn draw_stock(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         needs.insert(0, Need::flex(stores.clamp(6, 16) as u16, NEVER));
         right.insert(0, false);
     }
+    let shown = body.len();
     frame.render_widget(fitted_table(&needs, headers, body, inner.width, &right), inner);
+    more_marks(frame, area, first, shown, rows.len(), theme);
 }
 
 pub fn draw_alerts(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
@@ -323,8 +362,8 @@ pub fn draw_alerts(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 AlertState::Open if snooze.is_none() => theme.level(level),
                 _ => theme.dim(),
             };
-            if i == cursor && focused {
-                style = style.patch(theme.selected());
+            if i == cursor {
+                style = style.patch(theme.cursor_row(focused));
             }
             let state = match alert.state {
                 AlertState::Acknowledged => "✓ acked",
@@ -372,7 +411,9 @@ pub fn draw_alerts(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         Need::flex(width_of(6).min(12) as u16, 1),
     ];
     let right = [true, false, false, true, false, false, false];
+    let shown = body.len();
     frame.render_widget(fitted_table(&needs, headers, body, inner.width, &right), inner);
+    more_marks(frame, area, first, shown, alerts.len(), theme);
 }
 
 /// What to do with an empty console: the file pane's key (unless read-only),

@@ -231,7 +231,7 @@ impl StockPane {
             };
         }
         self.view = Some(view);
-        self.list.cursor = 0;
+        self.list.start_over();
     }
 
     /// Recomputes the rows if anything they depend on changed (`followed`:
@@ -245,6 +245,14 @@ impl StockPane {
         };
         if self.store.as_ref() != store {
             self.store = store.cloned();
+        }
+        // Another list (another store, the out view): it opens at its top.
+        if self
+            .rows_of
+            .as_ref()
+            .is_some_and(|of| of.view != self.view || of.store != self.store)
+        {
+            self.list.start_over();
         }
         let current = self.rows_of.as_ref().is_some_and(|of| {
             of.version == live.stock.version()

@@ -45,6 +45,16 @@ impl Theme {
         Style::default().add_modifier(Modifier::REVERSED)
     }
 
+    /// The cursor's row: reversed in the focused pane, underlined in the
+    /// others (so the store shown is marked in the stores pane too).
+    pub fn cursor_row(self, focused: bool) -> Style {
+        if focused {
+            self.selected()
+        } else {
+            Style::default().add_modifier(Modifier::UNDERLINED)
+        }
+    }
+
     pub fn border(self, focused: bool) -> Style {
         if focused {
             self.fg(Color::Cyan).add_modifier(Modifier::BOLD)

@@ -101,7 +101,10 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             return draw_prompt(frame, area, &label, prompt, "Enter acknowledges · Esc", theme);
         }
         Mode::Snooze { store, item, prompt } => {
-            let label = format!("snooze {} / {} for: ", safe(store), safe(item));
+            let label = match item {
+                Some(item) => format!("snooze {} / {} for: ", safe(store), safe(item)),
+                None => format!("snooze every item of {} for: ", safe(store)),
+            };
             return draw_prompt(frame, area, &label, prompt, "30m, 2h, 1d · Enter · Esc", theme);
         }
         _ => {}

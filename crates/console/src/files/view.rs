@@ -76,19 +76,21 @@ pub fn draw_listing(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             } else {
                 human_size(entry.size)
             };
-            let style = if i == cursor && focused {
-                style.patch(theme.selected())
+            let style = if i == cursor {
+                style.patch(theme.cursor_row(focused))
             } else {
                 style
             };
             Row::new(vec![Cell::from(mark), Cell::from(name), Cell::from(size)]).style(style)
         })
         .collect();
+    let drawn = rows.len();
     let table = Table::new(
         rows,
         [Constraint::Length(1), Constraint::Min(10), Constraint::Length(9)],
     );
     frame.render_widget(table, inner);
+    crate::panes_view::more_marks(frame, area, first, drawn, shown, theme);
 }
 
 /// The preview: its verdict, then the problems (wrapped, whole) and the

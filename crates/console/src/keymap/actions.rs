@@ -116,6 +116,7 @@ actions! {
     Reopen "reopen" Alerts true "take back the selected alert's acknowledgement: open again",
     AlertView "alert_view" Alerts false "show unresolved, open, acknowledged, resolved or all alerts",
     SnoozeItem "snooze" Alerts true "snooze the selected alert's item: raised, shown, not notified (asks how long)",
+    SnoozeStore "snooze_store" List true "snooze every item of the selected store, row's or alert's store (asks how long)",
     Parent "parent" Files false "go up to the parent directory",
     Mark "mark" Files false "mark or unmark the file for upload",
     Upload "upload" Files true "upload the marked files (or the selected one)",

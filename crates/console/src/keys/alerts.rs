@@ -68,7 +68,7 @@ pub fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             Some(alert) => {
                 app.mode = Mode::Snooze {
                     store: alert.store.clone(),
-                    item: alert.item.clone(),
+                    item: Some(alert.item.clone()),
                     prompt: crate::prompt::Prompt::new("2h"),
                 }
             }

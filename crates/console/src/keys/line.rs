@@ -130,7 +130,13 @@ pub fn on_note_key(app: &mut App, key: KeyEvent, ids: Vec<AlertId>, mut prompt: 
 }
 
 /// Typing how long to snooze: Enter snoozes, Esc does not.
-pub fn on_snooze_key(app: &mut App, key: KeyEvent, store: String, item: String, mut prompt: Prompt) -> Vec<Effect> {
+pub fn on_snooze_key(
+    app: &mut App,
+    key: KeyEvent,
+    store: String,
+    item: Option<String>,
+    mut prompt: Prompt,
+) -> Vec<Effect> {
     if is_ctrl_c(&key) {
         app.mode = Mode::Snooze { store, item, prompt };
         return super::quit(app);
@@ -173,12 +179,8 @@ fn complete(app: &mut App, prompt: &mut Prompt) {
             "",
         ),
         Some(("store", partial)) => {
-            let partial = partial.trim_start().to_lowercase();
-            let stores: Vec<String> = app
-                .live_stock
-                .stores_by_urgency()
-                .iter()
-                .filter(|s| s.to_lowercase().starts_with(&partial))
+            let stores = crate::finding::find(app.live_stock.stores_by_urgency(), partial)
+                .into_iter()
                 .cloned()
                 .collect();
             (stores, "store ")
@@ -233,14 +235,10 @@ fn run_command(app: &mut App, command: &str) -> Vec<Effect> {
         "out" | "all" => app.show_stock(StockView::Out),
         "soon" => app.show_stock(StockView::Soon),
         "store" if !rest.is_empty() => {
-            let wanted = rest.to_lowercase();
-            // Every store, whatever the stores pane's filter shows.
-            let stores = app.live_stock.stores_by_urgency();
-            let found = stores
-                .iter()
-                .find(|s| s.to_lowercase() == wanted)
-                .or_else(|| stores.iter().find(|s| s.to_lowercase().starts_with(&wanted)))
-                .cloned();
+            // Every store, whatever the stores pane's filter shows; the best match.
+            let found = crate::finding::find(app.live_stock.stores_by_urgency(), rest)
+                .first()
+                .map(|s| s.to_string());
             match found {
                 Some(store) => app.show_stock(StockView::Store(store)),
                 None => app.message = Some(format!("no store matches `{}`", escape_for_terminal(rest))),

@@ -45,6 +45,9 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if action.context() == KeyContext::Global {
         return on_global(app, action);
     }
+    if action == Action::SnoozeStore {
+        return snooze_store(app);
+    }
     match app.focus {
         Pane::Stores => stores::on_action(app, action),
         Pane::Stock => stock::on_action(app, action),
@@ -57,6 +60,31 @@ pub fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
     }
+}
+
+/// Asks how long to snooze the store of the focused pane's selection.
+fn snooze_store(app: &mut App) -> Vec<Effect> {
+    let store = match app.focus {
+        Pane::Stores => app.stores.selected().cloned(),
+        Pane::Stock => app.stock.selected().map(|row| row.store.clone()),
+        Pane::Alerts => app
+            .alerts
+            .selected()
+            .and_then(|id| app.live_alerts.get(id))
+            .map(|alert| alert.store.clone()),
+        Pane::Files | Pane::Preview => None,
+    };
+    match store {
+        Some(store) => {
+            app.mode = Mode::Snooze {
+                store,
+                item: None,
+                prompt: crate::prompt::Prompt::new("2h"),
+            }
+        }
+        None => app.message = Some("no store selected".into()),
+    }
+    Vec::new()
 }
 
 /// Why a key did nothing: what it does in another pane and how to get

@@ -151,7 +151,7 @@ fn each_pane_moves_and_filters_its_own_list() {
     assert_eq!(app.stock.sort.column, Column::State, "sorting is the stock pane's key");
     press(&mut app, KeyCode::Char('j'));
     assert_eq!(app.cursor(Pane::Stores), 1);
-    assert_eq!(app.cursor(Pane::Stock), 1, "the stock cursor stays put");
+    assert_eq!(app.cursor(Pane::Stock), 0, "another store's list opens at its top");
 }
 
 #[test]

@@ -1,0 +1,197 @@
+//! The console with a chain's data (40 stores × 300 items with accented,
+//! CJK and 60-character names, 2,000 open alerts) at the sizes operators
+//! use: what the panes give room to, what they say they hide, where lists
+//! open, and finding stores as people type them.
+
+use super::app::{App, Mode};
+use super::messages::{Effect, Msg};
+use super::pane::Pane;
+use super::test_support::{alert, app_with, press, row, typed};
+use super::theme::Theme;
+use super::update::update;
+use super::view::view;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::KeyCode;
+use stockwatch_domain::AlertState;
+
+const LONG: &str = "Filiale Mönchengladbach-Rheydt Hauptbahnhof Einkaufszentrum Nord";
+
+/// Forty store names as a chain has them.
+pub fn chain_stores() -> Vec<String> {
+    let mut names: Vec<String> = [
+        "São Paulo Paulista",
+        "東京 渋谷",
+        "Zürich HB",
+        "Kraków Główny",
+        "Shanghai Pudong",
+        "México Reforma",
+        "Ålesund",
+        "Berlin Mitte",
+        LONG,
+        "Sapporo",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    names.extend((names.len()..40).map(|i| format!("Store {i:02} Ñandú")));
+    names
+}
+
+/// The chain's rows (every seventh item out of stock) and 2,000 open
+/// alerts on them.
+pub fn chain_app() -> App {
+    let mut rows = Vec::new();
+    for store in chain_stores() {
+        for i in 0..300 {
+            let item = match i % 3 {
+                0 => format!("Artículo {i:03}"),
+                1 => format!("商品 {i:03}"),
+                _ => format!("Echo Dot (5th generation) smart speaker, charcoal {i:03}"),
+            };
+            rows.push(row(&store, &item, (i % 7) as u32 * 2));
+        }
+    }
+    let mut app = app_with(rows, false);
+    let stores = chain_stores();
+    let alerts = (1..=2000u64)
+        .map(|id| {
+            let store = &stores[(id % 40) as usize];
+            alert(
+                &id.to_string(),
+                store,
+                &format!("Artículo {:03}", id % 300),
+                AlertState::Open,
+            )
+        })
+        .collect();
+    update(&mut app, Msg::AlertsLoaded(alerts));
+    app
+}
+
+fn screen(app: &App, width: u16, height: u16) -> Vec<String> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| view(frame, app, Theme { colour: false }))
+        .unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    (0..height)
+        .map(|y| (0..width).map(|x| buffer[(x, y)].symbol()).collect::<String>())
+        .collect()
+}
+
+/// The rows between a pane's title line and its bottom border.
+fn pane_rows<'a>(lines: &'a [String], title: &str) -> &'a [String] {
+    let top = lines
+        .iter()
+        .position(|l| l.contains(title))
+        .unwrap_or_else(|| panic!("no {title}:\n{}", lines.join("\n")));
+    let bottom = lines[top + 1..]
+        .iter()
+        .position(|l| l.starts_with('└') || l.starts_with('┗'))
+        .map_or(lines.len(), |b| top + 1 + b);
+    &lines[top + 1..bottom]
+}
+
+#[test]
+fn at_80x24_the_alerts_pane_keeps_a_third_and_every_list_says_what_it_hides() {
+    let app = chain_app();
+    let lines = screen(&app, 80, 24);
+    let shown = lines.join("\n");
+    // The header row, then the alerts.
+    let alert_rows = pane_rows(&lines, "Alerts (2,000 open").len() - 1;
+    assert!(alert_rows >= 7, "{alert_rows} alert rows:\n{shown}");
+    assert!(shown.contains("↓ 1,993 more") || shown.contains("↓1,993"), "{shown}");
+    assert!(
+        shown.contains("↓ 3") && shown.contains("more"),
+        "the stores say what is below:\n{shown}"
+    );
+    // Smaller still: every list still says what it hides.
+    let small = screen(&app, 60, 15).join("\n");
+    assert!(small.matches('↓').count() >= 2, "{small}");
+}
+
+#[test]
+fn store_finds_by_any_part_without_accents_and_opens_at_the_top_highlighted() {
+    let mut app = chain_app();
+    // Somewhere down another store's list first.
+    app.focus = Pane::Stock;
+    for _ in 0..40 {
+        press(&mut app, KeyCode::Char('j'));
+    }
+    press(&mut app, KeyCode::Char(':'));
+    typed(&mut app, "store sao");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.stock.store(), Some("São Paulo Paulista"));
+    assert_eq!(app.cursor(Pane::Stock), 0, "a store opens at its first row");
+    assert_eq!(
+        app.stores.selected().map(String::as_str),
+        Some("São Paulo Paulista"),
+        "the stores pane's cursor is on the store shown"
+    );
+    let lines = screen(&app, 80, 24);
+    assert!(
+        lines.iter().any(|l| l.contains("São Paulo Paulista (300 items)")),
+        "{lines:#?}"
+    );
+    // Any part of the name, and a store of another script.
+    for (typed_text, store) in [("store paulista", "São Paulo Paulista"), ("store 渋谷", "東京 渋谷")] {
+        press(&mut app, KeyCode::Char(':'));
+        typed(&mut app, typed_text);
+        press(&mut app, KeyCode::Enter);
+        assert_eq!(app.stock.store(), Some(store));
+        assert_eq!(app.stores.selected().map(String::as_str), Some(store));
+    }
+    // The out view opens at its top too.
+    for _ in 0..25 {
+        press(&mut app, KeyCode::Char('j'));
+    }
+    press(&mut app, KeyCode::Char('o'));
+    assert_eq!(app.cursor(Pane::Stock), 0, "the out view opens at its first row");
+}
+
+#[test]
+fn tab_lists_the_stores_a_start_finds_and_the_filter_ignores_accents() {
+    let mut app = chain_app();
+    press(&mut app, KeyCode::Char(':'));
+    typed(&mut app, "store s");
+    press(&mut app, KeyCode::Tab);
+    let said = app.message.clone().unwrap_or_default();
+    assert!(said.contains("São Paulo Paulista") && said.contains("more"), "{said}");
+    press(&mut app, KeyCode::Esc);
+    app.focus = Pane::Stores;
+    press(&mut app, KeyCode::Char('/'));
+    typed(&mut app, "krakow");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.stores.rows(), ["Kraków Główny"]);
+}
+
+#[test]
+fn z_snoozes_the_selected_store_from_any_list() {
+    let mut app = chain_app();
+    app.focus = Pane::Stores;
+    press(&mut app, KeyCode::Char('Z'));
+    let store = app.stores.selected().cloned().unwrap();
+    let prompt = screen(&app, 100, 24).join("\n");
+    assert!(prompt.contains("snooze every item of"), "{prompt}");
+    assert!(matches!(&app.mode, Mode::Snooze { item: None, .. }));
+    let effects = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        effects,
+        [Effect::Snooze {
+            store,
+            item: None,
+            duration: std::time::Duration::from_secs(2 * 3600)
+        }]
+    );
+    // From an alert: its store.
+    app.focus = Pane::Alerts;
+    let alert_store = app
+        .alerts
+        .selected()
+        .and_then(|id| app.live_alerts.get(id))
+        .map(|a| a.store.clone())
+        .unwrap();
+    press(&mut app, KeyCode::Char('Z'));
+    assert!(matches!(&app.mode, Mode::Snooze { store, item: None, .. } if *store == alert_store));
+}
