@@ -101,8 +101,7 @@ impl AlertClaims for LocalLedger {
                     .prepare_cached(
                         "INSERT INTO alerts (change_id, kind, store, item, count, threshold, as_of, source, raised_at,
                              state, resolved_at, notify, claim_token, claimed_at, rev, transition)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?9, ?14, ?15)
-                         ON CONFLICT (transition) DO NOTHING",
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?9, ?14, ?15)",
                     )
                     .db(tx)?;
                 let mut inserted = tx
@@ -127,7 +126,25 @@ impl AlertClaims for LocalLedger {
                     } else {
                         ("open", None)
                     };
-                    let added = insert
+                    // Looked for first: an insert that finds its key taken
+                    // still uses up an AUTOINCREMENT number, and alert
+                    // numbers are read aloud (no holes).
+                    let found = existing
+                        .query_row(params![c.transition()], |r| {
+                            Ok((alert_from_row(r)?, r.get::<_, Option<String>>(19)?))
+                        })
+                        .optional()
+                        .db(tx)?;
+                    if let Some((alert, holder)) = found {
+                        // Our own claim, from an attempt whose answer was lost: still ours.
+                        outcomes.push(if holder.as_deref() == Some(token.as_str()) {
+                            ClaimOutcome::Won(alert)
+                        } else {
+                            ClaimOutcome::Lost(alert)
+                        });
+                        continue;
+                    }
+                    insert
                         .execute(params![
                             c.change_id,
                             c.kind.as_str(),
@@ -146,31 +163,11 @@ impl AlertClaims for LocalLedger {
                             c.transition()
                         ])
                         .db(tx)?;
-                    let won = if added == 1 {
-                        Some(
-                            inserted
-                                .query_row(params![tx.last_insert_rowid()], alert_from_row)
-                                .db(tx)?,
-                        )
-                    } else {
-                        None
-                    };
-                    outcomes.push(match won {
-                        Some(alert) => ClaimOutcome::Won(alert),
-                        None => {
-                            let (alert, holder) = existing
-                                .query_row(params![c.transition()], |r| {
-                                    Ok((alert_from_row(r)?, r.get::<_, Option<String>>(19)?))
-                                })
-                                .db(tx)?;
-                            // Our own claim, from an attempt whose answer was lost: still ours.
-                            if holder.as_deref() == Some(token.as_str()) {
-                                ClaimOutcome::Won(alert)
-                            } else {
-                                ClaimOutcome::Lost(alert)
-                            }
-                        }
-                    });
+                    outcomes.push(ClaimOutcome::Won(
+                        inserted
+                            .query_row(params![tx.last_insert_rowid()], alert_from_row)
+                            .db(tx)?,
+                    ));
                 }
                 Ok(outcomes)
             })

@@ -89,6 +89,52 @@ pub async fn a_retried_claim_is_still_the_claimers(b: &Ports) {
     assert!(matches!(other[0], ClaimOutcome::Lost(_)), "another claimer still loses");
 }
 
+/// Alert numbers are read aloud: a claim that finds its alert already
+/// there (a check run again, a repeat in one batch) takes no number, so
+/// the alerts that exist are numbered without holes.
+pub async fn alert_numbers_are_contiguous_whatever_is_claimed_again(b: &Ports) {
+    let holder = Holder::Sender("t1".into());
+    let first = won(b, claim("n1", "Berlin", "Dot", 10), "t1").await;
+    for _ in 0..3 {
+        b.ledger
+            .claim(
+                &[claim("n1", "Berlin", "Dot", 10), claim("n2", "Berlin", "Plus", 10)],
+                &holder,
+                Timestamp::now(),
+            )
+            .await
+            .unwrap();
+    }
+    let batch = b
+        .ledger
+        .claim(
+            &[
+                claim("n3", "Pusan", "Tap", 10),
+                claim("n3", "Pusan", "Tap", 10),
+                claim("n4", "Pusan", "Show", 10),
+            ],
+            &holder,
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let last = won(b, claim("n5", "Pusan", "Echo", 10), "t1").await;
+    let ids: Vec<u64> = batch
+        .iter()
+        .map(|o| match o {
+            ClaimOutcome::Won(a) | ClaimOutcome::Lost(a) => a.id.0,
+        })
+        .collect();
+    assert_eq!(ids[0], ids[1], "a repeat in one batch is the same alert");
+    assert_eq!(
+        last.id.0 - first.id.0,
+        4,
+        "five alerts, five numbers: {} … {} (batch {ids:?})",
+        first.id,
+        last.id
+    );
+}
+
 pub async fn acknowledging_follows_the_lifecycle(b: &Ports) {
     let alert = won(b, claim("c1", "Berlin", "Dot", 10), "t").await;
     let acked = b.ledger.acknowledge(alert.id, &ack("ana")).await.unwrap();

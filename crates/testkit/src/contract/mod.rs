@@ -156,6 +156,7 @@ macro_rules! contract_tests {
             app::acknowledging_many_with_a_bad_note_acknowledges_none,
             ledger::a_transition_is_claimed_once,
             ledger::a_retried_claim_is_still_the_claimers,
+            ledger::alert_numbers_are_contiguous_whatever_is_claimed_again,
             ledger::acknowledging_follows_the_lifecycle,
             ledger::restocks_resolve_older_alerts_even_claimed_late,
             ledger::stale_claims_are_taken_over,
