@@ -331,15 +331,18 @@ impl App {
     /// selection follows its cursor instead. The stores go first: the stock
     /// pane follows the store under their cursor.
     pub fn refresh(&mut self, moved: Option<Pane>) {
-        self.stores.refresh(&mut self.live_stock, moved == Some(Pane::Stores));
+        self.stores
+            .refresh(&mut self.live_stock, moved == Some(Pane::Stores), self.now);
         let live = super::stock_pane::Live {
             stock: &self.live_stock,
             history: &self.item_history,
             alerts: &self.live_alerts,
             now: self.now,
         };
+        // An item open in front: the list behind it does not move.
+        let detail_open = matches!(self.mode, Mode::Detail { .. });
         self.stock
-            .refresh(live, self.stores.selected(), moved == Some(Pane::Stock));
+            .refresh(live, self.stores.selected(), moved == Some(Pane::Stock), detail_open);
         self.alerts.refresh(&self.live_alerts, moved == Some(Pane::Alerts));
         self.files.refresh(moved == Some(Pane::Files));
         self.detail_forecast = match &self.mode {

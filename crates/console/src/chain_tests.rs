@@ -195,3 +195,44 @@ fn z_snoozes_the_selected_store_from_any_list() {
     press(&mut app, KeyCode::Char('Z'));
     assert!(matches!(&app.mode, Mode::Snooze { store, item: None, .. } if *store == alert_store));
 }
+
+#[test]
+fn a_list_moved_in_keeps_its_order_until_g_or_a_quiet_spell() {
+    use stockwatch_domain::Timestamp;
+    let mut app = chain_app();
+    update(&mut app, Msg::Tick(Timestamp(1_000)));
+    app.focus = Pane::Stores;
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Char('j'));
+    }
+    let before: Vec<String> = app.stores.rows().to_vec();
+    let under_cursor = app.stores.selected().cloned().unwrap();
+    // The last store runs out of everything: the most urgent by far.
+    let last = before.last().unwrap().clone();
+    let changes = (0..300)
+        .filter(|i| i % 7 != 0)
+        .map(|i| {
+            let item = match i % 3 {
+                0 => format!("Artículo {i:03}"),
+                1 => format!("商品 {i:03}"),
+                _ => format!("Echo Dot (5th generation) smart speaker, charcoal {i:03}"),
+            };
+            super::test_support::change(&last, &item, Some((i % 7) as u32 * 2), Some(0), 5)
+        })
+        .collect();
+    super::test_support::deliver_changes(&mut app, changes, 2_000);
+    assert_eq!(
+        app.stores.rows(),
+        &before[..],
+        "the order holds while the operator reads"
+    );
+    assert_eq!(app.stores.selected(), Some(&under_cursor));
+    assert!(screen(&app, 80, 24)[0].contains("order held"), "and says so");
+    // A quiet spell later it re-sorts; so does g at once.
+    update(&mut app, Msg::Tick(Timestamp(2_000 + 31_000)));
+    assert_eq!(app.stores.rows()[0], last, "re-sorted after a quiet spell");
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.stores.rows()[0], last);
+    assert!(!screen(&app, 80, 24)[0].contains("order held"));
+}

@@ -16,6 +16,11 @@
 
 use super::finding::Needle;
 use super::keymap::{Action, KeyContext};
+use std::collections::HashMap;
+use stockwatch_domain::Timestamp;
+
+/// How long a list keeps its order after the operator last moved in it.
+pub const ORDER_HELD_MS: i64 = 30_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -88,6 +93,17 @@ pub struct PaneState<K> {
     /// May point past the end until the next `follow` brings it back.
     pub cursor: usize,
     selection: Option<K>,
+    hold: Hold,
+}
+
+/// Whether a list keeps the order it had, rather than re-sorting live
+/// under the operator's eyes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    Free,
+    /// Moved in: held from the next refresh.
+    Asked,
+    Since(Timestamp),
 }
 
 impl<K> Default for PaneState<K> {
@@ -96,6 +112,7 @@ impl<K> Default for PaneState<K> {
             filter: String::new(),
             cursor: 0,
             selection: None,
+            hold: Hold::Free,
         }
     }
 }
@@ -116,8 +133,30 @@ impl Movement {
 }
 
 impl<K: PartialEq> PaneState<K> {
+    /// Moves the cursor; moving holds the list's order (`g` frees it).
     pub fn step(&mut self, movement: Movement) {
         self.cursor = movement.apply(self.cursor);
+        self.hold = if movement == Movement::Top {
+            Hold::Free
+        } else {
+            Hold::Asked
+        };
+    }
+
+    /// Whether the order is held now: from the move until `ORDER_HELD_MS`
+    /// without another.
+    pub fn order_held(&mut self, now: Timestamp) -> bool {
+        self.hold = match self.hold {
+            Hold::Asked => Hold::Since(now),
+            Hold::Since(at) if now.0 - at.0 >= ORDER_HELD_MS => Hold::Free,
+            hold => hold,
+        };
+        self.is_held()
+    }
+
+    /// As `order_held` last found it (for drawing).
+    pub fn is_held(&self) -> bool {
+        self.hold != Hold::Free
     }
 
     /// Selects the row with this key once it is there (the next `follow`
@@ -130,6 +169,7 @@ impl<K: PartialEq> PaneState<K> {
     pub fn start_over(&mut self) {
         self.cursor = 0;
         self.selection = None;
+        self.hold = Hold::Free;
     }
 
     /// Keeps the cursor on the selected row when the rows change under it
@@ -156,6 +196,23 @@ impl<K: PartialEq> PaneState<K> {
         self.cursor = self.cursor.min(len.saturating_sub(1));
         self.selection = key_at(self.cursor);
     }
+}
+
+/// Puts freshly sorted `rows` in the order they were shown before (`place`:
+/// a row's place then); rows not there before come after, in their own
+/// order.
+pub fn keep_order<T>(rows: &mut Vec<T>, place: impl Fn(&T) -> Option<usize>) {
+    let mut placed: Vec<(usize, T)> = std::mem::take(rows)
+        .into_iter()
+        .map(|row| (place(&row).unwrap_or(usize::MAX), row))
+        .collect();
+    placed.sort_by_key(|(at, _)| *at);
+    *rows = placed.into_iter().map(|(_, row)| row).collect();
+}
+
+/// Where each of `keys` was: for `keep_order`.
+pub fn places<'a>(keys: impl Iterator<Item = &'a str>) -> HashMap<&'a str, usize> {
+    keys.enumerate().map(|(i, k)| (k, i)).collect()
 }
 
 /// `/text` keeps matches, `/!text` drops them; case and accents do not

@@ -99,6 +99,15 @@ pub fn no_match(what: &str, app: &App) -> String {
     )
 }
 
+/// Said while a list keeps the order the operator is reading it in.
+fn held_suffix(app: &App, held: bool) -> String {
+    if held {
+        format!("· order held, {} re-sorts ", app.keymap.first_key(Action::Top))
+    } else {
+        String::new()
+    }
+}
+
 fn filter_suffix(app: &App, pane: Pane) -> String {
     let filter = app.filter(pane);
     if filter.is_empty() {
@@ -112,9 +121,10 @@ pub fn draw_stores(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let focused = app.focus == Pane::Stores;
     let stores = app.stores.rows();
     let title = format!(
-        " Stores ({}) {}",
+        " Stores ({}) {}{}",
         thousands(stores.len()),
-        filter_suffix(app, Pane::Stores)
+        filter_suffix(app, Pane::Stores),
+        held_suffix(app, app.stores.list.is_held())
     );
     let block = pane_block(title, focused, theme);
     let inner = block.inner(area);
@@ -204,6 +214,7 @@ pub fn draw_stock(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         title.push_str(&format!("by {} ", sort.column.title().to_lowercase()));
     }
     title.push_str(&filter);
+    title.push_str(&held_suffix(app, app.stock.list.is_held()));
     let block = pane_block(title, focused, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);

@@ -5,7 +5,8 @@
 use super::item_history::{ItemHistory, sparkline};
 use super::live_alerts::LiveAlerts;
 use super::live_stock::{ItemRow, LiveStock};
-use super::pane::{PaneState, TextFilter};
+use super::pane::{PaneState, TextFilter, keep_order};
+use std::collections::HashMap;
 use stockwatch_domain::forecast::{DAY_MS, Point};
 use stockwatch_domain::{AlertKind, AlertState, Level, Timestamp};
 
@@ -167,6 +168,8 @@ struct StockInputs {
     store: Option<String>,
     sort: Sort,
     filter: String,
+    /// The order was held (kept as shown before).
+    held: bool,
 }
 
 impl Default for StockPane {
@@ -237,7 +240,7 @@ impl StockPane {
     /// Recomputes the rows if anything they depend on changed (`followed`:
     /// the store under the stores pane's cursor), then keeps the cursor on
     /// its item (see `PaneState::follow`).
-    pub fn refresh(&mut self, live: Live<'_>, followed: Option<&String>, moved: bool) {
+    pub fn refresh(&mut self, live: Live<'_>, followed: Option<&String>, moved: bool, hold: bool) {
         let store = match &self.view {
             Some(StockView::Store(store)) => Some(store),
             Some(StockView::Out | StockView::Soon) => None,
@@ -254,18 +257,35 @@ impl StockPane {
         {
             self.list.start_over();
         }
-        let current = self.rows_of.as_ref().is_some_and(|of| {
-            of.version == live.stock.version()
-                && of.history == live.history.version()
-                && of.alerts == live.alerts.version()
-                && of.day == live.now.0.div_euclid(DAY_MS)
-                && of.view == self.view
-                && of.store == self.store
-                && of.sort == self.sort
-                && of.filter == self.list.filter
+        // Moved in (or an item of it open): rows stay where the operator
+        // saw them, unless they asked for another order or other rows.
+        let held = self.list.order_held(live.now) || hold;
+        let same_list = self.rows_of.as_ref().is_some_and(|of| {
+            of.view == self.view && of.store == self.store && of.sort == self.sort && of.filter == self.list.filter
         });
+        let current = same_list
+            && self.rows_of.as_ref().is_some_and(|of| {
+                of.version == live.stock.version()
+                    && of.history == live.history.version()
+                    && of.alerts == live.alerts.version()
+                    && of.day == live.now.0.div_euclid(DAY_MS)
+                    && of.held == held
+            });
         if !current {
-            self.rows = self.compute_rows(&live);
+            let mut rows = self.compute_rows(&live);
+            if held && same_list {
+                let mut before: HashMap<&str, HashMap<&str, usize>> = HashMap::new();
+                for (i, row) in self.rows.iter().enumerate() {
+                    before
+                        .entry(row.store.as_str())
+                        .or_default()
+                        .insert(row.item.as_str(), i);
+                }
+                keep_order(&mut rows, |row| {
+                    before.get(row.store.as_str())?.get(row.item.as_str()).copied()
+                });
+            }
+            self.rows = rows;
             self.computed += 1;
             self.rows_of = Some(StockInputs {
                 version: live.stock.version(),
@@ -276,6 +296,7 @@ impl StockPane {
                 store: self.store.clone(),
                 sort: self.sort,
                 filter: self.list.filter.clone(),
+                held,
             });
         }
         let rows = &self.rows;
