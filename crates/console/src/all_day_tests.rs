@@ -559,13 +559,17 @@ fn z_snoozes_the_selected_alerts_item_and_the_row_says_so() {
     update(&mut app, Msg::Snoozes(vec![snooze.clone()]));
     assert!(app.dirty);
     let shown = screen(&app, 100, 24);
-    assert!(shown.contains("snoozed, ana until"), "{shown}");
+    assert!(shown.contains("snoozed by ana"), "{shown}");
+    assert!(
+        shown.contains("until 00:30"),
+        "the hour a snooze ends is never cut: {shown}"
+    );
     app.dirty = false;
     update(&mut app, Msg::Snoozes(vec![snooze]));
     assert!(!app.dirty, "the same snoozes again draw nothing");
     update(&mut app, Msg::Tick(Timestamp(1_900_000)));
     assert!(app.dirty, "a snooze that ended is drawn away");
-    assert!(!screen(&app, 100, 24).contains("snoozed,"));
+    assert!(!screen(&app, 100, 24).contains("snoozed by"));
     // A bad duration is said, and the prompt stays.
     press(&mut app, KeyCode::Char('z'));
     typed(&mut app, "x");

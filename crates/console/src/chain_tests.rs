@@ -236,3 +236,60 @@ fn a_list_moved_in_keeps_its_order_until_g_or_a_quiet_spell() {
     assert_eq!(app.stores.rows()[0], last);
     assert!(!screen(&app, 80, 24)[0].contains("order held"));
 }
+
+#[test]
+fn numbers_and_times_are_never_cut_and_acknowledging_does_not_reflow() {
+    use stockwatch_domain::{Acknowledgement, Timestamp};
+    let mut app = chain_app();
+    app.last_change = Some(Timestamp(1_000));
+    app.message = Some("a long message that would push the counts off the screen if it came first".into());
+    let status = screen(&app, 80, 24).pop().unwrap();
+    let totals = app.live_stock.totals().clone();
+    for whole in [
+        format!("✗{} out", super::text::thousands(totals.out as usize)),
+        format!("▼{} low", super::text::thousands(totals.low as usize)),
+        "last change 00:00:01".to_string(),
+    ] {
+        assert!(status.contains(&whole), "{whole} whole in {status:?}");
+    }
+    assert!(
+        status.contains("a lon") && status.contains('…'),
+        "the message gives way: {status:?}"
+    );
+    // Acknowledging the top alert: the alerts header does not move.
+    app.message = None;
+    let header = |app: &App| {
+        let lines = screen(app, 80, 24);
+        pane_rows(&lines, "Alerts (")[0].clone()
+    };
+    let before = header(&app);
+    let mut acked = app.live_alerts.get(app.alerts.selected().unwrap()).unwrap().clone();
+    acked.state = AlertState::Acknowledged;
+    acked.version += 1;
+    acked.acknowledged = Some(Acknowledgement {
+        by: "unknown@vm-with-a-long-name".into(),
+        at: Timestamp(61_000),
+        note: Some("truck due at four".into()),
+    });
+    update(&mut app, Msg::Alerts(vec![acked]));
+    let lines = screen(&app, 80, 24);
+    assert_eq!(header(&app), before, "the columns stay where they were");
+    let row = pane_rows(&lines, "Alerts (")[1].clone();
+    assert!(
+        row.contains("✓ acked") && row.contains("00:01"),
+        "the time whole: {row:?}"
+    );
+}
+
+#[test]
+fn at_200_columns_the_numbers_stay_next_to_the_names() {
+    let mut app = chain_app();
+    press(&mut app, KeyCode::Char(':'));
+    typed(&mut app, "store berlin");
+    press(&mut app, KeyCode::Enter);
+    let lines = screen(&app, 200, 50);
+    let header = &pane_rows(&lines, "Berlin Mitte (300 items)")[0];
+    let at = |word: &str| header.chars().collect::<String>().find(word).unwrap();
+    let (item, count) = (at("ITEM"), at("COUNT"));
+    assert!(count - item < 80, "COUNT {count} columns from ITEM {item}: {header:?}");
+}

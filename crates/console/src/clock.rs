@@ -80,6 +80,19 @@ impl Clock {
         }
     }
 
+    /// A time to come or gone with its hour whatever the day: `14:30`
+    /// today, `Dec 08 14:30` another day (a snooze's end).
+    pub fn day_and_hour(&self, t: Timestamp) -> String {
+        let zoned = self.zoned(t);
+        if zoned.date() == self.today {
+            zoned.strftime("%H:%M").to_string()
+        } else if zoned.date().year() == self.today.year() {
+            zoned.strftime("%b %d %H:%M").to_string()
+        } else {
+            zoned.strftime("%Y-%m-%d %H:%M").to_string()
+        }
+    }
+
     /// To the second: `00:04:14` today, else as `short`.
     pub fn precise(&self, t: Timestamp) -> String {
         let zoned = self.zoned(t);

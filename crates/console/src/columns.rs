@@ -14,6 +14,9 @@ pub struct Need {
     pub flex: bool,
     /// Columns are dropped lowest first while the table does not fit.
     pub keep: u8,
+    /// The most a flexible column takes of spare room: on a wide screen
+    /// the numbers stay next to the names rather than across the screen.
+    pub most: u16,
 }
 
 impl Need {
@@ -22,6 +25,7 @@ impl Need {
             width: width as u16,
             flex: false,
             keep,
+            most: width as u16,
         }
     }
 
@@ -30,6 +34,16 @@ impl Need {
             width: min,
             flex: true,
             keep,
+            most: u16::MAX,
+        }
+    }
+
+    /// A flexible column that takes at most `most` cells (never less than
+    /// its least).
+    pub fn at_most(self, most: usize) -> Need {
+        Need {
+            most: (most.min(u16::MAX as usize) as u16).max(self.width),
+            ..self
         }
     }
 }
@@ -60,11 +74,24 @@ pub fn fit(needs: &[Need], total: u16) -> Vec<u16> {
     let flexible: Vec<usize> = (0..needs.len()).filter(|&i| widths[i] > 0 && needs[i].flex).collect();
     let (need, total) = (used(&widths), total);
     if need <= total {
-        let spare = total - need;
-        for (n, &i) in flexible.iter().enumerate() {
-            let n = n as u16;
-            let count = flexible.len() as u16;
-            widths[i] += spare / count + u16::from(n < spare % count);
+        // Spare room shared among the names, each up to its most; what
+        // none takes is left empty at the right.
+        let mut spare = total - need;
+        loop {
+            let open: Vec<usize> = flexible
+                .iter()
+                .copied()
+                .filter(|&i| widths[i] < needs[i].most)
+                .collect();
+            if open.is_empty() || spare == 0 {
+                break;
+            }
+            let share = (spare / open.len() as u16).max(1);
+            for &i in &open {
+                let give = share.min(needs[i].most - widths[i]).min(spare);
+                widths[i] += give;
+                spare -= give;
+            }
         }
     } else {
         // Names shrink (down to one cell) before anything else is cut.

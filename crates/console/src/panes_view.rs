@@ -17,6 +17,10 @@ use ratatui::text::Text;
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use stockwatch_domain::{AlertKind, AlertState, Level};
 
+/// The least a name column may take on a wide screen before it stops
+/// growing (so it does not change width with every scroll).
+const NAMES_AT_MOST: usize = 32;
+
 /// A table of `cells` rows (already cut to the visible ones) whose columns
 /// have the given needs; headers and cells of dropped columns go, names
 /// (flexible columns) are cut with "…" to their width.
@@ -176,7 +180,7 @@ pub fn draw_stores(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let width_of = |i: usize, header: &str| widest(rows.iter().map(|(c, _)| c[i].as_str()).chain([header]));
     // Names first: the counts give way before a name is cut.
     let needs = [
-        Need::flex(width_of(0, "STORE").clamp(6, 16) as u16, NEVER),
+        Need::flex(width_of(0, "STORE").clamp(6, 16) as u16, NEVER).at_most(width_of(0, "STORE").max(NAMES_AT_MOST)),
         Need::fixed(width_of(1, "ITEMS"), 2),
         Need::fixed(width_of(2, "OUT"), 4),
         Need::fixed(width_of(3, "LOW"), 3),
@@ -294,7 +298,7 @@ pub fn draw_stock(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     // At 80×24 the trend gives way first, then the as-of, then days left:
     // names and counts stay.
     let mut needs = vec![
-        Need::flex(width_of(0, "ITEM").clamp(8, 24) as u16, NEVER),
+        Need::flex(width_of(0, "ITEM").clamp(8, 24) as u16, NEVER).at_most(width_of(0, "ITEM").max(NAMES_AT_MOST)),
         Need::fixed(width_of(1, &headers[1]), NEVER),
         Need::fixed(crate::item_history::TREND_DAYS, 0),
         Need::fixed(width_of(3, &headers[3]), NEVER),
@@ -306,7 +310,10 @@ pub fn draw_stock(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     if across {
         let stores = widest(body.iter().map(|(c, _)| c[0].as_str()).chain(["STORE"]));
         headers.insert(0, "STORE".into());
-        needs.insert(0, Need::flex(stores.clamp(6, 16) as u16, NEVER));
+        needs.insert(
+            0,
+            Need::flex(stores.clamp(6, 16) as u16, NEVER).at_most(stores.max(NAMES_AT_MOST)),
+        );
         right.insert(0, false);
     }
     let shown = body.len();
@@ -387,10 +394,15 @@ pub fn draw_alerts(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                         .as_deref()
                         .map(|n| format!(": {}", safe(n)))
                         .unwrap_or_default();
-                    format!("{} {}{note}", safe(&ack.by), app.clock.short(ack.at))
+                    // The time first: a cut takes the name or the note, never digits.
+                    format!("{} {}{note}", app.clock.short(ack.at), safe(&ack.by))
                 }
                 (None, Some(snooze)) => {
-                    format!("snoozed, {} until {}", safe(&snooze.by), app.clock.short(snooze.until))
+                    format!(
+                        "until {}, snoozed by {}",
+                        app.clock.day_and_hour(snooze.until),
+                        safe(&snooze.by)
+                    )
                 }
                 (None, None) => String::new(),
             };
@@ -411,15 +423,16 @@ pub fn draw_alerts(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         .to_vec();
     let width_of = |i: usize| widest(body.iter().map(|(c, _)| c[i].as_str()).chain([headers[i].as_str()]));
     // Names ask for their width (up to a point) before the time and who
-    // acknowledged are given room.
+    // acknowledged are given room. The state and who columns ask the same
+    // whatever is shown, so acknowledging a row does not reflow the list.
     let needs = [
         Need::fixed(width_of(0), NEVER),
         Need::fixed(width_of(1), NEVER),
-        Need::flex(width_of(2).min(28) as u16, NEVER),
+        Need::flex(width_of(2).min(28) as u16, NEVER).at_most(width_of(2).max(NAMES_AT_MOST)),
         Need::fixed(width_of(3), NEVER),
         Need::fixed(width_of(4), 2),
-        Need::fixed(width_of(5), NEVER),
-        Need::flex(width_of(6).min(12) as u16, 1),
+        Need::fixed(widest(["resolved", "✓ acked"]), NEVER),
+        Need::flex(12, 1).at_most(width_of(6).max(NAMES_AT_MOST)),
     ];
     let right = [true, false, false, true, false, false, false];
     let shown = body.len();

@@ -110,13 +110,6 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         _ => {}
     }
     // The mode and the way to help are always there, on the right.
-    let help = format!(
-        "{} help  {} quit",
-        app.keymap.describe_keys(Action::Help),
-        app.keymap.describe_keys(Action::Quit)
-    );
-    let [left, right] =
-        Layout::horizontal([Constraint::Min(1), Constraint::Length(help.width() as u16 + 2)]).areas(area);
     let mode = match (&app.feed, app.paused) {
         (_, true) => Span::styled(
             format!("PAUSED, {} waiting", count(app.waiting(), "change")),
@@ -126,13 +119,14 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         (Feed::Live, _) => Span::styled("LIVE", theme.fg(Color::Green).add_modifier(Modifier::BOLD)),
         (Feed::Error(e), _) => Span::styled(format!("FEED ERROR: {}", safe(e)), theme.fg(Color::Red)),
     };
-    // What just happened comes first: on a narrow terminal the end of
-    // the line is what gets cut.
-    let mut spans = vec![mode];
+    // Numbers are never cut: the mode, what is new, the totals and the
+    // time of the last change come whole; what was said (and where) gets
+    // the room left, cut with "…", and the lag goes before the time does.
+    let mut head = vec![mode];
     let new = app.new_alerts();
     if new > 0 {
-        spans.push(Span::raw(" "));
-        spans.push(Span::styled(
+        head.push(Span::raw(" "));
+        head.push(Span::styled(
             format!(" {} new ", thousands(new)),
             theme
                 .fg(Color::Red)
@@ -140,20 +134,18 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 .add_modifier(Modifier::REVERSED),
         ));
     }
+    let mut said: Vec<(String, ratatui::style::Style)> = Vec::new();
     if app.relay_silent {
-        spans.push(Span::styled(
-            "  relay silent: changes may be late",
-            theme.fg(Color::Red),
-        ));
+        said.push(("relay silent: changes may be late".into(), theme.fg(Color::Red)));
     }
     if let Some(error) = &app.ledger_error {
-        spans.push(Span::styled(format!("  alerts: {}", safe(error)), theme.fg(Color::Red)));
+        said.push((format!("alerts: {}", safe(error)), theme.fg(Color::Red)));
     }
     if let Some(message) = &app.message {
-        spans.push(Span::styled(format!("  {}", safe(message)), theme.fg(Color::Cyan)));
+        said.push((safe(message), theme.fg(Color::Cyan)));
     }
     let totals = app.live_stock.totals();
-    spans.extend([
+    let mut numbers = vec![
         Span::raw(format!("  {}  ", count(totals.items as usize, "item"))),
         Span::styled(
             format!("✗{} out", thousands(totals.out as usize)),
@@ -164,19 +156,55 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             format!("▼{} low", thousands(totals.low as usize)),
             theme.level(Level::Low),
         ),
-    ]);
+    ];
     // Absolute times, so nothing on screen changes by itself: an idle
     // console writes nothing to the terminal.
-    if let Some(at) = app.last_change {
+    let width_of = |spans: &[Span]| spans.iter().map(|s| s.content.width()).sum::<usize>();
+    let time = app
+        .last_change
+        .map(|at| format!("  last change {}", app.clock.precise(at)));
+    // The whole help while it leaves the numbers their room, else its key.
+    let full_help = format!(
+        "{} help  {} quit",
+        app.keymap.describe_keys(Action::Help),
+        app.keymap.describe_keys(Action::Quit)
+    );
+    let numbers_need = width_of(&head) + width_of(&numbers) + time.as_deref().map_or(0, str::width);
+    let help = if numbers_need + full_help.width() + 2 <= area.width as usize {
+        full_help
+    } else {
+        format!("{} help", app.keymap.first_key(Action::Help))
+    };
+    let [left, right] =
+        Layout::horizontal([Constraint::Min(1), Constraint::Length(help.width() as u16 + 2)]).areas(area);
+    let room = left.width as usize;
+    if let Some(time) = time {
         let lag = app
             .lag_ms
             .map_or(String::new(), |ms| format!(" (lag {:.1} s)", ms as f64 / 1000.0));
-        spans.push(Span::raw(format!("  last change {}{lag}", app.clock.precise(at))));
+        let whole = width_of(&head) + width_of(&numbers);
+        if whole + time.width() + lag.width() <= room {
+            numbers.push(Span::raw(format!("{time}{lag}")));
+        } else if whole + time.width() <= room {
+            numbers.push(Span::raw(time));
+        }
     }
     if app.read_only() {
-        spans.push(Span::raw("  [read-only]"));
+        numbers.push(Span::raw("  [read-only]"));
     }
-    spans.push(Span::raw(format!("  {}", safe(&app.settings.location))));
+    let mut left_over = room.saturating_sub(width_of(&head) + width_of(&numbers));
+    let mut spans = head;
+    for (text, style) in said {
+        let text = super::columns::ellipsize(&format!("  {text}"), left_over.min(u16::MAX as usize) as u16);
+        left_over -= text.width();
+        spans.push(Span::styled(text, style));
+    }
+    spans.extend(numbers);
+    let location = super::columns::ellipsize(
+        &format!("  {}", safe(&app.settings.location)),
+        left_over.min(u16::MAX as usize) as u16,
+    );
+    spans.push(Span::raw(location));
     frame.render_widget(Paragraph::new(Line::from(spans)), left);
     frame.render_widget(
         Paragraph::new(Span::styled(help, theme.dim())).alignment(ratatui::layout::Alignment::Right),
