@@ -293,3 +293,11 @@ fn at_200_columns_the_numbers_stay_next_to_the_names() {
     let (item, count) = (at("ITEM"), at("COUNT"));
     assert!(count - item < 80, "COUNT {count} columns from ITEM {item}: {header:?}");
 }
+
+#[test]
+fn a_chain_at_80x24_60x15_and_200x50() {
+    let app = chain_app();
+    for (width, height) in [(80, 24), (60, 15), (200, 50)] {
+        insta::assert_snapshot!(format!("chain_{width}x{height}"), screen(&app, width, height).join("\n"));
+    }
+}
