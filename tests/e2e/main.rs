@@ -3,5 +3,6 @@
 //! `--features tier-e2e` (`./scripts/test.sh` turns every tier on).
 
 mod console_all_day;
+mod console_chain;
 mod console_e2e;
 mod crash;

@@ -282,8 +282,12 @@ impl App {
 
     /// Pins the stock pane to a store or to the out view, and focuses it.
     pub fn show_stock(&mut self, view: StockView) {
-        // The stores pane highlights the store shown.
+        // The stores pane highlights the store shown (whichever pane the
+        // command was typed in).
         if let StockView::Store(store) = &view {
+            if let Some(row) = self.stores.rows().iter().position(|s| s == store) {
+                self.stores.list.cursor = row;
+            }
             self.stores.list.select(store.clone());
         }
         self.stock.show(view);

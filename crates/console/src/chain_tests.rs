@@ -119,6 +119,8 @@ fn store_finds_by_any_part_without_accents_and_opens_at_the_top_highlighted() {
     for _ in 0..40 {
         press(&mut app, KeyCode::Char('j'));
     }
+    // Typed with the stores pane focused, as at start.
+    app.focus = Pane::Stores;
     press(&mut app, KeyCode::Char(':'));
     typed(&mut app, "store sao");
     press(&mut app, KeyCode::Enter);
@@ -298,6 +300,9 @@ fn at_200_columns_the_numbers_stay_next_to_the_names() {
 fn a_chain_at_80x24_60x15_and_200x50() {
     let app = chain_app();
     for (width, height) in [(80, 24), (60, 15), (200, 50)] {
-        insta::assert_snapshot!(format!("chain_{width}x{height}"), screen(&app, width, height).join("\n"));
+        insta::assert_snapshot!(
+            format!("chain_{width}x{height}"),
+            screen(&app, width, height).join("\n")
+        );
     }
 }
