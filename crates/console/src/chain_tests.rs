@@ -306,3 +306,86 @@ fn a_chain_at_80x24_60x15_and_200x50() {
         );
     }
 }
+
+#[test]
+fn the_file_pane_keeps_numbers_whole_and_each_upload_on_one_line() {
+    use super::files::pane::{Transfer, TransferResult};
+    use stockwatch_domain::Thresholds;
+    use stockwatch_domain::preview::Previewer;
+    let mut app = chain_app();
+    let dir = tempfile::tempdir().unwrap();
+    // A chain's file: 200 stores, CJK and long names.
+    let mut csv = String::from("store,item,count\n");
+    for s in 0..200 {
+        for i in 0..10 {
+            let count = if i % 5 == 0 { 0 } else { i * 3 };
+            csv.push_str(&format!("東京 {s:03},商品 {i} 渋谷,{count}\n"));
+        }
+    }
+    let path = dir.path().join("chain.csv");
+    std::fs::write(&path, &csv).unwrap();
+    let preview = Previewer::new(std::fs::File::open(&path).unwrap(), Thresholds::new(3), 50).run();
+    app.files.open = true;
+    app.files.dir = dir.path().to_path_buf();
+    app.files.preview = Some((path.clone(), preview));
+    let long = "inventory-Mönchengladbach-Rheydt-Hauptbahnhof-2026-12-07.csv";
+    let transfer = |id: u64, sent: u64, result: Option<TransferResult>| Transfer {
+        id,
+        path: dir.path().join(long),
+        sent,
+        total: 1_800,
+        result,
+    };
+    app.files.transfers = vec![
+        transfer(1, 1_800, Some(TransferResult::Cancelled)),
+        transfer(
+            2,
+            1_800,
+            Some(TransferResult::Rejected {
+                problems: 3,
+                first: vec!["line 2, column 3 (count): `4.5` is not a whole number".into()],
+            }),
+        ),
+        transfer(
+            3,
+            1_800,
+            Some(TransferResult::Loaded {
+                rows: 2_000,
+                changed: 1_200,
+                alerts: 400,
+                source_changed: false,
+            }),
+        ),
+        transfer(4, 1_800, Some(TransferResult::Failed("the disk is full".into()))),
+        transfer(5, 0, None),
+    ];
+    for (width, height, rows) in [(80, 30, 5), (60, 24, 4)] {
+        let lines = screen(&app, width, height);
+        let shown = lines.join("\n");
+        // One line each, newest first; what does not fit is said.
+        let uploads = pane_rows(&lines, "Uploads (5)");
+        assert_eq!(uploads.len(), rows, "{shown}");
+        if rows < 5 {
+            assert!(shown.contains("↓ 1 more"), "{shown}");
+        }
+        let mut expected = vec![
+            ("0%  0 B / 1.8 kB", "progress"),
+            ("2,000 rows", "a load's rows"),
+            ("400 alerts", "a load's alerts"),
+            ("REJECTED, 3 problems", "a rejection"),
+            ("cancelled", "a cancel"),
+        ];
+        expected.truncate(rows);
+        for (whole, what) in expected {
+            assert!(
+                uploads.iter().any(|l| l.contains(whole)),
+                "{what} whole on one line at {width}:\n{shown}"
+            );
+        }
+        // The preview: the summary's numbers whole, CJK rows with their state.
+        assert!(shown.contains("2,000 rows") && shown.contains("200 stores"), "{shown}");
+        assert!(shown.contains("✗400 out"), "{shown}");
+        let cjk = lines.iter().find(|l| l.contains("000") && l.contains('商')).unwrap();
+        assert!(cjk.contains("OUT"), "the state column stays: {cjk:?}");
+    }
+}

@@ -137,6 +137,12 @@ pub fn ellipsize(text: &str, width: u16) -> String {
     out
 }
 
+/// `text` and spaces to fill `width` cells (`format!`'s padding counts
+/// characters, and a CJK character takes two cells).
+pub fn pad(text: &str, width: usize) -> String {
+    format!("{text}{}", " ".repeat(width.saturating_sub(text.width())))
+}
+
 /// The widest of `texts` (for a column sized to its content).
 pub fn widest<'a>(texts: impl IntoIterator<Item = &'a str>) -> usize {
     texts.into_iter().map(UnicodeWidthStr::width).max().unwrap_or(0)

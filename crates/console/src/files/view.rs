@@ -4,7 +4,7 @@
 use super::listing::human_size;
 use super::pane::TransferResult;
 use crate::app::App;
-use crate::columns::{ellipsize, widest};
+use crate::columns::{ellipsize, pad, widest};
 use crate::keymap::Action;
 use crate::pane::Pane;
 use crate::text::{count, thousands};
@@ -15,6 +15,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use stockwatch_domain::preview::{PreviewRow, Verdict};
+use unicode_width::UnicodeWidthStr;
 
 pub fn draw_listing(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let focused = app.focus == Pane::Files;
@@ -127,37 +128,42 @@ pub fn draw_preview(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let s = &preview.summary;
-    let verdict = match &preview.verdict {
-        Verdict::Checking => Line::from(Span::styled(
+    // The verdict in pieces that are never split: a number stays with its word.
+    let pieces: Vec<Span> = match &preview.verdict {
+        Verdict::Checking => vec![Span::styled(
             format!("checking… {} so far", count(s.rows as usize, "row")),
             theme.dim(),
-        )),
-        Verdict::WouldLoad => Line::from(vec![
+        )],
+        Verdict::WouldLoad => vec![
             Span::styled("✓ would load: ", theme.fg(Color::Green).add_modifier(Modifier::BOLD)),
-            Span::raw(format!(
-                "{}, {}, ",
-                count(s.rows as usize, "row"),
-                count(s.stores, "store")
-            )),
-            Span::styled(format!("✗{} out", s.out), theme.level(stockwatch_domain::Level::Out)),
-            Span::raw(", "),
-            Span::styled(format!("▼{} low", s.low), theme.level(stockwatch_domain::Level::Low)),
-        ]),
-        Verdict::WouldBeRejected { problems } => Line::from(Span::styled(
+            Span::raw(format!("{}, ", count(s.rows as usize, "row"))),
+            Span::raw(format!("{}, ", count(s.stores, "store"))),
+            Span::styled(
+                format!("✗{} out, ", thousands(s.out as usize)),
+                theme.level(stockwatch_domain::Level::Out),
+            ),
+            Span::styled(
+                format!("▼{} low", thousands(s.low as usize)),
+                theme.level(stockwatch_domain::Level::Low),
+            ),
+        ],
+        Verdict::WouldBeRejected { problems } => vec![Span::styled(
             format!("✗ would be rejected: {}", count(*problems as usize, "error")),
             theme.fg(Color::Red).add_modifier(Modifier::BOLD),
-        )),
+        )],
     };
+    let verdict = flow(pieces, inner.width as usize);
+    let verdict_height = (verdict.len() as u16).min(inner.height);
     frame.render_widget(
         Paragraph::new(verdict),
         Rect {
-            height: 1.min(inner.height),
+            height: verdict_height,
             ..inner
         },
     );
     let body = Rect {
-        y: inner.y + 1.min(inner.height),
-        height: inner.height.saturating_sub(1),
+        y: inner.y + verdict_height,
+        height: inner.height.saturating_sub(verdict_height),
         ..inner
     };
     let mut lines: Vec<Line> = preview
@@ -217,13 +223,11 @@ fn row_lines(preview: &stockwatch_domain::preview::Preview, width: u16, theme: T
         .saturating_sub(6 + 1 + store_width + 1 + 1 + count_width + 1 + 5)
         .max(4);
     let header = format!(
-        "{:>6} {:<sw$} {:<iw$} {:>cw$} STATE",
+        "{:>6} {} {} {:>cw$} STATE",
         "LINE",
-        "STORE",
-        "ITEM",
+        pad("STORE", store_width as usize),
+        pad("ITEM", item_width as usize),
         "COUNT",
-        sw = store_width as usize,
-        iw = item_width as usize,
         cw = count_width as usize
     );
     let mut lines = vec![Line::from(Span::styled(
@@ -233,15 +237,14 @@ fn row_lines(preview: &stockwatch_domain::preview::Preview, width: u16, theme: T
     for row in &preview.rows {
         lines.push(match row {
             PreviewRow::Valid { row, level } => Line::from(Span::styled(
+                // Padded by cells, so a CJK name keeps the STATE column.
                 format!(
-                    "{:>6} {:<sw$} {:<iw$} {:>cw$} {}",
+                    "{:>6} {} {} {:>cw$} {}",
                     row.line,
-                    ellipsize(&safe(&row.store), store_width),
-                    ellipsize(&safe(&row.item), item_width),
+                    pad(&ellipsize(&safe(&row.store), store_width), store_width as usize),
+                    pad(&ellipsize(&safe(&row.item), item_width), item_width as usize),
                     row.count,
                     level_label(*level),
-                    sw = store_width as usize,
-                    iw = item_width as usize,
                     cw = count_width as usize
                 ),
                 theme.level(*level),
@@ -262,6 +265,9 @@ pub fn draw_transfers(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let block = pane_block(format!(" Uploads ({}) ", app.files.transfers.len()), false, theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    let width = inner.width as usize;
+    // One line each, so every upload shows: the state and its numbers
+    // whole, the name cut first, then the reason.
     let lines: Vec<Line> = app
         .files
         .transfers
@@ -273,22 +279,26 @@ pub fn draw_transfers(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                 .path
                 .file_name()
                 .map_or_else(String::new, |n| safe(&n.to_string_lossy()));
-            let (text, style) = match &t.result {
+            // Each state in words from the longest to the shortest: the
+            // longest that fits beside the name's least is shown.
+            let (statuses, rest, style): (Vec<String>, String, Style) = match &t.result {
                 None if t.total > 0 && t.sent >= t.total => (
-                    format!("{name}  uploaded {}, loading…", human_size(t.total)),
+                    vec![
+                        format!("uploaded {}, loading…", human_size(t.total)),
+                        "loading…".to_string(),
+                    ],
+                    String::new(),
                     theme.fg(Color::Cyan),
                 ),
                 None => {
                     let percent = (t.sent * 100).checked_div(t.total).unwrap_or(0).min(100);
+                    let numbers = format!("{percent:>3}%  {} / {}", human_size(t.sent), human_size(t.total));
                     let bar_width = 20usize;
                     let filled = (percent as usize * bar_width) / 100;
                     let bar = format!("[{}{}]", "█".repeat(filled), "·".repeat(bar_width - filled));
                     (
-                        format!(
-                            "{name}  {bar} {percent:>3}%  {} / {}",
-                            human_size(t.sent),
-                            human_size(t.total)
-                        ),
+                        vec![format!("{bar} {numbers}"), numbers],
+                        String::new(),
                         Style::default(),
                     )
                 }
@@ -298,35 +308,78 @@ pub fn draw_transfers(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
                     alerts,
                     source_changed,
                 }) => (
-                    format!(
-                        "{name}  loaded {} ({} changed), {}{}",
-                        count(*rows as usize, "row"),
-                        thousands(*changed as usize),
-                        count(*alerts, "alert"),
-                        if *source_changed {
-                            "; the file changed while it uploaded: the copy kept was loaded"
-                        } else {
-                            ""
-                        }
-                    ),
+                    vec![
+                        format!(
+                            "loaded {} ({} changed), {}",
+                            count(*rows as usize, "row"),
+                            thousands(*changed as usize),
+                            count(*alerts, "alert"),
+                        ),
+                        format!("loaded {}, {}", count(*rows as usize, "row"), count(*alerts, "alert")),
+                        format!("✓ {}, {}", count(*rows as usize, "row"), count(*alerts, "alert")),
+                    ],
+                    if *source_changed {
+                        "the file changed while it uploaded: the copy kept was loaded".to_string()
+                    } else {
+                        String::new()
+                    },
                     theme.fg(if *source_changed { Color::Yellow } else { Color::Green }),
                 ),
                 Some(TransferResult::Rejected { problems, first }) => (
-                    format!(
-                        "{name}  REJECTED, {}: {}",
-                        count(*problems, "problem"),
-                        first.first().map_or(String::new(), |f| safe(f))
-                    ),
+                    vec![format!("REJECTED, {}", count(*problems, "problem"))],
+                    first.first().map_or(String::new(), |f| safe(f)),
                     theme.fg(Color::Red).add_modifier(Modifier::BOLD),
                 ),
                 Some(TransferResult::Failed(reason)) => {
-                    (format!("{name}  FAILED: {}", safe(reason)), theme.fg(Color::Red))
+                    (vec!["FAILED".to_string()], safe(reason), theme.fg(Color::Red))
                 }
-                Some(TransferResult::Cancelled) => (format!("{name}  cancelled"), theme.dim()),
+                Some(TransferResult::Cancelled) => (vec!["cancelled".to_string()], String::new(), theme.dim()),
             };
-            Line::from(Span::styled(text, style))
+            let status = statuses
+                .iter()
+                .find(|s| NAME_LEAST + 2 + s.width() <= width)
+                .or(statuses.last())
+                .cloned()
+                .unwrap_or_default();
+            Line::from(Span::styled(transfer_line(&name, &status, &rest, width), style))
         })
         .collect();
-    // Wrapped, so a rejection's reason is read whole.
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    let shown = lines.len();
+    frame.render_widget(Paragraph::new(lines), inner);
+    crate::panes_view::more_marks(frame, area, 0, shown, app.files.transfers.len(), theme);
+}
+
+/// Lays `pieces` out in lines of `width` cells, moving a piece that does
+/// not fit whole onto the next line.
+fn flow(pieces: Vec<Span<'static>>, width: usize) -> Vec<Line<'static>> {
+    let mut lines: Vec<Vec<Span>> = vec![Vec::new()];
+    let mut used = 0;
+    for piece in pieces {
+        let w = piece.width();
+        if used > 0 && used + w > width {
+            lines.push(Vec::new());
+            used = 0;
+        }
+        used += w;
+        lines.last_mut().expect("one line at least").push(piece);
+    }
+    lines.into_iter().map(Line::from).collect()
+}
+
+/// The least of a file's name an upload's line keeps.
+const NAME_LEAST: usize = 8;
+
+/// `name  status: rest` in `width` cells: the status whole, the name cut
+/// with "…" to leave it room, the rest (a reason) in what is left.
+fn transfer_line(name: &str, status: &str, rest: &str, width: usize) -> String {
+    let name_room = width
+        .saturating_sub(status.width() + 2)
+        .max(NAME_LEAST.min(width))
+        .min(name.width());
+    let mut line = format!("{}  {status}", ellipsize(name, name_room as u16));
+    let left = width.saturating_sub(line.width());
+    if !rest.is_empty() && left > 3 {
+        line.push_str(&ellipsize(&format!(": {rest}"), left as u16));
+    }
+    line
 }
