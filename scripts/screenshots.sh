@@ -10,6 +10,8 @@ need() { command -v "$1" > /dev/null || { echo "installing $2"; apt-get install 
 need tmux tmux
 need aha aha
 need chromium chromium
+# CJK store and item names need a font that has them (Debian's WenQuanYi).
+[[ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]] || { echo "installing fonts-wqy-zenhei"; apt-get install -y -qq fonts-wqy-zenhei > /dev/null; }
 
 cargo build --quiet
 bin="$PWD/target/debug/stockwatch"
@@ -35,7 +37,7 @@ shot() {
     {
         echo '<!doctype html><html><head><meta charset="utf-8"><style>'
         echo 'body{margin:0;background:#1e1e1e;color:#d4d4d4}'
-        echo 'pre{margin:12px;font:15px/1.25 "DejaVu Sans Mono",monospace}'
+        echo 'pre{margin:12px;font:15px/1.25 "DejaVu Sans Mono","WenQuanYi Zen Hei Mono",monospace}'
         echo '</style></head><body><pre>'
         aha --no-header --black < "$work/$name.ans"
         echo '</pre></body></html>'
@@ -120,3 +122,41 @@ shot console-runs-out-soon         # every item with an open SOON alert, soonest
 keys Escape : s t o r e Space B e r l i n Enter / D o t Enter Enter
 shot console-forecast-chart        # Enter on an item: its forecast and the chart
 keys Escape q
+sleep 1
+
+# A chain: 40 stores × 300 items (accented, CJK and long names), 2,000 open
+# alerts, at 80×24 as over SSH, then São Paulo found by `:store sao`, then
+# the same at 200×50.
+tmux -L "$socket" kill-server 2> /dev/null || true
+sleep 1
+rm -rf "$STOCKWATCH_DATA_DIR" 2> /dev/null || true
+chain="$work/chain"
+mkdir -p "$chain"
+python3 - "$chain" <<'PY'
+import sys
+names = ["São Paulo Paulista", "東京 渋谷", "Zürich HB", "Kraków Główny", "Shanghai Pudong",
+         "México Reforma", "Ålesund", "Berlin Mitte",
+         "Filiale Mönchengladbach-Rheydt Hauptbahnhof Einkaufszentrum", "Sapporo"]
+names += [f"Tienda {i:02} Ñandú" for i in range(len(names), 40)]
+for n, store in enumerate(names):
+    with open(f"{sys.argv[1]}/store-{n:02}.csv", "w") as f:
+        f.write("store,item,count\n")
+        for i in range(300):
+            item = [f"Artículo {i:03}", f"商品 {i:03}",
+                    f"Echo Dot (5th generation) smart speaker with clock, glacier {i:03}"][i % 3]
+            count = 0 if i % 12 == 0 else 2 if i % 12 == 1 else 10 + (i % 12) * 137
+            f.write(f'"{store}","{item}",{count}\n')
+PY
+"$bin" upload "$chain"/*.csv > /dev/null
+cols=80 rows=24
+tmux -L "$socket" new-session -d -s shots -x "$cols" -y "$rows" \
+    "env STOCKWATCH_DATA_DIR='$STOCKWATCH_DATA_DIR' STOCKWATCH_LOG_DIR='$work/logs4' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' STOCKWATCH_USER=ana TERM=xterm-256color '$bin'; sleep 60"
+sleep 2
+shot console-chain-80x24           # 40 stores, 2,000 alerts: 7 alert rows, "↓ N more" on every list
+keys : s t o r e Space s a o Enter
+shot console-chain-store-sao       # :store sao opens São Paulo Paulista at its first row, marked in the stores pane
+cols=200 rows=50
+tmux -L "$socket" resize-window -t shots -x "$cols" -y "$rows"
+sleep 1
+shot console-chain-200x50          # wide: the numbers stay next to the names
+keys q
