@@ -194,6 +194,27 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     }
     let mut left_over = room.saturating_sub(width_of(&head) + width_of(&numbers));
     let mut spans = head;
+    // What was said and does not fit beside the numbers is shown whole on
+    // the row above (over a pane's bottom border, until it clears).
+    let said_width: usize = said.iter().map(|(t, _)| t.width() + 2).sum();
+    if said_width > left_over && area.y > 0 {
+        let above = Rect {
+            y: area.y - 1,
+            height: 1,
+            ..area
+        };
+        let line: Vec<Span> = said
+            .iter()
+            .enumerate()
+            .map(|(i, (text, style))| Span::styled(format!("{}{text}", if i == 0 { " " } else { "  " }), *style))
+            .collect();
+        frame.render_widget(ratatui::widgets::Clear, above);
+        frame.render_widget(
+            Paragraph::new(Line::from(line)).wrap(ratatui::widgets::Wrap { trim: false }),
+            above,
+        );
+        said.clear();
+    }
     for (text, style) in said {
         let text = super::columns::ellipsize(&format!("  {text}"), left_over.min(u16::MAX as usize) as u16);
         left_over -= text.width();
