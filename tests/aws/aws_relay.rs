@@ -25,7 +25,18 @@ fn stockwatch(settings: &AwsSettings, dir: &std::path::Path, endpoint: &str, clo
 
 /// `stockwatch relay`, given time for its first beat (followers started
 /// after it then follow through it).
-fn start_relay(settings: &AwsSettings, dir: &std::path::Path, endpoint: &str) -> Child {
+/// A process killed when the test ends, however it ends (a failed
+/// assertion too: a relay left running would reap and publish for no one).
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_relay(settings: &AwsSettings, dir: &std::path::Path, endpoint: &str) -> Running {
     let relay = stockwatch(settings, dir, endpoint, None)
         .arg("relay")
         .stdout(Stdio::null())
@@ -33,7 +44,7 @@ fn start_relay(settings: &AwsSettings, dir: &std::path::Path, endpoint: &str) ->
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_secs(2));
-    relay
+    Running(relay)
 }
 
 /// A `watch --json` follower whose lines arrive on a channel.
@@ -131,7 +142,7 @@ async fn followers_of_a_relay_read_no_stream_and_lose_nothing() {
     let (_, settings, _) = moto::fresh().await;
     let dir = tempfile::tempdir().unwrap();
     let moto_url = moto::endpoint();
-    let mut relay = start_relay(&settings, dir.path(), &moto_url);
+    let _relay = start_relay(&settings, dir.path(), &moto_url);
 
     // Two followers, counted: every request they make goes through the proxy.
     let proxy = delay_proxy::counting_proxy(&moto_url);
@@ -211,8 +222,6 @@ async fn followers_of_a_relay_read_no_stream_and_lose_nothing() {
     }
     drop(again);
     drop(second);
-    let _ = relay.kill();
-    let _ = relay.wait();
 }
 
 /// The console, the real binary in tmux, on a setup with a relay: it shows
@@ -223,7 +232,7 @@ async fn a_console_follows_through_the_relay_and_removes_its_queue_at_exit() {
     let (_, settings, _) = moto::fresh().await;
     let env = common::Env::new();
     let moto_url = moto::endpoint();
-    let mut relay = start_relay(&settings, env.dir.path(), &moto_url);
+    let _relay = start_relay(&settings, env.dir.path(), &moto_url);
     let proxy = delay_proxy::counting_proxy(&moto_url);
     let mut console_env = moto::operator_env(&settings, &proxy.url);
     console_env.push(("STOCKWATCH_TEST_ABANDONED_MS", "4000".into()));
@@ -248,8 +257,6 @@ async fn a_console_follows_through_the_relay_and_removes_its_queue_at_exit() {
     console.keys(&["q"]);
     console.wait_for("the console to exit", false, |s| s.contains("CONSOLE-EXITED 0"));
     assert!(follower_queues(&settings).await.is_empty(), "its queue went with it");
-    let _ = relay.kill();
-    let _ = relay.wait();
 }
 
 /// Followers whose clocks are ten minutes off (twice the five minutes a
@@ -263,7 +270,7 @@ async fn followers_clocks_do_not_decide_whose_queue_is_reaped() {
     let (_, settings, _) = moto::fresh().await;
     let dir = tempfile::tempdir().unwrap();
     let moto_url = moto::endpoint();
-    let mut relay = start_relay(&settings, dir.path(), &moto_url);
+    let _relay = start_relay(&settings, dir.path(), &moto_url);
     let on_time = Follower::start(stockwatch(&settings, dir.path(), &moto_url, None));
     let deadline = Instant::now() + Duration::from_secs(20);
     while follower_queues(&settings).await.is_empty() {
@@ -313,8 +320,6 @@ async fn followers_clocks_do_not_decide_whose_queue_is_reaped() {
         "every follower, an hour off or not, keeps its queue: {queues:?}"
     );
     drop((on_time, fast, slow, hour_fast, hour_slow));
-    let _ = relay.kill();
-    let _ = relay.wait();
 }
 
 /// The reaper lists queues, then subscriptions: a follower that makes its
@@ -684,7 +689,7 @@ async fn a_follower_woken_after_its_queue_was_reaped_reconnects_and_follows() {
     let (_, settings, _) = moto::fresh().await;
     let dir = tempfile::tempdir().unwrap();
     let moto_url = moto::endpoint();
-    let mut relay = start_relay(&settings, dir.path(), &moto_url);
+    let _relay = start_relay(&settings, dir.path(), &moto_url);
     let mut sleeper = Follower::start(stockwatch(&settings, dir.path(), &moto_url, None));
     let mut awake = Follower::start(stockwatch(&settings, dir.path(), &moto_url, None));
     let mut third = Follower::start(stockwatch(&settings, dir.path(), &moto_url, None));
@@ -724,6 +729,4 @@ async fn a_follower_woken_after_its_queue_was_reaped_reconnects_and_follows() {
         );
     }
     drop((sleeper, awake, third));
-    let _ = relay.kill();
-    let _ = relay.wait();
 }
