@@ -10,27 +10,7 @@ use stockwatch_testkit as common;
 use common::Env;
 use common::tmux::Tmux;
 
-const LONG_ITEM: &str = "Echo Dot (5th generation) smart speaker with clock, glacier";
-
-fn store_names() -> Vec<String> {
-    let mut names: Vec<String> = [
-        "São Paulo Paulista",
-        "東京 渋谷",
-        "Zürich HB",
-        "Kraków Główny",
-        "Shanghai Pudong",
-        "México Reforma",
-        "Ålesund",
-        "Berlin Mitte",
-        "Filiale Mönchengladbach-Rheydt Hauptbahnhof Einkaufszentrum",
-        "Sapporo",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    names.extend((names.len()..40).map(|i| format!("Tienda {i:02} Ñandú")));
-    names
-}
+use common::chain::{item_name, store_names};
 
 /// One file per store; every twelfth item out, every twelfth low: 50
 /// alerts a store, 2,000 in all.
@@ -42,11 +22,7 @@ fn chain_loaded() -> Env {
     for (n, store) in store_names().iter().enumerate() {
         let mut csv = String::from("store,item,count\n");
         for i in 0..300 {
-            let item = match i % 3 {
-                0 => format!("Artículo {i:03}"),
-                1 => format!("商品 {i:03}"),
-                _ => format!("{LONG_ITEM} {i:03}"),
-            };
+            let item = item_name(i);
             let count = match i % 12 {
                 0 => 0,
                 1 => 2,

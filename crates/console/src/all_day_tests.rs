@@ -10,24 +10,12 @@ use super::pane::Pane;
 use super::test_support::{
     alert, app, asked_listing, change, deliver_changes, deliver_listing, press, row, samples_dir, typed, with_files,
 };
-use super::theme::Theme;
 use super::update::update;
-use super::view::view;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use stockwatch_domain::{AlertId, AlertKind, AlertState, Timestamp};
 
 fn screen(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal
-        .draw(|frame| view(frame, app, Theme { colour: false }))
-        .unwrap();
-    let buffer = terminal.backend().buffer().clone();
-    (0..height)
-        .map(|y| (0..width).map(|x| buffer[(x, y)].symbol()).collect::<String>())
-        .collect::<Vec<_>>()
-        .join("\n")
+    super::test_support::screen_lines(app, width, height).join("\n")
 }
 
 fn ctrl(app: &mut App, c: char) -> Vec<Effect> {

@@ -191,3 +191,15 @@ pub fn with_files() -> App {
     deliver_listing(&mut app, &effects);
     app
 }
+
+/// The screen `view` draws at `width` × `height`, without colour, line by line.
+pub fn screen_lines(app: &App, width: u16, height: u16) -> Vec<String> {
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| crate::view::view(frame, app, crate::theme::Theme { colour: false }))
+        .unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    (0..height)
+        .map(|y| (0..width).map(|x| buffer[(x, y)].symbol()).collect::<String>())
+        .collect()
+}

@@ -4,6 +4,7 @@
 //! tmux, the IAM judge of the template's policies, and the contract suite
 //! every backend keeps (`contract`, `contract_tests!`).
 
+pub mod chain;
 pub mod contract;
 pub mod delay_proxy;
 pub mod iam;
