@@ -190,8 +190,8 @@ async fn follow(
                         }
                     }
                 }
-                // No snapshot nor snoozes asked for.
-                Followed::Rows { .. } | Followed::Unresolved { .. } | Followed::Snoozes(_) => {}
+                // No snapshot nor snoozes asked for (a refresh comes with a snapshot only).
+                Followed::Rows { .. } | Followed::Unresolved { .. } | Followed::Snoozes(_) | Followed::Refresh => {}
             }
         }
         // What one receive brought, in the order the alerts were raised;

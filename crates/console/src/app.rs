@@ -141,6 +141,8 @@ pub struct App {
     pub ledger_error: Option<String>,
     /// The relay that publishes to this console has gone quiet.
     pub relay_silent: bool,
+    /// The view is being read again for a silent relay (merged, not replaced).
+    pub refreshing: bool,
     /// Stores and items whose new alerts are not notified.
     pub snoozes: Vec<stockwatch_domain::Snooze>,
     /// The time of the last tick: what "now" is for drawing (which reads
@@ -184,6 +186,7 @@ impl App {
             lag_ms: None,
             ledger_error: None,
             relay_silent: false,
+            refreshing: false,
             snoozes: Vec::new(),
             now: Timestamp(0),
             message: None,
@@ -335,6 +338,7 @@ impl App {
     /// selection follows its cursor instead. The stores go first: the stock
     /// pane follows the store under their cursor.
     pub fn refresh(&mut self, moved: Option<Pane>) {
+        let held_before = (self.stores.list.is_held(), self.stock.list.is_held());
         self.stores
             .refresh(&mut self.live_stock, moved == Some(Pane::Stores), self.now);
         let live = super::stock_pane::Live {
@@ -349,6 +353,10 @@ impl App {
             .refresh(live, self.stores.selected(), moved == Some(Pane::Stock), detail_open);
         self.alerts.refresh(&self.live_alerts, moved == Some(Pane::Alerts));
         self.files.refresh(moved == Some(Pane::Files));
+        // A hold that ended by itself (a tick) re-sorted a list: draw it.
+        if (self.stores.list.is_held(), self.stock.list.is_held()) != held_before {
+            self.dirty = true;
+        }
         self.detail_forecast = match &self.mode {
             Mode::Detail { store, item, .. } => self.live_stock.item(store, item).and_then(|row| {
                 let latest = stockwatch_domain::Point {

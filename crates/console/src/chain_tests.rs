@@ -355,3 +355,33 @@ fn the_file_pane_keeps_numbers_whole_and_each_upload_on_one_line() {
         assert!(cjk.contains("OUT"), "the state column stays: {cjk:?}");
     }
 }
+
+#[test]
+fn a_silent_relay_s_fresh_read_merges_and_a_hold_that_ends_is_drawn() {
+    use stockwatch_domain::Timestamp;
+    let mut app = chain_app();
+    update(&mut app, Msg::Tick(Timestamp(1_000)));
+    app.focus = Pane::Stores;
+    press(&mut app, KeyCode::Char('j'));
+    let (items, under_cursor) = (app.live_stock.totals().items, app.stores.selected().cloned());
+    // The relay fell silent: the view is read again and merged, not wiped.
+    update(&mut app, Msg::Refresh);
+    assert_eq!(app.live_stock.totals().items, items, "nothing wiped while it is read");
+    update(&mut app, Msg::Rows(vec![row("Berlin Mitte", "Nuevo artículo", 4)]));
+    update(&mut app, Msg::SnapshotDone);
+    update(&mut app, Msg::AlertsResync(Vec::new()));
+    assert_eq!(
+        app.live_stock.totals().items,
+        items + 1,
+        "what the relay missed is there"
+    );
+    assert_eq!(app.stores.selected().cloned(), under_cursor, "the cursor stays");
+    let said = app.message.clone().unwrap_or_default();
+    assert!(said.contains("read again") && !said.contains("lost"), "{said}");
+    // The hold ends with a tick alone: the re-sorted list is drawn.
+    app.dirty = false;
+    update(&mut app, Msg::Tick(Timestamp(2_000)));
+    assert!(!app.dirty, "a tick that changes nothing draws nothing");
+    update(&mut app, Msg::Tick(Timestamp(40_000)));
+    assert!(app.dirty, "the hold ended: drawn again");
+}

@@ -37,6 +37,8 @@ pub enum Msg {
     FeedOk,
     /// The feed lost changes: the rows that follow replace everything.
     Resync,
+    /// The relay is silent: the rows that follow are merged with what is held.
+    Refresh,
     LedgerError(String),
     /// A line for the status bar from a background job.
     Said(String),

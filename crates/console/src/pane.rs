@@ -148,7 +148,8 @@ impl<K: PartialEq> PaneState<K> {
     pub fn order_held(&mut self, now: Timestamp) -> bool {
         self.hold = match self.hold {
             Hold::Asked => Hold::Since(now),
-            Hold::Since(at) if now.0 - at.0 >= ORDER_HELD_MS => Hold::Free,
+            // A clock that stepped back ends it too, rather than holding on.
+            Hold::Since(at) if now.0 - at.0 >= ORDER_HELD_MS || now.0 < at.0 => Hold::Free,
             hold => hold,
         };
         self.is_held()

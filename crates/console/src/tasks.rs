@@ -162,6 +162,7 @@ fn messages(followed: Followed) -> Vec<Msg> {
         Followed::Unresolved { alerts, again: false } => Msg::AlertsLoaded(alerts),
         Followed::Unresolved { alerts, again: true } => Msg::AlertsResync(alerts),
         Followed::Gap => Msg::Resync,
+        Followed::Refresh => Msg::Refresh,
         Followed::Changes(changes) => Msg::Changes {
             changes,
             seen_at: Timestamp::now(),

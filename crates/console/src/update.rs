@@ -108,6 +108,12 @@ fn on_news(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.held.clear();
             app.feed = Feed::Loading;
         }
+        Msg::Refresh => {
+            // Nothing is wiped: the rows read again are merged by the
+            // table's rule, the unresolved alerts replaced when they come.
+            app.refreshing = true;
+            app.message = Some("relay silent: reading the view again".into());
+        }
         Msg::LedgerError(error) => app.ledger_error = Some(error),
         Msg::RelaySilent(silent) => app.relay_silent = silent,
         Msg::Snoozes(snoozes) => {
@@ -131,7 +137,11 @@ fn on_news(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::AlertsResync(alerts) => {
             app.ledger_error = None;
             app.live_alerts.replace_unresolved(alerts);
-            app.message = Some(LOST.into());
+            app.message = Some(if std::mem::take(&mut app.refreshing) {
+                "relay silent: the view was read again".into()
+            } else {
+                LOST.into()
+            });
         }
         Msg::Alerts(alerts) => {
             app.ledger_error = None;

@@ -209,15 +209,21 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             .map(|(i, (text, style))| Span::styled(format!("{}{text}", if i == 0 { " " } else { "  " }), *style))
             .collect();
         frame.render_widget(ratatui::widgets::Clear, above);
-        frame.render_widget(
-            Paragraph::new(Line::from(line)).wrap(ratatui::widgets::Wrap { trim: false }),
-            above,
-        );
+        // Longer than the screen is wide: cut with "…" at its end.
+        let line = Line::from(line);
+        let line = if line.width() > above.width as usize {
+            let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+            let style = line.spans.first().map(|s| s.style).unwrap_or_default();
+            Line::from(Span::styled(super::columns::ellipsize(&text, above.width), style))
+        } else {
+            line
+        };
+        frame.render_widget(Paragraph::new(line), above);
         said.clear();
     }
     for (text, style) in said {
         let text = super::columns::ellipsize(&format!("  {text}"), left_over.min(u16::MAX as usize) as u16);
-        left_over -= text.width();
+        left_over = left_over.saturating_sub(text.width());
         spans.push(Span::styled(text, style));
     }
     spans.extend(numbers);

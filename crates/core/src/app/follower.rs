@@ -57,9 +57,12 @@ pub enum Followed {
         again: bool,
     },
     /// Events were lost on the way (a stream trimmed or replaced, a hole in
-    /// the relay's numbering), or the relay fell silent: with a snapshot
-    /// asked for, a fresh one follows.
+    /// the relay's numbering): with a snapshot asked for, a fresh one
+    /// follows, to replace what is held.
     Gap,
+    /// The relay is silent: a fresh snapshot follows, to merge with what is
+    /// held (rows by the table's rule; the unresolved alerts replaced).
+    Refresh,
     Changes(Vec<Change>),
     Alerts(Vec<Alert>),
     Snoozes(Vec<Snooze>),
@@ -250,7 +253,7 @@ impl Follower {
                 .is_none_or(|at| at.elapsed() >= self.options.silent_after)
         {
             self.read_for_silence = Some(Instant::now());
-            out.push(Followed::Gap);
+            out.push(Followed::Refresh);
             self.start_snapshot_again();
             self.after_snapshot.clear();
             return Ok(out);
@@ -344,6 +347,13 @@ impl Follower {
             .await
             .map_err(FollowFailed::ledger)?;
         self.snapshot = None;
+        // A long read is not the relay's silence: it is judged from here
+        // (and the next fresh read while silent is one silence away).
+        if self.silent {
+            self.read_for_silence = Some(Instant::now());
+        } else {
+            self.heard = Instant::now();
+        }
         let mut out = vec![Followed::Unresolved {
             alerts,
             again: snapshot.again,

@@ -44,7 +44,10 @@ pub async fn a_grouping_window_sends_many_batches_as_one_message_per_store(b: &P
     upload(&b, "window.csv", &file).await;
     let page = b.feed.read(None, 1000).await.unwrap();
     assert_eq!(page.changes.len(), 30);
-    let wait = Duration::from_millis(1200);
+    // Long beside the time the 30 batches take on a loaded machine (moto,
+    // one request a change: over 1.2 s under a full test run), so the
+    // window is still open when the first sweep looks.
+    let wait = Duration::from_millis(3000);
     let function = configured(&b, "function", |c| c.group_wait = wait);
     let mut report = CheckReport::default();
     for change in &page.changes {
