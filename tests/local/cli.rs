@@ -1030,6 +1030,13 @@ fn a_killed_upload_is_resumed_at_once_by_the_next_process() {
     upload.wait().unwrap();
     let uploads = env.json(&["uploads", "--json"]);
     assert_eq!(uploads[0]["status"], "received", "killed mid-load: {uploads}");
+    // Said as stopped at once, not "loading" until the lease ends.
+    let listed = env.run(&["uploads"]);
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("stopped (resumed by the next check)") && !listed.contains("loading"),
+        "{listed}"
+    );
 
     let started = Instant::now();
     let out = env.run(&["check"]);

@@ -144,6 +144,7 @@ struct Row {
     report: Option<String>,
     as_of: Option<i64>,
     loading_until: Option<i64>,
+    loading_by: Option<String>,
 }
 
 fn row_to_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
@@ -155,10 +156,13 @@ fn row_to_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
         report: row.get(4)?,
         as_of: row.get(5)?,
         loading_until: row.get(6)?,
+        loading_by: row.get(7)?,
     })
 }
 
-fn info_from(raw: Row) -> PortResult<ObjectInfo> {
+/// An object's info; a load whose loader has ended (its lock file free) is
+/// said to have stopped now, not when its lease would run out.
+fn info_from(raw: Row, locks: &LoadLocks) -> PortResult<ObjectInfo> {
     let Row {
         key,
         size,
@@ -167,7 +171,12 @@ fn info_from(raw: Row) -> PortResult<ObjectInfo> {
         report,
         as_of,
         loading_until,
+        loading_by,
     } = raw;
+    let loading_until = match (loading_until, loading_by) {
+        (Some(until), Some(holder)) if locks.ended(&holder) => Some(until.min(Timestamp::now().0 - 1)),
+        (until, _) => until,
+    };
     let report = match report {
         Some(json) => Some(
             serde_json::from_str::<LoadReport>(&json)
@@ -186,7 +195,8 @@ fn info_from(raw: Row) -> PortResult<ObjectInfo> {
     })
 }
 
-const SELECT_OBJECT: &str = "SELECT key, size, uploaded_at, status, report, as_of, loading_until FROM objects";
+const SELECT_OBJECT: &str =
+    "SELECT key, size, uploaded_at, status, report, as_of, loading_until, loading_by FROM objects";
 
 #[async_trait]
 impl ObjectStore for LocalObjects {
@@ -270,7 +280,7 @@ impl ObjectStore for LocalObjects {
             })
             .await?;
         match raw {
-            Some(raw) => info_from(raw),
+            Some(raw) => info_from(raw, &self.locks),
             None => Err(PortError::not_found(format!("there is no object {key} in the bucket"))),
         }
     }
@@ -319,7 +329,10 @@ impl ObjectStore for LocalObjects {
                 rows.collect::<rusqlite::Result<Vec<_>>>().db(tx)
             })
             .await?;
-        let items = raws.into_iter().map(info_from).collect::<PortResult<Vec<_>>>()?;
+        let items = raws
+            .into_iter()
+            .map(|raw| info_from(raw, &self.locks))
+            .collect::<PortResult<Vec<_>>>()?;
         let next = (items.len() == limit && limit > 0)
             .then(|| items.last().map(PageToken::after_object))
             .flatten();
