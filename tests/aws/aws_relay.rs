@@ -20,6 +20,9 @@ use stockwatch_aws::AwsSettings;
 fn stockwatch(settings: &AwsSettings, dir: &std::path::Path, endpoint: &str, clock: Option<&str>) -> Command {
     let mut cmd = moto::stockwatch_on(settings, dir, endpoint, clock);
     cmd.env("STOCKWATCH_TEST_ABANDONED_MS", "4000");
+    // A group of its own: faketime runs the binary as its child, and both
+    // must end with the test (`end`).
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     cmd
 }
 
@@ -31,9 +34,14 @@ struct Running(Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        end(&mut self.0);
     }
+}
+
+/// Kills a process started by `stockwatch` and everything in its group.
+fn end(child: &mut Child) {
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+    let _ = child.wait();
 }
 
 fn start_relay(settings: &AwsSettings, dir: &std::path::Path, endpoint: &str) -> Running {
@@ -97,8 +105,7 @@ impl Follower {
 
 impl Drop for Follower {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        end(&mut self.child);
     }
 }
 
