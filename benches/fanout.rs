@@ -16,6 +16,7 @@
 mod common;
 use stockwatch_testkit::delay_proxy;
 use stockwatch_testkit::moto;
+use stockwatch_testkit::running;
 
 use common::{flag, percentile};
 use std::collections::HashMap;
@@ -86,13 +87,7 @@ async fn run() {
     let moto_url = moto::endpoint();
     let (_, settings, clients) = moto::fresh().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut relay = stockwatch(&settings, dir.path(), &moto_url, None)
-        .arg("relay")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_secs(2));
+    let relay = running::relay(stockwatch(&settings, dir.path(), &moto_url, None));
     let proxy = delay_proxy::counting_proxy(&moto_url);
     let mut followers: Vec<Follower> = (0..n)
         .map(|_| Follower::start(stockwatch(&settings, dir.path(), &proxy.url, None)))
@@ -223,8 +218,7 @@ async fn run() {
         ledger_reads.push((history, start_reads(&proxy)));
         drop(one);
     }
-    let _ = relay.kill();
-    let _ = relay.wait();
+    drop(relay);
     drop(followers);
 
     println!("| fan-out on moto: a relay and {n} followers (watch --json) | measured |");

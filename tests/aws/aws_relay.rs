@@ -8,6 +8,7 @@
 use stockwatch_testkit as common;
 use stockwatch_testkit::delay_proxy;
 use stockwatch_testkit::moto;
+use stockwatch_testkit::running::{self, Running};
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -20,39 +21,15 @@ use stockwatch_aws::AwsSettings;
 fn stockwatch(settings: &AwsSettings, dir: &std::path::Path, endpoint: &str, clock: Option<&str>) -> Command {
     let mut cmd = moto::stockwatch_on(settings, dir, endpoint, clock);
     cmd.env("STOCKWATCH_TEST_ABANDONED_MS", "4000");
-    // A group of its own: faketime runs the binary as its child, and both
-    // must end with the test (`end`).
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    // Ended as a group with the test (faketime runs the binary as its child).
+    running::own_group(&mut cmd);
     cmd
 }
 
-/// `stockwatch relay`, given time for its first beat (followers started
-/// after it then follow through it).
-/// A process killed when the test ends, however it ends (a failed
-/// assertion too: a relay left running would reap and publish for no one).
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        end(&mut self.0);
-    }
-}
-
-/// Kills a process started by `stockwatch` and everything in its group.
-fn end(child: &mut Child) {
-    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-    let _ = child.wait();
-}
-
+/// `stockwatch relay` on this test's setup, given time for its first beat
+/// (followers started after it follow through it); killed when dropped.
 fn start_relay(settings: &AwsSettings, dir: &std::path::Path, endpoint: &str) -> Running {
-    let relay = stockwatch(settings, dir, endpoint, None)
-        .arg("relay")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_secs(2));
-    Running(relay)
+    running::relay(stockwatch(settings, dir, endpoint, None))
 }
 
 /// A `watch --json` follower whose lines arrive on a channel.
@@ -105,7 +82,7 @@ impl Follower {
 
 impl Drop for Follower {
     fn drop(&mut self) {
-        end(&mut self.child);
+        running::end(&mut self.child);
     }
 }
 
@@ -130,14 +107,18 @@ async fn subscribed_queues(settings: &AwsSettings) -> usize {
     let Ok(Some(topic)) = ledger.recorded_arn(FANOUT_TOPIC_KEY).await else {
         return 0;
     };
-    let sns = aws_sdk_sns::Client::new(&config);
-    let listed = sns.list_subscriptions_by_topic().topic_arn(topic).send().await.unwrap();
     let prefix = format!("{}-fanout-f-", settings.topic);
-    listed
-        .subscriptions()
+    subscriptions_of(&aws_sdk_sns::Client::new(&config), &topic)
+        .await
         .iter()
         .filter(|s| s.endpoint().is_some_and(|e| e.contains(&prefix)))
         .count()
+}
+
+/// The topic's subscriptions (one page: tests have few).
+async fn subscriptions_of(sns: &aws_sdk_sns::Client, topic: &str) -> Vec<aws_sdk_sns::types::Subscription> {
+    let listed = sns.list_subscriptions_by_topic().topic_arn(topic).send().await.unwrap();
+    listed.subscriptions().to_vec()
 }
 
 fn is_change(event: &serde_json::Value, item: &str) -> bool {
@@ -329,14 +310,13 @@ async fn followers_clocks_do_not_decide_whose_queue_is_reaped() {
     drop((on_time, fast, slow, hour_fast, hour_slow));
 }
 
-/// The reaper lists queues, then subscriptions: a follower that makes its
-/// queue and subscribes in between is not taken for an orphan.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_follower_subscribing_while_a_reap_lists_stays_subscribed() {
-    use stockwatch_aws::fanout::SnsFanout;
+/// An in-process fan-out on the setup's topic (its ledger, as provisioning
+/// recorded it), abandoning queues after 300 s; and the topic's ARN.
+async fn fanout_on(
+    settings: &AwsSettings,
+    clients: &stockwatch_aws::Clients,
+) -> (stockwatch_aws::fanout::SnsFanout, String) {
     use stockwatch_aws::ledger::{DynamoLedger, FANOUT_TOPIC_KEY};
-    use stockwatch_core::ports::{Event, Fanout};
-    let (_, settings, clients) = moto::fresh().await;
     let ledger = std::sync::Arc::new(DynamoLedger::new(
         clients.dynamodb.clone(),
         settings.ledger_table.clone(),
@@ -346,32 +326,33 @@ async fn a_follower_subscribing_while_a_reap_lists_stays_subscribed() {
         .await
         .unwrap()
         .expect("a fan-out topic");
-    let fanout = || {
-        SnsFanout::new(
-            clients.sns.clone(),
-            clients.sqs.clone(),
-            topic.clone(),
-            settings.follower_queue_prefix.clone(),
-            ledger.clone(),
-            Duration::from_secs(300),
-            clients.server_clock.clone(),
-        )
-    };
-    let reaper = fanout();
+    let fanout = stockwatch_aws::fanout::SnsFanout::new(
+        clients.sns.clone(),
+        clients.sqs.clone(),
+        topic.clone(),
+        settings.follower_queue_prefix.clone(),
+        ledger,
+        Duration::from_secs(300),
+        clients.server_clock.clone(),
+    );
+    (fanout, topic)
+}
+
+/// The reaper lists queues, then subscriptions: a follower that makes its
+/// queue and subscribes in between is not taken for an orphan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_subscribing_while_a_reap_lists_stays_subscribed() {
+    use stockwatch_core::ports::{Event, Fanout};
+    let (_, settings, clients) = moto::fresh().await;
+    let (reaper, topic) = fanout_on(&settings, &clients).await;
     let listed = reaper.follower_queues().await.unwrap();
     // Between the reaper's two listings, as a real network may order them.
-    let follower = fanout();
+    let (follower, _) = fanout_on(&settings, &clients).await;
     let mut subscription = follower.subscribe("late").await.unwrap();
     reaper.reap_listed(&listed, Duration::from_secs(300)).await.unwrap();
 
-    let subscribed = clients
-        .sns
-        .list_subscriptions_by_topic()
-        .topic_arn(&topic)
-        .send()
-        .await
-        .unwrap();
-    let endpoints: Vec<&str> = subscribed.subscriptions().iter().filter_map(|s| s.endpoint()).collect();
+    let subscribed = subscriptions_of(&clients.sns, &topic).await;
+    let endpoints: Vec<&str> = subscribed.iter().filter_map(|s| s.endpoint()).collect();
     assert!(
         endpoints.iter().any(|e| e.ends_with(&subscription.id)),
         "unsubscribed as an orphan: {endpoints:?}"
@@ -397,29 +378,11 @@ struct Relayed {
 
 /// Its relay counts as silent after `silent_after` unheard.
 async fn relayed_follower(name: &str, silent_after: Duration) -> Relayed {
-    use stockwatch_aws::fanout::SnsFanout;
-    use stockwatch_aws::ledger::{DynamoLedger, FANOUT_TOPIC_KEY};
     use stockwatch_core::app::{FollowOptions, Operations};
     use stockwatch_core::ports::RetryPolicy;
     let (mut ports, settings, clients) = moto::fresh().await;
-    let ledger = std::sync::Arc::new(DynamoLedger::new(
-        clients.dynamodb.clone(),
-        settings.ledger_table.clone(),
-    ));
-    let topic = ledger
-        .recorded_arn(FANOUT_TOPIC_KEY)
-        .await
-        .unwrap()
-        .expect("a fan-out topic");
-    let fanout = std::sync::Arc::new(SnsFanout::new(
-        clients.sns.clone(),
-        clients.sqs.clone(),
-        topic.clone(),
-        settings.follower_queue_prefix.clone(),
-        ledger.clone(),
-        Duration::from_secs(300),
-        clients.server_clock.clone(),
-    ));
+    let (fanout, topic) = fanout_on(&settings, &clients).await;
+    let fanout = std::sync::Arc::new(fanout);
     (ports.fanout, ports.relayed) = (fanout.clone(), true);
     let table = ports.table.clone();
     let ops = Operations::new(ports, RetryPolicy::default());
@@ -630,14 +593,7 @@ async fn a_follower_whose_queue_was_reaped_subscribes_again_and_refreshes() {
         if lost == "queue" {
             sqs.delete_queue().queue_url(&queues[0]).send().await.unwrap();
         } else {
-            let subscribed = clients
-                .sns
-                .list_subscriptions_by_topic()
-                .topic_arn(&topic)
-                .send()
-                .await
-                .unwrap();
-            for s in subscribed.subscriptions() {
+            for s in subscriptions_of(&clients.sns, &topic).await {
                 clients
                     .sns
                     .unsubscribe()

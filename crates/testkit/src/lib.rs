@@ -10,6 +10,7 @@ pub mod delay_proxy;
 pub mod iam;
 pub mod invariants;
 pub mod moto;
+pub mod running;
 pub mod runtime_api;
 pub mod script;
 pub mod scripted;

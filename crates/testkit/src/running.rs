@@ -1,0 +1,39 @@
+//! Processes a test or a bench starts and must end however it ends (a
+//! failed assertion too): each runs in a process group of its own, killed
+//! as a group, since faketime runs the binary as its child.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A started process, killed with its group when dropped.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        end(&mut self.0);
+    }
+}
+
+/// Puts what `cmd` starts in a group of its own, for `end`.
+pub fn own_group(cmd: &mut Command) -> &mut Command {
+    std::os::unix::process::CommandExt::process_group(cmd, 0)
+}
+
+/// Kills a process started in its own group, and everything in the group.
+pub fn end(child: &mut Child) {
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+    let _ = child.wait();
+}
+
+/// `stockwatch relay` from `cmd` (the binary on a setup), given time for
+/// its first beat, so followers started after it follow through it.
+pub fn relay(mut cmd: Command) -> Running {
+    let child = own_group(&mut cmd)
+        .arg("relay")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    Running(child)
+}
