@@ -3,8 +3,8 @@
 //! newest alert until the operator moves off it; then it keeps their alert
 //! in place and counts the new ones arriving above it.
 
-use super::live_alerts::LiveAlerts;
 use super::pane::{PaneState, TextFilter};
+use stockwatch_core::live::LiveAlerts;
 use stockwatch_domain::{Alert, AlertId, AlertState};
 
 /// Which alerts the pane lists (the history view is `All` or `Resolved`).

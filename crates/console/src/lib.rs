@@ -6,8 +6,8 @@
 //! answers are more messages) and, when something changed, `view(frame,
 //! &app)` draws. No I/O in `update` or `view`.
 //!
-//! State: `app` (the whole), `live_stock` and `live_alerts` (the console's
-//! copies of the inventory table and the alert ledger), `pane` (what every
+//! State: `app` (the whole), `live` (the copies of the inventory table and
+//! the alert ledger, shared with the web dashboard), `pane` (what every
 //! pane's list shares) and one module per pane: `stores_pane`, `stock_pane`,
 //! `alerts_pane`, `files::pane`.
 //! Changing it: `messages` (what goes in and out), `update`, `keys` (what a
@@ -28,17 +28,19 @@ pub mod clock;
 mod columns;
 mod effects;
 pub mod files;
-pub mod finding;
 mod item_chart;
 pub mod item_history;
 pub mod keymap;
 mod keys;
 pub mod latest;
 mod layout;
-pub mod live_alerts;
-pub mod live_stock;
+#[cfg(test)]
+mod live_alerts_tests;
+pub use stockwatch_core::live::{self, finding};
 #[cfg(test)]
 mod live_stock_properties;
+#[cfg(test)]
+mod live_stock_tests;
 pub mod messages;
 mod mouse;
 mod overlays;

@@ -2,9 +2,9 @@
 //! every change at least once, in any order, with a snapshot read at any
 //! point of the table's history landing anywhere among them.
 
-use super::live_stock::LiveStock;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
+use stockwatch_core::live::LiveStock;
 use stockwatch_core::ports::{Change, ChangeKind, Image, StockRow};
 use stockwatch_domain::{Thresholds, Timestamp, supersedes};
 

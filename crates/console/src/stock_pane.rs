@@ -3,10 +3,10 @@
 //! item across stores); sorted by a column, filtered.
 
 use super::item_history::{ItemHistory, sparkline};
-use super::live_alerts::LiveAlerts;
-use super::live_stock::{ItemRow, LiveStock};
 use super::pane::{PaneState, TextFilter, keep_order};
 use std::collections::HashMap;
+use stockwatch_core::live::LiveAlerts;
+use stockwatch_core::live::{ItemRow, LiveStock};
 use stockwatch_domain::forecast::{DAY_MS, Point};
 use stockwatch_domain::{AlertKind, AlertState, Level, Timestamp};
 

@@ -1,8 +1,8 @@
 //! The stores pane's state: every store, most urgent first (most out of
 //! stock, then most low, then by name), filtered.
 
-use super::live_stock::LiveStock;
 use super::pane::{PaneState, TextFilter, keep_order, places};
+use stockwatch_core::live::LiveStock;
 use stockwatch_domain::Timestamp;
 
 #[derive(Debug, Default)]

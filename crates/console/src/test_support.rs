@@ -6,11 +6,11 @@ use super::clock::Clock;
 use super::files::listing::list_dir;
 use super::keymap::{DEFAULT, Keymap};
 use super::latest::Ticket;
-use super::live_stock::LiveStock;
 use super::messages::{Effect, Msg};
 use super::update::update;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::path::PathBuf;
+use stockwatch_core::live::LiveStock;
 use stockwatch_core::ports::{Change, ChangeKind, Image, StockRow};
 use stockwatch_domain::{Alert, AlertKind, AlertState, Thresholds, Timestamp};
 

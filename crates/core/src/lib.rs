@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod aws_settings;
+pub mod live;
 pub mod logging;
 pub mod pipeline;
 pub mod ports;
