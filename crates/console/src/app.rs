@@ -6,13 +6,13 @@
 use super::alerts_pane::AlertsPane;
 use super::clock::Clock;
 use super::files::pane::FilesPane;
-use super::item_history::ItemHistory;
 use super::keymap::Keymap;
 use super::pane::Pane;
 use super::prompt::Prompt;
 use super::stock_pane::{StockPane, StockView};
 use super::stores_pane::StoresPane;
 use std::path::PathBuf;
+use stockwatch_core::live::ItemHistory;
 use stockwatch_core::live::LiveAlerts;
 use stockwatch_core::live::LiveStock;
 use stockwatch_core::ports::Change;

@@ -29,7 +29,7 @@ mod columns;
 mod effects;
 pub mod files;
 mod item_chart;
-pub mod item_history;
+
 pub mod keymap;
 mod keys;
 pub mod latest;

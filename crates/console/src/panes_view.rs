@@ -300,7 +300,7 @@ pub fn draw_stock(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let mut needs = vec![
         Need::flex(width_of(0, "ITEM").clamp(8, 24) as u16, NEVER).at_most(width_of(0, "ITEM").max(NAMES_AT_MOST)),
         Need::fixed(width_of(1, &headers[1]), NEVER),
-        Need::fixed(crate::item_history::TREND_DAYS, 0),
+        Need::fixed(stockwatch_core::live::TREND_DAYS, 0),
         Need::fixed(width_of(3, &headers[3]), NEVER),
         // Nothing is left of what is out: there the as-of matters more.
         Need::fixed(width_of(4, &headers[4]), if out { 0 } else { 2 }),

@@ -2,10 +2,10 @@
 //! one under the stores pane's cursor), or the out view (every out-of-stock
 //! item across stores); sorted by a column, filtered.
 
-use super::item_history::{ItemHistory, sparkline};
 use super::pane::{PaneState, TextFilter, keep_order};
 use std::collections::HashMap;
 use stockwatch_core::live::LiveAlerts;
+use stockwatch_core::live::{ItemHistory, sparkline};
 use stockwatch_core::live::{ItemRow, LiveStock};
 use stockwatch_domain::forecast::{DAY_MS, Point};
 use stockwatch_domain::{AlertKind, AlertState, Level, Timestamp};

@@ -3,8 +3,8 @@
 //! every change is a point. Trends and forecasts come from here; the
 //! render path reads only this.
 
+use crate::ports::{Change, HistoryPoint};
 use std::collections::{HashMap, HashSet};
-use stockwatch_core::ports::{Change, HistoryPoint};
 use stockwatch_domain::Timestamp;
 use stockwatch_domain::forecast::{DAY_MS, DEFAULT_WINDOW_MS, Forecast, Point, forecast};
 
@@ -136,7 +136,7 @@ pub fn sparkline(days: &[Option<u32>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stockwatch_core::ports::{ChangeKind, Image};
+    use crate::ports::{ChangeKind, Image};
 
     fn point(day: i64, count: u32) -> HistoryPoint {
         HistoryPoint {
