@@ -11,10 +11,12 @@ mod history;
 pub mod output;
 mod provision;
 mod relay;
+mod serve;
 mod snooze;
 mod stock;
 mod upload;
 mod uploads;
+mod users;
 mod watch;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -190,6 +192,11 @@ pub enum Command {
     Relay(relay::RelayArgs),
     /// Prepare the backend: the local data dir, or the AWS bucket, tables and topic.
     Provision(provision::ProvisionArgs),
+    /// Serve the web dashboard: the live stock, alerts and uploads in a
+    /// browser, for people who never open a terminal.
+    Serve(serve::ServeArgs),
+    /// The web dashboard's local users (the data dir's users.toml).
+    Users(users::UsersArgs),
     /// Print the completion script for a shell (bash, zsh, fish, elvish, powershell).
     Completions(completions::CompletionsArgs),
     /// Print the stockwatch man page, or write every command's page into a folder with --out.
@@ -211,6 +218,8 @@ pub struct Session {
     /// Who loads, who raises the alerts, how followers follow, whether
     /// this process writes (`stockwatch_core::settings::Roles`).
     pub roles: Roles,
+    /// The AWS deployment's names and region (AWS backend only).
+    pub aws: Option<AwsSettings>,
 }
 
 /// Settings resolved from flags, environment and the config file.
@@ -398,6 +407,8 @@ async fn aws_settings(args: &AwsArgs, config: &ConfigFile) -> Result<(AwsSetting
         settings.topic_arn = Some(names.topic_arn.clone());
         settings.fanout_topic_arn = names.fanout_topic_arn.clone();
         settings.follower_queue_prefix = names.follower_queue_prefix.clone();
+        settings.user_pool_id = names.user_pool_id.clone();
+        settings.user_pool_client_id = names.user_pool_client_id.clone();
     }
     if let Some(table) = pick(&args.table, &file.table) {
         settings.table = table;
@@ -481,6 +492,7 @@ impl Session {
             rules,
             knobs,
             roles,
+            aws: resolved.aws.clone(),
         })
     }
 
@@ -687,6 +699,15 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Unsnooze(args) => snooze::unsnooze(&ctx, &args).await,
         Command::Uploads(args) => uploads::run(&ctx, &args).await,
         Command::Check(args) => check::run(&ctx, &args).await,
+        Command::Serve(args) => serve::run(&ctx, &args).await,
+        Command::Users(args) => match &ctx.local {
+            Some(local) => users::run(&local.opened.data_dir, &args),
+            None => Err(CliError::Usage(
+                "`stockwatch users` manages the local backend's users; on AWS the dashboard signs users in against \
+                 the stack's Cognito user pool (aws cognito-idp admin-create-user, docs/aws.md)"
+                    .into(),
+            )),
+        },
         Command::Provision(_) | Command::Relay(_) => unreachable!("handled above"),
         Command::Completions(_) | Command::Man(_) => unreachable!("handled before the runtime starts"),
     }

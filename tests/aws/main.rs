@@ -5,6 +5,7 @@
 //! `./scripts/test.sh` starts both; built with `--features tier-aws`.
 
 mod adapter;
+mod aws_cognito;
 mod aws_faults;
 mod aws_fencing;
 mod aws_ledger;

@@ -18,6 +18,10 @@ pub const FANOUT_TOPIC_OUTPUT: &str = "FanoutTopicArn";
 /// What followers' queue names start with: the operator policy allows
 /// queues by this prefix (a stack's name may be too long to fit in one).
 pub const FOLLOWER_PREFIX_OUTPUT: &str = "FollowerQueuePrefix";
+/// The Cognito user pool the web dashboard signs users in against, and
+/// its app client: stacks deployed before it have none.
+pub const USER_POOL_OUTPUT: &str = "UserPoolId";
+pub const USER_POOL_CLIENT_OUTPUT: &str = "UserPoolClientId";
 
 /// The names one stack deployed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +33,10 @@ pub struct StackNames {
     pub fanout_topic_arn: Option<String>,
     /// Stacks deployed before it have none (followers derive one).
     pub follower_queue_prefix: Option<String>,
+    /// The dashboard's users (`stockwatch serve --stack`); stacks deployed
+    /// before it have none.
+    pub user_pool_id: Option<String>,
+    pub user_pool_client_id: Option<String>,
 }
 
 impl StackNames {
@@ -88,6 +96,8 @@ pub fn from_outputs(stack: &str, status: &str, outputs: &HashMap<&str, &str>) ->
         topic_arn: get(TOPIC_ARN_OUTPUT)?,
         fanout_topic_arn: outputs.get(FANOUT_TOPIC_OUTPUT).map(|v| v.to_string()),
         follower_queue_prefix: outputs.get(FOLLOWER_PREFIX_OUTPUT).map(|v| v.to_string()),
+        user_pool_id: outputs.get(USER_POOL_OUTPUT).map(|v| v.to_string()),
+        user_pool_client_id: outputs.get(USER_POOL_CLIENT_OUTPUT).map(|v| v.to_string()),
     })
 }
 
@@ -106,6 +116,17 @@ mod tests {
         let names = from_outputs("prod", "CREATE_COMPLETE", &outputs).unwrap();
         assert_eq!(names.bucket, "stockwatch-123-abc");
         assert_eq!(names.topic(), "prod-NoStock");
+        assert_eq!(
+            (names.user_pool_id, names.user_pool_client_id),
+            (None, None),
+            "an older stack"
+        );
+        let mut with_pool = outputs.clone();
+        with_pool.insert(USER_POOL_OUTPUT, "eu-west-1_AbC123");
+        with_pool.insert(USER_POOL_CLIENT_OUTPUT, "4h5i6j7k8l9m0n1o2p3q4r5s6t");
+        let names = from_outputs("prod", "UPDATE_COMPLETE", &with_pool).unwrap();
+        assert_eq!(names.user_pool_id.as_deref(), Some("eu-west-1_AbC123"));
+        assert_eq!(names.user_pool_client_id.as_deref(), Some("4h5i6j7k8l9m0n1o2p3q4r5s6t"));
         let mut partial = outputs.clone();
         partial.remove(LEDGER_TABLE_OUTPUT);
         let e = from_outputs("prod", "ROLLBACK_COMPLETE", &partial)
@@ -118,10 +139,12 @@ mod tests {
     fn the_template_declares_every_output_read_here() {
         let template = include_str!("../../../deploy/template.yaml");
         let outputs = &template[template.find("\nOutputs:\n").expect("the template has outputs")..];
-        for key in REQUIRED_OUTPUTS
-            .iter()
-            .chain([&FANOUT_TOPIC_OUTPUT, &FOLLOWER_PREFIX_OUTPUT])
-        {
+        for key in REQUIRED_OUTPUTS.iter().chain([
+            &FANOUT_TOPIC_OUTPUT,
+            &FOLLOWER_PREFIX_OUTPUT,
+            &USER_POOL_OUTPUT,
+            &USER_POOL_CLIENT_OUTPUT,
+        ]) {
             assert!(
                 outputs.contains(&format!("\n  {key}:\n")),
                 "deploy/template.yaml has no output {key}"

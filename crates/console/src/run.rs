@@ -18,9 +18,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use stockwatch_core::app::{FollowEnd, Operations, Pass, Schedule};
+use stockwatch_core::app::{FollowEnd, Operations, checking_viewer};
 use stockwatch_core::live::LiveStock;
-use stockwatch_core::pipeline::{Checker, Relay, UploadFlow};
+use stockwatch_core::pipeline::{Checker, UploadFlow};
 use stockwatch_core::ports::{Ports, RetryPolicy};
 use stockwatch_core::settings::TestKnobs;
 use stockwatch_domain::{Thresholds, Timestamp};
@@ -98,29 +98,18 @@ async fn event_loop(
     // passes check what they read and publish it to its view.
     let view_ports = match options.checker {
         Some(checker) => {
-            let fanout = Arc::new(stockwatch_core::ports::fanout::InProcessFanout::default());
-            let mut relay_ports = ports.clone();
-            relay_ports.fanout = fanout.clone();
-            let relay = loop {
-                match Relay::in_process(relay_ports.clone(), checker.clone()).await {
-                    Ok(relay) => break relay,
+            let loader = options.uploads.loader().clone();
+            let (relay_ports, duties) = loop {
+                match checking_viewer(&ports, checker.clone(), loader.clone(), &options.knobs).await {
+                    Ok(started) => break started,
                     Err(e) => {
                         let _ = tx.send(Msg::FeedError(e.to_string()));
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                 }
             };
-            let ops = Operations::new(relay_ports, RetryPolicy::default());
-            let duties = ops.duties(
-                Schedule::checking_follower(&options.knobs),
-                Some(Pass::Relay(Box::new(relay))),
-                Some(options.uploads.loader().clone()),
-            );
             watched.spawn(tasks::run_relay(duties, ports.idle_poll, tx.clone()));
-            Ports {
-                fanout,
-                ..ports.clone()
-            }
+            relay_ports
         }
         None => ports.clone(),
     };

@@ -69,6 +69,9 @@ pub struct AwsSettings {
     pub write_mode: WriteMode,
     /// The deployed stack the names came from (its functions load and check).
     pub stack: Option<String>,
+    /// The stack's Cognito user pool and app client: the web dashboard's sign-in.
+    pub user_pool_id: Option<String>,
+    pub user_pool_client_id: Option<String>,
     /// How long history points are kept after they are recorded.
     pub history_keep: Duration,
     /// A follower's queue not kept alive for this long is removed
@@ -92,6 +95,8 @@ impl AwsSettings {
             write_concurrency: DEFAULT_CONCURRENCY,
             write_mode: WriteMode::default(),
             stack: None,
+            user_pool_id: None,
+            user_pool_client_id: None,
             history_keep: crate::ports::DEFAULT_HISTORY_KEEP,
             follower_abandoned: crate::settings::knobs::ABANDONED,
         }

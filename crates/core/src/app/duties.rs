@@ -7,8 +7,8 @@
 use super::{AppError, Operations};
 use crate::pipeline::loader::LoadOutcome;
 use crate::pipeline::{CheckReport, Checker, Loader, Relay, RelayReport};
-use crate::ports::Fanout;
 use crate::ports::fanout::BEAT;
+use crate::ports::{Fanout, Ports};
 use crate::settings::TestKnobs;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -130,6 +130,32 @@ impl Operations {
             resumed_at: None,
         }
     }
+}
+
+/// A viewer that raises the alerts itself (the console, the dashboard,
+/// unless a relay or a stack does): its duties run an in-process relay
+/// that reads the stream once, checks what it read and publishes it to
+/// the returned ports' fan-out, which the viewer follows; they also load
+/// the uploads whose loader stopped.
+pub async fn checking_viewer(
+    ports: &Ports,
+    checker: Checker,
+    loader: Loader,
+    knobs: &TestKnobs,
+) -> Result<(Ports, Duties), crate::ports::PortError> {
+    let fanout = Arc::new(crate::ports::fanout::InProcessFanout::default());
+    let relay_ports = Ports {
+        fanout: fanout.clone(),
+        ..ports.clone()
+    };
+    let relay = Relay::in_process(relay_ports.clone(), checker).await?;
+    let ops = Operations::new(relay_ports.clone(), crate::ports::RetryPolicy::default());
+    let duties = ops.duties(
+        Schedule::checking_follower(knobs),
+        Some(Pass::Relay(Box::new(relay))),
+        Some(loader),
+    );
+    Ok((relay_ports, duties))
 }
 
 fn due(at: Option<Instant>, every: Option<Duration>) -> bool {

@@ -25,7 +25,7 @@ mod stock;
 pub mod text;
 
 pub use alerts::{Acknowledged, AlertPages};
-pub use duties::{Duties, Pass, REAP_EVERY, RESUME_EVERY, Round, Schedule};
+pub use duties::{Duties, Pass, REAP_EVERY, RESUME_EVERY, Round, Schedule, checking_viewer};
 pub use follower::{
     FollowEnd, FollowFailed, FollowOptions, Followed, Follower, PUBLISHER_SILENT, Part, reconnected_said,
 };

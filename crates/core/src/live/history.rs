@@ -46,6 +46,13 @@ impl ItemHistory {
         wanted
     }
 
+    /// A read that failed: `keys` may be asked for again.
+    pub fn forget(&mut self, keys: &[Key]) {
+        for key in keys {
+            self.asked.remove(key);
+        }
+    }
+
     /// A read's answer: each item's points, oldest first.
     pub fn loaded(&mut self, read: Vec<(Key, Vec<HistoryPoint>)>) {
         for (key, points) in read {

@@ -100,6 +100,11 @@ impl LiveStock {
         self.stores.len()
     }
 
+    /// Every store's name, in no order.
+    pub fn store_names(&self) -> impl Iterator<Item = &str> {
+        self.stores.keys().map(String::as_str)
+    }
+
     pub fn summary(&self, store: &str) -> Option<&StoreSummary> {
         self.stores.get(store).map(|s| &s.summary)
     }

@@ -219,6 +219,9 @@ async fn set_up() -> World {
         &format!("arn:aws:iam::{}:policy/{STACK}-OperatorPolicy-1", iam::ACCOUNT),
         &[],
     );
+    // Only outputs name them: no policy grants anything on the pool.
+    name("UserPool", &format!("{}_Dashboard1", iam::REGION), &[]);
+    name("UserPoolClient", "4dashboardclient0000000001", &[]);
     let policies = iam::policies(&d);
 
     // The stack's outputs, as the template renders them for this stack.
