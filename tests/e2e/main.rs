@@ -6,3 +6,4 @@ mod console_all_day;
 mod console_chain;
 mod console_e2e;
 mod crash;
+mod web_browser;

@@ -75,6 +75,12 @@ pub struct Cognito {
     inner: Arc<Inner>,
 }
 
+// Shared by the dashboard's handlers.
+const _: fn() = || {
+    fn shareable<T: Clone + Send + Sync + 'static>() {}
+    shareable::<Cognito>();
+};
+
 struct Inner {
     pool: CognitoPool,
     /// Without a trailing slash.

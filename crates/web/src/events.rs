@@ -23,10 +23,11 @@ pub async fn events(State(shared): State<AppState>, visitor: Visitor) -> Respons
         return (StatusCode::UNAUTHORIZED, "sign in to follow the stock").into_response();
     }
     let mut told = shared.picture.subscribe();
+    let hello = format!("{{\"version\":{}}}", shared.picture.read().version);
     let mut stopping = shared.stopping.clone();
     let stream = async_stream(move |tx| async move {
-        // First: where the picture stands (a page drawn before a gap reads again).
-        let _ = tx.send(Event::default().event("hello").data("{}").retry(RETRY)).await;
+        // First: the picture's version, so a page drawn from an older one reads itself again.
+        let _ = tx.send(Event::default().event("hello").data(hello).retry(RETRY)).await;
         loop {
             tokio::select! {
                 next = told.recv() => match next {

@@ -71,6 +71,9 @@ pub struct Frame {
     pub out: u32,
     pub low: u32,
     pub location: String,
+    /// The picture's version drawn: a page whose version is current need
+    /// not read itself again when its event stream (re)connects.
+    pub version: u64,
 }
 
 impl Frame {
@@ -94,6 +97,7 @@ impl Frame {
             out: totals.out,
             low: totals.low,
             location: shared.location.clone(),
+            version: live.version,
         }
     }
 

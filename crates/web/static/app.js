@@ -12,7 +12,7 @@
       var d = new Date(t.getAttribute("datetime"));
       if (!isNaN(d)) {
         t.title = t.textContent;
-        t.textContent = d.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+        t.textContent = d.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
       }
     });
   }
@@ -70,7 +70,10 @@
       var s = document.getElementById("live-state");
       if (s) { s.textContent = text; s.className = cls; }
     };
-    source.addEventListener("hello", function () { readAgain(); });
+    source.addEventListener("hello", function (e) {
+      var main = document.getElementById("live");
+      if (String(JSON.parse(e.data).version) !== main.dataset.version) readAgain();
+    });
     source.addEventListener("stock", function (e) { updateRows(e.data); readAgain(); });
     source.addEventListener("alerts", readAgain);
     source.addEventListener("resync", readAgain);
