@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes screenshots/*.png of the real console: the binary runs in tmux on a
+# Makes screenshots/*.png of the real console (and, last, of the web
+# dashboard, through its browser test): the binary runs in tmux on a
 # temporary data dir loaded with the samples; each view is captured with its
 # colours (tmux capture-pane -e), turned into HTML (aha) and photographed by
 # headless Chromium. Everything comes from Debian's packages; rerun any time.
@@ -160,3 +161,8 @@ tmux -L "$socket" resize-window -t shots -x "$cols" -y "$rows"
 sleep 1
 shot console-chain-200x50          # wide: the numbers stay next to the names
 keys q
+
+# The web dashboard: its browser test takes them (headless Chromium through
+# chromedriver), desktop and phone widths.
+need chromedriver chromium-driver
+STOCKWATCH_SCREENSHOTS=1 cargo test --quiet --features tier-e2e --test e2e web_browser

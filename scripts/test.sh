@@ -43,17 +43,22 @@ refuse() {
     fi
     echo "$package: none of $*"
 }
-refuse stockwatch-functions ratatui crossterm clap rusqlite
-refuse stockwatch-console lambda_runtime aws_lambda_events clap
+refuse stockwatch-functions ratatui crossterm clap rusqlite axum askama
+refuse stockwatch-console lambda_runtime aws_lambda_events clap axum
+refuse stockwatch-web ratatui crossterm clap rusqlite lambda_runtime
 
 say "links"
 python3 scripts/check-links.py
 
 # tmux runs the real console in the end-to-end tests; faketime gives one
-# process of a test a clock minutes off (tests/aws_fencing.rs).
+# process of a test a clock minutes off (tests/aws_fencing.rs); headless
+# Chromium, driven through chromedriver, is the web dashboard's browser
+# (tests/e2e/web_browser.rs).
 missing=()
 command -v tmux > /dev/null || missing+=(tmux)
 command -v faketime > /dev/null || missing+=(faketime)
+command -v chromium > /dev/null || missing+=(chromium)
+command -v chromedriver > /dev/null || missing+=(chromium-driver)
 if [[ ${#missing[@]} -gt 0 ]]; then
     say "installing ${missing[*]}"
     sudo=""

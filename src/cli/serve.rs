@@ -62,28 +62,33 @@ pub struct ServeArgs {
     pub user_pool_client: Option<String>,
 }
 
-fn sign_in(ctx: &Session, args: &ServeArgs) -> Result<Option<SignIn>, CliError> {
+fn sign_in(ctx: &Session, args: &ServeArgs) -> Option<SignIn> {
     if args.read_only || ctx.data_read_only() {
-        return Ok(None);
+        return None;
     }
-    if let Some(dir) = ctx.local.as_ref().map(|l| l.opened.data_dir.clone()) {
-        return Ok(Some(SignIn::Local(Users::in_dir(&dir))));
-    }
+    // A pool named by flags first, then a stack's, then the data dir's users.
     let aws = ctx.aws.as_ref();
     let pool = args
         .user_pool
         .clone()
         .zip(args.user_pool_client.clone())
         .or_else(|| aws.and_then(|a| a.user_pool_id.clone().zip(a.user_pool_client_id.clone())));
-    Ok(pool.map(|(pool_id, client_id)| {
-        let region = aws.and_then(|a| a.region.clone()).unwrap_or_else(|| "us-east-1".into());
-        SignIn::Cognito(Cognito::new(CognitoPool {
+    if let Some((pool_id, client_id)) = pool {
+        // A pool's id starts with its region: `eu-west-1_AbC123`.
+        let region = match pool_id.split_once('_') {
+            Some((region, _)) if !region.is_empty() => region.to_string(),
+            _ => aws.and_then(|a| a.region.clone()).unwrap_or_else(|| "us-east-1".into()),
+        };
+        return Some(SignIn::Cognito(Cognito::new(CognitoPool {
             region,
             pool_id,
             client_id,
             endpoint: cognito_endpoint(),
-        }))
-    }))
+        })));
+    }
+    ctx.local
+        .as_ref()
+        .map(|l| SignIn::Local(Users::in_dir(&l.opened.data_dir)))
 }
 
 /// The endpoint the AWS SDK would use for Cognito (tests point it at moto).
@@ -95,7 +100,7 @@ fn cognito_endpoint() -> Option<String> {
 
 pub async fn run(ctx: &Session, args: &ServeArgs) -> Result<(), CliError> {
     let read_only = args.read_only || ctx.data_read_only();
-    let sign_in = sign_in(ctx, args)?;
+    let sign_in = sign_in(ctx, args);
     let checker = (!args.no_checker && !read_only && ctx.roles.checks_here()).then(|| ctx.checker());
     let uploads = (!read_only).then(|| ctx.upload_flow(true));
     // A server that raises the alerts itself reads the stream once through

@@ -246,3 +246,145 @@ fn base64url(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// `stockwatch serve` signing in against the pool: the login form, and a
+/// bearer token for scripts; who acknowledges is the pool's user.
+mod served {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+    use stockwatch_testkit::Env;
+    use stockwatch_testkit::running::{Running, own_group};
+
+    /// One request; (status line, `Set-Cookie` pairs, body).
+    fn request(
+        url: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (String, Vec<String>, String) {
+        let host = url.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(host).unwrap();
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        stream.write_all(format!("{head}\r\n{body}").as_bytes()).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        let cookies = head
+            .lines()
+            .filter_map(|l| l.strip_prefix("set-cookie: "))
+            .map(|c| c.split(';').next().unwrap().to_string())
+            .collect();
+        (head.lines().next().unwrap().to_string(), cookies, body.to_string())
+    }
+
+    fn alert_by(env: &Env) -> Value {
+        let out = env.cmd().args(["alerts", "--json"]).output().unwrap();
+        let alerts: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        alerts.into_iter().find(|a| a["item"] == "Echo Plus").unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_dashboard_signs_in_against_the_pool_and_acknowledges_as_its_user() {
+        let pool = pool_with_user();
+        let env = Env::new();
+        let file = env.dir.path().join("out.csv");
+        std::fs::write(&file, "store,item,count\nCalcutta,Echo Plus,0\n").unwrap();
+        assert!(env.cmd().arg("upload").arg(&file).output().unwrap().status.success());
+        let id = alert_by(&env)["id"].as_str().unwrap().to_string();
+        let mut cmd = env.cmd();
+        let mut child = own_group(&mut cmd)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--user-pool",
+                &pool.id,
+                "--user-pool-client",
+                &pool.client_id,
+            ])
+            .env("AWS_ENDPOINT_URL", moto::endpoint())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let _server = Running(child);
+        assert!(line.contains("Cognito"), "{line}");
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap()
+            .to_string();
+        let form = ("Content-Type", "application/x-www-form-urlencoded");
+
+        // A wrong password, then the right one, through the sign-in form.
+        let (_, cookies, page) = request(&url, "GET", "/login", &[], "");
+        let login_cookie = cookies.join("; ");
+        let token = page
+            .split("name=\"login_token\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let wrong = format!("user={USER}&password=nope&login_token={token}");
+        let (status, _, _) = request(&url, "POST", "/login", &[form, ("Cookie", &login_cookie)], &wrong);
+        assert!(status.contains("401"), "{status}");
+        let right = format!("user={USER}&password={PASSWORD}&login_token={token}");
+        let (status, cookies, _) = request(&url, "POST", "/login", &[form, ("Cookie", &login_cookie)], &right);
+        assert!(status.contains("303"), "{status}");
+        let session = cookies
+            .into_iter()
+            .find(|c| c.starts_with("stockwatch_session="))
+            .unwrap();
+        let (_, _, home) = request(&url, "GET", "/", &[("Cookie", &session)], "");
+        assert!(home.contains(&format!("<span class=\"user\">{USER}</span>")), "{home}");
+        let csrf = home
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let ack = format!("csrf={csrf}&id={id}&note=from+the+pool");
+        let (status, _, _) = request(&url, "POST", "/ack", &[form, ("Cookie", &session)], &ack);
+        assert!(status.contains("303"), "{status}");
+        let acked = alert_by(&env);
+        assert_eq!(acked["acknowledged"]["by"], USER);
+
+        // A script with the pool's token: no cookie, no CSRF token needed.
+        let (access, _) = tokens(&pool);
+        let bearer = format!("Bearer {access}");
+        let (status, _, _) = request(
+            &url,
+            "POST",
+            "/unack",
+            &[form, ("Authorization", &bearer)],
+            &format!("csrf=&id={id}"),
+        );
+        assert!(status.contains("303"), "{status}");
+        assert_eq!(alert_by(&env)["state"], "open");
+        // Another key's token changes nothing.
+        let forged = format!("Bearer {SIGNED_BY_ANOTHER_KEY}");
+        let (status, _, body) = request(
+            &url,
+            "POST",
+            "/ack",
+            &[form, ("Authorization", &forged)],
+            &format!("csrf=&id={id}"),
+        );
+        assert!(status.contains("401"), "{status} {body}");
+        assert_eq!(alert_by(&env)["state"], "open");
+    }
+}

@@ -17,7 +17,11 @@ const PASSWORD: &str = "correct horse battery";
 const EVIL: &str = "<script>alert(1)</script>";
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// `stockwatch serve` on the env, on a free port; its base URL.
@@ -30,7 +34,9 @@ fn serve(env: &Env) -> (Running, String) {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let url = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
@@ -105,7 +111,9 @@ fn alert_of(env: &Env, store: &str, item: &str) -> serde_json::Value {
 async fn text_of(client: &Client, css: &str) -> String {
     let script = "const e = document.querySelector(arguments[0]); return e ? e.textContent.trim() : null;";
     let text = client.execute(script, vec![json!(css)]).await.unwrap();
-    text.as_str().unwrap_or_else(|| panic!("nothing matches {css}")).to_string()
+    text.as_str()
+        .unwrap_or_else(|| panic!("nothing matches {css}"))
+        .to_string()
 }
 
 async fn screenshot(client: &Client, name: &str) {
@@ -119,8 +127,17 @@ async fn screenshot(client: &Client, name: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_signs_in_sees_an_upload_live_and_acknowledges_it() {
     let env = Env::new();
-    upload(&env, "first.csv", &std::fs::read_to_string("samples/inventory-calcutta.csv").unwrap());
-    let mut add = env.cmd().args(["users", "add", "ana"]).stdin(Stdio::piped()).spawn().unwrap();
+    upload(
+        &env,
+        "first.csv",
+        &std::fs::read_to_string("samples/inventory-calcutta.csv").unwrap(),
+    );
+    let mut add = env
+        .cmd()
+        .args(["users", "add", "ana"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
     writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
     assert!(add.wait().unwrap().success());
     let (_server, url) = serve(&env);
@@ -134,7 +151,13 @@ async fn a_manager_signs_in_sees_an_upload_live_and_acknowledges_it() {
 async fn run(env: &Env, client: &Client, url: &str) {
     // Signing in.
     client.goto(&format!("{url}/login")).await.unwrap();
-    client.find(Locator::Css("input[name=user]")).await.unwrap().send_keys("ana").await.unwrap();
+    client
+        .find(Locator::Css("input[name=user]"))
+        .await
+        .unwrap()
+        .send_keys("ana")
+        .await
+        .unwrap();
     client
         .find(Locator::Css("input[name=password]"))
         .await
@@ -142,7 +165,13 @@ async fn run(env: &Env, client: &Client, url: &str) {
         .send_keys(PASSWORD)
         .await
         .unwrap();
-    client.find(Locator::Css("form.login button")).await.unwrap().click().await.unwrap();
+    client
+        .find(Locator::Css("form.login button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     client.wait().for_element(Locator::Css(".who .user")).await.unwrap();
 
     // The store's page follows the events: a CLI upload turns Echo Plus red.
@@ -150,7 +179,11 @@ async fn run(env: &Env, client: &Client, url: &str) {
     let row = "tr[data-store='Calcutta'][data-item='Echo Plus']";
     let before = client.find(Locator::Css(row)).await.unwrap();
     assert_eq!(before.attr("class").await.unwrap().as_deref(), Some("ok"));
-    client.wait().for_element(Locator::Css("#live-state.live")).await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("#live-state.live"))
+        .await
+        .unwrap();
     upload(env, "calcutta-out.csv", "store,item,count\nCalcutta,Echo Plus,0\n");
     let uploaded = Instant::now();
     let red = format!("{row}.out");
@@ -177,18 +210,35 @@ async fn run(env: &Env, client: &Client, url: &str) {
         )
         .await
         .unwrap();
-    client.wait().for_element(Locator::XPath("//*[contains(text(), 'CSRF token does not match')]")).await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::XPath("//*[contains(text(), 'CSRF token does not match')]"))
+        .await
+        .unwrap();
     assert_eq!(alert_of(env, "Calcutta", "Echo Plus")["state"], "open");
-    let id = alert_of(env, "Calcutta", "Echo Plus")["id"].as_str().unwrap().to_string();
+    let id = alert_of(env, "Calcutta", "Echo Plus")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let refused = post_without_session(url, "/ack", &format!("csrf=x&id={id}"));
     assert!(refused.contains("401"), "{refused}");
     assert_eq!(alert_of(env, "Calcutta", "Echo Plus")["state"], "open");
 
     // Acknowledging with a note: the signed-in user is who acknowledged.
     client.goto(&format!("{url}/")).await.unwrap();
-    let note = client.wait().for_element(Locator::Css(&format!("{ack_form} input[name=note]"))).await.unwrap();
+    let note = client
+        .wait()
+        .for_element(Locator::Css(&format!("{ack_form} input[name=note]")))
+        .await
+        .unwrap();
     note.send_keys("reordered 20").await.unwrap();
-    client.find(Locator::Css(&format!("{ack_form} button"))).await.unwrap().click().await.unwrap();
+    client
+        .find(Locator::Css(&format!("{ack_form} button")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     client.wait().for_element(Locator::Css("span.by")).await.unwrap();
     let acked = alert_of(env, "Calcutta", "Echo Plus");
     assert_eq!(acked["state"], "acknowledged");
@@ -200,11 +250,16 @@ async fn run(env: &Env, client: &Client, url: &str) {
     client.goto(&format!("{url}/")).await.unwrap();
     let link = client
         .wait()
-        .for_element(Locator::XPath("//table[@class='stores']//a[starts-with(text(), '<script')]"))
+        .for_element(Locator::XPath(
+            "//table[@class='stores']//a[starts-with(text(), '<script')]",
+        ))
         .await
         .expect("the store's name shown as text");
     assert_eq!(link.text().await.unwrap(), EVIL);
-    assert!(client.get_alert_text().await.is_err(), "a dialog opened: the name ran as a script");
+    assert!(
+        client.get_alert_text().await.is_err(),
+        "a dialog opened: the name ran as a script"
+    );
     let store = client.find(Locator::LinkText(EVIL)).await.unwrap();
     store.click().await.unwrap();
     client.wait().for_element(Locator::Css("h1")).await.unwrap();
@@ -219,11 +274,19 @@ async fn screenshots(env: &Env, client: &Client, url: &str) {
         return;
     }
     for file in stockwatch_testkit::samples() {
-        upload(env, &format!("s-{}", file.rsplit('/').next().unwrap()), &std::fs::read_to_string(&file).unwrap());
+        upload(
+            env,
+            &format!("s-{}", file.rsplit('/').next().unwrap()),
+            &std::fs::read_to_string(&file).unwrap(),
+        );
     }
     client.set_window_size(1280, 900).await.unwrap();
     client.goto(&format!("{url}/")).await.unwrap();
-    client.wait().for_element(Locator::Css("#live-state.live")).await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("#live-state.live"))
+        .await
+        .unwrap();
     screenshot(client, "dashboard-desktop.png").await;
     client.goto(&format!("{url}/store?name=Calcutta")).await.unwrap();
     screenshot(client, "dashboard-store.png").await;

@@ -66,6 +66,9 @@ struct StockTold<'a> {
     rows: Vec<RowTold<'a>>,
     /// Rows changed in all; more than `rows` holds when the batch was big.
     changed: usize,
+    /// When the batch's oldest change was written (ms since the epoch):
+    /// how far behind a page is.
+    at: i64,
 }
 
 #[derive(Serialize)]
@@ -137,6 +140,7 @@ impl Picture {
     /// Applies what the follower gave, then tells the open pages once.
     pub fn apply(&self, batch: Vec<Followed>) {
         let mut changed: Vec<(String, String)> = Vec::new();
+        let mut oldest_at = i64::MAX;
         let mut changed_alerts: Vec<Alert> = Vec::new();
         let mut whole_again = false;
         let status_before;
@@ -166,6 +170,7 @@ impl Picture {
                     Followed::Refresh => {}
                     Followed::Changes(changes) => {
                         for change in &changes {
+                            oldest_at = oldest_at.min(change.at.0);
                             live.histories.apply(change);
                             if live.stock.apply_change(change) {
                                 changed.push((change.store.clone(), change.item.clone()));
@@ -194,12 +199,13 @@ impl Picture {
             }
             live.version += 1;
         }
-        self.tell_batch(&changed, &changed_alerts, whole_again, status_before);
+        self.tell_batch(&changed, oldest_at, &changed_alerts, whole_again, status_before);
     }
 
     fn tell_batch(
         &self,
         changed: &[(String, String)],
+        oldest_at: i64,
         alerts: &[Alert],
         whole_again: bool,
         status_before: (bool, Option<String>),
@@ -224,6 +230,7 @@ impl Picture {
             let told = StockTold {
                 rows,
                 changed: changed.len(),
+                at: oldest_at,
             };
             self.tell("stock", serde_json::to_string(&told).unwrap_or_default());
         }
