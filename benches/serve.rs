@@ -19,11 +19,9 @@ use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use stockwatch_testkit::Env;
-use stockwatch_testkit::running::{Running, own_group};
+use stockwatch_testkit::running::{self, Running};
 
 type Http = Client<HttpConnector, Empty<Bytes>>;
 
@@ -32,23 +30,7 @@ fn now_ms() -> i64 {
 }
 
 fn serve(env: &Env) -> (Running, String) {
-    let mut cmd = env.cmd();
-    let mut child = own_group(&mut cmd)
-        .args(["serve", "--listen", "127.0.0.1:0", "--per-client", "100000"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_string();
-    (Running(child), url)
+    running::serve(env.cmd(), &["--per-client", "100000"])
 }
 
 /// The server's peak resident memory so far, in MB.

@@ -251,10 +251,9 @@ fn base64url(bytes: &[u8]) -> String {
 /// bearer token for scripts; who acknowledges is the pool's user.
 mod served {
     use super::*;
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::process::Stdio;
+    use std::io::{Read, Write};
     use stockwatch_testkit::Env;
-    use stockwatch_testkit::running::{Running, own_group};
+    use stockwatch_testkit::running;
 
     /// One request; (status line, `Set-Cookie` pairs, body).
     fn request(
@@ -300,32 +299,14 @@ mod served {
         assert!(env.cmd().arg("upload").arg(&file).output().unwrap().status.success());
         let id = alert_by(&env)["id"].as_str().unwrap().to_string();
         let mut cmd = env.cmd();
-        let mut child = own_group(&mut cmd)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--user-pool",
-                &pool.id,
-                "--user-pool-client",
-                &pool.client_id,
-            ])
-            .env("AWS_ENDPOINT_URL", moto::endpoint())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let _server = Running(child);
-        assert!(line.contains("Cognito"), "{line}");
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap()
-            .to_string();
+        cmd.env("AWS_ENDPOINT_URL", moto::endpoint());
+        let pool_flags = [
+            "--user-pool",
+            pool.id.as_str(),
+            "--user-pool-client",
+            pool.client_id.as_str(),
+        ];
+        let (_server, url) = running::serve(cmd, &pool_flags);
         let form = ("Content-Type", "application/x-www-form-urlencoded");
 
         // A wrong password, then the right one, through the sign-in form.

@@ -7,11 +7,11 @@
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use stockwatch_testkit::Env;
-use stockwatch_testkit::running::{Running, own_group};
+use stockwatch_testkit::running::{self, Running, own_group};
 
 const PASSWORD: &str = "correct horse battery";
 const EVIL: &str = "<script>alert(1)</script>";
@@ -22,27 +22,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// `stockwatch serve` on the env, on a free port; its base URL.
-fn serve(env: &Env) -> (Running, String) {
-    let mut cmd = env.cmd();
-    let mut child = own_group(&mut cmd)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("serve said: {line}"))
-        .to_string();
-    (Running(child), url)
 }
 
 fn chromedriver() -> (Running, String) {
@@ -140,7 +119,7 @@ async fn a_manager_signs_in_sees_an_upload_live_and_acknowledges_it() {
         .unwrap();
     writeln!(add.stdin.take().unwrap(), "{PASSWORD}").unwrap();
     assert!(add.wait().unwrap().success());
-    let (_server, url) = serve(&env);
+    let (_server, url) = running::serve(env.cmd(), &[]);
     let (_driver, driver_url) = chromedriver();
     let client = browser(&driver_url).await;
     let result = run(&env, &client, &url).await;

@@ -37,3 +37,25 @@ pub fn relay(mut cmd: Command) -> Running {
     std::thread::sleep(Duration::from_secs(2));
     Running(child)
 }
+
+/// `stockwatch serve` from `cmd` with `args`, listening on a free loopback
+/// port; the process and the URL it says it serves on.
+pub fn serve(mut cmd: Command, args: &[&str]) -> (Running, String) {
+    let mut child = own_group(&mut cmd)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let read = std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line);
+    let running = Running(child);
+    read.unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("serve said: {line}"))
+        .to_string();
+    (running, url)
+}
