@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use stockwatch_core::app::{FollowOptions, PUBLISHER_SILENT, checking_viewer};
+use stockwatch_core::app::{FollowOptions, PUBLISHER_SILENT, Pass, Schedule};
 use stockwatch_web::auth::SignIn;
 use stockwatch_web::cognito::{Cognito, CognitoPool};
 use stockwatch_web::users::Users;
@@ -103,18 +103,18 @@ pub async fn run(ctx: &Session, args: &ServeArgs) -> Result<(), CliError> {
     let sign_in = sign_in(ctx, args);
     let checker = (!args.no_checker && !read_only && ctx.roles.checks_here()).then(|| ctx.checker());
     let uploads = (!read_only).then(|| ctx.upload_flow(true));
-    // A server that raises the alerts itself reads the stream once through
-    // an in-process relay, as the console does.
-    let (ops, duties) = match checker {
-        Some(checker) => {
-            let (ports, duties) = checking_viewer(&ctx.ports, checker, ctx.quiet_loader(), &ctx.knobs).await?;
-            (
-                stockwatch_core::app::Operations::new(ports, super::retries()),
-                Some((duties, ctx.ports.idle_poll)),
-            )
-        }
-        None => (ctx.ops.clone(), None),
-    };
+    // A server that raises the alerts itself checks beside following, as
+    // `watch` does (not through an in-process relay as the console: a
+    // relay publishes a page only after checking the one before, and a
+    // burst's last changes would reach the pages a whole check late).
+    let duties = checker.map(|checker| {
+        let duties = ctx.ops.duties(
+            Schedule::checking_follower(&ctx.knobs),
+            Some(Pass::Check(Box::new(checker))),
+            Some(ctx.quiet_loader()),
+        );
+        (duties, ctx.ports.idle_poll)
+    });
     let said_sign_in = match &sign_in {
         Some(SignIn::Local(users)) => {
             let known = users.names().map_err(|e| CliError::Usage(e.to_string()))?.len();
@@ -152,7 +152,7 @@ pub async fn run(ctx: &Session, args: &ServeArgs) -> Result<(), CliError> {
         location: ctx.ports.location.clone(),
         clock: Arc::new(stockwatch_domain::Timestamp::now),
     };
-    let server = Server::bind(ops, options)
+    let server = Server::bind(ctx.ops.clone(), options)
         .await
         .map_err(|e| CliError::Usage(e.to_string()))?;
     println!(

@@ -55,9 +55,13 @@ async fn browser(driver: &str) -> Client {
 }
 
 fn upload(env: &Env, name: &str, csv: &str) {
+    upload_with(env, name, csv, &[]);
+}
+
+fn upload_with(env: &Env, name: &str, csv: &str, flags: &[&str]) {
     let path = env.dir.path().join(name);
     std::fs::write(&path, csv).unwrap();
-    let out = env.cmd().arg("upload").arg(&path).output().unwrap();
+    let out = env.cmd().arg("upload").args(flags).arg(&path).output().unwrap();
     assert!(out.status.success(), "{}", stockwatch_testkit::stderr(&out));
 }
 
@@ -225,7 +229,13 @@ async fn run(env: &Env, client: &Client, url: &str) {
     assert_eq!(acked["acknowledged"]["note"], "reordered 20");
 
     // A store named with markup is text on the page, and no script ran.
-    upload(env, "evil.csv", &format!("store,item,count\n{EVIL},Echo Plus,0\n"));
+    // Loaded without a check: the server's own checker raises its alert.
+    upload_with(
+        env,
+        "evil.csv",
+        &format!("store,item,count\n{EVIL},Echo Plus,0\n"),
+        &["--no-check"],
+    );
     client.goto(&format!("{url}/")).await.unwrap();
     let link = client
         .wait()

@@ -132,8 +132,8 @@ impl Operations {
     }
 }
 
-/// A viewer that raises the alerts itself (the console, the dashboard,
-/// unless a relay or a stack does): its duties run an in-process relay
+/// A viewer that raises the alerts itself (the console, unless a relay or
+/// a stack does): its duties run an in-process relay
 /// that reads the stream once, checks what it read and publishes it to
 /// the returned ports' fan-out, which the viewer follows; they also load
 /// the uploads whose loader stopped.
