@@ -344,15 +344,17 @@ pub async fn login(
             let (name, password) = (name.clone(), form.password.clone());
             match tokio::task::spawn_blocking(move || users.verify(&name, &password)).await {
                 Ok(Ok(true)) => Ok(form.user.trim().to_string()),
-                Ok(Ok(false)) => Err(None),
-                Ok(Err(e)) => Err(Some(e.to_string())),
-                Err(e) => Err(Some(e.to_string())),
+                Ok(Ok(false)) => Err(Failed::Refused(WRONG.into())),
+                Ok(Err(e)) => Err(Failed::Unavailable(e.to_string())),
+                Err(e) => Err(Failed::Unavailable(e.to_string())),
             }
         }
         SignIn::Cognito(cognito) => match cognito.sign_in(&name, &form.password, shared.now().0).await {
             Ok(user) => Ok(user),
-            Err(CognitoError::Refused(_)) => Err(None),
-            Err(CognitoError::Unavailable(why)) => Err(Some(why)),
+            // Cognito's sentence: a wrong password reads as ours; a
+            // password still temporary says what to do.
+            Err(CognitoError::Refused(why)) => Err(Failed::Refused(why)),
+            Err(CognitoError::Unavailable(why)) => Err(Failed::Unavailable(why)),
         },
     };
     match signed_in {
@@ -365,12 +367,12 @@ pub async fn login(
                 .add(cookie(&shared, SESSION_COOKIE, id, "/"));
             (jar, Redirect::to(&safe_next(&form.next))).into_response()
         }
-        Err(None) => {
+        Err(Failed::Refused(why)) => {
             shared.sessions.failed(&keys);
             tracing::info!(user = %name, from = %addr.ip(), "sign-in refused");
-            retry("wrong user name or password".into(), StatusCode::UNAUTHORIZED, jar)
+            retry(why, StatusCode::UNAUTHORIZED, jar)
         }
-        Err(Some(why)) => {
+        Err(Failed::Unavailable(why)) => {
             tracing::warn!(error = %why, "sign-in could not be checked");
             retry(
                 format!("cannot check the password now: {why}"),
@@ -379,6 +381,17 @@ pub async fn login(
             )
         }
     }
+}
+
+/// The one answer to a wrong name or password: it does not tell which.
+const WRONG: &str = "wrong user name or password";
+
+/// Why a sign-in did not happen.
+enum Failed {
+    /// The password (or the account's state) says no: counted against the limit.
+    Refused(String),
+    /// It could not be checked (the users file, Cognito): not the user's fault.
+    Unavailable(String),
 }
 
 #[derive(Deserialize)]
