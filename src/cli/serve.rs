@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use stockwatch_core::app::{FollowOptions, PUBLISHER_SILENT, Pass, Schedule};
-use stockwatch_web::auth::SignIn;
 use stockwatch_web::cognito::{Cognito, CognitoPool};
+use stockwatch_web::session::SignIn;
 use stockwatch_web::users::Users;
 use stockwatch_web::{Anonymous, ServeOptions, Server};
 

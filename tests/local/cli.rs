@@ -604,7 +604,7 @@ fn a_re_run_reports_the_alerts_it_sent_for_a_stopped_run() {
 }
 
 /// Every command of `stockwatch --help`, as completions and pages must know them.
-const COMMANDS: [&str; 15] = [
+const COMMANDS: [&str; 17] = [
     "upload",
     "stock",
     "history",
@@ -617,6 +617,8 @@ const COMMANDS: [&str; 15] = [
     "uploads",
     "check",
     "relay",
+    "serve",
+    "users",
     "provision",
     "completions",
     "man",
@@ -724,6 +726,8 @@ fn man_out_writes_a_page_per_command() {
     names.sort();
     let mut expected: Vec<String> = COMMANDS.iter().map(|c| format!("stockwatch-{c}.1")).collect();
     expected.push("stockwatch.1".into());
+    // A command with subcommands has a page for each too.
+    expected.extend(["add", "list", "remove"].map(|a| format!("stockwatch-users-{a}.1")));
     expected.sort();
     assert_eq!(names, expected, "no page for clap's `help`, one for every command");
     assert_eq!(listing.lines().count(), expected.len(), "{listing}");

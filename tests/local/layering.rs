@@ -1,5 +1,5 @@
 //! What the compiler cannot see about the layering. The crate graph is the
-//! layering (domain ← core ← local, aws ← console, functions ← the binary):
+//! layering (domain ← core ← local, aws ← console, web, functions ← the binary):
 //! the compiler refuses a path to a crate not depended on, and this test
 //! keeps the dependencies themselves one way. Read from the manifests and
 //! the source text:
@@ -7,7 +7,7 @@
 //! - the domain is pure: no files, network, processes, clocks or async;
 //! - no two files of a crate import each other, directly or round a circle
 //!   (a `mod.rs` or `lib.rs` naming its children, and test files, aside);
-//! - the front ends (the CLI, the console) call the application layer, not
+//! - the front ends (the CLI, the console, the web dashboard) call the application layer, not
 //!   the ports: no `ports.ledger.…(…)` and the like outside the core.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,6 +33,11 @@ const CRATES: &[(&str, &str, &[&str])] = &[
         &["stockwatch-domain", "stockwatch-core"],
     ),
     (
+        "stockwatch-web",
+        "crates/web",
+        &["stockwatch-domain", "stockwatch-core"],
+    ),
+    (
         "stockwatch-functions",
         "crates/functions",
         &["stockwatch-domain", "stockwatch-core", "stockwatch-aws"],
@@ -46,6 +51,7 @@ const CRATES: &[(&str, &str, &[&str])] = &[
             "stockwatch-local",
             "stockwatch-aws",
             "stockwatch-console",
+            "stockwatch-web",
         ],
     ),
     (
@@ -444,7 +450,7 @@ fn the_crates_point_one_way() {
 #[test]
 fn the_front_ends_call_the_application_layer() {
     let mut broken = Vec::new();
-    for dir in ["crates/console/src", "src"] {
+    for dir in ["crates/console/src", "crates/web/src", "src"] {
         for source in read_tree(&repo().join(dir)) {
             if is_test_file(&source.path) {
                 continue;

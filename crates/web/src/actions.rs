@@ -4,8 +4,8 @@
 //! never a name the form sends. The change comes back through the
 //! follower like anyone else's, so every open page shows it.
 
-use crate::auth::Visitor;
-use crate::server::AppState;
+use crate::session::Visitor;
+use crate::state::AppState;
 use axum::extract::{Form, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};

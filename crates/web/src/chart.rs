@@ -4,7 +4,7 @@
 //! dashed line to the predicted run-out. The SVG holds numbers and fixed
 //! words only, never a text from a file.
 
-use crate::server::AppState;
+use crate::state::AppState;
 use std::fmt::Write;
 use stockwatch_core::live::READ_AT_MOST;
 use stockwatch_core::pipeline::forecasts::READ_BACK_MS;

@@ -3,8 +3,8 @@
 //! too slow to keep up is told `resync` and reads itself again. The stream
 //! ends when the server stops, so shutdown is not held up by open tabs.
 
-use crate::auth::Visitor;
-use crate::server::{Anonymous, AppState};
+use crate::session::Visitor;
+use crate::state::{Anonymous, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};

@@ -8,14 +8,20 @@
 //! (`cognito`). `server` puts the routes behind the limits.
 
 pub mod actions;
-pub mod auth;
 pub mod chart;
 pub mod cognito;
 pub mod events;
+pub mod held;
+pub mod login;
 pub mod pages;
 pub mod picture;
 pub mod server;
+pub mod session;
+pub mod state;
 pub mod upload;
 pub mod users;
+pub mod view;
+pub mod visitor;
 
-pub use server::{Anonymous, ServeOptions, Server, WebError};
+pub use server::{ServeOptions, Server, WebError};
+pub use state::Anonymous;

@@ -2,8 +2,9 @@
 //! time, connections per client), and a shutdown that ends the event
 //! streams so SIGTERM stops it within seconds.
 
-use crate::auth::{Sessions, SignIn};
 use crate::picture::{self, Picture};
+use crate::session::{Sessions, SignIn};
+use crate::state::{Anonymous, AppState, Clock, Shared};
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -16,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use stockwatch_core::app::{Duties, FollowOptions, Operations};
 use stockwatch_core::pipeline::UploadFlow;
-use stockwatch_domain::{Thresholds, Timestamp};
+use stockwatch_domain::Thresholds;
 use tokio::sync::watch;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -28,18 +29,6 @@ const REQUEST_TIME: Duration = Duration::from_secs(30);
 const FORM_BYTES: usize = 64 * 1024;
 /// After SIGTERM, requests under way get this long to finish.
 const DRAIN: Duration = Duration::from_secs(10);
-
-/// What a visitor who has not signed in may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Anonymous {
-    /// See every page; acting needs signing in.
-    Read,
-    /// Nothing but the sign-in page (and /healthz).
-    Refuse,
-}
-
-/// The time as the server sees it; tests give a fixed one.
-pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
 pub struct ServeOptions {
     pub listen: SocketAddr,
@@ -73,34 +62,6 @@ pub enum WebError {
     Serve(std::io::Error),
 }
 
-/// What every handler shares.
-pub struct Shared {
-    pub ops: Operations,
-    pub picture: Picture,
-    pub sessions: Sessions,
-    pub sign_in: Option<SignIn>,
-    pub anonymous: Anonymous,
-    pub uploads: Option<UploadFlow>,
-    pub thresholds: Thresholds,
-    pub max_upload_bytes: u64,
-    pub secure_cookies: bool,
-    pub location: String,
-    pub clock: Clock,
-    pub held_uploads: crate::upload::Held,
-    /// Turns true on shutdown: event streams end.
-    pub stopping: watch::Receiver<bool>,
-    clients: Mutex<HashMap<IpAddr, usize>>,
-    per_client: usize,
-}
-
-pub type AppState = Arc<Shared>;
-
-impl Shared {
-    pub fn now(&self) -> Timestamp {
-        (self.clock)()
-    }
-}
-
 /// A bound server, not yet serving: tests learn its address first.
 pub struct Server {
     listener: tokio::net::TcpListener,
@@ -131,7 +92,7 @@ impl Server {
             secure_cookies: options.secure_cookies,
             location: options.location,
             clock: options.clock,
-            held_uploads: crate::upload::Held::default(),
+            held_uploads: crate::held::Held::default(),
             stopping,
             clients: Mutex::new(HashMap::new()),
             per_client: options.per_client.max(1),
@@ -228,8 +189,8 @@ pub fn router(shared: AppState) -> Router {
         .route("/item", get(crate::pages::item))
         .route("/alerts", get(crate::pages::alerts))
         .route("/search", get(crate::pages::search))
-        .route("/login", get(crate::auth::login_page).post(crate::auth::login))
-        .route("/logout", post(crate::auth::logout))
+        .route("/login", get(crate::login::login_page).post(crate::login::login))
+        .route("/logout", post(crate::login::logout))
         .route("/ack", post(crate::actions::acknowledge))
         .route("/unack", post(crate::actions::unacknowledge))
         .route("/snooze", post(crate::actions::snooze))

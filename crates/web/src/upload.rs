@@ -5,65 +5,25 @@
 //! as `stockwatch upload` does, and its report shown. A rejected file is
 //! kept in the bucket with its report, as from any front end.
 
-use crate::auth::{Refused, Visitor};
-use crate::pages::{Frame, page};
-use crate::server::AppState;
+use crate::held::HeldUpload;
+use crate::session::{Refused, Visitor};
+use crate::state::AppState;
+use crate::view::{Frame, page};
 use askama::Template;
 use axum::extract::{Form, Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use stockwatch_domain::preview::{Preview, PreviewRow, Previewer, Verdict};
 
 /// Rows of the file the preview lists.
 const PREVIEW_ROWS: usize = 200;
-/// Uploads waiting for their confirmation, at most; the oldest goes.
-const HELD_AT_MOST: usize = 32;
-/// An upload not confirmed within this goes.
-const HELD_FOR: Duration = Duration::from_secs(30 * 60);
 /// A body that sends nothing for this long is cut (a stalled client
 /// must not hold a temporary file and a connection for ever).
 const CHUNK_WAIT: Duration = Duration::from_secs(30);
-
-struct HeldUpload {
-    user: String,
-    /// The file, under the name it was uploaded with, in a directory of its own.
-    path: PathBuf,
-    _dir: tempfile::TempDir,
-    at: Instant,
-}
-
-/// Uploads previewed and not yet confirmed, by token.
-#[derive(Default)]
-pub struct Held {
-    uploads: Mutex<HashMap<String, HeldUpload>>,
-}
-
-impl Held {
-    fn hold(&self, token: String, upload: HeldUpload) {
-        let mut uploads = self.uploads.lock().unwrap_or_else(|p| p.into_inner());
-        uploads.retain(|_, u| u.at.elapsed() < HELD_FOR);
-        if uploads.len() >= HELD_AT_MOST
-            && let Some(oldest) = uploads.iter().min_by_key(|(_, u)| u.at).map(|(t, _)| t.clone())
-        {
-            uploads.remove(&oldest);
-        }
-        uploads.insert(token, upload);
-    }
-
-    fn take(&self, token: &str, user: &str) -> Option<HeldUpload> {
-        let mut uploads = self.uploads.lock().unwrap_or_else(|p| p.into_inner());
-        match uploads.get(token) {
-            Some(u) if u.user == user && u.at.elapsed() < HELD_FOR => uploads.remove(token),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Template)]
 #[template(path = "upload.html")]
@@ -260,7 +220,7 @@ async fn preview(
             .await;
         }
     };
-    let token = crate::auth::random_token();
+    let token = crate::session::random_token();
     let rows = preview.rows.iter().map(preview_line).collect();
     let loads = preview.verdict == Verdict::WouldLoad;
     let page_data = PreviewPage {
@@ -281,7 +241,7 @@ async fn preview(
         HeldUpload {
             user,
             path,
-            _dir: dir,
+            dir,
             at: Instant::now(),
         },
     );
@@ -291,7 +251,7 @@ async fn preview(
 fn preview_line(row: &PreviewRow) -> PreviewLine {
     match row {
         PreviewRow::Valid { row, level } => {
-            let shown = crate::pages::shown(*level);
+            let shown = crate::view::shown(*level);
             PreviewLine {
                 line: row.line,
                 store: row.store.to_string(),

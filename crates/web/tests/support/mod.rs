@@ -16,7 +16,7 @@ use stockwatch_core::pipeline::{Checker, CheckerConfig, Loader, UploadFlow};
 use stockwatch_core::ports::{Ports, RetryPolicy};
 use stockwatch_domain::{Thresholds, Timestamp};
 use stockwatch_local::LocalBackend;
-use stockwatch_web::auth::SignIn;
+use stockwatch_web::session::SignIn;
 use stockwatch_web::users::Users;
 use stockwatch_web::{Anonymous, ServeOptions, Server, WebError};
 use tokio::sync::oneshot;
