@@ -52,13 +52,20 @@ pub struct AckForm {
     back: String,
 }
 
+/// The signed-in user acting on alert `id`, if the form's token is the
+/// session's and the number is one.
+fn acting_on(visitor: &Visitor, csrf: &str, id: &str) -> Result<(String, AlertId), Response> {
+    let user = visitor.acting(csrf).map_err(IntoResponse::into_response)?;
+    let id = id
+        .parse::<AlertId>()
+        .map_err(|_| (StatusCode::BAD_REQUEST, "no such alert number").into_response())?;
+    Ok((user.to_string(), id))
+}
+
 pub async fn acknowledge(State(shared): State<AppState>, visitor: Visitor, Form(form): Form<AckForm>) -> Response {
-    let user = match visitor.acting(&form.csrf) {
-        Ok(user) => user.to_string(),
-        Err(refused) => return refused.into_response(),
-    };
-    let Ok(id) = form.id.parse::<AlertId>() else {
-        return (StatusCode::BAD_REQUEST, "no such alert number").into_response();
+    let (user, id) = match acting_on(&visitor, &form.csrf, &form.id) {
+        Ok(acting) => acting,
+        Err(refused) => return refused,
     };
     let note = Some(form.note.trim()).filter(|n| !n.is_empty());
     match shared.ops.acknowledge(id, &user, note, shared.now()).await {
@@ -80,12 +87,9 @@ pub struct UnackForm {
 }
 
 pub async fn unacknowledge(State(shared): State<AppState>, visitor: Visitor, Form(form): Form<UnackForm>) -> Response {
-    let user = match visitor.acting(&form.csrf) {
-        Ok(user) => user.to_string(),
-        Err(refused) => return refused.into_response(),
-    };
-    let Ok(id) = form.id.parse::<AlertId>() else {
-        return (StatusCode::BAD_REQUEST, "no such alert number").into_response();
+    let (user, id) = match acting_on(&visitor, &form.csrf, &form.id) {
+        Ok(acting) => acting,
+        Err(refused) => return refused,
     };
     match shared.ops.unacknowledge(id, shared.now()).await {
         Ok(alert) => {
