@@ -10,4 +10,5 @@ mod aws_faults;
 mod aws_fencing;
 mod aws_ledger;
 mod aws_relay;
+mod aws_serve;
 mod contract_aws;
