@@ -54,18 +54,18 @@ pub struct AckForm {
 
 /// The signed-in user acting on alert `id`, if the form's token is the
 /// session's and the number is one.
-fn acting_on(visitor: &Visitor, csrf: &str, id: &str) -> Result<(String, AlertId), Response> {
-    let user = visitor.acting(csrf).map_err(IntoResponse::into_response)?;
+fn acting_on(visitor: &Visitor, csrf: &str, id: &str) -> Result<(String, AlertId), Box<Response>> {
+    let user = visitor.acting(csrf).map_err(|r| Box::new(r.into_response()))?;
     let id = id
         .parse::<AlertId>()
-        .map_err(|_| (StatusCode::BAD_REQUEST, "no such alert number").into_response())?;
+        .map_err(|_| Box::new((StatusCode::BAD_REQUEST, "no such alert number").into_response()))?;
     Ok((user.to_string(), id))
 }
 
 pub async fn acknowledge(State(shared): State<AppState>, visitor: Visitor, Form(form): Form<AckForm>) -> Response {
     let (user, id) = match acting_on(&visitor, &form.csrf, &form.id) {
         Ok(acting) => acting,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let note = Some(form.note.trim()).filter(|n| !n.is_empty());
     match shared.ops.acknowledge(id, &user, note, shared.now()).await {
@@ -89,7 +89,7 @@ pub struct UnackForm {
 pub async fn unacknowledge(State(shared): State<AppState>, visitor: Visitor, Form(form): Form<UnackForm>) -> Response {
     let (user, id) = match acting_on(&visitor, &form.csrf, &form.id) {
         Ok(acting) => acting,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     match shared.ops.unacknowledge(id, shared.now()).await {
         Ok(alert) => {
