@@ -17,12 +17,7 @@ use stockwatch_domain::AlertId;
 
 /// Back to the page the form was on (a path of this site only).
 fn back(to: &str) -> Response {
-    let to = if to.starts_with('/') && !to.starts_with("//") && !to.contains('\\') {
-        to
-    } else {
-        "/"
-    };
-    Redirect::to(to).into_response()
+    Redirect::to(crate::view::local_path(to)).into_response()
 }
 
 /// What the backend said no to, as a page line (a refused note, a gone alert).

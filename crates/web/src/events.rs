@@ -43,6 +43,8 @@ pub async fn events(State(shared): State<AppState>, visitor: Visitor) -> Respons
                     }
                     Err(RecvError::Closed) => return,
                 },
+                // A closed tab ends its task now, not at the next event.
+                _ = tx.closed() => return,
                 _ = async { let _ = stopping.wait_for(|s| *s).await; } => {
                     let _ = tx.send(Event::default().event("bye").data("{}")).await;
                     return;

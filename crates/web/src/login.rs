@@ -43,11 +43,7 @@ pub struct NextQuery {
 
 /// Where to go after signing in: a path of this site only.
 fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next.to_string()
-    } else {
-        "/".into()
-    }
+    crate::view::local_path(next).to_string()
 }
 
 fn how(shared: &AppState) -> &'static str {
@@ -123,7 +119,9 @@ pub async fn login(
     };
     let name = form.user.trim().to_string();
     let keys = [format!("ip {}", addr.ip()), format!("user {}", name.to_lowercase())];
-    if let Some(wait) = shared.sessions.refused_for(&keys) {
+    // The attempt counts before the password is checked (attempts sent at
+    // once must not all pass the limit), and is forgiven if it was right.
+    if let Some(wait) = shared.sessions.try_attempt(&keys) {
         let problem = format!(
             "too many failed sign-ins: try again in {}",
             stockwatch_domain::time::short_span(wait.max(Duration::from_secs(1)))
@@ -150,6 +148,7 @@ pub async fn login(
     };
     match signed_in {
         Ok(user) => {
+            shared.sessions.forgive(&keys);
             tracing::info!(user = %user, from = %addr.ip(), "signed in");
             // A new id at every sign-in: an id planted before cannot be used after.
             let (id, _) = shared.sessions.start(user);
@@ -159,11 +158,11 @@ pub async fn login(
             (jar, Redirect::to(&safe_next(&form.next))).into_response()
         }
         Err(Failed::Refused(why)) => {
-            shared.sessions.failed(&keys);
             tracing::info!(user = %name, from = %addr.ip(), "sign-in refused");
             retry(why, StatusCode::UNAUTHORIZED, jar)
         }
         Err(Failed::Unavailable(why)) => {
+            shared.sessions.forgive(&keys);
             tracing::warn!(error = %why, "sign-in could not be checked");
             retry(
                 format!("cannot check the password now: {why}"),

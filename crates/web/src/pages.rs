@@ -262,7 +262,10 @@ pub async fn item(State(shared): State<AppState>, visitor: Visitor, Query(q): Qu
         return refused;
     }
     let now = shared.now();
-    crate::chart::read_histories(&shared, vec![(q.store.clone(), q.item.clone())], now).await;
+    // Only an item the table has: a made-up name costs no read and holds nothing.
+    if shared.picture.read().stock.item(&q.store, &q.item).is_some() {
+        crate::chart::read_histories(&shared, vec![(q.store.clone(), q.item.clone())], now).await;
+    }
     let live = shared.picture.read();
     let row = live.stock.item(&q.store, &q.item);
     let line = row.map(|row| stock_line(&live, &q.store, &q.item, row, now));

@@ -195,18 +195,22 @@ pub fn router(shared: AppState) -> Router {
         .route("/unack", post(crate::actions::unacknowledge))
         .route("/snooze", post(crate::actions::snooze))
         .route("/upload", get(crate::upload::form_page))
-        .route("/upload/confirm", post(crate::upload::confirm))
         .layer(DefaultBodyLimit::max(FORM_BYTES))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIME,
         ));
-    // Uploads stream their body under their own cap; the event stream is
-    // endless: neither is under the pages' body limit or timeout.
+    // Uploads stream their body under their own cap, and a confirmed one
+    // loads for as long as its file takes; the event stream is endless:
+    // none is under the pages' timeout.
     let streams = Router::new()
         .route("/upload", post(crate::upload::receive))
         .layer(DefaultBodyLimit::disable())
+        .route(
+            "/upload/confirm",
+            post(crate::upload::confirm).layer(DefaultBodyLimit::max(FORM_BYTES)),
+        )
         .route("/events", get(crate::events::events));
     Router::new()
         .merge(pages)

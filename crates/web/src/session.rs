@@ -16,7 +16,7 @@ pub const LOGIN_COOKIE: &str = "stockwatch_login";
 const SESSION_IDLE: Duration = Duration::from_secs(12 * 3600);
 /// Sessions held at most; past it the longest idle goes.
 const SESSIONS_AT_MOST: usize = 10_000;
-/// Failed sign-ins allowed per address and per name in `FAILURE_WINDOW`.
+/// Sign-ins allowed to fail per address and per name in `FAILURE_WINDOW`.
 const FAILURES_ALLOWED: usize = 5;
 const FAILURE_WINDOW: Duration = Duration::from_secs(5 * 60);
 
@@ -84,31 +84,40 @@ impl Sessions {
         self.held.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
     }
 
-    /// How long until `keys` may try again, if any of them failed too often.
-    pub fn refused_for(&self, keys: &[String]) -> Option<Duration> {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        keys.iter()
+    /// Counts a sign-in attempt for each of `keys`, under one lock, unless
+    /// one of them has used up its attempts: then how long until it may
+    /// try again (nothing is counted).
+    pub fn try_attempt(&self, keys: &[String]) -> Option<Duration> {
+        let mut attempts = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if attempts.len() > SESSIONS_AT_MOST {
+            attempts.retain(|_, t| t.back().is_some_and(|t| t.elapsed() < FAILURE_WINDOW));
+        }
+        let wait = keys
+            .iter()
             .filter_map(|key| {
-                let times = failures.get_mut(key)?;
+                let times = attempts.get_mut(key)?;
                 while times.front().is_some_and(|t| t.elapsed() >= FAILURE_WINDOW) {
                     times.pop_front();
                 }
                 let first = times.front().filter(|_| times.len() >= FAILURES_ALLOWED)?;
                 Some(FAILURE_WINDOW.saturating_sub(first.elapsed()))
             })
-            .max()
+            .max();
+        if wait.is_none() {
+            for key in keys {
+                attempts.entry(key.clone()).or_default().push_back(Instant::now());
+            }
+        }
+        wait
     }
 
-    pub fn failed(&self, keys: &[String]) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if failures.len() > SESSIONS_AT_MOST {
-            failures.retain(|_, t| t.back().is_some_and(|t| t.elapsed() < FAILURE_WINDOW));
-        }
+    /// Takes back the attempt just counted for `keys` (it signed in, or
+    /// could not be checked): only failures use the allowance up.
+    pub fn forgive(&self, keys: &[String]) {
+        let mut attempts = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         for key in keys {
-            let times = failures.entry(key.clone()).or_default();
-            times.push_back(Instant::now());
-            if times.len() > FAILURES_ALLOWED {
-                times.pop_front();
+            if let Some(times) = attempts.get_mut(key) {
+                times.pop_back();
             }
         }
     }

@@ -14,16 +14,18 @@ use axum::extract::{Form, Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use stockwatch_domain::preview::{Preview, PreviewRow, Previewer, Verdict};
+use tokio::io::AsyncWriteExt;
 
 /// Rows of the file the preview lists.
 const PREVIEW_ROWS: usize = 200;
 /// A body that sends nothing for this long is cut (a stalled client
 /// must not hold a temporary file and a connection for ever).
 const CHUNK_WAIT: Duration = Duration::from_secs(30);
+/// A form token is 64 hex digits; a longer field is no token.
+const TOKEN_BYTES: usize = 256;
 
 #[derive(Template)]
 #[template(path = "upload.html")]
@@ -96,6 +98,10 @@ pub async fn receive(State(shared): State<AppState>, visitor: Visitor, mut form:
     let Some(_) = &shared.uploads else {
         return (StatusCode::FORBIDDEN, "this dashboard is read-only: uploads are off").into_response();
     };
+    // Nothing of the body is read for a visitor who has not signed in.
+    if visitor.user.is_none() {
+        return Refused::NotSignedIn.into_response();
+    }
     let mut csrf = None;
     loop {
         let field = match form.next_field().await {
@@ -104,7 +110,7 @@ pub async fn receive(State(shared): State<AppState>, visitor: Visitor, mut form:
             Err(e) => return (StatusCode::BAD_REQUEST, format!("the upload could not be read: {e}")).into_response(),
         };
         match field.name() {
-            Some("csrf") => csrf = field.text().await.ok(),
+            Some("csrf") => csrf = small_field(field).await,
             Some("file") => {
                 let user = match visitor.acting(csrf.as_deref().unwrap_or_default()) {
                     Ok(user) => user.to_string(),
@@ -131,6 +137,18 @@ pub async fn receive(State(shared): State<AppState>, visitor: Visitor, mut form:
     .await
 }
 
+/// A short field's text (a token), or `None` past `TOKEN_BYTES` or a stall.
+async fn small_field(mut field: axum::extract::multipart::Field<'_>) -> Option<String> {
+    let mut bytes = Vec::new();
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout(CHUNK_WAIT, field.chunk()).await {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > TOKEN_BYTES {
+            return None;
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
 /// Streams the field into a file of its own under the cap.
 async fn save(
     mut field: axum::extract::multipart::Field<'_>,
@@ -148,7 +166,7 @@ async fn save(
         .tempdir()
         .map_err(io)?;
     let path = dir.path().join(name);
-    let mut file = std::fs::File::create(&path).map_err(io)?;
+    let mut file = tokio::fs::File::create(&path).await.map_err(io)?;
     let mut written = 0u64;
     loop {
         let chunk = match tokio::time::timeout(CHUNK_WAIT, field.chunk()).await {
@@ -177,9 +195,9 @@ async fn save(
                 ),
             ));
         }
-        file.write_all(&chunk).map_err(io)?;
+        file.write_all(&chunk).await.map_err(io)?;
     }
-    file.sync_all().map_err(io)?;
+    file.sync_all().await.map_err(io)?;
     Ok((dir, path))
 }
 

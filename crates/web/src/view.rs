@@ -164,3 +164,16 @@ pub fn alert_line(alert: &Alert) -> AlertLine {
         note: alert.acknowledged.as_ref().and_then(|a| a.note.clone()),
     }
 }
+
+/// `to` if it is a path of this site, else `/`: a redirect after a form or
+/// a sign-in never leaves the site. Only printable ASCII, one leading
+/// slash (browsers drop tabs and newlines, and read `/\` and `//` as
+/// another host).
+pub fn local_path(to: &str) -> &str {
+    let printable = to.bytes().all(|b| b.is_ascii_graphic());
+    if printable && to.starts_with('/') && !to.starts_with("//") && !to.contains('\\') {
+        to
+    } else {
+        "/"
+    }
+}

@@ -404,3 +404,98 @@ async fn healthz_answers_with_the_picture_s_state() {
     assert_eq!(health["ready"], true);
     assert_eq!(health["status"], "ok");
 }
+
+#[tokio::test]
+async fn after_signing_in_a_next_that_leaves_the_site_goes_home() {
+    let dashboard = Dashboard::start().await;
+    for next in [
+        "//evil.example",
+        "/\t/evil.example",
+        "/\\evil.example",
+        "https://evil.example",
+        "/\n/evil.example",
+    ] {
+        let mut visitor = Visitor::new(&dashboard);
+        let (_, page) = visitor.get("/login").await;
+        let token = field(&page, "login_token");
+        let form = [
+            ("user", "ana"),
+            ("password", support::PASSWORD),
+            ("login_token", token.as_str()),
+            ("next", next),
+        ];
+        let (status, headers, _) = visitor.post("/login", &form).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{next:?}");
+        assert_eq!(headers["location"], "/", "{next:?}");
+    }
+    let mut visitor = Visitor::new(&dashboard);
+    let csrf = visitor.sign_in().await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("store", "Calcutta"),
+        ("for", "1h"),
+        ("back", "/\t/evil.example"),
+    ];
+    let (status, headers, _) = visitor.post("/snooze", &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], "/");
+}
+
+#[tokio::test]
+async fn wrong_passwords_sent_at_once_still_get_five_tries() {
+    let dashboard = Dashboard::start().await;
+    let mut tries = Vec::new();
+    for _ in 0..12 {
+        let mut visitor = Visitor::new(&dashboard);
+        let (_, page) = visitor.get("/login").await;
+        let token = field(&page, "login_token");
+        tries.push(tokio::spawn(async move {
+            let form = [("user", "ana"), ("password", "guess"), ("login_token", token.as_str())];
+            visitor.post("/login", &form).await.0
+        }));
+    }
+    let mut checked = 0;
+    for attempt in tries {
+        let status = attempt.await.unwrap();
+        if status == StatusCode::UNAUTHORIZED {
+            checked += 1;
+        } else {
+            assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        }
+    }
+    assert_eq!(checked, 5, "passwords checked out of 12 sent at once");
+}
+
+#[tokio::test]
+async fn an_upload_form_with_a_huge_token_is_refused_unread() {
+    let dashboard = Dashboard::start().await;
+    let mut visitor = Visitor::new(&dashboard);
+    visitor.sign_in().await;
+    let huge = "x".repeat(1_000_000);
+    let (status, _) = visitor
+        .post_file(&huge, "a.csv", b"store,item,count\nBerlin,Dot,0\n")
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let ops = Operations::new(dashboard.ports.clone(), RetryPolicy::default());
+    assert!(ops.uploads(10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_closed_tab_stops_counting_while_nothing_happens() {
+    let dashboard = Dashboard::start().await;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let response = client.get(dashboard.url("/events").parse().unwrap()).await.unwrap();
+    let mut visitor = Visitor::new(&dashboard);
+    let following = |body: &str| serde_json::from_str::<serde_json::Value>(body).unwrap()["pages_following"].clone();
+    assert_eq!(following(&visitor.get("/healthz").await.1), 1);
+    drop(response);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while following(&visitor.get("/healthz").await.1) != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "a closed tab is still counted with no event sent"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
