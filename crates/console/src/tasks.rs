@@ -14,7 +14,7 @@ use ratatui::crossterm::event::{self, Event, KeyEventKind, MouseButton, MouseEve
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use stockwatch_core::app::{Duties, FollowEnd, FollowOptions, Followed, Operations, PUBLISHER_SILENT, Part};
-use stockwatch_core::ports::{Backoff, Failures, Idle};
+use stockwatch_core::ports::{Backoff, Failures};
 use stockwatch_domain::Timestamp;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -183,24 +183,8 @@ fn messages(followed: Followed) -> Vec<Msg> {
 /// went quiet together do not read together. Its duties load the uploads
 /// whose loader stopped (a killed console or upload), so none stays
 /// `received` while a console is open.
-pub async fn run_relay(mut duties: Duties, idle_poll: Duration, tx: UnboundedSender<Msg>) {
-    let mut failures = failures();
-    let mut idle = Idle::new(Backoff::new(FEED_POLL.min(idle_poll), idle_poll));
-    loop {
-        let round = duties.run_due().await;
-        let wait = match &round.failed {
-            None => {
-                failures.succeeded();
-                idle.after(round.busy())
-            }
-            Some(e) => {
-                tracing::warn!(error = %e, "the console's checker");
-                failures.failed().max(FEED_POLL)
-            }
-        };
-        if tx.is_closed() {
-            return;
-        }
-        tokio::time::sleep(wait).await;
-    }
+pub async fn run_relay(duties: Duties, idle_poll: Duration, tx: UnboundedSender<Msg>) {
+    duties
+        .keep_running(idle_poll, "the console's checker", tx.closed())
+        .await;
 }

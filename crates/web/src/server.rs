@@ -110,10 +110,6 @@ impl Server {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
-    pub fn picture(&self) -> Picture {
-        self.shared.picture.clone()
-    }
-
     /// Serves until `shutdown` completes, then stops taking connections,
     /// ends the event streams and gives requests under way `DRAIN`.
     pub async fn run(
@@ -132,7 +128,11 @@ impl Server {
             ));
         }
         if let Some((duties, idle_poll)) = self.duties.take() {
-            tasks.spawn(run_duties(duties, idle_poll, shared.stopping.clone()));
+            let mut stop = shared.stopping.clone();
+            let stop = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            tasks.spawn(duties.keep_running(idle_poll, "the dashboard's checker", stop));
         }
         let app = router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let stop = self.stop;
@@ -153,32 +153,6 @@ impl Server {
         // The follower removes its queue; bounded, as the drain is.
         let _ = tokio::time::timeout(DRAIN, async { while tasks.join_next().await.is_some() {} }).await;
         result
-    }
-}
-
-/// The in-process relay's passes (checking what the feed brings, loading
-/// uploads whose loader stopped), as the console runs them.
-async fn run_duties(mut duties: Duties, idle_poll: Duration, mut stop: watch::Receiver<bool>) {
-    let mut failures = stockwatch_core::ports::Failures::new(stockwatch_core::ports::Backoff::new(
-        Duration::from_millis(250),
-        Duration::from_secs(10),
-    ));
-    loop {
-        let round = duties.run_due().await;
-        let wait = match &round.failed {
-            None => {
-                failures.succeeded();
-                if round.busy() { Duration::ZERO } else { idle_poll }
-            }
-            Some(e) => {
-                tracing::warn!(error = %e, "the dashboard's checker");
-                failures.failed()
-            }
-        };
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => return,
-        }
     }
 }
 

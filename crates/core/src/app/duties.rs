@@ -8,7 +8,7 @@ use super::{AppError, Operations};
 use crate::pipeline::loader::LoadOutcome;
 use crate::pipeline::{CheckReport, Checker, Loader, Relay, RelayReport};
 use crate::ports::fanout::BEAT;
-use crate::ports::{Fanout, Ports};
+use crate::ports::{Backoff, Failures, Fanout, Idle, Ports};
 use crate::settings::TestKnobs;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -128,6 +128,44 @@ impl Operations {
             beat_at: None,
             reaped_at: None,
             resumed_at: None,
+        }
+    }
+}
+
+impl Duties {
+    /// Runs round after round until `stop` completes: busy, the next comes
+    /// at once; idle, it waits longer each time up to `idle_poll`, with
+    /// jitter, so viewers that went quiet together do not read together;
+    /// failing, it waits 0.5 s, 1 s, 2 s … up to 10 s and says so in the
+    /// log as `who`'s (never on a screen).
+    pub async fn keep_running(
+        mut self,
+        idle_poll: Duration,
+        who: &'static str,
+        stop: impl std::future::Future<Output = ()>,
+    ) {
+        const SHORTEST: Duration = Duration::from_millis(250);
+        let mut failures = Failures::new(Backoff::new(Duration::from_millis(500), Duration::from_secs(10)));
+        let mut idle = Idle::new(Backoff::new(SHORTEST.min(idle_poll), idle_poll));
+        let rounds = async {
+            loop {
+                let round = self.run_due().await;
+                let wait = match &round.failed {
+                    None => {
+                        failures.succeeded();
+                        idle.after(round.busy())
+                    }
+                    Some(e) => {
+                        tracing::warn!(error = %e, "{who}");
+                        failures.failed().max(SHORTEST)
+                    }
+                };
+                tokio::time::sleep(wait).await;
+            }
+        };
+        tokio::select! {
+            () = rounds => {}
+            () = stop => {}
         }
     }
 }
