@@ -91,13 +91,10 @@ pub async fn dashboard(State(shared): State<AppState>, visitor: Visitor, Query(q
         return refused;
     }
     let now = shared.now();
-    // The urgency order is rebuilt lazily: under the write lock, briefly.
-    let names: Vec<String> = {
-        let mut live = shared.picture.write();
-        let order = live.stock.stores_by_urgency();
-        let shown = if q.all { order.len() } else { STORES_SHOWN };
-        order.iter().take(shown).cloned().collect()
-    };
+    let shown = if q.all { usize::MAX } else { STORES_SHOWN };
+    let names: Vec<String> = shared
+        .picture
+        .by_urgency(|order| order.iter().take(shown).cloned().collect());
     let live = shared.picture.read();
     let stores = names.iter().map(|n| store_line(&live, n, now)).collect();
     let open = unresolved(&live).count();
@@ -374,14 +371,12 @@ pub async fn search(State(shared): State<AppState>, visitor: Visitor, Query(q): 
     }
     let now = shared.now();
     let typed = q.q.trim().to_string();
-    let names: Vec<String> = {
-        let mut live = shared.picture.write();
-        let order = live.stock.stores_by_urgency().to_vec();
-        if typed.is_empty() {
-            Vec::new()
-        } else {
-            find(&order, &typed).into_iter().take(FOUND_AT_MOST).cloned().collect()
-        }
+    let names: Vec<String> = if typed.is_empty() {
+        Vec::new()
+    } else {
+        shared
+            .picture
+            .by_urgency(|order| find(order, &typed).into_iter().take(FOUND_AT_MOST).cloned().collect())
     };
     let live = shared.picture.read();
     let mut items: Vec<StockLine> = Vec::new();

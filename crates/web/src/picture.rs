@@ -10,7 +10,7 @@ use std::time::Duration;
 use stockwatch_core::app::{FollowOptions, Followed, Operations, Part};
 use stockwatch_core::live::{ItemHistory, LiveAlerts, LiveStock};
 use stockwatch_core::ports::Backoff;
-use stockwatch_domain::{Alert, Level, Snooze, Thresholds};
+use stockwatch_domain::{Alert, Snooze, Thresholds};
 use tokio::sync::{broadcast, watch};
 
 /// Events kept for pages that read slowly; one further behind is told to
@@ -87,14 +87,6 @@ struct StatusTold<'a> {
     trouble: Option<&'a str>,
 }
 
-pub fn level_word(level: Level) -> &'static str {
-    match level {
-        Level::Out => "OUT",
-        Level::Low => "LOW",
-        Level::Ok => "OK",
-    }
-}
-
 impl Picture {
     pub fn new(thresholds: Thresholds) -> Picture {
         let (events, _) = broadcast::channel(EVENTS_KEPT);
@@ -118,6 +110,12 @@ impl Picture {
 
     pub fn write(&self) -> RwLockWriteGuard<'_, Live> {
         self.live.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `look` at the stores most urgent first. The order is rebuilt
+    /// lazily after counts change, so under the write lock, briefly.
+    pub fn by_urgency<R>(&self, look: impl FnOnce(&[String]) -> R) -> R {
+        look(self.write().stock.stores_by_urgency())
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Told> {
@@ -198,19 +196,20 @@ impl Picture {
                 }
             }
             live.version += 1;
+            // Told under the same lock: the rows as this batch left them.
+            self.tell_batch(&live, &changed, oldest_at, &changed_alerts, whole_again, status_before);
         }
-        self.tell_batch(&changed, oldest_at, &changed_alerts, whole_again, status_before);
     }
 
     fn tell_batch(
         &self,
+        live: &Live,
         changed: &[(String, String)],
         oldest_at: i64,
         alerts: &[Alert],
         whole_again: bool,
         status_before: (bool, Option<String>),
     ) {
-        let live = self.read();
         if whole_again {
             self.tell("resync", "{}".into());
         } else if !changed.is_empty() {
@@ -223,7 +222,7 @@ impl Picture {
                         store,
                         item,
                         count: row.map(|r| r.count),
-                        level: row.map(|r| level_word(r.level)),
+                        level: row.map(|r| r.level.label()),
                     }
                 })
                 .collect();
@@ -249,7 +248,7 @@ impl Picture {
             self.tell("alerts", serde_json::to_string(&told).unwrap_or_default());
         }
         if (live.ready, live.trouble.clone()) != status_before {
-            self.tell_status(&live);
+            self.tell_status(live);
         }
     }
 

@@ -40,7 +40,8 @@ pub struct Session {
 #[derive(Default)]
 pub struct Sessions {
     held: Mutex<HashMap<String, Session>>,
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+    /// Sign-in attempts by address and by name, within `FAILURE_WINDOW`.
+    attempts: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
 
 /// 244 random bits, as hex.
@@ -88,7 +89,7 @@ impl Sessions {
     /// one of them has used up its attempts: then how long until it may
     /// try again (nothing is counted).
     pub fn try_attempt(&self, keys: &[String]) -> Option<Duration> {
-        let mut attempts = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let mut attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
         if attempts.len() > SESSIONS_AT_MOST {
             attempts.retain(|_, t| t.back().is_some_and(|t| t.elapsed() < FAILURE_WINDOW));
         }
@@ -114,7 +115,7 @@ impl Sessions {
     /// Takes back the attempt just counted for `keys` (it signed in, or
     /// could not be checked): only failures use the allowance up.
     pub fn forgive(&self, keys: &[String]) {
-        let mut attempts = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let mut attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
         for key in keys {
             if let Some(times) = attempts.get_mut(key) {
                 times.pop_back();

@@ -39,7 +39,7 @@ fn megabytes(bytes: u64) -> String {
     format!("{} MB", bytes / 1_000_000)
 }
 
-pub async fn page_for(shared: &AppState, visitor: &Visitor, problem: Option<String>, status: StatusCode) -> Response {
+pub fn page_for(shared: &AppState, visitor: &Visitor, problem: Option<String>, status: StatusCode) -> Response {
     let upload = UploadPage {
         frame: Frame::new(shared, visitor, "Upload"),
         max_bytes: megabytes(shared.max_upload_bytes),
@@ -55,7 +55,7 @@ pub async fn form_page(State(shared): State<AppState>, visitor: Visitor) -> Resp
     if shared.uploads.is_none() {
         return (StatusCode::FORBIDDEN, "this dashboard is read-only: uploads are off").into_response();
     }
-    page_for(&shared, &visitor, None, StatusCode::OK).await
+    page_for(&shared, &visitor, None, StatusCode::OK)
 }
 
 pub struct PreviewLine {
@@ -119,7 +119,7 @@ pub async fn receive(State(shared): State<AppState>, visitor: Visitor, mut form:
                 let name = file_name(field.file_name());
                 return match save(field, &name, shared.max_upload_bytes).await {
                     Ok((dir, path)) => preview(&shared, &visitor, user, name, dir, path).await,
-                    Err((status, why)) => page_for(&shared, &visitor, Some(why), status).await,
+                    Err((status, why)) => page_for(&shared, &visitor, Some(why), status),
                 };
             }
             _ => {}
@@ -134,7 +134,6 @@ pub async fn receive(State(shared): State<AppState>, visitor: Visitor, mut form:
         Some("no file was sent: pick or drop a CSV file".into()),
         StatusCode::BAD_REQUEST,
     )
-    .await
 }
 
 /// A short field's text (a token), or `None` past `TOKEN_BYTES` or a stall.
@@ -225,8 +224,7 @@ async fn preview(
                 visitor,
                 Some(format!("cannot read the upload: {e}")),
                 StatusCode::INTERNAL_SERVER_ERROR,
-            )
-            .await;
+            );
         }
         Err(e) => {
             return page_for(
@@ -234,8 +232,7 @@ async fn preview(
                 visitor,
                 Some(format!("the preview failed: {e}")),
                 StatusCode::INTERNAL_SERVER_ERROR,
-            )
-            .await;
+            );
         }
     };
     let token = crate::session::random_token();
@@ -333,7 +330,7 @@ pub async fn confirm(State(shared): State<AppState>, visitor: Visitor, Form(form
     };
     let Some(held) = shared.held_uploads.take(&form.token, &user) else {
         let why = "that preview is no longer held (confirmed already, or over 30 minutes old): upload the file again";
-        return page_for(&shared, &visitor, Some(why.into()), StatusCode::GONE).await;
+        return page_for(&shared, &visitor, Some(why.into()), StatusCode::GONE);
     };
     let name = held
         .path
@@ -365,6 +362,6 @@ pub async fn confirm(State(shared): State<AppState>, visitor: Visitor, Form(form
                 check_error: uploaded.check_error.map(|e| e.to_string()),
             })
         }
-        Err(e) => page_for(&shared, &visitor, Some(e.to_string()), StatusCode::SERVICE_UNAVAILABLE).await,
+        Err(e) => page_for(&shared, &visitor, Some(e.to_string()), StatusCode::SERVICE_UNAVAILABLE),
     }
 }

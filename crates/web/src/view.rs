@@ -1,7 +1,7 @@
 //! What every page shares: the frame (who is signed in, the totals, the
 //! follower's state), times, OUT/LOW as shown, alerts as listed, links.
 
-use crate::picture::{Live, level_word};
+use crate::picture::Live;
 use crate::session::Visitor;
 use crate::state::AppState;
 use askama::Template;
@@ -114,17 +114,17 @@ pub struct Shown {
 pub fn shown(level: Level) -> Shown {
     match level {
         Level::Out => Shown {
-            word: level_word(level),
+            word: level.label(),
             glyph: "✖",
             class: "out",
         },
         Level::Low => Shown {
-            word: level_word(level),
+            word: level.label(),
             glyph: "▲",
             class: "low",
         },
         Level::Ok => Shown {
-            word: level_word(level),
+            word: level.label(),
             glyph: "",
             class: "ok",
         },
