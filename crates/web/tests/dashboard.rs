@@ -189,14 +189,7 @@ async fn session_cookies_are_http_only_and_strict_and_renewed_at_sign_in() {
     let dashboard = Dashboard::start().await;
     let mut visitor = Visitor::new(&dashboard);
     visitor.cookies.insert("stockwatch_session".into(), "planted".into());
-    let (_, page) = visitor.get("/login").await;
-    let token = field(&page, "login_token");
-    let form = [
-        ("user", "ana"),
-        ("password", support::PASSWORD),
-        ("login_token", token.as_str()),
-    ];
-    let (status, headers, _) = visitor.post("/login", &form).await;
+    let (status, headers, _) = visitor.try_sign_in(support::PASSWORD, "/").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let cookie = &headers["set-cookie stockwatch_session"];
     assert!(
@@ -211,14 +204,7 @@ async fn wrong_passwords_are_limited_and_say_nothing_of_which_part_was_wrong() {
     let dashboard = Dashboard::start().await;
     let mut visitor = Visitor::new(&dashboard);
     for attempt in 0..6 {
-        let (_, page) = visitor.get("/login").await;
-        let token = field(&page, "login_token");
-        let (status, _, body) = visitor
-            .post(
-                "/login",
-                &[("user", "ana"), ("password", "guess"), ("login_token", &token)],
-            )
-            .await;
+        let (status, _, body) = visitor.try_sign_in("guess", "/").await;
         if attempt < 5 {
             assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {attempt}");
             assert!(body.contains("wrong user name or password"), "{body}");
@@ -228,18 +214,12 @@ async fn wrong_passwords_are_limited_and_say_nothing_of_which_part_was_wrong() {
         }
     }
     // Even the right password waits now.
-    let (_, page) = visitor.get("/login").await;
-    let token = field(&page, "login_token");
-    let right = [
-        ("user", "ana"),
-        ("password", support::PASSWORD),
-        ("login_token", token.as_str()),
-    ];
-    let (status, _, _) = visitor.post("/login", &right).await;
+    let token = visitor.login_token().await;
+    let (status, _, _) = visitor.send_sign_in(&token, support::PASSWORD, "/").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     // A sign-in form not from this site (no login cookie) is refused.
     let mut other = Visitor::new(&dashboard);
-    let (status, _, _) = other.post("/login", &right).await;
+    let (status, _, _) = other.send_sign_in(&token, support::PASSWORD, "/").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
@@ -416,15 +396,7 @@ async fn after_signing_in_a_next_that_leaves_the_site_goes_home() {
         "/\n/evil.example",
     ] {
         let mut visitor = Visitor::new(&dashboard);
-        let (_, page) = visitor.get("/login").await;
-        let token = field(&page, "login_token");
-        let form = [
-            ("user", "ana"),
-            ("password", support::PASSWORD),
-            ("login_token", token.as_str()),
-            ("next", next),
-        ];
-        let (status, headers, _) = visitor.post("/login", &form).await;
+        let (status, headers, _) = visitor.try_sign_in(support::PASSWORD, next).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{next:?}");
         assert_eq!(headers["location"], "/", "{next:?}");
     }
@@ -447,11 +419,9 @@ async fn wrong_passwords_sent_at_once_still_get_five_tries() {
     let mut tries = Vec::new();
     for _ in 0..12 {
         let mut visitor = Visitor::new(&dashboard);
-        let (_, page) = visitor.get("/login").await;
-        let token = field(&page, "login_token");
+        let token = visitor.login_token().await;
         tries.push(tokio::spawn(async move {
-            let form = [("user", "ana"), ("password", "guess"), ("login_token", token.as_str())];
-            visitor.post("/login", &form).await.0
+            visitor.send_sign_in(&token, "guess", "/").await.0
         }));
     }
     let mut checked = 0;

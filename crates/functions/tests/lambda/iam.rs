@@ -874,6 +874,30 @@ async fn an_operator_works_under_the_operator_policy() {
     let out = child.await.unwrap();
     assert!(out.status.success(), "upload: {}", common::stderr(&out));
 
+    // The web dashboard on the stack: its one follower, a store's page (its
+    // items' histories), then SIGTERM (its queue removed on the way out).
+    let (mut server, url) = common::running::serve(operator(w, &env), &[]);
+    let started = std::time::Instant::now();
+    while !iam::http(&url, "GET", "/healthz", &[], "").contains("\"ready\":true") {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the dashboard never read its picture; denied: {:?}",
+            w.proxy.denied("operator")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let page = iam::http(&url, "GET", "/store?name=Op-Berlin", &[], "");
+    assert!(page.contains("data-item=\"Dot\""), "{page}");
+    unsafe { libc::kill(server.0.id() as i32, libc::SIGTERM) };
+    let started = std::time::Instant::now();
+    while server.0.try_wait().unwrap().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the dashboard did not stop on SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     assert_allowed(w, "operator");
     unused_grants(
         w,

@@ -229,17 +229,32 @@ impl Visitor {
         (status, body)
     }
 
-    /// Signs in as ana through the form, as a browser does; the session's CSRF token.
-    pub async fn sign_in(&mut self) -> String {
+    /// The sign-in form's token (and its cookie, kept).
+    pub async fn login_token(&mut self) -> String {
         let (_, page) = self.get("/login").await;
-        let token = field(&page, "login_token");
+        field(&page, "login_token")
+    }
+
+    /// Sends the sign-in form as ana with `password`, going on to `next`.
+    pub async fn try_sign_in(&mut self, password: &str, next: &str) -> Answer {
+        let token = self.login_token().await;
+        self.send_sign_in(&token, password, next).await
+    }
+
+    /// Sends the sign-in form with a token got before.
+    pub async fn send_sign_in(&mut self, token: &str, password: &str, next: &str) -> Answer {
         let form = [
             ("user", "ana"),
-            ("password", PASSWORD),
-            ("login_token", token.as_str()),
-            ("next", "/"),
+            ("password", password),
+            ("login_token", token),
+            ("next", next),
         ];
-        let (status, headers, _) = self.post("/login", &form).await;
+        self.post("/login", &form).await
+    }
+
+    /// Signs in as ana through the form, as a browser does; the session's CSRF token.
+    pub async fn sign_in(&mut self) -> String {
+        let (status, headers, _) = self.try_sign_in(PASSWORD, "/").await;
         assert_eq!(status, StatusCode::SEE_OTHER, "signing in: {headers:?}");
         let (_, page) = self.get("/").await;
         field(&page, "csrf")
